@@ -1,0 +1,38 @@
+"""Progress's web entrypoint: `gunicorn 'waypoint_progress.entrypoints.app:create_app()'`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask, Response
+from waypoint_shared.problems import problem_response
+from waypoint_shared.web import create_base_app
+
+from waypoint_progress import config
+from waypoint_progress.bootstrap import bootstrap
+from waypoint_progress.entrypoints.timeline.resources import blp as timeline
+from waypoint_progress.views import BadCursor, ClientNotSeen
+
+
+def create_app(test_config: dict[str, Any] | None = None) -> Flask:
+    container = bootstrap(config.settings())
+    app = create_base_app(
+        container.settings, container.engine, [timeline], "Waypoint progress", test_config
+    )
+    app.extensions["waypoint"] = container
+    app.register_error_handler(ClientNotSeen, _client_not_seen)
+    app.register_error_handler(BadCursor, _bad_cursor)
+    return app
+
+
+def _client_not_seen(error: ClientNotSeen) -> Response:
+    return problem_response(404, "Not Found", f"Progress has seen no event of client {error}.")
+
+
+def _bad_cursor(_error: BadCursor) -> Response:
+    return problem_response(
+        422,
+        "Unprocessable Content",
+        "The cursor is not valid.",
+        errors={"cursor": ["Not a cursor this service handed out."]},
+    )

@@ -1,0 +1,135 @@
+"""Bearer JWT authentication and scopes (DESIGN §6).
+
+Checks in order: bad or missing token → 401, missing scope → 403; another tenant's resource is
+then a 404 in the query itself. The algorithm comes from configuration, never from the token.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import jwt
+from flask import Flask, current_app, g, request
+
+from waypoint_shared.config import DEVELOPMENT_SECRET
+from waypoint_shared.problems import Problem
+
+AUDIENCE = "waypoint"
+ALL_SCOPES = "intake:read intake:write goals:read goals:write progress:read progress:write admin"
+PUBLIC_PATHS = ("/health/live", "/health/ready", "/metrics", "/openapi.json")
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+@dataclass(frozen=True)
+class Principal:
+    subject: str
+    tenant: str
+    scopes: frozenset[str]
+
+
+class TokenVerifier:
+    def __init__(self, secret: str | None = None, public_key: str | None = None):
+        if public_key:
+            self.key, self.algorithm = public_key, "RS256"
+        elif secret:
+            self.key, self.algorithm = secret, "HS256"
+        else:
+            raise ValueError("configure WAYPOINT_JWT_SECRET or WAYPOINT_JWT_PUBLIC_KEY")
+
+    def verify(self, token: str) -> Principal:
+        try:
+            claims = jwt.decode(
+                token,
+                self.key,
+                algorithms=[self.algorithm],
+                audience=AUDIENCE,
+                options={"require": ["exp", "sub", "aud"]},
+            )
+        except jwt.PyJWTError as error:
+            raise Problem(
+                401,
+                "Unauthorized",
+                f"The bearer token is not valid: {error}.",
+                {"WWW-Authenticate": 'Bearer error="invalid_token"'},
+            ) from error
+        if not isinstance(claims.get("tenant"), str) or not claims["tenant"]:
+            raise Problem(
+                401,
+                "Unauthorized",
+                "The bearer token names no tenant.",
+                {"WWW-Authenticate": 'Bearer error="invalid_token"'},
+            )
+        return Principal(
+            str(claims["sub"]), claims["tenant"], frozenset(str(claims.get("scope", "")).split())
+        )
+
+
+def requires(scope: str) -> Callable[[F], F]:
+    """Mark a view as needing a scope; the check runs before the body is even parsed."""
+
+    def mark(view: F) -> F:
+        view.required_scope = scope  # type: ignore[attr-defined]
+        return view
+
+    return mark
+
+
+def install_auth(app: Flask, verifier: TokenVerifier) -> None:
+    @app.before_request
+    def authenticate() -> None:
+        if request.path in PUBLIC_PATHS or request.endpoint is None:
+            return
+        header = request.headers.get("Authorization", "")
+        if not header.startswith("Bearer "):
+            raise Problem(
+                401,
+                "Unauthorized",
+                "Send a bearer token: Authorization: Bearer <JWT>.",
+                {"WWW-Authenticate": "Bearer"},
+            )
+        g.principal = verifier.verify(header.removeprefix("Bearer ").strip())
+        view = current_app.view_functions[request.endpoint]
+        scope = getattr(view, "required_scope", None)
+        if scope is None or scope not in g.principal.scopes:
+            raise Problem(
+                403, "Forbidden", f"This call needs the scope {scope!r}.", required_scope=scope
+            )
+
+
+def principal() -> Principal:
+    """The caller of the current request."""
+    return g.principal  # type: ignore[no-any-return]
+
+
+def mint_token(
+    secret: str, subject: str, tenant: str, scopes: str = ALL_SCOPES, ttl_seconds: int = 12 * 3600
+) -> str:
+    """A development token (HS256)."""
+    now = int(time.time())
+    claims = {
+        "sub": subject,
+        "tenant": tenant,
+        "scope": scopes,
+        "aud": AUDIENCE,
+        "iat": now,
+        "exp": now + ttl_seconds,
+    }
+    return jwt.encode(claims, secret, algorithm="HS256")
+
+
+def token_cli(argv: list[str] | None = None) -> None:
+    """`waypoint-token`: print a development token."""
+    import os
+
+    parser = argparse.ArgumentParser(description="Mint a development JWT for Waypoint.")
+    parser.add_argument("--sub", default="dev-platform")
+    parser.add_argument("--tenant", default="dev-clinic")
+    parser.add_argument("--scope", default=ALL_SCOPES)
+    parser.add_argument("--ttl", type=int, default=12 * 3600)
+    args = parser.parse_args(argv)
+    secret = os.environ.get("WAYPOINT_JWT_SECRET", DEVELOPMENT_SECRET)
+    print(mint_token(secret, args.sub, args.tenant, args.scope, args.ttl))

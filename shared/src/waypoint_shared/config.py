@@ -1,0 +1,122 @@
+"""Configuration read once from prefixed environment variables (DESIGN §2)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+SERVICES = ("intake", "goals", "progress")
+WEB_PORTS = {"intake": 8001, "goals": 8002, "progress": 8003}
+WORKER_PORTS = {"intake": 8101, "goals": 8102, "progress": 8103}
+DEVELOPMENT_SECRET = "waypoint-development-secret-change-me-0123456789"
+DEVELOPMENT_MASTER_KEY = "d2F5cG9pbnQtZGV2ZWxvcG1lbnQtbWFzdGVyLWtleSE="  # 32 bytes, base64
+
+
+def topic_of(service: str, prefix: str = "") -> str:
+    """The event topic a service publishes to."""
+    return f"{prefix}waypoint.{service}.events"
+
+
+def dead_letter_topic_of(service: str, prefix: str = "") -> str:
+    """The dead-letter topic of a listening service."""
+    return f"{prefix}waypoint.{service}.dlq"
+
+
+@dataclass(frozen=True)
+class KafkaSettings:
+    bootstrap_servers: str = "127.0.0.1:9092"
+    security_protocol: str = "PLAINTEXT"
+    sasl_mechanism: str | None = None
+    sasl_username: str | None = None
+    sasl_password: str | None = None
+    ssl_cafile: str | None = None
+    partitions: int = 3
+    replication_factor: int = 1
+    # Empty in production; tests and side-by-side environments on one broker set their own.
+    topic_prefix: str = ""
+
+    def client_options(self) -> dict[str, object]:
+        """Connection options for every kafka-python client (TLS/SASL from configuration)."""
+        options: dict[str, object] = {
+            "bootstrap_servers": self.bootstrap_servers.split(","),
+            "security_protocol": self.security_protocol,
+        }
+        if self.sasl_mechanism:
+            options["sasl_mechanism"] = self.sasl_mechanism
+            options["sasl_plain_username"] = self.sasl_username
+            options["sasl_plain_password"] = self.sasl_password
+        if self.ssl_cafile:
+            options["ssl_cafile"] = self.ssl_cafile
+        return options
+
+
+@dataclass(frozen=True)
+class Settings:
+    service: str
+    database_url: str
+    kafka: KafkaSettings
+    jwt_secret: str | None
+    jwt_public_key: str | None
+    master_key: str
+    web_port: int
+    worker_port: int
+    max_body_bytes: int = 64 * 1024
+    extra: Mapping[str, str] = field(default_factory=dict)
+
+    def topic_of(self, service: str) -> str:
+        return topic_of(service, self.kafka.topic_prefix)
+
+    @property
+    def topic(self) -> str:
+        return self.topic_of(self.service)
+
+    @property
+    def dead_letter_topic(self) -> str:
+        return dead_letter_topic_of(self.service, self.kafka.topic_prefix)
+
+    @property
+    def consumer_group(self) -> str:
+        return f"{self.kafka.topic_prefix}waypoint-{self.service}"
+
+
+def _kafka_from(env: Mapping[str, str]) -> KafkaSettings:
+    return KafkaSettings(
+        bootstrap_servers=env.get("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092"),
+        security_protocol=env.get("KAFKA_SECURITY_PROTOCOL", "PLAINTEXT"),
+        sasl_mechanism=env.get("KAFKA_SASL_MECHANISM") or None,
+        sasl_username=env.get("KAFKA_SASL_USERNAME") or None,
+        sasl_password=env.get("KAFKA_SASL_PASSWORD") or None,
+        ssl_cafile=env.get("KAFKA_SSL_CAFILE") or None,
+        partitions=int(env.get("WAYPOINT_TOPIC_PARTITIONS", "3")),
+        replication_factor=int(env.get("WAYPOINT_TOPIC_REPLICATION_FACTOR", "1")),
+        topic_prefix=env.get("WAYPOINT_TOPIC_PREFIX", ""),
+    )
+
+
+def default_database_url(service: str, env: Mapping[str, str]) -> str:
+    var_dir = Path(env.get("WAYPOINT_VAR_DIR", "var"))
+    var_dir.mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{(var_dir / f'{service}.db').resolve()}"
+
+
+def load_settings(service: str, env: Mapping[str, str] | None = None) -> Settings:
+    """Read a service's settings from the environment (or a given mapping)."""
+    env = os.environ if env is None else env
+    prefix = service.upper()
+    secret = env.get("WAYPOINT_JWT_SECRET")
+    public_key = env.get("WAYPOINT_JWT_PUBLIC_KEY")
+    return Settings(
+        service=service,
+        database_url=env.get(f"{prefix}_DATABASE_URL") or default_database_url(service, env),
+        kafka=_kafka_from(env),
+        jwt_secret=secret if secret or public_key else DEVELOPMENT_SECRET,
+        jwt_public_key=public_key,
+        master_key=env.get(f"{prefix}_MASTER_KEY")
+        or env.get("WAYPOINT_MASTER_KEY", DEVELOPMENT_MASTER_KEY),
+        web_port=int(env.get(f"{prefix}_WEB_PORT", WEB_PORTS[service])),
+        worker_port=int(env.get(f"{prefix}_WORKER_PORT", WORKER_PORTS[service])),
+        max_body_bytes=int(env.get("WAYPOINT_MAX_BODY_BYTES", 64 * 1024)),
+        extra={k: v for k, v in env.items() if k.startswith(f"{prefix}_")},
+    )

@@ -1,0 +1,150 @@
+"""Engines and transactions for SQLite (default) and PostgreSQL, and a small migration runner.
+
+SQLite: WAL, a busy timeout, and `BEGIN IMMEDIATE` for writes so that several gunicorn workers
+and the worker process can write one file; "database is locked" is retried, never surfaced.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TypeVar
+
+from sqlalchemy import (
+    Column,
+    Connection,
+    DateTime,
+    Engine,
+    MetaData,
+    String,
+    Table,
+    create_engine,
+    event,
+    insert,
+    select,
+    text,
+)
+from sqlalchemy.exc import DBAPIError, OperationalError
+
+T = TypeVar("T")
+BUSY_TIMEOUT_MS = 10_000
+RETRIES = 8
+
+_migrations_meta = MetaData()
+schema_migrations = Table(
+    "schema_migrations",
+    _migrations_meta,
+    Column("id", String(128), primary_key=True),
+    Column("applied_at", DateTime(timezone=True), nullable=False),
+)
+
+
+def is_sqlite(engine: Engine | Connection) -> bool:
+    return engine.dialect.name == "sqlite"
+
+
+def connect(url: str) -> Engine:
+    """An engine for a database URL, with the SQLite settings the event store relies on."""
+    if not url.startswith("sqlite"):
+        return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5)
+    engine = create_engine(url, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000})
+    event.listen(engine, "connect", _configure_sqlite)
+    event.listen(engine, "begin", _begin_sqlite)
+    return engine
+
+
+def _configure_sqlite(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
+    dbapi_connection.isolation_level = None  # SQLAlchemy's "begin" event emits BEGIN itself
+    cursor = dbapi_connection.cursor()
+    for pragma in (
+        "journal_mode=WAL",
+        f"busy_timeout={BUSY_TIMEOUT_MS}",
+        "synchronous=FULL",
+        "secure_delete=ON",
+    ):
+        cursor.execute(f"PRAGMA {pragma}")
+    cursor.close()
+
+
+def _begin_sqlite(conn: Connection) -> None:
+    writing = conn.get_execution_options().get("write", False)
+    conn.exec_driver_sql("BEGIN IMMEDIATE" if writing else "BEGIN")
+
+
+def _is_transient(error: DBAPIError) -> bool:
+    message = str(error.orig).lower()
+    return any(
+        s in message
+        for s in (
+            "database is locked",
+            "deadlock detected",
+            "could not serialize",
+            "database table is locked",
+        )
+    )
+
+
+@contextmanager
+def _transaction(engine: Engine, write: bool) -> Iterator[Connection]:
+    with engine.connect() as conn:
+        conn.execution_options(write=write)
+        with conn.begin():
+            yield conn
+
+
+def run_in_transaction(engine: Engine, work: Callable[[Connection], T], write: bool = True) -> T:
+    """Run work in one transaction; a busy or deadlocked database is retried, whole."""
+    for attempt in range(RETRIES):
+        try:
+            with _transaction(engine, write) as conn:
+                return work(conn)
+        except (OperationalError, DBAPIError) as error:
+            if not _is_transient(error) or attempt == RETRIES - 1:
+                raise
+            time.sleep(0.05 * 2**attempt)
+    raise AssertionError("unreachable")
+
+
+def read(engine: Engine) -> Iterator[Connection]:
+    """A read-only transaction (no write lock on SQLite)."""
+    return _transaction(engine, write=False)
+
+
+@dataclass(frozen=True)
+class Migration:
+    id: str
+    apply: Callable[[Connection], None]
+
+
+def create_tables(*tables: Table) -> Callable[[Connection], None]:
+    """A migration step that creates the given tables (and their indexes) as they are now."""
+
+    def apply(conn: Connection) -> None:
+        for table in tables:
+            table.create(conn)
+
+    return apply
+
+
+def migrate(engine: Engine, migrations: Sequence[Migration]) -> list[str]:
+    """Apply the migrations not yet recorded, in order, under a lock; returns those applied."""
+
+    def work(conn: Connection) -> list[str]:
+        if not is_sqlite(conn):
+            conn.execute(text("SELECT pg_advisory_xact_lock(7245001)"))
+        schema_migrations.create(conn, checkfirst=True)
+        done = set(conn.execute(select(schema_migrations.c.id)).scalars())
+        applied = []
+        for migration in migrations:
+            if migration.id not in done:
+                migration.apply(conn)
+                conn.execute(
+                    insert(schema_migrations).values(id=migration.id, applied_at=datetime.now(UTC))
+                )
+                applied.append(migration.id)
+        return applied
+
+    return run_in_transaction(engine, work)

@@ -1,0 +1,43 @@
+"""kafka-python clients with the suite's durability settings, built only where they are used
+(after fork, in the worker process), never at import time."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from kafka import KafkaConsumer, KafkaProducer
+
+from waypoint_shared.config import KafkaSettings
+
+
+def durable_producer(settings: KafkaSettings, **overrides: Any) -> KafkaProducer:
+    """A producer that waits for all in-sync replicas and never writes a retry twice."""
+    options: dict[str, Any] = {
+        **settings.client_options(),
+        "acks": "all",
+        "enable_idempotence": True,
+        "allow_auto_create_topics": False,
+        "linger_ms": 5,
+        "max_block_ms": 5_000,
+        "request_timeout_ms": 10_000,
+        "delivery_timeout_ms": 30_000,
+        "reconnect_backoff_max_ms": 2_000,
+    }
+    return KafkaProducer(**{**options, **overrides})
+
+
+def group_consumer(settings: KafkaSettings, group: str, **overrides: Any) -> KafkaConsumer:
+    """A consumer whose offsets live in the service database, not in auto-commits."""
+    options: dict[str, Any] = {
+        **settings.client_options(),
+        "group_id": group,
+        "enable_auto_commit": False,
+        "auto_offset_reset": "earliest",
+        "allow_auto_create_topics": False,
+        "max_poll_records": 200,
+        "max_poll_interval_ms": 300_000,
+        "session_timeout_ms": 10_000,
+        "heartbeat_interval_ms": 3_000,
+        "reconnect_backoff_max_ms": 2_000,
+    }
+    return KafkaConsumer(**{**options, **overrides})

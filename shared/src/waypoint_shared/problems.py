@@ -1,0 +1,98 @@
+"""RFC 9457 problem details for every error the HTTP API returns."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Flask, Response, json, request
+from werkzeug.exceptions import HTTPException
+
+log = logging.getLogger(__name__)
+PROBLEM_JSON = "application/problem+json"
+
+
+class Problem(Exception):
+    """An error answered as problem+json; raised anywhere under a request."""
+
+    def __init__(
+        self,
+        status: int,
+        title: str,
+        detail: str | None = None,
+        headers: dict[str, str] | None = None,
+        **extra: Any,
+    ):
+        super().__init__(detail or title)
+        self.status, self.title, self.detail = status, title, detail
+        self.headers, self.extra = headers or {}, extra
+
+
+def problem_response(
+    status: int,
+    title: str,
+    detail: str | None = None,
+    headers: dict[str, str] | None = None,
+    **extra: Any,
+) -> Response:
+    body = {"type": "about:blank", "title": title, "status": status, **extra}
+    if detail:
+        body["detail"] = detail
+    body["instance"] = request.path
+    response = Response(json.dumps(body), status=status, mimetype=PROBLEM_JSON)
+    response.headers.update(headers or {})
+    return response
+
+
+def _from_problem(error: Problem) -> Response:
+    return problem_response(error.status, error.title, error.detail, error.headers, **error.extra)
+
+
+def _from_http_exception(error: HTTPException) -> Response:
+    status = error.code or 500
+    extra: dict[str, Any] = {}
+    data = getattr(error, "data", None) or {}
+    messages = data.get("messages") if isinstance(data, dict) else None
+    if status == 422 and messages:
+        extra["errors"] = _field_errors(messages)
+        detail = "The request body or parameters are not valid."
+    else:
+        detail = _DETAILS.get(status, error.description)
+    headers = {k: v for k, v in error.get_headers() if k.lower() in ("allow", "retry-after")}
+    return problem_response(status, error.name, detail, headers, **extra)
+
+
+def _from_unexpected(error: Exception) -> Response:
+    log.exception("unexpected error while handling %s %s", request.method, request.path)
+    return problem_response(
+        500,
+        "Internal Server Error",
+        "The server could not complete the request; nothing was stored.",
+    )
+
+
+def _field_errors(messages: dict[str, Any]) -> dict[str, Any]:
+    """webargs nests errors by location (json, query, …); integrators want the field names."""
+    flat: dict[str, Any] = {}
+    for location, errors in messages.items():
+        if isinstance(errors, dict):
+            flat.update(errors)
+        else:
+            flat[location] = errors
+    return flat
+
+
+_DETAILS = {
+    400: "The request body is not valid JSON.",
+    404: "No resource at this path.",
+    405: "This method is not allowed on this path.",
+    413: "The request body is larger than this service accepts.",
+    415: "Send JSON with Content-Type: application/json.",
+}
+
+
+def install_problem_handlers(app: Flask) -> None:
+    """Map every error to problem+json: ours, Werkzeug's, flask-smorest's, and the unexpected."""
+    app.register_error_handler(Problem, _from_problem)
+    app.register_error_handler(HTTPException, _from_http_exception)
+    app.register_error_handler(Exception, _from_unexpected)

@@ -1,0 +1,177 @@
+"""The outbox relay: publishes stored events to Kafka in position order, then stores the position.
+
+At-least-once: a crash between the broker's ack and storing the position republishes a few
+events, which consumers skip by event id. One relay per database holds a lock; while Kafka is down
+the relay backs off and retries, and commands keep being accepted and stored meanwhile.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+
+from kafka import KafkaProducer
+from kafka.errors import KafkaError
+from sqlalchemy import Connection, Engine, insert, select, text, update
+
+from waypoint_shared import envelope
+from waypoint_shared.database import is_sqlite, run_in_transaction
+from waypoint_shared.store import EventStore
+from waypoint_shared.tables import relay_lock, relay_position
+
+log = logging.getLogger(__name__)
+LEASE = timedelta(seconds=5)
+ADVISORY_LOCK_KEY = 7245002
+
+
+class RelayLock:
+    """One relay per database: a lease row on SQLite, a session advisory lock on PostgreSQL."""
+
+    def __init__(self, engine: Engine, name: str):
+        self.engine, self.name, self.owner = engine, name, f"{uuid.uuid4()}"
+        self._pg_connection: Connection | None = None
+
+    def acquire(self) -> bool:
+        if is_sqlite(self.engine):
+            return run_in_transaction(self.engine, self._take_lease)
+        if self._pg_connection is None:
+            conn = self.engine.connect()
+            held = conn.execute(
+                text("SELECT pg_try_advisory_lock(:k)"), {"k": ADVISORY_LOCK_KEY}
+            ).scalar_one()
+            conn.commit()
+            if not held:
+                conn.close()
+                return False
+            self._pg_connection = conn
+        return True
+
+    def release(self) -> None:
+        if self._pg_connection is not None:
+            self._pg_connection.close()  # closing the session releases the advisory lock
+            self._pg_connection = None
+
+    def _take_lease(self, conn: Connection) -> bool:
+        now = datetime.now(UTC)
+        expires = now + LEASE
+        taken = conn.execute(
+            update(relay_lock)
+            .where(relay_lock.c.name == self.name)
+            .where((relay_lock.c.owner == self.owner) | (relay_lock.c.expires_at < now))
+            .values(owner=self.owner, expires_at=expires)
+        ).rowcount
+        if taken:
+            return True
+        exists = conn.execute(select(relay_lock.c.owner).where(relay_lock.c.name == self.name))
+        if exists.first() is not None:
+            return False
+        conn.execute(
+            insert(relay_lock).values(name=self.name, owner=self.owner, expires_at=expires)
+        )
+        return True
+
+
+class Relay:
+    """Tails the events table and publishes each row as a CloudEvent to the service's topic."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        store: EventStore,
+        service: str,
+        topic: str,
+        producer_factory: Callable[[], KafkaProducer],
+        batch_size: int = 500,
+    ):
+        self.engine, self.store, self.service, self.topic = engine, store, service, topic
+        self.producer_factory, self.batch_size = producer_factory, batch_size
+        self.lock = RelayLock(engine, name=topic)
+        self._producer: KafkaProducer | None = None
+        self.published_total = 0
+
+    def run(self, stop: threading.Event, idle_sleep: float = 0.05) -> None:
+        backoff = 0.1
+        while not stop.is_set():
+            try:
+                if not self.lock.acquire():
+                    stop.wait(1.0)
+                    continue
+                published = self.publish_once()
+                backoff = 0.1
+                if not published:
+                    stop.wait(idle_sleep)
+            except KafkaError as error:
+                log.warning("relay cannot publish yet (%s); retrying in %.1fs", error, backoff)
+                self._drop_producer()
+                stop.wait(backoff)
+                backoff = min(backoff * 2, 5.0)
+        self._drop_producer()
+        self.lock.release()
+
+    def publish_once(self) -> int:
+        """Publish the next batch after the stored position; returns how many were published."""
+        with self.engine.connect() as conn:
+            position = self.position(conn)
+            batch = self.store.read_after(conn, position, self.batch_size)
+            conn.rollback()
+        if not batch:
+            return 0
+        producer = self._ensure_producer()
+        futures = [
+            producer.send(self.topic, key=key, value=value, headers=headers)
+            for key, value, headers in (envelope.encode(e, self.service) for e in batch)
+        ]
+        producer.flush(timeout=30)
+        for future in futures:
+            future.get(timeout=30)
+        run_in_transaction(self.engine, lambda c: self._save_position(c, batch[-1].position))
+        self.published_total += len(batch)
+        return len(batch)
+
+    def position(self, conn: Connection) -> int:
+        query = select(relay_position.c.position).where(relay_position.c.name == self.topic)
+        return int(conn.execute(query).scalar_one_or_none() or 0)
+
+    def backlog(self) -> int:
+        """Events stored but not yet published."""
+        with self.engine.connect() as conn:
+            return self.store.last_position(conn) - self.position(conn)
+
+    def _save_position(self, conn: Connection, position: int) -> None:
+        changed = conn.execute(
+            update(relay_position)
+            .where(relay_position.c.name == self.topic)
+            .values(position=position)
+        ).rowcount
+        if not changed:
+            conn.execute(insert(relay_position).values(name=self.topic, position=position))
+
+    def _ensure_producer(self) -> KafkaProducer:
+        if self._producer is None:
+            self._producer = self.producer_factory()
+        return self._producer
+
+    def _drop_producer(self) -> None:
+        if self._producer is not None:
+            try:
+                self._producer.close(timeout=1)
+            except Exception:  # closing a broken producer must not stop the relay
+                log.debug("closing producer failed", exc_info=True)
+            self._producer = None
+
+
+def retry_forever(stop: threading.Event, what: str, action: Callable[[], object]) -> bool:
+    """Try an action until it succeeds or we are told to stop (used while Kafka is down)."""
+    backoff = 0.2
+    while not stop.is_set():
+        try:
+            action()
+            return True
+        except KafkaError as error:
+            log.warning("%s failed (%s); retrying in %.1fs", what, error, backoff)
+            stop.wait(backoff)
+            backoff = min(backoff * 2, 5.0)
+    return False

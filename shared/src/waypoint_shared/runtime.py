@@ -1,0 +1,96 @@
+"""Wiring shared by every service's composition roots (web app and worker)."""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+from flask import g, request
+from sqlalchemy import Engine
+
+from waypoint_shared.auth import principal
+from waypoint_shared.config import Settings
+from waypoint_shared.consumer import ConsumerRunner, Handle
+from waypoint_shared.crypto import MasterKey, PersonalDataKeys
+from waypoint_shared.database import Migration, connect, migrate
+from waypoint_shared.kafka_clients import durable_producer, group_consumer
+from waypoint_shared.relay import Relay, retry_forever
+from waypoint_shared.store import SHARED_MIGRATIONS, EventStore
+from waypoint_shared.topics import ensure_topics
+from waypoint_shared.worker import Loop
+
+log = logging.getLogger(__name__)
+
+
+def open_database(settings: Settings, migrations: Sequence[Migration] = ()) -> Engine:
+    """The service's engine, with the shared and the service's own migrations applied."""
+    engine = connect(settings.database_url)
+    migrate(engine, [*SHARED_MIGRATIONS, *migrations])
+    return engine
+
+
+def personal_data_keys(settings: Settings) -> PersonalDataKeys:
+    return PersonalDataKeys(MasterKey(settings.master_key))
+
+
+def relay_loop(settings: Settings, engine: Engine, store: EventStore) -> Loop:
+    """The outbox relay as a worker loop; it creates the suite's topics first if it must."""
+    relay = Relay(
+        engine,
+        store,
+        settings.service,
+        settings.topic,
+        producer_factory=lambda: durable_producer(settings.kafka),
+    )
+
+    def run(stop: threading.Event) -> None:
+        if retry_forever(stop, "creating topics", lambda: ensure_topics(settings.kafka)):
+            relay.run(stop)
+
+    return Loop(f"{settings.service}-relay", run)
+
+
+def consumer_loop(
+    settings: Settings, engine: Engine, topics: list[str], handle: Handle, **consumer_options: Any
+) -> Loop:
+    runner = ConsumerRunner(
+        engine,
+        settings.consumer_group,
+        topics,
+        handle,
+        consumer_factory=lambda: group_consumer(
+            settings.kafka, settings.consumer_group, **consumer_options
+        ),
+        producer_factory=lambda: durable_producer(settings.kafka),
+        dead_letter_topic=settings.dead_letter_topic,
+    )
+
+    def run(stop: threading.Event) -> None:
+        if retry_forever(stop, "creating topics", lambda: ensure_topics(settings.kafka)):
+            runner.run(stop)
+
+    return Loop(f"{settings.service}-consumer", run)
+
+
+def request_metadata(acting: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Who did this and as part of what: the write audit trail carried by every event."""
+    request_id = (
+        getattr(g, "request_id", None) or request.headers.get("X-Request-ID") or str(uuid.uuid4())
+    )
+    return {
+        "actor": {"system": principal().subject, "person": acting},
+        "correlation_id": request_id,
+        "causation_id": request_id,
+        "request_id": request_id,
+    }
+
+
+def configure_logging() -> None:
+    logging.basicConfig(
+        level=os.environ.get("WAYPOINT_LOG_LEVEL", "INFO"),
+        format="%(asctime)s %(levelname)s %(name)s %(message)s",
+    )

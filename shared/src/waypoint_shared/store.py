@@ -1,0 +1,162 @@
+"""The event store: one row per event, optimistic concurrency per stream, a global position.
+
+The events table is also the outbox: the relay publishes rows in position order. On PostgreSQL
+appends take a table lock so positions commit in order and a tailing relay can never skip one
+(the way the `eventsourcing` library does it); SQLite's BEGIN IMMEDIATE already serialises them.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Connection, Row, func, insert, select, text
+from sqlalchemy.exc import IntegrityError
+
+from waypoint_shared.database import Migration, create_tables, is_sqlite
+from waypoint_shared.tables import (
+    applied_events,
+    consumer_offsets,
+    data_keys,
+    events,
+    idempotency_records,
+    relay_lock,
+    relay_position,
+)
+
+SHARED_MIGRATIONS = (
+    Migration(
+        "shared-0001-event-store",
+        create_tables(
+            events,
+            relay_position,
+            relay_lock,
+            consumer_offsets,
+            applied_events,
+            idempotency_records,
+            data_keys,
+        ),
+    ),
+)
+
+
+class ConcurrencyConflict(Exception):
+    """The stream moved on since the caller read it."""
+
+    def __init__(self, stream_id: str, expected: int, actual: int | None):
+        super().__init__(f"stream {stream_id} is at version {actual}, expected {expected}")
+        self.stream_id, self.expected, self.actual = stream_id, expected, actual
+
+
+@dataclass(frozen=True)
+class NewEvent:
+    type: str
+    schema_version: int
+    data: dict[str, Any]
+    event_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+
+
+@dataclass(frozen=True)
+class RecordedEvent:
+    position: int
+    event_id: str
+    tenant_id: str
+    stream_id: str
+    stream_version: int
+    client_id: str
+    type: str
+    schema_version: int
+    occurred_at: datetime
+    data: dict[str, Any]
+    metadata: dict[str, Any]
+
+
+def _recorded(row: Row[Any]) -> RecordedEvent:
+    occurred = row.occurred_at
+    if occurred.tzinfo is None:  # SQLite keeps no zone; everything stored is UTC
+        occurred = occurred.replace(tzinfo=UTC)
+    return RecordedEvent(**{**row._asdict(), "occurred_at": occurred})
+
+
+class EventStore:
+    """Append and read events through a connection the caller's transaction owns."""
+
+    def __init__(self, serialize_appends: bool = True):
+        # Switched off only by a test that proves the lock is what keeps the relay honest.
+        self.serialize_appends = serialize_appends
+
+    def append(
+        self,
+        conn: Connection,
+        *,
+        tenant_id: str,
+        stream_id: str,
+        client_id: str,
+        expected_version: int,
+        new_events: Sequence[NewEvent],
+        metadata: dict[str, Any],
+    ) -> list[RecordedEvent]:
+        """Append after expected_version, or raise ConcurrencyConflict."""
+        if self.serialize_appends and not is_sqlite(conn):
+            conn.execute(text("LOCK TABLE events IN EXCLUSIVE MODE"))
+        actual = self.current_version(conn, stream_id)
+        if actual != expected_version:
+            raise ConcurrencyConflict(stream_id, expected_version, actual)
+        now = datetime.now(UTC)
+        rows = [
+            {
+                "event_id": e.event_id,
+                "tenant_id": tenant_id,
+                "stream_id": stream_id,
+                "stream_version": expected_version + i,
+                "client_id": client_id,
+                "type": e.type,
+                "schema_version": e.schema_version,
+                "occurred_at": now,
+                "data": e.data,
+                "metadata": metadata,
+            }
+            for i, e in enumerate(new_events, start=1)
+        ]
+        try:
+            positions = [
+                conn.execute(insert(events).values(**r)).inserted_primary_key[0] for r in rows
+            ]
+        except IntegrityError as error:
+            raise ConcurrencyConflict(stream_id, expected_version, None) from error
+        return [RecordedEvent(position=p, **r) for p, r in zip(positions, rows, strict=True)]
+
+    def current_version(self, conn: Connection, stream_id: str) -> int:
+        query = select(func.coalesce(func.max(events.c.stream_version), 0))
+        return int(conn.execute(query.where(events.c.stream_id == stream_id)).scalar_one())
+
+    def read_stream(
+        self, conn: Connection, tenant_id: str, stream_id: str, until: datetime | None = None
+    ) -> list[RecordedEvent]:
+        """A stream's events in version order; empty for another tenant's stream."""
+        query = select(events).where(
+            events.c.tenant_id == tenant_id, events.c.stream_id == stream_id
+        )
+        if until is not None:
+            query = query.where(events.c.occurred_at <= until.astimezone(UTC))
+        return [_recorded(r) for r in conn.execute(query.order_by(events.c.stream_version))]
+
+    def read_after(self, conn: Connection, position: int, limit: int) -> list[RecordedEvent]:
+        """Events after a global position, in position order (the relay's feed)."""
+        query = (
+            select(events)
+            .where(events.c.position > position)
+            .order_by(events.c.position)
+            .limit(limit)
+        )
+        return [_recorded(r) for r in conn.execute(query)]
+
+    def contains(self, conn: Connection, event_id: str) -> bool:
+        query = select(events.c.position).where(events.c.event_id == event_id)
+        return conn.execute(query).first() is not None
+
+    def last_position(self, conn: Connection) -> int:
+        return int(conn.execute(select(func.coalesce(func.max(events.c.position), 0))).scalar_one())

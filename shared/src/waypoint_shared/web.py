@@ -1,0 +1,100 @@
+"""The Flask/flask-smorest base every service's `create_app()` builds on."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from flask import Flask, Response, jsonify, request
+from flask_smorest import Api, Blueprint
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from sqlalchemy import Engine, text
+
+from waypoint_shared.auth import TokenVerifier, install_auth
+from waypoint_shared.config import Settings
+from waypoint_shared.problems import Problem, install_problem_handlers, problem_response
+from waypoint_shared.store import ConcurrencyConflict
+
+JSON_TYPES = ("application/json",)
+WRITE_METHODS = ("POST", "PUT", "PATCH")
+
+
+def create_base_app(
+    settings: Settings,
+    engine: Engine,
+    blueprints: Iterable[Blueprint],
+    title: str,
+    test_config: dict[str, Any] | None = None,
+) -> Flask:
+    """A Flask app with OpenAPI 3.1, problem+json errors, bearer auth, health and metrics."""
+    app = Flask(f"waypoint_{settings.service}")
+    app.config.update(
+        API_TITLE=title,
+        API_VERSION="v1",
+        OPENAPI_VERSION="3.1.0",
+        OPENAPI_URL_PREFIX="/",
+        OPENAPI_JSON_PATH="openapi.json",
+        MAX_CONTENT_LENGTH=settings.max_body_bytes,
+        API_SPEC_OPTIONS={
+            "components": {
+                "securitySchemes": {
+                    "bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
+                }
+            },
+            "security": [{"bearer": []}],
+        },
+    )
+    app.config.update(test_config or {})
+    api = Api(app)
+    for blueprint in blueprints:
+        api.register_blueprint(blueprint)
+    install_problem_handlers(app)
+    app.register_error_handler(ConcurrencyConflict, _conflict)
+    install_auth(app, TokenVerifier(settings.jwt_secret, settings.jwt_public_key))
+    app.before_request(_require_json_body)
+    _add_operational_routes(app, engine)
+    return app
+
+
+def _conflict(error: ConcurrencyConflict) -> Response:
+    """A stale write: 412 when the caller sent If-Match, else 409."""
+    if request.headers.get("If-Match"):
+        return problem_response(
+            412,
+            "Precondition Failed",
+            "The resource changed since the version in If-Match.",
+            current_version=error.actual,
+        )
+    return problem_response(
+        409,
+        "Conflict",
+        "The resource changed while this write was made; read it again and retry.",
+        current_version=error.actual,
+    )
+
+
+def _require_json_body() -> None:
+    writing = request.method in WRITE_METHODS and request.path.startswith("/v1/")
+    if writing and request.mimetype not in JSON_TYPES:
+        raise Problem(
+            415, "Unsupported Media Type", "Send JSON with Content-Type: application/json."
+        )
+
+
+def _add_operational_routes(app: Flask, engine: Engine) -> None:
+    @app.get("/health/live")
+    def live() -> Response:
+        return jsonify(status="ok")
+
+    @app.get("/health/ready")
+    def ready() -> Response:
+        try:
+            with engine.connect() as conn:
+                conn.execute(text("SELECT 1"))
+        except Exception:
+            return problem_response(503, "Service Unavailable", "The database is not reachable.")
+        return jsonify(status="ok")
+
+    @app.get("/metrics")
+    def metrics() -> Response:
+        return Response(generate_latest(), mimetype=CONTENT_TYPE_LATEST)

@@ -1,0 +1,113 @@
+"""The event store's contract, run against every storage adapter (SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import Engine
+
+from waypoint_shared.database import read, run_in_transaction
+from waypoint_shared.store import ConcurrencyConflict, EventStore, NewEvent
+
+TYPE = "waypoint.test.thing_happened.v1"
+
+
+def append(engine: Engine, stream: str, expected: int, count: int = 1) -> list[int]:
+    store = EventStore()
+    events = [NewEvent(TYPE, 1, {"n": i}) for i in range(count)]
+    recorded = run_in_transaction(engine, lambda c: store.append(
+        c, tenant_id="clinic-a", stream_id=stream, client_id=stream, expected_version=expected,
+        new_events=events, metadata={"actor": "test"}))
+    return [r.position for r in recorded]
+
+
+def test_appended_events_read_back_in_version_order_with_their_data(migrated: Engine) -> None:
+    stream = str(uuid.uuid4())
+    append(migrated, stream, 0, count=3)
+    with read(migrated) as conn:
+        events = EventStore().read_stream(conn, "clinic-a", stream)
+    assert [e.stream_version for e in events] == [1, 2, 3]
+    assert [e.data for e in events] == [{"n": 0}, {"n": 1}, {"n": 2}]
+    assert all(e.occurred_at.tzinfo is not None for e in events)
+
+
+def test_global_positions_only_grow(migrated: Engine) -> None:
+    positions = [p for _ in range(5) for p in append(migrated, str(uuid.uuid4()), 0, count=2)]
+    assert positions == sorted(positions)
+    assert len(set(positions)) == len(positions)
+
+
+def test_appending_at_a_stale_version_is_a_conflict(migrated: Engine) -> None:
+    stream = str(uuid.uuid4())
+    append(migrated, stream, 0)
+    with pytest.raises(ConcurrencyConflict):
+        append(migrated, stream, 0)
+    with read(migrated) as conn:
+        assert len(EventStore().read_stream(conn, "clinic-a", stream)) == 1
+
+
+def test_two_concurrent_appends_at_the_same_version_one_wins_one_conflicts(
+        migrated: Engine) -> None:
+    stream = str(uuid.uuid4())
+    append(migrated, stream, 0)
+    barrier, outcomes = threading.Barrier(2), []
+
+    def writer() -> None:
+        barrier.wait()
+        try:
+            append(migrated, stream, 1)
+            outcomes.append("ok")
+        except ConcurrencyConflict:
+            outcomes.append("conflict")
+
+    threads = [threading.Thread(target=writer) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(outcomes) == ["conflict", "ok"]
+
+
+def test_another_tenants_stream_reads_as_empty(migrated: Engine) -> None:
+    stream = str(uuid.uuid4())
+    append(migrated, stream, 0)
+    with read(migrated) as conn:
+        assert EventStore().read_stream(conn, "clinic-b", stream) == []
+
+
+def test_a_stream_can_be_read_as_of_a_past_time(migrated: Engine) -> None:
+    stream = str(uuid.uuid4())
+    append(migrated, stream, 0)
+    with read(migrated) as conn:
+        first = EventStore().read_stream(conn, "clinic-a", stream)[0].occurred_at
+    append(migrated, stream, 1)
+    with read(migrated) as conn:
+        then = EventStore().read_stream(conn, "clinic-a", stream, until=first)
+        before = EventStore().read_stream(conn, "clinic-a", stream,
+                                          until=first - timedelta(seconds=1))
+    assert [e.stream_version for e in then] == [1]
+    assert before == []
+    assert first <= datetime.now(UTC)
+
+
+def test_the_relay_feed_returns_events_after_a_position_in_order(migrated: Engine) -> None:
+    positions = append(migrated, str(uuid.uuid4()), 0, count=4)
+    with read(migrated) as conn:
+        after = EventStore().read_after(conn, positions[1], limit=10)
+    assert [e.position for e in after] == positions[2:]
+
+
+def test_a_duplicate_event_id_is_refused(migrated: Engine) -> None:
+    store, event_id = EventStore(), str(uuid.uuid4())
+
+    def once(conn, stream):  # type: ignore[no-untyped-def]
+        return store.append(conn, tenant_id="clinic-a", stream_id=stream, client_id=stream,
+                            expected_version=0, new_events=[NewEvent(TYPE, 1, {}, event_id)],
+                            metadata={})
+
+    run_in_transaction(migrated, lambda c: once(c, str(uuid.uuid4())))
+    with pytest.raises(ConcurrencyConflict):
+        run_in_transaction(migrated, lambda c: once(c, str(uuid.uuid4())))
