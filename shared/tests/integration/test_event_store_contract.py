@@ -8,7 +8,6 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import Engine
-
 from waypoint_shared.database import read, run_in_transaction
 from waypoint_shared.store import ConcurrencyConflict, EventStore, NewEvent
 
@@ -18,9 +17,18 @@ TYPE = "waypoint.test.thing_happened.v1"
 def append(engine: Engine, stream: str, expected: int, count: int = 1) -> list[int]:
     store = EventStore()
     events = [NewEvent(TYPE, 1, {"n": i}) for i in range(count)]
-    recorded = run_in_transaction(engine, lambda c: store.append(
-        c, tenant_id="clinic-a", stream_id=stream, client_id=stream, expected_version=expected,
-        new_events=events, metadata={"actor": "test"}))
+    recorded = run_in_transaction(
+        engine,
+        lambda c: store.append(
+            c,
+            tenant_id="clinic-a",
+            stream_id=stream,
+            client_id=stream,
+            expected_version=expected,
+            new_events=events,
+            metadata={"actor": "test"},
+        ),
+    )
     return [r.position for r in recorded]
 
 
@@ -50,7 +58,8 @@ def test_appending_at_a_stale_version_is_a_conflict(migrated: Engine) -> None:
 
 
 def test_two_concurrent_appends_at_the_same_version_one_wins_one_conflicts(
-        migrated: Engine) -> None:
+    migrated: Engine,
+) -> None:
     stream = str(uuid.uuid4())
     append(migrated, stream, 0)
     barrier, outcomes = threading.Barrier(2), []
@@ -86,8 +95,9 @@ def test_a_stream_can_be_read_as_of_a_past_time(migrated: Engine) -> None:
     append(migrated, stream, 1)
     with read(migrated) as conn:
         then = EventStore().read_stream(conn, "clinic-a", stream, until=first)
-        before = EventStore().read_stream(conn, "clinic-a", stream,
-                                          until=first - timedelta(seconds=1))
+        before = EventStore().read_stream(
+            conn, "clinic-a", stream, until=first - timedelta(seconds=1)
+        )
     assert [e.stream_version for e in then] == [1]
     assert before == []
     assert first <= datetime.now(UTC)
@@ -104,9 +114,15 @@ def test_a_duplicate_event_id_is_refused(migrated: Engine) -> None:
     store, event_id = EventStore(), str(uuid.uuid4())
 
     def once(conn, stream):  # type: ignore[no-untyped-def]
-        return store.append(conn, tenant_id="clinic-a", stream_id=stream, client_id=stream,
-                            expected_version=0, new_events=[NewEvent(TYPE, 1, {}, event_id)],
-                            metadata={})
+        return store.append(
+            conn,
+            tenant_id="clinic-a",
+            stream_id=stream,
+            client_id=stream,
+            expected_version=0,
+            new_events=[NewEvent(TYPE, 1, {}, event_id)],
+            metadata={},
+        )
 
     run_in_transaction(migrated, lambda c: once(c, str(uuid.uuid4())))
     with pytest.raises(ConcurrencyConflict):
