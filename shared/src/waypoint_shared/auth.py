@@ -7,6 +7,7 @@ then a 404 in the query itself. The algorithm comes from configuration, never fr
 from __future__ import annotations
 
 import argparse
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -20,6 +21,7 @@ from waypoint_shared.problems import Problem
 
 AUDIENCE = "waypoint"
 ALL_SCOPES = "intake:read intake:write goals:read goals:write progress:read progress:write admin"
+TENANT = re.compile(r"[A-Za-z0-9._:-]{1,64}")  # the same form the event envelope accepts
 PUBLIC_PATHS = ("/health/live", "/health/ready", "/metrics", "/openapi.json")
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -56,7 +58,7 @@ class TokenVerifier:
                 f"The bearer token is not valid: {error}.",
                 {"WWW-Authenticate": 'Bearer error="invalid_token"'},
             ) from error
-        if not isinstance(claims.get("tenant"), str) or not claims["tenant"]:
+        if not isinstance(claims.get("tenant"), str) or not TENANT.fullmatch(claims["tenant"]):
             raise Problem(
                 401,
                 "Unauthorized",

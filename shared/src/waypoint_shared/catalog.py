@@ -172,5 +172,8 @@ def _describe_fields(declared: dict[str, fields.Field]) -> dict[str, Any]:
             item["fields"] = _describe_fields(field.nested._declared_fields)
         if isinstance(field, fields.List):
             item["items"] = type(field.inner).__name__
+        choices = [v.choices for v in field.validators if isinstance(v, validate.OneOf)]
+        if choices:
+            item["choices"] = sorted(choices[0])
         out[name] = item
     return out

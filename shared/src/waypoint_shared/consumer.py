@@ -46,6 +46,7 @@ class _SeekToStoredOffsets(ConsumerRebalanceListener):
 
     def on_partitions_assigned(self, assigned: Any) -> None:
         self.runner.seek_to_stored(assigned)
+        self.runner.assigned = True
 
 
 class ConsumerRunner:
@@ -68,6 +69,7 @@ class ConsumerRunner:
         self.consumer: KafkaConsumer | None = None
         self._producer: KafkaProducer | None = None
         self.applied_total = 0
+        self.assigned = False  # set once the group has given this runner its partitions
         self.dead_lettered_total = 0
 
     def run(self, stop: threading.Event) -> None:

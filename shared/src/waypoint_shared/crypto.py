@@ -112,6 +112,8 @@ class PersonalDataKeys:
         personal: tuple[str, ...],
     ) -> dict[str, Any]:
         """A copy of data with its personal fields sealed under the client's key."""
+        if not any(data.get(name) is not None for name in personal):
+            return dict(data)
         key = self.key_for(conn, tenant_id, client_id)
         return {
             name: seal_value(key, client_id, value)

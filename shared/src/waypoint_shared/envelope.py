@@ -5,14 +5,15 @@ Attributes carry no personal data: personal fields stay sealed inside `data`.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from cloudevents.core.bindings import kafka as ce_kafka
-from cloudevents.core.exceptions import BaseCloudEventException
 from cloudevents.core.formats.json import JSONFormat
 from cloudevents.core.v1.event import CloudEvent
+from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
 
 from waypoint_shared import catalog
 from waypoint_shared.store import RecordedEvent
@@ -20,6 +21,9 @@ from waypoint_shared.store import RecordedEvent
 CONTENT_TYPE = "application/cloudevents+json"
 SCHEMA_BASE = "https://waypoint.example/schemas"
 _FORMAT = JSONFormat()
+SOURCE_PATTERN = r"^/waypoint/(intake|goals|progress)$"
+TENANT_PATTERN = r"^[A-Za-z0-9._:-]{1,64}$"
+TRACE_PATTERN = r"^[A-Za-z0-9._:-]{1,128}$"
 
 
 class UndecodableRecord(ValueError):
@@ -64,28 +68,48 @@ def encode(event: RecordedEvent, service: str) -> tuple[bytes, bytes, list[tuple
     return event.client_id.encode(), message.value, headers
 
 
+class _EnvelopeSchema(Schema):
+    """The attributes a Waypoint CloudEvent must carry; nothing is made up when one is missing."""
+
+    class Meta:
+        unknown = EXCLUDE  # other extensions may be added by later versions
+
+    specversion = fields.String(required=True, validate=validate.Equal("1.0"))
+    id = fields.UUID(required=True)
+    source = fields.String(required=True, validate=validate.Regexp(SOURCE_PATTERN))
+    type = fields.String(required=True, validate=validate.Length(max=128))
+    subject = fields.UUID(required=True)
+    time = fields.AwareDateTime(required=True)
+    tenantid = fields.String(required=True, validate=validate.Regexp(TENANT_PATTERN))
+    streamversion = fields.Integer(required=True, strict=True, validate=validate.Range(min=1))
+    correlationid = fields.String(load_default=None, validate=validate.Regexp(TRACE_PATTERN))
+    causationid = fields.String(load_default=None, validate=validate.Regexp(TRACE_PATTERN))
+    data = fields.Dict(required=True)
+
+
 def decode(value: bytes | None) -> Envelope:
     """Parse and validate a record's value; UndecodableRecord when it is not ours or not valid."""
     if not value:
         raise UndecodableRecord("empty record")
     try:
-        event = _FORMAT.read(None, value)
-    except (BaseCloudEventException, ValueError, TypeError, KeyError, RecursionError) as error:
-        raise UndecodableRecord(f"not a CloudEvent: {error}") from error
-    try:
-        type_, data = catalog.upcast(event.get_type(), event.get_data())  # type: ignore[arg-type]
+        attributes = _ENVELOPE.load(json.loads(value.decode("utf-8")))
+        type_, data = catalog.upcast(attributes["type"], attributes["data"])
         catalog.validate_sealed(type_, data)
-        return Envelope(
-            event_id=event.get_id(),
-            source_service=event.get_source().rsplit("/", 1)[-1],
-            type=type_,
-            client_id=str(event.get_subject()),
-            tenant_id=str(event.get_extension("tenantid")),
-            time=event.get_time(),  # type: ignore[arg-type]
-            stream_version=int(event.get_extension("streamversion")),
-            correlation_id=event.get_extension("correlationid"),
-            causation_id=event.get_extension("causationid"),
-            data=data,
-        )
-    except (catalog.InvalidEvent, TypeError, ValueError) as error:
-        raise UndecodableRecord(str(error)) from error
+    except (ValueError, TypeError, RecursionError, ValidationError) as error:
+        # json and marshmallow messages name fields and positions, never the values themselves
+        raise UndecodableRecord(f"not a valid Waypoint CloudEvent: {error}"[:500]) from error
+    return Envelope(
+        event_id=str(attributes["id"]),
+        source_service=attributes["source"].rsplit("/", 1)[-1],
+        type=type_,
+        client_id=str(attributes["subject"]),
+        tenant_id=attributes["tenantid"],
+        time=attributes["time"],
+        stream_version=attributes["streamversion"],
+        correlation_id=attributes["correlationid"],
+        causation_id=attributes["causationid"],
+        data=data,
+    )
+
+
+_ENVELOPE = _EnvelopeSchema()

@@ -59,7 +59,7 @@ def _from_http_exception(error: HTTPException) -> Response:
     else:
         detail = _DETAILS.get(status, error.description)
     headers = {k: v for k, v in error.get_headers() if k.lower() in ("allow", "retry-after")}
-    return problem_response(status, error.name, detail, headers, **extra)
+    return problem_response(status, _TITLES.get(status, error.name), detail, headers, **extra)
 
 
 def _from_unexpected(error: Exception) -> Response:
@@ -82,6 +82,7 @@ def _field_errors(messages: dict[str, Any]) -> dict[str, Any]:
     return flat
 
 
+_TITLES = {413: "Content Too Large", 422: "Unprocessable Content"}  # RFC 9110 names
 _DETAILS = {
     400: "The request body is not valid JSON.",
     404: "No resource at this path.",

@@ -47,11 +47,14 @@ def relay_loop(settings: Settings, engine: Engine, store: EventStore) -> Loop:
         producer_factory=lambda: durable_producer(settings.kafka),
     )
 
+    topics_ready = threading.Event()
+
     def run(stop: threading.Event) -> None:
         if retry_forever(stop, "creating topics", lambda: ensure_topics(settings.kafka)):
+            topics_ready.set()
             relay.run(stop)
 
-    return Loop(f"{settings.service}-relay", run)
+    return Loop(f"{settings.service}-relay", run, ready=topics_ready.is_set)
 
 
 def consumer_loop(
@@ -73,7 +76,7 @@ def consumer_loop(
         if retry_forever(stop, "creating topics", lambda: ensure_topics(settings.kafka)):
             runner.run(stop)
 
-    return Loop(f"{settings.service}-consumer", run)
+    return Loop(f"{settings.service}-consumer", run, ready=lambda: runner.assigned)
 
 
 def request_metadata(acting: dict[str, Any] | None = None) -> dict[str, Any]:

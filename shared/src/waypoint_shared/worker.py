@@ -26,6 +26,7 @@ class Loop:
 
     name: str
     run: Callable[[threading.Event], None]
+    ready: Callable[[], bool] = lambda: True
 
 
 class Worker:
@@ -50,7 +51,10 @@ class Worker:
         return run
 
     def healthy(self) -> bool:
+        """Ready: every loop alive and ready (topics exist, partitions assigned), database up."""
         if not all(t.is_alive() for t in self.threads):
+            return False
+        if not all(loop.ready() for loop in self.loops):
             return False
         try:
             with self.engine.connect() as conn:

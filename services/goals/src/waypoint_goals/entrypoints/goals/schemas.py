@@ -1,6 +1,6 @@
 """Request and response schemas of the goals resource."""
 
-from marshmallow import Schema, fields, validate
+from marshmallow import RAISE, Schema, fields, validate
 from waypoint_shared.catalog import MODALITIES, PRIORITIES
 
 TEXT = validate.Length(min=1, max=2000)
@@ -45,4 +45,7 @@ class GoalSchema(ProposalSchema):
 
 
 class AsOfSchema(Schema):
+    class Meta:
+        unknown = RAISE
+
     as_of = fields.AwareDateTime(metadata={"description": "RFC 3339 time: the state then"})

@@ -1,6 +1,6 @@
 """Request and response schemas of the clients resource."""
 
-from marshmallow import Schema, fields, validate
+from marshmallow import RAISE, Schema, fields, validate
 
 NAME = validate.Length(min=1, max=200)
 
@@ -32,4 +32,7 @@ class ClientSchema(ReferralSchema):
 
 
 class AsOfSchema(Schema):
+    class Meta:
+        unknown = RAISE
+
     as_of = fields.AwareDateTime(metadata={"description": "RFC 3339 time: the state then"})

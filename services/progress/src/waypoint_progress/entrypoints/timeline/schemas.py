@@ -1,9 +1,12 @@
 """Query and response schemas of the timeline resource."""
 
-from marshmallow import Schema, fields, validate
+from marshmallow import RAISE, Schema, fields, validate
 
 
 class TimelineQuerySchema(Schema):
+    class Meta:
+        unknown = RAISE
+
     kind = fields.String(validate=validate.OneOf(("event", "milestone", "alert")))
     since = fields.AwareDateTime()
     until = fields.AwareDateTime()

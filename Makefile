@@ -1,0 +1,68 @@
+# Waypoint's front door. `make run` and `make test` set everything up on a fresh machine.
+SHELL := /bin/bash
+PY := .venv/bin/python
+UV := $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
+PYTEST_ARGS ?=
+
+.PHONY: help setup run test test-fast lint fmt kafka kafka-jars topics token up down golden clean
+
+help:
+	@echo "make run      set up and start Kafka + the six processes (Ctrl-C stops)"
+	@echo "make test     set up and run every test (unit, contract, Kafka, PostgreSQL, e2e)"
+	@echo "make lint     ruff + import-linter;  make fmt: format"
+	@echo "make kafka    run only the local Apache Kafka broker;  make topics: create topics"
+	@echo "make token    print a development token;  make up/down: docker compose"
+
+# --- set-up -------------------------------------------------------------------------------
+setup: .venv/.synced kafka-jars
+
+.venv/.synced: pyproject.toml uv.lock shared/pyproject.toml services/*/pyproject.toml
+	@command -v uv >/dev/null 2>&1 || python3 -m uv --version >/dev/null 2>&1 \
+		|| python3 -m pip install --quiet uv
+	$(UV) sync --all-packages --frozen
+	@touch $@
+
+kafka-jars:
+	@bash deploy/ensure-system-packages.sh
+	@python3 deploy/kafka/local_kafka.py fetch
+
+# --- running -------------------------------------------------------------------------------
+run: setup
+	$(PY) deploy/run.py
+
+kafka: setup
+	$(PY) deploy/kafka/local_kafka.py run
+
+topics: setup
+	.venv/bin/waypoint-topics
+
+token: .venv/.synced
+	@.venv/bin/waypoint-token
+
+up:
+	docker compose up --build -d
+
+down:
+	docker compose down
+
+# --- checking ------------------------------------------------------------------------------
+lint: .venv/.synced
+	.venv/bin/ruff check .
+	.venv/bin/ruff format --check .
+	.venv/bin/lint-imports
+
+fmt: .venv/.synced
+	.venv/bin/ruff check --fix .
+	.venv/bin/ruff format .
+
+test: setup lint
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+test-fast: .venv/.synced
+	$(PY) -m pytest -m "not kafka and not postgres and not e2e" $(PYTEST_ARGS)
+
+golden: .venv/.synced
+	$(PY) -m waypoint_shared.golden
+
+clean:
+	rm -rf var .pytest_cache .ruff_cache

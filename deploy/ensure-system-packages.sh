@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Installs what the suite needs from Debian's packages when it is missing: a Java 17+ runtime and
+# Maven (for the local Apache Kafka broker) and PostgreSQL (for the event-store contract tests).
+set -euo pipefail
+missing=()
+command -v java >/dev/null 2>&1 || missing+=(openjdk-17-jre-headless)
+command -v mvn >/dev/null 2>&1 || missing+=(maven)
+ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing+=(postgresql)
+if [ ${#missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "missing packages: ${missing[*]} — install them (sudo apt-get install ${missing[*]})" >&2
+    exit 1
+  fi
+  echo "installing ${missing[*]} from Debian's packages …"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq "${missing[@]}" >/dev/null
+fi

@@ -1,0 +1,164 @@
+"""Run the whole suite on this machine: Apache Kafka, and per service a gunicorn `web` process
+and a `worker` process, on SQLite files under var/. Ctrl-C stops everything.
+
+    .venv/bin/python deploy/run.py            # what `make run` does after setting up
+
+Every port and path can be overridden by the environment (DESIGN §2): INTAKE_WEB_PORT,
+INTAKE_WORKER_PORT, … , WAYPOINT_KAFKA_PORT, WAYPOINT_VAR_DIR; with KAFKA_BOOTSTRAP_SERVERS set,
+an existing broker is used and none is started.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+sys.path.insert(0, str(HERE / "kafka"))
+from local_kafka import LocalKafka  # noqa: E402
+
+SERVICES = {"intake": (8001, 8101), "goals": (8002, 8102), "progress": (8003, 8103)}
+BIN = Path(sys.executable).parent
+
+
+def ports(env: dict[str, str], service: str) -> tuple[int, int]:
+    web, worker = SERVICES[service]
+    prefix = service.upper()
+    return int(env.get(f"{prefix}_WEB_PORT", web)), int(env.get(f"{prefix}_WORKER_PORT", worker))
+
+
+class Suite:
+    """The six processes of the suite, started and stopped together."""
+
+    def __init__(self, env: dict[str, str], log_dir: Path | None = None):
+        self.env, self.log_dir = env, log_dir
+        self.processes: dict[str, subprocess.Popen[bytes]] = {}
+
+    def start(self) -> Suite:
+        for service in SERVICES:
+            web, _ = ports(self.env, service)
+            app = f"waypoint_{service}.entrypoints.app:create_app()"
+            self._spawn(
+                f"{service}-web",
+                [
+                    str(BIN / "gunicorn"),
+                    "-c",
+                    str(HERE / "gunicorn.conf.py"),
+                    "--bind",
+                    f"127.0.0.1:{web}",
+                    app,
+                ],
+            )
+            self._spawn(f"{service}-worker", [str(BIN / f"waypoint-{service}-worker")])
+        return self
+
+    def _spawn(self, name: str, command: list[str]) -> None:
+        output = None
+        if self.log_dir is not None:
+            self.log_dir.mkdir(parents=True, exist_ok=True)
+            output = open(self.log_dir / f"{name}.log", "ab")  # noqa: SIM115 - the child owns it
+        self.processes[name] = subprocess.Popen(
+            command,
+            env=self.env,
+            cwd=ROOT,
+            stdout=output,
+            stderr=subprocess.STDOUT if output else None,
+        )
+
+    def urls(self) -> dict[str, str]:
+        out = {}
+        for service in SERVICES:
+            web, worker = ports(self.env, service)
+            out[f"{service}-web"] = f"http://127.0.0.1:{web}"
+            out[f"{service}-worker"] = f"http://127.0.0.1:{worker}"
+        return out
+
+    def wait_ready(self, timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        for name, url in self.urls().items():
+            while not _answers(f"{url}/health/ready"):
+                self._check_alive()
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"{name} was not ready at {url} after {timeout}s")
+                time.sleep(0.2)
+
+    def _check_alive(self) -> None:
+        for name, process in self.processes.items():
+            if process.poll() is not None:
+                raise RuntimeError(f"{name} exited with code {process.returncode}")
+
+    def stop(self, timeout: float = 25) -> None:
+        """SIGTERM every process (gunicorn finishes in-flight requests), SIGKILL stragglers."""
+        for process in self.processes.values():
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + timeout
+        for process in self.processes.values():
+            try:
+                process.wait(max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+def _answers(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=2) as response:
+            return bool(response.status == 200)
+    except OSError:
+        return False
+
+
+def main() -> int:
+    env = dict(os.environ)
+    var_dir = Path(env.setdefault("WAYPOINT_VAR_DIR", str(ROOT / "var")))
+    kafka = None
+    stop_requested: list[int] = []
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda s, _f: stop_requested.append(s))
+    if not env.get("KAFKA_BOOTSTRAP_SERVERS"):
+        port = int(env.get("WAYPOINT_KAFKA_PORT", "9092"))
+        kafka = LocalKafka(
+            port, int(env.get("WAYPOINT_KAFKA_CONTROLLER_PORT", port + 1)), var_dir / "kafka"
+        )
+        print(f"starting Apache Kafka on 127.0.0.1:{port} …", flush=True)
+        kafka.start()
+        env["KAFKA_BOOTSTRAP_SERVERS"] = kafka.bootstrap
+    suite = Suite(env, var_dir / "logs")
+    try:
+        subprocess.run([str(BIN / "waypoint-topics")], env=env, check=True)
+        suite.start().wait_ready()
+        _print_banner(suite, env)
+        while not stop_requested:
+            suite._check_alive()
+            time.sleep(0.3)
+        return 0
+    finally:
+        print("stopping …", flush=True)
+        suite.stop()
+        if kafka is not None:
+            kafka.stop()
+        print("stopped", flush=True)
+
+
+def _print_banner(suite: Suite, env: dict[str, str]) -> None:
+    token = subprocess.run(
+        [str(BIN / "waypoint-token")], env=env, check=True, capture_output=True, text=True
+    ).stdout.strip()
+    print("\nWaypoint is running (logs in var/logs/):", flush=True)
+    for name, url in suite.urls().items():
+        print(f"  {name:16} {url}")
+    print(f"  kafka            {env['KAFKA_BOOTSTRAP_SERVERS']}")
+    print(f"\nDevelopment token (all scopes, tenant dev-clinic):\n  {token}")
+    print('\nTry:  curl -H "Authorization: Bearer $TOKEN" http://127.0.0.1:8001/openapi.json')
+    print("Ready. Press Ctrl-C to stop.", flush=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,160 @@
+"""The timeline projector fed from a real broker: duplicates, replays and poison records."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from kafka import KafkaConsumer, KafkaProducer
+from sqlalchemy import delete, func, select
+from waypoint_progress.adapters.tables import timeline_entries
+from waypoint_progress.bootstrap import Container, bootstrap
+from waypoint_shared.config import KafkaSettings, load_settings
+from waypoint_shared.consumer import ConsumerRunner
+from waypoint_shared.crypto import AESGCM, seal_value
+from waypoint_shared.database import read, run_in_transaction
+from waypoint_shared.envelope import encode
+from waypoint_shared.kafka_clients import durable_producer, group_consumer
+from waypoint_shared.store import RecordedEvent
+from waypoint_shared.tables import consumer_offsets, events
+from waypoint_shared.testing.waiting import wait_until
+
+pytestmark = [pytest.mark.kafka, pytest.mark.timeout(180)]
+
+
+@pytest.fixture
+def progress(tmp_path: Path, kafka_settings: KafkaSettings) -> Container:
+    return bootstrap(
+        load_settings(
+            "progress",
+            {
+                "WAYPOINT_VAR_DIR": str(tmp_path),
+                "KAFKA_BOOTSTRAP_SERVERS": kafka_settings.bootstrap_servers,
+                "WAYPOINT_TOPIC_PREFIX": kafka_settings.topic_prefix,
+            },
+        )
+    )
+
+
+def runner_for(progress: Container) -> ConsumerRunner:
+    settings = progress.settings
+    return ConsumerRunner(
+        progress.engine,
+        settings.consumer_group,
+        [settings.topic_of(s) for s in ("intake", "goals", "progress")],
+        progress.projector.handle,
+        consumer_factory=lambda: group_consumer(
+            settings.kafka,
+            settings.consumer_group,
+            session_timeout_ms=6000,
+            heartbeat_interval_ms=2000,
+        ),
+        producer_factory=lambda: durable_producer(settings.kafka),
+        dead_letter_topic=settings.dead_letter_topic,
+    )
+
+
+def referral(client_id: str) -> RecordedEvent:
+    key = AESGCM.generate_key(bit_length=256)
+    sealed = {
+        n: seal_value(key, client_id, v)
+        for n, v in (
+            ("given_name", "Amara"),
+            ("family_name", "Osei"),
+            ("date_of_birth", "1992-06-30"),
+        )
+    }
+    return RecordedEvent(
+        1,
+        str(uuid.uuid4()),
+        "clinic-a",
+        client_id,
+        1,
+        client_id,
+        "waypoint.intake.client_referred.v1",
+        1,
+        datetime.now(UTC),
+        {"client_id": client_id, **sealed},
+        {"correlation_id": "req-1"},
+    )
+
+
+def produce(settings: KafkaSettings, topic: str, values: list[tuple[bytes, bytes]]) -> None:
+    producer = KafkaProducer(bootstrap_servers=settings.bootstrap_servers)
+    for key, value in values:
+        producer.send(topic, key=key, value=value).get(timeout=10)
+    producer.close()
+
+
+def entries(progress: Container, client_id: str) -> list[tuple[str, str]]:
+    with read(progress.engine) as conn:
+        rows = conn.execute(
+            select(timeline_entries.c.kind, timeline_entries.c.type)
+            .where(timeline_entries.c.client_id == client_id)
+            .order_by(timeline_entries.c.sort_key)
+        )
+        return [tuple(r) for r in rows]
+
+
+def drain(runner: ConsumerRunner, until: callable) -> None:  # type: ignore[valid-type]
+    wait_until(lambda: runner.poll_once() >= 0 and until(), timeout=60, what="the projection")
+
+
+def test_the_same_cloudevent_at_two_offsets_and_a_full_replay_give_one_entry(
+    progress: Container, kafka_settings: KafkaSettings
+) -> None:
+    client_id = str(uuid.uuid4())
+    key, value, _ = encode(referral(client_id), "intake")
+    produce(kafka_settings, progress.settings.topic_of("intake"), [(key, value), (key, value)])
+    runner = runner_for(progress)
+    drain(runner, lambda: sum(runner.stored_offsets().values()) >= 2)
+    runner.close()
+    run_in_transaction(progress.engine, lambda c: c.execute(delete(consumer_offsets)))
+    replay = runner_for(progress)
+    drain(replay, lambda: sum(replay.stored_offsets().values()) >= 2)
+    replay.close()
+    assert entries(progress, client_id) == [
+        ("event", "client_referred"),
+        ("milestone", "journey_started"),
+    ]
+    with read(progress.engine) as conn:
+        milestones = conn.execute(
+            select(func.count())
+            .select_from(events)
+            .where(events.c.type == "waypoint.progress.milestone_reached.v1")
+        ).scalar_one()
+    assert milestones == 1
+
+
+def test_poison_records_go_to_the_dead_letter_topic_with_their_origin_and_the_rest_flows(
+    progress: Container, kafka_settings: KafkaSettings
+) -> None:
+    client_id = str(uuid.uuid4())
+    key, good, _ = encode(referral(client_id), "intake")
+    poison = [
+        b"\x00\xffnot json",
+        b'{"specversion": "1.0"}',
+        b"[" * 10_000,
+        good.replace(b"client_referred", b"client_vanished"),
+    ]
+    topic = progress.settings.topic_of("intake")
+    produce(kafka_settings, topic, [(key, p) for p in poison] + [(key, good)])
+    runner = runner_for(progress)
+    drain(runner, lambda: len(entries(progress, client_id)) == 2)
+    runner.close()
+    assert runner.dead_lettered_total == len(poison)
+    dead = KafkaConsumer(
+        progress.settings.dead_letter_topic,
+        bootstrap_servers=kafka_settings.bootstrap_servers,
+        auto_offset_reset="earliest",
+        consumer_timeout_ms=5000,
+    )
+    letters = list(dead)
+    dead.close()
+    assert [r.value for r in letters] == poison
+    origin = dict(letters[0].headers)
+    assert origin["dlq.topic"] == topic.encode()
+    assert origin["dlq.offset"] == b"0"
+    assert origin["dlq.error"]

@@ -1,0 +1,120 @@
+"""The timeline over HTTP, fed by the projector as the consumer would feed it."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+
+import pytest
+from flask import Flask
+from sqlalchemy import text
+from waypoint_progress.entrypoints.app import create_app
+from waypoint_shared.auth import ALL_SCOPES, mint_token
+from waypoint_shared.config import DEVELOPMENT_SECRET
+from waypoint_shared.database import run_in_transaction
+from waypoint_shared.envelope import Envelope
+
+REFERRED_AT = datetime(2025, 3, 4, 9, 30, 15, 123456, tzinfo=UTC)
+
+
+def bearer(tenant: str = "clinic-a", scopes: str = ALL_SCOPES) -> dict:
+    return {"Authorization": f"Bearer {mint_token(DEVELOPMENT_SECRET, 'ehr', tenant, scopes)}"}
+
+
+@pytest.fixture
+def app(tmp_path, monkeypatch) -> Flask:
+    monkeypatch.setenv("WAYPOINT_VAR_DIR", str(tmp_path))
+    app = create_app()
+    yield app
+    app.extensions["waypoint"].engine.dispose()
+
+
+def a_referral(client_id: str, tenant: str = "clinic-a") -> Envelope:
+    return Envelope(
+        event_id=str(uuid.uuid4()),
+        source_service="intake",
+        type="waypoint.intake.client_referred.v1",
+        client_id=client_id,
+        tenant_id=tenant,
+        time=REFERRED_AT,
+        stream_version=1,
+        correlation_id="req-1",
+        causation_id="req-1",
+        data={"client_id": client_id},
+    )
+
+
+def project(app: Flask, envelope: Envelope) -> None:
+    container = app.extensions["waypoint"]
+    run_in_transaction(container.engine, lambda conn: container.projector.handle(conn, envelope))
+
+
+def timeline(app: Flask, client_id: str, tenant: str = "clinic-a", **query):
+    return app.test_client().get(
+        f"/v1/clients/{client_id}/timeline", query_string=query, headers=bearer(tenant)
+    )
+
+
+def test_a_referral_shows_as_an_event_and_the_journey_started_milestone(app):
+    client_id = str(uuid.uuid4())
+    referral = a_referral(client_id)
+    project(app, referral)
+
+    response = timeline(app, client_id)
+
+    assert response.status_code == 200
+    items = response.get_json()["items"]
+    assert [(i["kind"], i["type"]) for i in items] == [
+        ("event", "client_referred"),
+        ("milestone", "journey_started"),
+    ]
+    assert {i["source"]["event_id"] for i in items} == {referral.event_id}
+    assert all(datetime.fromisoformat(i["occurred_at"]) == REFERRED_AT for i in items)
+
+
+def test_a_redelivered_referral_changes_nothing_and_publishes_one_milestone(app):
+    client_id = str(uuid.uuid4())
+    referral = a_referral(client_id)
+
+    project(app, referral)
+    project(app, referral)
+
+    assert len(timeline(app, client_id).get_json()["items"]) == 2
+    with app.extensions["waypoint"].engine.connect() as conn:
+        types = conn.execute(text("SELECT type FROM events")).scalars().all()
+    assert types == ["waypoint.progress.milestone_reached.v1"]
+
+
+def test_the_timeline_filters_by_kind_and_pages_with_a_cursor(app):
+    client_id = str(uuid.uuid4())
+    project(app, a_referral(client_id))
+
+    milestones = timeline(app, client_id, kind="milestone").get_json()["items"]
+    first = timeline(app, client_id, limit=1).get_json()
+    second = timeline(app, client_id, limit=1, cursor=first["next_cursor"]).get_json()
+
+    assert [m["type"] for m in milestones] == ["journey_started"]
+    assert first["items"][0]["kind"] == "event"
+    assert second["items"][0]["kind"] == "milestone"
+    assert second["next_cursor"] is None
+
+
+def test_another_tenants_timeline_is_a_404_problem(app):
+    client_id = str(uuid.uuid4())
+    project(app, a_referral(client_id, tenant="clinic-a"))
+
+    response = timeline(app, client_id, tenant="clinic-b")
+
+    assert response.status_code == 404
+    assert response.mimetype == "application/problem+json"
+
+
+def test_a_cursor_not_handed_out_by_the_service_is_a_422_problem(app):
+    client_id = str(uuid.uuid4())
+    project(app, a_referral(client_id))
+
+    response = timeline(app, client_id, cursor="bm90LWEtY3Vyc29y")
+
+    assert response.status_code == 422
+    assert response.mimetype == "application/problem+json"
+    assert "cursor" in response.get_json()["errors"]
