@@ -1,0 +1,151 @@
+"""`make run` as a new user runs it: the suite comes up, works, and Ctrl-C leaves nothing behind."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import socket
+import subprocess
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+from waypoint_shared.testing.infrastructure import free_port, repo_root
+from waypoint_shared.testing.waiting import wait_until
+
+pytestmark = [pytest.mark.e2e, pytest.mark.kafka, pytest.mark.timeout(420)]
+SERVICES = ("intake", "goals", "progress")
+
+
+def descendants(pid: int) -> set[int]:
+    """Every live process whose parent chain leads to pid (read from /proc)."""
+    parents: dict[int, int] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            parents[int(stat.parent.name)] = int(fields[1])
+        except (OSError, IndexError, ValueError):
+            continue
+    found, frontier = set(), {pid}
+    while frontier:
+        children = {child for child, parent in parents.items() if parent in frontier}
+        frontier = children - found
+        found |= children
+    return found
+
+
+def is_alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+def port_is_free(port: int) -> bool:
+    with socket.socket() as s:
+        return s.connect_ex(("127.0.0.1", port)) != 0
+
+
+@pytest.fixture
+def ports() -> dict[str, int]:
+    chosen = {
+        f"{s.upper()}_{kind}_PORT": free_port() for s in SERVICES for kind in ("WEB", "WORKER")
+    }
+    chosen["WAYPOINT_KAFKA_PORT"] = free_port()
+    chosen["WAYPOINT_KAFKA_CONTROLLER_PORT"] = free_port()
+    return chosen
+
+
+def test_make_run_serves_a_journey_and_ctrl_c_stops_every_process(
+    tmp_path: Path, ports: dict[str, int]
+) -> None:
+    env = {k: v for k, v in os.environ.items() if k != "KAFKA_BOOTSTRAP_SERVERS"}
+    env.update({k: str(v) for k, v in ports.items()})
+    env["WAYPOINT_VAR_DIR"] = str(tmp_path / "var")
+    output = tmp_path / "make-run.out"
+    with output.open("wb") as sink:
+        make = subprocess.Popen(
+            ["make", "--no-print-directory", "run"],
+            cwd=repo_root(),
+            env=env,
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    try:
+        wait_until(
+            lambda: "Ready." in output.read_text(errors="replace") or make.poll(),
+            timeout=300,
+            interval=0.5,
+            what="make run to print Ready.",
+        )
+        assert make.poll() is None, output.read_text(errors="replace")
+        token = re.search(r"^\s+(ey[\w-]+\.[\w-]+\.[\w-]+)$", output.read_text(), re.M)
+        assert token, "make run prints a development token"
+        journey(ports, {"Authorization": f"Bearer {token.group(1)}"})
+        children = descendants(make.pid)
+        assert len(children) >= 7  # six suite processes and the broker at least
+    finally:
+        os.killpg(make.pid, signal.SIGINT)
+        try:
+            make.wait(timeout=90)
+        except subprocess.TimeoutExpired:
+            os.killpg(make.pid, signal.SIGKILL)
+            raise
+    wait_until(
+        lambda: not [p for p in children if is_alive(p)],
+        timeout=30,
+        what="every child process, the JVM included, to exit",
+    )
+    busy = [name for name, port in ports.items() if not port_is_free(port)]
+    assert busy == [], f"ports still in use after Ctrl-C: {busy}"
+
+
+def journey(ports: dict[str, int], headers: dict[str, str]) -> None:
+    intake = f"http://127.0.0.1:{ports['INTAKE_WEB_PORT']}"
+    goals = f"http://127.0.0.1:{ports['GOALS_WEB_PORT']}"
+    progress = f"http://127.0.0.1:{ports['PROGRESS_WEB_PORT']}"
+    referral = {"given_name": "Lena", "family_name": "Berg", "date_of_birth": "1979-11-02"}
+    referred = requests.post(f"{intake}/v1/clients", json=referral, headers=headers, timeout=5)
+    assert referred.status_code == 201, referred.text
+    client_id = referred.json()["client_id"]
+    started = time.monotonic()
+    wait_until(
+        lambda: "journey_started" in kinds(progress, client_id, headers),
+        timeout=2,
+        what="journey started within 2 seconds",
+    )
+    assert time.monotonic() - started <= 2
+
+    def propose() -> Any:
+        response = requests.post(
+            f"{goals}/v1/clients/{client_id}/goals",
+            headers=headers,
+            json={
+                "title": "Return to work",
+                "modality": "cbt",
+                "priority": "high",
+                "proposed_by": {"role": "client", "id": "lena"},
+            },
+            timeout=5,
+        )
+        return response.status_code == 201
+
+    wait_until(propose, timeout=10, what="the goal to be accepted")
+    order = wait_until(
+        lambda: (k := kinds(progress, client_id, headers)) and "goal_proposed" in k and k,
+        timeout=10,
+        what="the goal on the timeline",
+    )
+    assert order.index("goal_proposed") > order.index("journey_started")
+
+
+def kinds(progress: str, client_id: str, headers: dict[str, str]) -> list[str]:
+    response = requests.get(
+        f"{progress}/v1/clients/{client_id}/timeline", headers=headers, timeout=5
+    )
+    return [e["type"] for e in response.json()["items"]] if response.ok else []
