@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 import requests
+
 from waypoint_shared.testing.infrastructure import free_port, repo_root
 from waypoint_shared.testing.waiting import wait_until
 

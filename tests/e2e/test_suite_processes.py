@@ -21,8 +21,9 @@ pytestmark = [pytest.mark.e2e, pytest.mark.kafka, pytest.mark.timeout(300)]
 
 @pytest.fixture(scope="module")
 def suite(tmp_path_factory: pytest.TempPathFactory, kafka_bootstrap: str) -> Iterator[Any]:
-    kafka = KafkaSettings(bootstrap_servers=kafka_bootstrap,
-                          topic_prefix=f"e2e{uuid.uuid4().hex[:8]}.")
+    kafka = KafkaSettings(
+        bootstrap_servers=kafka_bootstrap, topic_prefix=f"e2e{uuid.uuid4().hex[:8]}."
+    )
     var_dir = tmp_path_factory.mktemp("suite")
     with running_suite(var_dir, kafka, web_workers=3) as running:
         running.var_dir = var_dir
@@ -35,17 +36,29 @@ def headers(token: Callable[..., str]) -> dict[str, str]:
 
 
 def referral(**extra: Any) -> dict[str, Any]:
-    return {"given_name": "Amara", "family_name": "Osei", "date_of_birth": "1992-06-30",
-            "email": "amara@example.org", **extra}
+    return {
+        "given_name": "Amara",
+        "family_name": "Osei",
+        "date_of_birth": "1992-06-30",
+        "email": "amara@example.org",
+        **extra,
+    }
 
 
-GOAL = {"title": "Walk every morning", "modality": "act", "priority": "medium",
-        "proposed_by": {"role": "therapist", "id": "t-1"}}
+GOAL = {
+    "title": "Walk every morning",
+    "modality": "act",
+    "priority": "medium",
+    "proposed_by": {"role": "therapist", "id": "t-1"},
+}
 
 
 def timeline(suite: Any, client_id: str, headers: dict[str, str]) -> list[str]:
-    response = requests.get(f"{url_of(suite, 'progress-web')}/v1/clients/{client_id}/timeline",
-                            headers=headers, timeout=5)
+    response = requests.get(
+        f"{url_of(suite, 'progress-web')}/v1/clients/{client_id}/timeline",
+        headers=headers,
+        timeout=5,
+    )
     return [e["type"] for e in response.json()["items"]] if response.ok else []
 
 
@@ -55,36 +68,57 @@ def count_events(suite: Any, service: str) -> int:
 
 
 def test_a_referral_and_a_goal_travel_from_http_through_kafka_to_the_timeline(
-        suite: Any, headers: dict[str, str]) -> None:
-    referred = requests.post(f"{url_of(suite, 'intake-web')}/v1/clients", json=referral(),
-                             headers=headers, timeout=5)
+    suite: Any, headers: dict[str, str]
+) -> None:
+    referred = requests.post(
+        f"{url_of(suite, 'intake-web')}/v1/clients", json=referral(), headers=headers, timeout=5
+    )
     assert referred.status_code == 201
     client_id = referred.json()["client_id"]
-    wait_until(lambda: "journey_started" in timeline(suite, client_id, headers), timeout=10,
-               what="journey started")
+    wait_until(
+        lambda: "journey_started" in timeline(suite, client_id, headers),
+        timeout=10,
+        what="journey started",
+    )
 
     def propose() -> requests.Response | None:
-        response = requests.post(f"{url_of(suite, 'goals-web')}/v1/clients/{client_id}/goals",
-                                 json=GOAL, headers=headers, timeout=5)
+        response = requests.post(
+            f"{url_of(suite, 'goals-web')}/v1/clients/{client_id}/goals",
+            json=GOAL,
+            headers=headers,
+            timeout=5,
+        )
         return response if response.status_code == 201 else None
 
     goal = wait_until(propose, timeout=10, what="goals to accept the goal")
-    assert requests.get(url_of(suite, "goals-web") + goal.headers["Location"], headers=headers,
-                        timeout=5).json()["lifecycle_status"] == "proposed"
-    types = wait_until(lambda: (t := timeline(suite, client_id, headers)) and
-                       "goal_proposed" in t and t, timeout=10, what="goal on the timeline")
+    assert (
+        requests.get(
+            url_of(suite, "goals-web") + goal.headers["Location"], headers=headers, timeout=5
+        ).json()["lifecycle_status"]
+        == "proposed"
+    )
+    types = wait_until(
+        lambda: (t := timeline(suite, client_id, headers)) and "goal_proposed" in t and t,
+        timeout=10,
+        what="goal on the timeline",
+    )
     assert types == ["client_referred", "journey_started", "goal_proposed"]
 
 
 def test_the_same_idempotent_post_through_several_workers_is_stored_once(
-        suite: Any, headers: dict[str, str]) -> None:
+    suite: Any, headers: dict[str, str]
+) -> None:
     key = {"Idempotency-Key": str(uuid.uuid4()), **headers}
     before = count_events(suite, "intake")
     body = referral(external_id=f"ext-{uuid.uuid4()}")
 
     def post(_: int) -> requests.Response:
-        return requests.post(f"{url_of(suite, 'intake-web')}/v1/clients", json=body,
-                             headers={**key, "Connection": "close"}, timeout=10)
+        return requests.post(
+            f"{url_of(suite, 'intake-web')}/v1/clients",
+            json=body,
+            headers={**key, "Connection": "close"},
+            timeout=10,
+        )
 
     with ThreadPoolExecutor(max_workers=6) as pool:
         responses = list(pool.map(post, range(12)))
@@ -92,18 +126,26 @@ def test_the_same_idempotent_post_through_several_workers_is_stored_once(
     assert len({r.json()["client_id"] for r in responses}) == 1
     assert len({r.headers["Location"] for r in responses}) == 1
     assert count_events(suite, "intake") == before + 1
-    changed = requests.post(f"{url_of(suite, 'intake-web')}/v1/clients",
-                            json={**body, "given_name": "Someone else"}, headers=key, timeout=5)
+    changed = requests.post(
+        f"{url_of(suite, 'intake-web')}/v1/clients",
+        json={**body, "given_name": "Someone else"},
+        headers=key,
+        timeout=5,
+    )
     assert changed.status_code == 422
     assert changed.headers["Content-Type"] == "application/problem+json"
 
 
 def test_a_burst_of_concurrent_writes_on_sqlite_never_fails_or_reports_a_locked_database(
-        suite: Any, headers: dict[str, str]) -> None:
+    suite: Any, headers: dict[str, str]
+) -> None:
     def post(i: int) -> tuple[int, str]:
-        response = requests.post(f"{url_of(suite, 'intake-web')}/v1/clients",
-                                 json=referral(given_name=f"Client {i}"), headers=headers,
-                                 timeout=30)
+        response = requests.post(
+            f"{url_of(suite, 'intake-web')}/v1/clients",
+            json=referral(given_name=f"Client {i}"),
+            headers=headers,
+            timeout=30,
+        )
         return response.status_code, response.text
 
     before = count_events(suite, "intake")

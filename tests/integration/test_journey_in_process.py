@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
+
 from waypoint_goals.bootstrap import bootstrap as goals_bootstrap
 from waypoint_goals.entrypoints.app import create_app as goals_app
 from waypoint_intake.bootstrap import bootstrap as intake_bootstrap

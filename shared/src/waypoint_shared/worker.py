@@ -30,8 +30,15 @@ class Loop:
 
 
 class Worker:
-    def __init__(self, engine: Engine, loops: Sequence[Loop], health_port: int):
-        self.engine, self.loops, self.health_port = engine, loops, health_port
+    def __init__(
+        self,
+        engine: Engine,
+        loops: Sequence[Loop],
+        health_port: int,
+        health_host: str = "127.0.0.1",
+    ):
+        self.engine, self.loops = engine, loops
+        self.health_host, self.health_port = health_host, health_port
         self.stop = threading.Event()
         self.threads: list[threading.Thread] = []
 
@@ -65,13 +72,13 @@ class Worker:
 
     def serve_forever(self) -> None:
         """Run until SIGTERM/SIGINT, then let every loop finish its batch."""
-        server = ThreadingHTTPServer(("127.0.0.1", self.health_port), _handler_for(self))
+        server = ThreadingHTTPServer((self.health_host, self.health_port), _handler_for(self))
         server.daemon_threads = True
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, lambda *_: self.stop.set())
         self.start()
         threading.Thread(target=server.serve_forever, name="health", daemon=True).start()
-        log.info("worker health on 127.0.0.1:%d", self.health_port)
+        log.info("worker health on %s:%d", self.health_host, self.health_port)
         self.stop.wait()
         server.shutdown()
         for thread in self.threads:

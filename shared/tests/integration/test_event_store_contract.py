@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import Engine
+
 from waypoint_shared.database import read, run_in_transaction
 from waypoint_shared.store import ConcurrencyConflict, EventStore, NewEvent
 

@@ -13,6 +13,7 @@ from kafka import KafkaConsumer, KafkaProducer
 from kafka.admin import ConfigResource, ConfigResourceType, KafkaAdminClient
 from kafka.errors import KafkaTimeoutError
 from sqlalchemy import Engine
+
 from waypoint_shared.config import KafkaSettings, topic_of
 from waypoint_shared.crypto import MasterKey, PersonalDataKeys
 from waypoint_shared.database import connect, migrate, run_in_transaction

@@ -14,6 +14,7 @@ import pytest
 from kafka import KafkaConsumer
 from kafka.admin import NewTopic
 from sqlalchemy import select
+
 from waypoint_shared.config import KafkaSettings
 from waypoint_shared.database import connect, migrate, run_in_transaction
 from waypoint_shared.kafka_clients import durable_producer

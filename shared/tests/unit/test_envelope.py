@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 
 import pytest
 from cloudevents.core.bindings.kafka import KafkaMessage, from_structured_event
+
 from waypoint_shared import catalog
 from waypoint_shared.crypto import seal_value
 from waypoint_shared.envelope import UndecodableRecord, decode, encode

@@ -9,6 +9,7 @@ import uuid
 
 import pytest
 from marshmallow import fields
+
 from waypoint_shared import catalog, golden
 from waypoint_shared.catalog import CATALOG, EventType, InvalidEvent
 from waypoint_shared.crypto import seal_value

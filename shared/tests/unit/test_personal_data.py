@@ -9,6 +9,7 @@ import uuid
 
 import pytest
 from sqlalchemy import Engine, delete, func, select
+
 from waypoint_shared.crypto import (
     CryptoError,
     MasterKey,

@@ -12,6 +12,7 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
+
 from waypoint_shared.auth import ALL_SCOPES, Principal, TokenVerifier, mint_token, token_cli
 from waypoint_shared.config import DEVELOPMENT_SECRET
 from waypoint_shared.problems import Problem

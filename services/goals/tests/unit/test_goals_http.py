@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 import pytest
 from flask import Flask
 from sqlalchemy import text
+
 from waypoint_goals.adapters import eligibility
 from waypoint_goals.entrypoints.app import create_app
 from waypoint_shared.auth import ALL_SCOPES, mint_token

@@ -7,12 +7,12 @@ import hashlib
 from dataclasses import dataclass
 
 from sqlalchemy import Engine
-from waypoint_shared.config import Settings
-from waypoint_shared.runtime import open_database, personal_data_keys
-from waypoint_shared.store import EventStore
 
 from waypoint_intake.adapters.tables import MIGRATIONS
 from waypoint_intake.service_layer.handlers import Intake
+from waypoint_shared.config import Settings
+from waypoint_shared.runtime import open_database, personal_data_keys
+from waypoint_shared.store import EventStore
 
 
 @dataclass(frozen=True)

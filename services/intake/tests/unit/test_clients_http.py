@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from flask import Flask
 from sqlalchemy import text
+
 from waypoint_intake.entrypoints.app import create_app
 from waypoint_shared.auth import ALL_SCOPES, mint_token
 from waypoint_shared.config import DEVELOPMENT_SECRET

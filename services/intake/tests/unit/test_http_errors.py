@@ -8,6 +8,7 @@ import uuid
 
 import pytest
 from flask import Flask, url_for
+
 from waypoint_goals.entrypoints.app import create_app as create_goals_app
 from waypoint_intake.entrypoints.app import create_app as create_intake_app
 from waypoint_progress.entrypoints.app import create_app as create_progress_app

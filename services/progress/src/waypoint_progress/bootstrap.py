@@ -5,14 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sqlalchemy import Engine
-from waypoint_shared.config import Settings
-from waypoint_shared.repository import EventSourcedRepository
-from waypoint_shared.runtime import open_database, personal_data_keys
-from waypoint_shared.store import EventStore
 
 from waypoint_progress.adapters.tables import MIGRATIONS
 from waypoint_progress.domain.timeline import EVENTS
 from waypoint_progress.service_layer.projector import Projector
+from waypoint_shared.config import Settings
+from waypoint_shared.repository import EventSourcedRepository
+from waypoint_shared.runtime import open_database, personal_data_keys
+from waypoint_shared.store import EventStore
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from kafka import KafkaConsumer, KafkaProducer
 from sqlalchemy import delete, func, select
+
 from waypoint_progress.adapters.tables import timeline_entries
 from waypoint_progress.bootstrap import Container, bootstrap
 from waypoint_shared.config import KafkaSettings, load_settings

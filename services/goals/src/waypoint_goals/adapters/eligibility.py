@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from sqlalchemy import Connection, insert, select
-from waypoint_shared.envelope import Envelope
 
 from waypoint_goals.adapters.tables import eligibility
+from waypoint_shared.envelope import Envelope
 
 
 def client_referred(conn: Connection, event: Envelope) -> None:

@@ -1,6 +1,7 @@
 """Goals' read models beside the shared event store."""
 
 from sqlalchemy import Column, DateTime, MetaData, PrimaryKeyConstraint, String, Table
+
 from waypoint_shared.database import Migration, create_tables
 
 metadata = MetaData()

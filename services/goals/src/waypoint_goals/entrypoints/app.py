@@ -5,13 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Flask, Response
-from waypoint_shared.problems import problem_response
-from waypoint_shared.web import create_base_app
 
 from waypoint_goals import config
 from waypoint_goals.bootstrap import bootstrap
 from waypoint_goals.domain.goal import ClientNotKnownYet, NotFound
 from waypoint_goals.entrypoints.goals.resources import blp as goals
+from waypoint_shared.problems import problem_response
+from waypoint_shared.web import create_base_app
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:

@@ -8,11 +8,11 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection
-from waypoint_shared.repository import EventSourcedRepository
-from waypoint_shared.store import EventStore, RecordedEvent
 
 from waypoint_goals.adapters import eligibility
 from waypoint_goals.domain.goal import EVENTS, ClientNotKnownYet, Goal
+from waypoint_shared.repository import EventSourcedRepository
+from waypoint_shared.store import EventStore, RecordedEvent
 
 SERVICE = "goals"
 

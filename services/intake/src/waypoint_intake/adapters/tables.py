@@ -1,6 +1,7 @@
 """Intake's own tables beside the shared event store."""
 
 from sqlalchemy import Column, MetaData, String, Table, UniqueConstraint
+
 from waypoint_shared.database import Migration, create_tables
 
 metadata = MetaData()

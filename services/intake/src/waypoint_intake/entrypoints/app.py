@@ -5,14 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Flask, Response
-from waypoint_shared.problems import problem_response
-from waypoint_shared.web import create_base_app
 
 from waypoint_intake import config
 from waypoint_intake.bootstrap import bootstrap
 from waypoint_intake.domain.client import NotFound
 from waypoint_intake.entrypoints.clients.resources import blp as clients
 from waypoint_intake.service_layer.handlers import AlreadyReferred
+from waypoint_shared.problems import problem_response
+from waypoint_shared.web import create_base_app
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:

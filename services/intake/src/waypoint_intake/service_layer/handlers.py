@@ -10,11 +10,11 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, insert, select
-from waypoint_shared.repository import EventSourcedRepository
-from waypoint_shared.store import RecordedEvent
 
 from waypoint_intake.adapters.tables import external_ids
 from waypoint_intake.domain.client import EVENTS, Client
+from waypoint_shared.repository import EventSourcedRepository
+from waypoint_shared.store import RecordedEvent
 
 SERVICE = "intake"
 

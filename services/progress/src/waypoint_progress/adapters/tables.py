@@ -10,6 +10,7 @@ from sqlalchemy import (
     String,
     Table,
 )
+
 from waypoint_shared.database import Migration, create_tables
 
 metadata = MetaData()

@@ -5,13 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Flask, Response
-from waypoint_shared.problems import problem_response
-from waypoint_shared.web import create_base_app
 
 from waypoint_progress import config
 from waypoint_progress.bootstrap import bootstrap
 from waypoint_progress.entrypoints.timeline.resources import blp as timeline
 from waypoint_progress.views import BadCursor, ClientNotSeen
+from waypoint_shared.problems import problem_response
+from waypoint_shared.web import create_base_app
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:

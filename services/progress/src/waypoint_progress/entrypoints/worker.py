@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
+from waypoint_progress import config
+from waypoint_progress.bootstrap import bootstrap
 from waypoint_shared.config import SERVICES
 from waypoint_shared.runtime import configure_logging, consumer_loop, relay_loop
 from waypoint_shared.worker import Worker
-
-from waypoint_progress import config
-from waypoint_progress.bootstrap import bootstrap
 
 
 def main() -> None:
@@ -19,4 +18,4 @@ def main() -> None:
         relay_loop(settings, engine, container.store),
         consumer_loop(settings, engine, topics, container.projector.handle),
     ]
-    Worker(engine, loops, settings.worker_port).serve_forever()
+    Worker(engine, loops, settings.worker_port, settings.worker_host).serve_forever()

@@ -11,12 +11,12 @@ from datetime import UTC
 from typing import Any
 
 from sqlalchemy import Connection, insert, select
-from waypoint_shared.envelope import Envelope
-from waypoint_shared.repository import EventSourcedRepository
 
 from waypoint_progress.adapters.tables import timeline_entries
 from waypoint_progress.domain import timeline
 from waypoint_progress.domain.timeline import Entry, SourceEvent
+from waypoint_shared.envelope import Envelope
+from waypoint_shared.repository import EventSourcedRepository
 
 
 @dataclass(frozen=True)

@@ -7,13 +7,13 @@ from typing import Any
 from flask import Response, current_app
 from flask_smorest import Blueprint
 from sqlalchemy import Connection
+
+from waypoint_goals.entrypoints.goals.schemas import AsOfSchema, GoalSchema, ProposalSchema
+from waypoint_goals.service_layer import handlers
 from waypoint_shared.auth import principal, requires
 from waypoint_shared.commands import Reply, execute, written
 from waypoint_shared.database import read
 from waypoint_shared.runtime import request_metadata
-
-from waypoint_goals.entrypoints.goals.schemas import AsOfSchema, GoalSchema, ProposalSchema
-from waypoint_goals.service_layer import handlers
 
 blp = Blueprint("goals", __name__, url_prefix="/v1", description="Collaborative goals")
 

@@ -1,6 +1,7 @@
 """Request and response schemas of the goals resource."""
 
 from marshmallow import RAISE, Schema, fields, validate
+
 from waypoint_shared.catalog import MODALITIES, PRIORITIES
 
 TEXT = validate.Length(min=1, max=2000)

@@ -7,13 +7,13 @@ from typing import Any
 from flask import Response, current_app
 from flask_smorest import Blueprint
 from sqlalchemy import Connection
+
+from waypoint_intake.entrypoints.clients.schemas import AsOfSchema, ClientSchema, ReferralSchema
+from waypoint_intake.service_layer import handlers
 from waypoint_shared.auth import principal, requires
 from waypoint_shared.commands import Reply, execute, written
 from waypoint_shared.database import read
 from waypoint_shared.runtime import request_metadata
-
-from waypoint_intake.entrypoints.clients.schemas import AsOfSchema, ClientSchema, ReferralSchema
-from waypoint_intake.service_layer import handlers
 
 blp = Blueprint("clients", __name__, url_prefix="/v1/clients", description="Client records")
 

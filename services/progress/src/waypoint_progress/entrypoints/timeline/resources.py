@@ -6,11 +6,11 @@ from typing import Any
 
 from flask import current_app
 from flask_smorest import Blueprint
-from waypoint_shared.auth import principal, requires
-from waypoint_shared.database import read
 
 from waypoint_progress import views
 from waypoint_progress.entrypoints.timeline.schemas import TimelinePageSchema, TimelineQuerySchema
+from waypoint_shared.auth import principal, requires
+from waypoint_shared.database import read
 
 blp = Blueprint("timeline", __name__, url_prefix="/v1", description="The milestone timeline")
 

@@ -1,0 +1,95 @@
+"""Deployment files, checked without a Docker engine: compose schema, Dockerfile lint, rules."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from ruamel.yaml import YAML  # installed with check-jsonschema (dev group); PyYAML is not
+
+ROOT = Path(__file__).resolve().parents[2]
+COMPOSE_FILE = ROOT / "docker-compose.yml"
+SERVICES = ("intake", "goals", "progress")
+PROCESSES = [f"{service}-{kind}" for service in SERVICES for kind in ("web", "worker")]
+DOCKERFILES = [ROOT / "services" / service / "Dockerfile" for service in SERVICES]
+
+
+def dev_tool(name: str) -> str:
+    # The dev group installs these beside the interpreter running pytest; PATH may not have it.
+    beside_python = Path(sys.executable).parent / name
+    found = str(beside_python) if beside_python.exists() else shutil.which(name)
+    assert found, f"{name} is missing: `uv sync` installs it with the dev group"
+    return found
+
+
+def compose_services() -> dict:
+    return YAML(typ="safe").load(COMPOSE_FILE.read_text())["services"]
+
+
+def last_user_of(dockerfile: Path) -> str | None:
+    user_lines = re.compile(r"^\s*USER\s+(\S+)", flags=re.MULTILINE | re.IGNORECASE)
+    users = user_lines.findall(dockerfile.read_text())
+    return users[-1] if users else None
+
+
+def test_compose_file_is_valid_against_the_compose_specification():
+    schema = ["--builtin-schema", "vendor.compose-spec"]
+    command = [dev_tool("check-jsonschema"), *schema, str(COMPOSE_FILE)]
+    checked = subprocess.run(command, capture_output=True, text=True, timeout=120)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+
+
+@pytest.mark.parametrize("dockerfile", DOCKERFILES, ids=SERVICES)
+def test_dockerfile_has_no_hadolint_findings(dockerfile):
+    command = [dev_tool("hadolint"), "--no-color", str(dockerfile)]
+    linted = subprocess.run(command, capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert linted.returncode == 0 and not linted.stdout.strip(), linted.stdout + linted.stderr
+
+
+def test_compose_runs_kafka_postgres_and_a_web_and_worker_per_service():
+    assert set(compose_services()) >= {"kafka", "postgres", *PROCESSES}
+
+
+@pytest.mark.parametrize("process", PROCESSES)
+def test_service_process_waits_for_healthy_kafka_and_postgres(process):
+    depends_on = compose_services()[process].get("depends_on", {})
+    for dependency in ("kafka", "postgres"):
+        assert depends_on.get(dependency, {}).get("condition") == "service_healthy", dependency
+
+
+def test_every_compose_service_has_a_healthcheck():
+    missing = [
+        name
+        for name, service in compose_services().items()
+        if not service.get("healthcheck", {}).get("test")
+    ]
+    assert missing == []
+
+
+def test_every_built_image_runs_as_a_non_root_user():
+    services = compose_services().items()
+    built = {name: service["build"] for name, service in services if "build" in service}
+    assert built, "no service builds an image"
+    for name, build in built.items():
+        dockerfile = ROOT / build.get("context", ".") / build.get("dockerfile", "Dockerfile")
+        user = last_user_of(dockerfile)
+        assert user is not None, f"{name}: {dockerfile} has no USER line"
+        assert user.split(":")[0] not in ("root", "0"), f"{name}: runs as {user}"
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_web_and_worker_of_a_service_share_one_image(service):
+    web, worker = (compose_services()[f"{service}-{kind}"] for kind in ("web", "worker"))
+    dockerfile = f"services/{service}/Dockerfile"
+    assert web["build"]["dockerfile"] == worker["build"]["dockerfile"] == dockerfile
+    assert web["image"] == worker["image"]
+
+
+def test_ports_are_published_on_localhost_only():
+    services = compose_services().values()
+    published = [port for service in services for port in service.get("ports", [])]
+    assert published and all(str(port).startswith("127.0.0.1:") for port in published), published
