@@ -8,97 +8,23 @@ changes; a new version gets a new schema and an upcaster from the previous one.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
-from marshmallow import Schema, ValidationError, fields, validate
+from marshmallow import ValidationError, fields, validate
 
 from waypoint_shared.crypto import is_sealed
+from waypoint_shared.events import goals, intake, progress
+from waypoint_shared.events.common import MODALITIES, PRIORITIES, EventType
 
-MODALITIES = ("cbt", "psychodynamic", "mindfulness", "narrative", "act", "dbt", "other")
-PRIORITIES = ("high", "medium", "low")
-PERSONAL = {"personal": True}
+__all__ = ["CATALOG", "MODALITIES", "PRIORITIES", "EventType", "InvalidEvent"]
 
 
 class InvalidEvent(ValueError):
     """A payload that does not match its catalog schema, or a type the catalog does not know."""
 
 
-class ClientReferredV1(Schema):
-    client_id = fields.UUID(required=True)
-    given_name = fields.String(required=True, metadata=PERSONAL)
-    family_name = fields.String(required=True, metadata=PERSONAL)
-    preferred_name = fields.String(allow_none=True, load_default=None, metadata=PERSONAL)
-    pronouns = fields.String(allow_none=True, load_default=None, metadata=PERSONAL)
-    date_of_birth = fields.String(required=True, metadata=PERSONAL)
-    email = fields.String(allow_none=True, load_default=None, metadata=PERSONAL)
-    phone = fields.String(allow_none=True, load_default=None, metadata=PERSONAL)
-    external_id = fields.String(allow_none=True, load_default=None, metadata=PERSONAL)
-    presenting_concerns = fields.List(fields.String(), load_default=list, metadata=PERSONAL)
-    preferred_language = fields.String(allow_none=True, load_default=None)
-    interpreter_needed = fields.Boolean(load_default=False)
-    referral_source = fields.String(allow_none=True, load_default=None)
-
-
-class Party(Schema):
-    role = fields.String(required=True, validate=validate.OneOf(("client", "therapist")))
-    id = fields.String(required=True)
-
-
-class MeasurableTarget(Schema):
-    instrument = fields.String(required=True)
-    below = fields.Float(required=True)
-
-
-class GoalProposedV1(Schema):
-    goal_id = fields.UUID(required=True)
-    client_id = fields.UUID(required=True)
-    title = fields.String(required=True, metadata=PERSONAL)
-    description = fields.String(allow_none=True, load_default=None, metadata=PERSONAL)
-    why_it_matters = fields.String(allow_none=True, load_default=None, metadata=PERSONAL)
-    strengths = fields.List(fields.String(), load_default=list, metadata=PERSONAL)
-    addresses = fields.List(fields.String(), load_default=list, metadata=PERSONAL)
-    modality = fields.String(required=True, validate=validate.OneOf(MODALITIES))
-    priority = fields.String(required=True, validate=validate.OneOf(PRIORITIES))
-    target_date = fields.Date(allow_none=True, load_default=None)
-    target = fields.Nested(MeasurableTarget, allow_none=True, load_default=None)
-    proposed_by = fields.Nested(Party, required=True)
-
-
-class MilestoneReachedV1(Schema):
-    milestone_id = fields.UUID(required=True)
-    client_id = fields.UUID(required=True)
-    rule = fields.String(required=True)
-    title = fields.String(required=True)
-    reached_at = fields.String(required=True)
-    source_service = fields.String(required=True)
-    source_event_id = fields.UUID(required=True)
-
-
-@dataclass(frozen=True)
-class EventType:
-    service: str
-    name: str
-    version: int
-    schema: type[Schema]
-
-    @property
-    def type(self) -> str:
-        return f"waypoint.{self.service}.{self.name}.v{self.version}"
-
-    @property
-    def personal_fields(self) -> tuple[str, ...]:
-        declared = self.schema._declared_fields
-        return tuple(n for n, f in declared.items() if f.metadata.get("personal"))
-
-
 CATALOG: dict[str, EventType] = {
-    t.type: t
-    for t in (
-        EventType("intake", "client_referred", 1, ClientReferredV1),
-        EventType("goals", "goal_proposed", 1, GoalProposedV1),
-        EventType("progress", "milestone_reached", 1, MilestoneReachedV1),
-    )
+    t.type: t for t in (*intake.EVENT_TYPES, *goals.EVENT_TYPES, *progress.EVENT_TYPES)
 }
 
 # (type, version) -> function turning that version's payload into the next version's.

@@ -13,6 +13,7 @@ from marshmallow import fields
 from waypoint_shared import catalog, golden
 from waypoint_shared.catalog import CATALOG, EventType, InvalidEvent
 from waypoint_shared.crypto import seal_value
+from waypoint_shared.events.intake import ClientReferredV1
 
 REFERRED = "waypoint.intake.client_referred.v1"
 PROPOSED = "waypoint.goals.goal_proposed.v1"
@@ -144,7 +145,7 @@ def test_golden_copies_are_sorted_indented_json_with_a_trailing_newline(tmp_path
 
 
 def test_a_changed_schema_of_a_published_version_is_reported(monkeypatch):
-    class ClientReferredWithExtra(catalog.ClientReferredV1):
+    class ClientReferredWithExtra(ClientReferredV1):
         gender = fields.String(required=True)
 
     monkeypatch.setitem(
@@ -158,7 +159,7 @@ def test_a_changed_schema_of_a_published_version_is_reported(monkeypatch):
 
 
 def test_a_field_that_stops_being_personal_is_reported(monkeypatch):
-    class ClientReferredLeaky(catalog.ClientReferredV1):
+    class ClientReferredLeaky(ClientReferredV1):
         email = fields.String(allow_none=True, load_default=None)
 
     monkeypatch.setitem(
@@ -169,7 +170,7 @@ def test_a_field_that_stops_being_personal_is_reported(monkeypatch):
 
 
 def test_a_new_version_without_a_golden_copy_is_reported(monkeypatch):
-    entry = EventType("intake", "client_referred", 2, catalog.ClientReferredV1)
+    entry = EventType("intake", "client_referred", 2, ClientReferredV1)
     monkeypatch.setitem(CATALOG, entry.type, entry)
 
     differences = golden.compare_golden()

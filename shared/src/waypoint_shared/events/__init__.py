@@ -1,0 +1,1 @@
+"""The published language, one module per producing service, joined by the catalog."""

@@ -1,0 +1,55 @@
+"""Building blocks of every service's event schemas."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from marshmallow import Schema, fields, validate
+
+MODALITIES = ("cbt", "psychodynamic", "mindfulness", "narrative", "act", "dbt", "other")
+PRIORITIES = ("high", "medium", "low")
+ROLES = ("client", "therapist", "clinician", "administrator", "guardian")
+INSTRUMENTS = ("PHQ-9", "GAD-7", "ORS", "SRS")
+PERSONAL = {"personal": True}
+
+
+def personal(field: fields.Field) -> fields.Field:
+    """Mark a field as personal: sealed with the client's data key before it is stored."""
+    field.metadata = {**field.metadata, **PERSONAL}
+    return field
+
+
+class Party(Schema):
+    """One of the two parties of the therapeutic work, by the integrator's id (never a name)."""
+
+    role = fields.String(required=True, validate=validate.OneOf(("client", "therapist")))
+    id = fields.String(required=True)
+
+
+class Actor(Schema):
+    """Whoever acted for the clinic or the client, by role and the integrator's id."""
+
+    role = fields.String(required=True, validate=validate.OneOf(ROLES))
+    id = fields.String(required=True)
+
+
+class Change(Schema):
+    before = fields.Raw(allow_none=True)
+    after = fields.Raw(allow_none=True)
+
+
+@dataclass(frozen=True)
+class EventType:
+    service: str
+    name: str
+    version: int
+    schema: type[Schema]
+
+    @property
+    def type(self) -> str:
+        return f"waypoint.{self.service}.{self.name}.v{self.version}"
+
+    @property
+    def personal_fields(self) -> tuple[str, ...]:
+        declared = self.schema._declared_fields
+        return tuple(n for n, f in declared.items() if f.metadata.get("personal"))
