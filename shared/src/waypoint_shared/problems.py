@@ -44,6 +44,52 @@ def problem_response(
     return response
 
 
+FHIR_JSON = "application/fhir+json"
+_FHIR_CODES = {
+    400: "invalid",
+    401: "login",
+    403: "forbidden",
+    404: "not-found",
+    405: "not-supported",
+    409: "conflict",
+    410: "deleted",
+    412: "conflict",
+    413: "too-costly",
+    415: "not-supported",
+    422: "processing",
+}
+
+
+def operation_outcome(
+    status: int,
+    title: str,
+    detail: str | None = None,
+    headers: dict[str, str] | None = None,
+    **extra: Any,
+) -> Response:
+    """A FHIR R4 OperationOutcome for errors under `/fhir` (integrators speak FHIR there)."""
+    issues = [
+        {
+            "severity": "error",
+            "code": _FHIR_CODES.get(status, "exception"),
+            "diagnostics": f"{title}: {detail}" if detail else title,
+        }
+    ]
+    for field, messages in (extra.get("errors") or {}).items():
+        issues.append(
+            {
+                "severity": "error",
+                "code": "invalid",
+                "expression": [field],
+                "diagnostics": str(messages),
+            }
+        )
+    body = {"resourceType": "OperationOutcome", "issue": issues}
+    response = Response(json.dumps(body), status=status, mimetype=FHIR_JSON)
+    response.headers.update(headers or {})
+    return response
+
+
 def _from_problem(error: Problem) -> Response:
     return problem_response(error.status, error.title, error.detail, error.headers, **error.extra)
 
