@@ -4,7 +4,7 @@ PY := .venv/bin/python
 UV := $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
 PYTEST_ARGS ?=
 
-.PHONY: help setup run test test-fast lint fmt kafka kafka-jars topics token up down golden clean
+.PHONY: help setup run test test-fast lint fmt kafka kafka-jars topics token up down golden bench clean
 
 help:
 	@echo "make run      set up and start Kafka + the six processes (Ctrl-C stops)"
@@ -12,6 +12,7 @@ help:
 	@echo "make lint     ruff + import-linter;  make fmt: format"
 	@echo "make kafka    run only the local Apache Kafka broker;  make topics: create topics"
 	@echo "make token    print a development token;  make up/down: docker compose"
+	@echo "make bench    benchmarks, as ratios against raw baselines (bench/results/)"
 
 # --- set-up -------------------------------------------------------------------------------
 setup: .venv/.synced kafka-jars
@@ -60,6 +61,13 @@ test: setup lint
 
 test-fast: .venv/.synced
 	$(PY) -m pytest -m "not kafka and not postgres and not e2e" $(PYTEST_ARGS)
+
+bench: setup
+	@command -v wrk >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq wrk; }
+	cd bench && ../$(PY) command_throughput.py
+	cd bench && ../$(PY) relay_throughput.py
+	cd bench && ../$(PY) projector_throughput.py
+	cd bench && ../$(PY) e2e_latency.py
 
 golden: .venv/.synced
 	$(PY) -m waypoint_shared.golden

@@ -8,9 +8,10 @@ changes; a new version gets a new schema and an upcaster from the previous one.
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import cache
 from typing import Any
 
-from marshmallow import ValidationError, fields, validate
+from marshmallow import Schema, ValidationError, fields, validate
 
 from waypoint_shared.crypto import is_sealed
 from waypoint_shared.events import goals, intake, progress
@@ -31,6 +32,12 @@ CATALOG: dict[str, EventType] = {
 UPCASTERS: dict[str, Callable[[dict[str, Any]], tuple[str, dict[str, Any]]]] = {}
 
 
+@cache
+def _schema_of(entry: EventType) -> Schema:
+    """One schema instance per event type: building a schema costs more than using it."""
+    return entry.schema()
+
+
 def lookup(event_type: str) -> EventType:
     """The catalog entry for a full type string such as `waypoint.intake.client_referred.v1`."""
     try:
@@ -49,7 +56,7 @@ def latest(service: str, name: str) -> EventType:
 
 def validate_plain(event_type: str, data: dict[str, Any]) -> dict[str, Any]:
     """Validate a payload before it is sealed; returns it as JSON-ready primitives."""
-    schema = lookup(event_type).schema()
+    schema = _schema_of(lookup(event_type))
     try:
         return schema.dump(schema.load(data))
     except ValidationError as error:
@@ -67,7 +74,7 @@ def validate_sealed(event_type: str, data: Any) -> dict[str, Any]:
         raise InvalidEvent(f"{event_type}: personal fields not encrypted: {not_sealed}")
     rest = {k: v for k, v in data.items() if k not in personal}
     try:
-        entry.schema().load(rest, partial=personal)
+        _schema_of(entry).load(rest, partial=personal)
     except ValidationError as error:
         raise InvalidEvent(f"{event_type}: {error.messages}") from error
     return data

@@ -1,0 +1,136 @@
+"""Projector throughput: events the timeline projector applies per second (consumer runner, one
+transaction per batch, tracking rows) ÷ a raw kafka-python consumer that polls the same records
+and JSON-decodes them. Target ≥ 0.5."""
+
+from __future__ import annotations
+
+import json
+import sys
+import tempfile
+import time
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+
+from common import broker, save
+from kafka import KafkaConsumer
+
+from waypoint_progress.bootstrap import bootstrap
+from waypoint_shared.config import KafkaSettings, load_settings
+from waypoint_shared.consumer import ConsumerRunner
+from waypoint_shared.crypto import AESGCM, seal_value
+from waypoint_shared.envelope import encode
+from waypoint_shared.kafka_clients import durable_producer, group_consumer
+from waypoint_shared.store import RecordedEvent
+from waypoint_shared.topics import ensure_topics
+
+EVENTS = int(sys.argv[1]) if len(sys.argv) > 1 else 20_000
+KEY = AESGCM.generate_key(bit_length=256)
+
+
+def referral(client_id: str) -> RecordedEvent:
+    sealed = {
+        n: seal_value(KEY, client_id, v)
+        for n, v in (
+            ("given_name", "Amara"),
+            ("family_name", "Osei"),
+            ("date_of_birth", "1992-06-30"),
+        )
+    }
+    return RecordedEvent(
+        1,
+        str(uuid.uuid4()),
+        "bench",
+        client_id,
+        1,
+        client_id,
+        "waypoint.intake.client_referred.v1",
+        1,
+        datetime.now(UTC),
+        {"client_id": client_id, **sealed},
+        {},
+    )
+
+
+def publish(settings: KafkaSettings, topic: str) -> None:
+    producer = durable_producer(settings)
+    for _ in range(EVENTS):
+        key, value, headers = encode(referral(str(uuid.uuid4())), "intake")
+        producer.send(topic, key=key, value=value, headers=headers)
+    producer.flush()
+    producer.close()
+
+
+def raw_consumer_rate(settings: KafkaSettings, topic: str) -> float:
+    consumer = KafkaConsumer(
+        topic,
+        bootstrap_servers=settings.bootstrap_servers,
+        group_id=f"raw-{uuid.uuid4()}",
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+        max_poll_records=200,
+    )
+    seen, started = 0, None
+    while seen < EVENTS:
+        for records in consumer.poll(timeout_ms=1000).values():
+            started = started or time.perf_counter()
+            seen += sum(1 for r in records if json.loads(r.value))
+    elapsed = time.perf_counter() - started  # type: ignore[operator]
+    consumer.close()
+    return EVENTS / elapsed
+
+
+def projector_rate(settings: KafkaSettings, work_dir: Path) -> float:
+    progress = bootstrap(
+        load_settings(
+            "progress",
+            {
+                "WAYPOINT_VAR_DIR": str(work_dir),
+                "KAFKA_BOOTSTRAP_SERVERS": settings.bootstrap_servers,
+                "WAYPOINT_TOPIC_PREFIX": settings.topic_prefix,
+            },
+        )
+    )
+    group = progress.settings.consumer_group
+    runner = ConsumerRunner(
+        progress.engine,
+        group,
+        [progress.settings.topic_of("intake")],
+        progress.projector.handle,
+        lambda: group_consumer(settings, group),
+        lambda: durable_producer(settings),
+        progress.settings.dead_letter_topic,
+    )
+    started = None
+    while runner.applied_total < EVENTS:
+        handled = runner.poll_once(timeout_ms=1000)
+        if handled and started is None:
+            started = time.perf_counter() - 0.0
+    elapsed = time.perf_counter() - started  # type: ignore[operator]
+    runner.close()
+    return EVENTS / elapsed
+
+
+def main() -> None:
+    with tempfile.TemporaryDirectory() as tmp, broker(Path(tmp)) as bootstrap_servers:
+        settings = KafkaSettings(bootstrap_servers=bootstrap_servers, topic_prefix="bench.")
+        ensure_topics(settings)
+        topic = f"{settings.topic_prefix}waypoint.intake.events"
+        publish(settings, topic)
+        raw = raw_consumer_rate(settings, topic)
+        ours = projector_rate(settings, Path(tmp))
+    save(
+        "projector_throughput",
+        {
+            "events": EVENTS,
+            "raw_consumer_per_s": raw,
+            "projector_per_s": ours,
+            "projector_ratio": ours / raw,
+            "target": 0.5,
+            "settings": "max 200 records per poll, one SQLite transaction per batch, 3 partitions",
+        },
+    )
+
+
+if __name__ == "__main__":
+    main()

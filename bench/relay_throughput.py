@@ -1,0 +1,110 @@
+"""Relay throughput: events the outbox relay publishes per second ÷ a raw kafka-python producer
+(a `send()` loop, then one `flush()`) sending the same records with the same durability settings
+(`acks="all"`, idempotence on). Target ≥ 0.8."""
+
+from __future__ import annotations
+
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+from common import broker, save
+from kafka.admin import NewTopic
+from sqlalchemy import Engine
+
+from waypoint_shared.config import KafkaSettings
+from waypoint_shared.crypto import MasterKey, PersonalDataKeys
+from waypoint_shared.database import connect, migrate, read, run_in_transaction
+from waypoint_shared.envelope import encode
+from waypoint_shared.kafka_clients import durable_producer
+from waypoint_shared.relay import Relay
+from waypoint_shared.repository import EventSourcedRepository
+from waypoint_shared.store import SHARED_MIGRATIONS, EventStore
+from waypoint_shared.topics import ensure_topics
+
+EVENTS = int(sys.argv[1]) if len(sys.argv) > 1 else 20_000
+MASTER_KEY = "YmVuY2htYXJrLW1hc3Rlci1rZXktMDEyMzQ1Njc4OTA="
+
+
+def stored_referrals(engine: Engine, count: int) -> None:
+    """count client_referred events, sealed as the service stores them, 500 per transaction."""
+    from waypoint_intake.domain.client import EVENTS as INTAKE_EVENTS
+    from waypoint_intake.domain.client import Client
+
+    repository = EventSourcedRepository(
+        "intake", EventStore(), PersonalDataKeys(MasterKey(MASTER_KEY)), INTAKE_EVENTS
+    )
+
+    def batch(conn):  # type: ignore[no-untyped-def]
+        for _ in range(500):
+            client_id = str(uuid.uuid4())
+            event = Client.refer(
+                client_id,
+                given_name="Amara",
+                family_name="Osei",
+                date_of_birth="1992-06-30",
+                email="amara@example.org",
+            )
+            repository.record(
+                conn,
+                tenant_id="bench",
+                stream_id=client_id,
+                client_id=client_id,
+                expected_version=0,
+                events=[event],
+                metadata={},
+            )
+
+    for _ in range(count // 500):
+        run_in_transaction(engine, batch)
+
+
+def raw_producer_rate(settings: KafkaSettings, topic: str, records: list) -> float:
+    producer = durable_producer(settings)
+    started = time.perf_counter()
+    for key, value, headers in records:
+        producer.send(topic, key=key, value=value, headers=headers)
+    producer.flush()
+    elapsed = time.perf_counter() - started
+    producer.close()
+    return len(records) / elapsed
+
+
+def relay_rate(engine: Engine, settings: KafkaSettings, topic: str) -> float:
+    relay = Relay(engine, EventStore(), "intake", topic, lambda: durable_producer(settings))
+    relay.lock.acquire()
+    started = time.perf_counter()
+    while relay.publish_once():
+        pass
+    return EVENTS / (time.perf_counter() - started)
+
+
+def main() -> None:
+    with tempfile.TemporaryDirectory() as tmp, broker(Path(tmp)) as bootstrap:
+        settings = KafkaSettings(bootstrap_servers=bootstrap)
+        ensure_topics(settings, [NewTopic(t, 3, 1) for t in ("bench.raw", "bench.relay")])
+        engine = connect(f"sqlite:///{tmp}/intake.db")
+        migrate(engine, SHARED_MIGRATIONS)
+        stored_referrals(engine, EVENTS)
+        with read(engine) as conn:
+            records = [encode(e, "intake") for e in EventStore().read_after(conn, 0, EVENTS)]
+        raw = raw_producer_rate(settings, "bench.raw", records)
+        ours = relay_rate(engine, settings, "bench.relay")
+    save(
+        "relay_throughput",
+        {
+            "events": EVENTS,
+            "raw_producer_per_s": raw,
+            "relay_per_s": ours,
+            "relay_ratio": ours / raw,
+            "target": 0.8,
+            "settings": "acks=all, idempotence on, linger 5 ms, batches of "
+            "500 rows, SQLite store, 3 partitions",
+        },
+    )
+
+
+if __name__ == "__main__":
+    main()
