@@ -9,7 +9,7 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from flask import g, request
+from flask import g
 from sqlalchemy import Engine
 
 from waypoint_shared.auth import principal
@@ -81,9 +81,7 @@ def consumer_loop(
 
 def request_metadata(acting: dict[str, Any] | None = None) -> dict[str, Any]:
     """Who did this and as part of what: the write audit trail carried by every event."""
-    request_id = (
-        getattr(g, "request_id", None) or request.headers.get("X-Request-ID") or str(uuid.uuid4())
-    )
+    request_id = g.get("request_id") or str(uuid.uuid4())
     return {
         "actor": {"system": principal().subject, "person": acting},
         "correlation_id": request_id,

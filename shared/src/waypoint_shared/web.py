@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import re
+import uuid
 from collections.abc import Iterable
 from typing import Any
 
-from flask import Flask, Response, jsonify, request
+from flask import Flask, Response, g, jsonify, request
 from flask_smorest import Api, Blueprint
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import Engine, text
@@ -17,6 +19,7 @@ from waypoint_shared.store import ConcurrencyConflict
 
 JSON_TYPES = ("application/json",)
 WRITE_METHODS = ("POST", "PUT", "PATCH")
+REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")  # the form the event envelope accepts
 
 
 def create_base_app(
@@ -51,7 +54,9 @@ def create_base_app(
     install_problem_handlers(app)
     app.register_error_handler(ConcurrencyConflict, _conflict)
     install_auth(app, TokenVerifier(settings.jwt_secret, settings.jwt_public_key))
+    app.before_request(_take_request_id)
     app.before_request(_require_json_body)
+    app.after_request(_return_request_id)
     _add_operational_routes(app, engine)
     return app
 
@@ -71,6 +76,17 @@ def _conflict(error: ConcurrencyConflict) -> Response:
         "The resource changed while this write was made; read it again and retry.",
         current_version=error.actual,
     )
+
+
+def _take_request_id() -> None:
+    """The caller's X-Request-ID (or a new one) becomes the correlation id of every event."""
+    given = request.headers.get("X-Request-ID", "")
+    g.request_id = given if REQUEST_ID.fullmatch(given) else str(uuid.uuid4())
+
+
+def _return_request_id(response: Response) -> Response:
+    response.headers["X-Request-ID"] = g.get("request_id") or ""
+    return response
 
 
 def _require_json_body() -> None:
