@@ -117,7 +117,7 @@ class ConsumerRunner:
         good: list[tuple[ConsumerRecord, Envelope]],
         records: list[ConsumerRecord],
     ) -> int:
-        applied = sum(self._apply_one(conn, event) for _, event in good)
+        applied = self._apply_new(conn, [event for _, event in good])
         self._track_offsets(conn, records)
         return applied
 
@@ -125,27 +125,32 @@ class ConsumerRunner:
         for attempt in range(1, HANDLER_ATTEMPTS + 1):
             try:
                 self.applied_total += run_in_transaction(
-                    self.engine, lambda c: self._apply_one(c, event)
+                    self.engine, lambda c: self._apply_new(c, [event])
                 )
                 return
             except Exception as error:  # a handler bug must not stop the whole service
                 if attempt == HANDLER_ATTEMPTS:
                     self._dead_letter([DeadLetter(record, f"handler failed: {error!r}")])
 
-    def _apply_one(self, conn: Connection, event: Envelope) -> bool:
-        already = conn.execute(
-            select(applied_events.c.event_id).where(
-                applied_events.c.consumer_group == self.group,
-                applied_events.c.event_id == event.event_id,
-            )
-        ).first()
-        if already is not None:
-            return False
-        self.handle(conn, event)
-        conn.execute(
-            insert(applied_events).values(consumer_group=self.group, event_id=event.event_id)
+    def _apply_new(self, conn: Connection, events: list[Envelope]) -> int:
+        """Handle the events not applied before (one look-up and one insert for the batch)."""
+        seen = set(
+            conn.execute(
+                select(applied_events.c.event_id).where(
+                    applied_events.c.consumer_group == self.group,
+                    applied_events.c.event_id.in_([e.event_id for e in events]),
+                )
+            ).scalars()
         )
-        return True
+        fresh = []
+        for event in events:
+            if event.event_id not in seen:  # also skips a duplicate inside the same batch
+                seen.add(event.event_id)
+                self.handle(conn, event)
+                fresh.append({"consumer_group": self.group, "event_id": event.event_id})
+        if fresh:
+            conn.execute(insert(applied_events), fresh)
+        return len(fresh)
 
     def _track_offsets(self, conn: Connection, records: Iterable[ConsumerRecord]) -> None:
         latest: dict[tuple[str, int], int] = {}

@@ -1,0 +1,173 @@
+"""The consumer runner against a real broker: each event applied once, whatever Kafka delivers."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from kafka import KafkaConsumer, KafkaProducer
+from sqlalchemy import Column, Connection, Engine, MetaData, String, Table, delete, insert, select
+
+from waypoint_shared.config import KafkaSettings
+from waypoint_shared.consumer import ConsumerRunner
+from waypoint_shared.database import (
+    Migration,
+    connect,
+    create_tables,
+    migrate,
+    read,
+    run_in_transaction,
+)
+from waypoint_shared.envelope import Envelope, encode
+from waypoint_shared.kafka_clients import durable_producer, group_consumer
+from waypoint_shared.store import SHARED_MIGRATIONS, RecordedEvent
+from waypoint_shared.tables import consumer_offsets
+from waypoint_shared.testing.waiting import wait_until
+from waypoint_shared.topics import ensure_topics
+
+pytestmark = [pytest.mark.kafka, pytest.mark.timeout(120)]
+seen_table = Table("seen", MetaData(), Column("event_id", String(36)))
+
+
+def a_milestone(client_id: str) -> RecordedEvent:
+    data = {
+        "milestone_id": str(uuid.uuid4()),
+        "client_id": client_id,
+        "rule": "r",
+        "title": "t",
+        "reached_at": "2026-01-01T00:00:00+00:00",
+        "source_service": "intake",
+        "source_event_id": str(uuid.uuid4()),
+    }
+    return RecordedEvent(
+        1,
+        str(uuid.uuid4()),
+        "clinic-a",
+        client_id,
+        1,
+        client_id,
+        "waypoint.progress.milestone_reached.v1",
+        1,
+        datetime.now(UTC),
+        data,
+        {},
+    )
+
+
+@pytest.fixture
+def engine(tmp_path: Path) -> Iterator[Engine]:
+    engine = connect(f"sqlite:///{tmp_path / 'view.db'}")
+    migrate(engine, [*SHARED_MIGRATIONS, Migration("test-seen", create_tables(seen_table))])
+    yield engine
+    engine.dispose()
+
+
+def runner(engine: Engine, settings: KafkaSettings, handle, topic: str) -> ConsumerRunner:  # type: ignore[no-untyped-def]
+    group = f"{settings.topic_prefix}group"
+    return ConsumerRunner(
+        engine,
+        group,
+        [topic],
+        handle,
+        lambda: group_consumer(
+            settings, group, session_timeout_ms=6000, heartbeat_interval_ms=2000
+        ),
+        lambda: durable_producer(settings),
+        f"{settings.topic_prefix}dlq",
+    )
+
+
+def record_seen(conn: Connection, event: Envelope) -> None:
+    conn.execute(insert(seen_table).values(event_id=event.event_id))
+
+
+def seen(engine: Engine) -> list[str]:
+    with read(engine) as conn:
+        return list(conn.execute(select(seen_table.c.event_id)).scalars())
+
+
+def produce(settings: KafkaSettings, topic: str, values: list[bytes]) -> None:
+    producer = KafkaProducer(bootstrap_servers=settings.bootstrap_servers)
+    for value in values:
+        producer.send(topic, key=b"k", value=value).get(timeout=10)
+    producer.close()
+
+
+@pytest.fixture
+def topic(kafka_settings: KafkaSettings) -> str:
+    from kafka.admin import NewTopic
+
+    name = f"{kafka_settings.topic_prefix}events"
+    ensure_topics(
+        kafka_settings, [NewTopic(name, 1, 1), NewTopic(f"{kafka_settings.topic_prefix}dlq", 1, 1)]
+    )
+    return name
+
+
+def test_an_event_delivered_three_times_in_one_batch_is_applied_once(
+    engine: Engine, kafka_settings: KafkaSettings, topic: str
+) -> None:
+    _, value, _ = encode(a_milestone(str(uuid.uuid4())), "progress")
+    produce(kafka_settings, topic, [value, value, value])
+    consumer = runner(engine, kafka_settings, record_seen, topic)
+    wait_until(
+        lambda: consumer.poll_once() >= 0 and sum(consumer.stored_offsets().values()) == 3,
+        what="three records tracked",
+    )
+    consumer.close()
+    assert len(seen(engine)) == 1
+
+
+def test_a_replay_from_offset_zero_changes_nothing(
+    engine: Engine, kafka_settings: KafkaSettings, topic: str
+) -> None:
+    values = [encode(a_milestone(str(uuid.uuid4())), "progress")[1] for _ in range(5)]
+    produce(kafka_settings, topic, values)
+    first = runner(engine, kafka_settings, record_seen, topic)
+    wait_until(lambda: first.poll_once() >= 0 and len(seen(engine)) == 5, what="five applied")
+    first.close()
+    run_in_transaction(engine, lambda c: c.execute(delete(consumer_offsets)))
+    again = runner(engine, kafka_settings, record_seen, topic)
+    wait_until(
+        lambda: again.poll_once() >= 0 and sum(again.stored_offsets().values()) == 5,
+        what="the replay to be tracked",
+    )
+    again.close()
+    assert len(seen(engine)) == 5
+
+
+def test_a_handler_that_keeps_failing_sends_only_its_record_to_the_dead_letter_topic(
+    engine: Engine, kafka_settings: KafkaSettings, topic: str
+) -> None:
+    bad_client = str(uuid.uuid4())
+    values = [
+        encode(a_milestone(c), "progress")[1]
+        for c in (str(uuid.uuid4()), bad_client, str(uuid.uuid4()))
+    ]
+    produce(kafka_settings, topic, values)
+
+    def fussy(conn: Connection, event: Envelope) -> None:
+        if event.client_id == bad_client:
+            raise RuntimeError("this record cannot be applied")
+        record_seen(conn, event)
+
+    consumer = runner(engine, kafka_settings, fussy, topic)
+    wait_until(
+        lambda: consumer.poll_once() >= 0 and sum(consumer.stored_offsets().values()) == 3,
+        what="all three tracked",
+    )
+    consumer.close()
+    assert len(seen(engine)) == 2
+    dead = KafkaConsumer(
+        f"{kafka_settings.topic_prefix}dlq",
+        bootstrap_servers=kafka_settings.bootstrap_servers,
+        auto_offset_reset="earliest",
+        consumer_timeout_ms=5000,
+    )
+    letters = list(dead)
+    dead.close()
+    assert [r.value for r in letters] == [values[1]]
+    assert dict(letters[0].headers)["dlq.error"].startswith(b"handler failed")
