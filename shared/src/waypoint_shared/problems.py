@@ -35,6 +35,9 @@ def problem_response(
     headers: dict[str, str] | None = None,
     **extra: Any,
 ) -> Response:
+    """An RFC 9457 problem; under `/fhir` the same error as a FHIR OperationOutcome."""
+    if request.path.startswith("/fhir"):
+        return operation_outcome(status, title, detail, headers, **extra)
     body = {"type": "about:blank", "title": title, "status": status, **extra}
     if detail:
         body["detail"] = detail

@@ -1,10 +1,17 @@
-"""The eligibility view: goals' local knowledge of intake's clients, fed by intake's events."""
+"""The eligibility view: goals' local knowledge of intake's clients, fed by intake's events.
+
+Intake keys its events by client id, so one client's events arrive in order; an event for a
+client whose referral never arrived (dead-lettered) updates nothing.
+"""
 
 from __future__ import annotations
 
-from sqlalchemy import Connection, insert, select
+from typing import Any
 
-from waypoint_goals.adapters.tables import eligibility
+from sqlalchemy import Connection, insert, select, update
+
+from waypoint_goals.adapters.tables import ELIGIBILITY_FACTS, eligibility
+from waypoint_goals.domain.eligibility import ClientEligibility
 from waypoint_shared.envelope import Envelope
 
 
@@ -16,7 +23,50 @@ def client_referred(conn: Connection, event: Envelope) -> None:
     )
 
 
-HANDLERS = {"waypoint.intake.client_referred.v1": client_referred}
+def consent_granted(conn: Connection, event: Envelope) -> None:
+    if event.data.get("kind") == "treatment":
+        _record(conn, event, treatment_consent="granted")
+
+
+def consent_revoked(conn: Connection, event: Envelope) -> None:
+    if event.data.get("kind") == "treatment":
+        _record(conn, event, treatment_consent="revoked")
+
+
+def therapist_assigned(conn: Connection, event: Envelope) -> None:
+    _record(conn, event, therapist_id=str(event.data["therapist_id"]))
+
+
+def intake_completed(conn: Connection, event: Envelope) -> None:
+    therapist_id = str(event.data["therapist_id"])
+    _record(conn, event, intake_completed_at=event.time, therapist_id=therapist_id)
+
+
+def client_discharged(conn: Connection, event: Envelope) -> None:
+    _record(conn, event, discharged_at=event.time)
+
+
+def _record(conn: Connection, event: Envelope, **facts: Any) -> None:
+    conn.execute(
+        update(eligibility)
+        .where(
+            eligibility.c.tenant_id == event.tenant_id, eligibility.c.client_id == event.client_id
+        )
+        .values(**facts)
+    )
+
+
+HANDLERS = {
+    f"waypoint.intake.{handler.__name__}.v1": handler
+    for handler in (
+        client_referred,
+        consent_granted,
+        consent_revoked,
+        therapist_assigned,
+        intake_completed,
+        client_discharged,
+    )
+}
 
 
 def handle(conn: Connection, event: Envelope) -> None:
@@ -26,8 +76,11 @@ def handle(conn: Connection, event: Envelope) -> None:
         handler(conn, event)
 
 
-def is_known(conn: Connection, tenant_id: str, client_id: str) -> bool:
-    query = select(eligibility.c.client_id).where(
+def find(conn: Connection, tenant_id: str, client_id: str) -> ClientEligibility | None:
+    """What goals knows of the client, or None before its referral has arrived."""
+    columns = [eligibility.c[name] for name in ELIGIBILITY_FACTS]
+    query = select(*columns).where(
         eligibility.c.tenant_id == tenant_id, eligibility.c.client_id == client_id
     )
-    return conn.execute(query).first() is not None
+    row = conn.execute(query).first()
+    return None if row is None else ClientEligibility(client_id, **row._asdict())

@@ -1,4 +1,7 @@
-"""Goals' web entrypoint: `gunicorn 'waypoint_goals.entrypoints.app:create_app()'`."""
+"""Goals' web entrypoint: `gunicorn 'waypoint_goals.entrypoints.app:create_app()'`.
+
+Every domain refusal is mapped to problem+json here, in one place.
+"""
 
 from __future__ import annotations
 
@@ -8,25 +11,43 @@ from flask import Flask, Response
 
 from waypoint_goals import config
 from waypoint_goals.bootstrap import bootstrap
-from waypoint_goals.domain.goal import ClientNotKnownYet, NotFound
+from waypoint_goals.domain.eligibility import ClientNotEligible, ClientNotKnownYet
+from waypoint_goals.domain.goal import NotFound, NothingChanged, StepNotFound
+from waypoint_goals.domain.lifecycle import Refused
+from waypoint_goals.entrypoints.check_ins.resources import blp as check_ins
+from waypoint_goals.entrypoints.fhir.resources import blp as fhir
 from waypoint_goals.entrypoints.goals.resources import blp as goals
+from waypoint_goals.entrypoints.lifecycle.resources import blp as lifecycle
+from waypoint_goals.entrypoints.plans.resources import blp as plans
+from waypoint_goals.entrypoints.steps.resources import blp as steps
+from waypoint_goals.service_layer.queries import ClientNotFound
 from waypoint_shared.problems import problem_response
 from waypoint_shared.web import create_base_app
+
+BLUEPRINTS = (goals, lifecycle, steps, check_ins, plans, fhir)
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     container = bootstrap(config.settings())
     app = create_base_app(
-        container.settings, container.engine, [goals], "Waypoint goals", test_config
+        container.settings, container.engine, BLUEPRINTS, "Waypoint goals", test_config
     )
     app.extensions["waypoint"] = container
-    app.register_error_handler(NotFound, _not_found)
-    app.register_error_handler(ClientNotKnownYet, _client_not_known_yet)
+    for error, handler in ERROR_HANDLERS.items():
+        app.register_error_handler(error, handler)
     return app
 
 
 def _not_found(error: NotFound) -> Response:
     return problem_response(404, "Not Found", f"No goal {error} for this tenant.")
+
+
+def _step_not_found(error: StepNotFound) -> Response:
+    return problem_response(404, "Not Found", f"This goal has no action step {error}.")
+
+
+def _client_not_found(error: ClientNotFound) -> Response:
+    return problem_response(404, "Not Found", f"Goals has heard of no client {error}.")
 
 
 def _client_not_known_yet(error: ClientNotKnownYet) -> Response:
@@ -38,3 +59,30 @@ def _client_not_known_yet(error: ClientNotKnownYet) -> Response:
         {"Retry-After": "1"},
         client_id=str(error),
     )
+
+
+def _client_not_eligible(error: ClientNotEligible) -> Response:
+    return problem_response(
+        409, "Conflict", error.detail, client_id=error.client_id, reason=error.reason
+    )
+
+
+def _refused(error: Refused) -> Response:
+    return problem_response(409, "Conflict", error.detail, **error.extra)
+
+
+def _nothing_changed(error: NothingChanged) -> Response:
+    detail = "Every value in changes equals the current one: there is nothing to revise."
+    return problem_response(422, "Unprocessable Content", detail, errors={"changes": [detail]})
+
+
+ERROR_HANDLERS: dict[type[Exception], Any] = {
+    NotFound: _not_found,
+    StepNotFound: _step_not_found,
+    ClientNotFound: _client_not_found,
+    ClientNotKnownYet: _client_not_known_yet,
+    ClientNotEligible: _client_not_eligible,
+    Refused: _refused,
+    NothingChanged: _nothing_changed,
+}
+

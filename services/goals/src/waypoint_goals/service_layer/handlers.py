@@ -1,18 +1,21 @@
-"""Goals' command handlers: load, decide, record."""
+"""Goals' command handlers: load the goal, let it decide, record the event."""
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection
 
-from waypoint_goals.adapters import eligibility
-from waypoint_goals.domain.goal import EVENTS, ClientNotKnownYet, Goal
+from waypoint_goals.adapters import eligibility, plan
+from waypoint_goals.domain.eligibility import ensure_known
+from waypoint_goals.domain.events import EVENTS, Party
+from waypoint_goals.domain.goal import Goal
+from waypoint_goals.service_layer.queries import load_goal
 from waypoint_shared.repository import EventSourcedRepository
-from waypoint_shared.store import EventStore, RecordedEvent
+from waypoint_shared.store import ConcurrencyConflict, EventStore
 
 SERVICE = "goals"
 
@@ -26,6 +29,22 @@ class Goals:
         return cls(EventSourcedRepository(SERVICE, store, keys, EVENTS))
 
 
+@dataclass(frozen=True)
+class Command:
+    """What every command on an existing goal carries besides its own arguments."""
+
+    tenant_id: str
+    goal_id: str
+    expected_version: int | None  # from If-Match; None: whatever version the goal is at
+    metadata: dict[str, Any]
+
+
+def ensure_goal_work_may_continue(conn: Connection, tenant_id: str, client_id: str) -> None:
+    """Refuse when intake has not referred the client, or has discharged it or lost consent."""
+    found = ensure_known(eligibility.find(conn, tenant_id, client_id), client_id)
+    found.ensure_goal_work_may_continue()
+
+
 def propose_goal(
     goals: Goals,
     conn: Connection,
@@ -33,10 +52,9 @@ def propose_goal(
     client_id: str,
     details: dict[str, Any],
     metadata: dict[str, Any],
-) -> RecordedEvent:
+) -> Goal:
     """Propose a goal for a client that intake has referred."""
-    if not eligibility.is_known(conn, tenant_id, client_id):
-        raise ClientNotKnownYet(client_id)
+    ensure_goal_work_may_continue(conn, tenant_id, client_id)
     goal_id = str(uuid.uuid4())
     event = Goal.propose(goal_id, client_id, **details)
     [recorded] = goals.repository.record(
@@ -48,11 +66,95 @@ def propose_goal(
         events=[event],
         metadata=metadata,
     )
-    return recorded
+    plan.add_goal(conn, recorded)
+    return Goal.rebuilt(goal_id, [event])
 
 
-def load_goal(
-    goals: Goals, conn: Connection, tenant_id: str, goal_id: str, as_of: datetime | None = None
+def _change(
+    goals: Goals,
+    conn: Connection,
+    command: Command,
+    decide: Callable[[Goal], object],
+    closing: bool = False,
 ) -> Goal:
-    events = goals.repository.replay(conn, tenant_id, goal_id, until=as_of)
-    return Goal.rebuilt(goal_id, [e for e, _ in events])
+    goal = load_goal(goals, conn, command.tenant_id, command.goal_id)
+    if command.expected_version not in (None, goal.version):
+        raise ConcurrencyConflict(goal.goal_id, command.expected_version, goal.version)
+    if not closing:  # winding a goal down stays possible after a discharge or a revocation
+        ensure_goal_work_may_continue(conn, command.tenant_id, goal.client_id)
+    event = decide(goal)
+    goals.repository.record(
+        conn,
+        tenant_id=command.tenant_id,
+        stream_id=goal.goal_id,
+        client_id=goal.client_id,
+        expected_version=goal.version,
+        events=[event],
+        metadata=command.metadata,
+    )
+    goal.apply(event)
+    return goal
+
+
+def agree_goal(goals: Goals, conn: Connection, command: Command, agreed_by: Party) -> Goal:
+    return _change(goals, conn, command, lambda goal: goal.agree(agreed_by))
+
+
+def reject_goal(
+    goals: Goals, conn: Connection, command: Command, rejected_by: Party, reason: str
+) -> Goal:
+    return _change(goals, conn, command, lambda goal: goal.reject(rejected_by, reason), True)
+
+
+def plan_step(
+    goals: Goals, conn: Connection, command: Command, description: str, due_date: str | None
+) -> tuple[Goal, str]:
+    step_id = str(uuid.uuid4())
+    decide = lambda goal: goal.plan_step(step_id, description, due_date)  # noqa: E731
+    return _change(goals, conn, command, decide), step_id
+
+
+def complete_step(
+    goals: Goals, conn: Connection, command: Command, step_id: str, note: str | None
+) -> Goal:
+    return _change(goals, conn, command, lambda goal: goal.complete_step(step_id, note))
+
+
+def revise_goal(
+    goals: Goals, conn: Connection, command: Command, reason: str, changes: dict[str, Any]
+) -> Goal:
+    return _change(goals, conn, command, lambda goal: goal.revise(reason, changes))
+
+
+def revise_step(
+    goals: Goals,
+    conn: Connection,
+    command: Command,
+    step_id: str,
+    reason: str,
+    changes: dict[str, Any],
+) -> Goal:
+    decide = lambda goal: goal.revise_step(step_id, reason, changes)  # noqa: E731
+    return _change(goals, conn, command, decide)
+
+
+def check_in(
+    goals: Goals, conn: Connection, command: Command, rating: int, by: Party, note: str | None
+) -> Goal:
+    return _change(goals, conn, command, lambda goal: goal.check_in(rating, by, note))
+
+
+def hold_goal(goals: Goals, conn: Connection, command: Command, reason: str) -> Goal:
+    return _change(goals, conn, command, lambda goal: goal.hold(reason), closing=True)
+
+
+def resume_goal(goals: Goals, conn: Connection, command: Command, reason: str) -> Goal:
+    return _change(goals, conn, command, lambda goal: goal.resume(reason))
+
+
+def cancel_goal(goals: Goals, conn: Connection, command: Command, reason: str) -> Goal:
+    return _change(goals, conn, command, lambda goal: goal.cancel(reason), closing=True)
+
+
+def achieve_goal(goals: Goals, conn: Connection, command: Command, note: str | None) -> Goal:
+    return _change(goals, conn, command, lambda goal: goal.achieve(note))

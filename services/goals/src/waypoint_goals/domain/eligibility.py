@@ -1,0 +1,50 @@
+"""Whether a client's goals may move forward, from what intake has told goals about the client.
+
+A treatment consent that was granted and later revoked blocks, and so does a discharge. A consent
+not granted yet does not: goal work may start while intake is still collecting consents (the
+design's journey proposes goals alongside intake), and the clinic's own process governs that.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+
+class ClientNotKnownYet(Exception):
+    """Goals has not yet consumed the client's referral from intake."""
+
+
+class ClientNotEligible(Exception):
+    """Intake said something that stops goal work for this client (409, saying why)."""
+
+    def __init__(self, client_id: str, reason: str, detail: str):
+        super().__init__(detail)
+        self.client_id, self.reason, self.detail = client_id, reason, detail
+
+
+@dataclass(frozen=True)
+class ClientEligibility:
+    client_id: str
+    treatment_consent: str | None = None  # None (never granted), "granted" or "revoked"
+    intake_completed_at: datetime | None = None
+    therapist_id: str | None = None
+    discharged_at: datetime | None = None
+
+    def ensure_goal_work_may_continue(self) -> None:
+        if self.discharged_at is not None:
+            raise ClientNotEligible(
+                self.client_id, "discharged", "The client has been discharged by intake."
+            )
+        if self.treatment_consent == "revoked":
+            raise ClientNotEligible(
+                self.client_id,
+                "treatment_consent_revoked",
+                "The client's treatment consent has been revoked.",
+            )
+
+
+def ensure_known(eligibility: ClientEligibility | None, client_id: str) -> ClientEligibility:
+    if eligibility is None:
+        raise ClientNotKnownYet(client_id)
+    return eligibility

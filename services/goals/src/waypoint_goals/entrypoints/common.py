@@ -1,0 +1,62 @@
+"""What the goals blueprints share: the container, running a goal command, a goal's JSON."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date
+from typing import Any
+
+from flask import current_app
+from flask.wrappers import Response
+from sqlalchemy import Connection
+
+from waypoint_goals.domain.goal import Goal
+from waypoint_goals.domain.lifecycle import allowed_actions
+from waypoint_goals.entrypoints.goals.schemas import GoalSchema
+from waypoint_goals.service_layer.handlers import Command, Goals
+from waypoint_shared.auth import principal
+from waypoint_shared.commands import Reply, execute, expected_version_from_if_match, written
+from waypoint_shared.runtime import request_metadata
+
+GoalWork = Callable[[Goals, Connection, Command], Reply]
+
+
+def container() -> Any:
+    return current_app.extensions["waypoint"]
+
+
+def on_goal(goal_id: Any, acting: dict[str, Any] | None, work: GoalWork) -> Response:
+    """Run a command on an existing goal: If-Match, audit metadata, one transaction."""
+    wired = container()
+    command = Command(
+        principal().tenant,
+        str(goal_id),
+        expected_version_from_if_match(),
+        request_metadata(acting=acting),
+    )
+    return execute(wired.engine, lambda conn: work(wired.goals, conn, command))
+
+
+def goal_view(goal: Goal) -> dict[str, Any]:
+    return {
+        **goal.details,
+        "goal_id": goal.goal_id,
+        "client_id": goal.client_id,
+        "lifecycle_status": goal.lifecycle_status,
+        "achievement_status": goal.achievement_status,
+        "latest_rating": goal.latest_rating,
+        "agreed_by": goal.agreed_by,
+        "allowed_actions": allowed_actions(goal.lifecycle_status),
+        "steps": [vars(step) for step in goal.steps.values()],
+        "version": goal.version,
+    }
+
+
+def goal_written(goal: Goal, status: int = 200, location: str | None = None) -> Reply:
+    """The reply to a goal command: the goal as it now is, its version as the ETag."""
+    return written(status, GoalSchema().dump(goal_view(goal)), goal.version, location)
+
+
+def iso_dates(values: dict[str, Any]) -> dict[str, Any]:
+    """Dates as the ISO strings the events carry."""
+    return {k: v.isoformat() if isinstance(v, date) else v for k, v in values.items()}

@@ -1,0 +1,101 @@
+"""Goals as FHIR R4 resources: Goal per goal, one CarePlan per client whose activities are steps.
+
+Lifecycle and achievement statuses are already FHIR codes (goal-status, goal-achievement).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from waypoint_goals.domain.goal import Goal, Step
+
+ACHIEVEMENT = "http://terminology.hl7.org/CodeSystem/goal-achievement"
+PRIORITY = "http://terminology.hl7.org/CodeSystem/goal-priority"
+MODALITY = "https://waypoint.example/fhir/CodeSystem/therapy-modality"
+LOINC = "http://loinc.org"
+TOTAL_SCORES = {"PHQ-9": "44261-6", "GAD-7": "70274-6"}  # LOINC totals; ORS/SRS have none
+WAYPOINT_INSTRUMENTS = "https://waypoint.example/fhir/CodeSystem/instrument"
+STEP_STATUS_BY_GOAL = {"on-hold": "on-hold", "cancelled": "cancelled", "rejected": "cancelled"}
+
+
+def goal_resource(goal: Goal) -> dict[str, Any]:
+    details = goal.details
+    resource: dict[str, Any] = {
+        "resourceType": "Goal",
+        "id": goal.goal_id,
+        "meta": {"versionId": str(goal.version)},
+        "lifecycleStatus": goal.lifecycle_status,
+        "category": [{"coding": [{"system": MODALITY, "code": details["modality"]}]}],
+        "priority": {"coding": [{"system": PRIORITY, "code": f"{details['priority']}-priority"}]},
+        "description": {"text": details["title"]},
+        "subject": {"reference": f"Patient/{goal.client_id}"},
+        "expressedBy": _party(details["proposed_by"]),
+        "addresses": [{"display": concern} for concern in details.get("addresses") or []],
+        "note": [{"text": text} for text in _notes(details)],
+        "target": _targets(details),
+    }
+    if goal.achievement_status:
+        code = {"system": ACHIEVEMENT, "code": goal.achievement_status}
+        resource["achievementStatus"] = {"coding": [code]}
+    return {k: v for k, v in resource.items() if v != []}
+
+
+def care_plan_resource(client_id: str, goals: list[Goal]) -> dict[str, Any]:
+    return {
+        "resourceType": "CarePlan",
+        "id": client_id,
+        "status": _plan_status([goal.lifecycle_status for goal in goals]),
+        "intent": "plan",
+        "title": "Goals and action steps",
+        "subject": {"reference": f"Patient/{client_id}"},
+        "goal": [{"reference": f"Goal/{goal.goal_id}"} for goal in goals],
+        "activity": [_activity(goal, step) for goal in goals for step in goal.steps.values()],
+    }
+
+
+def _party(party: dict[str, str]) -> dict[str, Any]:
+    kind = "Patient" if party["role"] == "client" else "Practitioner"
+    return {"type": kind, "identifier": {"value": party["id"]}}
+
+
+def _notes(details: dict[str, Any]) -> list[str]:
+    why, strengths = details.get("why_it_matters"), details.get("strengths") or []
+    notes = [details.get("description"), why and f"Why it matters: {why}"]
+    notes.append(strengths and "Strengths: " + ", ".join(strengths))
+    return [note for note in notes if note]
+
+
+def _targets(details: dict[str, Any]) -> list[dict[str, Any]]:
+    target, due = details.get("target"), details.get("target_date")
+    if not target and not due:
+        return []
+    out: dict[str, Any] = {"dueDate": due} if due else {}
+    if target:
+        instrument = target["instrument"]
+        system = LOINC if instrument in TOTAL_SCORES else WAYPOINT_INSTRUMENTS
+        code = TOTAL_SCORES.get(instrument, instrument)
+        out["measure"] = {"coding": [{"system": system, "code": code}], "text": instrument}
+        out["detailQuantity"] = {"value": target["below"], "comparator": "<"}
+    return [out]
+
+
+def _plan_status(statuses: list[str]) -> str:
+    for live, plan in (("active", "active"), ("on-hold", "on-hold"), ("proposed", "draft")):
+        if live in statuses:
+            return plan
+    return "completed" if "completed" in statuses else "revoked" if statuses else "draft"
+
+
+def _activity(goal: Goal, step: Step) -> dict[str, Any]:
+    status = "completed" if step.status == "completed" else "not-started"
+    if status != "completed":
+        status = STEP_STATUS_BY_GOAL.get(goal.lifecycle_status, status)
+    detail: dict[str, Any] = {
+        "kind": "Task",
+        "status": status,
+        "description": step.description,
+        "goal": [{"reference": f"Goal/{goal.goal_id}"}],
+    }
+    if step.due_date:
+        detail["scheduledPeriod"] = {"end": step.due_date}
+    return {"detail": detail}

@@ -1,0 +1,74 @@
+"""Goals' read side: a goal, its history and a client's plan, rebuilt from the goal streams."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Generic, TypeVar
+
+from sqlalchemy import Connection
+
+from waypoint_goals.adapters import eligibility, plan
+from waypoint_goals.domain.goal import Goal, NotFound
+from waypoint_shared.store import RecordedEvent
+
+if TYPE_CHECKING:
+    from waypoint_goals.service_layer.handlers import Goals
+
+
+class ClientNotFound(Exception):
+    """Goals has heard nothing of this client: no referral, no goal."""
+
+
+T = TypeVar("T")
+ALL_GOALS = 10_000  # a CarePlan is one resource: it carries every goal of the client
+
+
+@dataclass(frozen=True)
+class Page(Generic[T]):
+    items: list[T]
+    next_cursor: str | None
+
+
+def load_goal(
+    goals: Goals, conn: Connection, tenant_id: str, goal_id: str, as_of: datetime | None = None
+) -> Goal:
+    events = goals.repository.replay(conn, tenant_id, goal_id, until=as_of)
+    return Goal.rebuilt(goal_id, [e for e, _ in events])
+
+
+def goal_history(
+    goals: Goals, conn: Connection, tenant_id: str, goal_id: str, after: int, limit: int
+) -> Page[RecordedEvent]:
+    """The goal's events after a version: its write audit trail."""
+    recorded = goals.repository.store.read_stream(conn, tenant_id, goal_id)
+    if not recorded:
+        raise NotFound(goal_id)
+    page = [r for r in recorded if r.stream_version > after][:limit]
+    more = page and page[-1].stream_version < recorded[-1].stream_version
+    return Page(page, str(page[-1].stream_version) if more else None)
+
+
+def client_plan(
+    goals: Goals,
+    conn: Connection,
+    tenant_id: str,
+    client_id: str,
+    *,
+    after: int,
+    limit: int,
+    as_of: datetime | None = None,
+) -> Page[Goal]:
+    """A client's goals with their steps and statuses, in the order they were proposed."""
+    rows = plan.goal_ids(conn, tenant_id, client_id, after=after, limit=limit + 1, as_of=as_of)
+    if not rows and not after and eligibility.find(conn, tenant_id, client_id) is None:
+        raise ClientNotFound(client_id)
+    page = rows[:limit]
+    found = [load_goal(goals, conn, tenant_id, goal_id, as_of) for _, goal_id in page]
+    return Page(found, str(page[-1][0]) if len(rows) > limit else None)
+
+
+def goals_of(goals: Goals, conn: Connection, tenant_id: str, client_id: str) -> list[Goal]:
+    """Every goal of a client (none for a client goals has not heard of): a CarePlan's goals."""
+    rows = plan.goal_ids(conn, tenant_id, client_id, limit=ALL_GOALS)
+    return [load_goal(goals, conn, tenant_id, goal_id) for _, goal_id in rows]

@@ -1,0 +1,119 @@
+"""The eligibility view fed from a real broker: intake's CloudEvents, delivered twice, in order."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from kafka import KafkaProducer
+
+from waypoint_goals.adapters import eligibility
+from waypoint_goals.bootstrap import Container, bootstrap
+from waypoint_goals.domain.eligibility import ClientNotEligible
+from waypoint_goals.service_layer.handlers import ensure_goal_work_may_continue
+from waypoint_shared.config import KafkaSettings, load_settings
+from waypoint_shared.consumer import ConsumerRunner
+from waypoint_shared.crypto import seal_value
+from waypoint_shared.database import read
+from waypoint_shared.envelope import encode
+from waypoint_shared.kafka_clients import durable_producer, group_consumer
+from waypoint_shared.store import RecordedEvent
+from waypoint_shared.testing.waiting import wait_until
+
+pytestmark = [pytest.mark.kafka, pytest.mark.timeout(180)]
+KEY = os.urandom(32)
+
+
+@pytest.fixture
+def goals(tmp_path: Path, kafka_settings: KafkaSettings) -> Container:
+    return bootstrap(
+        load_settings(
+            "goals",
+            {
+                "WAYPOINT_VAR_DIR": str(tmp_path),
+                "KAFKA_BOOTSTRAP_SERVERS": kafka_settings.bootstrap_servers,
+                "WAYPOINT_TOPIC_PREFIX": kafka_settings.topic_prefix,
+            },
+        )
+    )
+
+
+def runner_for(goals: Container) -> ConsumerRunner:
+    settings = goals.settings
+    return ConsumerRunner(
+        goals.engine,
+        settings.consumer_group,
+        [settings.topic_of("intake")],
+        eligibility.handle,
+        consumer_factory=lambda: group_consumer(
+            settings.kafka,
+            settings.consumer_group,
+            session_timeout_ms=6000,
+            heartbeat_interval_ms=2000,
+        ),
+        producer_factory=lambda: durable_producer(settings.kafka),
+        dead_letter_topic=settings.dead_letter_topic,
+    )
+
+
+def intake_event(client_id: str, version: int, name: str, **data: object) -> bytes:
+    """An intake event as intake's relay publishes it, personal fields sealed."""
+    personal = {"given_name", "family_name", "date_of_birth", "signed_by", "reason", "revoked_by"}
+    sealed = {k: seal_value(KEY, client_id, v) if k in personal else v for k, v in data.items()}
+    recorded = RecordedEvent(
+        version,
+        str(uuid.uuid4()),
+        "clinic-a",
+        client_id,
+        version,
+        client_id,
+        f"waypoint.intake.{name}.v1",
+        1,
+        datetime.now(UTC),
+        {"client_id": client_id, **sealed},
+        {"correlation_id": "req-1"},
+    )
+    return encode(recorded, "intake")[1]
+
+
+def test_a_referral_then_a_revoked_treatment_consent_reach_the_view_once(goals, kafka_settings):
+    client_id = str(uuid.uuid4())
+    treatment = {"kind": "treatment", "document_version": "v3", "signed_at": "2025-01-02"}
+    referred = intake_event(
+        client_id,
+        1,
+        "client_referred",
+        given_name="Amara",
+        family_name="Osei",
+        date_of_birth="1992-06-30",
+    )
+    values = [
+        referred,
+        referred,  # published twice by a relay that crashed before storing its position
+        intake_event(client_id, 2, "consent_granted", **treatment, signed_by="Amara"),
+        intake_event(client_id, 3, "consent_revoked", kind="treatment", reason="x", revoked_by="A"),
+    ]
+    producer = KafkaProducer(bootstrap_servers=kafka_settings.bootstrap_servers)
+    for value in values:
+        producer.send(goals.settings.topic_of("intake"), key=client_id.encode(), value=value)
+    producer.flush()
+    producer.close()
+
+    def known() -> object:
+        runner.poll_once()
+        with read(goals.engine) as conn:
+            found = eligibility.find(conn, "clinic-a", client_id)
+        return found and found.treatment_consent == "revoked" and found
+
+    runner = runner_for(goals)
+    try:
+        wait_until(known, timeout=60, what="the revoked consent in the view")
+    finally:
+        runner.close()
+    assert runner.dead_lettered_total == 0
+    with read(goals.engine) as conn, pytest.raises(ClientNotEligible) as refused:
+        ensure_goal_work_may_continue(conn, "clinic-a", client_id)
+    assert refused.value.reason == "treatment_consent_revoked"
