@@ -27,6 +27,7 @@ class Loop:
     name: str
     run: Callable[[threading.Event], None]
     ready: Callable[[], bool] = lambda: True
+    details: Callable[[], dict[str, object]] = dict  # merged into /health/ready's body
 
 
 class Worker:
@@ -70,6 +71,13 @@ class Worker:
         except Exception:
             return False
 
+    def details(self) -> dict[str, object]:
+        """What the loops report about themselves (e.g. consumer lag per partition)."""
+        merged: dict[str, object] = {}
+        for loop in self.loops:
+            merged.update(loop.details())
+        return merged
+
     def serve_forever(self) -> None:
         """Run until SIGTERM/SIGINT, then let every loop finish its batch."""
         server = ThreadingHTTPServer((self.health_host, self.health_port), _handler_for(self))
@@ -93,6 +101,7 @@ def _handler_for(worker: Worker) -> type[BaseHTTPRequestHandler]:
             elif self.path == "/health/ready":
                 ok = worker.healthy()
                 body = {"status": "ok"} if ok else {"title": "Service Unavailable", "status": 503}
+                body.update(worker.details())
                 self._send(
                     200 if ok else 503,
                     "application/json" if ok else "application/problem+json",

@@ -215,6 +215,22 @@ def test_an_unexpected_failure_is_a_500_problem_that_leaks_nothing(apps, monkeyp
     assert "hunter2" not in response.get_data(as_text=True)
 
 
+def a_value_for(converter) -> object:
+    """A UUID, or the first of the values an `any(...)` path segment allows."""
+    choices = getattr(converter, "items", None)
+    return sorted(choices)[0] if choices else uuid.uuid4()
+
+
+def assert_refusal(response, status: int) -> None:
+    """problem+json under /v1; a FHIR OperationOutcome under /fhir."""
+    if response.request.path.startswith("/fhir/"):
+        assert response.status_code == status
+        assert response.mimetype == "application/fhir+json"
+        assert response.get_json()["resourceType"] == "OperationOutcome"
+    else:
+        assert_problem(response, status)
+
+
 def api_calls(app: Flask) -> list[tuple[str, str]]:
     """(method, path) of every route under /v1 and /fhir, path parameters filled with UUIDs."""
     calls = []
@@ -222,7 +238,7 @@ def api_calls(app: Flask) -> list[tuple[str, str]]:
         for rule in app.url_map.iter_rules():
             if not rule.rule.startswith(("/v1/", "/fhir/")):
                 continue
-            values = {name: uuid.uuid4() for name in rule.arguments}
+            values = {name: a_value_for(rule._converters[name]) for name in rule.arguments}
             path = url_for(rule.endpoint, **values)
             calls += [(m, path) for m in sorted(rule.methods - {"HEAD", "OPTIONS"})]
     return calls
@@ -235,9 +251,9 @@ def test_every_route_of_every_service_refuses_missing_tokens_and_missing_scopes(
         for method, path in calls:
             body = {} if method in ("POST", "PUT", "PATCH") else None
             anonymous = client.open(path, method=method, json=body)
-            assert_problem(anonymous, 401)
+            assert_refusal(anonymous, 401)
             scopeless = client.open(path, method=method, json=body, headers=bearer(scopes=""))
-            assert_problem(scopeless, 403)
+            assert_refusal(scopeless, 403)
 
 
 def test_health_and_openapi_answer_without_a_token(service):

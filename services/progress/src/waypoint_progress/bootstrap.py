@@ -6,11 +6,11 @@ from dataclasses import dataclass
 
 from sqlalchemy import Engine
 
+from waypoint_progress import config
 from waypoint_progress.adapters.tables import MIGRATIONS
-from waypoint_progress.domain.timeline import EVENTS
+from waypoint_progress.service_layer.handlers import Progress
 from waypoint_progress.service_layer.projector import Projector
 from waypoint_shared.config import Settings
-from waypoint_shared.repository import EventSourcedRepository
 from waypoint_shared.runtime import open_database, personal_data_keys
 from waypoint_shared.store import EventStore
 
@@ -20,11 +20,13 @@ class Container:
     settings: Settings
     engine: Engine
     store: EventStore
+    progress: Progress
     projector: Projector
 
 
 def bootstrap(settings: Settings) -> Container:
     engine = open_database(settings, MIGRATIONS)
     store = EventStore()
-    repository = EventSourcedRepository("progress", store, personal_data_keys(settings), EVENTS)
-    return Container(settings, engine, store, Projector(repository))
+    progress = Progress.create(store, personal_data_keys(settings), config.thresholds(settings))
+    projector = Projector(progress.repository, progress.thresholds)
+    return Container(settings, engine, store, progress, projector)

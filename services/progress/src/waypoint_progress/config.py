@@ -1,7 +1,23 @@
-"""Progress's settings: the shared ones, read from PROGRESS_* and WAYPOINT_* variables."""
+"""Progress's settings: the shared ones, read from PROGRESS_* and WAYPOINT_* variables, and the
+clinical thresholds (`PROGRESS_PHQ9_CASENESS`, …), NHS Talking Therapies values by default."""
 
+from __future__ import annotations
+
+import dataclasses
+
+from waypoint_progress.domain.scoring import Thresholds
 from waypoint_shared.config import Settings, load_settings
 
 
 def settings() -> Settings:
     return load_settings("progress")
+
+
+def thresholds(settings: Settings) -> Thresholds:
+    """Each field of Thresholds from `PROGRESS_<FIELD>`, e.g. PROGRESS_SRS_ALLIANCE=36."""
+    overrides = {}
+    for field in dataclasses.fields(Thresholds):
+        value = settings.extra.get(f"PROGRESS_{field.name.upper()}")
+        if value is not None:
+            overrides[field.name] = type(field.default)(value)
+    return Thresholds(**overrides)

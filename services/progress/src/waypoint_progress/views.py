@@ -1,15 +1,19 @@
-"""Read-side queries of progress: the timeline, in its order, filtered and cursor-paged."""
+"""Read-side queries of progress: the timeline in its order, measures, and what FHIR exports."""
 
 from __future__ import annotations
 
 import base64
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, select
 
+from waypoint_progress.adapters.projection import facts_of, utc
 from waypoint_progress.adapters.tables import timeline_entries as t
+from waypoint_progress.domain.scoring import Thresholds
+from waypoint_progress.domain.sources import SourceEvent
+from waypoint_progress.domain.trajectory import Point, trajectory
 
 
 class ClientNotSeen(Exception):
@@ -40,9 +44,9 @@ def timeline(conn: Connection, q: TimelineQuery) -> tuple[list[dict[str, Any]], 
     if q.kind:
         query = query.where(t.c.kind == q.kind)
     if q.since:
-        query = query.where(t.c.occurred_at >= q.since.astimezone(UTC))
+        query = query.where(t.c.occurred_at >= utc(q.since))
     if q.until:
-        query = query.where(t.c.occurred_at <= q.until.astimezone(UTC))
+        query = query.where(t.c.occurred_at <= utc(q.until))
     if q.cursor:
         query = query.where(t.c.sort_key > _decode_cursor(q.cursor))
     rows = conn.execute(query.order_by(t.c.sort_key).limit(q.limit + 1)).all()
@@ -51,14 +55,22 @@ def timeline(conn: Connection, q: TimelineQuery) -> tuple[list[dict[str, Any]], 
     return [_entry(r) for r in page], next_cursor
 
 
+def whole_timeline(conn: Connection, tenant_id: str, client_id: str) -> list[dict[str, Any]]:
+    """Every entry of a client's timeline, in order (for the picture)."""
+    query = select(t).where(t.c.tenant_id == tenant_id, t.c.client_id == client_id)
+    rows = conn.execute(query.order_by(t.c.sort_key)).all()
+    if not rows:
+        raise ClientNotSeen(client_id)
+    return [_entry(r) for r in rows]
+
+
 def _entry(row: Any) -> dict[str, Any]:
-    occurred = row.occurred_at if row.occurred_at.tzinfo else row.occurred_at.replace(tzinfo=UTC)
     return {
         "id": row.id,
         "kind": row.kind,
         "type": row.type,
         "title": row.title,
-        "occurred_at": occurred.isoformat(),
+        "occurred_at": utc(row.occurred_at).isoformat(),
         "source": {"service": row.source_service, "event_id": row.source_event_id},
     }
 
@@ -75,3 +87,35 @@ def _decode_cursor(cursor: str) -> str:
     if key.count("|") != 5:
         raise BadCursor(cursor)
     return key
+
+
+def _history(conn: Connection, tenant_id: str, client_id: str) -> list[SourceEvent]:
+    history = facts_of(conn, tenant_id, client_id)
+    if not history:
+        raise ClientNotSeen(client_id)
+    return history
+
+
+def measures(
+    conn: Connection, tenant_id: str, client_id: str, instrument: str, thresholds: Thresholds
+) -> list[Point]:
+    """One instrument's trajectory: intake's screening, then every session's score."""
+    return trajectory(_history(conn, tenant_id, client_id), instrument, thresholds)
+
+
+def trajectories(
+    conn: Connection, tenant_id: str, client_id: str, thresholds: Thresholds
+) -> dict[str, list[Point]]:
+    """Every instrument's trajectory (for the picture)."""
+    history = _history(conn, tenant_id, client_id)
+    return {i: trajectory(history, i, thresholds) for i in ("PHQ-9", "GAD-7", "ORS", "SRS")}
+
+
+def session_measures(conn: Connection, tenant_id: str, client_id: str) -> list[SourceEvent]:
+    """A client's projected sessions that scored something, in recording order (for FHIR)."""
+    sessions = [
+        e
+        for e in facts_of(conn, tenant_id, client_id)
+        if e.name == "session_recorded" and e.facts.get("measures")
+    ]
+    return sorted(sessions, key=lambda e: (e.occurred_at, e.stream_version))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
@@ -129,33 +130,52 @@ def test_the_same_cloudevent_at_two_offsets_and_a_full_replay_give_one_entry(
     assert milestones == 1
 
 
-def test_poison_records_go_to_the_dead_letter_topic_with_their_origin_and_the_rest_flows(
+def test_poison_records_of_every_kind_go_to_the_dead_letter_topic_with_their_origin(
     progress: Container, kafka_settings: KafkaSettings
 ) -> None:
     client_id = str(uuid.uuid4())
     key, good, _ = encode(referral(client_id), "intake")
-    poison = [
-        b"\x00\xffnot json",
-        b'{"specversion": "1.0"}',
-        b"[" * 10_000,
-        good.replace(b"client_referred", b"client_vanished"),
-    ]
+    unsealed, invalid = json.loads(good), json.loads(good)
+    unsealed["data"]["given_name"] = "Amara"
+    invalid["data"]["client_id"] = "not-a-uuid"
+    poison = {
+        "not JSON": b"\x00\xffnot json",
+        "not a CloudEvent": b'{"specversion": "1.0"}',
+        "nested too deep": b"[" * 10_000,
+        "unknown type": good.replace(b"client_referred", b"client_vanished"),
+        "unknown version": good.replace(b"client_referred.v1", b"client_referred.v9"),
+        "failing validation": json.dumps(invalid).encode(),
+        "personal field in the clear": json.dumps(unsealed).encode(),
+    }
     topic = progress.settings.topic_of("intake")
-    produce(kafka_settings, topic, [(key, p) for p in poison] + [(key, good)])
+    produce(kafka_settings, topic, [(key, p) for p in poison.values()] + [(key, good)])
     runner = runner_for(progress)
     drain(runner, lambda: len(entries(progress, client_id)) == 2)
     runner.close()
     assert runner.dead_lettered_total == len(poison)
+    letters = dead_letters(progress, kafka_settings, len(poison))
+    assert [r.value for r in letters] == list(poison.values())
+    partition = dict(letters[0].headers)["dlq.partition"]
+    for offset, letter in enumerate(letters):
+        origin = dict(letter.headers)
+        assert origin["dlq.topic"] == topic.encode()
+        assert origin["dlq.partition"] == partition
+        assert origin["dlq.offset"] == str(offset).encode()
+        assert origin["dlq.error"]
+    assert entries(progress, client_id) == [
+        ("event", "client_referred"),
+        ("milestone", "journey_started"),
+    ]
+
+
+def dead_letters(progress: Container, kafka_settings: KafkaSettings, expected: int) -> list:
     dead = KafkaConsumer(
         progress.settings.dead_letter_topic,
         bootstrap_servers=kafka_settings.bootstrap_servers,
         auto_offset_reset="earliest",
         consumer_timeout_ms=5000,
     )
-    letters = list(dead)
+    letters = sorted(dead, key=lambda r: r.offset)
     dead.close()
-    assert [r.value for r in letters] == poison
-    origin = dict(letters[0].headers)
-    assert origin["dlq.topic"] == topic.encode()
-    assert origin["dlq.offset"] == b"0"
-    assert origin["dlq.error"]
+    assert len(letters) == expected
+    return letters

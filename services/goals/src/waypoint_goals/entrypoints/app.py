@@ -85,4 +85,3 @@ ERROR_HANDLERS: dict[type[Exception], Any] = {
     Refused: _refused,
     NothingChanged: _nothing_changed,
 }
-

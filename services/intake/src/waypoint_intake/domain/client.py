@@ -1,33 +1,29 @@
-"""The client record: referral and the details the clinic keeps about a client."""
+"""The client record, one stream per client: it decides what each intake step records and
+rebuilds itself from those events (the same path for a live command and a replay)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from waypoint_intake.domain import screening
+from waypoint_intake.domain.errors import IntakeIncomplete, InvalidRequest, NotFound, Refused
+from waypoint_intake.domain.events import (
+    ClientDetailsCorrected,
+    ClientDischarged,
+    ClientReferred,
+    ConsentGranted,
+    ConsentRevoked,
+    CulturalContextRecorded,
+    ExpectationsAcknowledged,
+    IntakeCompleted,
+    RiskFlagged,
+    ScreeningRecorded,
+    TherapistAssigned,
+)
 
-class NotFound(Exception):
-    """No such client for this tenant."""
-
-
-@dataclass(frozen=True)
-class ClientReferred:
-    client_id: str
-    given_name: str
-    family_name: str
-    date_of_birth: str
-    preferred_name: str | None = None
-    pronouns: str | None = None
-    email: str | None = None
-    phone: str | None = None
-    external_id: str | None = None
-    presenting_concerns: list[str] = field(default_factory=list)
-    preferred_language: str | None = None
-    interpreter_needed: bool = False
-    referral_source: str | None = None
-
-
-EVENTS: tuple[type, ...] = (ClientReferred,)
+__all__ = ["Client", "NotFound"]
+REQUIRED_CONSENTS = ("treatment", "confidentiality")
 
 
 @dataclass
@@ -38,18 +34,159 @@ class Client:
     version: int = 0
     details: dict[str, Any] = field(default_factory=dict)
     status: str = "unknown"
+    cultural_context: dict[str, Any] | None = None
+    consents: list[dict[str, Any]] = field(default_factory=list)
+    expectations: dict[str, dict[str, str]] = field(default_factory=dict)
+    screenings: list[dict[str, Any]] = field(default_factory=list)
+    therapist_id: str | None = None
+    discharge_reason: str | None = None
 
     @staticmethod
     def refer(client_id: str, **details: Any) -> ClientReferred:
         return ClientReferred(client_id=client_id, **details)
 
+    def correct(self, corrections: dict[str, Any]) -> list[object]:
+        """Only values that really change are recorded, each with its value before."""
+        self._ensure_open()
+        changes = {
+            name: {"before": self.details.get(name), "after": value}
+            for name, value in sorted(corrections.items())
+            if self.details.get(name) != value
+        }
+        if not changes:
+            return []
+        return [ClientDetailsCorrected(self.client_id, list(changes), changes)]
+
+    def record_cultural_context(self, **context: Any) -> list[object]:
+        self._ensure_open()
+        return [CulturalContextRecorded(client_id=self.client_id, **context)]
+
+    def grant_consent(self, kind: str, **consent: Any) -> list[object]:
+        self._ensure_open()
+        if kind == "confidentiality" and not consent.get("limits_acknowledged"):
+            raise InvalidRequest(
+                {"limits_acknowledged": ["confidentiality needs its limits acknowledged: true"]}
+            )
+        if kind == "data_sharing" and not consent.get("scopes"):
+            raise InvalidRequest({"scopes": ["data sharing consent names at least one scope"]})
+        if kind != "data_sharing" and consent.get("scopes"):
+            raise InvalidRequest({"scopes": ["only a data sharing consent carries scopes"]})
+        return [ConsentGranted(client_id=self.client_id, kind=kind, **consent)]
+
+    def revoke_consent(self, kind: str, reason: str, revoked_by: str) -> list[object]:
+        self._ensure_open()
+        if self.active_consent(kind) is None:
+            raise Refused(f"There is no active {kind} consent to revoke.")
+        return [ConsentRevoked(self.client_id, kind, reason, revoked_by)]
+
+    def acknowledge_expectations(self, **acknowledgement: Any) -> list[object]:
+        self._ensure_open()
+        return [ExpectationsAcknowledged(client_id=self.client_id, **acknowledgement)]
+
+    def record_screening(
+        self, screening_id: str, instrument: str, items: list[int]
+    ) -> list[object]:
+        """Scores the instrument; a positive PHQ-9 item 9 raises a risk flag in the same step."""
+        self._ensure_open()
+        result = screening.score(instrument, items)
+        recorded = ScreeningRecorded(
+            self.client_id, screening_id, instrument, list(items), result.total, result.severity
+        )
+        risk = screening.risk_score(instrument, items)
+        if risk is None:
+            return [recorded]
+        flag = RiskFlagged(self.client_id, screening_id, instrument, screening.RISK_ITEM, risk)
+        return [recorded, flag]
+
+    def assign_therapist(self, therapist_id: str) -> list[object]:
+        """Assigning the therapist already assigned records nothing."""
+        self._ensure_open()
+        if therapist_id == self.therapist_id:
+            return []
+        return [TherapistAssigned(self.client_id, therapist_id, self.therapist_id)]
+
+    def complete_intake(self) -> list[object]:
+        self._ensure_open()
+        if self.status == "intake_complete":
+            raise Refused("Intake is already complete for this client.")
+        missing = self.missing_requirements()
+        if missing:
+            raise IntakeIncomplete(missing)
+        return [IntakeCompleted(self.client_id, str(self.therapist_id))]
+
+    def discharge(self, reason: str) -> list[object]:
+        self._ensure_open()
+        return [ClientDischarged(self.client_id, reason)]
+
+    def missing_requirements(self) -> list[str]:
+        """What completion still waits for, in the order a clinic would work through it."""
+        missing = [f"{k}_consent" for k in REQUIRED_CONSENTS if self.active_consent(k) is None]
+        if not self.screenings:
+            missing.append("baseline_screening")
+        if self.therapist_id is None:
+            missing.append("therapist")
+        return missing
+
+    def active_consent(self, kind: str) -> dict[str, Any] | None:
+        active = [c for c in self.consents if c["kind"] == kind and c["status"] == "active"]
+        return active[-1] if active else None
+
+    @property
+    def in_active_care(self) -> bool:
+        return self.status != "discharged" and self.active_consent("treatment") is not None
+
+    def _ensure_open(self) -> None:
+        if self.status == "discharged":
+            raise Refused("The client was discharged; their record is closed to changes.")
+
     def apply(self, event: object) -> None:
-        getattr(self, f"_apply_{type(event).__name__}")(event)
         self.version += 1
+        getattr(self, f"_apply_{type(event).__name__}")(event)
 
     def _apply_ClientReferred(self, event: ClientReferred) -> None:
-        self.details = {k: v for k, v in vars(event).items() if k != "client_id"}
+        self.details = {k: v for k, v in asdict(event).items() if k != "client_id"}
         self.status = "referred"
+
+    def _apply_ClientDetailsCorrected(self, event: ClientDetailsCorrected) -> None:
+        self.details.update({name: c["after"] for name, c in event.changes.items()})
+
+    def _apply_CulturalContextRecorded(self, event: CulturalContextRecorded) -> None:
+        self.cultural_context = {k: v for k, v in asdict(event).items() if k != "client_id"}
+
+    def _apply_ConsentGranted(self, event: ConsentGranted) -> None:
+        for earlier in self.consents:
+            if earlier["kind"] == event.kind and earlier["status"] == "active":
+                earlier["status"] = "superseded"
+        grant = {k: v for k, v in asdict(event).items() if k != "client_id"}
+        self.consents.append({**grant, "status": "active", "version": self.version})
+
+    def _apply_ConsentRevoked(self, event: ConsentRevoked) -> None:
+        consent = self.active_consent(event.kind)
+        if consent is not None:
+            consent.update(status="revoked", revocation_reason=event.reason)
+            consent.update(revoked_by=event.revoked_by, revoked_version=self.version)
+
+    def _apply_ExpectationsAcknowledged(self, event: ExpectationsAcknowledged) -> None:
+        for topic in event.topics:
+            self.expectations[topic] = dict(event.acknowledged_by)
+
+    def _apply_ScreeningRecorded(self, event: ScreeningRecorded) -> None:
+        recorded = {k: v for k, v in asdict(event).items() if k != "client_id"}
+        self.screenings.append({**recorded, "risk_flag": False, "version": self.version})
+
+    def _apply_RiskFlagged(self, event: RiskFlagged) -> None:
+        for recorded in self.screenings:
+            if recorded["screening_id"] == event.screening_id:
+                recorded["risk_flag"] = True
+
+    def _apply_TherapistAssigned(self, event: TherapistAssigned) -> None:
+        self.therapist_id = event.therapist_id
+
+    def _apply_IntakeCompleted(self, _event: IntakeCompleted) -> None:
+        self.status = "intake_complete"
+
+    def _apply_ClientDischarged(self, event: ClientDischarged) -> None:
+        self.status, self.discharge_reason = "discharged", event.reason
 
     @classmethod
     def rebuilt(cls, client_id: str, events: list[object]) -> Client:

@@ -1,28 +1,24 @@
-"""Intake's command handlers: load, decide, record."""
+"""Intake's command handlers for the client record: load, decide, record."""
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, insert, select
+from sqlalchemy import Connection
 
-from waypoint_intake.adapters.tables import external_ids
-from waypoint_intake.domain.client import EVENTS, Client
+from waypoint_intake.adapters import indexes
+from waypoint_intake.domain.client import Client
+from waypoint_intake.domain.events import CLIENT_EVENTS
+from waypoint_intake.domain.therapist import THERAPIST_EVENTS
 from waypoint_shared.repository import EventSourcedRepository
-from waypoint_shared.store import RecordedEvent
+from waypoint_shared.store import ConcurrencyConflict, RecordedEvent
 
 SERVICE = "intake"
-
-
-class AlreadyReferred(Exception):
-    def __init__(self, client_id: str):
-        super().__init__(client_id)
-        self.client_id = client_id
+Decision = Callable[[Client], list[object]]
 
 
 @dataclass(frozen=True)
@@ -34,7 +30,21 @@ class Intake:
 
     @classmethod
     def create(cls, store: Any, keys: Any, external_id_key: bytes) -> Intake:
-        return cls(EventSourcedRepository(SERVICE, store, keys, EVENTS), external_id_key)
+        classes = (*CLIENT_EVENTS, *THERAPIST_EVENTS)
+        return cls(EventSourcedRepository(SERVICE, store, keys, classes), external_id_key)
+
+    def external_id_hash(self, tenant_id: str, external_id: str) -> str:
+        return indexes.external_id_hash(self.external_id_key, tenant_id, external_id)
+
+
+@dataclass(frozen=True)
+class ClientCommand:
+    """Who asks what of which client; expected_version comes from If-Match."""
+
+    tenant_id: str
+    client_id: str
+    metadata: dict[str, Any]
+    expected_version: int | None = None
 
 
 def refer_client(
@@ -47,38 +57,19 @@ def refer_client(
     """Refer a new client; an external id already known for this tenant is refused."""
     client_id = str(uuid.uuid4())
     if details.get("external_id"):
-        _claim_external_id(intake, conn, tenant_id, details["external_id"], client_id)
-    event = Client.refer(client_id, **details)
+        digest = intake.external_id_hash(tenant_id, details["external_id"])
+        indexes.claim_external_id(conn, tenant_id, digest, client_id)
     [recorded] = intake.repository.record(
         conn,
         tenant_id=tenant_id,
         stream_id=client_id,
         client_id=client_id,
         expected_version=0,
-        events=[event],
+        events=[Client.refer(client_id, **details)],
         metadata=metadata,
     )
+    indexes.index_client(conn, tenant_id, client_id, recorded.position)
     return recorded
-
-
-def _claim_external_id(
-    intake: Intake, conn: Connection, tenant_id: str, external_id: str, client_id: str
-) -> None:
-    digest = hmac.new(
-        intake.external_id_key, f"{tenant_id}\x00{external_id}".encode(), hashlib.sha256
-    ).hexdigest()
-    existing = conn.execute(
-        select(external_ids.c.client_id).where(
-            external_ids.c.tenant_id == tenant_id, external_ids.c.external_id_hash == digest
-        )
-    ).scalar_one_or_none()
-    if existing:
-        raise AlreadyReferred(existing)
-    conn.execute(
-        insert(external_ids).values(
-            tenant_id=tenant_id, external_id_hash=digest, client_id=client_id
-        )
-    )
 
 
 def load_client(
@@ -86,3 +77,87 @@ def load_client(
 ) -> Client:
     events = intake.repository.replay(conn, tenant_id, client_id, until=as_of)
     return Client.rebuilt(client_id, [e for e, _ in events])
+
+
+def correct_details(
+    intake: Intake, conn: Connection, cmd: ClientCommand, corrections: dict[str, Any]
+) -> Client:
+    def decide(client: Client) -> list[object]:
+        events = client.correct(corrections)
+        if events and "external_id" in events[0].changes:
+            _move_external_id(intake, conn, cmd, events[0].changes["external_id"])
+        return events
+
+    return change_client(intake, conn, cmd, decide)
+
+
+def _move_external_id(
+    intake: Intake, conn: Connection, cmd: ClientCommand, change: dict[str, Any]
+) -> None:
+    if change["after"]:
+        digest = intake.external_id_hash(cmd.tenant_id, change["after"])
+        indexes.claim_external_id(conn, cmd.tenant_id, digest, cmd.client_id)
+    if change["before"]:
+        digest = intake.external_id_hash(cmd.tenant_id, change["before"])
+        indexes.release_external_id(conn, cmd.tenant_id, digest)
+
+
+def record_cultural_context(
+    intake: Intake, conn: Connection, cmd: ClientCommand, context: dict[str, Any]
+) -> Client:
+    return change_client(intake, conn, cmd, lambda c: c.record_cultural_context(**context))
+
+
+def grant_consent(
+    intake: Intake, conn: Connection, cmd: ClientCommand, consent: dict[str, Any]
+) -> Client:
+    return change_client(intake, conn, cmd, lambda c: c.grant_consent(**consent))
+
+
+def revoke_consent(
+    intake: Intake, conn: Connection, cmd: ClientCommand, kind: str, reason: str, revoked_by: str
+) -> Client:
+    return change_client(intake, conn, cmd, lambda c: c.revoke_consent(kind, reason, revoked_by))
+
+
+def acknowledge_expectations(
+    intake: Intake, conn: Connection, cmd: ClientCommand, acknowledgement: dict[str, Any]
+) -> Client:
+    return change_client(intake, conn, cmd, lambda c: c.acknowledge_expectations(**acknowledgement))
+
+
+def record_screening(
+    intake: Intake, conn: Connection, cmd: ClientCommand, instrument: str, items: list[int]
+) -> tuple[Client, str]:
+    """Score and record a screening; returns the client and the new screening's id."""
+    screening_id = str(uuid.uuid4())
+
+    def decide(client: Client) -> list[object]:
+        return client.record_screening(screening_id, instrument, items)
+
+    return change_client(intake, conn, cmd, decide), screening_id
+
+
+def complete_intake(intake: Intake, conn: Connection, cmd: ClientCommand) -> Client:
+    return change_client(intake, conn, cmd, lambda c: c.complete_intake())
+
+
+def change_client(intake: Intake, conn: Connection, cmd: ClientCommand, decide: Decision) -> Client:
+    """Load the client, let it decide, record what it decided at the version it was read."""
+    client = load_client(intake, conn, cmd.tenant_id, cmd.client_id)
+    if cmd.expected_version not in (None, client.version):
+        raise ConcurrencyConflict(cmd.client_id, cmd.expected_version, client.version)
+    new_events = decide(client)
+    if new_events:
+        intake.repository.record(
+            conn,
+            tenant_id=cmd.tenant_id,
+            stream_id=cmd.client_id,
+            client_id=cmd.client_id,
+            expected_version=client.version,
+            events=new_events,
+            metadata=cmd.metadata,
+        )
+    for event in new_events:
+        client.apply(event)
+    return client

@@ -1,33 +1,35 @@
 """The milestone timeline: what happened, what to celebrate, what needs care.
 
-The timeline is a function of the SET of source events, never of their arrival order: each entry's
-identity comes from the rule, the client and a once-key, and its time from the source event.
-Order: source time, then service (intake < goals < progress), stream version, kind
+The timeline is a function of the SET of source events, never of their arrival order: `derive`
+walks them in source order (time, service, stream version), each entry's identity comes from the
+rule, the client and a once-key, and its time from the event that completed the rule. Order of
+entries: source time, then service (intake < goals < progress), stream version, kind
 (event < milestone < alert), then the rule's row in the tables of DESIGN §7.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
+from waypoint_progress.domain.journey import Journey
+from waypoint_progress.domain.rules import ALERTS, MILESTONES, Rule
+from waypoint_progress.domain.scoring import Thresholds
+from waypoint_progress.domain.sources import (
+    SERVICE_RANK,
+    SourceEvent,
+    is_derived,
+    is_journey_event,
+    source_order,
+)
+
+__all__ = ["MILESTONE_NAMESPACE", "Entry", "SourceEvent", "derive", "entries_for", "is_derived"]
+
 MILESTONE_NAMESPACE = uuid.UUID("6f0b7a56-2b1e-5a8e-9a53-57a1c4f3e0d1")
-SERVICE_RANK = {"intake": 0, "goals": 1, "progress": 2}
 KIND_RANK = {"event": 0, "milestone": 1, "alert": 2}
-DERIVED_TYPES = ("milestone_reached", "alert_raised")
-
-
-@dataclass(frozen=True)
-class SourceEvent:
-    event_id: str
-    service: str
-    name: str
-    tenant_id: str
-    client_id: str
-    occurred_at: datetime
-    stream_version: int
+TIME_FORMAT = "%Y-%m-%dT%H:%M:%S.%f"
 
 
 @dataclass(frozen=True)
@@ -44,32 +46,38 @@ class Entry:
     def sort_key(self) -> str:
         s = self.source
         return (
-            f"{s.occurred_at.strftime('%Y-%m-%dT%H:%M:%S.%f')}|{SERVICE_RANK[s.service]}"
+            f"{s.occurred_at.strftime(TIME_FORMAT)}|{SERVICE_RANK[s.service]}"
             f"|{s.stream_version:010d}|{KIND_RANK[self.kind]}|{self.rule_row:03d}|{self.id}"
         )
 
 
-@dataclass(frozen=True)
-class Rule:
-    """A milestone or alert: its row in the table, and what completes it (None: not this event)."""
-
-    name: str
-    title: str
-    row: int
-    once_key: Callable[[SourceEvent], str | None]
-
-
-def _on(
-    name: str, key: Callable[[SourceEvent], str] = lambda _: ""
-) -> Callable[[SourceEvent], str | None]:
-    return lambda event: key(event) if event.name == name else None
-
-
-MILESTONES = (Rule("journey_started", "Journey started", 1, _on("client_referred")),)
-
+# Titles name only non-personal facts; progress cannot read sealed fields anyway.
 EVENT_TITLES = {
     "client_referred": "Referred to the clinic",
+    "client_details_corrected": "Details corrected",
+    "cultural_context_recorded": "Cultural context recorded",
+    "consent_granted": "Consent granted: {kind}",
+    "consent_revoked": "Consent revoked: {kind}",
+    "expectations_acknowledged": "Expectations and boundaries acknowledged",
+    "screening_recorded": "Baseline screening: {instrument}",
+    "risk_flagged": "Risk flagged at screening",
+    "therapist_assigned": "Therapist assigned",
+    "intake_completed": "Intake completed",
+    "client_discharged": "Discharged",
     "goal_proposed": "Goal proposed",
+    "goal_agreed": "Goal agreed",
+    "goal_rejected": "Goal rejected",
+    "action_step_planned": "Action step planned",
+    "action_step_completed": "Action step completed",
+    "goal_checked_in": "Goal check-in: {achievement_status}",
+    "goal_revised": "Goal revised",
+    "action_step_revised": "Action step revised",
+    "goal_put_on_hold": "Goal put on hold",
+    "goal_resumed": "Goal resumed",
+    "goal_cancelled": "Goal cancelled",
+    "goal_achieved": "Goal achieved",
+    "session_recorded": "Session checked in",
+    "alert_acknowledged": "Alert acknowledged",
 }
 
 
@@ -77,61 +85,49 @@ def entry_id(rule: str, client_id: str, once_key: str) -> str:
     return str(uuid.uuid5(MILESTONE_NAMESPACE, f"{rule}:{client_id}:{once_key}"))
 
 
-def is_derived(event: SourceEvent) -> bool:
-    """Milestones and alerts progress derived itself; projecting them again would loop."""
-    return event.service == "progress" and event.name in DERIVED_TYPES
+def event_title(event: SourceEvent) -> str:
+    template = EVENT_TITLES.get(event.name, event.name.replace("_", " ").capitalize())
+    try:
+        return template.format_map(event.facts)
+    except (KeyError, ValueError):
+        return template.split(":")[0]
+
+
+def event_entry(event: SourceEvent) -> Entry:
+    return Entry(event.event_id, "event", event.name, event_title(event), event.occurred_at, event)
+
+
+def derive(events: Iterable[SourceEvent], thresholds: Thresholds | None = None) -> list[Entry]:
+    """Every entry of a client's timeline from the set of its source events, in timeline order."""
+    journey = Journey(thresholds or Thresholds())
+    entries: dict[str, Entry] = {}
+    for event in sorted({e.event_id: e for e in events}.values(), key=source_order):
+        if not is_journey_event(event):
+            continue
+        entries.setdefault(event.event_id, event_entry(event))
+        journey.take(event)
+        for kind, table in (("milestone", MILESTONES), ("alert", ALERTS)):
+            for row, rule in enumerate(table, start=1):
+                for entry in completed(rule, kind, row, journey, event):
+                    entries.setdefault(entry.id, entry)  # the first completion is the one
+    return sorted(entries.values(), key=lambda e: e.sort_key)
+
+
+def completed(rule: Rule, kind: str, row: int, journey: Journey, event: SourceEvent) -> list[Entry]:
+    return [
+        Entry(
+            entry_id(rule.name, event.client_id, key),
+            kind,
+            rule.name,
+            rule.title.format(key=key),
+            event.occurred_at,
+            event,
+            row,
+        )
+        for key in rule.detect(journey, event)
+    ]
 
 
 def entries_for(event: SourceEvent) -> list[Entry]:
-    """The timeline entries one source event contributes: itself, and what it completes."""
-    entries = [
-        Entry(
-            event.event_id,
-            "event",
-            event.name,
-            EVENT_TITLES.get(event.name, event.name.replace("_", " ").capitalize()),
-            event.occurred_at,
-            event,
-        )
-    ]
-    for rule in MILESTONES:
-        key = rule.once_key(event)
-        if key is not None:
-            entries.append(
-                Entry(
-                    entry_id(rule.name, event.client_id, key),
-                    "milestone",
-                    rule.name,
-                    rule.title,
-                    event.occurred_at,
-                    event,
-                    rule.row,
-                )
-            )
-    return entries
-
-
-@dataclass(frozen=True)
-class MilestoneReached:
-    milestone_id: str
-    client_id: str
-    rule: str
-    title: str
-    reached_at: str
-    source_service: str
-    source_event_id: str
-
-
-EVENTS: tuple[type, ...] = (MilestoneReached,)
-
-
-def milestone_reached(entry: Entry) -> MilestoneReached:
-    return MilestoneReached(
-        entry.id,
-        entry.source.client_id,
-        entry.type,
-        entry.title,
-        entry.occurred_at.isoformat(),
-        entry.source.service,
-        entry.source.event_id,
-    )
+    """The entries one source event contributes on its own: itself and what it completes."""
+    return derive([event])

@@ -8,20 +8,32 @@ from flask import Flask, Response
 
 from waypoint_progress import config
 from waypoint_progress.bootstrap import bootstrap
+from waypoint_progress.domain.progress import AlertNotFound, AlreadyAcknowledged, SessionNotFound
+from waypoint_progress.entrypoints import rebuild
+from waypoint_progress.entrypoints.alerts.resources import blp as alerts
+from waypoint_progress.entrypoints.fhir.resources import blp as fhir
+from waypoint_progress.entrypoints.measures.resources import blp as measures
+from waypoint_progress.entrypoints.sessions.resources import blp as sessions
 from waypoint_progress.entrypoints.timeline.resources import blp as timeline
 from waypoint_progress.views import BadCursor, ClientNotSeen
 from waypoint_shared.problems import problem_response
 from waypoint_shared.web import create_base_app
 
+BLUEPRINTS = (timeline, sessions, alerts, measures, fhir)
+
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     container = bootstrap(config.settings())
     app = create_base_app(
-        container.settings, container.engine, [timeline], "Waypoint progress", test_config
+        container.settings, container.engine, BLUEPRINTS, "Waypoint progress", test_config
     )
     app.extensions["waypoint"] = container
     app.register_error_handler(ClientNotSeen, _client_not_seen)
     app.register_error_handler(BadCursor, _bad_cursor)
+    app.register_error_handler(SessionNotFound, _not_found("session"))
+    app.register_error_handler(AlertNotFound, _not_found("alert"))
+    app.register_error_handler(AlreadyAcknowledged, _already_acknowledged)
+    app.cli.add_command(rebuild.command)
     return app
 
 
@@ -36,3 +48,14 @@ def _bad_cursor(_error: BadCursor) -> Response:
         "The cursor is not valid.",
         errors={"cursor": ["Not a cursor this service handed out."]},
     )
+
+
+def _not_found(what: str) -> Any:
+    def answer(error: Exception) -> Response:
+        return problem_response(404, "Not Found", f"No {what} {error} of this client.")
+
+    return answer
+
+
+def _already_acknowledged(error: AlreadyAcknowledged) -> Response:
+    return problem_response(409, "Conflict", f"Alert {error} was acknowledged before.")

@@ -1,61 +1,59 @@
-"""The timeline projector: every event of the suite in, timeline entries and milestones out.
+"""The timeline projector: every event of the suite in, timeline entries, milestones, alerts out.
 
-Milestones are also appended to progress's own store (event id = milestone id, so the store's
-unique event id refuses a second one) and published as `milestone_reached`.
+For each event it keeps the event's non-personal facts, derives the client's whole timeline again
+from the set of facts (so arrival order never matters), and stores it. Milestones and alerts new to
+progress's store are appended there (event id = entry id, so the store's unique event id refuses a
+second one) and published as `milestone_reached` / `alert_raised`.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC
 from typing import Any
 
-from sqlalchemy import Connection, insert, select
+from sqlalchemy import Connection
 
-from waypoint_progress.adapters.tables import timeline_entries
+from waypoint_progress.adapters import projection
+from waypoint_progress.adapters.tables import LIVE, ProjectionTables
 from waypoint_progress.domain import timeline
-from waypoint_progress.domain.timeline import Entry, SourceEvent
+from waypoint_progress.domain.progress import AlertRaised, MilestoneReached, derived_stream
+from waypoint_progress.domain.scoring import Thresholds
+from waypoint_progress.domain.sources import SourceEvent, is_journey_event
+from waypoint_progress.domain.timeline import Entry
+from waypoint_shared import catalog
 from waypoint_shared.envelope import Envelope
 from waypoint_shared.repository import EventSourcedRepository
+
+ACTOR = {"system": "waypoint-progress", "person": None}
 
 
 @dataclass(frozen=True)
 class Projector:
     repository: EventSourcedRepository
+    thresholds: Thresholds = field(default_factory=Thresholds)
+    tables: ProjectionTables = LIVE
 
     def handle(self, conn: Connection, event: Envelope) -> None:
-        """Project one decoded event of any topic into the timeline."""
-        source = _source(event)
-        if timeline.is_derived(source):
+        """Project one decoded event of any topic into its client's timeline."""
+        source = source_event(event)
+        if not is_journey_event(source):
             return
-        for entry in timeline.entries_for(source):
-            if _insert_entry(conn, entry) and entry.kind == "milestone":
-                self._publish_milestone(conn, entry, event)
-
-    def _publish_milestone(self, conn: Connection, entry: Entry, cause: Envelope) -> None:
-        store = self.repository.store
-        if store.contains(conn, entry.id):
-            return
-        client_id = entry.source.client_id
-        metadata: dict[str, Any] = {
-            "actor": {"system": "waypoint-progress", "person": None},
-            "correlation_id": cause.correlation_id,
-            "causation_id": cause.event_id,
-        }
-        self.repository.record(
-            conn,
-            tenant_id=entry.source.tenant_id,
-            stream_id=client_id,
-            client_id=client_id,
-            expected_version=store.current_version(conn, client_id),
-            events=[timeline.milestone_reached(entry)],
-            metadata=metadata,
-            event_ids=[entry.id],
-        )
+        projection.remember(conn, source, self.tables)
+        history = projection.facts_of(conn, source.tenant_id, source.client_id, self.tables)
+        entries = timeline.derive(history, self.thresholds)
+        projection.replace_timeline(conn, source.tenant_id, source.client_id, entries, self.tables)
+        for entry in entries:
+            if entry.kind != "event":
+                publish(self.repository, conn, entry, event.correlation_id)
 
 
-def _source(event: Envelope) -> SourceEvent:
+def source_event(event: Envelope) -> SourceEvent:
+    """The event as the projection keeps it: non-personal facts only."""
     _, service, name, _version = event.type.split(".")
+    personal = catalog.lookup(event.type).personal_fields
+    facts: dict[str, Any] = {k: v for k, v in event.data.items() if k not in personal}
+    facts["personal"] = sorted(n for n in personal if event.data.get(n) is not None)
     return SourceEvent(
         event.event_id,
         service,
@@ -64,32 +62,43 @@ def _source(event: Envelope) -> SourceEvent:
         event.client_id,
         event.time.astimezone(UTC),
         event.stream_version,
+        facts,
     )
 
 
-def _insert_entry(conn: Connection, entry: Entry) -> bool:
-    """Insert an entry unless it is already there; returns whether it was new."""
-    exists = conn.execute(
-        select(timeline_entries.c.id).where(
-            timeline_entries.c.tenant_id == entry.source.tenant_id,
-            timeline_entries.c.id == entry.id,
-        )
-    ).first()
-    if exists is not None:
+def publish(
+    repository: EventSourcedRepository, conn: Connection, entry: Entry, correlation_id: str | None
+) -> bool:
+    """Append a derived milestone or alert to progress's store once; returns whether it was new."""
+    store = repository.store
+    if store.contains(conn, entry.id):
         return False
-    conn.execute(
-        insert(timeline_entries).values(
-            tenant_id=entry.source.tenant_id,
-            id=entry.id,
-            client_id=entry.source.client_id,
-            kind=entry.kind,
-            type=entry.type,
-            title=entry.title,
-            occurred_at=entry.occurred_at,
-            source_service=entry.source.service,
-            source_event_id=entry.source.event_id,
-            stream_version=entry.source.stream_version,
-            sort_key=entry.sort_key,
-        )
+    client_id, stream = entry.source.client_id, derived_stream(entry.source.client_id)
+    repository.record(
+        conn,
+        tenant_id=entry.source.tenant_id,
+        stream_id=stream,
+        client_id=client_id,
+        expected_version=store.current_version(conn, stream),
+        events=[derived_event(entry)],
+        metadata={
+            "actor": ACTOR,
+            "correlation_id": correlation_id or entry.source.event_id,
+            "causation_id": entry.source.event_id,
+        },
+        event_ids=[entry.id],
     )
     return True
+
+
+def derived_event(entry: Entry) -> MilestoneReached | AlertRaised:
+    kind = MilestoneReached if entry.kind == "milestone" else AlertRaised
+    return kind(
+        entry.id,
+        entry.source.client_id,
+        entry.type,
+        entry.title,
+        entry.occurred_at.isoformat(),
+        entry.source.service,
+        entry.source.event_id,
+    )

@@ -1,69 +1,141 @@
-"""The clients resource: refer a client, read a client."""
+"""The clients resource: refer, list, read, correct, and the record's history."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from flask import Response, current_app
+from flask import Response
 from flask_smorest import Blueprint
 from sqlalchemy import Connection
 
-from waypoint_intake.entrypoints.clients.schemas import AsOfSchema, ClientSchema, ReferralSchema
-from waypoint_intake.service_layer import handlers
+from waypoint_intake.entrypoints.clients.schemas import (
+    AsOfSchema,
+    ClientListQuerySchema,
+    ClientPageSchema,
+    ClientSchema,
+    HistoryPageSchema,
+    PageQuerySchema,
+    ReferralSchema,
+    correction,
+)
+from waypoint_intake.entrypoints.common import (
+    client_body,
+    client_command,
+    client_written,
+    container,
+    documents_problems,
+)
+from waypoint_intake.service_layer import handlers, queries
 from waypoint_shared.auth import principal, requires
 from waypoint_shared.commands import Reply, execute, written
 from waypoint_shared.database import read
+from waypoint_shared.repository import event_name
 from waypoint_shared.runtime import request_metadata
 
 blp = Blueprint("clients", __name__, url_prefix="/v1/clients", description="Client records")
 
 
-def _container() -> Any:
-    return current_app.extensions["waypoint"]
-
-
 @blp.route("", methods=["POST"])
 @blp.arguments(ReferralSchema)
 @blp.response(201, ClientSchema)
+@documents_problems(blp, 409, 422)
 @requires("intake:write")
 def refer_client(referral: dict[str, Any]) -> Response:
     """Refer a client"""
-    container = _container()
+    app = container()
+    acting = referral.pop("recorded_by", None)
     details = {**referral, "date_of_birth": referral["date_of_birth"].isoformat()}
-    tenant, metadata = principal().tenant, request_metadata()
+    tenant, metadata = principal().tenant, request_metadata(acting=acting)
 
     def work(conn: Connection) -> Reply:
-        event = handlers.refer_client(container.intake, conn, tenant, details, metadata)
-        body = ClientSchema().dump(
-            {
-                **details,
-                "client_id": event.client_id,
-                "status": "referred",
-                "version": event.stream_version,
-            }
-        )
-        return written(201, body, event.stream_version, f"/v1/clients/{event.client_id}")
+        event = handlers.refer_client(app.intake, conn, tenant, details, metadata)
+        client = handlers.load_client(app.intake, conn, tenant, event.client_id)
+        location = f"/v1/clients/{event.client_id}"
+        return written(201, client_body(client), event.stream_version, location)
 
-    return execute(container.engine, work)
+    return execute(app.engine, work)
+
+
+@blp.route("", methods=["GET"])
+@blp.arguments(ClientListQuerySchema, location="query")
+@blp.response(200, ClientPageSchema)
+@documents_problems(blp, 422)
+@requires("intake:read")
+def list_clients(query: dict[str, Any]) -> dict[str, Any]:
+    """List clients (filter by `external_id`)"""
+    app, tenant = container(), principal().tenant
+    with read(app.engine) as conn:
+        if "external_id" in query:
+            found = queries.find_by_external_id(app.intake, conn, tenant, query["external_id"])
+            clients, next_cursor = ([found] if found else []), None
+        else:
+            clients, next_cursor = queries.clients_page(
+                app.intake, conn, tenant, query.get("cursor"), query["limit"]
+            )
+        return {"items": [client_body(c) for c in clients], "next_cursor": next_cursor}
 
 
 @blp.route("/<uuid:client_id>", methods=["GET"])
 @blp.arguments(AsOfSchema, location="query")
 @blp.response(200, ClientSchema)
+@documents_problems(blp, 404, 422)
 @requires("intake:read")
 def get_client(query: dict[str, Any], client_id: Any) -> Response:
     """Read a client (optionally as it was at `as_of`)"""
-    container = _container()
-    with read(container.engine) as conn:
+    app = container()
+    with read(app.engine) as conn:
         client = handlers.load_client(
-            container.intake, conn, principal().tenant, str(client_id), query.get("as_of")
+            app.intake, conn, principal().tenant, str(client_id), query.get("as_of")
         )
-    body = ClientSchema().dump(
-        {
-            **client.details,
-            "client_id": client.client_id,
-            "status": client.status,
-            "version": client.version,
-        }
-    )
+        body = client_body(client)
     return Reply(200, body, {"ETag": f'"{client.version}"'}).to_response()
+
+
+@blp.route("/<uuid:client_id>", methods=["PATCH"])
+@blp.arguments(correction())
+@blp.response(200, ClientSchema)
+@documents_problems(blp, 404, 409, 412, 422)
+@requires("intake:write")
+def correct_client(corrections: dict[str, Any], client_id: Any) -> Response:
+    """Correct a client's details (the history keeps the values before)"""
+    app, cmd = container(), client_command(client_id, corrections.pop("recorded_by"))
+    if corrections.get("date_of_birth"):
+        corrections["date_of_birth"] = corrections["date_of_birth"].isoformat()
+
+    def work(conn: Connection) -> Reply:
+        return client_written(handlers.correct_details(app.intake, conn, cmd, corrections))
+
+    return execute(app.engine, work)
+
+
+@blp.route("/<uuid:client_id>/history", methods=["GET"])
+@blp.arguments(PageQuerySchema, location="query")
+@blp.response(200, HistoryPageSchema)
+@documents_problems(blp, 404, 422)
+@requires("intake:read")
+def client_history(query: dict[str, Any], client_id: Any) -> dict[str, Any]:
+    """Read the events of a client's record: type, time, actor, version"""
+    app = container()
+    with read(app.engine) as conn:
+        page, next_cursor = queries.client_history(
+            app.intake,
+            conn,
+            principal().tenant,
+            str(client_id),
+            query.get("cursor"),
+            query["limit"],
+        )
+    return {"items": [_history_entry(e, r) for e, r in page], "next_cursor": next_cursor}
+
+
+def _history_entry(event: Any, recorded: Any) -> dict[str, Any]:
+    entry = {
+        "event_id": recorded.event_id,
+        "type": event_name(type(event)),
+        "occurred_at": recorded.occurred_at.isoformat(),
+        "version": recorded.stream_version,
+        "actor": recorded.metadata.get("actor") or {"system": "unknown", "person": None},
+    }
+    if hasattr(event, "changes"):
+        entry["changes"] = event.changes
+    return entry

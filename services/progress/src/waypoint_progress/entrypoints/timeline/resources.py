@@ -1,29 +1,64 @@
-"""The timeline resource: a client's journey, milestones and alerts."""
+"""The timeline resource: a client's journey, milestones and alerts, as JSON and as a picture."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from flask import current_app
+from flask import Response, current_app
 from flask_smorest import Blueprint
 
 from waypoint_progress import views
-from waypoint_progress.entrypoints.timeline.schemas import TimelinePageSchema, TimelineQuerySchema
+from waypoint_progress.entrypoints.timeline import picture
+from waypoint_progress.entrypoints.timeline.schemas import (
+    PageQuerySchema,
+    TimelinePageSchema,
+    TimelineQuerySchema,
+)
 from waypoint_shared.auth import principal, requires
 from waypoint_shared.database import read
 
 blp = Blueprint("timeline", __name__, url_prefix="/v1", description="The milestone timeline")
+SVG = "image/svg+xml"
 
 
-@blp.route("/clients/<uuid:client_id>/timeline", methods=["GET"])
-@blp.arguments(TimelineQuerySchema, location="query")
-@blp.response(200, TimelinePageSchema)
-@requires("progress:read")
-def get_timeline(query: dict[str, Any], client_id: Any) -> dict[str, Any]:
-    """Read a client's timeline"""
+def _page(client_id: Any, **query: Any) -> dict[str, Any]:
     container = current_app.extensions["waypoint"]
     with read(container.engine) as conn:
         items, next_cursor = views.timeline(
             conn, views.TimelineQuery(principal().tenant, str(client_id), **query)
         )
     return {"items": items, "next_cursor": next_cursor}
+
+
+@blp.route("/clients/<uuid:client_id>/timeline", methods=["GET"])
+@blp.arguments(TimelineQuerySchema, location="query")
+@blp.response(200, TimelinePageSchema)
+@blp.alt_response(404, description="Progress has seen no event of this client")
+@requires("progress:read")
+def get_timeline(query: dict[str, Any], client_id: Any) -> dict[str, Any]:
+    """Read a client's timeline"""
+    return _page(client_id, **query)
+
+
+@blp.route("/clients/<uuid:client_id>/milestones", methods=["GET"])
+@blp.arguments(PageQuerySchema, location="query")
+@blp.response(200, TimelinePageSchema)
+@blp.alt_response(404, description="Progress has seen no event of this client")
+@requires("progress:read")
+def get_milestones(query: dict[str, Any], client_id: Any) -> dict[str, Any]:
+    """Read a client's milestones"""
+    return _page(client_id, kind="milestone", **query)
+
+
+@blp.route("/clients/<uuid:client_id>/timeline.svg", methods=["GET"])
+@blp.response(200, content_type=SVG, description="Measure trajectories with milestones, alerts")
+@blp.alt_response(404, description="Progress has seen no event of this client")
+@requires("progress:read")
+def get_timeline_picture(client_id: Any) -> Response:
+    """Draw a client's timeline as SVG"""
+    container = current_app.extensions["waypoint"]
+    tenant, thresholds = principal().tenant, container.progress.thresholds
+    with read(container.engine) as conn:
+        entries = views.whole_timeline(conn, tenant, str(client_id))
+        trajectories = views.trajectories(conn, tenant, str(client_id), thresholds)
+    return Response(picture.render(str(client_id), trajectories, entries), mimetype=SVG)

@@ -3,15 +3,18 @@
 from marshmallow import RAISE, Schema, fields, validate
 
 
-class TimelineQuerySchema(Schema):
+class PageQuerySchema(Schema):
     class Meta:
         unknown = RAISE
 
+    cursor = fields.String(validate=validate.Length(min=1, max=400))
+    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
+
+
+class TimelineQuerySchema(PageQuerySchema):
     kind = fields.String(validate=validate.OneOf(("event", "milestone", "alert")))
     since = fields.AwareDateTime()
     until = fields.AwareDateTime()
-    cursor = fields.String(validate=validate.Length(min=1, max=400))
-    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
 
 
 class SourceSchema(Schema):

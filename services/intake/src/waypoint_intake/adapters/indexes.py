@@ -1,0 +1,107 @@
+"""Queries and updates of intake's indexes; each runs in the caller's transaction."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+
+from sqlalchemy import Connection, Table, delete, insert, select
+
+from waypoint_intake.adapters.tables import client_index, external_ids, therapist_index
+
+
+class BadCursor(ValueError):
+    """A cursor this service did not hand out."""
+
+
+class ExternalIdTaken(Exception):
+    def __init__(self, client_id: str):
+        super().__init__(client_id)
+        self.client_id = client_id
+
+
+def external_id_hash(key: bytes, tenant_id: str, external_id: str) -> str:
+    return hmac.new(key, f"{tenant_id}\x00{external_id}".encode(), hashlib.sha256).hexdigest()
+
+
+def client_with_external_id(conn: Connection, tenant_id: str, digest: str) -> str | None:
+    query = select(external_ids.c.client_id).where(
+        external_ids.c.tenant_id == tenant_id, external_ids.c.external_id_hash == digest
+    )
+    return conn.execute(query).scalar_one_or_none()
+
+
+def claim_external_id(conn: Connection, tenant_id: str, digest: str, client_id: str) -> None:
+    """Register an external id for a client; one already held by a client is refused."""
+    holder = client_with_external_id(conn, tenant_id, digest)
+    if holder is not None and holder != client_id:
+        raise ExternalIdTaken(holder)
+    if holder is None:
+        row = {"tenant_id": tenant_id, "external_id_hash": digest, "client_id": client_id}
+        conn.execute(insert(external_ids).values(**row))
+
+
+def release_external_id(conn: Connection, tenant_id: str, digest: str) -> None:
+    conn.execute(
+        delete(external_ids).where(
+            external_ids.c.tenant_id == tenant_id, external_ids.c.external_id_hash == digest
+        )
+    )
+
+
+def index_client(conn: Connection, tenant_id: str, client_id: str, position: int) -> None:
+    conn.execute(
+        insert(client_index).values(tenant_id=tenant_id, client_id=client_id, position=position)
+    )
+
+
+def index_therapist(conn: Connection, tenant_id: str, therapist_id: str, position: int) -> None:
+    row = {"tenant_id": tenant_id, "therapist_id": therapist_id, "position": position}
+    conn.execute(insert(therapist_index).values(**row))
+
+
+def page_of_clients(
+    conn: Connection, tenant_id: str, cursor: str | None, limit: int
+) -> tuple[list[str], str | None]:
+    return _page(conn, client_index, client_index.c.client_id, tenant_id, cursor, limit)
+
+
+def page_of_therapists(
+    conn: Connection, tenant_id: str, cursor: str | None, limit: int
+) -> tuple[list[str], str | None]:
+    return _page(conn, therapist_index, therapist_index.c.therapist_id, tenant_id, cursor, limit)
+
+
+def all_therapists(conn: Connection, tenant_id: str) -> list[str]:
+    t = therapist_index
+    query = select(t.c.therapist_id).where(t.c.tenant_id == tenant_id).order_by(t.c.position)
+    return list(conn.execute(query).scalars())
+
+
+def _page(
+    conn: Connection, table: Table, id_column, tenant_id: str, cursor: str | None, limit: int
+) -> tuple[list[str], str | None]:
+    """Ids of one page, in arrival order, and the cursor of the next page (None at the end)."""
+    query = select(id_column, table.c.position).where(table.c.tenant_id == tenant_id)
+    if cursor:
+        query = query.where(table.c.position > decode_cursor(cursor))
+    rows = conn.execute(query.order_by(table.c.position).limit(limit + 1)).all()
+    page = rows[:limit]
+    next_cursor = encode_cursor(page[-1].position) if len(rows) > limit else None
+    return [row[0] for row in page], next_cursor
+
+
+def encode_cursor(position: int) -> str:
+    """An opaque cursor for "after this position (or version)"."""
+    return base64.urlsafe_b64encode(f"p:{position}".encode()).decode()
+
+
+def decode_cursor(cursor: str) -> int:
+    try:
+        text = base64.urlsafe_b64decode(cursor.encode()).decode()
+        if not text.startswith("p:"):
+            raise ValueError(cursor)
+        return int(text.removeprefix("p:"))
+    except ValueError as error:  # also bad base64 and bad UTF-8
+        raise BadCursor(cursor) from error

@@ -1,0 +1,120 @@
+"""The events of a client's intake: frozen, past tense, fields as in the shared catalog."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class ClientReferred:
+    client_id: str
+    given_name: str
+    family_name: str
+    date_of_birth: str
+    preferred_name: str | None = None
+    pronouns: str | None = None
+    email: str | None = None
+    phone: str | None = None
+    external_id: str | None = None
+    presenting_concerns: list[str] = field(default_factory=list)
+    preferred_language: str | None = None
+    interpreter_needed: bool = False
+    referral_source: str | None = None
+
+
+@dataclass(frozen=True)
+class ClientDetailsCorrected:
+    client_id: str
+    changed_fields: list[str]
+    changes: dict[str, dict[str, Any]]  # {field: {"before": …, "after": …}}
+
+
+@dataclass(frozen=True)
+class CulturalContextRecorded:
+    client_id: str
+    background: str | None = None
+    identities: list[str] = field(default_factory=list)
+    religion_or_spirituality: str | None = None
+    considerations_for_care: str | None = None
+    therapist_preferences: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ConsentGranted:
+    client_id: str
+    kind: str
+    document_version: str
+    signed_by: str
+    signed_at: str
+    limits_acknowledged: bool = False
+    scopes: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class ConsentRevoked:
+    client_id: str
+    kind: str
+    reason: str
+    revoked_by: str
+
+
+@dataclass(frozen=True)
+class ExpectationsAcknowledged:
+    client_id: str
+    topics: list[str]
+    acknowledged_by: dict[str, str]
+    notes: str | None = None
+
+
+@dataclass(frozen=True)
+class ScreeningRecorded:
+    client_id: str
+    screening_id: str
+    instrument: str
+    items: list[int]
+    total: int
+    severity: str
+
+
+@dataclass(frozen=True)
+class RiskFlagged:
+    client_id: str
+    screening_id: str
+    instrument: str
+    item: int
+    score: int
+
+
+@dataclass(frozen=True)
+class TherapistAssigned:
+    client_id: str
+    therapist_id: str
+    previous_therapist_id: str | None = None
+
+
+@dataclass(frozen=True)
+class IntakeCompleted:
+    client_id: str
+    therapist_id: str
+
+
+@dataclass(frozen=True)
+class ClientDischarged:
+    client_id: str
+    reason: str
+
+
+CLIENT_EVENTS: tuple[type, ...] = (
+    ClientReferred,
+    ClientDetailsCorrected,
+    CulturalContextRecorded,
+    ConsentGranted,
+    ConsentRevoked,
+    ExpectationsAcknowledged,
+    ScreeningRecorded,
+    RiskFlagged,
+    TherapistAssigned,
+    IntakeCompleted,
+    ClientDischarged,
+)

@@ -1,0 +1,34 @@
+"""Schemas of therapist matching and assignment."""
+
+from marshmallow import Schema, fields
+
+from waypoint_intake.entrypoints.client_schemas import recorded_by
+
+
+class AssignmentSchema(Schema):
+    therapist_id = fields.UUID(required=True)
+    recorded_by = recorded_by()
+
+
+class ReasonSchema(Schema):
+    rule = fields.String(
+        required=True,
+        metadata={
+            "description": "language, preferred_language, modality, specialty, gender, capacity"
+        },
+    )
+    points = fields.Integer(required=True)
+    detail = fields.String(required=True)
+
+
+class MatchSchema(Schema):
+    therapist_id = fields.UUID(required=True)
+    name = fields.String(required=True)
+    score = fields.Integer(required=True)
+    free_places = fields.Integer(required=True)
+    reasons = fields.List(fields.Nested(ReasonSchema), required=True)
+
+
+class MatchesSchema(Schema):
+    client_id = fields.UUID(required=True)
+    matches = fields.List(fields.Nested(MatchSchema), required=True)

@@ -1,0 +1,134 @@
+"""Request and response schemas shared by the client resources."""
+
+from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
+
+from waypoint_shared.catalog import MODALITIES
+from waypoint_shared.events.common import ROLES
+from waypoint_shared.events.intake import CONSENT_KINDS, EXPECTATION_TOPICS
+
+NAME = validate.Length(min=1, max=200)
+TEXT = validate.Length(min=1, max=4000)
+
+
+class ActorSchema(Schema):
+    """The person who acted, by role and the integrator's id (never a name)."""
+
+    role = fields.String(required=True, validate=validate.OneOf(ROLES))
+    id = fields.String(required=True, validate=validate.Length(min=1, max=200))
+
+
+def recorded_by(required: bool = True) -> fields.Nested:
+    return fields.Nested(
+        ActorSchema,
+        required=required,
+        metadata={"description": "who acted: kept in the event metadata, shown by /history"},
+    )
+
+
+class DetailsSchema(Schema):
+    given_name = fields.String(required=True, validate=NAME)
+    family_name = fields.String(required=True, validate=NAME)
+    preferred_name = fields.String(validate=NAME, allow_none=True)
+    pronouns = fields.String(validate=validate.Length(max=50), allow_none=True)
+    date_of_birth = fields.Date(required=True)
+    email = fields.Email(allow_none=True)
+    phone = fields.String(validate=validate.Length(min=3, max=40), allow_none=True)
+    preferred_language = fields.String(validate=validate.Length(min=2, max=35), allow_none=True)
+    interpreter_needed = fields.Boolean(load_default=False)
+    presenting_concerns = fields.List(
+        fields.String(validate=validate.Length(min=1, max=500)),
+        validate=validate.Length(max=20),
+        load_default=list,
+    )
+    referral_source = fields.String(validate=validate.Length(max=200), allow_none=True)
+    external_id = fields.String(validate=validate.Length(min=1, max=200), allow_none=True)
+
+
+class ReferralSchema(DetailsSchema):
+    recorded_by = recorded_by(required=False)
+
+
+class CorrectionSchema(DetailsSchema):
+    """Any of the referral's details; only the fields sent are corrected (see `correction`)."""
+
+    recorded_by = recorded_by()
+
+    @validates_schema
+    def names_something_to_correct(self, data: dict, **_kwargs: object) -> None:
+        if not set(data) - {"recorded_by"}:
+            raise ValidationError("Name at least one detail to correct.", "_schema")
+
+
+def correction() -> CorrectionSchema:
+    """Every detail optional and without defaults, so an absent field is left as it is."""
+    return CorrectionSchema(partial=tuple(DetailsSchema._declared_fields))
+
+
+class PreferencesSchema(Schema):
+    language = fields.String(validate=validate.Length(min=2, max=35))
+    gender = fields.String(validate=validate.Length(min=1, max=50))
+    modality = fields.String(validate=validate.OneOf(MODALITIES))
+    other = fields.String(validate=validate.Length(max=1000))
+
+
+class CulturalContextSchema(Schema):
+    background = fields.String(validate=TEXT, allow_none=True)
+    identities = fields.List(fields.String(validate=NAME), validate=validate.Length(max=20))
+    religion_or_spirituality = fields.String(validate=validate.Length(max=500), allow_none=True)
+    considerations_for_care = fields.String(validate=TEXT, allow_none=True)
+    therapist_preferences = fields.Nested(PreferencesSchema)
+
+
+class ConsentStateSchema(Schema):
+    kind = fields.String(required=True, validate=validate.OneOf(CONSENT_KINDS))
+    status = fields.String(required=True, metadata={"description": "active, revoked, superseded"})
+    document_version = fields.String(required=True)
+    signed_by = fields.String(required=True)
+    signed_at = fields.String(required=True)
+    limits_acknowledged = fields.Boolean()
+    scopes = fields.List(fields.String())
+    revocation_reason = fields.String()
+    revoked_by = fields.String()
+
+
+class ExpectationSchema(Schema):
+    topic = fields.String(required=True, validate=validate.OneOf(EXPECTATION_TOPICS))
+    acknowledged_by = fields.Nested(ActorSchema, required=True)
+
+
+class ScreeningStateSchema(Schema):
+    screening_id = fields.UUID(required=True)
+    instrument = fields.String(required=True)
+    items = fields.List(fields.Integer(), required=True)
+    total = fields.Integer(required=True)
+    severity = fields.String(required=True)
+    risk_flag = fields.Boolean(required=True)
+
+
+class ClientSchema(DetailsSchema):
+    client_id = fields.UUID(required=True)
+    status = fields.String(
+        required=True, metadata={"description": "referred, intake_complete or discharged"}
+    )
+    version = fields.Integer(required=True)
+    date_of_birth = fields.String(required=True)
+    in_active_care = fields.Boolean(
+        metadata={"description": "not discharged and treatment consent active"}
+    )
+    cultural_context = fields.Nested(CulturalContextSchema, allow_none=True)
+    consents = fields.List(fields.Nested(ConsentStateSchema))
+    expectations = fields.List(fields.Nested(ExpectationSchema))
+    screenings = fields.List(fields.Nested(ScreeningStateSchema))
+    therapist_id = fields.UUID(allow_none=True)
+    discharge_reason = fields.String(allow_none=True)
+    missing_requirements = fields.List(
+        fields.String(), metadata={"description": "what completing intake still waits for"}
+    )
+
+
+class PageQuerySchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+    cursor = fields.String(validate=validate.Length(min=1, max=200))
+    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=100))

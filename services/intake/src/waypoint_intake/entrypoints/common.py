@@ -1,0 +1,95 @@
+"""What every intake blueprint shares: the container, client commands and replies, and the
+documented problem responses."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from flask import current_app
+from flask_smorest import Blueprint
+from marshmallow import Schema, fields
+
+from waypoint_intake.domain.client import Client
+from waypoint_intake.entrypoints.client_schemas import ClientSchema
+from waypoint_intake.service_layer.handlers import ClientCommand
+from waypoint_shared.auth import principal
+from waypoint_shared.commands import Reply, expected_version_from_if_match, written
+from waypoint_shared.problems import PROBLEM_JSON
+from waypoint_shared.runtime import request_metadata
+
+F = TypeVar("F", bound=Callable[..., Any])
+PROBLEMS = {
+    404: "No such client or therapist for this tenant.",
+    409: "The record's state does not allow this (the detail says why).",
+    412: "If-Match names a version that is no longer current.",
+    422: "The body is not valid, or a rule refuses it (errors by field).",
+}
+
+
+class ProblemSchema(Schema):
+    """RFC 9457 problem details."""
+
+    type = fields.String()
+    title = fields.String(required=True)
+    status = fields.Integer(required=True)
+    detail = fields.String()
+    instance = fields.String()
+    errors = fields.Dict(metadata={"description": "messages by field (422)"})
+    missing = fields.List(fields.String(), metadata={"description": "unmet requirements"})
+
+
+def documents_problems(blp: Blueprint, *statuses: int) -> Callable[[F], F]:
+    """Add the listed problem responses to a view's OpenAPI operation."""
+
+    def decorate(view: F) -> F:
+        for status in statuses:
+            view = blp.alt_response(
+                status,
+                schema=ProblemSchema,
+                content_type=PROBLEM_JSON,
+                description=PROBLEMS[status],
+            )(view)
+        return view
+
+    return decorate
+
+
+def container() -> Any:
+    return current_app.extensions["waypoint"]
+
+
+def client_command(client_id: Any, acting: dict[str, Any] | None) -> ClientCommand:
+    """A command on a client's record by the caller, for the person acting, honouring If-Match."""
+    return ClientCommand(
+        principal().tenant,
+        str(client_id),
+        request_metadata(acting=acting),
+        expected_version_from_if_match(),
+    )
+
+
+def client_body(client: Client) -> dict[str, Any]:
+    """The client as the API shows it."""
+    return ClientSchema().dump(
+        {
+            **client.details,
+            "client_id": client.client_id,
+            "status": client.status,
+            "version": client.version,
+            "in_active_care": client.in_active_care,
+            "cultural_context": client.cultural_context,
+            "consents": client.consents,
+            "expectations": [
+                {"topic": t, "acknowledged_by": a} for t, a in client.expectations.items()
+            ],
+            "screenings": client.screenings,
+            "therapist_id": client.therapist_id,
+            "discharge_reason": client.discharge_reason,
+            "missing_requirements": client.missing_requirements(),
+        }
+    )
+
+
+def client_written(client: Client) -> Reply:
+    return written(200, client_body(client), client.version)

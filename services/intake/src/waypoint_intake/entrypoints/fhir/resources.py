@@ -1,0 +1,96 @@
+"""Intake as a FHIR R4 base: Patient, Consent, QuestionnaireResponse, Observation."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from flask import Response, request
+from flask_smorest import Blueprint
+
+from waypoint_intake.domain.client import Client
+from waypoint_intake.entrypoints.common import container
+from waypoint_intake.entrypoints.fhir import mapping
+from waypoint_intake.entrypoints.fhir.schemas import (
+    FhirBundleSchema,
+    FhirResourceSchema,
+    PatientSearchSchema,
+)
+from waypoint_intake.service_layer import handlers, queries
+from waypoint_shared.auth import principal, requires
+from waypoint_shared.database import read
+from waypoint_shared.problems import FHIR_JSON
+
+blp = Blueprint("fhir", __name__, url_prefix="/fhir", description="FHIR R4 exports")
+OUTCOME = "An OperationOutcome saying what went wrong."
+Build = Callable[[Client, dict[int, datetime]], list[dict[str, Any]]]
+
+
+def fhir_response(body: dict[str, Any]) -> Response:
+    return Response(json.dumps(body), status=200, mimetype=FHIR_JSON)
+
+
+@blp.route("/Patient/<uuid:client_id>", methods=["GET"])
+@blp.response(200, FhirResourceSchema, content_type=FHIR_JSON)
+@blp.alt_response(404, schema=FhirResourceSchema, content_type=FHIR_JSON, description=OUTCOME)
+@requires("intake:read")
+def read_patient(client_id: Any) -> Response:
+    """Read a client as a FHIR Patient"""
+    app = container()
+    with read(app.engine) as conn:
+        client = handlers.load_client(app.intake, conn, principal().tenant, str(client_id))
+    return fhir_response(mapping.patient(client))
+
+
+@blp.route("/Consent", methods=["GET"])
+@blp.arguments(PatientSearchSchema, location="query")
+@blp.response(200, FhirBundleSchema, content_type=FHIR_JSON)
+@blp.alt_response(422, schema=FhirResourceSchema, content_type=FHIR_JSON, description=OUTCOME)
+@requires("intake:read")
+def search_consents(query: dict[str, Any]) -> Response:
+    """Search a client's consents (revoked ones are inactive)"""
+    return _search(query, lambda c, _: [mapping.consent(c.client_id, g) for g in c.consents])
+
+
+@blp.route("/QuestionnaireResponse", methods=["GET"])
+@blp.arguments(PatientSearchSchema, location="query")
+@blp.response(200, FhirBundleSchema, content_type=FHIR_JSON)
+@blp.alt_response(422, schema=FhirResourceSchema, content_type=FHIR_JSON, description=OUTCOME)
+@requires("intake:read")
+def search_questionnaire_responses(query: dict[str, Any]) -> Response:
+    """Search a client's screenings as QuestionnaireResponses (item scores as answers)"""
+    return _search(
+        query,
+        lambda c, times: [
+            mapping.questionnaire_response(c.client_id, s, times[s["version"]])
+            for s in c.screenings
+        ],
+    )
+
+
+@blp.route("/Observation", methods=["GET"])
+@blp.arguments(PatientSearchSchema, location="query")
+@blp.response(200, FhirBundleSchema, content_type=FHIR_JSON)
+@blp.alt_response(422, schema=FhirResourceSchema, content_type=FHIR_JSON, description=OUTCOME)
+@requires("intake:read")
+def search_observations(query: dict[str, Any]) -> Response:
+    """Search a client's screening scores as LOINC survey Observations"""
+    return _search(
+        query,
+        lambda c, times: [
+            o
+            for s in c.screenings
+            for o in mapping.observations(c.client_id, s, times[s["version"]])
+        ],
+    )
+
+
+def _search(query: dict[str, Any], build: Build) -> Response:
+    """A searchset for one patient; a patient this tenant does not have matches nothing."""
+    app, client_id = container(), query["patient"].removeprefix("Patient/").lower()
+    with read(app.engine) as conn:
+        found = queries.find_client_with_times(app.intake, conn, principal().tenant, client_id)
+    resources = build(*found) if found else []
+    return fhir_response(mapping.searchset(resources, request.host_url, request.url))

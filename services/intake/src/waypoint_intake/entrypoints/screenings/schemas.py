@@ -1,0 +1,33 @@
+"""Request and response schemas of the screenings resource."""
+
+from marshmallow import Schema, fields, validate
+
+from waypoint_intake.entrypoints.client_schemas import recorded_by
+
+
+class ScreeningSchema(Schema):
+    """Item scores only (never item texts); the service scores them."""
+
+    instrument = fields.String(
+        required=True,
+        validate=validate.Length(min=1, max=20),
+        metadata={"description": "PHQ-9 (9 items) or GAD-7 (7 items)"},
+    )
+    items = fields.List(
+        fields.Integer(strict=True),
+        required=True,
+        validate=validate.Length(max=20),
+        metadata={"description": "each 0 to 3, in the instrument's order"},
+    )
+    recorded_by = recorded_by()
+
+
+class ScreeningResultSchema(Schema):
+    client_id = fields.UUID(required=True)
+    screening_id = fields.UUID(required=True)
+    instrument = fields.String(required=True)
+    items = fields.List(fields.Integer(), required=True)
+    total = fields.Integer(required=True)
+    severity = fields.String(required=True, metadata={"description": "DESIGN §7 band"})
+    risk_flag = fields.Boolean(metadata={"description": "PHQ-9 only: item 9 above 0"})
+    version = fields.Integer(required=True)

@@ -1,0 +1,56 @@
+"""Fresh projection tables for a rebuild, and swapping them in for the live ones in one
+transaction (SQLite and PostgreSQL both rename tables transactionally)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from sqlalchemy import Connection, select, text
+
+from waypoint_progress.adapters.tables import LIVE, ProjectionTables
+from waypoint_shared.database import is_sqlite
+from waypoint_shared.tables import consumer_offsets
+
+Position = tuple[str, int]
+
+
+def create_fresh(conn: Connection, fresh: ProjectionTables) -> None:
+    """Empty tables to rebuild into (left-overs of an interrupted rebuild are dropped)."""
+    for table in fresh.all:
+        table.drop(conn, checkfirst=True)
+        table.create(conn)
+
+
+def swap_in(
+    conn: Connection, fresh: ProjectionTables, group: str, reached: Mapping[Position, int]
+) -> dict[Position, int]:
+    """Swap the fresh tables in, unless the live consumer has applied past what the rebuild read:
+    then nothing changes and the offsets to read up to are returned."""
+    behind = _applied_past(conn, group, reached)
+    if behind:
+        return behind
+    for live, new in zip(LIVE.all, fresh.all, strict=True):
+        live.drop(conn)
+        conn.execute(text(f"ALTER TABLE {new.name} RENAME TO {live.name}"))
+        _rename_constraints_and_indexes(conn, new.name, live.name, fresh.suffix)
+    return {}
+
+
+def _applied_past(
+    conn: Connection, group: str, reached: Mapping[Position, int]
+) -> dict[Position, int]:
+    query = select(consumer_offsets).where(consumer_offsets.c.consumer_group == group)
+    if not is_sqlite(conn):  # SQLite's BEGIN IMMEDIATE already keeps the worker out
+        query = query.with_for_update()
+    stored = {(r.topic, r.partition): r.next_offset for r in conn.execute(query)}
+    return {p: offset for p, offset in stored.items() if offset > reached.get(p, 0)}
+
+
+def _rename_constraints_and_indexes(conn: Connection, old: str, live: str, suffix: str) -> None:
+    """Give the swapped-in table the live names, so the next rebuild can use the fresh ones."""
+    live_table = next(t for t in LIVE.all if t.name == live)
+    for index in live_table.indexes:
+        conn.execute(text(f"DROP INDEX IF EXISTS {index.name}{suffix}"))
+        index.create(conn)
+    if not is_sqlite(conn):
+        conn.execute(text(f"ALTER TABLE {live} RENAME CONSTRAINT pk_{old} TO pk_{live}"))

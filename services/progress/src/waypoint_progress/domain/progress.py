@@ -1,0 +1,132 @@
+"""What progress records itself: session check-ins, and milestones and alerts it derives.
+
+Stream per client for sessions and acknowledgements; the milestones and alerts the projection
+derives go to a second stream of the client (`derived_stream`) so that the worker's appends never
+move the version an integrator sends back in `If-Match`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from waypoint_progress.domain.scoring import Score
+
+
+class SessionNotFound(Exception):
+    """No such session of this client for this tenant."""
+
+
+class AlertNotFound(Exception):
+    """No such alert of this client for this tenant."""
+
+
+class AlreadyAcknowledged(Exception):
+    """The alert was acknowledged before."""
+
+
+def derived_stream(client_id: str) -> str:
+    return f"{client_id}/derived"
+
+
+@dataclass(frozen=True)
+class SessionRecorded:
+    client_id: str
+    session_id: str
+    date: str
+    attended: bool
+    measures: list[dict[str, Any]] = field(default_factory=list)
+    reflection: str | None = None
+
+
+@dataclass(frozen=True)
+class MilestoneReached:
+    milestone_id: str
+    client_id: str
+    rule: str
+    title: str
+    reached_at: str
+    source_service: str
+    source_event_id: str
+
+
+@dataclass(frozen=True)
+class AlertRaised:
+    alert_id: str
+    client_id: str
+    rule: str
+    title: str
+    raised_at: str
+    source_service: str
+    source_event_id: str
+
+
+@dataclass(frozen=True)
+class AlertAcknowledged:
+    alert_id: str
+    client_id: str
+    acknowledged_by: dict[str, str]
+    action_taken: str
+
+
+EVENTS: tuple[type, ...] = (SessionRecorded, MilestoneReached, AlertRaised, AlertAcknowledged)
+
+
+def session_recorded(
+    client_id: str, session_id: str, session: dict[str, Any], scores: list[Score]
+) -> SessionRecorded:
+    """A check-in with its measures scored: item scores, totals and bands, never item texts."""
+    measures = [
+        {"instrument": s.instrument, "items": list(s.items), "total": s.total, "band": s.band}
+        for s in scores
+    ]
+    return SessionRecorded(
+        client_id,
+        session_id,
+        session["date"],
+        session["attended"],
+        measures,
+        session.get("reflection"),
+    )
+
+
+@dataclass
+class ClientProgress:
+    """A client as progress recorded it, rebuilt from both of its streams."""
+
+    client_id: str
+    version: int = 0  # of the client's own stream (sessions, acknowledgements)
+    sessions: dict[str, SessionRecorded] = field(default_factory=dict)
+    alerts: set[str] = field(default_factory=set)
+    acknowledged: set[str] = field(default_factory=set)
+
+    def apply(self, event: object, own_stream: bool = True) -> None:
+        getattr(self, f"_apply_{type(event).__name__}")(event)
+        if own_stream:
+            self.version += 1
+
+    def _apply_SessionRecorded(self, event: SessionRecorded) -> None:
+        self.sessions[event.session_id] = event
+
+    def _apply_MilestoneReached(self, event: MilestoneReached) -> None:
+        """Milestones need no state here; they are the timeline's."""
+
+    def _apply_AlertRaised(self, event: AlertRaised) -> None:
+        self.alerts.add(event.alert_id)
+
+    def _apply_AlertAcknowledged(self, event: AlertAcknowledged) -> None:
+        self.acknowledged.add(event.alert_id)
+
+    def session(self, session_id: str) -> SessionRecorded:
+        if session_id not in self.sessions:
+            raise SessionNotFound(session_id)
+        return self.sessions[session_id]
+
+    def acknowledge(
+        self, alert_id: str, by: dict[str, str], action_taken: str
+    ) -> AlertAcknowledged:
+        if alert_id not in self.alerts:
+            raise AlertNotFound(alert_id)
+        if alert_id in self.acknowledged:
+            raise AlreadyAcknowledged(alert_id)
+        return AlertAcknowledged(alert_id, self.client_id, by, action_taken)

@@ -1,0 +1,148 @@
+"""The milestone and alert tables of DESIGN §7 as data: one rule per row, each a small function.
+
+A rule looks at the journey (already updated with the event) and the event, and returns the
+once-keys the event completes: "" for once-per-client rules, a goal or step id, N for "sessions N",
+or the event id for per-event entries. A rule's position in its table is its row (the last key of
+the timeline order).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+from waypoint_progress.domain.journey import Journey
+from waypoint_progress.domain.sources import SourceEvent, measures_of
+
+Detect = Callable[[Journey, SourceEvent], Iterable[str]]
+SESSION_COUNTS = (5, 10, 20)
+ONCE = ("",)
+
+
+@dataclass(frozen=True)
+class Rule:
+    name: str
+    title: str  # may name the once-key: "{key} sessions attended"
+    detect: Detect
+
+
+def on(*names: str, key: Callable[[SourceEvent], str] = lambda _: "") -> Detect:
+    """A rule completed by every event of the given names."""
+    return lambda _journey, event: (key(event),) if event.name in names else ()
+
+
+def goal_id(event: SourceEvent) -> str:
+    return str(event.facts["goal_id"])
+
+
+def step_id(event: SourceEvent) -> str:
+    return str(event.facts["step_id"])
+
+
+def event_id(event: SourceEvent) -> str:
+    return event.event_id
+
+
+def safe_space(journey: Journey, event: SourceEvent) -> Iterable[str]:
+    return ONCE if event.name == "consent_granted" and journey.safe_space else ()
+
+
+def plan_ready(journey: Journey, event: SourceEvent) -> Iterable[str]:
+    """A step planned on an agreed goal, whichever of the two came last."""
+    if event.name not in ("action_step_planned", "goal_agreed"):
+        return ()
+    goal = goal_id(event)
+    return ONCE if goal in journey.agreed_goals and journey.planned[goal] else ()
+
+
+def halfway(journey: Journey, event: SourceEvent) -> Iterable[str]:
+    if event.name != "action_step_completed":
+        return ()
+    goal = goal_id(event)
+    planned, done = journey.planned[goal], journey.completed[goal] & journey.planned[goal]
+    return (goal,) if len(planned) >= 2 and 2 * len(done) >= len(planned) else ()
+
+
+def first_reflection(_journey: Journey, event: SourceEvent) -> Iterable[str]:
+    shared = event.name == "session_recorded" and event.has_personal("reflection")
+    return ONCE if shared else ()
+
+
+def sessions(journey: Journey, event: SourceEvent) -> Iterable[str]:
+    if event.name != "session_recorded" or not event.facts.get("attended"):
+        return ()
+    count = len(journey.attended_sessions)
+    return (str(count),) if count in SESSION_COUNTS else ()
+
+
+def srs(event: SourceEvent) -> float | None:
+    measure = measures_of(event).get("SRS") if event.name == "session_recorded" else None
+    return None if measure is None else measure["total"]
+
+
+def strong_alliance(journey: Journey, event: SourceEvent) -> Iterable[str]:
+    total = srs(event)
+    return ONCE if total is not None and total >= journey.thresholds.srs_alliance else ()
+
+
+def alliance_concern(journey: Journey, event: SourceEvent) -> Iterable[str]:
+    total = srs(event)
+    return (
+        (event.event_id,) if total is not None and total < journey.thresholds.srs_alliance else ()
+    )
+
+
+def outcome(flag: str, key: Callable[[SourceEvent], str]) -> Detect:
+    """Reliable improvement, deterioration or recovery of a session against the baselines."""
+
+    def detect(journey: Journey, event: SourceEvent) -> Iterable[str]:
+        if event.name != "session_recorded":
+            return ()
+        return (key(event),) if getattr(journey.assessment(event), flag) else ()
+
+    return detect
+
+
+def risk_flag(_journey: Journey, event: SourceEvent) -> Iterable[str]:
+    """PHQ-9 item 9 above 0, at an intake screening or a session."""
+    phq9 = measures_of(event).get("PHQ-9")
+    items = phq9["items"] if phq9 else ()
+    return (event.event_id,) if len(items) == 9 and items[8] > 0 else ()
+
+
+MILESTONES = (
+    Rule("journey_started", "Journey started", on("client_referred")),
+    Rule("safe_space", "Safe space: treatment and confidentiality agreed", safe_space),
+    Rule("matched", "Matched with a therapist", on("therapist_assigned")),
+    Rule("intake_complete", "Intake complete", on("intake_completed")),
+    Rule("first_goal", "First goal agreed", on("goal_agreed")),
+    Rule("plan_ready", "Plan ready", plan_ready),
+    Rule("small_win", "Small win: a step completed", on("action_step_completed", key=step_id)),
+    Rule("halfway", "Halfway there", halfway),
+    Rule("goal_achieved", "Goal achieved", on("goal_achieved", key=goal_id)),
+    Rule("plan_adapted", "Plan adapted", on("goal_revised", "action_step_revised", key=event_id)),
+    Rule("first_reflection", "First reflection shared", first_reflection),
+    Rule("sessions", "{key} sessions attended", sessions),
+    # Outcomes before alliance: DESIGN §7 lists strong alliance first; issue 5's acceptance
+    # journey orders a session's milestones improvement, recovery, alliance (see docs/progress.md).
+    Rule(
+        "reliable_improvement",
+        "Reliable improvement",
+        outcome("reliable_improvement", lambda _: ""),
+    ),
+    Rule("recovery", "Recovery", outcome("recovery", lambda _: "")),
+    Rule("strong_alliance", "Strong alliance", strong_alliance),
+)
+
+ALERTS = (
+    Rule("risk_flag", "Risk flag: PHQ-9 item 9 above 0", risk_flag),
+    Rule(
+        "reliable_deterioration",
+        "Reliable deterioration",
+        outcome("reliable_deterioration", event_id),
+    ),
+    Rule("alliance_concern", "Alliance concern: SRS below threshold", alliance_concern),
+    Rule("consent_revoked", "Consent revoked", on("consent_revoked", key=event_id)),
+)
+# Alerts a session raises on its own, without the rest of the journey: raised at once on POST.
+SESSION_LOCAL_ALERTS = ("risk_flag", "alliance_concern")

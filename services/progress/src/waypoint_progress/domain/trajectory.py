@@ -1,0 +1,69 @@
+"""A measure's trajectory: every score of one instrument with its change from baseline."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+from waypoint_progress.domain.journey import Journey
+from waypoint_progress.domain.scoring import Thresholds, band
+from waypoint_progress.domain.sources import (
+    SourceEvent,
+    is_journey_event,
+    measures_of,
+    source_order,
+)
+
+
+@dataclass(frozen=True)
+class Point:
+    source: str  # "screening" (intake's baseline) or "session"
+    source_event_id: str
+    session_id: str | None
+    date: str  # the session's date; a screening's is the day intake recorded it
+    recorded_at: datetime
+    score: float
+    band: str
+    baseline: float
+    change_from_baseline: float
+    reliable_change: str | None  # per instrument, PHQ-9 and GAD-7 only
+    reliable_improvement: bool  # the session as a whole, NHS Talking Therapies
+    reliable_deterioration: bool
+    recovery: bool
+
+
+def trajectory(
+    events: Iterable[SourceEvent], instrument: str, thresholds: Thresholds
+) -> list[Point]:
+    """Scores of one instrument in source order, each against the baseline of its time."""
+    journey, points = Journey(thresholds), []
+    for event in sorted({e.event_id: e for e in events}.values(), key=source_order):
+        if not is_journey_event(event):
+            continue
+        journey.take(event)
+        measure = measures_of(event).get(instrument)
+        if measure is not None:
+            points.append(point(journey, event, instrument, measure["total"]))
+    return points
+
+
+def point(journey: Journey, event: SourceEvent, instrument: str, score: float) -> Point:
+    session = event.name == "session_recorded"
+    baseline = journey.baselines()[instrument]
+    assessment = journey.assessment(event) if session else None
+    return Point(
+        source="session" if session else "screening",
+        source_event_id=event.event_id,
+        session_id=event.facts.get("session_id"),
+        date=str(event.facts.get("date") or event.occurred_at.date().isoformat()),
+        recorded_at=event.occurred_at,
+        score=score,
+        band=band(instrument, score, journey.thresholds),
+        baseline=baseline,
+        change_from_baseline=round(score - baseline, 1),
+        reliable_change=assessment.reliable.get(instrument) if assessment else None,
+        reliable_improvement=bool(assessment and assessment.reliable_improvement),
+        reliable_deterioration=bool(assessment and assessment.reliable_deterioration),
+        recovery=bool(assessment and assessment.recovery),
+    )

@@ -1,0 +1,53 @@
+"""The alerts resource: acknowledging an alert with what was done."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Response, current_app
+from flask_smorest import Blueprint
+from sqlalchemy import Connection
+
+from waypoint_progress.entrypoints.alerts.schemas import AcknowledgedSchema, AcknowledgementSchema
+from waypoint_progress.service_layer import handlers
+from waypoint_shared.auth import principal, requires
+from waypoint_shared.commands import Reply, execute, expected_version_from_if_match, written
+from waypoint_shared.runtime import request_metadata
+
+blp = Blueprint("alerts", __name__, url_prefix="/v1", description="Alerts that need care")
+
+
+@blp.route("/clients/<uuid:client_id>/alerts/<uuid:alert_id>/acknowledgement", methods=["POST"])
+@blp.arguments(AcknowledgementSchema)
+@blp.response(200, AcknowledgedSchema)
+@blp.alt_response(404, description="No such alert of this client")
+@blp.alt_response(409, description="The alert was acknowledged before")
+@requires("progress:write")
+def acknowledge_alert(acknowledgement: dict[str, Any], client_id: Any, alert_id: Any) -> Response:
+    """Acknowledge an alert and say what was done"""
+    container = current_app.extensions["waypoint"]
+    tenant = principal().tenant
+    metadata = request_metadata(acting=acknowledgement["acknowledged_by"])
+    expected = expected_version_from_if_match()
+
+    def work(conn: Connection) -> Reply:
+        recorded = handlers.acknowledge_alert(
+            container.progress,
+            conn,
+            tenant,
+            str(client_id),
+            str(alert_id),
+            acknowledgement,
+            metadata,
+            expected,
+        )
+        body = {
+            **acknowledgement,
+            "alert_id": str(alert_id),
+            "client_id": str(client_id),
+            "acknowledged_at": recorded.occurred_at.isoformat(),
+            "version": recorded.stream_version,
+        }
+        return written(200, AcknowledgedSchema().dump(body), recorded.stream_version)
+
+    return execute(container.engine, work)

@@ -1,0 +1,34 @@
+"""FHIR R4 (DESIGN §6): progress's session measures as Observations."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from flask import Response, current_app, request
+from flask_smorest import Blueprint
+
+from waypoint_progress import views
+from waypoint_progress.entrypoints.fhir import observations
+from waypoint_progress.entrypoints.fhir.schemas import ObservationSearchSchema
+from waypoint_shared.auth import principal, requires
+from waypoint_shared.database import read
+from waypoint_shared.problems import FHIR_JSON
+
+blp = Blueprint("fhir", __name__, url_prefix="/fhir", description="FHIR R4 Observations")
+
+
+@blp.route("/Observation", methods=["GET"])
+@blp.arguments(ObservationSearchSchema, location="query")
+@blp.response(200, content_type=FHIR_JSON, description="A searchset Bundle of Observations")
+@requires("progress:read")
+def search_observations(query: dict[str, Any]) -> Response:
+    """Search a client's session measures as FHIR Observations"""
+    container = current_app.extensions["waypoint"]
+    client_id = str(query["patient"])
+    with read(container.engine) as conn:
+        sessions = views.session_measures(conn, principal().tenant, client_id)
+    bundle = observations.searchset(
+        request.host_url, observations.observations(client_id, sessions)
+    )
+    return Response(json.dumps(bundle), mimetype=FHIR_JSON)

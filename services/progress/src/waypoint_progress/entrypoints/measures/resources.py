@@ -1,0 +1,46 @@
+"""The measures resource: one instrument's trajectory against the client's baseline."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from flask import current_app
+from flask_smorest import Blueprint
+
+from waypoint_progress import views
+from waypoint_progress.domain.scoring import INSTRUMENTS
+from waypoint_progress.entrypoints.measures.schemas import MeasuresQuerySchema, TrajectorySchema
+from waypoint_shared.auth import principal, requires
+from waypoint_shared.database import read
+
+blp = Blueprint("measures", __name__, url_prefix="/v1", description="Outcome and alliance measures")
+
+
+@blp.route("/clients/<uuid:client_id>/measures", methods=["GET"])
+@blp.arguments(MeasuresQuerySchema, location="query")
+@blp.response(200, TrajectorySchema)
+@blp.alt_response(404, description="Progress has seen no event of this client")
+@requires("progress:read")
+def get_measures(query: dict[str, Any], client_id: Any) -> dict[str, Any]:
+    """Read one instrument's trajectory"""
+    container = current_app.extensions["waypoint"]
+    instrument = query["instrument"]
+    with read(container.engine) as conn:
+        points = views.measures(
+            conn, principal().tenant, str(client_id), instrument, container.progress.thresholds
+        )
+    number = int if INSTRUMENTS[instrument].integer else float
+    return {
+        "client_id": client_id,
+        "instrument": instrument,
+        "baseline": number(points[-1].baseline) if points else None,
+        "points": [_point(p, number) for p in points],
+    }
+
+
+def _point(point: Any, number: type) -> dict[str, Any]:
+    out = dataclasses.asdict(point)
+    for name in ("score", "baseline", "change_from_baseline"):
+        out[name] = number(out[name])
+    return {**out, "recorded_at": point.recorded_at.isoformat()}

@@ -1,0 +1,96 @@
+"""The sessions resource: check-ins with their measures, scored by the service."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Response, current_app
+from flask_smorest import Blueprint
+from sqlalchemy import Connection
+
+from waypoint_progress.domain.scoring import INSTRUMENTS
+from waypoint_progress.entrypoints.sessions.schemas import (
+    AsOfSchema,
+    SessionInputSchema,
+    SessionSchema,
+)
+from waypoint_progress.service_layer import handlers
+from waypoint_shared.auth import principal, requires
+from waypoint_shared.commands import Reply, execute, expected_version_from_if_match, written
+from waypoint_shared.database import read
+from waypoint_shared.runtime import request_metadata
+
+blp = Blueprint("sessions", __name__, url_prefix="/v1", description="Session check-ins")
+
+
+def _container() -> Any:
+    return current_app.extensions["waypoint"]
+
+
+@blp.route("/clients/<uuid:client_id>/sessions", methods=["POST"])
+@blp.arguments(SessionInputSchema)
+@blp.response(201, SessionSchema)
+@blp.alt_response(422, description="Items do not fit the instrument, or a field is invalid")
+@requires("progress:write")
+def record_session(session: dict[str, Any], client_id: Any) -> Response:
+    """Record a session check-in and its measures"""
+    container = _container()
+    details = {**session, "date": session["date"].isoformat()}
+    tenant, metadata = principal().tenant, request_metadata()
+    expected = expected_version_from_if_match()
+
+    def work(conn: Connection) -> Reply:
+        outcome = handlers.record_session(
+            container.progress, conn, tenant, str(client_id), details, metadata, expected
+        )
+        recorded = outcome.recorded
+        body = {
+            **details,
+            "client_id": str(client_id),
+            "session_id": recorded.data["session_id"],
+            "measures": [_measure(vars(s)) for s in outcome.scores],
+            "alerts": [_alert(a) for a in outcome.alerts],
+        }
+        location = f"/v1/clients/{client_id}/sessions/{body['session_id']}"
+        version = recorded.stream_version
+        return written(201, SessionSchema().dump({**body, "version": version}), version, location)
+
+    return execute(container.engine, work)
+
+
+@blp.route("/clients/<uuid:client_id>/sessions/<uuid:session_id>", methods=["GET"])
+@blp.arguments(AsOfSchema, location="query")
+@blp.response(200, SessionSchema)
+@requires("progress:read")
+def get_session(query: dict[str, Any], client_id: Any, session_id: Any) -> Response:
+    """Read a session check-in (optionally as it was at `as_of`)"""
+    container = _container()
+    with read(container.engine) as conn:
+        client = handlers.load_progress(
+            container.progress, conn, principal().tenant, str(client_id), query.get("as_of")
+        )
+    session = client.session(str(session_id))
+    body = {**vars(session), "measures": [_measure(m) for m in session.measures]}
+    body = SessionSchema().dump({**body, "version": client.version})
+    return Reply(200, body, {"ETag": f'"{client.version}"'}).to_response()
+
+
+def _measure(measure: dict[str, Any]) -> dict[str, Any]:
+    """Whole-number instruments read as whole numbers (the catalog stores every item as a float)."""
+    whole = INSTRUMENTS[measure["instrument"]].integer
+    number = int if whole else float
+    return {
+        "instrument": measure["instrument"],
+        "items": [number(i) for i in measure["items"]],
+        "total": number(measure["total"]),
+        "band": measure["band"],
+    }
+
+
+def _alert(alert: Any) -> dict[str, Any]:
+    return {
+        "alert_id": alert.id,
+        "rule": alert.type,
+        "title": alert.title,
+        "raised_at": alert.occurred_at.isoformat(),
+    }

@@ -1,0 +1,77 @@
+"""Request and response schemas of the sessions resource."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
+
+from waypoint_progress.domain import scoring
+
+INSTRUMENT = validate.OneOf(tuple(scoring.INSTRUMENTS))
+
+
+class MeasureInputSchema(Schema):
+    instrument = fields.String(required=True, validate=INSTRUMENT)
+    # Raw, so that 1.0 is not taken for the whole number 1; the domain says what fits.
+    items = fields.List(fields.Raw(), required=True, validate=validate.Length(max=20))
+
+    @validates_schema
+    def items_fit_the_instrument(self, data: dict[str, Any], **_: Any) -> None:
+        problems = scoring.item_problems(data["instrument"], data["items"])
+        if problems:
+            raise ValidationError(problems, "items")
+
+
+class SessionInputSchema(Schema):
+    date = fields.Date(required=True)
+    attended = fields.Boolean(required=True)
+    measures = fields.List(
+        fields.Nested(MeasureInputSchema), load_default=list, validate=validate.Length(max=4)
+    )
+    reflection = fields.String(
+        allow_none=True,
+        validate=validate.Length(min=1, max=4000),
+        metadata={"description": "The client's own words (personal: sealed at rest)"},
+    )
+
+    @validates_schema
+    def one_score_per_instrument(self, data: dict[str, Any], **_: Any) -> None:
+        instruments = [m["instrument"] for m in data.get("measures", [])]
+        if len(set(instruments)) != len(instruments):
+            raise ValidationError(["Each instrument at most once per session."], "measures")
+
+
+class MeasureSchema(Schema):
+    instrument = fields.String(required=True)
+    items = fields.List(fields.Raw(), required=True)
+    total = fields.Raw(required=True)
+    band = fields.String(required=True)
+
+
+class RaisedAlertSchema(Schema):
+    alert_id = fields.UUID(required=True)
+    rule = fields.String(required=True)
+    title = fields.String(required=True)
+    raised_at = fields.String(required=True)
+
+
+class SessionSchema(Schema):
+    client_id = fields.UUID(required=True)
+    session_id = fields.UUID(required=True)
+    date = fields.String(required=True)
+    attended = fields.Boolean(required=True)
+    measures = fields.List(fields.Nested(MeasureSchema), required=True)
+    reflection = fields.String(allow_none=True)
+    alerts = fields.List(
+        fields.Nested(RaisedAlertSchema),
+        metadata={"description": "Alerts this session raised at once (risk flag, alliance)"},
+    )
+    version = fields.Integer(required=True)
+
+
+class AsOfSchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+    as_of = fields.AwareDateTime(metadata={"description": "RFC 3339 time: the state then"})

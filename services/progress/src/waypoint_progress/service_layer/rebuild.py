@@ -1,0 +1,80 @@
+"""Rebuilding the timeline: every topic replayed from offset 0 into fresh tables, swapped in.
+
+The live worker may keep running: the rebuild reads without joining its consumer group, and swaps
+only once it has read at least as far as the worker has applied (checked inside the swap's
+transaction, which holds the write lock), so the new tables miss nothing. Derived ids and times are
+functions of the source events, so they come out identical; the store refuses a second
+`milestone_reached` for an id it already holds.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from sqlalchemy import Connection, Engine
+
+from waypoint_progress.adapters import swap
+from waypoint_progress.adapters.tables import projection_tables
+from waypoint_progress.service_layer.projector import Projector
+from waypoint_shared import envelope
+from waypoint_shared.database import run_in_transaction
+from waypoint_shared.envelope import UndecodableRecord
+
+log = logging.getLogger(__name__)
+Position = tuple[str, int]
+
+
+class Reader(Protocol):
+    def end_offsets(self) -> dict[Position, int]: ...
+
+    def batches(self, targets: Mapping[Position, int]) -> Iterator[list[Any]]: ...
+
+
+@dataclass
+class Rebuilt:
+    applied: int = 0
+    skipped: int = 0  # undecodable or failing records: the live consumer dead-letters them
+    rounds: int = 0
+
+
+def rebuild(engine: Engine, projector: Projector, reader: Reader, group: str) -> Rebuilt:
+    """Replay every record into fresh tables, then swap them in for the live ones."""
+    fresh = projection_tables("_next")
+    run_in_transaction(engine, lambda conn: swap.create_fresh(conn, fresh))
+    into_fresh = dataclasses.replace(projector, tables=fresh)
+    targets, report = reader.end_offsets(), Rebuilt()
+    while True:
+        report.rounds += 1
+        for batch in reader.batches(targets):
+            _apply(engine, into_fresh, batch, report)
+        behind = run_in_transaction(
+            engine, lambda c, reached=targets: swap.swap_in(c, fresh, group, reached)
+        )
+        if not behind:
+            return report
+        targets = {**targets, **behind}  # the worker applied more meanwhile: read that too
+
+
+def _apply(engine: Engine, projector: Projector, records: Iterable[Any], report: Rebuilt) -> None:
+    events = []
+    for record in records:
+        try:
+            events.append(envelope.decode(record.value))
+        except UndecodableRecord:
+            report.skipped += 1
+    run_in_transaction(engine, lambda conn: _handle_all(conn, projector, events, report))
+
+
+def _handle_all(conn: Connection, projector: Projector, events: list[Any], report: Rebuilt) -> None:
+    for event in events:
+        try:
+            with conn.begin_nested():
+                projector.handle(conn, event)
+            report.applied += 1
+        except Exception:  # the live consumer dead-letters such a record; a rebuild skips it
+            log.exception("rebuild: event %s could not be projected", event.event_id)
+            report.skipped += 1

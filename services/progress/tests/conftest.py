@@ -1,0 +1,172 @@
+"""Hand-built, validly encoded events of a client's journey across the three topics.
+
+Personal fields are sealed with a key progress never sees, as they arrive from intake and goals.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections import defaultdict
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from waypoint_shared import catalog
+from waypoint_shared.crypto import seal_value
+from waypoint_shared.envelope import Envelope, decode, encode
+from waypoint_shared.store import RecordedEvent
+
+START = datetime(2025, 3, 4, 9, 0, 0, 123456, tzinfo=UTC)
+PHQ9_15 = [2, 2, 2, 2, 2, 2, 2, 1, 0]
+GAD7_12 = [2, 2, 2, 2, 2, 1, 1]
+PHQ9_8 = [1, 1, 1, 1, 1, 1, 1, 1, 0]
+GAD7_6 = [1, 1, 1, 1, 1, 1, 0]
+SRS_38 = [9.5, 9.5, 9.5, 9.5]
+
+
+class JourneyEvents:
+    """Events of one client, each a second after the last, with per-stream versions."""
+
+    def __init__(self, client_id: str | None = None, tenant: str = "clinic-a"):
+        self.client_id = client_id or str(uuid.uuid4())
+        self.tenant, self.key, self.clock = tenant, os.urandom(32), START
+        self.versions: defaultdict[str, int] = defaultdict(int)
+        self.records: list[tuple[str, bytes, bytes]] = []  # (service, key, value) as produced
+
+    def make(self, service: str, name: str, data: dict[str, Any], stream: str = "") -> Envelope:
+        event_type = f"waypoint.{service}.{name}.v1"
+        plain = catalog.validate_plain(event_type, {"client_id": self.client_id, **data})
+        personal = catalog.lookup(event_type).personal_fields
+        sealed = {
+            k: seal_value(self.key, self.client_id, v) if k in personal and v is not None else v
+            for k, v in plain.items()
+        }
+        stream = stream or (self.client_id if service != "progress" else f"p-{self.client_id}")
+        self.versions[stream] += 1
+        self.clock += timedelta(seconds=1)
+        recorded = RecordedEvent(
+            1,
+            str(uuid.uuid4()),
+            self.tenant,
+            stream,
+            self.versions[stream],
+            self.client_id,
+            event_type,
+            1,
+            self.clock,
+            sealed,
+            {"correlation_id": "req-1"},
+        )
+        key, value, _ = encode(recorded, service)
+        self.records.append((service, key, value))
+        return decode(value)
+
+    def referral(self) -> Envelope:
+        names = {"given_name": "Amara", "family_name": "Osei", "date_of_birth": "1992-06-30"}
+        return self.make("intake", "client_referred", names)
+
+    def consent(self, kind: str) -> Envelope:
+        signed = {"document_version": "v1", "signed_by": "Amara", "signed_at": "2025-03-04"}
+        return self.make("intake", "consent_granted", {"kind": kind, **signed})
+
+    def consent_revoked(self, kind: str) -> Envelope:
+        reason = {"reason": "moving away", "revoked_by": "Amara"}
+        return self.make("intake", "consent_revoked", {"kind": kind, **reason})
+
+    def screening(self, instrument: str, items: list[int]) -> Envelope:
+        data = {"screening_id": str(uuid.uuid4()), "instrument": instrument, "items": items}
+        return self.make(
+            "intake", "screening_recorded", {**data, "total": sum(items), "severity": "x"}
+        )
+
+    def assigned(self) -> Envelope:
+        return self.make("intake", "therapist_assigned", {"therapist_id": str(uuid.uuid4())})
+
+    def intake_completed(self) -> Envelope:
+        return self.make("intake", "intake_completed", {"therapist_id": str(uuid.uuid4())})
+
+    def goal(self, name: str, goal_id: str, **data: Any) -> Envelope:
+        return self.make("goals", name, {"goal_id": goal_id, **data}, stream=goal_id)
+
+    def goal_proposed(self, goal_id: str) -> Envelope:
+        return self.goal(
+            "goal_proposed",
+            goal_id,
+            title="Sleep well",
+            modality="cbt",
+            priority="high",
+            proposed_by={"role": "client", "id": "c-1"},
+        )
+
+    def goal_agreed(self, goal_id: str) -> Envelope:
+        return self.goal("goal_agreed", goal_id, agreed_by={"role": "therapist", "id": "t-1"})
+
+    def step_planned(self, goal_id: str, step_id: str) -> Envelope:
+        return self.goal("action_step_planned", goal_id, step_id=step_id, description="Walk")
+
+    def step_completed(self, goal_id: str, step_id: str) -> Envelope:
+        return self.goal("action_step_completed", goal_id, step_id=step_id)
+
+    def session(
+        self, attended: bool = True, reflection: str | None = None, **measures: list[float]
+    ) -> Envelope:
+        """session(PHQ9=[…], GAD7=[…], SRS=[…], ORS=[…])"""
+        scored = [
+            {
+                "instrument": name.replace("PHQ9", "PHQ-9").replace("GAD7", "GAD-7"),
+                "items": items,
+                "total": round(sum(items), 1),
+                "band": None,
+            }
+            for name, items in measures.items()
+        ]
+        data = {"session_id": str(uuid.uuid4()), "date": self.clock.date().isoformat()}
+        session = {**data, "attended": attended, "measures": scored, "reflection": reflection}
+        return self.make("progress", "session_recorded", session)
+
+    def acceptance_journey(self) -> list[Envelope]:
+        """Issue 5's journey: refer, consents, baselines, match, intake, goal, steps, session."""
+        goal, first, second = (str(uuid.uuid4()) for _ in range(3))
+        return [
+            self.referral(),
+            self.consent("treatment"),
+            self.consent("confidentiality"),
+            self.screening("PHQ-9", PHQ9_15),
+            self.screening("GAD-7", GAD7_12),
+            self.assigned(),
+            self.intake_completed(),
+            self.goal_proposed(goal),
+            self.goal_agreed(goal),
+            self.step_planned(goal, first),
+            self.step_planned(goal, second),
+            self.step_completed(goal, first),
+            self.session(PHQ9=PHQ9_8, GAD7=GAD7_6, SRS=SRS_38),
+        ]
+
+
+ACCEPTANCE_MILESTONES = [
+    "journey_started",
+    "safe_space",
+    "matched",
+    "intake_complete",
+    "first_goal",
+    "plan_ready",
+    "small_win",
+    "halfway",
+    "reliable_improvement",
+    "recovery",
+    "strong_alliance",
+]
+
+
+@pytest.fixture
+def journey() -> Callable[..., JourneyEvents]:
+    return JourneyEvents
+
+
+@pytest.fixture
+def acceptance_milestones() -> list[str]:
+    return list(ACCEPTANCE_MILESTONES)

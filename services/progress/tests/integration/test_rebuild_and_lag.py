@@ -1,0 +1,138 @@
+"""Rebuilding the timeline from a real broker gives the identical timeline, and the lag of the
+projection is measured per partition."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from waypoint_progress.adapters.lag import LagWatch
+from waypoint_progress.adapters.tables import timeline_entries
+from waypoint_progress.bootstrap import Container, bootstrap
+from waypoint_progress.entrypoints import rebuild
+from waypoint_progress.entrypoints.app import create_app
+from waypoint_shared.config import SERVICES, KafkaSettings, load_settings
+from waypoint_shared.consumer import ConsumerRunner
+from waypoint_shared.database import read
+from waypoint_shared.kafka_clients import durable_producer, group_consumer
+from waypoint_shared.tables import events
+from waypoint_shared.testing.waiting import wait_until
+
+pytestmark = [pytest.mark.kafka, pytest.mark.timeout(180)]
+
+
+@pytest.fixture
+def environment(tmp_path: Path, kafka_settings: KafkaSettings) -> dict[str, str]:
+    return {
+        "WAYPOINT_VAR_DIR": str(tmp_path),
+        "KAFKA_BOOTSTRAP_SERVERS": kafka_settings.bootstrap_servers,
+        "WAYPOINT_TOPIC_PREFIX": kafka_settings.topic_prefix,
+    }
+
+
+@pytest.fixture
+def progress(environment: dict[str, str]) -> Container:
+    return bootstrap(load_settings("progress", environment))
+
+
+def runner_for(progress: Container) -> ConsumerRunner:
+    settings = progress.settings
+    return ConsumerRunner(
+        progress.engine,
+        settings.consumer_group,
+        [settings.topic_of(s) for s in SERVICES],
+        progress.projector.handle,
+        consumer_factory=lambda: group_consumer(
+            settings.kafka,
+            settings.consumer_group,
+            session_timeout_ms=6000,
+            heartbeat_interval_ms=2000,
+        ),
+        producer_factory=lambda: durable_producer(settings.kafka),
+        dead_letter_topic=settings.dead_letter_topic,
+    )
+
+
+def produce(progress: Container, records: list[tuple[str, bytes, bytes]]) -> None:
+    producer = durable_producer(progress.settings.kafka)
+    for service, key, value in records:
+        producer.send(progress.settings.topic_of(service), key=key, value=value).get(timeout=10)
+    producer.close()
+
+
+def snapshot(progress: Container, client_id: str) -> list[tuple]:
+    t = timeline_entries
+    with read(progress.engine) as conn:
+        rows = conn.execute(
+            select(t.c.id, t.c.kind, t.c.type, t.c.occurred_at)
+            .where(t.c.client_id == client_id)
+            .order_by(t.c.sort_key)
+        )
+        return [tuple(r) for r in rows]
+
+
+def published(progress: Container) -> int:
+    with read(progress.engine) as conn:
+        return conn.execute(select(func.count()).select_from(events)).scalar_one()
+
+
+def project_all(progress: Container, count: int) -> None:
+    runner = runner_for(progress)
+    wait_until(
+        lambda: runner.poll_once() >= 0 and runner.applied_total >= count,
+        timeout=60,
+        what="the projection of every event",
+    )
+    runner.close()
+
+
+def test_a_rebuild_from_offset_0_gives_the_same_ids_times_and_order(
+    progress: Container, environment: dict[str, str], monkeypatch, journey, acceptance_milestones
+) -> None:
+    client = journey()
+    client.acceptance_journey()
+    produce(progress, client.records)
+    project_all(progress, len(client.records))
+    before, milestones_published = snapshot(progress, client.client_id), published(progress)
+    assert [r[2] for r in before if r[1] == "milestone"] == acceptance_milestones
+
+    done = rebuild.run(progress)
+    after_first = snapshot(progress, client.client_id)
+    for key, value in environment.items():
+        monkeypatch.setenv(key, value)
+    cli = create_app().test_cli_runner().invoke(args=["rebuild-timeline"])
+
+    assert done.applied == len(client.records)
+    assert after_first == before
+    assert cli.exit_code == 0, cli.output
+    assert "timeline rebuilt" in cli.output
+    assert snapshot(progress, client.client_id) == before
+    assert published(progress) == milestones_published
+
+
+def test_lag_per_partition_falls_to_zero_once_the_projection_has_applied_everything(
+    progress: Container, journey
+) -> None:
+    client = journey()
+    client.acceptance_journey()
+    produce(progress, client.records)
+    settings = progress.settings
+    watch = LagWatch(
+        progress.engine,
+        settings.consumer_group,
+        [settings.topic_of(s) for s in SERVICES],
+        lambda: group_consumer(settings.kafka, None),
+    )
+    consumer = watch.consumer_factory()
+    try:
+        waiting = watch.measure(consumer)
+        project_all(progress, len(client.records))
+        caught_up = watch.measure(consumer)
+    finally:
+        consumer.close()
+
+    assert sum(waiting.values()) == len(client.records)
+    assert len(waiting) == 3 * settings.kafka.partitions
+    assert set(caught_up.values()) == {0}

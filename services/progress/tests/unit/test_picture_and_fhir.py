@@ -1,0 +1,136 @@
+"""The timeline as an embeddable SVG picture, and session measures as FHIR R4 Observations."""
+
+from __future__ import annotations
+
+import uuid
+import xml.etree.ElementTree as ET
+
+import pytest
+from fhir.resources.R4B.bundle import Bundle
+from fhir.resources.R4B.observation import Observation
+from fhir.resources.R4B.operationoutcome import OperationOutcome
+from flask import Flask
+
+from waypoint_progress.entrypoints.app import create_app
+from waypoint_progress.entrypoints.timeline import picture
+from waypoint_shared.auth import ALL_SCOPES, mint_token
+from waypoint_shared.config import DEVELOPMENT_SECRET
+from waypoint_shared.database import run_in_transaction
+
+SVG = "{http://www.w3.org/2000/svg}"
+LOINC = "http://loinc.org"
+MEASURES = "https://waypoint.example/fhir/CodeSystem/measures"
+
+
+def bearer(tenant: str = "clinic-a", scopes: str = ALL_SCOPES) -> dict:
+    return {"Authorization": f"Bearer {mint_token(DEVELOPMENT_SECRET, 'ehr', tenant, scopes)}"}
+
+
+@pytest.fixture
+def app(tmp_path, monkeypatch) -> Flask:
+    monkeypatch.setenv("WAYPOINT_VAR_DIR", str(tmp_path))
+    app = create_app()
+    yield app
+    app.extensions["waypoint"].engine.dispose()
+
+
+def project(app: Flask, envelopes) -> None:
+    container = app.extensions["waypoint"]
+    for envelope in envelopes:
+        run_in_transaction(container.engine, lambda c, e=envelope: container.projector.handle(c, e))
+
+
+@pytest.fixture
+def client_id(app, journey) -> str:
+    events = journey()
+    project(app, [*events.acceptance_journey(), events.session(ORS=[6.0, 6.5, 7.0, 7.5])])
+    return events.client_id
+
+
+def test_the_picture_is_well_formed_svg_with_trajectories_and_milestone_markers(
+    app, client_id, acceptance_milestones
+):
+    response = app.test_client().get(f"/v1/clients/{client_id}/timeline.svg", headers=bearer())
+
+    assert response.status_code == 200
+    assert response.mimetype == "image/svg+xml"
+    root = ET.fromstring(response.get_data())
+    assert root.tag == f"{SVG}svg"
+    groups = root.findall(f"{SVG}g")
+    markers = [g.get("data-type") for g in groups if g.get("class") == "milestone"]
+    assert markers == acceptance_milestones
+    lines = {g.get("data-instrument") for g in groups if g.get("class") == "trajectory"}
+    assert lines == {"PHQ-9", "GAD-7", "SRS", "ORS"}
+
+
+def test_alerts_are_marked_on_the_picture(app, journey):
+    events = journey()
+    project(app, [events.referral(), events.session(PHQ9=[0, 0, 0, 0, 0, 0, 0, 0, 2])])
+
+    response = app.test_client().get(
+        f"/v1/clients/{events.client_id}/timeline.svg", headers=bearer()
+    )
+
+    groups = ET.fromstring(response.get_data()).findall(f"{SVG}g")
+    assert [g.get("data-type") for g in groups if g.get("class") == "alert"] == ["risk_flag"]
+
+
+def test_every_text_in_the_picture_is_escaped():
+    entry = {
+        "id": "1",
+        "kind": "milestone",
+        "type": 'x"><script>',
+        "title": "<b>&</b>",
+        "occurred_at": "2025-03-04T09:00:00+00:00",
+    }
+
+    svg = picture.render('client <&> "quoted"', {}, [entry])
+
+    root = ET.fromstring(svg)
+    assert "<script>" not in svg
+    [marker] = [g for g in root.findall(f"{SVG}g") if g.get("class") == "milestone"]
+    assert marker.get("data-type") == 'x"><script>'
+    assert marker.find(f"{SVG}title").text.startswith("<b>&</b>")
+
+
+def test_the_picture_of_an_unknown_client_is_a_404_problem(app):
+    response = app.test_client().get(f"/v1/clients/{uuid.uuid4()}/timeline.svg", headers=bearer())
+    assert response.status_code == 404
+    assert response.mimetype == "application/problem+json"
+
+
+def test_observations_are_a_valid_r4_searchset_with_loinc_and_local_codes(app, client_id):
+    response = app.test_client().get(f"/fhir/Observation?patient={client_id}", headers=bearer())
+
+    assert response.status_code == 200
+    assert response.mimetype == "application/fhir+json"
+    bundle = Bundle.model_validate(response.get_json())
+    assert (bundle.type, bundle.total) == ("searchset", 4)
+    observations = [Observation.model_validate(e.resource.model_dump()) for e in bundle.entry]
+    codes = [(o.code.coding[0].system, o.code.coding[0].code) for o in observations]
+    assert codes == [(LOINC, "44261-6"), (LOINC, "70274-6"), (MEASURES, "SRS"), (MEASURES, "ORS")]
+    phq9 = observations[0]
+    assert phq9.valueInteger == 8
+    assert phq9.subject.reference == f"Patient/{client_id}"
+    assert phq9.category[0].coding[0].code == "survey"
+    assert observations[3].valueQuantity.value == 27.0
+    for entry in bundle.entry:
+        assert entry.fullUrl.startswith("http://localhost/fhir/Observation/")
+
+
+def test_another_tenant_finds_no_observations(app, client_id):
+    response = app.test_client().get(
+        f"/fhir/Observation?patient={client_id}", headers=bearer("clinic-b")
+    )
+    assert Bundle.model_validate(response.get_json()).total == 0
+
+
+def test_fhir_errors_are_operation_outcomes(app):
+    client = app.test_client()
+    missing_patient = client.get("/fhir/Observation", headers=bearer())
+    no_token = client.get(f"/fhir/Observation?patient={uuid.uuid4()}")
+
+    for response, status in ((missing_patient, 422), (no_token, 401)):
+        assert response.status_code == status
+        assert response.mimetype == "application/fhir+json"
+        OperationOutcome.model_validate(response.get_json())

@@ -1,0 +1,100 @@
+"""The timeline is a function of the SET of source events: the real projector on real SQLite, fed
+the same events in many interleavings (each topic keeps its own order, topics interleave freely,
+some records arrive twice) always yields the same milestones and alerts, with the same ids, times
+and order."""
+
+from __future__ import annotations
+
+import tempfile
+import uuid
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import select
+
+from waypoint_progress.adapters.tables import timeline_entries
+from waypoint_progress.bootstrap import bootstrap
+from waypoint_shared.config import load_settings
+from waypoint_shared.database import read, run_in_transaction
+
+PHQ9_RISK = [1, 1, 1, 1, 1, 1, 1, 1, 1]
+
+
+def topics_of(events) -> list[list]:
+    """The events as the three topics carry them, each in its own order."""
+    by_service: dict[str, list] = {"intake": [], "goals": [], "progress": []}
+    for event in events:
+        by_service[event.source_service].append(event)
+    return list(by_service.values())
+
+
+@st.composite
+def interleavings(draw, topics: list[list]) -> list:
+    """Merge the topics in a drawn order, now and then delivering a record a second time."""
+    positions, merged = [0] * len(topics), []
+    while any(p < len(t) for p, t in zip(positions, topics, strict=True)):
+        open_topics = [i for i, t in enumerate(topics) if positions[i] < len(t)]
+        i = draw(st.sampled_from(open_topics))
+        merged.append(topics[i][positions[i]])
+        positions[i] += 1
+        if draw(st.integers(0, 5)) == 0:
+            merged.append(draw(st.sampled_from(merged)))
+    return merged
+
+
+def project(events) -> list[tuple]:
+    with tempfile.TemporaryDirectory() as var:
+        container = bootstrap(load_settings("progress", {"WAYPOINT_VAR_DIR": var}))
+        for event in events:
+            run_in_transaction(
+                container.engine, lambda c, e=event: container.projector.handle(c, e)
+            )
+        t = timeline_entries
+        with read(container.engine) as conn:
+            rows = conn.execute(
+                select(t.c.id, t.c.kind, t.c.type, t.c.occurred_at).order_by(t.c.sort_key)
+            ).all()
+        container.engine.dispose()
+    return [tuple(r) for r in rows]
+
+
+def a_rich_journey(journey) -> list:
+    events = journey()
+    goal, step = str(uuid.uuid4()), str(uuid.uuid4())
+    return [
+        *events.acceptance_journey(),
+        events.consent_revoked("confidentiality"),
+        events.step_planned(goal, step),  # on a goal that is agreed only later
+        events.session(PHQ9=PHQ9_RISK, SRS=[7.0, 7.0, 7.0, 7.0], reflection="Hard week"),
+        events.goal_proposed(goal),
+        events.goal_agreed(goal),
+        events.step_completed(goal, step),
+    ]
+
+
+@settings(
+    max_examples=30,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(data=st.data())
+def test_any_interleaving_with_duplicates_yields_the_same_timeline(journey, data):
+    events = a_rich_journey(journey)
+    reference = project(events)
+    # Arrival order is drawn here, after the events (and so their times) are fixed.
+    arrival = data.draw(interleavings(topics_of(events)))
+
+    assert project(arrival) == reference
+    derived = [r for r in reference if r[1] != "event"]
+    assert [r[2] for r in derived if r[1] == "alert"] == [
+        "consent_revoked",
+        "risk_flag",
+        "alliance_concern",
+    ]
+
+
+def test_the_reverse_of_every_topic_order_across_topics_changes_nothing(journey):
+    events = a_rich_journey(journey)
+    goals_first = [e for t in reversed(topics_of(events)) for e in t]
+
+    assert project(goals_first) == project(events)

@@ -1,0 +1,250 @@
+"""Session check-ins over HTTP: scored by the service, alerts raised at once, acknowledged, and
+the measures that follow once the projection has the session."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+from flask import Flask
+from sqlalchemy import text
+
+from waypoint_progress.entrypoints.app import create_app
+from waypoint_shared.auth import ALL_SCOPES, mint_token
+from waypoint_shared.config import DEVELOPMENT_SECRET
+from waypoint_shared.database import run_in_transaction
+from waypoint_shared.envelope import decode, encode
+
+PHQ9_MILD = [1, 1, 1, 1, 1, 1, 1, 1, 0]
+PHQ9_RISK = [1, 1, 1, 1, 1, 1, 1, 1, 1]
+SESSION = {
+    "date": "2025-03-20",
+    "attended": True,
+    "measures": [
+        {"instrument": "PHQ-9", "items": PHQ9_MILD},
+        {"instrument": "GAD-7", "items": [1, 1, 1, 1, 1, 1, 0]},
+        {"instrument": "SRS", "items": [9.5, 9.5, 9.5, 9.5]},
+    ],
+    "reflection": "I walked to the park and it felt good",
+}
+
+
+def bearer(tenant: str = "clinic-a", scopes: str = ALL_SCOPES) -> dict:
+    return {"Authorization": f"Bearer {mint_token(DEVELOPMENT_SECRET, 'ehr', tenant, scopes)}"}
+
+
+@pytest.fixture
+def app(tmp_path, monkeypatch) -> Flask:
+    monkeypatch.setenv("WAYPOINT_VAR_DIR", str(tmp_path))
+    app = create_app()
+    yield app
+    app.extensions["waypoint"].engine.dispose()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+def record(client, client_id: str, body=SESSION, **headers):
+    return client.post(
+        f"/v1/clients/{client_id}/sessions", json=body, headers={**bearer(), **headers}
+    )
+
+
+def relay(app: Flask) -> None:
+    """What the relay and the worker do: progress's own events back into its projection."""
+    container = app.extensions["waypoint"]
+    with container.engine.connect() as conn:
+        recorded = container.store.read_after(conn, 0, 1000)
+    for event in recorded:
+        envelope = decode(encode(event, "progress")[1])
+        run_in_transaction(container.engine, lambda c, e=envelope: container.projector.handle(c, e))
+
+
+def project(app: Flask, envelopes) -> None:
+    container = app.extensions["waypoint"]
+    for envelope in envelopes:
+        run_in_transaction(container.engine, lambda c, e=envelope: container.projector.handle(c, e))
+
+
+def test_a_session_is_scored_and_answers_201_with_location_and_version(client):
+    client_id = str(uuid.uuid4())
+
+    response = record(client, client_id)
+
+    assert response.status_code == 201
+    body = response.get_json()
+    assert response.headers["Location"] == f"/v1/clients/{client_id}/sessions/{body['session_id']}"
+    assert response.headers["ETag"] == '"1"'
+    assert [(m["instrument"], m["total"], m["band"]) for m in body["measures"]] == [
+        ("PHQ-9", 8, "mild"),
+        ("GAD-7", 6, "mild"),
+        ("SRS", 38.0, "strong alliance"),
+    ]
+    assert body["alerts"] == []
+    read = client.get(response.headers["Location"], headers=bearer())
+    assert read.status_code == 200
+    assert read.get_json()["measures"] == body["measures"]
+    assert read.get_json()["reflection"] == SESSION["reflection"]
+
+
+def test_the_reflection_is_sealed_and_no_item_text_is_stored(app, client):
+    record(client, str(uuid.uuid4()))
+
+    with app.extensions["waypoint"].engine.connect() as conn:
+        [raw] = conn.execute(text("SELECT data FROM events")).scalars()
+
+    assert "park" not in raw
+    assert '"reflection": "enc:v1:' in raw
+
+
+def test_phq9_item_9_above_0_raises_a_risk_flag_at_once_in_the_response(app, client):
+    client_id = str(uuid.uuid4())
+    body = {**SESSION, "measures": [{"instrument": "PHQ-9", "items": PHQ9_RISK}]}
+
+    response = record(client, client_id, body)
+
+    [alert] = response.get_json()["alerts"]
+    assert alert["rule"] == "risk_flag"
+    relay(app)
+    timeline = client.get(f"/v1/clients/{client_id}/timeline?kind=alert", headers=bearer())
+    assert [(a["id"], a["type"]) for a in timeline.get_json()["items"]] == [
+        (alert["alert_id"], "risk_flag")
+    ]
+    with app.extensions["waypoint"].engine.connect() as conn:
+        raised = conn.execute(
+            text("SELECT count(*) FROM events WHERE type LIKE '%alert_raised%'")
+        ).scalar_one()
+    assert raised == 1
+
+
+def test_srs_30_raises_an_alliance_concern_at_once(client):
+    body = {**SESSION, "measures": [{"instrument": "SRS", "items": [7.5, 7.5, 7.5, 7.5]}]}
+
+    response = record(client, str(uuid.uuid4()), body)
+
+    assert [a["rule"] for a in response.get_json()["alerts"]] == ["alliance_concern"]
+
+
+@pytest.mark.parametrize(
+    ("measure", "problem"),
+    [
+        ({"instrument": "PHQ-9", "items": [1] * 8}, "PHQ-9 has 9 items; got 8."),
+        ({"instrument": "GAD-7", "items": [0, 0, 0, 4, 0, 0, 0]}, "Item 4"),
+        ({"instrument": "GAD-7", "items": [0, 0, 0, 1.5, 0, 0, 0]}, "Item 4"),
+        ({"instrument": "ORS", "items": [5.0, 5.0, 10.5, 5.0]}, "Item 3"),
+        ({"instrument": "SRS", "items": [5.25, 5.0, 5.0, 5.0]}, "Item 1"),
+    ],
+)
+def test_items_that_do_not_fit_the_instrument_are_a_422_naming_the_field(client, measure, problem):
+    response = record(client, str(uuid.uuid4()), {**SESSION, "measures": [measure]})
+
+    assert response.status_code == 422
+    assert response.mimetype == "application/problem+json"
+    [message] = response.get_json()["errors"]["measures"]["0"]["items"]
+    assert message.startswith(problem)
+
+
+def test_an_unknown_instrument_or_field_is_a_422(client):
+    unknown_instrument = {**SESSION, "measures": [{"instrument": "BDI", "items": [1]}]}
+    assert record(client, str(uuid.uuid4()), unknown_instrument).status_code == 422
+    assert record(client, str(uuid.uuid4()), {**SESSION, "mood": "ok"}).status_code == 422
+
+
+def test_a_stale_if_match_is_412(client):
+    client_id = str(uuid.uuid4())
+    record(client, client_id)
+
+    response = record(client, client_id, **{"If-Match": '"0"'})
+
+    assert response.status_code == 412
+
+
+def test_recording_needs_the_write_scope(client):
+    response = client.post(
+        f"/v1/clients/{uuid.uuid4()}/sessions", json=SESSION, headers=bearer(scopes="progress:read")
+    )
+    assert response.status_code == 403
+
+
+def test_an_alert_is_acknowledged_once_with_what_was_done(app, client):
+    client_id = str(uuid.uuid4())
+    body = {**SESSION, "measures": [{"instrument": "PHQ-9", "items": PHQ9_RISK}]}
+    [alert] = record(client, client_id, body).get_json()["alerts"]
+    path = f"/v1/clients/{client_id}/alerts/{alert['alert_id']}/acknowledgement"
+    ack = {"acknowledged_by": {"role": "clinician", "id": "dr-1"}, "action_taken": "Called them"}
+
+    first = client.post(path, json=ack, headers=bearer())
+    again = client.post(path, json=ack, headers=bearer())
+
+    assert first.status_code == 200
+    assert first.get_json()["alert_id"] == alert["alert_id"]
+    assert first.headers["ETag"] == '"2"'
+    assert again.status_code == 409
+    relay(app)
+    items = client.get(f"/v1/clients/{client_id}/timeline", headers=bearer()).get_json()["items"]
+    assert [i["type"] for i in items][-1] == "alert_acknowledged"
+
+
+def test_acknowledging_an_alert_that_was_never_raised_is_a_404(client):
+    client_id = str(uuid.uuid4())
+    record(client, client_id)
+    ack = {"acknowledged_by": {"role": "clinician", "id": "dr-1"}, "action_taken": "Called"}
+
+    response = client.post(
+        f"/v1/clients/{client_id}/alerts/{uuid.uuid4()}/acknowledgement", json=ack, headers=bearer()
+    )
+
+    assert response.status_code == 404
+    assert response.mimetype == "application/problem+json"
+
+
+def test_milestones_list_only_milestones_in_timeline_order(
+    app, client, journey, acceptance_milestones
+):
+    events = journey()
+    project(app, events.acceptance_journey())
+
+    response = client.get(f"/v1/clients/{events.client_id}/milestones", headers=bearer())
+
+    assert [m["type"] for m in response.get_json()["items"]] == acceptance_milestones
+
+
+def test_the_measures_trajectory_shows_change_from_the_screening_baseline(app, client, journey):
+    events = journey()
+    project(app, events.acceptance_journey())
+
+    response = client.get(
+        f"/v1/clients/{events.client_id}/measures?instrument=PHQ-9", headers=bearer()
+    )
+
+    body = response.get_json()
+    assert body["baseline"] == 15
+    screening, session = body["points"]
+    assert (screening["source"], screening["score"], screening["band"]) == (
+        "screening",
+        15,
+        "moderately severe",
+    )
+    assert (session["score"], session["band"], session["change_from_baseline"]) == (8, "mild", -7)
+    assert session["reliable_change"] == "improved"
+    assert session["reliable_improvement"] and session["recovery"]
+    assert not session["reliable_deterioration"]
+
+
+def test_measures_need_a_known_instrument_and_a_known_client(client):
+    assert client.get(f"/v1/clients/{uuid.uuid4()}/measures", headers=bearer()).status_code == 422
+    unknown = client.get(f"/v1/clients/{uuid.uuid4()}/measures?instrument=ORS", headers=bearer())
+    assert unknown.status_code == 404
+
+
+def test_a_session_recorded_over_http_reaches_the_measures_once_projected(app, client):
+    client_id = str(uuid.uuid4())
+    record(client, client_id)
+    relay(app)
+
+    response = client.get(f"/v1/clients/{client_id}/measures?instrument=SRS", headers=bearer())
+
+    [point] = response.get_json()["points"]
+    assert (point["score"], point["date"], point["band"]) == (38.0, "2025-03-20", "strong alliance")
