@@ -1,0 +1,310 @@
+"""The whole journey end to end: intake → goals → progress through real gunicorn processes and a
+real broker, with the timeline's milestones in order, its picture, a rebuild, and a revoked
+consent that stops new goals."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import uuid
+import xml.etree.ElementTree as ElementTree
+from collections.abc import Callable, Iterator
+from datetime import UTC, date, datetime
+from typing import Any
+
+import pytest
+import requests
+
+from waypoint_shared.config import KafkaSettings
+from waypoint_shared.testing.suite import running_suite, url_of
+from waypoint_shared.testing.waiting import wait_until
+
+pytestmark = [pytest.mark.e2e, pytest.mark.kafka, pytest.mark.timeout(420)]
+THERAPIST = {"role": "therapist", "id": "t-okafor"}
+CLIENT = {"role": "client", "id": "c-amara"}
+PHQ9_15 = [2, 2, 2, 2, 2, 2, 2, 1, 0]  # total 15, item 9 zero
+GAD7_12 = [2, 2, 2, 2, 2, 1, 1]
+PHQ9_8 = [1, 1, 1, 1, 1, 1, 1, 1, 0]
+GAD7_6 = [1, 1, 1, 1, 1, 1, 0]
+SRS_38 = [9.5, 9.5, 9.5, 9.5]
+EXPECTED_MILESTONES = [
+    "journey_started",
+    "safe_space",
+    "matched",
+    "intake_complete",
+    "first_goal",
+    "plan_ready",
+    "small_win",
+    "halfway",
+    "reliable_improvement",
+    "recovery",
+    "strong_alliance",
+    "plan_adapted",
+    "goal_achieved",
+]
+
+
+class Api:
+    """A tiny client of the three running services."""
+
+    def __init__(self, suite: Any, token: str):
+        self.suite, self.headers = suite, {"Authorization": f"Bearer {token}"}
+
+    def call(self, method: str, service: str, path: str, expect: int = 200, **kw: Any) -> Any:
+        response = requests.request(
+            method,
+            url_of(self.suite, f"{service}-web") + path,
+            headers=self.headers,
+            timeout=10,
+            **kw,
+        )
+        assert response.status_code == expect, f"{method} {path}: {response.text}"
+        return response
+
+    def post(self, service: str, path: str, body: dict[str, Any], expect: int = 200) -> Any:
+        return self.call("POST", service, path, expect, json=body).json()
+
+    def milestones(self, client_id: str) -> list[dict[str, Any]]:
+        response = requests.get(
+            url_of(self.suite, "progress-web")
+            + f"/v1/clients/{client_id}/timeline?kind=milestone&limit=200",
+            headers=self.headers,
+            timeout=10,
+        )
+        return response.json()["items"] if response.ok else []
+
+
+@pytest.fixture(scope="module")
+def suite(tmp_path_factory: pytest.TempPathFactory, kafka_bootstrap: str) -> Iterator[Any]:
+    kafka = KafkaSettings(
+        bootstrap_servers=kafka_bootstrap, topic_prefix=f"journey{uuid.uuid4().hex[:8]}."
+    )
+    var_dir = tmp_path_factory.mktemp("journey")
+    with running_suite(var_dir, kafka) as running:
+        running.var_dir = var_dir
+        yield running
+
+
+@pytest.fixture
+def api(suite: Any, token: Callable[..., str]) -> Api:
+    return Api(suite, token())
+
+
+def start_safely(api: Api) -> str:
+    """Refer → cultural context → consents → expectations → baseline → match → assign → complete."""
+    therapist = api.post(
+        "intake",
+        "/v1/therapists",
+        {
+            "name": "Dr Okafor",
+            "languages": ["en", "yo"],
+            "modalities": ["cbt", "act"],
+            "specialties": ["low mood"],
+            "capacity": 10,
+            "recorded_by": {"role": "administrator", "id": "admin-1"},
+        },
+        expect=201,
+    )["therapist_id"]
+    client_id = api.post(
+        "intake",
+        "/v1/clients",
+        {
+            "given_name": "Amara",
+            "family_name": "Osei",
+            "date_of_birth": "1992-06-30",
+            "preferred_language": "en",
+            "presenting_concerns": ["low mood"],
+        },
+        expect=201,
+    )["client_id"]
+    path = f"/v1/clients/{client_id}"
+    api.call(
+        "PUT",
+        "intake",
+        f"{path}/cultural-context",
+        json={
+            "identities": ["Ghanaian British"],
+            "therapist_preferences": {"language": "en"},
+            "recorded_by": THERAPIST,
+        },
+    )
+    signed = {
+        "document_version": "2026-01",
+        "signed_by": "Amara Osei",
+        "signed_at": datetime.now(UTC).isoformat(),
+        "recorded_by": CLIENT,
+    }
+    api.post("intake", f"{path}/consents", {"kind": "treatment", **signed})
+    api.post(
+        "intake",
+        f"{path}/consents",
+        {"kind": "confidentiality", "limits_acknowledged": True, **signed},
+    )
+    api.post(
+        "intake",
+        f"{path}/expectations",
+        {
+            "topics": [
+                "session_frequency",
+                "contact_between_sessions",
+                "cancellation",
+                "what_therapy_involves",
+            ],
+            "acknowledged_by": CLIENT,
+        },
+    )
+    phq = api.post(
+        "intake",
+        f"{path}/screenings",
+        {"instrument": "PHQ-9", "items": PHQ9_15, "recorded_by": THERAPIST},
+    )
+    assert (phq["total"], phq["severity"], phq["risk_flag"]) == (15, "moderately severe", False)
+    api.post(
+        "intake",
+        f"{path}/screenings",
+        {"instrument": "GAD-7", "items": GAD7_12, "recorded_by": THERAPIST},
+    )
+    matches = api.call("GET", "intake", f"{path}/therapist-matches").json()
+    assert matches["matches"][0]["therapist_id"] == therapist
+    assert matches["matches"][0]["reasons"]
+    api.call(
+        "PUT",
+        "intake",
+        f"{path}/therapist",
+        json={"therapist_id": therapist, "recorded_by": THERAPIST},
+    )
+    api.post("intake", f"{path}/completion", {"recorded_by": THERAPIST})
+    return client_id
+
+
+def set_goals(api: Api, client_id: str) -> str:
+    """Goal proposed by the therapist, agreed by the client, two steps, one completed."""
+
+    def propose() -> Any:
+        response = requests.post(
+            url_of(api.suite, "goals-web") + f"/v1/clients/{client_id}/goals",
+            headers=api.headers,
+            timeout=10,
+            json={
+                "title": "Sleep through the night",
+                "modality": "cbt",
+                "priority": "high",
+                "proposed_by": THERAPIST,
+            },
+        )
+        return response.json() if response.status_code == 201 else None
+
+    goal_id = wait_until(propose, timeout=20, what="goals to know the client")["goal_id"]
+    api.post("goals", f"/v1/goals/{goal_id}/agreement", {"agreed_by": CLIENT})
+    steps = [
+        api.post("goals", f"/v1/goals/{goal_id}/steps", {"description": d}, expect=201)
+        for d in ("Keep a sleep diary", "No screens after ten")
+    ]
+    api.post("goals", f"/v1/goals/{goal_id}/steps/{steps[0]['step_id']}/completion", {})
+    return goal_id
+
+
+def milestone_types(api: Api, client_id: str) -> list[str]:
+    return [m["type"] for m in api.milestones(client_id)]
+
+
+def test_a_journey_is_celebrated_in_order_survives_a_rebuild_and_revocation_stops_goals(
+    suite: Any, api: Api
+) -> None:
+    client_id = start_safely(api)
+    goal_id = set_goals(api, client_id)
+    session = api.post(
+        "progress",
+        f"/v1/clients/{client_id}/sessions",
+        {
+            "date": date.today().isoformat(),
+            "attended": True,
+            "measures": [
+                {"instrument": "PHQ-9", "items": PHQ9_8},
+                {"instrument": "GAD-7", "items": GAD7_6},
+                {"instrument": "SRS", "items": SRS_38},
+            ],
+        },
+        expect=201,
+    )
+    assert {m["instrument"]: m["total"] for m in session["measures"]} == {
+        "PHQ-9": 8,
+        "GAD-7": 6,
+        "SRS": 38,
+    }
+    wait_until(
+        lambda: "strong_alliance" in milestone_types(api, client_id),
+        timeout=20,
+        what="the session's milestones",
+    )
+    api.call(
+        "PATCH",
+        "goals",
+        f"/v1/goals/{goal_id}",
+        json={"reason": "Nights are better; aim higher", "changes": {"title": "Sleep well"}},
+    )
+    api.post("goals", f"/v1/goals/{goal_id}/achievement", {"note": "Seven good nights"})
+    wait_until(
+        lambda: milestone_types(api, client_id) == EXPECTED_MILESTONES,
+        timeout=20,
+        what=f"the milestones {EXPECTED_MILESTONES}",
+    )
+
+    picture = api.call("GET", "progress", f"/v1/clients/{client_id}/timeline.svg")
+    assert picture.headers["Content-Type"].startswith("image/svg+xml")
+    shown = {
+        g.get("data-type")
+        for g in ElementTree.fromstring(picture.content).iter()
+        if g.get("class") == "milestone"
+    }
+    assert shown == set(EXPECTED_MILESTONES)
+
+    before = api.milestones(client_id)
+    rebuild = subprocess.run(
+        [sys.executable, "-m", "waypoint_progress.entrypoints.rebuild"],
+        env=suite.env,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    assert rebuild.returncode == 0, rebuild.stderr
+    assert api.milestones(client_id) == before
+
+    api.post(
+        "intake",
+        f"/v1/clients/{client_id}/consents/treatment/revocation",
+        {"reason": "Wants a pause", "revoked_by": "Amara Osei", "recorded_by": CLIENT},
+    )
+
+    def refused() -> Any:
+        response = requests.post(
+            url_of(suite, "goals-web") + f"/v1/clients/{client_id}/goals",
+            headers=api.headers,
+            timeout=10,
+            json={
+                "title": "Another goal",
+                "modality": "act",
+                "priority": "low",
+                "proposed_by": THERAPIST,
+            },
+        )
+        return [response] if response.status_code == 409 else None  # a 4xx Response is falsy
+
+    [answer] = wait_until(refused, timeout=20, what="goals to refuse after the revocation")
+    assert answer.headers["Content-Type"] == "application/problem+json"
+    assert "consent" in answer.json()["detail"].lower()
+    wait_until(
+        lambda: (
+            "consent_revoked"
+            in [
+                e["type"]
+                for e in requests.get(
+                    url_of(suite, "progress-web") + f"/v1/clients/{client_id}/timeline?kind=alert",
+                    headers=api.headers,
+                    timeout=10,
+                ).json()["items"]
+            ]
+        ),
+        timeout=20,
+        what="the consent-revoked alert",
+    )
