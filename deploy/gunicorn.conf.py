@@ -12,6 +12,9 @@ timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
 graceful_timeout = 20
 keepalive = 5
 accesslog = "-"
+# The path without its query string: a query can carry personal data (`?external_id=…`).
+access_log_format = '%(h)s "%(m)s %(U)s %(H)s" %(s)s %(b)s %(L)ss'
+
 errorlog = "-"
 loglevel = os.environ.get("WAYPOINT_LOG_LEVEL", "info").lower()
 # Each worker builds its own app (engines and pools are not shared across fork).

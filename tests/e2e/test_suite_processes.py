@@ -163,6 +163,16 @@ def test_every_process_answers_health_and_metrics_without_a_token(suite: Any) ->
         assert requests.get(f"{url}/metrics", timeout=5).status_code == 200
 
 
+def test_the_progress_worker_reports_consumer_lag_per_partition_when_ready(suite: Any) -> None:
+    def lag() -> dict[str, int]:
+        body = requests.get(f"{url_of(suite, 'progress-worker')}/health/ready", timeout=5).json()
+        return body.get("consumer_lag") or {}
+
+    partitions = wait_until(lag, timeout=30, what="the first lag measurement")
+    assert any(".waypoint.intake.events[" in name for name in partitions)
+    assert all(isinstance(n, int) and n >= 0 for n in partitions.values())
+
+
 def test_logs_of_the_run_hold_no_stack_trace_of_a_failed_request(suite: Any) -> None:
     logs = "".join(p.read_text(errors="replace") for p in Path(suite.var_dir, "logs").glob("*"))
     assert "unexpected error while handling" not in logs

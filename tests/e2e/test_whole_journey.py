@@ -64,14 +64,17 @@ class Api:
     def post(self, service: str, path: str, body: dict[str, Any], expect: int = 200) -> Any:
         return self.call("POST", service, path, expect, json=body).json()
 
-    def milestones(self, client_id: str) -> list[dict[str, Any]]:
+    def timeline(self, client_id: str, kind: str | None = None) -> list[dict[str, Any]]:
+        query = f"?limit=200&kind={kind}" if kind else "?limit=200"
         response = requests.get(
-            url_of(self.suite, "progress-web")
-            + f"/v1/clients/{client_id}/timeline?kind=milestone&limit=200",
+            url_of(self.suite, "progress-web") + f"/v1/clients/{client_id}/timeline{query}",
             headers=self.headers,
             timeout=10,
         )
         return response.json()["items"] if response.ok else []
+
+    def milestones(self, client_id: str) -> list[dict[str, Any]]:
+        return self.timeline(client_id, "milestone")
 
 
 @pytest.fixture(scope="module")
@@ -259,7 +262,25 @@ def test_a_journey_is_celebrated_in_order_survives_a_rebuild_and_revocation_stop
     }
     assert shown == set(EXPECTED_MILESTONES)
 
-    before = api.milestones(client_id)
+    events = [e["type"] for e in api.timeline(client_id, "event")]
+    for happened in (
+        "client_referred",
+        "cultural_context_recorded",
+        "consent_granted",
+        "expectations_acknowledged",
+        "screening_recorded",
+        "therapist_assigned",
+        "intake_completed",
+        "goal_proposed",
+        "goal_agreed",
+        "action_step_planned",
+        "action_step_completed",
+        "session_recorded",
+        "goal_revised",
+        "goal_achieved",
+    ):
+        assert happened in events, f"{happened} is not on the timeline: {events}"
+    before = api.timeline(client_id)
     rebuild = subprocess.run(
         [sys.executable, "-m", "waypoint_progress.entrypoints.rebuild"],
         env=suite.env,
@@ -268,7 +289,7 @@ def test_a_journey_is_celebrated_in_order_survives_a_rebuild_and_revocation_stop
         timeout=180,
     )
     assert rebuild.returncode == 0, rebuild.stderr
-    assert api.milestones(client_id) == before
+    assert api.timeline(client_id) == before  # same ids, times and order
 
     api.post(
         "intake",
