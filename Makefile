@@ -4,7 +4,7 @@ PY := .venv/bin/python
 UV := $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
 PYTEST_ARGS ?=
 
-.PHONY: help setup run test test-fast lint fmt kafka kafka-jars topics token up down golden bench clean
+.PHONY: help setup run test test-fast lint fmt kafka kafka-jars topics token up down golden bench faults clean
 
 help:
 	@echo "make run      set up and start Kafka + the six processes (Ctrl-C stops)"
@@ -13,6 +13,7 @@ help:
 	@echo "make kafka    run only the local Apache Kafka broker;  make topics: create topics"
 	@echo "make token    print a development token;  make up/down: docker compose"
 	@echo "make bench    benchmarks, as ratios against raw baselines (bench/results/)"
+	@echo "make faults   long fault-injection runs and fuzzing (FAULTS_SCALE, FUZZ_EXAMPLES)"
 
 # --- set-up -------------------------------------------------------------------------------
 setup: .venv/.synced kafka-jars
@@ -68,6 +69,13 @@ bench: setup
 	cd bench && ../$(PY) relay_throughput.py
 	cd bench && ../$(PY) projector_throughput.py
 	cd bench && ../$(PY) e2e_latency.py
+
+# Longer fault tests (more commands, more kills) and more fuzzing than `make test` runs.
+FAULTS_SCALE ?= 10
+FUZZ_EXAMPLES ?= 150
+faults: setup
+	FAULTS_SCALE=$(FAULTS_SCALE) FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) \
+		$(PY) -m pytest tests/faults tests/fuzz -p no:cacheprovider $(PYTEST_ARGS)
 
 golden: .venv/.synced
 	$(PY) -m waypoint_shared.golden

@@ -2,20 +2,50 @@
 
 The bind address comes from the command line (`--bind`); the rest from the environment.
 Web processes create no Kafka clients: the worker process publishes (DESIGN §2).
+
+Logs: JSON lines on stdout (waypoint_shared.logs), the access log included.
+Metrics: prometheus-client's multiprocess mode, one directory per service under the var dir
+(or PROMETHEUS_MULTIPROC_DIR), emptied when gunicorn starts; a dead worker's live gauges go.
+Shutdown: on SIGTERM gunicorn stops accepting, lets each worker finish its request within
+`graceful_timeout`, then exits.
 """
 
 import os
+import shutil
+from pathlib import Path
 
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
 worker_class = "sync"
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
-graceful_timeout = 20
+# Longer than any request may take (`timeout`), so SIGTERM never cuts one off.
+graceful_timeout = int(os.environ.get("GUNICORN_GRACEFUL_TIMEOUT", str(timeout + 5)))
 keepalive = 5
 accesslog = "-"
-# The path without its query string: a query can carry personal data (`?external_id=…`).
-access_log_format = '%(h)s "%(m)s %(U)s %(H)s" %(s)s %(b)s %(L)ss'
-
 errorlog = "-"
+logger_class = "waypoint_shared.logs.GunicornLogger"
 loglevel = os.environ.get("WAYPOINT_LOG_LEVEL", "info").lower()
 # Each worker builds its own app (engines and pools are not shared across fork).
 preload_app = False
+
+
+def on_starting(server):  # type: ignore[no-untyped-def]
+    """Before any worker forks: a clean metrics directory, inherited through the environment.
+
+    prometheus-client chooses multiprocess mode when it is first imported, which happens in the
+    workers (the app is not preloaded), so the variable must be set here, not later.
+    """
+    from waypoint_shared.logs import service_of_app
+
+    service = service_of_app(server.cfg.default_proc_name) or "web"
+    var_dir = Path(os.environ.get("WAYPOINT_VAR_DIR", "var"))
+    default = var_dir / "metrics" / f"{service}-web"
+    directory = Path(os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", str(default.resolve())))
+    shutil.rmtree(directory, ignore_errors=True)
+    directory.mkdir(parents=True, exist_ok=True)
+
+
+def child_exit(server, worker):  # type: ignore[no-untyped-def]
+    """A worker that exited no longer counts in the live gauges."""
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)

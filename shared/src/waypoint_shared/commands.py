@@ -4,13 +4,19 @@ nothing, and a reused key with a different body is refused."""
 
 from __future__ import annotations
 
+import base64
 import hashlib
+import hmac
 import json
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.hashes import SHA256
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from flask import Response, request
 from sqlalchemy import Connection, Engine, insert, select
 from sqlalchemy.exc import IntegrityError
@@ -76,27 +82,51 @@ def _once(conn: Connection, key: str, work: Callable[[Connection], Reply]) -> Re
         "tenant_id": principal().tenant,
         "method": request.method,
         "path": request.path,
-        "key": key,
+        "key": hashlib.sha256(key.encode()).hexdigest(),
     }
-    fingerprint = hashlib.sha256(request.get_data()).hexdigest()
+    sealing = _reply_key(key, scope)
+    fingerprint = hmac.new(sealing, request.get_data(), hashlib.sha256).hexdigest()
     found = conn.execute(select(idempotency_records).filter_by(**scope)).first()
     if found is not None:
-        if found.request_hash != fingerprint:
+        if not hmac.compare_digest(found.request_hash, fingerprint):
             raise Problem(
                 422,
                 "Unprocessable Content",
                 "This Idempotency-Key was used with a different request body.",
             )
-        return Reply(found.status, json.loads(found.body), dict(found.headers))
+        return Reply(found.status, _open(sealing, found.body), dict(found.headers))
     reply = work(conn)
     conn.execute(
         insert(idempotency_records).values(
             **scope,
             request_hash=fingerprint,
             status=reply.status,
-            body=json.dumps(reply.body),
+            body=_seal(sealing, reply.body),
             headers=reply.headers,
             created_at=datetime.now(UTC),
+            subject=reply.body.get("client_id"),
         )
     )
     return reply
+
+
+# A stored reply quotes what the caller sent, personal data included. It is kept sealed under a
+# key derived from the caller's Idempotency-Key, which is stored only as a hash: the database
+# alone cannot read it back, and erasing the client deletes it (by `subject`).
+def _reply_key(key: str, scope: dict[str, str]) -> bytes:
+    context = f"{scope['tenant_id']}|{scope['method']}|{scope['path']}".encode()
+    return HKDF(algorithm=SHA256(), length=32, salt=context, info=b"idempotent-reply").derive(
+        key.encode()
+    )
+
+
+def _seal(sealing: bytes, body: dict[str, Any]) -> str:
+    nonce = os.urandom(12)
+    return base64.b64encode(
+        nonce + AESGCM(sealing).encrypt(nonce, json.dumps(body).encode(), None)
+    ).decode()
+
+
+def _open(sealing: bytes, stored: str) -> dict[str, Any]:
+    blob = base64.b64decode(stored)
+    return json.loads(AESGCM(sealing).decrypt(blob[:12], blob[12:], None))  # type: ignore[no-any-return]

@@ -59,6 +59,7 @@ class Settings:
     kafka: KafkaSettings
     jwt_secret: str | None
     jwt_public_key: str | None
+    # One base64 key, or during a rotation "NEW,OLD": wrap with the first, unwrap with any.
     master_key: str
     web_port: int
     worker_port: int

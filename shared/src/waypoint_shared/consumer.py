@@ -9,8 +9,11 @@ keeps failing, goes to the dead-letter topic with its origin in headers, and the
 
 from __future__ import annotations
 
+import json
 import logging
+import re
 import threading
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -21,14 +24,16 @@ from kafka.errors import KafkaError
 from kafka.structs import OffsetAndMetadata
 from sqlalchemy import Connection, Engine, insert, select, update
 
-from waypoint_shared import envelope
+from waypoint_shared import envelope, logs, metrics
 from waypoint_shared.database import run_in_transaction
 from waypoint_shared.envelope import Envelope, UndecodableRecord
 from waypoint_shared.tables import applied_events, consumer_offsets
 
 log = logging.getLogger(__name__)
 Handle = Callable[[Connection, Envelope], None]
+Applied = list[tuple[ConsumerRecord, Envelope]]
 HANDLER_ATTEMPTS = 3
+TRACE = re.compile(envelope.TRACE_PATTERN)
 
 
 @dataclass
@@ -71,6 +76,9 @@ class ConsumerRunner:
         self.applied_total = 0
         self.assigned = False  # set once the group has given this runner its partitions
         self.dead_lettered_total = 0
+        self.newest_applied_at: float | None = None  # when the newest applied event was recorded
+        for topic in topics:  # exported as 0 before the first dead letter, so alerts can use it
+            metrics.DEAD_LETTERED.labels(group, topic)
 
     def run(self, stop: threading.Event) -> None:
         backoff = 0.2
@@ -94,6 +102,9 @@ class ConsumerRunner:
         if records:
             self.apply(records)
             self._commit_to_kafka(records)
+        if self.newest_applied_at is not None:
+            age = max(0.0, time.time() - self.newest_applied_at)
+            metrics.PROJECTION_AGE.labels(self.group).set(age)
         return len(records)
 
     def apply(self, records: list[ConsumerRecord]) -> None:
@@ -102,55 +113,61 @@ class ConsumerRunner:
         self._dead_letter(d for _, d in decoded if isinstance(d, DeadLetter))
         good = [(r, d) for r, d in decoded if isinstance(d, Envelope)]
         try:
-            self.applied_total += run_in_transaction(
-                self.engine, lambda c: self._apply_all(c, good, records)
-            )
+            applied = run_in_transaction(self.engine, lambda c: self._apply_all(c, good, records))
+            self._applied(applied)
         except Exception:
             log.exception("consumer %s: batch failed; applying records one by one", self.group)
             for record, event in good:
                 self._apply_alone(record, event)
             run_in_transaction(self.engine, lambda c: self._track_offsets(c, records))
 
-    def _apply_all(
-        self,
-        conn: Connection,
-        good: list[tuple[ConsumerRecord, Envelope]],
-        records: list[ConsumerRecord],
-    ) -> int:
-        applied = self._apply_new(conn, [event for _, event in good])
+    def _apply_all(self, conn: Connection, good: Applied, records: list[ConsumerRecord]) -> Applied:
+        applied = self._apply_new(conn, good)
         self._track_offsets(conn, records)
         return applied
 
+    def _applied(self, applied: Applied) -> None:
+        """After the commit: count, note the newest event's time, and log each with its trace."""
+        self.applied_total += len(applied)
+        for record, event in applied:
+            recorded_at = event.time.timestamp()
+            self.newest_applied_at = max(self.newest_applied_at or recorded_at, recorded_at)
+            log.info(
+                "event applied",
+                extra={**_trace(event), **_origin(record), "group": self.group},
+            )
+
     def _apply_alone(self, record: ConsumerRecord, event: Envelope) -> None:
+        pair = (record, event)
         for attempt in range(1, HANDLER_ATTEMPTS + 1):
             try:
-                self.applied_total += run_in_transaction(
-                    self.engine, lambda c: self._apply_new(c, [event])
-                )
+                self._applied(run_in_transaction(self.engine, lambda c: self._apply_new(c, [pair])))
                 return
             except Exception as error:  # a handler bug must not stop the whole service
                 if attempt == HANDLER_ATTEMPTS:
                     self._dead_letter([DeadLetter(record, f"handler failed: {error!r}")])
 
-    def _apply_new(self, conn: Connection, events: list[Envelope]) -> int:
+    def _apply_new(self, conn: Connection, pairs: Applied) -> Applied:
         """Handle the events not applied before (one look-up and one insert for the batch)."""
         seen = set(
             conn.execute(
                 select(applied_events.c.event_id).where(
                     applied_events.c.consumer_group == self.group,
-                    applied_events.c.event_id.in_([e.event_id for e in events]),
+                    applied_events.c.event_id.in_([e.event_id for _, e in pairs]),
                 )
             ).scalars()
         )
         fresh = []
-        for event in events:
+        for record, event in pairs:
             if event.event_id not in seen:  # also skips a duplicate inside the same batch
                 seen.add(event.event_id)
-                self.handle(conn, event)
-                fresh.append({"consumer_group": self.group, "event_id": event.event_id})
+                with logs.log_context(**_trace(event)):
+                    self.handle(conn, event)
+                fresh.append((record, event))
         if fresh:
-            conn.execute(insert(applied_events), fresh)
-        return len(fresh)
+            rows = [{"consumer_group": self.group, "event_id": e.event_id} for _, e in fresh]
+            conn.execute(insert(applied_events), rows)
+        return fresh
 
     def _track_offsets(self, conn: Connection, records: Iterable[ConsumerRecord]) -> None:
         latest: dict[tuple[str, int], int] = {}
@@ -218,12 +235,16 @@ class ConsumerRunner:
             future.get(timeout=30)
         self.dead_lettered_total += len(letters)
         for d in letters:
+            metrics.DEAD_LETTERED.labels(self.group, d.record.topic).inc()
             log.warning(
-                "dead-lettered %s[%d]@%d: %s",
-                d.record.topic,
-                d.record.partition,
-                d.record.offset,
-                d.error,
+                "record dead-lettered",
+                extra={
+                    **_raw_trace(d.record),
+                    **_origin(d.record),
+                    "group": self.group,
+                    "dead_letter_topic": self.dead_letter_topic,
+                    "error": d.error,
+                },
             )
 
     def _commit_to_kafka(self, records: list[ConsumerRecord]) -> None:
@@ -262,6 +283,42 @@ class ConsumerRunner:
                 producer.close(timeout=5)
         except Exception:  # closing after a failure must not raise a second one
             log.debug("closing kafka clients failed", exc_info=True)
+
+
+def _trace(event: Envelope) -> dict[str, object]:
+    return {
+        "correlation_id": event.correlation_id,
+        "tenant": event.tenant_id,
+        "client_id": event.client_id,
+        "event_type": event.type,
+        "event_id": event.event_id,
+    }
+
+
+def _origin(record: ConsumerRecord) -> dict[str, object]:
+    return {"topic": record.topic, "partition": record.partition, "offset": record.offset}
+
+
+def _raw_trace(record: ConsumerRecord) -> dict[str, object]:
+    """What a record that did not decode still says about itself, if it has the right form."""
+    try:
+        attributes = json.loads(record.value or b"")
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        return {}
+    if not isinstance(attributes, dict):
+        return {}
+    fields = {
+        "correlation_id": "correlationid",
+        "tenant": "tenantid",
+        "client_id": "subject",
+        "event_type": "type",
+        "event_id": "id",
+    }
+    return {
+        name: attributes[key]
+        for name, key in fields.items()
+        if isinstance(attributes.get(key), str) and TRACE.fullmatch(attributes[key])
+    }
 
 
 def _origin_headers(letter: DeadLetter) -> list[tuple[str, bytes]]:

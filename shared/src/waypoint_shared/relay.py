@@ -9,17 +9,18 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 from kafka import KafkaProducer
 from kafka.errors import KafkaError
-from sqlalchemy import Connection, Engine, insert, select, text, update
+from sqlalchemy import Connection, Engine, delete, insert, select, text, update
 
-from waypoint_shared import envelope
+from waypoint_shared import envelope, metrics
 from waypoint_shared.database import is_sqlite, run_in_transaction
-from waypoint_shared.store import EventStore
+from waypoint_shared.store import EventStore, RecordedEvent
 from waypoint_shared.tables import relay_lock, relay_position
 
 log = logging.getLogger(__name__)
@@ -50,9 +51,16 @@ class RelayLock:
         return True
 
     def release(self) -> None:
+        """Give the lock up, so a relay restarted elsewhere need not wait for the lease."""
+        if is_sqlite(self.engine):
+            run_in_transaction(self.engine, self._drop_lease)
         if self._pg_connection is not None:
             self._pg_connection.close()  # closing the session releases the advisory lock
             self._pg_connection = None
+
+    def _drop_lease(self, conn: Connection) -> None:
+        mine = (relay_lock.c.name == self.name) & (relay_lock.c.owner == self.owner)
+        conn.execute(delete(relay_lock).where(mine))
 
     def _take_lease(self, conn: Connection) -> bool:
         now = datetime.now(UTC)
@@ -109,14 +117,19 @@ class Relay:
                 stop.wait(backoff)
                 backoff = min(backoff * 2, 5.0)
         self._drop_producer()
-        self.lock.release()
+        try:
+            self.lock.release()
+        except Exception:  # the lease expires by itself; stopping must not fail on it
+            log.warning("relay lock of %s not released", self.topic, exc_info=True)
 
     def publish_once(self) -> int:
         """Publish the next batch after the stored position; returns how many were published."""
         with self.engine.connect() as conn:
             position = self.position(conn)
             batch = self.store.read_after(conn, position, self.batch_size)
+            backlog = self._backlog(conn, position, batch)
             conn.rollback()
+        metrics.RELAY_BACKLOG.labels(self.service).set(backlog)
         if not batch:
             return 0
         producer = self._ensure_producer()
@@ -128,8 +141,23 @@ class Relay:
         for future in futures:
             future.get(timeout=30)
         run_in_transaction(self.engine, lambda c: self._save_position(c, batch[-1].position))
-        self.published_total += len(batch)
+        self._published(batch, backlog)
         return len(batch)
+
+    def _backlog(self, conn: Connection, position: int, batch: list[RecordedEvent]) -> int:
+        """A batch shorter than the limit is the whole backlog; only a full one asks for more."""
+        if len(batch) < self.batch_size:
+            return len(batch)
+        return self.store.last_position(conn) - position
+
+    def _published(self, batch: list[RecordedEvent], backlog: int) -> None:
+        acknowledged = time.time()
+        latency = metrics.RELAY_PUBLISH_LATENCY.labels(self.service)
+        for event in batch:
+            latency.observe(max(0.0, acknowledged - event.occurred_at.timestamp()))
+        metrics.RELAY_BACKLOG.labels(self.service).set(backlog - len(batch))
+        self.published_total += len(batch)
+        log.debug("published %d events to %s", len(batch), self.topic)
 
     def position(self, conn: Connection) -> int:
         query = select(relay_position.c.position).where(relay_position.c.name == self.topic)

@@ -1,5 +1,9 @@
 """Turning a service's domain events (frozen dataclasses) into stored, sealed catalog events and
-back again — the same code path for a live command and for a replay."""
+back again — the same code path for a live command and for a replay.
+
+An erased client's streams are neither written nor replayed: both raise ClientErased, which every
+service answers with 410 Gone.
+"""
 
 from __future__ import annotations
 
@@ -12,7 +16,7 @@ from typing import Any
 from sqlalchemy import Connection
 
 from waypoint_shared import catalog
-from waypoint_shared.crypto import PersonalDataKeys
+from waypoint_shared.crypto import ClientErased, PersonalDataKeys, is_erased
 from waypoint_shared.store import EventStore, NewEvent, RecordedEvent
 
 
@@ -43,6 +47,7 @@ class EventSourcedRepository:
         event_ids: Sequence[str] | None = None,
     ) -> list[RecordedEvent]:
         """Validate, seal and append domain events after expected_version."""
+        _ensure_not_erased(conn, tenant_id, client_id)
         new_events = []
         for i, event in enumerate(events):
             entry = catalog.latest(self.service, event_name(type(event)))
@@ -64,8 +69,11 @@ class EventSourcedRepository:
         self, conn: Connection, tenant_id: str, stream_id: str, until: datetime | None = None
     ) -> list[tuple[Any, RecordedEvent]]:
         """A stream's domain events, opened and upcast, each with its stored record."""
+        stored = self.store.read_stream(conn, tenant_id, stream_id, until)
+        if stored:
+            _ensure_not_erased(conn, tenant_id, stored[0].client_id)
         out = []
-        for recorded in self.store.read_stream(conn, tenant_id, stream_id, until):
+        for recorded in stored:
             type_, data = catalog.upcast(recorded.type, recorded.data)
             entry = catalog.lookup(type_)
             opened = self.keys.open(
@@ -73,3 +81,24 @@ class EventSourcedRepository:
             )
             out.append((self.classes[entry.name](**opened), recorded))
         return out
+
+
+def _ensure_not_erased(conn: Connection, tenant_id: str, client_id: str) -> None:
+    if is_erased(conn, tenant_id, client_id):
+        raise ClientErased(client_id)
+
+
+def exported(history: Sequence[tuple[Any, RecordedEvent]]) -> list[dict[str, Any]]:
+    """Replayed events as a subject-access export shows them: opened, with when and by whom."""
+    return [
+        {
+            "event_id": recorded.event_id,
+            "type": event_name(type(event)),
+            "stream_id": recorded.stream_id,
+            "version": recorded.stream_version,
+            "occurred_at": recorded.occurred_at.isoformat(),
+            "actor": recorded.metadata.get("actor"),
+            "data": dataclasses.asdict(event),
+        }
+        for event, recorded in history
+    ]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import os
 import threading
 import uuid
 from collections.abc import Sequence
@@ -18,11 +17,22 @@ from waypoint_shared.consumer import ConsumerRunner, Handle
 from waypoint_shared.crypto import MasterKey, PersonalDataKeys
 from waypoint_shared.database import Migration, connect, migrate
 from waypoint_shared.kafka_clients import durable_producer, group_consumer
+from waypoint_shared.lag import LagWatch
+from waypoint_shared.logs import configure_logging
 from waypoint_shared.relay import Relay, retry_forever
 from waypoint_shared.store import SHARED_MIGRATIONS, EventStore
 from waypoint_shared.topics import ensure_topics
 from waypoint_shared.worker import Loop
 
+__all__ = [
+    "configure_logging",
+    "consumer_loop",
+    "lag_loop",
+    "open_database",
+    "personal_data_keys",
+    "relay_loop",
+    "request_metadata",
+]
 log = logging.getLogger(__name__)
 
 
@@ -79,6 +89,17 @@ def consumer_loop(
     return Loop(f"{settings.service}-consumer", run, ready=lambda: runner.assigned)
 
 
+def lag_loop(settings: Settings, engine: Engine, topics: list[str]) -> Loop:
+    """The consumer group's lag per partition, on /metrics and in /health/ready's body."""
+    watch = LagWatch(
+        engine,
+        settings.consumer_group,
+        topics,
+        lambda: group_consumer(settings.kafka, None, enable_auto_commit=False),
+    )
+    return Loop(f"{settings.service}-lag", watch.run, details=watch.report)
+
+
 def request_metadata(acting: dict[str, Any] | None = None) -> dict[str, Any]:
     """Who did this and as part of what: the write audit trail carried by every event."""
     request_id = g.get("request_id") or str(uuid.uuid4())
@@ -88,10 +109,3 @@ def request_metadata(acting: dict[str, Any] | None = None) -> dict[str, Any]:
         "causation_id": request_id,
         "request_id": request_id,
     }
-
-
-def configure_logging() -> None:
-    logging.basicConfig(
-        level=os.environ.get("WAYPOINT_LOG_LEVEL", "INFO"),
-        format="%(asctime)s %(levelname)s %(name)s %(message)s",
-    )

@@ -13,19 +13,52 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, func, insert, select, text
+from sqlalchemy import Connection, Row, func, insert, inspect, select, text
 from sqlalchemy.exc import IntegrityError
 
+from waypoint_shared import metrics
 from waypoint_shared.database import Migration, create_tables, is_sqlite
 from waypoint_shared.tables import (
     applied_events,
     consumer_offsets,
     data_keys,
+    erased_clients,
     events,
     idempotency_records,
+    read_audit,
     relay_lock,
     relay_position,
 )
+
+_APPEND_ONLY_SQLITE = (
+    "CREATE TRIGGER read_audit_no_update BEFORE UPDATE ON read_audit "
+    "BEGIN SELECT RAISE(ABORT, 'read_audit is append-only'); END",
+    "CREATE TRIGGER read_audit_no_delete BEFORE DELETE ON read_audit "
+    "BEGIN SELECT RAISE(ABORT, 'read_audit is append-only'); END",
+)
+_APPEND_ONLY_POSTGRES = (
+    "CREATE FUNCTION read_audit_append_only() RETURNS trigger LANGUAGE plpgsql AS "
+    "$$ BEGIN RAISE EXCEPTION 'read_audit is append-only'; END $$",
+    "CREATE TRIGGER read_audit_no_change BEFORE UPDATE OR DELETE ON read_audit "
+    "FOR EACH ROW EXECUTE FUNCTION read_audit_append_only()",
+    "CREATE TRIGGER read_audit_no_truncate BEFORE TRUNCATE ON read_audit "
+    "FOR EACH STATEMENT EXECUTE FUNCTION read_audit_append_only()",
+)
+
+
+def _create_privacy_tables(conn: Connection) -> None:
+    """The erased-client register and the append-only audit of reads."""
+    create_tables(erased_clients, read_audit)(conn)
+    for statement in _APPEND_ONLY_SQLITE if is_sqlite(conn) else _APPEND_ONLY_POSTGRES:
+        conn.execute(text(statement))
+
+
+def _add_idempotency_subject(conn: Connection) -> None:
+    """Databases made before the column existed get it; new ones already have it from 0001."""
+    columns = {c["name"] for c in inspect(conn).get_columns("idempotency_records")}
+    if "subject" not in columns:
+        conn.execute(text("ALTER TABLE idempotency_records ADD COLUMN subject VARCHAR(36)"))
+
 
 SHARED_MIGRATIONS = (
     Migration(
@@ -40,6 +73,8 @@ SHARED_MIGRATIONS = (
             data_keys,
         ),
     ),
+    Migration("shared-0002-erasure-and-read-audit", _create_privacy_tables),
+    Migration("shared-0003-idempotency-subject", _add_idempotency_subject),
 )
 
 
@@ -127,7 +162,9 @@ class EventStore:
             ]
         except IntegrityError as error:
             raise ConcurrencyConflict(stream_id, expected_version, None) from error
-        return [RecordedEvent(position=p, **r) for p, r in zip(positions, rows, strict=True)]
+        recorded = [RecordedEvent(position=p, **r) for p, r in zip(positions, rows, strict=True)]
+        metrics.appended(conn, recorded)  # counted and logged when the transaction commits
+        return recorded
 
     def current_version(self, conn: Connection, stream_id: str) -> int:
         query = select(func.coalesce(func.max(events.c.stream_version), 0))

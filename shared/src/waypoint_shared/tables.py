@@ -1,5 +1,6 @@
 """The tables every service database has: events (which is also the outbox), relay position,
-consumer tracking, idempotency records and personal-data keys."""
+consumer tracking, idempotency records, personal-data keys, the register of erased clients and
+the audit of reads."""
 
 from __future__ import annotations
 
@@ -88,6 +89,8 @@ idempotency_records = Table(
     Column("body", Text, nullable=False),
     Column("headers", JSON, nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
+    # The client the reply is about, so erasing the client deletes it (shared-0003).
+    Column("subject", String(36), nullable=True),
     PrimaryKeyConstraint("tenant_id", "method", "path", "key"),
 )
 
@@ -100,3 +103,31 @@ data_keys = Table(
     Column("created_at", DateTime(timezone=True), nullable=False),
     PrimaryKeyConstraint("tenant_id", "client_id"),
 )
+
+# Clients whose data keys were destroyed (crypto-shredding). Never part of a rebuild's swap: it is
+# what keeps a replay, a rebuild or a late event from bringing an erased client back.
+erased_clients = Table(
+    "erased_clients",
+    metadata,
+    Column("tenant_id", String(64), nullable=False),
+    Column("client_id", String(36), nullable=False),
+    Column("erased_at", DateTime(timezone=True), nullable=False),
+    PrimaryKeyConstraint("tenant_id", "client_id"),
+)
+
+# Who read which client's data, when, through which request. Append-only: triggers refuse
+# UPDATE and DELETE. The path has no query string (a query can carry personal data).
+read_audit = Table(
+    "read_audit",
+    metadata,
+    Column("position", Position, primary_key=True, autoincrement=True),
+    Column("tenant_id", String(64), nullable=False),
+    Column("client_id", String(36), nullable=False),
+    Column("subject", String(255), nullable=False),
+    Column("method", String(8), nullable=False),
+    Column("path", String(512), nullable=False),
+    Column("request_id", String(128), nullable=False),
+    Column("read_at", DateTime(timezone=True), nullable=False),
+    sqlite_autoincrement=True,
+)
+Index("ix_read_audit_client", read_audit.c.tenant_id, read_audit.c.client_id, read_audit.c.position)

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import re
+import time
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from flask import Flask, Response, g, jsonify, request
 from flask_smorest import Api, Blueprint
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import Engine, text
 
+from waypoint_shared import logs, metrics
 from waypoint_shared.auth import TokenVerifier, install_auth
 from waypoint_shared.config import Settings
 from waypoint_shared.problems import Problem, install_problem_handlers, problem_response
@@ -49,14 +50,21 @@ def create_base_app(
     )
     app.config.update(test_config or {})
     api = Api(app)
+    # webargs excludes unknown query parameters by default; let each query schema's
+    # `Meta.unknown` decide (RAISE under /v1, so a misspelt filter is a 422, not ignored).
+    parser = Blueprint.ARGUMENTS_PARSER  # one parser instance, shared by every blueprint
+    parser.DEFAULT_UNKNOWN_BY_LOCATION = {**parser.DEFAULT_UNKNOWN_BY_LOCATION, "query": None}
     for blueprint in blueprints:
         api.register_blueprint(blueprint)
     install_problem_handlers(app)
     app.register_error_handler(ConcurrencyConflict, _conflict)
+    app.before_request(_take_request_id)  # first, so even a 401 carries the request id
     install_auth(app, TokenVerifier(settings.jwt_secret, settings.jwt_public_key))
-    app.before_request(_take_request_id)
+    app.before_request(_bind_caller)
     app.before_request(_require_json_body)
     app.after_request(_return_request_id)
+    app.after_request(_observe(settings.service))
+    app.teardown_request(_unbind_log_context)
     _add_operational_routes(app, engine)
     return app
 
@@ -80,8 +88,39 @@ def _conflict(error: ConcurrencyConflict) -> Response:
 
 def _take_request_id() -> None:
     """The caller's X-Request-ID (or a new one) becomes the correlation id of every event."""
+    g.started = time.perf_counter()
     given = request.headers.get("X-Request-ID", "")
     g.request_id = given if REQUEST_ID.fullmatch(given) else str(uuid.uuid4())
+    g.log_context = logs.bind(request_id=g.request_id, correlation_id=g.request_id)
+
+
+def _bind_caller() -> None:
+    """Log lines of this request name the tenant and the client it concerns (ids only)."""
+    caller = g.get("principal")
+    client_id = (request.view_args or {}).get("client_id")
+    logs.bind(
+        tenant=caller.tenant if caller else None,
+        client_id=str(client_id) if client_id else None,
+    )
+
+
+def _unbind_log_context(_error: BaseException | None) -> None:
+    if "log_context" in g:
+        logs.unbind(g.pop("log_context"))
+
+
+def _observe(service: str) -> Callable[[Response], Response]:
+    """Count and time every answer by URL rule (not path: ids would explode the series)."""
+
+    def observe(response: Response) -> Response:
+        route = request.url_rule.rule if request.url_rule else "unmatched"
+        labels = (service, request.method, route, str(response.status_code))
+        metrics.HTTP_REQUESTS.labels(*labels).inc()
+        elapsed = time.perf_counter() - g.get("started", time.perf_counter())
+        metrics.HTTP_DURATION.labels(*labels).observe(elapsed)
+        return response
+
+    return observe
 
 
 def _return_request_id(response: Response) -> Response:
@@ -112,5 +151,6 @@ def _add_operational_routes(app: Flask, engine: Engine) -> None:
         return jsonify(status="ok")
 
     @app.get("/metrics")
-    def metrics() -> Response:
-        return Response(generate_latest(), mimetype=CONTENT_TYPE_LATEST)
+    def exposition() -> Response:
+        body, content_type = metrics.exposition()
+        return Response(body, content_type=content_type)

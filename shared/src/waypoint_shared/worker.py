@@ -14,8 +14,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import Engine, text
+
+from waypoint_shared import metrics
 
 log = logging.getLogger(__name__)
 
@@ -88,9 +89,11 @@ class Worker:
         threading.Thread(target=server.serve_forever, name="health", daemon=True).start()
         log.info("worker health on %s:%d", self.health_host, self.health_port)
         self.stop.wait()
+        log.info("worker stopping: finishing the current batches")
         server.shutdown()
         for thread in self.threads:
             thread.join(timeout=15)
+        log.info("worker stopped")
 
 
 def _handler_for(worker: Worker) -> type[BaseHTTPRequestHandler]:
@@ -108,7 +111,8 @@ def _handler_for(worker: Worker) -> type[BaseHTTPRequestHandler]:
                     json.dumps(body).encode(),
                 )
             elif self.path == "/metrics":
-                self._send(200, CONTENT_TYPE_LATEST, generate_latest())
+                body, content_type = metrics.exposition()
+                self._send(200, content_type, body)
             else:
                 body = {"title": "Not Found", "status": 404, "detail": "No resource here."}
                 self._send(404, "application/problem+json", json.dumps(body).encode())

@@ -264,6 +264,7 @@ def test_every_intake_event_type_is_produced_and_validates_against_its_catalog_s
     revocation = {"reason": "pause", "revoked_by": "Amara", "recorded_by": CLINICIAN}
     intake.step(client_id, "POST", "/consents/treatment/revocation", revocation)
     intake.step(client_id, "POST", "/discharge", {"reason": "moved", "recorded_by": CLINICIAN})
+    intake.step(client_id, "POST", "/erasure", {"reason": "asked", "recorded_by": CLINICIAN})
 
     events = intake.stored_events()
 

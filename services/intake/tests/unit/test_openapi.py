@@ -38,7 +38,7 @@ def test_every_intake_write_documents_its_request_body_and_its_422(intake):
     spec = intake.http.get("/openapi.json").get_json()
 
     writes = [(p, m) for p, m in routes(intake.app) if m in WRITES]
-    assert len(writes) == 12
+    assert len(writes) == 13
     for path, method in writes:
         operation = spec["paths"][path][method]
         assert operation["requestBody"]["content"]["application/json"]["schema"], path

@@ -11,9 +11,12 @@ from sqlalchemy import Connection, select
 
 from waypoint_progress.adapters.projection import facts_of, utc
 from waypoint_progress.adapters.tables import timeline_entries as t
+from waypoint_progress.domain.progress import derived_stream
 from waypoint_progress.domain.scoring import Thresholds
 from waypoint_progress.domain.sources import SourceEvent
 from waypoint_progress.domain.trajectory import Point, trajectory
+from waypoint_shared import audit
+from waypoint_shared.repository import EventSourcedRepository, exported
 
 
 class ClientNotSeen(Exception):
@@ -119,3 +122,18 @@ def session_measures(conn: Connection, tenant_id: str, client_id: str) -> list[S
         if e.name == "session_recorded" and e.facts.get("measures")
     ]
     return sorted(sessions, key=lambda e: (e.occurred_at, e.stream_version))
+
+
+def subject_access(
+    conn: Connection, repository: EventSourcedRepository, tenant_id: str, client_id: str
+) -> dict[str, Any]:
+    """Everything progress holds about a client, opened: the timeline, the sessions and
+    acknowledgements it recorded, the milestones and alerts it derived, and the reads so far."""
+    streams = (client_id, derived_stream(client_id))
+    events = [e for s in streams for e in exported(repository.replay(conn, tenant_id, s))]
+    query = select(t).where(t.c.tenant_id == tenant_id, t.c.client_id == client_id)
+    entries = [_entry(r) for r in conn.execute(query.order_by(t.c.sort_key))]
+    if not events and not entries:
+        raise ClientNotSeen(client_id)
+    reads, _ = audit.access_log(conn, tenant_id, client_id)
+    return {"timeline": entries, "events": events, "access_log": reads}

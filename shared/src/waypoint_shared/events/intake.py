@@ -107,6 +107,17 @@ class ClientDischargedV1(Schema):
     reason = fields.String(required=True, metadata=PERSONAL)
 
 
+class ClientErasedV1(Schema):
+    """The client's personal data was erased (crypto-shredding) in every service that holds it.
+
+    Carries no personal field: the free-text reason of the request is not kept anywhere, since
+    anything kept about an erased client would outlive the erasure.
+    """
+
+    client_id = fields.UUID(required=True)
+    erased_by = fields.Nested(Actor, required=True)
+
+
 class TherapistRegisteredV1(Schema):
     therapist_id = fields.UUID(required=True)
     name = fields.String(required=True)
@@ -150,6 +161,7 @@ EVENT_TYPES = tuple(
         ("therapist_assigned", TherapistAssignedV1),
         ("intake_completed", IntakeCompletedV1),
         ("client_discharged", ClientDischargedV1),
+        ("client_erased", ClientErasedV1),
         ("therapist_registered", TherapistRegisteredV1),
         ("therapist_updated", TherapistUpdatedV1),
         ("client_taken_on", ClientTakenOnV1),

@@ -1,17 +1,21 @@
 """The eligibility view: goals' local knowledge of intake's clients, fed by intake's events.
 
 Intake keys its events by client id, so one client's events arrive in order; an event for a
-client whose referral never arrived (dead-lettered) updates nothing.
+client whose referral never arrived (dead-lettered) updates nothing. `client_erased` makes goals
+forget the client (keys, view rows, plan index, stored replies), and no later event of an erased
+client — a replay, a re-driven dead letter — brings a row back.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, delete, insert, select, update
 
+from waypoint_goals.adapters import plan
 from waypoint_goals.adapters.tables import ELIGIBILITY_FACTS, eligibility
 from waypoint_goals.domain.eligibility import ClientEligibility
+from waypoint_shared import erasure
 from waypoint_shared.envelope import Envelope
 
 
@@ -46,14 +50,18 @@ def client_discharged(conn: Connection, event: Envelope) -> None:
     _record(conn, event, discharged_at=event.time)
 
 
+def client_erased(conn: Connection, event: Envelope) -> None:
+    conn.execute(delete(eligibility).where(*_of_client(event)))
+    plan.forget_client(conn, event.tenant_id, event.client_id)
+    erasure.forget_client(conn, event.tenant_id, event.client_id)
+
+
 def _record(conn: Connection, event: Envelope, **facts: Any) -> None:
-    conn.execute(
-        update(eligibility)
-        .where(
-            eligibility.c.tenant_id == event.tenant_id, eligibility.c.client_id == event.client_id
-        )
-        .values(**facts)
-    )
+    conn.execute(update(eligibility).where(*_of_client(event)).values(**facts))
+
+
+def _of_client(event: Envelope) -> tuple[Any, ...]:
+    return eligibility.c.tenant_id == event.tenant_id, eligibility.c.client_id == event.client_id
 
 
 HANDLERS = {
@@ -65,14 +73,16 @@ HANDLERS = {
         therapist_assigned,
         intake_completed,
         client_discharged,
+        client_erased,
     )
 }
 
 
 def handle(conn: Connection, event: Envelope) -> None:
-    """Apply one intake event; events this view does not need are ignored."""
+    """Apply one intake event; events this view does not need, or of an erased client, are
+    ignored."""
     handler = HANDLERS.get(event.type)
-    if handler is not None:
+    if handler is not None and not erasure.is_erased(conn, event.tenant_id, event.client_id):
         handler(conn, event)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import Connection, insert, select
+from sqlalchemy import Connection, delete, insert, select
 
 from waypoint_goals.adapters.tables import client_goals
 from waypoint_shared.store import RecordedEvent
@@ -41,3 +41,12 @@ def goal_ids(
         query = query.where(client_goals.c.proposed_at <= as_of.astimezone(UTC))
     query = query.order_by(client_goals.c.position).limit(limit)
     return [(row.position, row.goal_id) for row in conn.execute(query)]
+
+
+def forget_client(conn: Connection, tenant_id: str, client_id: str) -> None:
+    """An erased client's goals leave the plan (their streams stay, sealed under a lost key)."""
+    conn.execute(
+        delete(client_goals).where(
+            client_goals.c.tenant_id == tenant_id, client_goals.c.client_id == client_id
+        )
+    )

@@ -19,12 +19,15 @@ from waypoint_goals.entrypoints.fhir.resources import blp as fhir
 from waypoint_goals.entrypoints.goals.resources import blp as goals
 from waypoint_goals.entrypoints.lifecycle.resources import blp as lifecycle
 from waypoint_goals.entrypoints.plans.resources import blp as plans
+from waypoint_goals.entrypoints.privacy.resources import blp as privacy
 from waypoint_goals.entrypoints.steps.resources import blp as steps
 from waypoint_goals.service_layer.queries import ClientNotFound
+from waypoint_shared.audit import install_read_audit
+from waypoint_shared.erasure import ClientErased, gone, install_erasure_guard
 from waypoint_shared.problems import problem_response
 from waypoint_shared.web import create_base_app
 
-BLUEPRINTS = (goals, lifecycle, steps, check_ins, plans, fhir)
+BLUEPRINTS = (goals, lifecycle, steps, check_ins, plans, privacy, fhir)
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
@@ -33,6 +36,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         container.settings, container.engine, BLUEPRINTS, "Waypoint goals", test_config
     )
     app.extensions["waypoint"] = container
+    install_erasure_guard(app, container.engine)
+    install_read_audit(app, container.engine)
     for error, handler in ERROR_HANDLERS.items():
         app.register_error_handler(error, handler)
     return app
@@ -84,4 +89,5 @@ ERROR_HANDLERS: dict[type[Exception], Any] = {
     ClientNotEligible: _client_not_eligible,
     Refused: _refused,
     NothingChanged: _nothing_changed,
+    ClientErased: gone,
 }

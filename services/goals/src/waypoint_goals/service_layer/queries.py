@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from sqlalchemy import Connection
 
 from waypoint_goals.adapters import eligibility, plan
 from waypoint_goals.domain.goal import Goal, NotFound
+from waypoint_shared import audit, erasure
+from waypoint_shared.repository import exported
 from waypoint_shared.store import RecordedEvent
 
 if TYPE_CHECKING:
@@ -44,6 +46,7 @@ def goal_history(
     recorded = goals.repository.store.read_stream(conn, tenant_id, goal_id)
     if not recorded:
         raise NotFound(goal_id)
+    erasure.ensure_not_erased(conn, tenant_id, recorded[0].client_id)
     page = [r for r in recorded if r.stream_version > after][:limit]
     more = page and page[-1].stream_version < recorded[-1].stream_version
     return Page(page, str(page[-1].stream_version) if more else None)
@@ -72,3 +75,21 @@ def goals_of(goals: Goals, conn: Connection, tenant_id: str, client_id: str) -> 
     """Every goal of a client (none for a client goals has not heard of): a CarePlan's goals."""
     rows = plan.goal_ids(conn, tenant_id, client_id, limit=ALL_GOALS)
     return [load_goal(goals, conn, tenant_id, goal_id) for _, goal_id in rows]
+
+
+def subject_access(
+    goals: Goals, conn: Connection, tenant_id: str, client_id: str
+) -> dict[str, Any]:
+    """Everything goals holds about a client, opened: what intake told it, every goal as it is
+    and every event of it, and the reads of the client's data so far."""
+    known = eligibility.find(conn, tenant_id, client_id)
+    goal_ids = [g for _, g in plan.goal_ids(conn, tenant_id, client_id, limit=ALL_GOALS)]
+    if known is None and not goal_ids:
+        raise ClientNotFound(client_id)
+    histories = {g: goals.repository.replay(conn, tenant_id, g) for g in goal_ids}
+    return {
+        "eligibility": known,
+        "goals": [Goal.rebuilt(g, [e for e, _ in h]) for g, h in histories.items()],
+        "events": [entry for history in histories.values() for entry in exported(history)],
+        "access_log": audit.access_log(conn, tenant_id, client_id)[0],
+    }

@@ -56,6 +56,14 @@ def index_client(conn: Connection, tenant_id: str, client_id: str, position: int
     )
 
 
+def forget_client(conn: Connection, tenant_id: str, client_id: str) -> None:
+    """An erased client leaves the client list and frees their external id."""
+    for table in (client_index, external_ids):
+        conn.execute(
+            delete(table).where(table.c.tenant_id == tenant_id, table.c.client_id == client_id)
+        )
+
+
 def index_therapist(conn: Connection, tenant_id: str, therapist_id: str, position: int) -> None:
     row = {"tenant_id": tenant_id, "therapist_id": therapist_id, "position": position}
     conn.execute(insert(therapist_index).values(**row))

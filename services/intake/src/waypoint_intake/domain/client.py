@@ -11,6 +11,7 @@ from waypoint_intake.domain.errors import IntakeIncomplete, InvalidRequest, NotF
 from waypoint_intake.domain.events import (
     ClientDetailsCorrected,
     ClientDischarged,
+    ClientErased,
     ClientReferred,
     ConsentGranted,
     ConsentRevoked,
@@ -118,6 +119,10 @@ class Client:
         self._ensure_open()
         return [ClientDischarged(self.client_id, reason)]
 
+    def erase(self, erased_by: dict[str, str]) -> list[object]:
+        """Erasure is possible in any state, a discharged record included."""
+        return [ClientErased(self.client_id, dict(erased_by))]
+
     def missing_requirements(self) -> list[str]:
         """What completion still waits for, in the order a clinic would work through it."""
         missing = [f"{k}_consent" for k in REQUIRED_CONSENTS if self.active_consent(k) is None]
@@ -187,6 +192,9 @@ class Client:
 
     def _apply_ClientDischarged(self, event: ClientDischarged) -> None:
         self.status, self.discharge_reason = "discharged", event.reason
+
+    def _apply_ClientErased(self, _event: ClientErased) -> None:
+        self.status, self.details = "erased", {}
 
     @classmethod
     def rebuilt(cls, client_id: str, events: list[object]) -> Client:

@@ -105,6 +105,12 @@ class ClientDischarged:
     reason: str
 
 
+@dataclass(frozen=True)
+class ClientErased:
+    client_id: str
+    erased_by: dict[str, str]
+
+
 CLIENT_EVENTS: tuple[type, ...] = (
     ClientReferred,
     ClientDetailsCorrected,
@@ -117,4 +123,5 @@ CLIENT_EVENTS: tuple[type, ...] = (
     TherapistAssigned,
     IntakeCompleted,
     ClientDischarged,
+    ClientErased,
 )

@@ -26,12 +26,25 @@ from waypoint_intake.entrypoints.consents.resources import blp as consents
 from waypoint_intake.entrypoints.context.resources import blp as context
 from waypoint_intake.entrypoints.fhir.resources import blp as fhir
 from waypoint_intake.entrypoints.lifecycle.resources import blp as lifecycle
+from waypoint_intake.entrypoints.privacy.resources import blp as privacy
 from waypoint_intake.entrypoints.screenings.resources import blp as screenings
 from waypoint_intake.entrypoints.therapists.resources import blp as therapists
+from waypoint_shared.audit import install_read_audit
+from waypoint_shared.erasure import ClientErased, gone, install_erasure_guard
 from waypoint_shared.problems import problem_response
 from waypoint_shared.web import create_base_app
 
-BLUEPRINTS = (clients, context, consents, screenings, therapists, assignment, lifecycle, fhir)
+BLUEPRINTS = (
+    clients,
+    context,
+    consents,
+    screenings,
+    therapists,
+    assignment,
+    lifecycle,
+    privacy,
+    fhir,
+)
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
@@ -40,6 +53,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         container.settings, container.engine, BLUEPRINTS, "Waypoint intake", test_config
     )
     app.extensions["waypoint"] = container
+    install_erasure_guard(app, container.engine)
+    install_read_audit(app, container.engine)
     for error, handler in ERROR_HANDLERS.items():
         app.register_error_handler(error, handler)
     return app
@@ -90,4 +105,5 @@ ERROR_HANDLERS: dict[type[Exception], Any] = {
     IntakeIncomplete: _incomplete,
     Refused: _refused,
     BadCursor: _bad_cursor,
+    ClientErased: gone,
 }

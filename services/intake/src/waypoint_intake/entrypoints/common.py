@@ -22,6 +22,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 PROBLEMS = {
     404: "No such client or therapist for this tenant.",
     409: "The record's state does not allow this (the detail says why).",
+    410: "The client was erased: nothing of theirs is kept or answered any more.",
     412: "If-Match names a version that is no longer current.",
     422: "The body is not valid, or a rule refuses it (errors by field).",
 }
@@ -37,6 +38,11 @@ class ProblemSchema(Schema):
     instance = fields.String()
     errors = fields.Dict(metadata={"description": "messages by field (422)"})
     missing = fields.List(fields.String(), metadata={"description": "unmet requirements"})
+    client_id = fields.UUID(metadata={"description": "409: the client already referred; 410"})
+    location = fields.String(metadata={"description": "409: where that client is"})
+    current_version = fields.Integer(
+        allow_none=True, metadata={"description": "409/412: the version the record is at now"}
+    )
 
 
 def documents_problems(blp: Blueprint, *statuses: int) -> Callable[[F], F]:

@@ -11,6 +11,8 @@ from waypoint_intake.adapters import indexes
 from waypoint_intake.domain.client import Client
 from waypoint_intake.domain.errors import NotFound
 from waypoint_intake.service_layer.handlers import Intake, load_client
+from waypoint_shared import audit
+from waypoint_shared.repository import exported
 from waypoint_shared.store import RecordedEvent
 
 
@@ -53,3 +55,14 @@ def find_client_with_times(
         return None
     client = Client.rebuilt(client_id, [e for e, _ in history])
     return client, {r.stream_version: r.occurred_at for _, r in history}
+
+
+def subject_access(
+    intake: Intake, conn: Connection, tenant_id: str, client_id: str
+) -> tuple[Client, dict[str, Any]]:
+    """The client as intake holds them, and every event of their record, opened; with the
+    reads of their data so far."""
+    history = intake.repository.replay(conn, tenant_id, client_id)
+    client = Client.rebuilt(client_id, [e for e, _ in history])
+    reads, _ = audit.access_log(conn, tenant_id, client_id)
+    return client, {"events": exported(history), "access_log": reads}

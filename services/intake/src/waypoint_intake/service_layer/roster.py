@@ -17,6 +17,7 @@ from waypoint_intake.domain import matching
 from waypoint_intake.domain.client import Client
 from waypoint_intake.domain.therapist import Therapist
 from waypoint_intake.service_layer.handlers import ClientCommand, Intake, change_client, load_client
+from waypoint_shared import erasure
 from waypoint_shared.store import ConcurrencyConflict
 
 
@@ -102,6 +103,22 @@ def discharge(intake: Intake, conn: Connection, cmd: ClientCommand, reason: str)
         return events
 
     return change_client(intake, conn, cmd, decide)
+
+
+def erase_client(
+    intake: Intake, conn: Connection, cmd: ClientCommand, erased_by: dict[str, str]
+) -> Client:
+    """Erasure: the client's place is freed and `client_erased` recorded; then intake forgets
+    them (keys destroyed, indexes and stored replies that quote them deleted)."""
+
+    def decide(client: Client) -> list[object]:
+        _hand_over(intake, conn, cmd, client.therapist_id)
+        return client.erase(erased_by)
+
+    client = change_client(intake, conn, cmd, decide)
+    indexes.forget_client(conn, cmd.tenant_id, cmd.client_id)
+    erasure.forget_client(conn, cmd.tenant_id, cmd.client_id)
+    return client
 
 
 def _take_on(intake: Intake, conn: Connection, cmd: ClientCommand, therapist_id: str) -> None:

@@ -91,3 +91,9 @@ def _row(entry: Entry) -> dict[str, Any]:
         "stream_version": entry.source.stream_version,
         "sort_key": entry.sort_key,
     }
+
+
+def forget(conn: Connection, tenant_id: str, client_id: str, tables: ProjectionTables) -> None:
+    """Delete an erased client's facts and timeline."""
+    for t in tables.all:
+        conn.execute(delete(t).where(t.c.tenant_id == tenant_id, t.c.client_id == client_id))

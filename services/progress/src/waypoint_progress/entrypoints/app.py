@@ -13,13 +13,16 @@ from waypoint_progress.entrypoints import rebuild
 from waypoint_progress.entrypoints.alerts.resources import blp as alerts
 from waypoint_progress.entrypoints.fhir.resources import blp as fhir
 from waypoint_progress.entrypoints.measures.resources import blp as measures
+from waypoint_progress.entrypoints.privacy.resources import blp as privacy
 from waypoint_progress.entrypoints.sessions.resources import blp as sessions
 from waypoint_progress.entrypoints.timeline.resources import blp as timeline
 from waypoint_progress.views import BadCursor, ClientNotSeen
+from waypoint_shared.audit import install_read_audit
+from waypoint_shared.erasure import ClientErased, gone, install_erasure_guard
 from waypoint_shared.problems import problem_response
 from waypoint_shared.web import create_base_app
 
-BLUEPRINTS = (timeline, sessions, alerts, measures, fhir)
+BLUEPRINTS = (timeline, sessions, alerts, measures, privacy, fhir)
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
@@ -28,6 +31,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         container.settings, container.engine, BLUEPRINTS, "Waypoint progress", test_config
     )
     app.extensions["waypoint"] = container
+    install_erasure_guard(app, container.engine)
+    install_read_audit(app, container.engine)
+    app.register_error_handler(ClientErased, gone)
     app.register_error_handler(ClientNotSeen, _client_not_seen)
     app.register_error_handler(BadCursor, _bad_cursor)
     app.register_error_handler(SessionNotFound, _not_found("session"))

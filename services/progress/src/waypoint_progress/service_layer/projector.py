@@ -4,6 +4,9 @@ For each event it keeps the event's non-personal facts, derives the client's who
 from the set of facts (so arrival order never matters), and stores it. Milestones and alerts new to
 progress's store are appended there (event id = entry id, so the store's unique event id refuses a
 second one) and published as `milestone_reached` / `alert_raised`.
+
+Intake's `client_erased` makes progress forget the client; an event of an erased client that
+arrives later (from another topic, a replay, a rebuild) is ignored, so nothing of theirs returns.
 """
 
 from __future__ import annotations
@@ -21,11 +24,12 @@ from waypoint_progress.domain.progress import AlertRaised, MilestoneReached, der
 from waypoint_progress.domain.scoring import Thresholds
 from waypoint_progress.domain.sources import SourceEvent, is_journey_event
 from waypoint_progress.domain.timeline import Entry
-from waypoint_shared import catalog
+from waypoint_shared import catalog, erasure
 from waypoint_shared.envelope import Envelope
 from waypoint_shared.repository import EventSourcedRepository
 
 ACTOR = {"system": "waypoint-progress", "person": None}
+CLIENT_ERASED = "waypoint.intake.client_erased.v1"
 
 
 @dataclass(frozen=True)
@@ -36,6 +40,11 @@ class Projector:
 
     def handle(self, conn: Connection, event: Envelope) -> None:
         """Project one decoded event of any topic into its client's timeline."""
+        if erasure.is_erased(conn, event.tenant_id, event.client_id):
+            return
+        if event.type == CLIENT_ERASED:
+            self.forget(conn, event.tenant_id, event.client_id)
+            return
         source = source_event(event)
         if not is_journey_event(source):
             return
@@ -46,6 +55,13 @@ class Projector:
         for entry in entries:
             if entry.kind != "event":
                 publish(self.repository, conn, entry, event.correlation_id)
+
+    def forget(self, conn: Connection, tenant_id: str, client_id: str) -> None:
+        """Erase a client: their rows in the live tables (and in those being rebuilt), their
+        keys, and the stored replies that quote them."""
+        for tables in {self.tables.suffix: self.tables, LIVE.suffix: LIVE}.values():
+            projection.forget(conn, tenant_id, client_id, tables)
+        erasure.forget_client(conn, tenant_id, client_id)
 
 
 def source_event(event: Envelope) -> SourceEvent:

@@ -12,6 +12,7 @@ from marshmallow import RAISE, Schema, fields, validate
 from waypoint_goals.entrypoints.common import container
 from waypoint_goals.entrypoints.fhir.mapping import care_plan_resource, goal_resource
 from waypoint_goals.service_layer import queries
+from waypoint_shared import audit
 from waypoint_shared.auth import principal, requires
 from waypoint_shared.database import read
 from waypoint_shared.problems import FHIR_JSON
@@ -47,6 +48,7 @@ def read_goal(goal_id: Any) -> Response:
     wired = container()
     with read(wired.engine) as conn:
         goal = queries.load_goal(wired.goals, conn, principal().tenant, str(goal_id))
+    audit.reads(goal.client_id)
     return fhir_json(goal_resource(goal))
 
 

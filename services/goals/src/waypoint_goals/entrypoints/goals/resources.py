@@ -18,6 +18,7 @@ from waypoint_goals.entrypoints.goals.schemas import (
     ProposalSchema,
 )
 from waypoint_goals.service_layer import handlers, queries
+from waypoint_shared import audit
 from waypoint_shared.auth import principal, requires
 from waypoint_shared.commands import Reply, execute
 from waypoint_shared.database import read
@@ -56,6 +57,7 @@ def get_goal(query: dict[str, Any], goal_id: Any) -> Response:
         goal = queries.load_goal(
             wired.goals, conn, principal().tenant, str(goal_id), query.get("as_of")
         )
+    audit.reads(goal.client_id)
     body = GoalSchema().dump(goal_view(goal))
     return Reply(200, body, {"ETag": f'"{goal.version}"'}).to_response()
 
@@ -89,6 +91,8 @@ def goal_history(query: dict[str, Any], goal_id: Any) -> Response:
         page = queries.goal_history(
             wired.goals, conn, principal().tenant, str(goal_id), after, query["limit"]
         )
+    for client_id in {e.client_id for e in page.items}:
+        audit.reads(client_id)
     items = [
         {
             "version": e.stream_version,

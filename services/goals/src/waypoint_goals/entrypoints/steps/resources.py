@@ -20,6 +20,7 @@ from waypoint_goals.entrypoints.steps.schemas import (
 )
 from waypoint_goals.service_layer import handlers, queries
 from waypoint_goals.service_layer.handlers import Command, Goals
+from waypoint_shared import audit
 from waypoint_shared.auth import principal, requires
 from waypoint_shared.commands import Reply, written
 from waypoint_shared.database import read
@@ -61,6 +62,7 @@ def get_step(goal_id: Any, step_id: Any) -> Response:
     wired = container()
     with read(wired.engine) as conn:
         goal = queries.load_goal(wired.goals, conn, principal().tenant, str(goal_id))
+    audit.reads(goal.client_id)
     body = GoalStepSchema().dump(step_view(goal, str(step_id)))
     return Reply(200, body, {"ETag": f'"{goal.version}"'}).to_response()
 

@@ -26,6 +26,7 @@ from waypoint_intake.entrypoints.common import (
     documents_problems,
 )
 from waypoint_intake.service_layer import handlers, queries
+from waypoint_shared import audit
 from waypoint_shared.auth import principal, requires
 from waypoint_shared.commands import Reply, execute, written
 from waypoint_shared.database import read
@@ -72,7 +73,9 @@ def list_clients(query: dict[str, Any]) -> dict[str, Any]:
             clients, next_cursor = queries.clients_page(
                 app.intake, conn, tenant, query.get("cursor"), query["limit"]
             )
-        return {"items": [client_body(c) for c in clients], "next_cursor": next_cursor}
+    for client in clients:
+        audit.reads(client.client_id)
+    return {"items": [client_body(c) for c in clients], "next_cursor": next_cursor}
 
 
 @blp.route("/<uuid:client_id>", methods=["GET"])

@@ -1,0 +1,244 @@
+"""Intake's privacy: erasure by crypto-shredding, subject-access export, and the audit of reads."""
+
+from __future__ import annotations
+
+import json
+import re
+import uuid
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from waypoint_shared.auth import mint_token
+from waypoint_shared.config import DEVELOPMENT_SECRET
+
+from .conftest import CLINICIAN, TREATMENT, Driver, bearer
+
+PROBLEM_JSON = "application/problem+json"
+ADMIN = {"role": "administrator", "id": "dpo-1"}
+ERASURE = {"reason": "The client asked us to forget them", "recorded_by": ADMIN}
+DISTINCT = {
+    "given_name": "Quillon",
+    "family_name": "Ødegård-Wrenfield",
+    "date_of_birth": "1979-04-17",
+    "email": "quillon.wrenfield@example.net",
+    "phone": "+44 7700 900417",
+    "presenting_concerns": ["nightmares about the lighthouse"],
+}
+
+
+def erase(intake: Driver, client_id: str, status: int = 200) -> Any:
+    return intake.step(client_id, "POST", "/erasure", ERASURE, status)
+
+
+def database_bytes(intake: Driver) -> bytes:
+    """The database file and its -wal and -shm files, as bytes."""
+    var_dir = Path(intake.app.extensions["waypoint"].engine.url.database).parent
+    return b"".join(p.read_bytes() for p in sorted(var_dir.glob("intake.db*")))
+
+
+def client_routes(intake: Driver, client_id: str) -> list[tuple[str, str]]:
+    """Every (method, path) of intake's API that names a client in its path."""
+    found = []
+    for rule in intake.app.url_map.iter_rules():
+        if "client_id" not in rule.arguments:
+            continue
+        path = re.sub(r"<any\([^)]*\):kind>", "treatment", rule.rule)
+        path = path.replace("<uuid:client_id>", client_id)
+        found += [(m, path) for m in sorted(rule.methods - {"HEAD", "OPTIONS"})]
+    return found
+
+
+def test_after_erasure_every_route_about_the_client_answers_410(intake):
+    client_id = intake.ready_for_completion()
+    erase(intake, client_id)
+
+    routes = client_routes(intake, client_id)
+
+    assert len(routes) >= 15
+    for method, path in routes:
+        response = intake.call(method, path, {"recorded_by": CLINICIAN})
+        assert response.status_code == 410, (method, path, response.get_json())
+        fhir = path.startswith("/fhir")
+        assert response.content_type == ("application/fhir+json" if fhir else PROBLEM_JSON)
+
+
+@pytest.mark.parametrize("resource", ["Consent", "QuestionnaireResponse", "Observation"])
+def test_after_erasure_fhir_answers_410_as_an_operation_outcome(intake, resource):
+    client_id = intake.ready_for_completion()
+    erase(intake, client_id)
+
+    for response in (
+        intake.get(f"/fhir/{resource}", patient=f"Patient/{client_id}"),
+        intake.get(f"/fhir/Patient/{client_id}"),
+    ):
+        assert response.status_code == 410
+        assert response.content_type == "application/fhir+json"
+        assert response.get_json()["issue"][0]["code"] == "deleted"
+
+
+def test_an_erased_client_leaves_the_list_and_frees_the_external_id(intake):
+    client_id = intake.refer(external_id="EHR-77")
+    erase(intake, client_id)
+
+    assert intake.get("/v1/clients").get_json()["items"] == []
+    assert intake.get("/v1/clients", external_id="EHR-77").get_json()["items"] == []
+    assert intake.refer(external_id="EHR-77") != client_id
+
+
+def test_erasure_frees_the_place_the_client_held_with_their_therapist(intake):
+    therapist = intake.register(capacity=1)
+    client_id = intake.refer()
+    intake.assign(client_id, therapist)
+
+    erase(intake, client_id)
+
+    assert intake.get(f"/v1/therapists/{therapist}").get_json()["caseload"] == 0
+    intake.assign(intake.refer(), therapist)
+
+
+def test_erasure_needs_the_admin_scope(intake):
+    client_id = intake.refer()
+    headers = bearer(scopes="intake:read intake:write")
+
+    refused = intake.http.post(f"/v1/clients/{client_id}/erasure", json=ERASURE, headers=headers)
+
+    assert refused.status_code == 403
+    assert intake.get(f"/v1/clients/{client_id}").status_code == 200
+
+
+def test_another_tenants_client_cannot_be_erased_and_stays_a_404_for_them(intake):
+    client_id = intake.refer()
+    other = Driver(intake.app, intake.http, tenant="clinic-b")
+
+    assert other.call("POST", f"/v1/clients/{client_id}/erasure", ERASURE).status_code == 404
+    erase(intake, client_id)
+    assert other.get(f"/v1/clients/{client_id}").status_code == 404
+
+
+def test_the_erasure_event_names_who_erased_and_keeps_no_reason(intake):
+    client_id = intake.refer()
+    erase(intake, client_id)
+
+    [erased] = [e for e in intake.stored_events(client_id) if e["type"].endswith("erased.v1")]
+
+    assert erased["data"] == {"client_id": client_id, "erased_by": ADMIN}
+    assert erased["metadata"]["actor"]["person"] == ADMIN
+    assert ERASURE["reason"].encode() not in database_bytes(intake)
+
+
+def test_erasure_leaves_no_personal_value_in_the_database_files_wal_included(intake):
+    client_id = intake.refer(**DISTINCT)
+    intake.step(client_id, "POST", "/consents", {**TREATMENT, "signed_by": "Quillon Ø."})
+    retried = {"Idempotency-Key": "refer-again"}  # the stored reply quotes the client, sealed
+    intake.call("POST", "/v1/clients", {**DISTINCT, "external_id": "EHR-Q"}, **retried)
+    other = intake.call("POST", "/v1/clients", {**DISTINCT, "external_id": "EHR-Q"}, **retried)
+    assert client_id.encode() in database_bytes(intake)  # the search reads what is there
+    assert b"Quillon" not in database_bytes(intake)  # and personal values are sealed already
+
+    erase(intake, client_id)
+    erase(intake, other.get_json()["client_id"])
+
+    stored = database_bytes(intake)
+    for value in ("Quillon", "Wrenfield", "1979-04-17", "example.net", "900417", "lighthouse"):
+        assert value.encode() not in stored, value
+    assert "Ødegård".encode() not in stored
+
+
+def test_a_referral_is_kept_sealed_while_the_export_shows_it_decrypted(intake):
+    client_id = intake.refer(**DISTINCT)
+
+    exported = intake.get(f"/v1/clients/{client_id}/export").get_json()
+
+    assert b"Quillon" not in database_bytes(intake)
+    assert exported["service"] == "intake"
+    assert exported["client"]["given_name"] == "Quillon"
+    assert exported["events"][0]["type"] == "client_referred"
+    assert exported["events"][0]["data"]["email"] == DISTINCT["email"]
+
+
+def test_the_export_holds_every_event_of_the_record_and_the_reads_so_far(intake):
+    client_id = intake.ready_for_completion()
+    intake.get(f"/v1/clients/{client_id}")
+
+    exported = intake.get(f"/v1/clients/{client_id}/export").get_json()
+
+    assert [e["version"] for e in exported["events"]] == list(range(1, 6))
+    assert exported["client"]["missing_requirements"] == []
+    assert [r["path"] for r in exported["access_log"]] == [f"/v1/clients/{client_id}"]
+
+
+def read_as(intake: Driver, subject: str, path: str) -> None:
+    token = mint_token(DEVELOPMENT_SECRET, subject, "clinic-a", "intake:read")
+    headers = {"Authorization": f"Bearer {token}", "X-Request-ID": f"req-{subject}"}
+    assert intake.http.get(path, headers=headers).status_code == 200
+
+
+def test_the_access_log_lists_each_read_in_order_with_the_caller_and_no_query(intake):
+    client_id = intake.refer(external_id="EHR-Q9")
+    read_as(intake, "ehr-a", f"/v1/clients/{client_id}?as_of=2999-01-01T00:00:00Z")
+    read_as(intake, "portal-b", "/v1/clients?external_id=EHR-Q9")
+    read_as(intake, "fhir-c", f"/fhir/Patient/{client_id}")
+    read_as(intake, "ehr-a", f"/v1/clients/{client_id}/history")
+
+    log = intake.get(f"/v1/clients/{client_id}/access-log").get_json()
+
+    assert [(r["subject"], r["method"], r["path"], r["request_id"]) for r in log["items"]] == [
+        ("ehr-a", "GET", f"/v1/clients/{client_id}", "req-ehr-a"),
+        ("portal-b", "GET", "/v1/clients", "req-portal-b"),
+        ("fhir-c", "GET", f"/fhir/Patient/{client_id}", "req-fhir-c"),
+        ("ehr-a", "GET", f"/v1/clients/{client_id}/history", "req-ehr-a"),
+    ]
+    assert {r["tenant"] for r in log["items"]} == {"clinic-a"}
+    assert "EHR-Q9" not in json.dumps(log)
+
+
+def test_writes_and_refused_reads_are_not_in_the_access_log(intake):
+    client_id = intake.refer()
+    intake.step(client_id, "POST", "/consents", TREATMENT)
+    intake.get(f"/v1/clients/{client_id}", as_of="not a time")
+
+    assert intake.get(f"/v1/clients/{client_id}/access-log").get_json()["items"] == []
+
+
+def test_the_access_log_pages_and_is_only_for_admins(intake):
+    client_id = intake.refer()
+    for _ in range(3):
+        intake.get(f"/v1/clients/{client_id}")
+
+    first = intake.get(f"/v1/clients/{client_id}/access-log", limit=2).get_json()
+    rest = intake.get(
+        f"/v1/clients/{client_id}/access-log", cursor=first["next_cursor"], limit=2
+    ).get_json()
+    refused = intake.http.get(
+        f"/v1/clients/{client_id}/access-log", headers=bearer(scopes="intake:read")
+    )
+
+    assert len(first["items"]) == 2 and len(rest["items"]) == 2  # the third GET was the first log
+    assert rest["next_cursor"] is None
+    assert refused.status_code == 403
+
+
+@pytest.mark.parametrize("method", ["PUT", "PATCH", "DELETE", "POST"])
+def test_the_access_log_cannot_be_changed_through_the_api(intake, method):
+    client_id = intake.refer()
+    intake.get(f"/v1/clients/{client_id}")
+
+    response = intake.call(method, f"/v1/clients/{client_id}/access-log", {"items": []})
+
+    assert response.status_code == 405
+    assert response.content_type == PROBLEM_JSON
+    assert len(intake.get(f"/v1/clients/{client_id}/access-log").get_json()["items"]) == 1
+
+
+def test_the_access_log_of_another_tenants_client_is_empty(intake):
+    client_id = intake.refer()
+    intake.get(f"/v1/clients/{client_id}")
+    other = Driver(intake.app, intake.http, tenant="clinic-b")
+
+    assert other.get(f"/v1/clients/{client_id}/access-log").get_json()["items"] == []
+
+
+def test_a_client_id_that_is_not_a_uuid_in_a_fhir_search_is_a_422_not_an_audit(intake):
+    assert intake.get("/fhir/Consent", patient=str(uuid.uuid4())[:8]).status_code == 422

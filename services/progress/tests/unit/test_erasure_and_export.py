@@ -1,0 +1,211 @@
+"""Progress forgets an erased client for good — late events and rebuilds bring nothing back — and
+exports what it holds about a client, decrypted."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+from flask import Flask
+from sqlalchemy import func, select
+
+from waypoint_progress.adapters.tables import source_events, timeline_entries
+from waypoint_progress.entrypoints.app import create_app
+from waypoint_progress.service_layer.rebuild import rebuild
+from waypoint_shared.auth import ALL_SCOPES, mint_token
+from waypoint_shared.config import DEVELOPMENT_SECRET
+from waypoint_shared.database import read, run_in_transaction
+from waypoint_shared.envelope import Envelope
+from waypoint_shared.tables import data_keys, events
+
+ADMIN = {"role": "administrator", "id": "dpo-1"}
+REFLECTION = "I told my sister about the lighthouse dream"
+TOKEN = mint_token(DEVELOPMENT_SECRET, "ehr", "clinic-a", ALL_SCOPES)
+HEADERS = {"Authorization": f"Bearer {TOKEN}"}
+
+
+@pytest.fixture
+def app(tmp_path, monkeypatch) -> Iterator[Flask]:
+    monkeypatch.setenv("WAYPOINT_VAR_DIR", str(tmp_path))
+    app = create_app()
+    yield app
+    app.extensions["waypoint"].engine.dispose()
+
+
+def project(app: Flask, *envelopes: Envelope) -> None:
+    container = app.extensions["waypoint"]
+    for envelope in envelopes:
+        run_in_transaction(container.engine, lambda c, e=envelope: container.projector.handle(c, e))
+
+
+def get(app: Flask, path: str, **query: Any) -> Any:
+    return app.test_client().get(path, query_string=query, headers=HEADERS)
+
+
+def record_session(app: Flask, client_id: str, **headers: str) -> Any:
+    body = {"date": date.today().isoformat(), "attended": True, "reflection": REFLECTION}
+    return app.test_client().post(
+        f"/v1/clients/{client_id}/sessions", json=body, headers={**HEADERS, **headers}
+    )
+
+
+def rows_of(app: Flask, client_id: str) -> list[int]:
+    with read(app.extensions["waypoint"].engine) as conn:
+        return [
+            conn.execute(
+                select(func.count()).select_from(t).where(t.c.client_id == client_id)
+            ).scalar_one()
+            for t in (timeline_entries, source_events, data_keys)
+        ]
+
+
+def database_bytes(app: Flask) -> bytes:
+    var_dir = Path(app.extensions["waypoint"].engine.url.database).parent
+    return b"".join(p.read_bytes() for p in sorted(var_dir.glob("progress.db*")))
+
+
+def erased(journey: Any) -> Envelope:
+    return journey.make("intake", "client_erased", {"erased_by": ADMIN})
+
+
+def test_after_client_erased_every_progress_route_of_the_client_answers_410(app, journey):
+    client = journey()
+    project(app, *client.acceptance_journey())
+    record_session(app, client.client_id)
+    project(app, erased(client))
+
+    base = f"/v1/clients/{client.client_id}"
+    answers = [
+        get(app, f"{base}/{path}", **query)
+        for path, query in (
+            ("timeline", {}),
+            ("milestones", {}),
+            ("timeline.svg", {}),
+            ("measures", {"instrument": "PHQ-9"}),
+            ("export", {}),
+            ("access-log", {}),
+        )
+    ]
+    answers.append(record_session(app, client.client_id))
+    fhir = get(app, "/fhir/Observation", patient=client.client_id)
+
+    assert [a.status_code for a in answers] == [410] * 7
+    assert fhir.status_code == 410
+    assert fhir.get_json()["issue"][0]["code"] == "deleted"
+    assert rows_of(app, client.client_id) == [0, 0, 0]
+
+
+def test_erasure_leaves_another_clients_timeline_as_it_was(app, journey):
+    kept, gone = journey(), journey()
+    project(app, *kept.acceptance_journey())
+    before = get(app, f"/v1/clients/{kept.client_id}/timeline", limit=200).get_json()
+    project(app, *gone.acceptance_journey(), erased(gone))
+
+    after = get(app, f"/v1/clients/{kept.client_id}/timeline", limit=200).get_json()
+
+    assert after == before
+
+
+def test_an_event_of_an_erased_client_arriving_later_brings_nothing_back(app, journey):
+    client = journey()
+    project(app, client.referral(), erased(client))
+    appended_before = count_events(app)
+
+    project(app, *client.acceptance_journey())
+
+    assert rows_of(app, client.client_id) == [0, 0, 0]
+    assert count_events(app) == appended_before  # no milestone derived for them either
+
+
+def count_events(app: Flask) -> int:
+    with read(app.extensions["waypoint"].engine) as conn:
+        return int(conn.execute(select(func.count()).select_from(events)).scalar_one())
+
+
+class Replayed:
+    """The topics as a rebuild reads them: every record produced, from offset 0."""
+
+    def __init__(self, *journeys: Any, erasures_first: bool = False):
+        records = [r for j in journeys for r in j.records]
+        if erasures_first:  # e.g. intake's topic read before the goals and progress topics
+            records.sort(key=lambda r: b"client_erased" not in r[2])
+        self.values = [value for _, _, value in records]
+
+    def end_offsets(self) -> dict:
+        return {}
+
+    def batches(self, _targets: Any) -> Iterator[list[Any]]:
+        yield [SimpleNamespace(value=v) for v in self.values]
+
+
+def test_a_rebuild_keeps_an_erased_client_erased_and_the_others_whole(app, journey):
+    kept, gone = journey(), journey()
+    project(app, *kept.acceptance_journey(), *gone.acceptance_journey(), erased(gone))
+    before = get(app, f"/v1/clients/{kept.client_id}/timeline", limit=200).get_json()
+    container = app.extensions["waypoint"]
+
+    replayed = Replayed(kept, gone, erasures_first=True)
+    rebuild(container.engine, container.projector, replayed, "waypoint-progress")
+
+    assert rows_of(app, gone.client_id) == [0, 0, 0]
+    assert get(app, f"/v1/clients/{gone.client_id}/timeline").status_code == 410
+    assert get(app, f"/v1/clients/{kept.client_id}/timeline", limit=200).get_json() == before
+
+
+def test_a_rebuild_that_meets_an_erasure_the_worker_has_not_applied_erases_too(app, journey):
+    client = journey()
+    project(app, *client.acceptance_journey())
+    erased(client)  # on the topic, not yet applied by the live consumer
+    container = app.extensions["waypoint"]
+
+    rebuild(container.engine, container.projector, Replayed(client), "waypoint-progress")
+
+    assert rows_of(app, client.client_id) == [0, 0, 0]
+    assert get(app, f"/v1/clients/{client.client_id}/timeline").status_code == 410
+
+
+def test_the_export_holds_the_timeline_and_the_sessions_decrypted(app, journey):
+    client = journey()
+    project(app, *client.acceptance_journey())
+    record_session(app, client.client_id)
+
+    exported = get(app, f"/v1/clients/{client.client_id}/export").get_json()
+
+    assert REFLECTION.encode() not in database_bytes(app)
+    assert exported["service"] == "progress"
+    [session] = [e for e in exported["events"] if e["type"] == "session_recorded"]
+    assert session["data"]["reflection"] == REFLECTION
+    assert "milestone_reached" in {e["type"] for e in exported["events"]}
+    assert "journey_started" in [entry["type"] for entry in exported["timeline"]]
+
+
+def test_a_client_progress_never_saw_has_no_export(app):
+    assert get(app, f"/v1/clients/{uuid.uuid4()}/export").status_code == 404
+
+
+def test_erasure_removes_the_stored_reply_that_quoted_a_reflection(app, journey):
+    client = journey()
+    project(app, client.referral())
+    assert record_session(app, client.client_id, **{"Idempotency-Key": "s-1"}).status_code == 201
+    assert REFLECTION.encode() not in database_bytes(app)  # the stored reply is sealed
+    assert stored_replies(app) == 1
+
+    project(app, erased(client))
+
+    assert REFLECTION.encode() not in database_bytes(app)
+    assert stored_replies(app) == 0
+
+
+def stored_replies(app) -> int:  # type: ignore[no-untyped-def]
+    from sqlalchemy import func, select
+
+    from waypoint_shared.database import read
+    from waypoint_shared.tables import idempotency_records
+
+    with read(app.extensions["waypoint"].engine) as conn:
+        return int(conn.execute(select(func.count()).select_from(idempotency_records)).scalar())

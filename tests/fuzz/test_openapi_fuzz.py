@@ -1,0 +1,121 @@
+"""Schemathesis against each service's OpenAPI document, with a token holding every scope:
+no server error, no response outside its documented schema, and every error as problem+json
+(a FHIR OperationOutcome under /fhir). Bounded and derandomized, so a failure reproduces."""
+
+from __future__ import annotations
+
+import importlib
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import schemathesis
+from flask import Flask
+from hypothesis import HealthCheck, given, settings
+from schemathesis import GenerationMode
+
+from waypoint_shared.auth import ALL_SCOPES, mint_token
+from waypoint_shared.config import DEVELOPMENT_SECRET
+
+from . import seeds
+
+EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "30"))  # per operation and mode; `make faults`: 150
+pytestmark = [pytest.mark.timeout(60 + 6 * EXAMPLES)]
+TENANT = "clinic-fuzz"
+TOKEN = mint_token(DEVELOPMENT_SECRET, "fuzzer", TENANT, ALL_SCOPES)
+HEADERS = {"Authorization": f"Bearer {TOKEN}"}
+PROBLEM_JSON, FHIR_JSON = "application/problem+json", "application/fhir+json"
+
+
+def errors_are_problem_details(ctx: Any, response: Any, case: Any) -> None:
+    """An error is problem+json, or a FHIR OperationOutcome under /fhir."""
+    if response.status_code < 400:
+        return None
+    media = (response.headers.get("content-type") or [""])[0].split(";")[0].strip()
+    if case.path.startswith("/fhir"):
+        assert media == FHIR_JSON, f"{response.status_code} under /fhir answered {media!r}"
+        assert response.json().get("resourceType") == "OperationOutcome"
+    else:
+        assert media == PROBLEM_JSON, f"{response.status_code} answered {media!r}"
+        body = response.json()
+        assert body.get("status") == response.status_code and body.get("title")
+    return None
+
+
+def checks() -> list[Any]:
+    from schemathesis.checks import not_a_server_error
+    from schemathesis.specs.openapi.checks import response_schema_conformance
+
+    return [not_a_server_error, response_schema_conformance, errors_are_problem_details]
+
+
+def app_of(service: str, var_dir: Path) -> Flask:
+    """The service's Flask app on SQLite in var_dir."""
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("WAYPOINT_VAR_DIR", str(var_dir))
+        return importlib.import_module(f"waypoint_{service}.entrypoints.app").create_app()
+
+
+def seeded(service: str, app: Flask) -> dict[str, str]:
+    if service == "goals":
+        return seeds.goals(app, HEADERS, TENANT)
+    return seeds.intake(app, HEADERS) if service == "intake" else seeds.progress(app, HEADERS)
+
+
+def variants(service: str, app: Flask, operation: Any) -> Iterator[tuple[dict[str, str], bool]]:
+    """(path ids, stale If-Match?): random ids; for an operation that takes ids, those of freshly
+    seeded resources; and for a write to one, an If-Match naming a version it never had."""
+    yield {}, False
+    if len(operation.path_parameters):
+        yield seeded(service, app), False
+        if operation.method.upper() in ("POST", "PUT", "PATCH"):
+            yield seeded(service, app), True
+
+
+def fuzz(
+    operation: Any, mode: GenerationMode, known: dict[str, str], stale: bool = False
+) -> str | None:
+    """Up to EXAMPLES requests to one operation; the shrunk failure, if any."""
+    names = {parameter.name for parameter in operation.path_parameters}
+    fixed = {name: value for name, value in known.items() if name in names} or None
+    headers = {**HEADERS, "If-Match": '"9999"'} if stale else HEADERS
+
+    @given(case=operation.as_strategy(mode, path_parameters=fixed))
+    @settings(
+        max_examples=min(EXAMPLES, 5) if stale else EXAMPLES,  # a stale version is a stale version
+        deadline=None,
+        derandomize=True,
+        database=None,
+        suppress_health_check=list(HealthCheck),
+    )
+    def run(case: Any) -> None:
+        case.call_and_validate(headers=headers, checks=checks())
+
+    try:
+        run()
+    # Schemathesis raises a FailureGroup (a BaseExceptionGroup) for several distinct failures.
+    except (AssertionError, BaseExceptionGroup) as failure:  # every failing operation is reported
+        ids = ("known ids" if fixed else "random ids") + (", stale If-Match" if stale else "")
+        return f"{operation.label} [{mode.value}, {ids}]: {failure}"
+    return None
+
+
+@pytest.mark.parametrize("service", ["intake", "goals", "progress"])
+def test_every_operation_answers_any_request_without_a_server_error_and_as_documented(
+    service: str, tmp_path: Path
+) -> None:
+    app = app_of(service, tmp_path)
+    schema = schemathesis.openapi.from_wsgi("/openapi.json", app)
+    operations = [result.ok() for result in schema.get_all_operations()]
+    failures = [
+        failed
+        for operation in operations
+        for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE)
+        for known, stale in variants(service, app, operation)
+        if (failed := fuzz(operation, mode, known, stale))
+    ]
+    failing = {failure.split(" [")[0] for failure in failures}
+    print(f"{service}: {len(operations)} operations fuzzed, {len(failing)} of them failing")
+    assert not failures, "\n\n".join(failures)
