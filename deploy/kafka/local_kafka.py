@@ -258,8 +258,8 @@ class LocalKafka:
             "format",
             "--config",
             str(properties),
-            "--cluster-id",
-            self._cluster_id(),
+            # One argument: a base64 id may start with "-", which argparse would take for an option.
+            f"--cluster-id={self._cluster_id()}",
             "--ignore-formatted",
         ]
         done = subprocess.run(command, capture_output=True, text=True)

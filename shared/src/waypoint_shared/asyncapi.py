@@ -66,7 +66,7 @@ def document() -> dict[str, Any]:
 
 
 def _entries(service: str) -> list[EventType]:
-    return [e for e in catalog.CATALOG.values() if e.service == service]
+    return [e for e in _all_entries() if e.service == service]
 
 
 def _id(entry: EventType) -> str:
@@ -162,7 +162,7 @@ def _operation(
 
 
 def _event_messages() -> dict[str, Any]:
-    return {_id(e): _message(e) for e in catalog.CATALOG.values()}
+    return {_id(e): _message(e) for e in _all_entries()}
 
 
 def _message(entry: EventType) -> dict[str, Any]:
@@ -258,7 +258,12 @@ def _cloud_event() -> dict[str, Any]:
 
 
 def _payload_schemas() -> dict[str, Any]:
-    return {_id(e): payload_schema(e) for e in catalog.CATALOG.values()}
+    return {_id(e): payload_schema(e) for e in _all_entries()}
+
+
+def _all_entries() -> list[catalog.EventType]:
+    """Every catalog entry in a fixed order (by type), whatever order the catalog was built in."""
+    return [catalog.CATALOG[t] for t in sorted(catalog.CATALOG)]
 
 
 def payload_schema(entry: EventType) -> dict[str, Any]:
