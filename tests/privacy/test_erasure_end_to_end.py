@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -228,6 +229,17 @@ def topic_dump(kafka: KafkaSettings) -> dict[str, bytes]:
         consumer.close(autocommit=False)
 
 
+def settled_timeline(api: Any, client_id: str) -> list[dict[str, Any]]:
+    """The timeline once it stops changing (the last events may still be in flight)."""
+
+    def same_twice() -> list[dict[str, Any]] | None:
+        first = timeline(api, client_id)
+        time.sleep(1.0)
+        return first if first == timeline(api, client_id) else None
+
+    return wait_until(same_twice, timeout=30, what="the timeline to settle")
+
+
 def found_in(stored: dict[str, bytes], values: list[str]) -> list[tuple[str, str]]:
     return [(v, where) for v in values for where, b in stored.items() for f in forms(v) if f in b]
 
@@ -250,11 +262,13 @@ def test_an_erased_client_is_gone_everywhere_while_another_client_is_kept_sealed
     kept = journey(api, KEPT, therapist, idempotent=False)
     for client_id in (erased, kept):
         wait_until(
-            lambda c=client_id: "goal_revised" in [e["type"] for e in timeline(api, c)],
+            lambda c=client_id: (
+                {"goal_revised", "session_recorded"} <= {e["type"] for e in timeline(api, c)}
+            ),
             timeout=30,
             what="progress to project the whole journey",
         )
-    kept_before = timeline(api, kept)
+    kept_before = settled_timeline(api, kept)
     databases = {k: v for k, v in everything_stored(suite).items() if ".db" in k}
     # Even the stored replies of idempotent writes are sealed: nothing personal in plain bytes,
     # while the clients' ids (not personal) are found, so the search does read these files.
