@@ -100,6 +100,7 @@ def projector_rate(settings: KafkaSettings, work_dir: Path) -> float:
         lambda: group_consumer(settings, group),
         lambda: durable_producer(settings),
         progress.settings.dead_letter_topic,
+        handle_batch=progress.projector.handle_all,
     )
     started = None
     while runner.applied_total < EVENTS:

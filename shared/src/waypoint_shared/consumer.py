@@ -31,6 +31,7 @@ from waypoint_shared.tables import applied_events, consumer_offsets
 
 log = logging.getLogger(__name__)
 Handle = Callable[[Connection, Envelope], None]
+HandleBatch = Callable[[Connection, list[Envelope]], None]
 Applied = list[tuple[ConsumerRecord, Envelope]]
 HANDLER_ATTEMPTS = 3
 TRACE = re.compile(envelope.TRACE_PATTERN)
@@ -67,8 +68,12 @@ class ConsumerRunner:
         producer_factory: Callable[[], KafkaProducer],
         dead_letter_topic: str,
         max_records: int = 200,
+        handle_batch: HandleBatch | None = None,
     ):
+        """`handle` applies one event; `handle_batch`, when given, applies all of a batch's new
+        events in one call instead (a projector that derives once per client per batch)."""
         self.engine, self.group, self.topics, self.handle = engine, group, topics, handle
+        self.handle_batch = handle_batch
         self.consumer_factory, self.producer_factory = consumer_factory, producer_factory
         self.dead_letter_topic, self.max_records = dead_letter_topic, max_records
         self.consumer: KafkaConsumer | None = None
@@ -161,13 +166,21 @@ class ConsumerRunner:
         for record, event in pairs:
             if event.event_id not in seen:  # also skips a duplicate inside the same batch
                 seen.add(event.event_id)
-                with logs.log_context(**_trace(event)):
-                    self.handle(conn, event)
                 fresh.append((record, event))
+        self._handle(conn, [event for _, event in fresh])
         if fresh:
             rows = [{"consumer_group": self.group, "event_id": e.event_id} for _, e in fresh]
             conn.execute(insert(applied_events), rows)
         return fresh
+
+    def _handle(self, conn: Connection, events: list[Envelope]) -> None:
+        if self.handle_batch is not None:
+            if events:
+                self.handle_batch(conn, events)
+            return
+        for event in events:
+            with logs.log_context(**_trace(event)):
+                self.handle(conn, event)
 
     def _track_offsets(self, conn: Connection, records: Iterable[ConsumerRecord]) -> None:
         latest: dict[tuple[str, int], int] = {}

@@ -13,7 +13,7 @@ from sqlalchemy import Engine
 
 from waypoint_shared.auth import principal
 from waypoint_shared.config import Settings
-from waypoint_shared.consumer import ConsumerRunner, Handle
+from waypoint_shared.consumer import ConsumerRunner, Handle, HandleBatch
 from waypoint_shared.crypto import MasterKey, PersonalDataKeys
 from waypoint_shared.database import Migration, connect, migrate
 from waypoint_shared.kafka_clients import durable_producer, group_consumer
@@ -68,7 +68,12 @@ def relay_loop(settings: Settings, engine: Engine, store: EventStore) -> Loop:
 
 
 def consumer_loop(
-    settings: Settings, engine: Engine, topics: list[str], handle: Handle, **consumer_options: Any
+    settings: Settings,
+    engine: Engine,
+    topics: list[str],
+    handle: Handle,
+    handle_batch: HandleBatch | None = None,
+    **consumer_options: Any,
 ) -> Loop:
     runner = ConsumerRunner(
         engine,
@@ -80,6 +85,7 @@ def consumer_loop(
         ),
         producer_factory=lambda: durable_producer(settings.kafka),
         dead_letter_topic=settings.dead_letter_topic,
+        handle_batch=handle_batch,
     )
 
     def run(stop: threading.Event) -> None:

@@ -65,7 +65,9 @@ def engine(tmp_path: Path) -> Iterator[Engine]:
     engine.dispose()
 
 
-def runner(engine: Engine, settings: KafkaSettings, handle, topic: str) -> ConsumerRunner:  # type: ignore[no-untyped-def]
+def runner(
+    engine: Engine, settings: KafkaSettings, handle, topic: str, **options
+) -> ConsumerRunner:  # type: ignore[no-untyped-def]
     group = f"{settings.topic_prefix}group"
     return ConsumerRunner(
         engine,
@@ -77,6 +79,7 @@ def runner(engine: Engine, settings: KafkaSettings, handle, topic: str) -> Consu
         ),
         lambda: durable_producer(settings),
         f"{settings.topic_prefix}dlq",
+        **options,
     )
 
 
@@ -119,6 +122,29 @@ def test_an_event_delivered_three_times_in_one_batch_is_applied_once(
     )
     consumer.close()
     assert len(seen(engine)) == 1
+
+
+def test_a_batch_handler_gets_each_new_event_of_a_poll_once_in_one_call(
+    engine: Engine, kafka_settings: KafkaSettings, topic: str
+) -> None:
+    values = [encode(a_milestone(str(uuid.uuid4())), "progress")[1] for _ in range(4)]
+    produce(kafka_settings, topic, [*values, values[0]])
+    calls: list[list[str]] = []
+
+    def record_batch(conn: Connection, events: list[Envelope]) -> None:
+        calls.append([e.event_id for e in events])
+        for event in events:
+            record_seen(conn, event)
+
+    consumer = runner(engine, kafka_settings, record_seen, topic, handle_batch=record_batch)
+    wait_until(
+        lambda: consumer.poll_once() >= 0 and sum(consumer.stored_offsets().values()) == 5,
+        what="five records tracked",
+    )
+    consumer.close()
+    handed = [event_id for call in calls for event_id in call]
+    assert sorted(handed) == sorted(seen(engine)) and len(handed) == 4  # the duplicate left out
+    assert all(calls)  # never called with nothing new
 
 
 def test_a_replay_from_offset_zero_changes_nothing(

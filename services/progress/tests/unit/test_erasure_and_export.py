@@ -122,6 +122,21 @@ def test_an_event_of_an_erased_client_arriving_later_brings_nothing_back(app, jo
     assert count_events(app) == appended_before  # no milestone derived for them either
 
 
+def test_a_journey_and_its_erasure_in_one_batch_leave_nothing_and_publish_nothing(app, journey):
+    client, other = journey(), journey()
+    container = app.extensions["waypoint"]
+    appended_before = count_events(app)
+    batch = [*client.acceptance_journey(), erased(client), *other.acceptance_journey()]
+
+    run_in_transaction(container.engine, lambda c: container.projector.handle_all(c, batch))
+
+    assert rows_of(app, client.client_id) == [0, 0, 0]
+    timeline = get(app, f"/v1/clients/{other.client_id}/timeline", limit=200).get_json()
+    derived = [e for e in timeline["items"] if e["kind"] != "event"]
+    assert derived  # the other client's milestones were derived and published
+    assert count_events(app) - appended_before == len(derived)
+
+
 def count_events(app: Flask) -> int:
     with read(app.extensions["waypoint"].engine) as conn:
         return int(conn.execute(select(func.count()).select_from(events)).scalar_one())

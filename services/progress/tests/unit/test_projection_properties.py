@@ -42,12 +42,28 @@ def interleavings(draw, topics: list[list]) -> list:
     return merged
 
 
+@st.composite
+def batches(draw, events: list) -> list[list]:
+    """The events cut into consecutive batches of drawn sizes, as polls deliver them."""
+    cuts, start = [], 0
+    while start < len(events):
+        size = draw(st.integers(1, 8))
+        cuts.append(events[start : start + size])
+        start += size
+    return cuts
+
+
 def project(events) -> list[tuple]:
+    """The timeline after projecting the events one at a time."""
+    return project_in_batches([[e] for e in events])
+
+
+def project_in_batches(polled: list[list]) -> list[tuple]:
     with tempfile.TemporaryDirectory() as var:
         container = bootstrap(load_settings("progress", {"WAYPOINT_VAR_DIR": var}))
-        for event in events:
+        for batch in polled:
             run_in_transaction(
-                container.engine, lambda c, e=event: container.projector.handle(c, e)
+                container.engine, lambda c, b=batch: container.projector.handle_all(c, b)
             )
         t = timeline_entries
         with read(container.engine) as conn:
@@ -98,3 +114,25 @@ def test_the_reverse_of_every_topic_order_across_topics_changes_nothing(journey)
     goals_first = [e for t in reversed(topics_of(events)) for e in t]
 
     assert project(goals_first) == project(events)
+
+
+@settings(
+    max_examples=30,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(data=st.data())
+def test_projecting_whole_batches_yields_the_timeline_of_one_event_at_a_time(journey, data):
+    events = a_rich_journey(journey)
+    arrival = data.draw(interleavings(topics_of(events)))
+    polled = data.draw(batches(arrival))
+
+    assert project_in_batches(polled) == project(events)
+
+
+def test_two_clients_in_one_batch_each_get_their_own_timeline(journey):
+    first, second = a_rich_journey(journey), a_rich_journey(journey)
+
+    together = project_in_batches([first + second])
+
+    assert sorted(together) == sorted(project(first) + project(second))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -11,6 +11,7 @@ from sqlalchemy import Connection, delete, insert, select
 from waypoint_progress.adapters.tables import LIVE, ProjectionTables
 from waypoint_progress.domain.sources import SourceEvent
 from waypoint_progress.domain.timeline import Entry
+from waypoint_shared.tables import events
 
 
 def utc(moment: datetime) -> datetime:
@@ -18,36 +19,68 @@ def utc(moment: datetime) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
-def remember(conn: Connection, event: SourceEvent, tables: ProjectionTables = LIVE) -> bool:
-    """Keep an event's facts unless they are already kept; returns whether they were new."""
+Client = tuple[str, str]  # (tenant id, client id)
+
+
+def by_tenant(pairs: Iterable[tuple[str, str]]) -> dict[str, set[str]]:
+    """(tenant, id) pairs grouped by tenant, so each query uses the tables' tenant-first keys."""
+    grouped: dict[str, set[str]] = {}
+    for tenant_id, some_id in pairs:
+        grouped.setdefault(tenant_id, set()).add(some_id)
+    return grouped
+
+
+def remember(
+    conn: Connection, sources: Sequence[SourceEvent], tables: ProjectionTables = LIVE
+) -> None:
+    """Keep the facts of the events not kept before (one look-up and one insert for them all)."""
     t = tables.source_events
-    known = conn.execute(
-        select(t.c.event_id).where(t.c.tenant_id == event.tenant_id, t.c.event_id == event.event_id)
-    ).first()
-    if known is not None:
-        return False
-    conn.execute(
-        insert(t).values(
-            tenant_id=event.tenant_id,
-            event_id=event.event_id,
-            client_id=event.client_id,
-            service=event.service,
-            name=event.name,
-            occurred_at=event.occurred_at,
-            stream_version=event.stream_version,
-            facts=dict(event.facts),
-        )
-    )
-    return True
+    known = {
+        (tenant_id, event_id)
+        for tenant_id, event_ids in by_tenant((s.tenant_id, s.event_id) for s in sources).items()
+        for event_id in conn.execute(
+            select(t.c.event_id).where(t.c.tenant_id == tenant_id, t.c.event_id.in_(event_ids))
+        ).scalars()
+    }
+    fresh: dict[tuple[str, str], dict[str, Any]] = {}
+    for s in sources:
+        if (s.tenant_id, s.event_id) not in known:
+            fresh.setdefault((s.tenant_id, s.event_id), _fact_row(s))
+    if fresh:
+        conn.execute(insert(t), list(fresh.values()))
+
+
+def _fact_row(event: SourceEvent) -> dict[str, Any]:
+    return {
+        "tenant_id": event.tenant_id,
+        "event_id": event.event_id,
+        "client_id": event.client_id,
+        "service": event.service,
+        "name": event.name,
+        "occurred_at": event.occurred_at,
+        "stream_version": event.stream_version,
+        "facts": dict(event.facts),
+    }
 
 
 def facts_of(
     conn: Connection, tenant_id: str, client_id: str, tables: ProjectionTables = LIVE
 ) -> list[SourceEvent]:
     """Every kept source event of a client (in no particular order: the domain sorts them)."""
+    return facts_of_clients(conn, [(tenant_id, client_id)], tables)[(tenant_id, client_id)]
+
+
+def facts_of_clients(
+    conn: Connection, clients: Collection[Client], tables: ProjectionTables = LIVE
+) -> dict[Client, list[SourceEvent]]:
+    """Every kept source event of each of these clients, by client."""
     t = tables.source_events
-    rows = conn.execute(select(t).where(t.c.tenant_id == tenant_id, t.c.client_id == client_id))
-    return [_source(row) for row in rows]
+    history: dict[Client, list[SourceEvent]] = {client: [] for client in clients}
+    for tenant_id, client_ids in by_tenant(clients).items():
+        query = select(t).where(t.c.tenant_id == tenant_id, t.c.client_id.in_(client_ids))
+        for row in conn.execute(query):
+            history[(row.tenant_id, row.client_id)].append(_source(row))
+    return history
 
 
 def _source(row: Any) -> SourceEvent:
@@ -63,18 +96,18 @@ def _source(row: Any) -> SourceEvent:
     )
 
 
-def replace_timeline(
+def replace_timelines(
     conn: Connection,
-    tenant_id: str,
-    client_id: str,
-    entries: Sequence[Entry],
+    timelines: Mapping[Client, Sequence[Entry]],
     tables: ProjectionTables = LIVE,
 ) -> None:
-    """Make a client's stored timeline exactly the derived one."""
+    """Make each client's stored timeline exactly the derived one."""
     t = tables.timeline_entries
-    conn.execute(delete(t).where(t.c.tenant_id == tenant_id, t.c.client_id == client_id))
-    if entries:
-        conn.execute(insert(t), [_row(e) for e in entries])
+    for tenant_id, client_ids in by_tenant(timelines).items():
+        conn.execute(delete(t).where(t.c.tenant_id == tenant_id, t.c.client_id.in_(client_ids)))
+    rows = [_row(e) for entries in timelines.values() for e in entries]
+    if rows:
+        conn.execute(insert(t), rows)
 
 
 def _row(entry: Entry) -> dict[str, Any]:
@@ -97,3 +130,11 @@ def forget(conn: Connection, tenant_id: str, client_id: str, tables: ProjectionT
     """Delete an erased client's facts and timeline."""
     for t in tables.all:
         conn.execute(delete(t).where(t.c.tenant_id == tenant_id, t.c.client_id == client_id))
+
+
+def stored_event_ids(conn: Connection, event_ids: Collection[str]) -> set[str]:
+    """Which of these ids progress's own event store already holds."""
+    if not event_ids:
+        return set()
+    query = select(events.c.event_id).where(events.c.event_id.in_(set(event_ids)))
+    return set(conn.execute(query).scalars())

@@ -18,11 +18,13 @@ from waypoint_shared.worker import Worker
 def main() -> None:
     configure_logging("progress", "worker")
     container = bootstrap(config.settings())
-    settings, engine = container.settings, container.engine
+    settings, engine, projector = container.settings, container.engine, container.projector
     topics = [settings.topic_of(s) for s in SERVICES]
     loops = [
         relay_loop(settings, engine, container.store),
-        consumer_loop(settings, engine, topics, container.projector.handle),
+        consumer_loop(
+            settings, engine, topics, projector.handle, handle_batch=projector.handle_all
+        ),
         lag_loop(settings, engine, topics),
     ]
     Worker(engine, loops, settings.worker_port, settings.worker_host).serve_forever()

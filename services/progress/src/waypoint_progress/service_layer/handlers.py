@@ -72,8 +72,7 @@ def record_session(
         metadata=metadata,
     )
     alerts = immediate_alerts(progress, recorded)
-    for alert in alerts:
-        publish(progress.repository, conn, alert, metadata.get("correlation_id"))
+    publish(progress.repository, conn, alerts, lambda _: metadata.get("correlation_id"))
     return SessionOutcome(recorded, scores, alerts)
 
 

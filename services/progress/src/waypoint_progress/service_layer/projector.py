@@ -11,6 +11,7 @@ arrives later (from another topic, a replay, a rebuild) is ignored, so nothing o
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC
 from typing import Any
@@ -18,6 +19,7 @@ from typing import Any
 from sqlalchemy import Connection
 
 from waypoint_progress.adapters import projection
+from waypoint_progress.adapters.projection import Client
 from waypoint_progress.adapters.tables import LIVE, ProjectionTables
 from waypoint_progress.domain import timeline
 from waypoint_progress.domain.progress import AlertRaised, MilestoneReached, derived_stream
@@ -40,21 +42,42 @@ class Projector:
 
     def handle(self, conn: Connection, event: Envelope) -> None:
         """Project one decoded event of any topic into its client's timeline."""
-        if erasure.is_erased(conn, event.tenant_id, event.client_id):
+        self.handle_all(conn, [event])
+
+    def handle_all(self, conn: Connection, events: Sequence[Envelope]) -> None:
+        """Project a batch of events: each client's timeline is derived once, from the set of
+        its kept facts, however many of its events the batch holds."""
+        journeys: dict[Client, list[SourceEvent]] = {}
+        for (tenant_id, client_id), theirs in self._live_clients(conn, events).items():
+            if any(e.type == CLIENT_ERASED for e in theirs):
+                self.forget(conn, tenant_id, client_id)  # what came before it is forgotten too
+                continue
+            sources = [s for s in map(source_event, theirs) if is_journey_event(s)]
+            if sources:
+                journeys[(tenant_id, client_id)] = sources
+        if not journeys:
             return
-        if event.type == CLIENT_ERASED:
-            self.forget(conn, event.tenant_id, event.client_id)
-            return
-        source = source_event(event)
-        if not is_journey_event(source):
-            return
-        projection.remember(conn, source, self.tables)
-        history = projection.facts_of(conn, source.tenant_id, source.client_id, self.tables)
-        entries = timeline.derive(history, self.thresholds)
-        projection.replace_timeline(conn, source.tenant_id, source.client_id, entries, self.tables)
-        for entry in entries:
-            if entry.kind != "event":
-                publish(self.repository, conn, entry, event.correlation_id)
+        new_facts = [s for sources in journeys.values() for s in sources]
+        projection.remember(conn, new_facts, self.tables)
+        histories = projection.facts_of_clients(conn, journeys.keys(), self.tables)
+        timelines = {c: timeline.derive(histories[c], self.thresholds) for c in journeys}
+        projection.replace_timelines(conn, timelines, self.tables)
+        derived = [e for entries in timelines.values() for e in entries if e.kind != "event"]
+        publish(self.repository, conn, derived, _correlation_in(events))
+
+    def _live_clients(
+        self, conn: Connection, events: Sequence[Envelope]
+    ) -> dict[Client, list[Envelope]]:
+        """The batch's events by client, in arrival order, without those of erased clients."""
+        by_client: dict[Client, list[Envelope]] = {}
+        for event in events:
+            by_client.setdefault((event.tenant_id, event.client_id), []).append(event)
+        erased = {
+            (tenant_id, client_id)
+            for tenant_id, client_ids in projection.by_tenant(by_client).items()
+            for client_id in erasure.erased_among(conn, tenant_id, client_ids)
+        }
+        return {client: theirs for client, theirs in by_client.items() if client not in erased}
 
     def forget(self, conn: Connection, tenant_id: str, client_id: str) -> None:
         """Erase a client: their rows in the live tables (and in those being rebuilt), their
@@ -62,6 +85,19 @@ class Projector:
         for tables in {self.tables.suffix: self.tables, LIVE.suffix: LIVE}.values():
             projection.forget(conn, tenant_id, client_id, tables)
         erasure.forget_client(conn, tenant_id, client_id)
+
+
+def _correlation_in(events: Sequence[Envelope]) -> Callable[[Entry], str | None]:
+    """A derived entry's correlation id: its source event's if that is in the batch, else that
+    of its client's newest event in the batch (the one that completed the rule)."""
+    by_event = {e.event_id: e.correlation_id for e in events}
+    by_client = {(e.tenant_id, e.client_id): e.correlation_id for e in events}
+
+    def correlation_of(entry: Entry) -> str | None:
+        source = entry.source
+        return by_event.get(source.event_id) or by_client.get((source.tenant_id, source.client_id))
+
+    return correlation_of
 
 
 def source_event(event: Envelope) -> SourceEvent:
@@ -83,28 +119,40 @@ def source_event(event: Envelope) -> SourceEvent:
 
 
 def publish(
-    repository: EventSourcedRepository, conn: Connection, entry: Entry, correlation_id: str | None
-) -> bool:
-    """Append a derived milestone or alert to progress's store once; returns whether it was new."""
-    store = repository.store
-    if store.contains(conn, entry.id):
-        return False
-    client_id, stream = entry.source.client_id, derived_stream(entry.source.client_id)
-    repository.record(
-        conn,
-        tenant_id=entry.source.tenant_id,
-        stream_id=stream,
-        client_id=client_id,
-        expected_version=store.current_version(conn, stream),
-        events=[derived_event(entry)],
-        metadata={
-            "actor": ACTOR,
-            "correlation_id": correlation_id or entry.source.event_id,
-            "causation_id": entry.source.event_id,
-        },
-        event_ids=[entry.id],
-    )
-    return True
+    repository: EventSourcedRepository,
+    conn: Connection,
+    entries: Sequence[Entry],
+    correlation_of: Callable[[Entry], str | None],
+) -> list[Entry]:
+    """Append the derived milestones and alerts not in progress's store yet (each once: event id
+    = entry id), one append per source event; returns those that were new."""
+    known = projection.stored_event_ids(conn, [e.id for e in entries])
+    fresh = list({e.id: e for e in entries if e.id not in known}.values())
+    by_cause: dict[str, list[Entry]] = {}
+    for entry in fresh:
+        by_cause.setdefault(entry.source.event_id, []).append(entry)
+    versions: dict[str, int] = {}
+    for theirs in by_cause.values():
+        cause = theirs[0].source
+        stream = derived_stream(cause.client_id)
+        if stream not in versions:
+            versions[stream] = repository.store.current_version(conn, stream)
+        repository.record(
+            conn,
+            tenant_id=cause.tenant_id,
+            stream_id=stream,
+            client_id=cause.client_id,
+            expected_version=versions[stream],
+            events=[derived_event(e) for e in theirs],
+            metadata={
+                "actor": ACTOR,
+                "correlation_id": correlation_of(theirs[0]) or cause.event_id,
+                "causation_id": cause.event_id,
+            },
+            event_ids=[e.id for e in theirs],
+        )
+        versions[stream] += len(theirs)
+    return fresh
 
 
 def derived_event(entry: Entry) -> MilestoneReached | AlertRaised:

@@ -70,6 +70,14 @@ def _apply(engine: Engine, projector: Projector, records: Iterable[Any], report:
 
 
 def _handle_all(conn: Connection, projector: Projector, events: list[Any], report: Rebuilt) -> None:
+    """The whole batch at once; if it fails, each event alone, skipping those that fail."""
+    try:
+        with conn.begin_nested():
+            projector.handle_all(conn, events)
+        report.applied += len(events)
+        return
+    except Exception:
+        log.warning("rebuild: a batch could not be projected; projecting its events one by one")
     for event in events:
         try:
             with conn.begin_nested():
