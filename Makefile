@@ -68,6 +68,7 @@ bench: setup
 	cd bench && ../$(PY) command_throughput.py
 	cd bench && ../$(PY) relay_throughput.py
 	cd bench && ../$(PY) projector_throughput.py
+	cd bench && ../$(PY) rebuild_throughput.py
 	cd bench && ../$(PY) e2e_latency.py
 
 # Longer fault tests (more commands, more kills) and more fuzzing than `make test` runs.
