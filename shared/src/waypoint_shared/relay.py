@@ -34,10 +34,11 @@ class RelayLock:
     def __init__(self, engine: Engine, name: str):
         self.engine, self.name, self.owner = engine, name, f"{uuid.uuid4()}"
         self._pg_connection: Connection | None = None
+        self._lease_until: datetime | None = None  # when the lease this relay holds runs out
 
     def acquire(self) -> bool:
         if is_sqlite(self.engine):
-            return run_in_transaction(self.engine, self._take_lease)
+            return self._has_lease()
         if self._pg_connection is None:
             conn = self.engine.connect()
             held = conn.execute(
@@ -53,10 +54,22 @@ class RelayLock:
     def release(self) -> None:
         """Give the lock up, so a relay restarted elsewhere need not wait for the lease."""
         if is_sqlite(self.engine):
+            self._lease_until = None
             run_in_transaction(self.engine, self._drop_lease)
         if self._pg_connection is not None:
             self._pg_connection.close()  # closing the session releases the advisory lock
             self._pg_connection = None
+
+    def _has_lease(self) -> bool:
+        """Renew the lease only once half of it has run out: a write transaction on every turn of
+        an idle relay would contend with the service's commands for SQLite's write lock."""
+        now = datetime.now(UTC)
+        if self._lease_until is not None and now < self._lease_until - LEASE / 2:
+            return True
+        self._lease_until = None
+        if run_in_transaction(self.engine, self._take_lease):
+            self._lease_until = now + LEASE
+        return self._lease_until is not None
 
     def _drop_lease(self, conn: Connection) -> None:
         mine = (relay_lock.c.name == self.name) & (relay_lock.c.owner == self.owner)
@@ -100,7 +113,7 @@ class Relay:
         self._producer: KafkaProducer | None = None
         self.published_total = 0
 
-    def run(self, stop: threading.Event, idle_sleep: float = 0.05) -> None:
+    def run(self, stop: threading.Event, idle_sleep: float = 0.02) -> None:
         backoff = 0.1
         while not stop.is_set():
             try:

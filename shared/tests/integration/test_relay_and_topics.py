@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import threading
+import time
 import uuid
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -12,15 +14,17 @@ from cloudevents.core.formats.json import JSONFormat
 from kafka import KafkaConsumer, KafkaProducer
 from kafka.admin import ConfigResource, ConfigResourceType, KafkaAdminClient
 from kafka.errors import KafkaTimeoutError
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 
+from waypoint_shared import relay as relay_module
 from waypoint_shared.config import KafkaSettings, topic_of
 from waypoint_shared.crypto import MasterKey, PersonalDataKeys
-from waypoint_shared.database import connect, migrate, run_in_transaction
+from waypoint_shared.database import connect, migrate, read, run_in_transaction
 from waypoint_shared.kafka_clients import durable_producer
-from waypoint_shared.relay import Relay
+from waypoint_shared.relay import Relay, RelayLock
 from waypoint_shared.repository import EventSourcedRepository
 from waypoint_shared.store import SHARED_MIGRATIONS, EventStore
+from waypoint_shared.tables import relay_lock
 
 pytestmark = pytest.mark.kafka
 MASTER_KEY = "d2F5cG9pbnQtdGVzdC1tYXN0ZXIta2V5LTAxMjM0NTY="
@@ -140,6 +144,24 @@ def test_one_relay_per_database_holds_the_lock(
     assert first.lock.acquire()
     assert not second.lock.acquire()
     assert first.lock.acquire()  # the holder renews its lease
+
+
+def test_an_idle_relay_renews_its_lease_only_once_half_of_it_has_run_out(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(relay_module, "LEASE", timedelta(seconds=0.4))
+    lock = RelayLock(engine, "waypoint.intake.events")
+
+    def expiry() -> object:
+        with read(engine) as conn:
+            return conn.execute(select(relay_lock.c.expires_at)).scalar_one()
+
+    assert lock.acquire()
+    taken = expiry()
+    assert lock.acquire() and expiry() == taken  # no write while most of the lease is left
+    time.sleep(0.25)
+    assert lock.acquire() and expiry() > taken  # renewed past half-time, before anyone can steal it
+    assert not RelayLock(engine, "waypoint.intake.events").acquire()
 
 
 def test_a_running_relay_publishes_what_is_appended_meanwhile(
