@@ -2,13 +2,17 @@
 
 SQLite: WAL, a busy timeout, and `BEGIN IMMEDIATE` for writes so that several gunicorn workers
 and the worker process can write one file; "database is locked" is retried, never surfaced.
+Writers of one file first queue on a lock file beside it (see `_writers_queue`).
 """
 
 from __future__ import annotations
 
+import fcntl
+import os
+import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TypeVar
@@ -87,11 +91,44 @@ def _is_transient(error: DBAPIError) -> bool:
     )
 
 
+_queued = threading.local()  # the lock files this thread holds
+
+
+@contextmanager
+def _writers_queue(path: str) -> Iterator[None]:
+    """Wait for this thread's turn to write the SQLite file (held around BEGIN IMMEDIATE..COMMIT).
+
+    SQLite's busy handler polls with growing sleeps (1, 2, 5, 10 ms ...), so with several writers
+    its write lock sits idle between them; the kernel hands an flock over the moment it is freed.
+    The busy timeout stays for writers that do not queue here. Held for one transaction only;
+    a write nested in one this thread holds does not queue (SQLite's busy timeout decides)."""
+    held = _queued.__dict__.setdefault("paths", set())
+    if path in held:
+        yield
+        return
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        held.add(path)
+        yield
+    finally:
+        held.discard(path)
+        os.close(fd)  # closing releases the lock, also when the transaction failed
+
+
+def _queue_path(engine: Engine) -> str | None:
+    database = engine.url.database
+    if not is_sqlite(engine) or not database or database == ":memory:" or database[:5] == "file:":
+        return None
+    return f"{database}.writers"
+
+
 @contextmanager
 def _transaction(engine: Engine, write: bool) -> Iterator[Connection]:
+    queue = _queue_path(engine) if write else None
     with engine.connect() as conn:
         conn.execution_options(write=write)
-        with conn.begin():
+        with _writers_queue(queue) if queue else nullcontext(), conn.begin():
             yield conn
 
 
