@@ -7,6 +7,7 @@ then a 404 in the query itself. The algorithm comes from configuration, never fr
 from __future__ import annotations
 
 import argparse
+import functools
 import re
 import time
 from collections.abc import Callable
@@ -23,6 +24,7 @@ AUDIENCE = "waypoint"
 ALL_SCOPES = "intake:read intake:write goals:read goals:write progress:read progress:write admin"
 TENANT = re.compile(r"[A-Za-z0-9._:-]{1,64}")  # the same form the event envelope accepts
 PUBLIC_PATHS = ("/health/live", "/health/ready", "/metrics", "/openapi.json")
+VERIFIED_TOKENS = 1024  # per process; a token is a few hundred bytes
 F = TypeVar("F", bound=Callable[..., Any])
 
 
@@ -42,7 +44,18 @@ class TokenVerifier:
         else:
             raise ValueError("configure WAYPOINT_JWT_SECRET or WAYPOINT_JWT_PUBLIC_KEY")
 
+        # Verified tokens, by their exact string: signature, audience, required claims and tenant
+        # are properties of that string under this process's fixed key, so they are checked once;
+        # expiry is checked on every use. Invalid tokens raise and are never kept.
+        self._verified = functools.lru_cache(maxsize=VERIFIED_TOKENS)(self._decode)
+
     def verify(self, token: str) -> Principal:
+        expires, principal = self._verified(token)
+        if time.time() < expires:
+            return principal
+        return self._decode(token)[1]  # expired since: the full check answers (a 401)
+
+    def _decode(self, token: str) -> tuple[float, Principal]:
         try:
             claims = jwt.decode(
                 token,
@@ -65,9 +78,8 @@ class TokenVerifier:
                 "The bearer token names no tenant.",
                 {"WWW-Authenticate": 'Bearer error="invalid_token"'},
             )
-        return Principal(
-            str(claims["sub"]), claims["tenant"], frozenset(str(claims.get("scope", "")).split())
-        )
+        scopes = frozenset(str(claims.get("scope", "")).split())
+        return float(claims["exp"]), Principal(str(claims["sub"]), claims["tenant"], scopes)
 
 
 def requires(scope: str) -> Callable[[F], F]:

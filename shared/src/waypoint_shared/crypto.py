@@ -20,7 +20,7 @@ from typing import Any
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from sqlalchemy import Connection, delete, insert, select, update
+from sqlalchemy import Connection, bindparam, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from waypoint_shared.tables import data_keys, erased_clients
@@ -31,6 +31,20 @@ NONCE_BYTES = 12
 
 # Keys that belong to the service rather than a client live under a tenant no token can name.
 SERVICE_TENANT = "_service"
+
+
+# Statements built once and reused (see store.py): they run several times in every command.
+_ERASED = select(erased_clients.c.client_id).where(
+    erased_clients.c.tenant_id == bindparam("tenant_id"),
+    erased_clients.c.client_id == bindparam("client_id"),
+)
+_WRAPPED_KEY = select(data_keys.c.wrapped_key).where(
+    data_keys.c.tenant_id == bindparam("tenant_id"),
+    data_keys.c.client_id == bindparam("client_id"),
+)
+_INSERT_KEY = insert(data_keys)
+# key_for's two questions in one statement: the wrapped key (or NULL) and whether erased.
+_KEY_OR_ERASED = select(_WRAPPED_KEY.scalar_subquery(), _ERASED.exists())
 
 
 class CryptoError(Exception):
@@ -47,10 +61,8 @@ class ClientErased(Exception):
 
 def is_erased(conn: Connection, tenant_id: str, client_id: str) -> bool:
     """Whether this service destroyed the client's keys."""
-    query = select(erased_clients.c.client_id).where(
-        erased_clients.c.tenant_id == tenant_id, erased_clients.c.client_id == client_id
-    )
-    return conn.execute(query).first() is not None
+    found = conn.execute(_ERASED, {"tenant_id": tenant_id, "client_id": client_id})
+    return found.first() is not None
 
 
 def is_sealed(value: Any) -> bool:
@@ -131,31 +143,28 @@ class PersonalDataKeys:
 
     def key_for(self, conn: Connection, tenant_id: str, client_id: str) -> bytes:
         """The client's data key, created on first use; never again once it was destroyed."""
-        existing = self.find(conn, tenant_id, client_id)
-        if existing is not None:
-            return existing
-        if is_erased(conn, tenant_id, client_id):
+        params = {"tenant_id": tenant_id, "client_id": client_id}
+        wrapped, erased = conn.execute(_KEY_OR_ERASED, params).one()
+        if wrapped is not None:
+            return self.master_key.unwrap(wrapped, client_id)
+        if erased:
             raise ClientErased(client_id)
         key = AESGCM.generate_key(bit_length=256)
         self._store(conn, tenant_id, client_id, key)
         return key
 
     def _store(self, conn: Connection, tenant_id: str, client_id: str, key: bytes) -> None:
-        conn.execute(
-            insert(data_keys).values(
-                tenant_id=tenant_id,
-                client_id=client_id,
-                wrapped_key=self.master_key.wrap(key, client_id),
-                created_at=datetime.now(UTC),
-            )
-        )
+        row = {
+            "tenant_id": tenant_id,
+            "client_id": client_id,
+            "wrapped_key": self.master_key.wrap(key, client_id),
+            "created_at": datetime.now(UTC),
+        }
+        conn.execute(_INSERT_KEY, row)
 
     def find(self, conn: Connection, tenant_id: str, client_id: str) -> bytes | None:
-        wrapped = conn.execute(
-            select(data_keys.c.wrapped_key).where(
-                data_keys.c.tenant_id == tenant_id, data_keys.c.client_id == client_id
-            )
-        ).scalar_one_or_none()
+        params = {"tenant_id": tenant_id, "client_id": client_id}
+        wrapped = conn.execute(_WRAPPED_KEY, params).scalar_one_or_none()
         return None if wrapped is None else self.master_key.unwrap(wrapped, client_id)
 
     @staticmethod

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, func, insert, inspect, select, text
+from sqlalchemy import Connection, Row, bindparam, func, insert, inspect, select, text
 from sqlalchemy.exc import IntegrityError
 
 from waypoint_shared import metrics
@@ -109,6 +109,24 @@ class RecordedEvent:
     metadata: dict[str, Any]
 
 
+# Built once: a statement object reused keeps its compiled form and cache key, where one built per
+# call is constructed, keyed and looked up again each time (most of a command's SQL cost).
+_LOCK_EVENTS = text("LOCK TABLE events IN EXCLUSIVE MODE")
+_INSERT_EVENT = insert(events)
+_CURRENT_VERSION = select(func.coalesce(func.max(events.c.stream_version), 0)).where(
+    events.c.stream_id == bindparam("stream_id")
+)
+_STREAM = select(events).where(
+    events.c.tenant_id == bindparam("tenant_id"), events.c.stream_id == bindparam("stream_id")
+)
+_STREAM_IN_ORDER = _STREAM.order_by(events.c.stream_version)
+_STREAM_UNTIL = _STREAM.where(events.c.occurred_at <= bindparam("until")).order_by(
+    events.c.stream_version
+)
+_CONTAINS = select(events.c.position).where(events.c.event_id == bindparam("event_id"))
+_LAST_POSITION = select(func.coalesce(func.max(events.c.position), 0))
+
+
 def _recorded(row: Row[Any]) -> RecordedEvent:
     occurred = row.occurred_at
     if occurred.tzinfo is None:  # SQLite keeps no zone; everything stored is UTC
@@ -136,7 +154,7 @@ class EventStore:
     ) -> list[RecordedEvent]:
         """Append after expected_version, or raise ConcurrencyConflict."""
         if self.serialize_appends and not is_sqlite(conn):
-            conn.execute(text("LOCK TABLE events IN EXCLUSIVE MODE"))
+            conn.execute(_LOCK_EVENTS)
         actual = self.current_version(conn, stream_id)
         if actual != expected_version:
             raise ConcurrencyConflict(stream_id, expected_version, actual)
@@ -157,9 +175,7 @@ class EventStore:
             for i, e in enumerate(new_events, start=1)
         ]
         try:
-            positions = [
-                conn.execute(insert(events).values(**r)).inserted_primary_key[0] for r in rows
-            ]
+            positions = [conn.execute(_INSERT_EVENT, r).inserted_primary_key[0] for r in rows]
         except IntegrityError as error:
             raise ConcurrencyConflict(stream_id, expected_version, None) from error
         recorded = [RecordedEvent(position=p, **r) for p, r in zip(positions, rows, strict=True)]
@@ -167,19 +183,17 @@ class EventStore:
         return recorded
 
     def current_version(self, conn: Connection, stream_id: str) -> int:
-        query = select(func.coalesce(func.max(events.c.stream_version), 0))
-        return int(conn.execute(query.where(events.c.stream_id == stream_id)).scalar_one())
+        return int(conn.execute(_CURRENT_VERSION, {"stream_id": stream_id}).scalar_one())
 
     def read_stream(
         self, conn: Connection, tenant_id: str, stream_id: str, until: datetime | None = None
     ) -> list[RecordedEvent]:
         """A stream's events in version order; empty for another tenant's stream."""
-        query = select(events).where(
-            events.c.tenant_id == tenant_id, events.c.stream_id == stream_id
-        )
-        if until is not None:
-            query = query.where(events.c.occurred_at <= until.astimezone(UTC))
-        return [_recorded(r) for r in conn.execute(query.order_by(events.c.stream_version))]
+        params: dict[str, Any] = {"tenant_id": tenant_id, "stream_id": stream_id}
+        if until is None:
+            return [_recorded(r) for r in conn.execute(_STREAM_IN_ORDER, params)]
+        params["until"] = until.astimezone(UTC)
+        return [_recorded(r) for r in conn.execute(_STREAM_UNTIL, params)]
 
     def read_after(self, conn: Connection, position: int, limit: int) -> list[RecordedEvent]:
         """Events after a global position, in position order (the relay's feed)."""
@@ -192,8 +206,7 @@ class EventStore:
         return [_recorded(r) for r in conn.execute(query)]
 
     def contains(self, conn: Connection, event_id: str) -> bool:
-        query = select(events.c.position).where(events.c.event_id == event_id)
-        return conn.execute(query).first() is not None
+        return conn.execute(_CONTAINS, {"event_id": event_id}).first() is not None
 
     def last_position(self, conn: Connection) -> int:
-        return int(conn.execute(select(func.coalesce(func.max(events.c.position), 0))).scalar_one())
+        return int(conn.execute(_LAST_POSITION).scalar_one())

@@ -184,3 +184,29 @@ def test_the_token_cli_signs_with_the_configured_secret(capsys, monkeypatch):
     printed = capsys.readouterr().out.strip()
     assert TokenVerifier(secret=SECRET).verify(printed).tenant == "dev-clinic"
     refused(TokenVerifier(secret=DEVELOPMENT_SECRET), printed)
+
+
+def test_a_verified_token_is_refused_once_it_expires():
+    verifier = TokenVerifier(DEVELOPMENT_SECRET)
+    expires = int(time.time()) + 1
+    claims = {"sub": "ehr", "tenant": "clinic-a", "aud": "waypoint", "exp": expires}
+    token = jwt.encode(claims, DEVELOPMENT_SECRET, algorithm="HS256")
+
+    assert verifier.verify(token).tenant == "clinic-a"
+    assert verifier.verify(token).tenant == "clinic-a"  # remembered
+    time.sleep(max(0.0, expires - time.time()) + 0.05)
+
+    with pytest.raises(Problem) as refused:
+        verifier.verify(token)
+    assert refused.value.status == 401
+    assert "expired" in refused.value.detail
+
+
+def test_a_token_signed_otherwise_is_refused_even_after_a_valid_one():
+    verifier = TokenVerifier(DEVELOPMENT_SECRET)
+    claims = {"sub": "ehr", "tenant": "clinic-a", "aud": "waypoint", "exp": time.time() + 60}
+    verifier.verify(jwt.encode(claims, DEVELOPMENT_SECRET, algorithm="HS256"))
+
+    forged = jwt.encode(claims, "another-secret-of-enough-length-32b", algorithm="HS256")
+    with pytest.raises(Problem):
+        verifier.verify(forged)

@@ -6,9 +6,17 @@ import base64
 import hashlib
 import hmac
 
-from sqlalchemy import Connection, Table, delete, insert, select
+from sqlalchemy import Connection, Table, bindparam, delete, insert, select
 
 from waypoint_intake.adapters.tables import client_index, external_ids, therapist_index
+
+# The statements every referral runs, built once (a reused statement keeps its compiled form).
+_EXTERNAL_ID_HOLDER = select(external_ids.c.client_id).where(
+    external_ids.c.tenant_id == bindparam("tenant_id"),
+    external_ids.c.external_id_hash == bindparam("digest"),
+)
+_INSERT_EXTERNAL_ID = insert(external_ids)
+_INSERT_CLIENT = insert(client_index)
 
 
 class BadCursor(ValueError):
@@ -26,10 +34,8 @@ def external_id_hash(key: bytes, tenant_id: str, external_id: str) -> str:
 
 
 def client_with_external_id(conn: Connection, tenant_id: str, digest: str) -> str | None:
-    query = select(external_ids.c.client_id).where(
-        external_ids.c.tenant_id == tenant_id, external_ids.c.external_id_hash == digest
-    )
-    return conn.execute(query).scalar_one_or_none()
+    found = conn.execute(_EXTERNAL_ID_HOLDER, {"tenant_id": tenant_id, "digest": digest})
+    return found.scalar_one_or_none()
 
 
 def claim_external_id(conn: Connection, tenant_id: str, digest: str, client_id: str) -> None:
@@ -39,7 +45,7 @@ def claim_external_id(conn: Connection, tenant_id: str, digest: str, client_id: 
         raise ExternalIdTaken(holder)
     if holder is None:
         row = {"tenant_id": tenant_id, "external_id_hash": digest, "client_id": client_id}
-        conn.execute(insert(external_ids).values(**row))
+        conn.execute(_INSERT_EXTERNAL_ID, row)
 
 
 def release_external_id(conn: Connection, tenant_id: str, digest: str) -> None:
@@ -51,9 +57,8 @@ def release_external_id(conn: Connection, tenant_id: str, digest: str) -> None:
 
 
 def index_client(conn: Connection, tenant_id: str, client_id: str, position: int) -> None:
-    conn.execute(
-        insert(client_index).values(tenant_id=tenant_id, client_id=client_id, position=position)
-    )
+    row = {"tenant_id": tenant_id, "client_id": client_id, "position": position}
+    conn.execute(_INSERT_CLIENT, row)
 
 
 def forget_client(conn: Connection, tenant_id: str, client_id: str) -> None:

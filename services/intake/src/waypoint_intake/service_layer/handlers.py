@@ -12,10 +12,10 @@ from sqlalchemy import Connection
 
 from waypoint_intake.adapters import indexes
 from waypoint_intake.domain.client import Client
-from waypoint_intake.domain.events import CLIENT_EVENTS
+from waypoint_intake.domain.events import CLIENT_EVENTS, ClientReferred
 from waypoint_intake.domain.therapist import THERAPIST_EVENTS
 from waypoint_shared.repository import EventSourcedRepository
-from waypoint_shared.store import ConcurrencyConflict, RecordedEvent
+from waypoint_shared.store import ConcurrencyConflict
 
 SERVICE = "intake"
 Decision = Callable[[Client], list[object]]
@@ -47,17 +47,24 @@ class ClientCommand:
     expected_version: int | None = None
 
 
+def new_client(details: dict[str, Any]) -> tuple[ClientReferred, Client]:
+    """Decide a referral: the new client's event and the client it makes (no database, so it
+    runs before the write transaction, as `change_client` applies what it records)."""
+    referral = Client.refer(str(uuid.uuid4()), **details)
+    return referral, Client.rebuilt(referral.client_id, [referral])
+
+
 def refer_client(
     intake: Intake,
     conn: Connection,
     tenant_id: str,
-    details: dict[str, Any],
+    referral: ClientReferred,
     metadata: dict[str, Any],
-) -> RecordedEvent:
-    """Refer a new client; an external id already known for this tenant is refused."""
-    client_id = str(uuid.uuid4())
-    if details.get("external_id"):
-        digest = intake.external_id_hash(tenant_id, details["external_id"])
+) -> None:
+    """Record a referral; an external id already known for this tenant is refused."""
+    client_id = referral.client_id
+    if referral.external_id:
+        digest = intake.external_id_hash(tenant_id, referral.external_id)
         indexes.claim_external_id(conn, tenant_id, digest, client_id)
     [recorded] = intake.repository.record(
         conn,
@@ -65,11 +72,10 @@ def refer_client(
         stream_id=client_id,
         client_id=client_id,
         expected_version=0,
-        events=[Client.refer(client_id, **details)],
+        events=[referral],
         metadata=metadata,
     )
     indexes.index_client(conn, tenant_id, client_id, recorded.position)
-    return recorded
 
 
 def load_client(

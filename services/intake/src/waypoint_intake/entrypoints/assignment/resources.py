@@ -49,7 +49,7 @@ def therapist_matches(client_id: Any) -> dict[str, Any]:
 
 
 @blp.route("/<uuid:client_id>/therapist", methods=["PUT"])
-@blp.arguments(AssignmentSchema)
+@blp.arguments(AssignmentSchema())
 @blp.response(200, ClientSchema)
 @documents_problems(blp, 404, 409, 412, 422)
 @requires("intake:write")

@@ -37,7 +37,7 @@ blp = Blueprint("clients", __name__, url_prefix="/v1/clients", description="Clie
 
 
 @blp.route("", methods=["POST"])
-@blp.arguments(ReferralSchema)
+@blp.arguments(ReferralSchema())
 @blp.response(201, ClientSchema)
 @documents_problems(blp, 409, 422)
 @requires("intake:write")
@@ -48,17 +48,19 @@ def refer_client(referral: dict[str, Any]) -> Response:
     details = {**referral, "date_of_birth": referral["date_of_birth"].isoformat()}
     tenant, metadata = principal().tenant, request_metadata(acting=acting)
 
-    def work(conn: Connection) -> Reply:
-        event = handlers.refer_client(app.intake, conn, tenant, details, metadata)
-        client = handlers.load_client(app.intake, conn, tenant, event.client_id)
-        location = f"/v1/clients/{event.client_id}"
-        return written(201, client_body(client), event.stream_version, location)
+    referral, client = handlers.new_client(details)
+    location = f"/v1/clients/{client.client_id}"
+    reply = written(201, client_body(client), client.version, location)
+
+    def work(conn: Connection) -> Reply:  # as little as possible under the write lock
+        handlers.refer_client(app.intake, conn, tenant, referral, metadata)
+        return reply
 
     return execute(app.engine, work)
 
 
 @blp.route("", methods=["GET"])
-@blp.arguments(ClientListQuerySchema, location="query")
+@blp.arguments(ClientListQuerySchema(), location="query")
 @blp.response(200, ClientPageSchema)
 @documents_problems(blp, 422)
 @requires("intake:read")
@@ -79,7 +81,7 @@ def list_clients(query: dict[str, Any]) -> dict[str, Any]:
 
 
 @blp.route("/<uuid:client_id>", methods=["GET"])
-@blp.arguments(AsOfSchema, location="query")
+@blp.arguments(AsOfSchema(), location="query")
 @blp.response(200, ClientSchema)
 @documents_problems(blp, 404, 422)
 @requires("intake:read")
@@ -112,7 +114,7 @@ def correct_client(corrections: dict[str, Any], client_id: Any) -> Response:
 
 
 @blp.route("/<uuid:client_id>/history", methods=["GET"])
-@blp.arguments(PageQuerySchema, location="query")
+@blp.arguments(PageQuerySchema(), location="query")
 @blp.response(200, HistoryPageSchema)
 @documents_problems(blp, 404, 422)
 @requires("intake:read")

@@ -24,7 +24,7 @@ blp = Blueprint("consents", __name__, url_prefix="/v1/clients", description="Con
 
 
 @blp.route("/<uuid:client_id>/consents", methods=["POST"])
-@blp.arguments(ConsentGrantSchema)
+@blp.arguments(ConsentGrantSchema())
 @blp.response(200, ClientSchema)
 @documents_problems(blp, 404, 409, 412, 422)
 @requires("intake:write")
@@ -43,7 +43,7 @@ def grant_consent(consent: dict[str, Any], client_id: Any) -> Response:
     "/<uuid:client_id>/consents/<any(treatment, confidentiality, data_sharing):kind>/revocation",
     methods=["POST"],
 )
-@blp.arguments(RevocationSchema)
+@blp.arguments(RevocationSchema())
 @blp.response(200, ClientSchema)
 @documents_problems(blp, 404, 409, 412, 422)
 @requires("intake:write")

@@ -29,7 +29,7 @@ blp = Blueprint(
 
 
 @blp.route("/<uuid:client_id>/cultural-context", methods=["PUT"])
-@blp.arguments(CulturalContextRequestSchema)
+@blp.arguments(CulturalContextRequestSchema())
 @blp.response(200, ClientSchema)
 @documents_problems(blp, 404, 409, 412, 422)
 @requires("intake:write")
@@ -44,7 +44,7 @@ def record_cultural_context(context: dict[str, Any], client_id: Any) -> Response
 
 
 @blp.route("/<uuid:client_id>/expectations", methods=["POST"])
-@blp.arguments(ExpectationsSchema)
+@blp.arguments(ExpectationsSchema())
 @blp.response(200, ClientSchema)
 @documents_problems(blp, 404, 409, 412, 422)
 @requires("intake:write")

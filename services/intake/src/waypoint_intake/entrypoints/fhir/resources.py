@@ -45,7 +45,7 @@ def read_patient(client_id: Any) -> Response:
 
 
 @blp.route("/Consent", methods=["GET"])
-@blp.arguments(PatientSearchSchema, location="query")
+@blp.arguments(PatientSearchSchema(), location="query")
 @blp.response(200, FhirBundleSchema, content_type=FHIR_JSON)
 @blp.alt_response(422, schema=FhirResourceSchema, content_type=FHIR_JSON, description=OUTCOME)
 @requires("intake:read")
@@ -55,7 +55,7 @@ def search_consents(query: dict[str, Any]) -> Response:
 
 
 @blp.route("/QuestionnaireResponse", methods=["GET"])
-@blp.arguments(PatientSearchSchema, location="query")
+@blp.arguments(PatientSearchSchema(), location="query")
 @blp.response(200, FhirBundleSchema, content_type=FHIR_JSON)
 @blp.alt_response(422, schema=FhirResourceSchema, content_type=FHIR_JSON, description=OUTCOME)
 @requires("intake:read")
@@ -71,7 +71,7 @@ def search_questionnaire_responses(query: dict[str, Any]) -> Response:
 
 
 @blp.route("/Observation", methods=["GET"])
-@blp.arguments(PatientSearchSchema, location="query")
+@blp.arguments(PatientSearchSchema(), location="query")
 @blp.response(200, FhirBundleSchema, content_type=FHIR_JSON)
 @blp.alt_response(422, schema=FhirResourceSchema, content_type=FHIR_JSON, description=OUTCOME)
 @requires("intake:read")

@@ -24,7 +24,7 @@ blp = Blueprint("lifecycle", __name__, url_prefix="/v1/clients", description="Co
 
 
 @blp.route("/<uuid:client_id>/completion", methods=["POST"])
-@blp.arguments(CompletionSchema)
+@blp.arguments(CompletionSchema())
 @blp.response(200, ClientSchema)
 @documents_problems(blp, 404, 409, 412, 422)
 @requires("intake:write")
@@ -39,7 +39,7 @@ def complete_intake(completion: dict[str, Any], client_id: Any) -> Response:
 
 
 @blp.route("/<uuid:client_id>/discharge", methods=["POST"])
-@blp.arguments(DischargeSchema)
+@blp.arguments(DischargeSchema())
 @blp.response(200, ClientSchema)
 @documents_problems(blp, 404, 409, 412, 422)
 @requires("intake:write")

@@ -32,7 +32,7 @@ blp = Blueprint("privacy", __name__, url_prefix="/v1/clients", description="Priv
 
 
 @blp.route("/<uuid:client_id>/erasure", methods=["POST"])
-@blp.arguments(ErasureSchema)
+@blp.arguments(ErasureSchema())
 @blp.response(200, ErasedSchema)
 @documents_problems(blp, 404, 410, 412, 422)
 @requires("admin")
@@ -66,7 +66,7 @@ def export_client(client_id: Any) -> dict[str, Any]:
 
 
 @blp.route("/<uuid:client_id>/access-log", methods=["GET"])
-@blp.arguments(AccessLogQuerySchema, location="query")
+@blp.arguments(AccessLogQuerySchema(), location="query")
 @blp.response(200, AccessLogSchema)
 @documents_problems(blp, 410, 422)
 @requires("admin")

@@ -18,7 +18,7 @@ blp = Blueprint("screenings", __name__, url_prefix="/v1/clients", description="S
 
 
 @blp.route("/<uuid:client_id>/screenings", methods=["POST"])
-@blp.arguments(ScreeningSchema)
+@blp.arguments(ScreeningSchema())
 @blp.response(200, ScreeningResultSchema)
 @documents_problems(blp, 404, 409, 412, 422)
 @requires("intake:write")

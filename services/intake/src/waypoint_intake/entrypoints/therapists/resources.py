@@ -39,7 +39,7 @@ def therapist_body(therapist: Therapist) -> dict[str, Any]:
 
 
 @blp.route("", methods=["POST"])
-@blp.arguments(TherapistProfileSchema)
+@blp.arguments(TherapistProfileSchema())
 @blp.response(201, TherapistSchema)
 @documents_problems(blp, 422)
 @requires("intake:write")
@@ -57,7 +57,7 @@ def register_therapist(profile: dict[str, Any]) -> Response:
 
 
 @blp.route("", methods=["GET"])
-@blp.arguments(PageQuerySchema, location="query")
+@blp.arguments(PageQuerySchema(), location="query")
 @blp.response(200, TherapistPageSchema)
 @documents_problems(blp, 422)
 @requires("intake:read")
