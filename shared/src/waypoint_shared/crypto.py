@@ -15,6 +15,7 @@ import base64
 import binascii
 import json
 import os
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -37,6 +38,10 @@ SERVICE_TENANT = "_service"
 _ERASED = select(erased_clients.c.client_id).where(
     erased_clients.c.tenant_id == bindparam("tenant_id"),
     erased_clients.c.client_id == bindparam("client_id"),
+)
+_ERASED_AMONG = select(erased_clients.c.client_id).where(
+    erased_clients.c.tenant_id == bindparam("tenant_id"),
+    erased_clients.c.client_id.in_(bindparam("client_ids", expanding=True)),
 )
 _WRAPPED_KEY = select(data_keys.c.wrapped_key).where(
     data_keys.c.tenant_id == bindparam("tenant_id"),
@@ -63,6 +68,12 @@ def is_erased(conn: Connection, tenant_id: str, client_id: str) -> bool:
     """Whether this service destroyed the client's keys."""
     found = conn.execute(_ERASED, {"tenant_id": tenant_id, "client_id": client_id})
     return found.first() is not None
+
+
+def erased_among(conn: Connection, tenant_id: str, client_ids: Iterable[str]) -> set[str]:
+    """Which of a tenant's clients this service erased (one query for them all)."""
+    params = {"tenant_id": tenant_id, "client_ids": list(set(client_ids))}
+    return set(conn.execute(_ERASED_AMONG, params).scalars())
 
 
 def is_sealed(value: Any) -> bool:

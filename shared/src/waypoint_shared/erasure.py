@@ -11,17 +11,16 @@ nobody can open any more: in the events table and on the Kafka topics.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
 from typing import Any
 
 from flask import Flask, Response, g
-from sqlalchemy import Connection, Engine, delete, event, or_, select
+from sqlalchemy import Connection, Engine, delete, event, or_
 
 from waypoint_shared.audit import client_of_request
-from waypoint_shared.crypto import ClientErased, PersonalDataKeys, is_erased
+from waypoint_shared.crypto import ClientErased, PersonalDataKeys, erased_among, is_erased
 from waypoint_shared.database import is_sqlite, read
 from waypoint_shared.problems import problem_response
-from waypoint_shared.tables import erased_clients, idempotency_records
+from waypoint_shared.tables import idempotency_records
 
 __all__ = ["ClientErased", "ensure_not_erased", "erased_among", "forget_client", "is_erased"]
 log = logging.getLogger(__name__)
@@ -86,10 +85,3 @@ def gone(error: ClientErased) -> Response:
         f"Client {error.client_id} was erased: nothing of theirs is kept or answered any more.",
         client_id=error.client_id,
     )
-
-
-def erased_among(conn: Connection, tenant_id: str, client_ids: Iterable[str]) -> set[str]:
-    """Which of a tenant's clients this service erased (one query for them all)."""
-    c = erased_clients.c
-    query = select(c.client_id).where(c.tenant_id == tenant_id, c.client_id.in_(set(client_ids)))
-    return set(conn.execute(query).scalars())

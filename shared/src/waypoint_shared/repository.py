@@ -8,21 +8,47 @@ service answers with 410 Gone.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import re
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection
 
 from waypoint_shared import catalog
-from waypoint_shared.crypto import ClientErased, PersonalDataKeys, is_erased
-from waypoint_shared.store import EventStore, NewEvent, RecordedEvent
+from waypoint_shared.crypto import ClientErased, PersonalDataKeys, erased_among, is_erased
+from waypoint_shared.store import Append, EventStore, NewEvent, RecordedEvent
 
 
+@functools.cache
 def event_name(event_class: type) -> str:
     """`ClientReferred` → `client_referred`, the catalog name of a domain event."""
     return re.sub(r"(?<!^)(?=[A-Z])", "_", event_class.__name__).lower()
+
+
+_latest = functools.cache(catalog.latest)  # the catalog is fixed once imported
+
+
+@dataclass(frozen=True)
+class Recording:
+    """Domain events to record on one stream after the version the caller read."""
+
+    tenant_id: str
+    stream_id: str
+    client_id: str
+    expected_version: int
+    events: Sequence[Any]
+    metadata: dict[str, Any]
+    event_ids: Sequence[str] | None = None
+
+
+def _clients_by_tenant(recordings: Sequence[Recording]) -> dict[str, set[str]]:
+    clients: dict[str, set[str]] = {}
+    for r in recordings:
+        clients.setdefault(r.tenant_id, set()).add(r.client_id)
+    return clients
 
 
 class EventSourcedRepository:
@@ -47,23 +73,37 @@ class EventSourcedRepository:
         event_ids: Sequence[str] | None = None,
     ) -> list[RecordedEvent]:
         """Validate, seal and append domain events after expected_version."""
-        _ensure_not_erased(conn, tenant_id, client_id)
-        new_events = []
-        for i, event in enumerate(events):
-            entry = catalog.latest(self.service, event_name(type(event)))
-            plain = catalog.validate_plain(entry.type, dataclasses.asdict(event))
-            sealed = self.keys.seal(conn, tenant_id, client_id, plain, entry.personal_fields)
-            extra = {"event_id": event_ids[i]} if event_ids else {}
-            new_events.append(NewEvent(entry.type, entry.version, sealed, **extra))
-        return self.store.append(
-            conn,
-            tenant_id=tenant_id,
-            stream_id=stream_id,
-            client_id=client_id,
-            expected_version=expected_version,
-            new_events=new_events,
-            metadata=metadata,
+        recording = Recording(
+            tenant_id, stream_id, client_id, expected_version, events, metadata, event_ids
         )
+        return self.record_all(conn, [recording])
+
+    def record_all(self, conn: Connection, recordings: Sequence[Recording]) -> list[RecordedEvent]:
+        """Several recordings at once (one look-up of erased clients, one append)."""
+        for tenant_id, client_ids in _clients_by_tenant(recordings).items():
+            erased = erased_among(conn, tenant_id, client_ids)
+            if erased:
+                raise ClientErased(min(erased))
+        appends = [
+            Append(
+                r.tenant_id,
+                r.stream_id,
+                r.client_id,
+                r.expected_version,
+                [self._sealed(conn, r, i, event) for i, event in enumerate(r.events)],
+                r.metadata,
+            )
+            for r in recordings
+        ]
+        return self.store.append_all(conn, appends)
+
+    def _sealed(self, conn: Connection, recording: Recording, i: int, event: Any) -> NewEvent:
+        entry = _latest(self.service, event_name(type(event)))
+        plain = catalog.validate_plain(entry.type, dataclasses.asdict(event))
+        r = recording
+        sealed = self.keys.seal(conn, r.tenant_id, r.client_id, plain, entry.personal_fields)
+        extra = {"event_id": r.event_ids[i]} if r.event_ids else {}
+        return NewEvent(entry.type, entry.version, sealed, **extra)
 
     def replay(
         self, conn: Connection, tenant_id: str, stream_id: str, until: datetime | None = None

@@ -8,7 +8,7 @@ appends take a table lock so positions commit in order and a tailing relay can n
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -112,7 +112,12 @@ class RecordedEvent:
 # Built once: a statement object reused keeps its compiled form and cache key, where one built per
 # call is constructed, keyed and looked up again each time (most of a command's SQL cost).
 _LOCK_EVENTS = text("LOCK TABLE events IN EXCLUSIVE MODE")
-_INSERT_EVENT = insert(events)
+_INSERT_EVENTS_RETURNING = insert(events).returning(events.c.position, sort_by_parameter_order=True)
+_STREAM_VERSIONS = (
+    select(events.c.stream_id, func.max(events.c.stream_version))
+    .where(events.c.stream_id.in_(bindparam("stream_ids", expanding=True)))
+    .group_by(events.c.stream_id)
+)
 _CURRENT_VERSION = select(func.coalesce(func.max(events.c.stream_version), 0)).where(
     events.c.stream_id == bindparam("stream_id")
 )
@@ -125,6 +130,33 @@ _STREAM_UNTIL = _STREAM.where(events.c.occurred_at <= bindparam("until")).order_
 )
 _CONTAINS = select(events.c.position).where(events.c.event_id == bindparam("event_id"))
 _LAST_POSITION = select(func.coalesce(func.max(events.c.position), 0))
+
+
+@dataclass(frozen=True)
+class Append:
+    """New events for one stream, after the version the caller read."""
+
+    tenant_id: str
+    stream_id: str
+    client_id: str
+    expected_version: int
+    new_events: Sequence[NewEvent]
+    metadata: dict[str, Any]
+
+
+def _row(append: Append, version: int, event: NewEvent, now: datetime) -> dict[str, Any]:
+    return {
+        "event_id": event.event_id,
+        "tenant_id": append.tenant_id,
+        "stream_id": append.stream_id,
+        "stream_version": version,
+        "client_id": append.client_id,
+        "type": event.type,
+        "schema_version": event.schema_version,
+        "occurred_at": now,
+        "data": event.data,
+        "metadata": append.metadata,
+    }
 
 
 def _recorded(row: Row[Any]) -> RecordedEvent:
@@ -153,34 +185,38 @@ class EventStore:
         metadata: dict[str, Any],
     ) -> list[RecordedEvent]:
         """Append after expected_version, or raise ConcurrencyConflict."""
+        append = Append(tenant_id, stream_id, client_id, expected_version, new_events, metadata)
+        return self.append_all(conn, [append])
+
+    def append_all(self, conn: Connection, appends: Sequence[Append]) -> list[RecordedEvent]:
+        """Several appends (to one stream or many) at once: one look-up of the streams' versions,
+        one insert. Each append must follow the one before it to the same stream; the first that
+        does not raises ConcurrencyConflict and nothing is written."""
         if self.serialize_appends and not is_sqlite(conn):
             conn.execute(_LOCK_EVENTS)
-        actual = self.current_version(conn, stream_id)
-        if actual != expected_version:
-            raise ConcurrencyConflict(stream_id, expected_version, actual)
-        now = datetime.now(UTC)
-        rows = [
-            {
-                "event_id": e.event_id,
-                "tenant_id": tenant_id,
-                "stream_id": stream_id,
-                "stream_version": expected_version + i,
-                "client_id": client_id,
-                "type": e.type,
-                "schema_version": e.schema_version,
-                "occurred_at": now,
-                "data": e.data,
-                "metadata": metadata,
-            }
-            for i, e in enumerate(new_events, start=1)
-        ]
+        versions = self.stream_versions(conn, {a.stream_id for a in appends})
+        now, rows = datetime.now(UTC), []
+        for a in appends:
+            actual = versions.get(a.stream_id, 0)
+            if actual != a.expected_version:
+                raise ConcurrencyConflict(a.stream_id, a.expected_version, actual)
+            rows += [_row(a, a.expected_version + i, e, now) for i, e in enumerate(a.new_events, 1)]
+            versions[a.stream_id] = a.expected_version + len(a.new_events)
+        if not rows:
+            return []
         try:
-            positions = [conn.execute(_INSERT_EVENT, r).inserted_primary_key[0] for r in rows]
+            positions = conn.execute(_INSERT_EVENTS_RETURNING, rows).scalars().all()
         except IntegrityError as error:
-            raise ConcurrencyConflict(stream_id, expected_version, None) from error
+            first = appends[0]
+            raise ConcurrencyConflict(first.stream_id, first.expected_version, None) from error
         recorded = [RecordedEvent(position=p, **r) for p, r in zip(positions, rows, strict=True)]
         metrics.appended(conn, recorded)  # counted and logged when the transaction commits
         return recorded
+
+    def stream_versions(self, conn: Connection, stream_ids: Collection[str]) -> dict[str, int]:
+        """The current version of each of these streams that has events."""
+        found = conn.execute(_STREAM_VERSIONS, {"stream_ids": list(stream_ids)})
+        return {stream_id: int(version) for stream_id, version in found}
 
     def current_version(self, conn: Connection, stream_id: str) -> int:
         return int(conn.execute(_CURRENT_VERSION, {"stream_id": stream_id}).scalar_one())

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import Engine
 
 from waypoint_shared.database import read, run_in_transaction
-from waypoint_shared.store import ConcurrencyConflict, EventStore, NewEvent
+from waypoint_shared.store import Append, ConcurrencyConflict, EventStore, NewEvent
 
 TYPE = "waypoint.test.thing_happened.v1"
 
@@ -79,6 +79,54 @@ def test_two_concurrent_appends_at_the_same_version_one_wins_one_conflicts(
     for t in threads:
         t.join()
     assert sorted(outcomes) == ["conflict", "ok"]
+
+
+def appends_of(*streams: tuple[str, int, int]) -> list[Append]:
+    """(stream, expected version, how many events) as appends of one call."""
+    return [
+        Append(
+            "clinic-a",
+            stream,
+            stream,
+            expected,
+            [NewEvent(TYPE, 1, {"n": i}) for i in range(n)],
+            {},
+        )
+        for stream, expected, n in streams
+    ]
+
+
+def test_appends_to_several_streams_at_once_get_positions_in_their_order(migrated: Engine) -> None:
+    first, second = str(uuid.uuid4()), str(uuid.uuid4())
+    append(migrated, first, 0)
+    batch = appends_of((first, 1, 2), (second, 0, 1), (first, 3, 1))
+
+    recorded = run_in_transaction(migrated, lambda c: EventStore().append_all(c, batch))
+
+    assert [(r.stream_id, r.stream_version) for r in recorded] == [
+        (first, 2),
+        (first, 3),
+        (second, 1),
+        (first, 4),
+    ]
+    assert [r.position for r in recorded] == sorted({r.position for r in recorded})
+    with read(migrated) as conn:
+        stored = EventStore().read_stream(conn, "clinic-a", first)
+    assert [(e.position, e.stream_version) for e in stored][1:] == [
+        (r.position, r.stream_version) for r in recorded if r.stream_id == first
+    ]
+
+
+def test_one_stale_append_among_several_writes_none_of_them(migrated: Engine) -> None:
+    first, second = str(uuid.uuid4()), str(uuid.uuid4())
+    append(migrated, second, 0)
+    batch = appends_of((first, 0, 1), (second, 0, 1))
+
+    with pytest.raises(ConcurrencyConflict):
+        run_in_transaction(migrated, lambda c: EventStore().append_all(c, batch))
+
+    with read(migrated) as conn:
+        assert EventStore().read_stream(conn, "clinic-a", first) == []
 
 
 def test_another_tenants_stream_reads_as_empty(migrated: Engine) -> None:

@@ -28,7 +28,7 @@ from waypoint_progress.domain.sources import SourceEvent, is_journey_event
 from waypoint_progress.domain.timeline import Entry
 from waypoint_shared import catalog, erasure
 from waypoint_shared.envelope import Envelope
-from waypoint_shared.repository import EventSourcedRepository
+from waypoint_shared.repository import EventSourcedRepository, Recording
 
 ACTOR = {"system": "waypoint-progress", "person": None}
 CLIENT_ERASED = "waypoint.intake.client_erased.v1"
@@ -125,33 +125,31 @@ def publish(
     correlation_of: Callable[[Entry], str | None],
 ) -> list[Entry]:
     """Append the derived milestones and alerts not in progress's store yet (each once: event id
-    = entry id), one append per source event; returns those that were new."""
+    = entry id), one recording per source event, all in one append; returns those that were new."""
     known = projection.stored_event_ids(conn, [e.id for e in entries])
     fresh = list({e.id: e for e in entries if e.id not in known}.values())
     by_cause: dict[str, list[Entry]] = {}
     for entry in fresh:
         by_cause.setdefault(entry.source.event_id, []).append(entry)
-    versions: dict[str, int] = {}
+    streams = {derived_stream(e.source.client_id) for e in fresh}
+    versions = repository.store.stream_versions(conn, streams) if streams else {}
+    recordings = []
     for theirs in by_cause.values():
         cause = theirs[0].source
         stream = derived_stream(cause.client_id)
-        if stream not in versions:
-            versions[stream] = repository.store.current_version(conn, stream)
-        repository.record(
-            conn,
-            tenant_id=cause.tenant_id,
-            stream_id=stream,
-            client_id=cause.client_id,
-            expected_version=versions[stream],
-            events=[derived_event(e) for e in theirs],
-            metadata={
-                "actor": ACTOR,
-                "correlation_id": correlation_of(theirs[0]) or cause.event_id,
-                "causation_id": cause.event_id,
-            },
-            event_ids=[e.id for e in theirs],
+        metadata = {
+            "actor": ACTOR,
+            "correlation_id": correlation_of(theirs[0]) or cause.event_id,
+            "causation_id": cause.event_id,
+        }
+        version = versions.get(stream, 0)
+        events = [derived_event(e) for e in theirs]
+        ids = [e.id for e in theirs]
+        recordings.append(
+            Recording(cause.tenant_id, stream, cause.client_id, version, events, metadata, ids)
         )
-        versions[stream] += len(theirs)
+        versions[stream] = version + len(theirs)
+    repository.record_all(conn, recordings)
     return fresh
 
 
