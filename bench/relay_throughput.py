@@ -14,6 +14,8 @@ from common import broker, save
 from kafka.admin import NewTopic
 from sqlalchemy import Engine
 
+from waypoint_intake.domain.client import Client
+from waypoint_intake.domain.events import CLIENT_EVENTS
 from waypoint_shared.config import KafkaSettings
 from waypoint_shared.crypto import MasterKey, PersonalDataKeys
 from waypoint_shared.database import connect, migrate, read, run_in_transaction
@@ -30,11 +32,8 @@ MASTER_KEY = "YmVuY2htYXJrLW1hc3Rlci1rZXktMDEyMzQ1Njc4OTA="
 
 def stored_referrals(engine: Engine, count: int) -> None:
     """count client_referred events, sealed as the service stores them, 500 per transaction."""
-    from waypoint_intake.domain.client import EVENTS as INTAKE_EVENTS
-    from waypoint_intake.domain.client import Client
-
     repository = EventSourcedRepository(
-        "intake", EventStore(), PersonalDataKeys(MasterKey(MASTER_KEY)), INTAKE_EVENTS
+        "intake", EventStore(), PersonalDataKeys(MasterKey(MASTER_KEY)), CLIENT_EVENTS
     )
 
     def batch(conn):  # type: ignore[no-untyped-def]
