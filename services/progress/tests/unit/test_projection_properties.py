@@ -18,6 +18,11 @@ from waypoint_shared.config import load_settings
 from waypoint_shared.database import read, run_in_transaction
 
 PHQ9_RISK = [1, 1, 1, 1, 1, 1, 1, 1, 1]
+SOME_ARRIVALS = settings(
+    max_examples=30,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 
 
 def topics_of(events) -> list[list]:
@@ -88,11 +93,7 @@ def a_rich_journey(journey) -> list:
     ]
 
 
-@settings(
-    max_examples=30,
-    deadline=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-)
+@SOME_ARRIVALS
 @given(data=st.data())
 def test_any_interleaving_with_duplicates_yields_the_same_timeline(journey, data):
     events = a_rich_journey(journey)
@@ -116,11 +117,7 @@ def test_the_reverse_of_every_topic_order_across_topics_changes_nothing(journey)
     assert project(goals_first) == project(events)
 
 
-@settings(
-    max_examples=30,
-    deadline=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-)
+@SOME_ARRIVALS
 @given(data=st.data())
 def test_projecting_whole_batches_yields_the_timeline_of_one_event_at_a_time(journey, data):
     events = a_rich_journey(journey)
