@@ -129,6 +129,9 @@ _STREAM_UNTIL = _STREAM.where(events.c.occurred_at <= bindparam("until")).order_
     events.c.stream_version
 )
 _CONTAINS = select(events.c.position).where(events.c.event_id == bindparam("event_id"))
+_STORED_IDS = select(events.c.event_id).where(
+    events.c.event_id.in_(bindparam("event_ids", expanding=True))
+)
 _LAST_POSITION = select(func.coalesce(func.max(events.c.position), 0))
 
 
@@ -243,6 +246,13 @@ class EventStore:
 
     def contains(self, conn: Connection, event_id: str) -> bool:
         return conn.execute(_CONTAINS, {"event_id": event_id}).first() is not None
+
+    def stored_ids(self, conn: Connection, event_ids: Collection[str]) -> set[str]:
+        """Which of these event ids the store holds (one query for them all)."""
+        if not event_ids:
+            return set()
+        found = conn.execute(_STORED_IDS, {"event_ids": list(set(event_ids))})
+        return set(found.scalars())
 
     def last_position(self, conn: Connection) -> int:
         return int(conn.execute(_LAST_POSITION).scalar_one())

@@ -129,6 +129,16 @@ def test_one_stale_append_among_several_writes_none_of_them(migrated: Engine) ->
         assert EventStore().read_stream(conn, "clinic-a", first) == []
 
 
+def test_the_store_tells_which_of_several_event_ids_it_holds(migrated: Engine) -> None:
+    stream = str(uuid.uuid4())
+    append(migrated, stream, 0, count=2)
+    with read(migrated) as conn:
+        held = [e.event_id for e in EventStore().read_stream(conn, "clinic-a", stream)]
+        unknown = str(uuid.uuid4())
+        assert EventStore().stored_ids(conn, [*held, unknown]) == set(held)
+        assert EventStore().stored_ids(conn, []) == set()
+
+
 def test_another_tenants_stream_reads_as_empty(migrated: Engine) -> None:
     stream = str(uuid.uuid4())
     append(migrated, stream, 0)

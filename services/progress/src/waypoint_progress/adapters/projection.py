@@ -11,7 +11,6 @@ from sqlalchemy import Connection, delete, insert, select
 from waypoint_progress.adapters.tables import LIVE, ProjectionTables
 from waypoint_progress.domain.sources import SourceEvent
 from waypoint_progress.domain.timeline import Entry
-from waypoint_shared.tables import events
 
 
 def utc(moment: datetime) -> datetime:
@@ -130,11 +129,3 @@ def forget(conn: Connection, tenant_id: str, client_id: str, tables: ProjectionT
     """Delete an erased client's facts and timeline."""
     for t in tables.all:
         conn.execute(delete(t).where(t.c.tenant_id == tenant_id, t.c.client_id == client_id))
-
-
-def stored_event_ids(conn: Connection, event_ids: Collection[str]) -> set[str]:
-    """Which of these ids progress's own event store already holds."""
-    if not event_ids:
-        return set()
-    query = select(events.c.event_id).where(events.c.event_id.in_(set(event_ids)))
-    return set(conn.execute(query).scalars())

@@ -126,7 +126,7 @@ def publish(
 ) -> list[Entry]:
     """Append the derived milestones and alerts not in progress's store yet (each once: event id
     = entry id), one recording per source event, all in one append; returns those that were new."""
-    known = projection.stored_event_ids(conn, [e.id for e in entries])
+    known = repository.store.stored_ids(conn, [e.id for e in entries])
     fresh = list({e.id: e for e in entries if e.id not in known}.values())
     by_cause: dict[str, list[Entry]] = {}
     for entry in fresh:
