@@ -118,9 +118,6 @@ _STREAM_VERSIONS = (
     .where(events.c.stream_id.in_(bindparam("stream_ids", expanding=True)))
     .group_by(events.c.stream_id)
 )
-_CURRENT_VERSION = select(func.coalesce(func.max(events.c.stream_version), 0)).where(
-    events.c.stream_id == bindparam("stream_id")
-)
 _STREAM = select(events).where(
     events.c.tenant_id == bindparam("tenant_id"), events.c.stream_id == bindparam("stream_id")
 )
@@ -128,7 +125,6 @@ _STREAM_IN_ORDER = _STREAM.order_by(events.c.stream_version)
 _STREAM_UNTIL = _STREAM.where(events.c.occurred_at <= bindparam("until")).order_by(
     events.c.stream_version
 )
-_CONTAINS = select(events.c.position).where(events.c.event_id == bindparam("event_id"))
 _STORED_IDS = select(events.c.event_id).where(
     events.c.event_id.in_(bindparam("event_ids", expanding=True))
 )
@@ -221,9 +217,6 @@ class EventStore:
         found = conn.execute(_STREAM_VERSIONS, {"stream_ids": list(stream_ids)})
         return {stream_id: int(version) for stream_id, version in found}
 
-    def current_version(self, conn: Connection, stream_id: str) -> int:
-        return int(conn.execute(_CURRENT_VERSION, {"stream_id": stream_id}).scalar_one())
-
     def read_stream(
         self, conn: Connection, tenant_id: str, stream_id: str, until: datetime | None = None
     ) -> list[RecordedEvent]:
@@ -243,9 +236,6 @@ class EventStore:
             .limit(limit)
         )
         return [_recorded(r) for r in conn.execute(query)]
-
-    def contains(self, conn: Connection, event_id: str) -> bool:
-        return conn.execute(_CONTAINS, {"event_id": event_id}).first() is not None
 
     def stored_ids(self, conn: Connection, event_ids: Collection[str]) -> set[str]:
         """Which of these event ids the store holds (one query for them all)."""
