@@ -1,0 +1,56 @@
+"""Attack tests run against the real suite: gunicorn web processes and workers of all three
+services, talking through a real Kafka broker. Two tenants: the clinic under attack (A) and an
+integrator of another clinic (B) who holds a valid token of their own."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+import requests
+
+from waypoint_shared.config import KafkaSettings
+from waypoint_shared.testing.suite import running_suite, url_of
+from waypoint_shared.testing.waiting import wait_until
+
+pytestmark = [pytest.mark.e2e, pytest.mark.kafka]
+
+
+@pytest.fixture(scope="module")
+def suite(tmp_path_factory: pytest.TempPathFactory, kafka_bootstrap: str) -> Iterator[Any]:
+    kafka = KafkaSettings(
+        bootstrap_servers=kafka_bootstrap, topic_prefix=f"sec{uuid.uuid4().hex[:8]}."
+    )
+    var_dir = tmp_path_factory.mktemp("suite")
+    with running_suite(var_dir, kafka) as running:
+        running.var_dir, running.kafka = var_dir, kafka
+        yield running
+
+
+@pytest.fixture
+def clinic_a(token: Callable[..., str]) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token('clinic-a')}"}
+
+
+@pytest.fixture
+def clinic_b(token: Callable[..., str]) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token('clinic-b')}"}
+
+
+def url(suite: Any, service: str, path: str) -> str:
+    return f"{url_of(suite, f'{service}-web')}{path}"
+
+
+def refer(suite: Any, headers: dict[str, str]) -> str:
+    """A client of the caller's clinic, known to all three services once this returns."""
+    body = {"given_name": "Amara", "family_name": "Osei", "date_of_birth": "1992-06-30"}
+    referred = requests.post(url(suite, "intake", "/v1/clients"), json=body, headers=headers)
+    assert referred.status_code == 201, referred.text
+    client_id = str(referred.json()["client_id"])
+    timeline = url(suite, "progress", f"/v1/clients/{client_id}/timeline")
+    wait_until(
+        lambda: requests.get(timeline, headers=headers).ok, what="the referral on the timeline"
+    )
+    return client_id
