@@ -151,7 +151,7 @@ def test_personal_fields_are_sealed_in_the_event_store_but_read_back_in_clear(ap
         assert json.dumps(plaintext).strip('"') not in raw
     data = json.loads(raw)
     for field in ("given_name", "family_name", "email", "date_of_birth", "external_id"):
-        assert data[field].startswith("enc:v1:")
+        assert data[field].startswith("enc:v2:")
     assert data["preferred_language"] == "de"
     body = client.get(location, headers=bearer()).get_json()
     assert (body["given_name"], body["email"], body["date_of_birth"]) == (

@@ -29,7 +29,7 @@ def test_cultural_context_is_recorded_replaced_by_a_second_put_and_sealed_at_res
     assert body["cultural_context"]["identities"] == []
     [first, _] = [e for e in intake.stored_events() if "cultural_context" in e["type"]]
     assert "Accra" not in str(first["data"])
-    assert first["data"]["therapist_preferences"].startswith("enc:v1:")
+    assert first["data"]["therapist_preferences"].startswith("enc:v2:")
 
 
 def test_both_consents_make_the_client_in_active_care_and_answer_the_new_version(intake):
