@@ -14,6 +14,7 @@ from sqlalchemy import Engine, text
 
 from waypoint_shared import logs, metrics
 from waypoint_shared.auth import TokenVerifier, install_auth
+from waypoint_shared.commands import install_idempotency
 from waypoint_shared.config import Settings
 from waypoint_shared.crypto import CryptoError, UnreadableRecord
 from waypoint_shared.problems import Problem, install_problem_handlers, problem_response
@@ -68,6 +69,7 @@ def create_base_app(
     app.after_request(_observe(settings.service))
     app.teardown_request(_unbind_log_context)
     _add_operational_routes(app, engine)
+    install_idempotency(app, engine, settings)
     return app
 
 

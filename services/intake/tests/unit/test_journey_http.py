@@ -230,8 +230,8 @@ def test_a_retried_screening_with_the_same_idempotency_key_is_recorded_once(inta
     body = {"instrument": "GAD-7", "items": [1] * 7, "recorded_by": CLINICIAN}
     path = f"/v1/clients/{client_id}/screenings"
 
-    first = intake.call("POST", path, body, **{"Idempotency-Key": "s-1"})
-    retry = intake.call("POST", path, body, **{"Idempotency-Key": "s-1"})
+    first = intake.call("POST", path, body, **{"Idempotency-Key": "record-screening-001"})
+    retry = intake.call("POST", path, body, **{"Idempotency-Key": "record-screening-001"})
 
     assert retry.get_json() == first.get_json()
     assert len(intake.stored_events(client_id)) == 2

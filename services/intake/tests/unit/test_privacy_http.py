@@ -131,7 +131,8 @@ def test_the_erasure_event_names_who_erased_and_keeps_no_reason(intake):
 def test_erasure_leaves_no_personal_value_in_the_database_files_wal_included(intake):
     client_id = intake.refer(**DISTINCT)
     intake.step(client_id, "POST", "/consents", {**TREATMENT, "signed_by": "Quillon Ø."})
-    retried = {"Idempotency-Key": "refer-again"}  # the stored reply quotes the client, sealed
+    # the stored reply quotes the client, sealed
+    retried = {"Idempotency-Key": "refer-again-0000001"}
     intake.call("POST", "/v1/clients", {**DISTINCT, "external_id": "EHR-Q"}, **retried)
     other = intake.call("POST", "/v1/clients", {**DISTINCT, "external_id": "EHR-Q"}, **retried)
     assert client_id.encode() in database_bytes(intake)  # the search reads what is there

@@ -206,7 +206,8 @@ def test_a_client_progress_never_saw_has_no_export(app):
 def test_erasure_removes_the_stored_reply_that_quoted_a_reflection(app, journey):
     client = journey()
     project(app, client.referral())
-    assert record_session(app, client.client_id, **{"Idempotency-Key": "s-1"}).status_code == 201
+    once = {"Idempotency-Key": "record-session-00001"}
+    assert record_session(app, client.client_id, **once).status_code == 201
     assert REFLECTION.encode() not in database_bytes(app)  # the stored reply is sealed
     assert stored_replies(app) == 1
 
