@@ -9,9 +9,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 
 from waypoint_shared.auth import mint_token
 from waypoint_shared.config import DEVELOPMENT_SECRET
+from waypoint_shared.database import read
+from waypoint_shared.tables import idempotency_records
 
 from .conftest import CLINICIAN, TREATMENT, Driver, bearer
 
@@ -243,3 +246,19 @@ def test_the_access_log_of_another_tenants_client_is_empty(intake):
 
 def test_a_client_id_that_is_not_a_uuid_in_a_fhir_search_is_a_422_not_an_audit(intake):
     assert intake.get("/fhir/Consent", patient=str(uuid.uuid4())[:8]).status_code == 422
+
+
+def test_erasure_deletes_the_stored_reply_of_a_consent(intake):
+    client_id = intake.refer()
+    once = {"Idempotency-Key": "grant-consent-000001"}
+    consent = {**TREATMENT, "signed_by": "Quillon Ø."}
+    path = f"/v1/clients/{client_id}/consents"
+    assert intake.call("POST", path, consent, **once).status_code == 200
+    with read(intake.app.extensions["waypoint"].engine) as conn:
+        [reply] = conn.execute(select(idempotency_records)).all()
+    assert reply.subject == client_id
+
+    erase(intake, client_id)
+
+    with read(intake.app.extensions["waypoint"].engine) as conn:
+        assert conn.execute(select(idempotency_records)).all() == []
