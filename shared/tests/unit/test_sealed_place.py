@@ -9,12 +9,14 @@ import dataclasses
 import json
 import os
 import uuid
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import pytest
+from marshmallow import Schema, fields
 from sqlalchemy import Engine, insert, select
 
-from waypoint_shared import rotate_master_key
+from waypoint_shared import catalog, rotate_master_key
 from waypoint_shared.crypto import (
     AESGCM,
     NONCE_BYTES,
@@ -26,7 +28,9 @@ from waypoint_shared.crypto import (
     seal_value,
 )
 from waypoint_shared.database import connect, migrate, run_in_transaction
-from waypoint_shared.store import SHARED_MIGRATIONS
+from waypoint_shared.events.common import EventType, personal
+from waypoint_shared.repository import EventSourcedRepository
+from waypoint_shared.store import SHARED_MIGRATIONS, Append, EventStore, NewEvent
 from waypoint_shared.tables import data_keys
 
 HERE = Place(
@@ -153,3 +157,53 @@ def test_the_rotation_rewraps_wraps_of_the_first_format_with_their_binding(engin
         assert keys.is_current(wrapped, "clinic-a", client)
         assert key_of(engine, keys, "clinic-a", client) == data_keys_before[client]
     assert rotate_master_key.rotate(engine, keys) == (0, 3)
+
+
+class NoteV1(Schema):
+    client_id = fields.UUID(required=True)
+    words = personal(fields.String(required=True))
+
+
+class NoteV2(Schema):
+    client_id = fields.UUID(required=True)
+    text = personal(fields.String(required=True))
+
+
+@dataclass(frozen=True)
+class NoteTaken:
+    client_id: str
+    text: str
+
+
+def test_a_stored_event_is_opened_as_the_version_it_was_sealed_under_then_upcast(
+    engine, monkeypatch
+):
+    v1, v2 = (
+        EventType("intake", "note_taken", 1, NoteV1),
+        EventType("intake", "note_taken", 2, NoteV2),
+    )
+    monkeypatch.setitem(catalog.CATALOG, v1.type, v1)
+    monkeypatch.setitem(catalog.CATALOG, v2.type, v2)
+    monkeypatch.setitem(
+        catalog.UPCASTERS,
+        v1.type,
+        lambda data: (v2.type, {"client_id": data["client_id"], "text": data["words"]}),
+    )
+    keys, store = PersonalDataKeys(MasterKey(master()), "intake"), EventStore()
+    repository = EventSourcedRepository("intake", store, keys, [NoteTaken])
+    client = str(uuid.uuid4())
+
+    def store_v1(conn):
+        sealed = keys.seal(
+            conn, "clinic-a", client, v1.type, {"client_id": client, "words": "Hi"}, ("words",)
+        )
+        store.append_all(
+            conn, [Append("clinic-a", client, client, 0, [NewEvent(v1.type, 1, sealed)], {})]
+        )
+
+    run_in_transaction(engine, store_v1)
+    [(event, _)] = run_in_transaction(
+        engine, lambda conn: repository.replay(conn, "clinic-a", client)
+    )
+
+    assert event == NoteTaken(client_id=client, text="Hi")
