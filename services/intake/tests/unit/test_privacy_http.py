@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from waypoint_shared.auth import mint_token
 from waypoint_shared.config import DEVELOPMENT_SECRET
@@ -262,3 +262,42 @@ def test_erasure_deletes_the_stored_reply_of_a_consent(intake):
 
     with read(intake.app.extensions["waypoint"].engine) as conn:
         assert conn.execute(select(idempotency_records)).all() == []
+
+
+def move_given_name(intake, source: str, target: str, field: str = "given_name") -> None:
+    """Write access to the database: the referral of `target` gets `source`'s sealed name."""
+    engine = intake.app.extensions["waypoint"].engine
+    [referral] = [e for e in intake.stored_events(source) if "referred" in e["type"]]
+    [theirs] = [e for e in intake.stored_events(target) if "referred" in e["type"]]
+    data = {**theirs["data"], field: referral["data"]["given_name"]}
+    sql = "UPDATE events SET data = :data WHERE stream_id = :stream AND type LIKE '%referred%'"
+    with engine.begin() as conn:
+        conn.execute(text(sql), {"data": json.dumps(data), "stream": target})
+
+
+@pytest.mark.parametrize("path", ["", "/history", "/export"])
+def test_a_sealed_value_moved_into_another_clients_record_answers_409_never_their_data(
+    intake, path
+):
+    victim, target = intake.refer(given_name="Zebedee"), intake.refer(given_name="Robin")
+    move_given_name(intake, victim, target)
+
+    answer = intake.get(f"/v1/clients/{target}{path}")
+
+    assert answer.status_code == 409, answer.get_json()
+    assert answer.content_type == "application/problem+json"
+    assert answer.get_json()["title"] == "Record unreadable"
+    assert "Zebedee" not in answer.get_data(as_text=True)
+    assert intake.get(f"/v1/clients/{victim}").get_json()["given_name"] == "Zebedee"
+
+
+def test_a_sealed_value_moved_to_another_field_of_the_same_record_is_not_shown_there(intake):
+    client_id = intake.refer(given_name="Zebedee", family_name="Okafor")
+    move_given_name(intake, client_id, client_id, field="family_name")
+
+    answer = intake.get(f"/v1/clients/{client_id}")
+
+    assert answer.status_code == 409
+    assert "Zebedee" not in answer.get_data(as_text=True)
+    write = intake.call("POST", f"/v1/clients/{client_id}/consents", TREATMENT)
+    assert write.status_code == 409  # nothing is built on a record that does not open
