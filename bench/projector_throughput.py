@@ -18,7 +18,7 @@ from kafka import KafkaConsumer
 from waypoint_progress.bootstrap import bootstrap
 from waypoint_shared.config import KafkaSettings, load_settings
 from waypoint_shared.consumer import ConsumerRunner
-from waypoint_shared.crypto import AESGCM, seal_value
+from waypoint_shared.crypto import AESGCM, Place, seal_fields
 from waypoint_shared.envelope import encode
 from waypoint_shared.kafka_clients import durable_producer, group_consumer
 from waypoint_shared.store import RecordedEvent
@@ -29,14 +29,9 @@ KEY = AESGCM.generate_key(bit_length=256)
 
 
 def referral(client_id: str) -> RecordedEvent:
-    sealed = {
-        n: seal_value(KEY, client_id, v)
-        for n, v in (
-            ("given_name", "Amara"),
-            ("family_name", "Osei"),
-            ("date_of_birth", "1992-06-30"),
-        )
-    }
+    place = Place("intake", "bench", client_id, "waypoint.intake.client_referred.v1", "")
+    names = {"given_name": "Amara", "family_name": "Osei", "date_of_birth": "1992-06-30"}
+    sealed = seal_fields(KEY, place, names, names)
     return RecordedEvent(
         1,
         str(uuid.uuid4()),

@@ -32,7 +32,7 @@ from kafka import KafkaConsumer, TopicPartition
 from waypoint_progress.bootstrap import bootstrap
 from waypoint_shared import catalog
 from waypoint_shared.config import SERVICES, KafkaSettings, load_settings, topic_of
-from waypoint_shared.crypto import AESGCM, seal_value
+from waypoint_shared.crypto import AESGCM, Place, seal_fields
 from waypoint_shared.envelope import encode
 from waypoint_shared.kafka_clients import durable_producer
 from waypoint_shared.store import RecordedEvent
@@ -84,10 +84,7 @@ def record(
     event_type = f"waypoint.{service}.{name}.v1"
     plain = catalog.validate_plain(event_type, {"client_id": client_id, **data})
     personal = catalog.lookup(event_type).personal_fields
-    sealed = {
-        k: seal_value(KEY, client_id, v) if k in personal and v is not None else v
-        for k, v in plain.items()
-    }
+    sealed = seal_fields(KEY, Place(service, "bench", client_id, event_type, ""), plain, personal)
     event = RecordedEvent(
         1, str(uuid.uuid4()), "bench", stream, version, client_id, event_type, 1, at, sealed, {}
     )

@@ -33,7 +33,7 @@ MASTER_KEY = "YmVuY2htYXJrLW1hc3Rlci1rZXktMDEyMzQ1Njc4OTA="
 def stored_referrals(engine: Engine, count: int) -> None:
     """count client_referred events, sealed as the service stores them, 500 per transaction."""
     repository = EventSourcedRepository(
-        "intake", EventStore(), PersonalDataKeys(MasterKey(MASTER_KEY)), CLIENT_EVENTS
+        "intake", EventStore(), PersonalDataKeys(MasterKey(MASTER_KEY), "intake"), CLIENT_EVENTS
     )
 
     def batch(conn):  # type: ignore[no-untyped-def]

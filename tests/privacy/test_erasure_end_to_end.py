@@ -113,7 +113,10 @@ def api(suite: Any, token: Callable[..., str]) -> Api:
 def journey(api: Api, values: dict[str, Any], therapist: str, idempotent: bool) -> str:
     """Intake, goals and progress with every kind of personal value; returns the client id.
     With idempotent, the writes carry an Idempotency-Key, so their replies are stored too."""
-    once = (lambda key: {"Idempotency-Key": key}) if idempotent else (lambda _key: {})
+
+    def once(key: str) -> dict[str, str]:
+        return {"Idempotency-Key": f"privacy-journey-{key}"} if idempotent else {}
+
     referral = values["referral"]
     client = api.ok("POST", "intake", "/v1/clients", json=referral, headers=once("refer"))
     path = f"/v1/clients/{client['client_id']}"

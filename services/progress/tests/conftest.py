@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from waypoint_shared import catalog
-from waypoint_shared.crypto import seal_value
+from waypoint_shared.crypto import Place, seal_fields
 from waypoint_shared.envelope import Envelope, decode, encode
 from waypoint_shared.store import RecordedEvent
 
@@ -40,10 +40,8 @@ class JourneyEvents:
         event_type = f"waypoint.{service}.{name}.v1"
         plain = catalog.validate_plain(event_type, {"client_id": self.client_id, **data})
         personal = catalog.lookup(event_type).personal_fields
-        sealed = {
-            k: seal_value(self.key, self.client_id, v) if k in personal and v is not None else v
-            for k, v in plain.items()
-        }
+        place = Place(service, self.tenant, self.client_id, event_type, "")
+        sealed = seal_fields(self.key, place, plain, personal)
         stream = stream or (self.client_id if service != "progress" else f"p-{self.client_id}")
         self.versions[stream] += 1
         self.clock += timedelta(seconds=1)

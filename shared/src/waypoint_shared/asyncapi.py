@@ -4,7 +4,7 @@
 
 Channels are the three event topics and the two dead-letter topics; every event type of the
 catalog is a message with its CloudEvents envelope, its key and its payload as JSON Schema,
-as it travels: personal fields are ciphertext (`enc:v1:…`) that only the producer can open.
+as it travels: personal fields are ciphertext (`enc:v2:…`) that only the producer can open.
 """
 
 from __future__ import annotations
@@ -18,7 +18,6 @@ from apispec.ext.marshmallow import MarshmallowPlugin
 
 from waypoint_shared import catalog, envelope
 from waypoint_shared.config import SERVICES, dead_letter_topic_of, topic_of
-from waypoint_shared.crypto import SEALED_PREFIX
 from waypoint_shared.events.common import EventType
 from waypoint_shared.topics import DEAD_LETTER_CONFIG, LISTENING_SERVICES
 
@@ -274,8 +273,9 @@ def payload_schema(entry: EventType) -> dict[str, Any]:
         nullable = "null" in plain.get("type", ())
         schema["properties"][name] = {
             "type": ["string", "null"] if nullable else "string",
-            "pattern": f"^{SEALED_PREFIX}",
-            "description": "Personal: sealed with the client's key; only its producer opens it.",
+            "pattern": "^enc:v[12]:",
+            "description": "Personal: sealed with the client's key (`enc:v2:`, bound to service, "
+            "tenant, client, event type and field; `enc:v1:` before); only its producer opens it.",
             "x-waypoint-personal": True,
             "x-waypoint-plain": plain,
         }

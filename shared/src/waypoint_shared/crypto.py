@@ -4,6 +4,13 @@ Fields the catalog marks personal are sealed before an event is stored and opene
 live in the service's database, never in Kafka; destroying a client's key leaves only ciphertext,
 and a tombstone in `erased_clients` so that no key is ever made for that client again.
 
+Sealed values (`enc:v2:`) are bound to their place: the AES-GCM associated data names the service
+that sealed them, the tenant, the client, the event type and version as stored, and the field. A
+ciphertext copied to another field, event, client, tenant or service does not open. Values of the
+first format (`enc:v1:`, bound to the client id only) still open; nothing writes them any more.
+Wrapped data keys are bound likewise to service, tenant and client (older wraps, bound to the
+client id only, still unwrap and are re-wrapped by the rotation command).
+
 During a master-key rotation the configuration lists several master keys, newest first: keys are
 wrapped with the first and unwrapped with whichever opens them (`python -m
 waypoint_shared.rotate_master_key` re-wraps the stored ones, after which the old key can go).
@@ -16,6 +23,7 @@ import binascii
 import json
 import os
 from collections.abc import Iterable
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -26,7 +34,9 @@ from sqlalchemy.exc import IntegrityError
 
 from waypoint_shared.tables import data_keys, erased_clients
 
-SEALED_PREFIX = "enc:v1:"
+SEALED_PREFIX = "enc:v2:"
+LEGACY_PREFIX = "enc:v1:"  # bound to the client id only; read, never written
+SEALED_PREFIXES = (SEALED_PREFIX, LEGACY_PREFIX)
 NONCE_BYTES = 12
 
 
@@ -53,7 +63,32 @@ _KEY_OR_ERASED = select(_WRAPPED_KEY.scalar_subquery(), _ERASED.exists())
 
 
 class CryptoError(Exception):
-    """A value could not be opened: wrong key, tampered ciphertext, or the key is gone."""
+    """A value could not be opened: wrong key, tampered ciphertext, a ciphertext moved from the
+    place it was sealed for, or the key is gone."""
+
+
+class UnreadableRecord(CryptoError):
+    """A stored event of a client whose personal data does not open where it is stored: the
+    store was tampered with or damaged. Nothing of the record is answered."""
+
+    def __init__(self, client_id: str, stream_id: str):
+        super().__init__(f"sealed data of stream {stream_id} does not open for its place")
+        self.client_id, self.stream_id = client_id, stream_id
+
+
+@dataclass(frozen=True)
+class Place:
+    """Where a sealed value lives; its associated data, so it opens nowhere else."""
+
+    service: str
+    tenant_id: str
+    client_id: str
+    event_type: str  # the full type as stored, version included: waypoint.intake.x.v1
+    field: str
+
+    def associated_data(self) -> str:
+        parts = ["waypoint-sealed-v2", self.service, self.tenant_id, self.client_id]
+        return json.dumps([*parts, self.event_type, self.field], separators=(",", ":"))
 
 
 class ClientErased(Exception):
@@ -77,7 +112,7 @@ def erased_among(conn: Connection, tenant_id: str, client_ids: Iterable[str]) ->
 
 
 def is_sealed(value: Any) -> bool:
-    return isinstance(value, str) and value.startswith(SEALED_PREFIX)
+    return isinstance(value, str) and value.startswith(SEALED_PREFIXES)
 
 
 def _encrypt(key: bytes, plaintext: bytes, context: str) -> bytes:
@@ -101,21 +136,23 @@ class MasterKey:
         if not self._keys:
             raise ValueError("configure a master key: 32 bytes, base64-encoded")
 
-    def wrap(self, data_key: bytes, client_id: str) -> bytes:
-        return _encrypt(self._keys[0], data_key, f"data-key:{client_id}")
+    def wrap(self, data_key: bytes, binding: str) -> bytes:
+        return _encrypt(self._keys[0], data_key, binding)
 
-    def unwrap(self, wrapped: bytes, client_id: str) -> bytes:
+    def unwrap(self, wrapped: bytes, *bindings: str) -> bytes:
+        """The data key, from whichever configured key and binding (newest first) opens it."""
         for key in self._keys:
-            try:
-                return _decrypt(key, wrapped, f"data-key:{client_id}")
-            except CryptoError:
-                continue
-        raise CryptoError(f"no configured master key opens the data key of {client_id}")
+            for binding in bindings:
+                try:
+                    return _decrypt(key, wrapped, binding)
+                except CryptoError:
+                    continue
+        raise CryptoError(f"no configured master key opens the data key bound to {bindings[0]}")
 
-    def is_current(self, wrapped: bytes, client_id: str) -> bool:
-        """Whether the newest master key wrapped this data key (no re-wrap needed)."""
+    def is_current(self, wrapped: bytes, binding: str) -> bool:
+        """Whether the newest master key wrapped this data key with this binding."""
         try:
-            _decrypt(self._keys[0], wrapped, f"data-key:{client_id}")
+            _decrypt(self._keys[0], wrapped, binding)
         except CryptoError:
             return False
         return True
@@ -131,33 +168,73 @@ def _master_key(encoded: str) -> bytes:
     return key
 
 
-def seal_value(data_key: bytes, client_id: str, value: Any) -> str:
-    blob = _encrypt(data_key, json.dumps(value).encode(), client_id)
+def seal_value(data_key: bytes, place: Place, value: Any) -> str:
+    """A value sealed for its place (`enc:v2:`): it opens only there."""
+    blob = _encrypt(data_key, json.dumps(value).encode(), place.associated_data())
     return SEALED_PREFIX + base64.b64encode(blob).decode()
 
 
-def open_value(data_key: bytes, client_id: str, token: str) -> Any:
+def open_value(data_key: bytes, place: Place, token: str) -> Any:
+    """A sealed value opened at its place; a v1 value is checked against the client id only."""
     if not is_sealed(token):
         raise CryptoError("value is not sealed personal data")
+    prefix = SEALED_PREFIX if token.startswith(SEALED_PREFIX) else LEGACY_PREFIX
     try:
-        blob = base64.b64decode(token[len(SEALED_PREFIX) :], validate=True)
+        blob = base64.b64decode(token[len(prefix) :], validate=True)
     except ValueError as error:
         raise CryptoError("sealed value is not valid base64") from error
-    return json.loads(_decrypt(data_key, blob, client_id))
+    context = place.associated_data() if prefix == SEALED_PREFIX else place.client_id
+    return json.loads(_decrypt(data_key, blob, context))
+
+
+def seal_fields(
+    data_key: bytes, event: Place, data: dict[str, Any], personal: Iterable[str]
+) -> dict[str, Any]:
+    """A copy of an event's data with its personal fields sealed, each bound to its place
+    (`event` names service, tenant, client and type; each field adds its name)."""
+    personal = set(personal)
+    return {
+        name: seal_value(data_key, replace(event, field=name), value)
+        if name in personal and value is not None
+        else value
+        for name, value in data.items()
+    }
+
+
+def open_fields(
+    data_key: bytes, event: Place, data: dict[str, Any], personal: Iterable[str]
+) -> dict[str, Any]:
+    """A copy of an event's data with its sealed personal fields opened at their place."""
+    personal = set(personal)
+    return {
+        name: open_value(data_key, replace(event, field=name), value)
+        if name in personal and is_sealed(value)
+        else value
+        for name, value in data.items()
+    }
 
 
 class PersonalDataKeys:
-    """Per-client data keys kept in the service's own database."""
+    """Per-client data keys kept in the service's own database, wrapped bound to the service,
+    the tenant and the client; values sealed with them are bound to their place (`Place`)."""
 
-    def __init__(self, master_key: MasterKey):
-        self.master_key = master_key
+    def __init__(self, master_key: MasterKey, service: str):
+        self.master_key, self.service = master_key, service
+
+    def binding(self, tenant_id: str, client_id: str) -> str:
+        """The associated data a data key is wrapped with."""
+        return json.dumps(["waypoint-data-key-v2", self.service, tenant_id, client_id])
+
+    def _unwrap(self, wrapped: bytes, tenant_id: str, client_id: str) -> bytes:
+        legacy = f"data-key:{client_id}"  # wraps made before keys were bound to their place
+        return self.master_key.unwrap(wrapped, self.binding(tenant_id, client_id), legacy)
 
     def key_for(self, conn: Connection, tenant_id: str, client_id: str) -> bytes:
         """The client's data key, created on first use; never again once it was destroyed."""
         params = {"tenant_id": tenant_id, "client_id": client_id}
         wrapped, erased = conn.execute(_KEY_OR_ERASED, params).one()
         if wrapped is not None:
-            return self.master_key.unwrap(wrapped, client_id)
+            return self._unwrap(wrapped, tenant_id, client_id)
         if erased:
             raise ClientErased(client_id)
         key = AESGCM.generate_key(bit_length=256)
@@ -168,7 +245,7 @@ class PersonalDataKeys:
         row = {
             "tenant_id": tenant_id,
             "client_id": client_id,
-            "wrapped_key": self.master_key.wrap(key, client_id),
+            "wrapped_key": self.master_key.wrap(key, self.binding(tenant_id, client_id)),
             "created_at": datetime.now(UTC),
         }
         conn.execute(_INSERT_KEY, row)
@@ -176,7 +253,7 @@ class PersonalDataKeys:
     def find(self, conn: Connection, tenant_id: str, client_id: str) -> bytes | None:
         params = {"tenant_id": tenant_id, "client_id": client_id}
         wrapped = conn.execute(_WRAPPED_KEY, params).scalar_one_or_none()
-        return None if wrapped is None else self.master_key.unwrap(wrapped, client_id)
+        return None if wrapped is None else self._unwrap(wrapped, tenant_id, client_id)
 
     @staticmethod
     def destroy(conn: Connection, tenant_id: str, client_id: str) -> None:
@@ -190,13 +267,19 @@ class PersonalDataKeys:
             row = {"tenant_id": tenant_id, "client_id": client_id, "erased_at": datetime.now(UTC)}
             conn.execute(insert(erased_clients).values(**row))
 
+    def is_current(self, wrapped: bytes, tenant_id: str, client_id: str) -> bool:
+        """Whether a stored wrap is by the newest master key and bound to its place."""
+        return self.master_key.is_current(wrapped, self.binding(tenant_id, client_id))
+
     def rewrap(self, conn: Connection, tenant_id: str, client_id: str) -> bool:
-        """Wrap one stored key with the newest master key; returns whether it changed."""
+        """Wrap one stored key with the newest master key, bound to service, tenant and client;
+        returns whether it changed."""
         key_row = (data_keys.c.tenant_id == tenant_id, data_keys.c.client_id == client_id)
         wrapped = conn.execute(select(data_keys.c.wrapped_key).where(*key_row)).scalar()
-        if wrapped is None or self.master_key.is_current(wrapped, client_id):
+        if wrapped is None or self.is_current(wrapped, tenant_id, client_id):
             return False
-        rewrapped = self.master_key.wrap(self.master_key.unwrap(wrapped, client_id), client_id)
+        key = self._unwrap(wrapped, tenant_id, client_id)
+        rewrapped = self.master_key.wrap(key, self.binding(tenant_id, client_id))
         conn.execute(update(data_keys).where(*key_row).values(wrapped_key=rewrapped))
         return True
 
@@ -217,36 +300,36 @@ class PersonalDataKeys:
         conn: Connection,
         tenant_id: str,
         client_id: str,
+        event_type: str,
         data: dict[str, Any],
         personal: tuple[str, ...],
     ) -> dict[str, Any]:
-        """A copy of data with its personal fields sealed under the client's key."""
+        """A copy of an event's data (of its full type, version included) with its personal
+        fields sealed under the client's key, each bound to its place."""
         if not any(data.get(name) is not None for name in personal):
             return dict(data)
         key = self.key_for(conn, tenant_id, client_id)
-        return {
-            name: seal_value(key, client_id, value)
-            if name in personal and value is not None
-            else value
-            for name, value in data.items()
-        }
+        place = Place(self.service, tenant_id, client_id, event_type, "")
+        return seal_fields(key, place, data, personal)
 
     def open(
         self,
         conn: Connection,
         tenant_id: str,
         client_id: str,
+        event_type: str,
         data: dict[str, Any],
         personal: tuple[str, ...],
     ) -> dict[str, Any]:
-        """A copy of data with its personal fields opened; ClientErased when the key was
-        destroyed, CryptoError when it is otherwise missing or wrong."""
+        """A copy of an event's data as stored (its type and version before any upcast) with its
+        personal fields opened; ClientErased when the key was destroyed, CryptoError when it is
+        otherwise missing or wrong, or a value was moved from the place it was sealed for."""
         key = self.find(conn, tenant_id, client_id)
         if key is None and any(is_sealed(data.get(n)) for n in personal):
             if is_erased(conn, tenant_id, client_id):
                 raise ClientErased(client_id)
             raise CryptoError(f"no data key for client {client_id}")
-        return {
-            name: open_value(key, client_id, value) if key and is_sealed(value) else value
-            for name, value in data.items()
-        }
+        if key is None:
+            return dict(data)
+        place = Place(self.service, tenant_id, client_id, event_type, "")
+        return open_fields(key, place, data, personal)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import logging
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -18,7 +19,14 @@ from typing import Any
 from sqlalchemy import Connection
 
 from waypoint_shared import catalog
-from waypoint_shared.crypto import ClientErased, PersonalDataKeys, erased_among, is_erased
+from waypoint_shared.crypto import (
+    ClientErased,
+    CryptoError,
+    PersonalDataKeys,
+    UnreadableRecord,
+    erased_among,
+    is_erased,
+)
 from waypoint_shared.store import Append, EventStore, NewEvent, RecordedEvent
 
 
@@ -28,6 +36,7 @@ def event_name(event_class: type) -> str:
     return re.sub(r"(?<!^)(?=[A-Z])", "_", event_class.__name__).lower()
 
 
+log = logging.getLogger(__name__)
 _latest = functools.cache(catalog.latest)  # the catalog is fixed once imported
 
 
@@ -101,26 +110,50 @@ class EventSourcedRepository:
         entry = _latest(self.service, event_name(type(event)))
         plain = catalog.validate_plain(entry.type, dataclasses.asdict(event))
         r = recording
-        sealed = self.keys.seal(conn, r.tenant_id, r.client_id, plain, entry.personal_fields)
+        sealed = self.keys.seal(
+            conn, r.tenant_id, r.client_id, entry.type, plain, entry.personal_fields
+        )
         extra = {"event_id": r.event_ids[i]} if r.event_ids else {}
         return NewEvent(entry.type, entry.version, sealed, **extra)
 
     def replay(
         self, conn: Connection, tenant_id: str, stream_id: str, until: datetime | None = None
     ) -> list[tuple[Any, RecordedEvent]]:
-        """A stream's domain events, opened and upcast, each with its stored record."""
+        """A stream's domain events, opened and upcast, each with its stored record.
+
+        Values are opened at the place they were sealed for — the type and version the event is
+        stored under — and only then upcast. A value that does not open there raises
+        UnreadableRecord: the stream is answered with nothing rather than with a moved value."""
         stored = self.store.read_stream(conn, tenant_id, stream_id, until)
         if stored:
             _ensure_not_erased(conn, tenant_id, stored[0].client_id)
-        out = []
-        for recorded in stored:
-            type_, data = catalog.upcast(recorded.type, recorded.data)
-            entry = catalog.lookup(type_)
-            opened = self.keys.open(
-                conn, tenant_id, recorded.client_id, data, entry.personal_fields
+        return [(self._opened(conn, recorded), recorded) for recorded in stored]
+
+    def _opened(self, conn: Connection, recorded: RecordedEvent) -> Any:
+        personal = catalog.lookup(recorded.type).personal_fields
+        try:
+            data = self.keys.open(
+                conn,
+                recorded.tenant_id,
+                recorded.client_id,
+                recorded.type,
+                recorded.data,
+                personal,
             )
-            out.append((self.classes[entry.name](**opened), recorded))
-        return out
+        except ClientErased:
+            raise
+        except CryptoError as error:
+            log.error(
+                "stored sealed data does not open where it is stored",
+                extra={
+                    "tenant": recorded.tenant_id,
+                    "stream_id": recorded.stream_id,
+                    "event_id": recorded.event_id,
+                },
+            )
+            raise UnreadableRecord(recorded.client_id, recorded.stream_id) from error
+        type_, data = catalog.upcast(recorded.type, data)
+        return self.classes[catalog.lookup(type_).name](**data)
 
 
 def _ensure_not_erased(conn: Connection, tenant_id: str, client_id: str) -> None:

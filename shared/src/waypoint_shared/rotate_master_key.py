@@ -6,6 +6,8 @@
        environment: every data key wrapped with OLD is re-wrapped with NEW, a batch per transaction.
     3. Configure NEW alone, and retire OLD.
 
+Wraps made before data keys were bound to service, tenant and client (associated data
+`data-key:<client>`) count as not current: the command re-wraps them with the binding too.
 Data keys themselves do not change, so no event, projection or topic is touched.
 """
 
@@ -25,7 +27,8 @@ BATCH = 200
 
 
 def rotate(engine: Engine, keys: PersonalDataKeys, batch: int = BATCH) -> tuple[int, int]:
-    """Re-wrap every key not wrapped by the newest master key; returns (re-wrapped, all)."""
+    """Re-wrap every key not wrapped by the newest master key with its binding; returns
+    (re-wrapped, all)."""
     with engine.connect() as conn:
         ids = conn.execute(select(data_keys.c.tenant_id, data_keys.c.client_id)).all()
     rewrapped = 0
@@ -44,7 +47,8 @@ def main(argv: Sequence[str] | None = None) -> None:
         settings = load_settings(service)
         engine = connect(settings.database_url)
         try:
-            done, total = rotate(engine, PersonalDataKeys(MasterKey(settings.master_key)))
+            keys = PersonalDataKeys(MasterKey(settings.master_key), service)
+            done, total = rotate(engine, keys)
         finally:
             engine.dispose()
         print(f"{service}: {done} of {total} data keys re-wrapped with the newest master key")

@@ -44,7 +44,8 @@ def open_database(settings: Settings, migrations: Sequence[Migration] = ()) -> E
 
 
 def personal_data_keys(settings: Settings) -> PersonalDataKeys:
-    return PersonalDataKeys(MasterKey(settings.master_key))
+    """The service's data keys: its master key, and its name, which every wrap and seal binds."""
+    return PersonalDataKeys(MasterKey(settings.master_key), settings.service)
 
 
 def relay_loop(settings: Settings, engine: Engine, store: EventStore) -> Loop:

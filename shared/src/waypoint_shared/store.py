@@ -60,6 +60,16 @@ def _add_idempotency_subject(conn: Connection) -> None:
         conn.execute(text("ALTER TABLE idempotency_records ADD COLUMN subject VARCHAR(36)"))
 
 
+def _index_idempotency_age(conn: Connection) -> None:
+    """Expired idempotency records are deleted by age on every stored reply: index the age."""
+    conn.execute(
+        text(
+            "CREATE INDEX IF NOT EXISTS idempotency_records_created_at "
+            "ON idempotency_records (created_at)"
+        )
+    )
+
+
 SHARED_MIGRATIONS = (
     Migration(
         "shared-0001-event-store",
@@ -75,6 +85,7 @@ SHARED_MIGRATIONS = (
     ),
     Migration("shared-0002-erasure-and-read-audit", _create_privacy_tables),
     Migration("shared-0003-idempotency-subject", _add_idempotency_subject),
+    Migration("shared-0005-idempotency-expiry", _index_idempotency_age),
 )
 
 

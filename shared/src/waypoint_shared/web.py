@@ -14,7 +14,9 @@ from sqlalchemy import Engine, text
 
 from waypoint_shared import logs, metrics
 from waypoint_shared.auth import TokenVerifier, install_auth
+from waypoint_shared.commands import install_idempotency
 from waypoint_shared.config import Settings
+from waypoint_shared.crypto import CryptoError, UnreadableRecord
 from waypoint_shared.problems import Problem, install_problem_handlers, problem_response
 from waypoint_shared.store import ConcurrencyConflict
 
@@ -58,6 +60,7 @@ def create_base_app(
         api.register_blueprint(blueprint)
     install_problem_handlers(app)
     app.register_error_handler(ConcurrencyConflict, _conflict)
+    app.register_error_handler(CryptoError, _unreadable)
     app.before_request(_take_request_id)  # first, so even a 401 carries the request id
     install_auth(app, TokenVerifier(settings.jwt_secret, settings.jwt_public_key))
     app.before_request(_bind_caller)
@@ -66,6 +69,7 @@ def create_base_app(
     app.after_request(_observe(settings.service))
     app.teardown_request(_unbind_log_context)
     _add_operational_routes(app, engine)
+    install_idempotency(app, engine, settings)
     return app
 
 
@@ -83,6 +87,19 @@ def _conflict(error: ConcurrencyConflict) -> Response:
         "Conflict",
         "The resource changed while this write was made; read it again and retry.",
         current_version=error.actual,
+    )
+
+
+def _unreadable(error: CryptoError) -> Response:
+    """Stored personal data that does not open where it is stored (moved, tampered with, or its
+    key damaged): nothing of the record is answered — never another client's data, never a 500."""
+    client_id = error.client_id if isinstance(error, UnreadableRecord) else None
+    return problem_response(
+        409,
+        "Record unreadable",
+        "The stored personal data of this record does not open where it is stored; nothing "
+        "of it is answered or changed. An operator must restore the record.",
+        **({"client_id": client_id} if client_id else {}),
     )
 
 

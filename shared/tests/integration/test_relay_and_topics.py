@@ -43,7 +43,7 @@ class ClientReferred:
 def refer(engine: Engine, given_name: str = "Zoë", email: str = "zoe.okafor@example.org") -> str:
     client_id = str(uuid.uuid4())
     repository = EventSourcedRepository(
-        "intake", EventStore(), PersonalDataKeys(MasterKey(MASTER_KEY)), [ClientReferred]
+        "intake", EventStore(), PersonalDataKeys(MasterKey(MASTER_KEY), "intake"), [ClientReferred]
     )
     event = ClientReferred(client_id, given_name, "Okafor-Ñúñez", "1987-03-14", email, ["sleep"])
     run_in_transaction(

@@ -13,7 +13,7 @@ import pytest
 from cloudevents.core.bindings.kafka import KafkaMessage, from_structured_event
 
 from waypoint_shared import catalog
-from waypoint_shared.crypto import seal_value
+from waypoint_shared.crypto import Place, seal_fields
 from waypoint_shared.envelope import UndecodableRecord, decode, encode
 from waypoint_shared.store import RecordedEvent
 
@@ -37,10 +37,7 @@ def a_referral_event() -> RecordedEvent:
         },
     )
     personal = catalog.lookup(REFERRED).personal_fields
-    data = {
-        k: seal_value(key, client_id, v) if k in personal and v is not None else v
-        for k, v in plain.items()
-    }
+    data = seal_fields(key, Place("intake", "clinic-a", client_id, REFERRED, ""), plain, personal)
     return RecordedEvent(
         position=7,
         event_id=str(uuid.uuid4()),

@@ -12,7 +12,7 @@ from marshmallow import fields
 
 from waypoint_shared import catalog, golden
 from waypoint_shared.catalog import CATALOG, EventType, InvalidEvent
-from waypoint_shared.crypto import seal_value
+from waypoint_shared.crypto import Place, seal_fields
 from waypoint_shared.events.intake import ClientReferredV1
 
 REFERRED = "waypoint.intake.client_referred.v1"
@@ -47,10 +47,8 @@ def sealed(event_type: str, payload: dict) -> dict:
     plain = catalog.validate_plain(event_type, payload)
     key, client_id = os.urandom(32), plain["client_id"]
     personal = catalog.lookup(event_type).personal_fields
-    return {
-        k: seal_value(key, client_id, v) if k in personal and v is not None else v
-        for k, v in plain.items()
-    }
+    place = Place(catalog.lookup(event_type).service, "clinic-a", client_id, event_type, "")
+    return seal_fields(key, place, plain, personal)
 
 
 def test_a_good_payload_is_accepted_and_comes_back_json_ready_with_defaults():

@@ -17,6 +17,8 @@ from waypoint_shared.store import SHARED_MIGRATIONS
 from waypoint_shared.tables import data_keys
 
 TENANT = "clinic-a"
+SERVICE = "goals"
+TYPE = "waypoint.goals.goal_proposed.v1"
 PERSONAL = ("given_name",)
 RECORD = {"given_name": "Zoë Ångström", "score": 14}
 
@@ -35,13 +37,13 @@ def engine(tmp_path) -> Engine:
 
 def seal(engine: Engine, keys: PersonalDataKeys, client_id: str) -> dict:
     return run_in_transaction(
-        engine, lambda conn: keys.seal(conn, TENANT, client_id, RECORD, PERSONAL)
+        engine, lambda conn: keys.seal(conn, TENANT, client_id, TYPE, RECORD, PERSONAL)
     )
 
 
 def open_(engine: Engine, keys: PersonalDataKeys, client_id: str, sealed: dict) -> dict:
     return run_in_transaction(
-        engine, lambda conn: keys.open(conn, TENANT, client_id, sealed, PERSONAL)
+        engine, lambda conn: keys.open(conn, TENANT, client_id, TYPE, sealed, PERSONAL)
     )
 
 
@@ -50,7 +52,7 @@ def destroy(engine: Engine, client_id: str) -> None:
 
 
 def test_a_destroyed_key_leaves_the_client_unreadable_and_says_the_client_was_erased(engine):
-    keys, client_id = PersonalDataKeys(MasterKey(new_key())), str(uuid.uuid4())
+    keys, client_id = PersonalDataKeys(MasterKey(new_key()), SERVICE), str(uuid.uuid4())
     sealed = seal(engine, keys, client_id)
 
     destroy(engine, client_id)
@@ -60,7 +62,7 @@ def test_a_destroyed_key_leaves_the_client_unreadable_and_says_the_client_was_er
 
 
 def test_no_new_key_is_ever_made_for_an_erased_client(engine):
-    keys, client_id = PersonalDataKeys(MasterKey(new_key())), str(uuid.uuid4())
+    keys, client_id = PersonalDataKeys(MasterKey(new_key()), SERVICE), str(uuid.uuid4())
     seal(engine, keys, client_id)
     destroy(engine, client_id)
 
@@ -71,7 +73,7 @@ def test_no_new_key_is_ever_made_for_an_erased_client(engine):
 
 
 def test_destroying_one_clients_key_leaves_every_other_client_readable(engine):
-    keys = PersonalDataKeys(MasterKey(new_key()))
+    keys = PersonalDataKeys(MasterKey(new_key()), SERVICE)
     erased, kept = str(uuid.uuid4()), str(uuid.uuid4())
     seal(engine, keys, erased)
     sealed = seal(engine, keys, kept)
@@ -85,33 +87,35 @@ def test_destroying_one_clients_key_leaves_every_other_client_readable(engine):
 def test_during_a_rotation_keys_wrapped_with_either_master_key_open(engine):
     old, new = new_key(), new_key()
     before, after = str(uuid.uuid4()), str(uuid.uuid4())
-    sealed_before = seal(engine, PersonalDataKeys(MasterKey(old)), before)
-    rotating = PersonalDataKeys(MasterKey(f"{new},{old}"))
+    sealed_before = seal(engine, PersonalDataKeys(MasterKey(old), SERVICE), before)
+    rotating = PersonalDataKeys(MasterKey(f"{new},{old}"), SERVICE)
     sealed_after = seal(engine, rotating, after)
 
     assert open_(engine, rotating, before, sealed_before) == RECORD
     assert open_(engine, rotating, after, sealed_after) == RECORD
-    assert open_(engine, PersonalDataKeys(MasterKey(new)), after, sealed_after) == RECORD
+    assert open_(engine, PersonalDataKeys(MasterKey(new), SERVICE), after, sealed_after) == RECORD
 
 
 def test_after_the_rewrap_the_new_master_key_alone_opens_everything(engine):
     old, new = new_key(), new_key()
     clients = [str(uuid.uuid4()) for _ in range(5)]
-    sealed = {c: seal(engine, PersonalDataKeys(MasterKey(old)), c) for c in clients}
+    sealed = {c: seal(engine, PersonalDataKeys(MasterKey(old), SERVICE), c) for c in clients}
 
-    done = rotate_master_key.rotate(engine, PersonalDataKeys(MasterKey(f"{new},{old}")), batch=2)
+    done = rotate_master_key.rotate(
+        engine, PersonalDataKeys(MasterKey(f"{new},{old}"), SERVICE), batch=2
+    )
 
-    only_new = PersonalDataKeys(MasterKey(new))
+    only_new = PersonalDataKeys(MasterKey(new), SERVICE)
     assert done == (5, 5)
     assert all(open_(engine, only_new, c, sealed[c]) == RECORD for c in clients)
     with pytest.raises(CryptoError):
-        open_(engine, PersonalDataKeys(MasterKey(old)), clients[0], sealed[clients[0]])
+        open_(engine, PersonalDataKeys(MasterKey(old), SERVICE), clients[0], sealed[clients[0]])
 
 
 def test_running_the_rotation_again_rewraps_nothing(engine):
     old, new = new_key(), new_key()
-    seal(engine, PersonalDataKeys(MasterKey(old)), str(uuid.uuid4()))
-    rotating = PersonalDataKeys(MasterKey(f"{new},{old}"))
+    seal(engine, PersonalDataKeys(MasterKey(old), SERVICE), str(uuid.uuid4()))
+    rotating = PersonalDataKeys(MasterKey(f"{new},{old}"), SERVICE)
     rotate_master_key.rotate(engine, rotating)
 
     assert rotate_master_key.rotate(engine, rotating) == (0, 1)
@@ -121,14 +125,14 @@ def test_the_rotation_command_reads_the_services_keys_from_its_environment(
     engine, tmp_path, monkeypatch, capsys
 ):
     old, new, client_id = new_key(), new_key(), str(uuid.uuid4())
-    sealed = seal(engine, PersonalDataKeys(MasterKey(old)), client_id)
+    sealed = seal(engine, PersonalDataKeys(MasterKey(old), SERVICE), client_id)
     monkeypatch.setenv("GOALS_DATABASE_URL", str(engine.url))
     monkeypatch.setenv("GOALS_MASTER_KEY", f"{new},{old}")
 
     rotate_master_key.main(["--service", "goals"])
 
     assert "goals: 1 of 1 data keys re-wrapped" in capsys.readouterr().out
-    assert open_(engine, PersonalDataKeys(MasterKey(new)), client_id, sealed) == RECORD
+    assert open_(engine, PersonalDataKeys(MasterKey(new), SERVICE), client_id, sealed) == RECORD
 
 
 @pytest.mark.parametrize("configured", ["", " , ", "c2hvcnQ=", f"{new_key()},c2hvcnQ="])

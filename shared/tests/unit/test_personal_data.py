@@ -14,6 +14,7 @@ from waypoint_shared.crypto import (
     CryptoError,
     MasterKey,
     PersonalDataKeys,
+    Place,
     is_sealed,
     open_value,
     seal_value,
@@ -23,6 +24,8 @@ from waypoint_shared.store import SHARED_MIGRATIONS
 from waypoint_shared.tables import data_keys
 
 TENANT = "clinic-a"
+SERVICE = "intake"
+TYPE = "waypoint.intake.client_referred.v1"
 PERSONAL = ("given_name", "concerns", "email")
 RECORD = {
     "given_name": "Zoë Ångström-Nakamura 中村",
@@ -31,6 +34,10 @@ RECORD = {
     "interpreter_needed": True,
     "score": 14,
 }
+
+
+def at(client_id: str, field: str = "given_name") -> Place:
+    return Place(SERVICE, TENANT, client_id, TYPE, field)
 
 
 def a_master_key() -> MasterKey:
@@ -47,13 +54,13 @@ def engine(tmp_path) -> Engine:
 
 def seal(engine: Engine, keys: PersonalDataKeys, client_id: str, data=RECORD) -> dict:
     return run_in_transaction(
-        engine, lambda conn: keys.seal(conn, TENANT, client_id, data, PERSONAL)
+        engine, lambda conn: keys.seal(conn, TENANT, client_id, TYPE, data, PERSONAL)
     )
 
 
 def open_(engine: Engine, keys: PersonalDataKeys, client_id: str, data: dict) -> dict:
     return run_in_transaction(
-        engine, lambda conn: keys.open(conn, TENANT, client_id, data, PERSONAL)
+        engine, lambda conn: keys.open(conn, TENANT, client_id, TYPE, data, PERSONAL)
     )
 
 
@@ -64,7 +71,7 @@ def key_rows(engine: Engine) -> int:
 
 
 def test_personal_fields_open_to_exactly_what_was_sealed_including_non_ascii_and_lists(engine):
-    keys = PersonalDataKeys(a_master_key())
+    keys = PersonalDataKeys(a_master_key(), SERVICE)
     client_id = str(uuid.uuid4())
 
     sealed = seal(engine, keys, client_id)
@@ -74,7 +81,7 @@ def test_personal_fields_open_to_exactly_what_was_sealed_including_non_ascii_and
 
 
 def test_only_personal_fields_are_sealed_and_absent_values_stay_absent(engine):
-    sealed = seal(engine, PersonalDataKeys(a_master_key()), str(uuid.uuid4()))
+    sealed = seal(engine, PersonalDataKeys(a_master_key(), SERVICE), str(uuid.uuid4()))
 
     assert sealed["email"] is None
     assert sealed["interpreter_needed"] is True
@@ -84,8 +91,8 @@ def test_only_personal_fields_are_sealed_and_absent_values_stay_absent(engine):
 def test_a_sealed_value_contains_none_of_its_plaintext():
     key, client_id = os.urandom(32), str(uuid.uuid4())
     for value in ("Zoë Ångström-Nakamura", "alex.rivers@example.org", ["I feel alone lately"]):
-        token = seal_value(key, client_id, value)
-        blob = base64.b64decode(token.removeprefix("enc:v1:"))
+        token = seal_value(key, at(client_id), value)
+        blob = base64.b64decode(token.removeprefix("enc:v2:"))
         for text in value if isinstance(value, list) else [value]:
             assert text not in token
             assert text.encode() not in blob
@@ -95,51 +102,55 @@ def test_a_sealed_value_contains_none_of_its_plaintext():
 def test_sealing_the_same_value_twice_gives_different_ciphertexts_that_cannot_be_linked():
     key, client_id = os.urandom(32), str(uuid.uuid4())
 
-    first, second = (seal_value(key, client_id, "Sam") for _ in range(2))
+    first, second = (seal_value(key, at(client_id), "Sam") for _ in range(2))
 
     assert first != second
-    assert open_value(key, client_id, first) == open_value(key, client_id, second) == "Sam"
+    assert open_value(key, at(client_id), first) == open_value(key, at(client_id), second) == "Sam"
 
 
 def test_a_wrong_master_key_is_refused_not_garbled(engine):
     client_id = str(uuid.uuid4())
-    sealed = seal(engine, PersonalDataKeys(a_master_key()), client_id)
+    sealed = seal(engine, PersonalDataKeys(a_master_key(), SERVICE), client_id)
 
     with pytest.raises(CryptoError):
-        open_(engine, PersonalDataKeys(a_master_key()), client_id, sealed)
+        open_(engine, PersonalDataKeys(a_master_key(), SERVICE), client_id, sealed)
 
 
 def test_a_tampered_ciphertext_is_refused_not_garbled():
     key, client_id = os.urandom(32), str(uuid.uuid4())
-    blob = base64.b64decode(seal_value(key, client_id, "Robin").removeprefix("enc:v1:"))
+    blob = base64.b64decode(seal_value(key, at(client_id), "Robin").removeprefix("enc:v2:"))
 
     for index in range(len(blob)):
         tampered = bytearray(blob)
         tampered[index] ^= 0x01
-        token = "enc:v1:" + base64.b64encode(bytes(tampered)).decode()
+        token = "enc:v2:" + base64.b64encode(bytes(tampered)).decode()
         with pytest.raises(CryptoError):
-            open_value(key, client_id, token)
+            open_value(key, at(client_id), token)
 
 
 @pytest.mark.parametrize(
     "token",
-    ["enc:v1:", "enc:v1:AAAA", "enc:v1:not base64!", "enc:v1:" + "A" * 40, "Robin", ""],
+    [
+        *(f"enc:v{n}:{tail}" for n in (1, 2) for tail in ("", "AAAA", "not base64!", "A" * 40)),
+        "Robin",
+        "",
+    ],
 )
 def test_a_truncated_malformed_or_unsealed_token_is_refused(token):
     with pytest.raises(CryptoError):
-        open_value(os.urandom(32), str(uuid.uuid4()), token)
+        open_value(os.urandom(32), at(str(uuid.uuid4())), token)
 
 
 def test_a_value_sealed_for_another_client_does_not_open_even_with_the_same_key():
     key = os.urandom(32)
-    token = seal_value(key, "client-a", "Robin")
+    token = seal_value(key, at("client-a"), "Robin")
 
     with pytest.raises(CryptoError):
-        open_value(key, "client-b", token)
+        open_value(key, at("client-b"), token)
 
 
 def test_a_value_sealed_for_another_client_does_not_open_under_this_clients_key(engine):
-    keys = PersonalDataKeys(a_master_key())
+    keys = PersonalDataKeys(a_master_key(), SERVICE)
     theirs, mine = str(uuid.uuid4()), str(uuid.uuid4())
     sealed_for_them = seal(engine, keys, theirs)
     seal(engine, keys, mine)
@@ -149,7 +160,7 @@ def test_a_value_sealed_for_another_client_does_not_open_under_this_clients_key(
 
 
 def test_a_destroyed_key_leaves_only_ciphertext_that_cannot_be_opened(engine):
-    keys = PersonalDataKeys(a_master_key())
+    keys = PersonalDataKeys(a_master_key(), SERVICE)
     client_id = str(uuid.uuid4())
     sealed = seal(engine, keys, client_id)
 
@@ -163,7 +174,7 @@ def test_a_destroyed_key_leaves_only_ciphertext_that_cannot_be_opened(engine):
 
 
 def test_each_client_gets_one_data_key_that_is_reused(engine):
-    keys = PersonalDataKeys(a_master_key())
+    keys = PersonalDataKeys(a_master_key(), SERVICE)
     alex, sam = str(uuid.uuid4()), str(uuid.uuid4())
 
     def key_for(client_id: str) -> bytes:
@@ -178,7 +189,7 @@ def test_each_client_gets_one_data_key_that_is_reused(engine):
 
 
 def test_the_stored_data_key_is_wrapped_not_kept_in_the_clear(engine):
-    keys = PersonalDataKeys(a_master_key())
+    keys = PersonalDataKeys(a_master_key(), SERVICE)
     client_id = str(uuid.uuid4())
 
     key = run_in_transaction(engine, lambda conn: keys.key_for(conn, TENANT, client_id))

@@ -16,7 +16,7 @@ from waypoint_goals.domain.eligibility import ClientNotEligible
 from waypoint_goals.service_layer.handlers import ensure_goal_work_may_continue
 from waypoint_shared.config import KafkaSettings, load_settings
 from waypoint_shared.consumer import ConsumerRunner
-from waypoint_shared.crypto import seal_value
+from waypoint_shared.crypto import Place, seal_fields
 from waypoint_shared.database import read
 from waypoint_shared.envelope import encode
 from waypoint_shared.kafka_clients import durable_producer, group_consumer
@@ -62,7 +62,10 @@ def runner_for(goals: Container) -> ConsumerRunner:
 def intake_event(client_id: str, version: int, name: str, **data: object) -> bytes:
     """An intake event as intake's relay publishes it, personal fields sealed."""
     personal = {"given_name", "family_name", "date_of_birth", "signed_by", "reason", "revoked_by"}
-    sealed = {k: seal_value(KEY, client_id, v) if k in personal else v for k, v in data.items()}
+    event_type = f"waypoint.intake.{name}.v1"
+    sealed = seal_fields(
+        KEY, Place("intake", "clinic-a", client_id, event_type, ""), data, personal
+    )
     recorded = RecordedEvent(
         version,
         str(uuid.uuid4()),

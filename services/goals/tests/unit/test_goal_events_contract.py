@@ -84,7 +84,7 @@ def test_the_event_travels_sealed_and_replays_to_itself(app, example):
     entry = catalog.lookup(recorded.type)
     for name in entry.personal_fields:
         value = recorded.data[name]
-        assert value is None or str(value).startswith("enc:v1:")
+        assert value is None or str(value).startswith("enc:v2:")
     _, value, _ = envelope.encode(recorded, "goals")
     travelled = envelope.decode(value)
     assert (travelled.type, travelled.client_id) == (entry.type, CLIENT_ID)

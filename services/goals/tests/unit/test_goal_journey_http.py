@@ -231,7 +231,7 @@ def test_a_known_client_without_goals_has_an_empty_plan_an_unknown_one_a_404(api
 
 
 def test_an_idempotent_retry_of_a_step_plans_it_once(api, active_goal):
-    headers = {**api.headers(), "Idempotency-Key": "step-1"}
+    headers = {**api.headers(), "Idempotency-Key": "plan-step-0000001"}
     body = {"description": "Wind down"}
 
     first = api.http.post(f"{active_goal}/steps", json=body, headers=headers)

@@ -131,7 +131,7 @@ def test_goal_texts_are_sealed_in_the_event_store(app, client):
     for plaintext in ("Walk to the park", "outside helps", "persistent"):
         assert plaintext not in raw
     data = json.loads(raw)
-    assert data["title"].startswith("enc:v1:")
+    assert data["title"].startswith("enc:v2:")
     assert data["modality"] == "act"
     assert data["client_id"] == client_id
 

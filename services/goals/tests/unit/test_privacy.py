@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
 import uuid
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from waypoint_goals.adapters import eligibility
 from waypoint_goals.adapters.tables import client_goals
@@ -70,7 +72,7 @@ def test_erasure_deletes_the_clients_rows_keys_and_stored_replies(app, api, inta
     api.http.post(
         f"/v1/clients/{client_id}/goals",
         json={**GOAL, "title": TITLE},
-        headers={**api.headers(), "Idempotency-Key": "g-1"},
+        headers={**api.headers(), "Idempotency-Key": "propose-goal-000001"},
     )
     api.propose(other)
     assert TITLE.encode() not in database_bytes(app)  # the stored reply is sealed too
@@ -145,3 +147,64 @@ def test_reads_of_a_goal_by_its_own_id_are_audited_under_its_client(api, client_
         "/fhir/CarePlan",
     ]
     assert {r["subject"] for r in log} == {"ehr"}
+
+
+def stored_replies(app) -> list:
+    with read(app.extensions["waypoint"].engine) as conn:
+        return conn.execute(select(idempotency_records)).all()
+
+
+def test_erasure_deletes_the_stored_reply_of_a_planned_step(app, api, intake, active_goal):
+    client_id = api.get(active_goal).get_json()["client_id"]
+    headers = {**api.headers(), "Idempotency-Key": "plan-step-erased-0001"}
+    step = {"description": "Swim a length of Lake Wrenfield each morning"}
+    assert api.http.post(f"{active_goal}/steps", json=step, headers=headers).status_code == 201
+    [reply] = stored_replies(app)
+    assert reply.subject == client_id
+
+    erased(intake, client_id)
+
+    assert stored_replies(app) == []
+
+
+def test_an_idempotency_key_is_stored_only_as_a_keyed_hash(app, api, active_goal):
+    key = "plan-step-hashed-0001"
+    headers = {**api.headers(), "Idempotency-Key": key}
+    api.http.post(f"{active_goal}/steps", json={"description": "Wind down"}, headers=headers)
+
+    [reply] = stored_replies(app)
+    assert key.encode() not in database_bytes(app)
+    assert reply.key != hashlib.sha256(key.encode()).hexdigest()  # not guessable from the key
+
+
+@pytest.mark.parametrize("key", ["", "fifteen-chars-k", "x" * 256])
+def test_an_idempotency_key_under_16_or_over_255_characters_is_a_422_and_nothing_is_stored(
+    app, api, active_goal, key
+):
+    headers = {**api.headers(), "Idempotency-Key": key}
+
+    answer = api.http.post(f"{active_goal}/steps", json={"description": "x"}, headers=headers)
+
+    assert answer.status_code == 422
+    assert answer.content_type == "application/problem+json"
+    assert "Idempotency-Key" in answer.get_json()["errors"]
+    assert stored_replies(app) == []
+    assert api.get(active_goal).get_json()["steps"] == []
+
+
+def test_a_stored_reply_older_than_its_lifetime_is_not_honoured_and_is_deleted(
+    app, api, active_goal
+):
+    headers = {**api.headers(), "Idempotency-Key": "plan-step-expiring-01"}
+    body = {"description": "Wind down"}
+    api.http.post(f"{active_goal}/steps", json=body, headers=headers)
+    long_ago = datetime.now(UTC) - timedelta(hours=25)
+    with app.extensions["waypoint"].engine.begin() as conn:
+        conn.execute(update(idempotency_records).values(created_at=long_ago))
+
+    again = api.http.post(f"{active_goal}/steps", json=body, headers=headers)
+
+    assert again.status_code == 201
+    assert len(api.get(active_goal).get_json()["steps"]) == 2  # a new step, not the old answer
+    [reply] = stored_replies(app)  # the expired record is gone, the new one kept
+    assert reply.created_at.replace(tzinfo=UTC) > long_ago + timedelta(hours=1)

@@ -68,7 +68,7 @@ def test_a_correction_changes_the_details_and_the_event_keeps_before_and_after_s
     assert body["given_name"] == "Amara"
     corrected = intake.stored_events(client_id)[-1]
     assert corrected["data"]["changed_fields"] == ["family_name"]
-    assert corrected["data"]["changes"].startswith("enc:v1:")
+    assert corrected["data"]["changes"].startswith("enc:v2:")
     assert "Osei" not in json.dumps(corrected["data"])
 
 

@@ -29,7 +29,7 @@ def test_cultural_context_is_recorded_replaced_by_a_second_put_and_sealed_at_res
     assert body["cultural_context"]["identities"] == []
     [first, _] = [e for e in intake.stored_events() if "cultural_context" in e["type"]]
     assert "Accra" not in str(first["data"])
-    assert first["data"]["therapist_preferences"].startswith("enc:v1:")
+    assert first["data"]["therapist_preferences"].startswith("enc:v2:")
 
 
 def test_both_consents_make_the_client_in_active_care_and_answer_the_new_version(intake):
@@ -230,8 +230,8 @@ def test_a_retried_screening_with_the_same_idempotency_key_is_recorded_once(inta
     body = {"instrument": "GAD-7", "items": [1] * 7, "recorded_by": CLINICIAN}
     path = f"/v1/clients/{client_id}/screenings"
 
-    first = intake.call("POST", path, body, **{"Idempotency-Key": "s-1"})
-    retry = intake.call("POST", path, body, **{"Idempotency-Key": "s-1"})
+    first = intake.call("POST", path, body, **{"Idempotency-Key": "record-screening-001"})
+    retry = intake.call("POST", path, body, **{"Idempotency-Key": "record-screening-001"})
 
     assert retry.get_json() == first.get_json()
     assert len(intake.stored_events(client_id)) == 2

@@ -9,9 +9,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import select, text
 
 from waypoint_shared.auth import mint_token
 from waypoint_shared.config import DEVELOPMENT_SECRET
+from waypoint_shared.database import read
+from waypoint_shared.tables import idempotency_records
 
 from .conftest import CLINICIAN, TREATMENT, Driver, bearer
 
@@ -131,7 +134,8 @@ def test_the_erasure_event_names_who_erased_and_keeps_no_reason(intake):
 def test_erasure_leaves_no_personal_value_in_the_database_files_wal_included(intake):
     client_id = intake.refer(**DISTINCT)
     intake.step(client_id, "POST", "/consents", {**TREATMENT, "signed_by": "Quillon Ø."})
-    retried = {"Idempotency-Key": "refer-again"}  # the stored reply quotes the client, sealed
+    # the stored reply quotes the client, sealed
+    retried = {"Idempotency-Key": "refer-again-0000001"}
     intake.call("POST", "/v1/clients", {**DISTINCT, "external_id": "EHR-Q"}, **retried)
     other = intake.call("POST", "/v1/clients", {**DISTINCT, "external_id": "EHR-Q"}, **retried)
     assert client_id.encode() in database_bytes(intake)  # the search reads what is there
@@ -242,3 +246,58 @@ def test_the_access_log_of_another_tenants_client_is_empty(intake):
 
 def test_a_client_id_that_is_not_a_uuid_in_a_fhir_search_is_a_422_not_an_audit(intake):
     assert intake.get("/fhir/Consent", patient=str(uuid.uuid4())[:8]).status_code == 422
+
+
+def test_erasure_deletes_the_stored_reply_of_a_consent(intake):
+    client_id = intake.refer()
+    once = {"Idempotency-Key": "grant-consent-000001"}
+    consent = {**TREATMENT, "signed_by": "Quillon Ø."}
+    path = f"/v1/clients/{client_id}/consents"
+    assert intake.call("POST", path, consent, **once).status_code == 200
+    with read(intake.app.extensions["waypoint"].engine) as conn:
+        [reply] = conn.execute(select(idempotency_records)).all()
+    assert reply.subject == client_id
+
+    erase(intake, client_id)
+
+    with read(intake.app.extensions["waypoint"].engine) as conn:
+        assert conn.execute(select(idempotency_records)).all() == []
+
+
+def move_given_name(intake, source: str, target: str, field: str = "given_name") -> None:
+    """Write access to the database: the referral of `target` gets `source`'s sealed name."""
+    engine = intake.app.extensions["waypoint"].engine
+    [referral] = [e for e in intake.stored_events(source) if "referred" in e["type"]]
+    [theirs] = [e for e in intake.stored_events(target) if "referred" in e["type"]]
+    data = {**theirs["data"], field: referral["data"]["given_name"]}
+    sql = "UPDATE events SET data = :data WHERE stream_id = :stream AND type LIKE '%referred%'"
+    with engine.begin() as conn:
+        conn.execute(text(sql), {"data": json.dumps(data), "stream": target})
+
+
+@pytest.mark.parametrize("path", ["", "/history", "/export"])
+def test_a_sealed_value_moved_into_another_clients_record_answers_409_never_their_data(
+    intake, path
+):
+    victim, target = intake.refer(given_name="Zebedee"), intake.refer(given_name="Robin")
+    move_given_name(intake, victim, target)
+
+    answer = intake.get(f"/v1/clients/{target}{path}")
+
+    assert answer.status_code == 409, answer.get_json()
+    assert answer.content_type == "application/problem+json"
+    assert answer.get_json()["title"] == "Record unreadable"
+    assert "Zebedee" not in answer.get_data(as_text=True)
+    assert intake.get(f"/v1/clients/{victim}").get_json()["given_name"] == "Zebedee"
+
+
+def test_a_sealed_value_moved_to_another_field_of_the_same_record_is_not_shown_there(intake):
+    client_id = intake.refer(given_name="Zebedee", family_name="Okafor")
+    move_given_name(intake, client_id, client_id, field="family_name")
+
+    answer = intake.get(f"/v1/clients/{client_id}")
+
+    assert answer.status_code == 409
+    assert "Zebedee" not in answer.get_data(as_text=True)
+    write = intake.call("POST", f"/v1/clients/{client_id}/consents", TREATMENT)
+    assert write.status_code == 409  # nothing is built on a record that does not open

@@ -15,7 +15,7 @@ from waypoint_progress.adapters.tables import timeline_entries
 from waypoint_progress.bootstrap import Container, bootstrap
 from waypoint_shared.config import KafkaSettings, load_settings
 from waypoint_shared.consumer import ConsumerRunner
-from waypoint_shared.crypto import AESGCM, seal_value
+from waypoint_shared.crypto import AESGCM, Place, seal_fields
 from waypoint_shared.database import read, run_in_transaction
 from waypoint_shared.envelope import encode
 from waypoint_shared.kafka_clients import durable_producer, group_consumer
@@ -60,14 +60,9 @@ def runner_for(progress: Container) -> ConsumerRunner:
 
 def referral(client_id: str) -> RecordedEvent:
     key = AESGCM.generate_key(bit_length=256)
-    sealed = {
-        n: seal_value(key, client_id, v)
-        for n, v in (
-            ("given_name", "Amara"),
-            ("family_name", "Osei"),
-            ("date_of_birth", "1992-06-30"),
-        )
-    }
+    place = Place("intake", "clinic-a", client_id, "waypoint.intake.client_referred.v1", "")
+    names = {"given_name": "Amara", "family_name": "Osei", "date_of_birth": "1992-06-30"}
+    sealed = seal_fields(key, place, names, names)
     return RecordedEvent(
         1,
         str(uuid.uuid4()),

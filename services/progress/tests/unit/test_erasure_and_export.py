@@ -206,9 +206,11 @@ def test_a_client_progress_never_saw_has_no_export(app):
 def test_erasure_removes_the_stored_reply_that_quoted_a_reflection(app, journey):
     client = journey()
     project(app, client.referral())
-    assert record_session(app, client.client_id, **{"Idempotency-Key": "s-1"}).status_code == 201
+    once = {"Idempotency-Key": "record-session-00001"}
+    assert record_session(app, client.client_id, **once).status_code == 201
     assert REFLECTION.encode() not in database_bytes(app)  # the stored reply is sealed
     assert stored_replies(app) == 1
+    assert reply_subjects(app) == [client.client_id]  # erased by the client it names
 
     project(app, erased(client))
 
@@ -224,3 +226,13 @@ def stored_replies(app) -> int:  # type: ignore[no-untyped-def]
 
     with read(app.extensions["waypoint"].engine) as conn:
         return int(conn.execute(select(func.count()).select_from(idempotency_records)).scalar())
+
+
+def reply_subjects(app) -> list[str]:  # type: ignore[no-untyped-def]
+    from sqlalchemy import select
+
+    from waypoint_shared.database import read
+    from waypoint_shared.tables import idempotency_records
+
+    with read(app.extensions["waypoint"].engine) as conn:
+        return list(conn.execute(select(idempotency_records.c.subject)).scalars())

@@ -96,7 +96,7 @@ def test_the_reflection_is_sealed_and_no_item_text_is_stored(app, client):
         [raw] = conn.execute(text("SELECT data FROM events")).scalars()
 
     assert "park" not in raw
-    assert '"reflection": "enc:v1:' in raw
+    assert '"reflection": "enc:v2:' in raw
 
 
 def test_phq9_item_9_above_0_raises_a_risk_flag_at_once_in_the_response(app, client):

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from waypoint_shared import catalog
-from waypoint_shared.crypto import seal_value
+from waypoint_shared.crypto import Place, seal_fields
 from waypoint_shared.envelope import UndecodableRecord, decode, encode
 from waypoint_shared.store import RecordedEvent
 
@@ -198,10 +198,7 @@ def referral_record(client_id: str, tenant: str = "clinic-faults") -> bytes:
         },
     )
     key, personal = os.urandom(32), catalog.lookup(event_type).personal_fields
-    data = {
-        k: seal_value(key, client_id, v) if k in personal and v is not None else v
-        for k, v in plain.items()
-    }
+    data = seal_fields(key, Place("intake", tenant, client_id, event_type, ""), plain, personal)
     event = RecordedEvent(
         1,
         str(uuid.uuid4()),

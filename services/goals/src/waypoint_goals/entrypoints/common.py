@@ -54,7 +54,8 @@ def goal_view(goal: Goal) -> dict[str, Any]:
 
 def goal_written(goal: Goal, status: int = 200, location: str | None = None) -> Reply:
     """The reply to a goal command: the goal as it now is, its version as the ETag."""
-    return written(status, GoalSchema().dump(goal_view(goal)), goal.version, location)
+    body = GoalSchema().dump(goal_view(goal))
+    return written(status, body, goal.version, location, subject=goal.client_id)
 
 
 def iso_dates(values: dict[str, Any]) -> dict[str, Any]:

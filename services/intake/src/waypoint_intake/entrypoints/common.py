@@ -101,4 +101,4 @@ def client_body(client: Client) -> dict[str, Any]:
 
 
 def client_written(client: Client) -> Reply:
-    return written(200, client_body(client), client.version)
+    return written(200, client_body(client), client.version, subject=client.client_id)

@@ -49,7 +49,8 @@ def plan_step(body: dict[str, Any], goal_id: Any) -> Response:
             goals, conn, command, step["description"], step["due_date"]
         )
         body = GoalStepSchema().dump(step_view(goal, step_id))
-        return written(201, body, goal.version, f"/v1/goals/{goal.goal_id}/steps/{step_id}")
+        location = f"/v1/goals/{goal.goal_id}/steps/{step_id}"
+        return written(201, body, goal.version, location, subject=goal.client_id)
 
     return on_goal(goal_id, body.get("by"), work)
 

@@ -50,7 +50,7 @@ def refer_client(referral: dict[str, Any]) -> Response:
 
     referral, client = handlers.new_client(details)
     location = f"/v1/clients/{client.client_id}"
-    reply = written(201, client_body(client), client.version, location)
+    reply = written(201, client_body(client), client.version, location, subject=client.client_id)
 
     def work(conn: Connection) -> Reply:  # as little as possible under the write lock
         handlers.refer_client(app.intake, conn, tenant, referral, metadata)

@@ -42,7 +42,8 @@ def erase_client(erasure: dict[str, Any], client_id: Any) -> Response:
 
     def work(conn: Connection) -> Reply:
         client = roster.erase_client(app.intake, conn, cmd, erasure["recorded_by"])
-        return written(200, {"client_id": cmd.client_id, "status": "erased"}, client.version)
+        body = {"client_id": cmd.client_id, "status": "erased"}
+        return written(200, body, client.version, subject=cmd.client_id)
 
     return execute(app.engine, work)
 

@@ -34,6 +34,6 @@ def record_screening(screening: dict[str, Any], client_id: Any) -> Response:
         if result["instrument"] != "PHQ-9":
             result = {k: v for k, v in result.items() if k != "risk_flag"}
         body = ScreeningResultSchema().dump({**result, "client_id": client.client_id})
-        return written(200, body, client.version)
+        return written(200, body, client.version, subject=client.client_id)
 
     return execute(app.engine, work)

@@ -51,7 +51,8 @@ def register_therapist(profile: dict[str, Any]) -> Response:
     def work(conn: Connection) -> Reply:
         therapist = roster.register_therapist(app.intake, conn, tenant, profile, metadata)
         location = f"/v1/therapists/{therapist.therapist_id}"
-        return written(201, therapist_body(therapist), therapist.version, location)
+        body = therapist_body(therapist)
+        return written(201, body, therapist.version, location, subject=None)  # no client
 
     return execute(app.engine, work)
 
@@ -98,6 +99,6 @@ def update_therapist(updates: dict[str, Any], therapist_id: Any) -> Response:
         therapist = roster.update_therapist(
             app.intake, conn, tenant, str(therapist_id), updates, metadata, expected
         )
-        return written(200, therapist_body(therapist), therapist.version)
+        return written(200, therapist_body(therapist), therapist.version, subject=None)
 
     return execute(app.engine, work)

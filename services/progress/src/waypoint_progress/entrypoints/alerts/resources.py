@@ -48,6 +48,7 @@ def acknowledge_alert(acknowledgement: dict[str, Any], client_id: Any, alert_id:
             "acknowledged_at": recorded.occurred_at.isoformat(),
             "version": recorded.stream_version,
         }
-        return written(200, AcknowledgedSchema().dump(body), recorded.stream_version)
+        body = AcknowledgedSchema().dump(body)
+        return written(200, body, recorded.stream_version, subject=str(client_id))
 
     return execute(container.engine, work)

@@ -53,7 +53,8 @@ def record_session(session: dict[str, Any], client_id: Any) -> Response:
         }
         location = f"/v1/clients/{client_id}/sessions/{body['session_id']}"
         version = recorded.stream_version
-        return written(201, SessionSchema().dump({**body, "version": version}), version, location)
+        body = SessionSchema().dump({**body, "version": version})
+        return written(201, body, version, location, subject=str(client_id))
 
     return execute(container.engine, work)
 
