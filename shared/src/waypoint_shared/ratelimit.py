@@ -19,28 +19,21 @@ limiter guards capacity, it is not a reason to refuse service.
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import logging
 import math
+import os
+import sqlite3
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any, Protocol
 
 from flask import Flask, g, request
-from sqlalchemy import (
-    Column,
-    Connection,
-    Engine,
-    Float,
-    MetaData,
-    String,
-    Table,
-    create_engine,
-    text,
-)
-from sqlalchemy import event as sa_event
-from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.pool import StaticPool
+from sqlalchemy import Connection, Engine, text
 
 from waypoint_shared.database import Migration, is_sqlite
 from waypoint_shared.problems import Problem
@@ -48,14 +41,6 @@ from waypoint_shared.problems import Problem
 log = logging.getLogger(__name__)
 DEFAULT_RATE = 100.0  # requests per second per token
 PRUNE_EVERY_SECONDS = 60.0  # rows of tokens idle this long are deleted (by one request a minute)
-
-_meta = MetaData()
-rate_limits = Table(
-    "rate_limits",
-    _meta,
-    Column("key", String(80), primary_key=True),
-    Column("tat", Float, nullable=False),  # theoretical arrival time, seconds since the epoch
-)
 
 _ADMIT = (
     "INSERT INTO rate_limits (key, tat) VALUES (:key, :now + :interval) "
@@ -76,6 +61,7 @@ def _create_unlogged_table(conn: Connection) -> None:
         )
 
 
+# key: service and token hash; tat: theoretical arrival time, in seconds since the epoch.
 MIGRATIONS = (Migration("shared-0006-rate-limits", _create_unlogged_table),)
 
 
@@ -94,9 +80,9 @@ class RateLimiter:
         self.rate = rate
         self.interval = 1.0 / rate
         self.tolerance = 1.0  # one second of requests may come at once
-        self.engine = counters_engine(engine)
-        greatest = "max" if is_sqlite(self.engine) else "GREATEST"
-        self._admit = text(_ADMIT.format(greatest=greatest))
+        self.counters: Counters = (
+            SqliteCounters(engine) if is_sqlite(engine) else PostgresCounters(engine)
+        )
         self._pruned_at = time.time()
         self._prune_lock = threading.Lock()
 
@@ -104,14 +90,12 @@ class RateLimiter:
         now = time.time()
         params = {"key": key, "now": now, "interval": self.interval, "tolerance": self.tolerance}
         try:
-            with self.engine.begin() as conn:
-                admitted = conn.execute(self._admit, params).first() is not None
-                tat = None if admitted else _tat(conn, key)
+            tat = self.counters.admit(params)
             self._prune_now_and_then(now)
-        except SQLAlchemyError:
+        except Exception:  # the store of counters, whatever its driver: fail open
             log.warning("rate limiter store failed; request let through", exc_info=True)
             return Decision(True)
-        if admitted or tat is None:
+        if tat is None:
             return Decision(True)
         wait = tat + self.interval - self.tolerance - now
         return Decision(False, max(1, math.ceil(wait)))
@@ -121,41 +105,99 @@ class RateLimiter:
             return
         try:
             self._pruned_at = now
-            with self.engine.begin() as conn:
-                stale = now - PRUNE_EVERY_SECONDS
-                conn.execute(text("DELETE FROM rate_limits WHERE tat < :stale"), {"stale": stale})
+            self.counters.prune(now - PRUNE_EVERY_SECONDS)
         finally:
             self._prune_lock.release()
+
+
+class Counters(Protocol):
+    def admit(self, params: dict[str, Any]) -> float | None:
+        """Count one request if it fits; None when admitted, else the key's stored `tat`."""
+
+    def prune(self, before: float) -> None:
+        """Forget keys whose `tat` is older than before."""
+
+
+class PostgresCounters:
+    """The UNLOGGED table in the service's database, through its pool."""
+
+    def __init__(self, engine: Engine):
+        self.engine = engine
+        self._admit = text(_ADMIT.format(greatest="GREATEST"))
+
+    def admit(self, params: dict[str, Any]) -> float | None:
+        with self.engine.begin() as conn:
+            if conn.execute(self._admit, params).first() is not None:
+                return None
+            return _tat(conn, params["key"])
+
+    def prune(self, before: float) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(text("DELETE FROM rate_limits WHERE tat < :before"), {"before": before})
+
+
+class SqliteCounters:
+    """`<database>.ratelimit` beside the service's SQLite file (in memory for an in-memory one).
+
+    One plain sqlite3 connection per thread: an upsert is a few tens of microseconds, so the
+    writers of the file queue on an flock of `<file>.writers`, which hands the lock straight to
+    the next one instead of SQLite's busy handler sleeping between tries."""
+
+    def __init__(self, engine: Engine):
+        database = engine.url.database
+        in_memory = not database or database == ":memory:" or database.startswith("file:")
+        self.path = ":memory:" if in_memory else f"{database}.ratelimit"
+        self._local = threading.local()
+        self._shared: sqlite3.Connection | None = None
+        self._shared_lock = threading.Lock()
+        self._admit = _ADMIT.format(greatest="max")
+        self._execute("CREATE TABLE IF NOT EXISTS rate_limits (key TEXT PRIMARY KEY, tat REAL)")
+
+    def admit(self, params: dict[str, Any]) -> float | None:
+        rows = self._execute(self._admit, params)
+        if rows:
+            return None
+        stored = self._execute("SELECT tat FROM rate_limits WHERE key = :key", params)
+        return float(stored[0][0]) if stored else None
+
+    def prune(self, before: float) -> None:
+        self._execute("DELETE FROM rate_limits WHERE tat < :before", {"before": before})
+
+    def _execute(self, sql: str, params: dict[str, Any] | None = None) -> list[Any]:
+        if self.path == ":memory:":
+            with self._shared_lock:
+                if self._shared is None:
+                    self._shared = _open_counters(":memory:", check_same_thread=False)
+                return self._shared.execute(sql, params or {}).fetchall()
+        connection = getattr(self._local, "connection", None)
+        if connection is None:
+            connection = self._local.connection = _open_counters(self.path)
+        with _queued(f"{self.path}.writers"):
+            return connection.execute(sql, params or {}).fetchall()
+
+
+def _open_counters(path: str, check_same_thread: bool = True) -> sqlite3.Connection:
+    connection = sqlite3.connect(
+        path, timeout=5, isolation_level=None, check_same_thread=check_same_thread
+    )
+    for pragma in ("journal_mode=WAL", "synchronous=OFF"):
+        connection.execute(f"PRAGMA {pragma}")
+    return connection
+
+
+@contextmanager
+def _queued(lock_path: str) -> Iterator[None]:
+    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
 
 
 def _tat(conn: Connection, key: str) -> float | None:
     row = conn.execute(text("SELECT tat FROM rate_limits WHERE key = :key"), {"key": key}).first()
     return None if row is None else float(row[0])
-
-
-def counters_engine(engine: Engine) -> Engine:
-    """Where the counters live: the service's PostgreSQL database, or a SQLite file beside it."""
-    if not is_sqlite(engine):
-        return engine
-    database = engine.url.database
-    if not database or database == ":memory:" or database.startswith("file:"):
-        counters = create_engine(
-            "sqlite://", poolclass=StaticPool, connect_args={"check_same_thread": False}
-        )
-    else:
-        counters = create_engine(f"sqlite:///{database}.ratelimit", connect_args={"timeout": 5})
-    sa_event.listen(counters, "connect", _configure_counters)
-    with counters.begin() as conn:
-        rate_limits.create(conn, checkfirst=True)
-    return counters
-
-
-def _configure_counters(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
-    dbapi_connection.isolation_level = None  # each upsert is its own atomic statement
-    cursor = dbapi_connection.cursor()
-    for pragma in ("journal_mode=WAL", "synchronous=OFF", "busy_timeout=5000"):
-        cursor.execute(f"PRAGMA {pragma}")
-    cursor.close()
 
 
 def token_key(service: str, token: str) -> str:
