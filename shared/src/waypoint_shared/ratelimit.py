@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from flask import Flask, g, request
-from sqlalchemy import Connection, Engine, text
+from sqlalchemy import Connection, Engine, create_engine, text
 
 from waypoint_shared.database import Migration, is_sqlite
 from waypoint_shared.problems import Problem
@@ -119,20 +119,24 @@ class Counters(Protocol):
 
 
 class PostgresCounters:
-    """The UNLOGGED table in the service's database, through its pool."""
+    """The UNLOGGED table in the service's database, through a small pool of its own in
+    autocommit mode: one round trip per request (no BEGIN/COMMIT, no pre-ping; a broken
+    connection fails open once and is replaced)."""
 
     def __init__(self, engine: Engine):
-        self.engine = engine
+        self.engine = create_engine(
+            engine.url, isolation_level="AUTOCOMMIT", pool_size=2, max_overflow=14
+        )
         self._admit = text(_ADMIT.format(greatest="GREATEST"))
 
     def admit(self, params: dict[str, Any]) -> float | None:
-        with self.engine.begin() as conn:
+        with self.engine.connect() as conn:
             if conn.execute(self._admit, params).first() is not None:
                 return None
             return _tat(conn, params["key"])
 
     def prune(self, before: float) -> None:
-        with self.engine.begin() as conn:
+        with self.engine.connect() as conn:
             conn.execute(text("DELETE FROM rate_limits WHERE tat < :before"), {"before": before})
 
 
