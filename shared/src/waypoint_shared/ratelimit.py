@@ -51,7 +51,7 @@ _ADMIT = (
 
 
 def _create_unlogged_table(conn: Connection) -> None:
-    """PostgreSQL only; on SQLite the counters live in their own file (see RateLimiter)."""
+    """PostgreSQL only; on SQLite the counters live in their own file (see SqliteCounters)."""
     if not is_sqlite(conn):
         conn.execute(
             text(
