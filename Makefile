@@ -70,6 +70,7 @@ bench: setup
 	cd bench && ../$(PY) projector_throughput.py
 	cd bench && ../$(PY) rebuild_throughput.py
 	cd bench && ../$(PY) e2e_latency.py
+	cd bench && ../$(PY) rate_limit_isolation.py
 
 # Longer fault tests (more commands, more kills) and more fuzzing than `make test` runs.
 FAULTS_SCALE ?= 10

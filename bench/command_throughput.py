@@ -77,7 +77,7 @@ def main() -> None:
             "waypoint_rps": ours,
             "command_ratio": ours / bare,
             "target": 0.5,
-            "settings": f"gunicorn 2 sync workers, wrk -t{THREADS} "
+            "settings": f"gunicorn 2 gthread workers of 8 threads, wrk -t{THREADS} "
             f"-c{CONNECTIONS} -d{DURATION}, SQLite WAL "
             "synchronous=FULL",
         },

@@ -42,7 +42,13 @@ def broker(work_dir: Path) -> Iterator[str]:
 def gunicorn(app: str, env: dict[str, str], workers: int = 2) -> Iterator[str]:
     """A gunicorn with the product's settings (deploy/gunicorn.conf.py) serving app."""
     port = free_port()
-    env = {**os.environ, **env, "WEB_CONCURRENCY": str(workers), "WAYPOINT_LOG_LEVEL": "WARNING"}
+    env = {
+        **os.environ,
+        "WAYPOINT_RATE_LIMIT": "100000",  # above any benchmark's load; a benchmark may lower it
+        **env,
+        "WEB_CONCURRENCY": str(workers),
+        "WAYPOINT_LOG_LEVEL": "WARNING",
+    }
     process = subprocess.Popen(
         [
             str(BIN / "gunicorn"),

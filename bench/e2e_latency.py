@@ -103,7 +103,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp, broker(Path(tmp)) as bootstrap:
         settings = KafkaSettings(bootstrap_servers=bootstrap, topic_prefix="bench.")
         raw_p99 = raw_round_trip_ms(settings)
-        with running_suite(Path(tmp) / "suite", settings) as suite:
+        above_the_load = {"WAYPOINT_RATE_LIMIT": str(RATE * 10)}
+        with running_suite(Path(tmp) / "suite", settings, extra_env=above_the_load) as suite:
             acked: dict[str, float] = {}
             visible: dict[str, float] = {}
             stop = threading.Event()

@@ -15,7 +15,12 @@ import shutil
 from pathlib import Path
 
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
-worker_class = "sync"
+# Threads per worker: a client that sends its request slowly holds one thread, not the worker,
+# so a few slow clients cannot stall a service. What a worker keeps per process is thread-safe:
+# SQLAlchemy engines and pools, the verified-token LRU cache, the rate limiter (its state is in
+# the database), logging context in context variables, SQLite write queues per thread.
+worker_class = "gthread"
+threads = int(os.environ.get("WEB_THREADS", "8"))
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
 # Longer than any request may take (`timeout`), so SIGTERM never cuts one off.
 graceful_timeout = int(os.environ.get("GUNICORN_GRACEFUL_TIMEOUT", str(timeout + 5)))

@@ -17,6 +17,7 @@ from waypoint_shared.testing.suite import running_suite, url_of
 from waypoint_shared.testing.waiting import wait_until
 
 pytestmark = [pytest.mark.e2e, pytest.mark.kafka, pytest.mark.timeout(300)]
+ABOVE_THE_LOAD = {"WAYPOINT_RATE_LIMIT": "10000"}
 
 
 @pytest.fixture(scope="module")
@@ -25,7 +26,8 @@ def suite(tmp_path_factory: pytest.TempPathFactory, kafka_bootstrap: str) -> Ite
         bootstrap_servers=kafka_bootstrap, topic_prefix=f"e2e{uuid.uuid4().hex[:8]}."
     )
     var_dir = tmp_path_factory.mktemp("suite")
-    with running_suite(var_dir, kafka, web_workers=3) as running:
+    # 300 concurrent POSTs with one token: a rate limit above that load, not none.
+    with running_suite(var_dir, kafka, web_workers=3, extra_env=ABOVE_THE_LOAD) as running:
         running.var_dir = var_dir
         yield running
 

@@ -55,6 +55,7 @@ def app_of(service: str, var_dir: Path) -> Flask:
     """The service's Flask app on SQLite in var_dir."""
     with pytest.MonkeyPatch.context() as env:
         env.setenv("WAYPOINT_VAR_DIR", str(var_dir))
+        env.setenv("WAYPOINT_RATE_LIMIT", "100000")  # far above the fuzzer's pace, one token
         return importlib.import_module(f"waypoint_{service}.entrypoints.app").create_app()
 
 

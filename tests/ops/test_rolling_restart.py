@@ -34,7 +34,8 @@ def suite(tmp_path_factory: pytest.TempPathFactory, kafka_bootstrap: str) -> Ite
         bootstrap_servers=kafka_bootstrap, topic_prefix=f"roll{uuid.uuid4().hex[:8]}."
     )
     var_dir = tmp_path_factory.mktemp("roll")
-    with running_suite(var_dir, kafka) as running:
+    # A referral every few milliseconds, with retries: a rate limit above that load.
+    with running_suite(var_dir, kafka, extra_env={"WAYPOINT_RATE_LIMIT": "10000"}) as running:
         running.var_dir = var_dir
         yield running
 

@@ -64,6 +64,7 @@ class Settings:
     web_port: int
     worker_port: int
     max_body_bytes: int = 64 * 1024
+    rate_limit: float = 100.0  # requests per second per bearer token (waypoint_shared.ratelimit)
     worker_host: str = "127.0.0.1"  # 0.0.0.0 in a container, so the health port can be published
     idempotency_ttl_hours: float = 24.0  # how long a stored idempotent reply is honoured
     extra: Mapping[str, str] = field(default_factory=dict)
@@ -121,6 +122,7 @@ def load_settings(service: str, env: Mapping[str, str] | None = None) -> Setting
         web_port=int(env.get(f"{prefix}_WEB_PORT", WEB_PORTS[service])),
         worker_port=int(env.get(f"{prefix}_WORKER_PORT", WORKER_PORTS[service])),
         max_body_bytes=int(env.get("WAYPOINT_MAX_BODY_BYTES", 64 * 1024)),
+        rate_limit=float(env.get("WAYPOINT_RATE_LIMIT", "100")),
         worker_host=env.get("WAYPOINT_WORKER_HOST", "127.0.0.1"),
         idempotency_ttl_hours=float(env.get("WAYPOINT_IDEMPOTENCY_TTL_HOURS", "24")),
         extra={k: v for k, v in env.items() if k.startswith(f"{prefix}_")},

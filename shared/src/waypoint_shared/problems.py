@@ -60,6 +60,7 @@ _FHIR_CODES = {
     413: "too-costly",
     415: "not-supported",
     422: "processing",
+    429: "throttled",
 }
 
 
@@ -131,7 +132,11 @@ def _field_errors(messages: dict[str, Any]) -> dict[str, Any]:
     return flat
 
 
-_TITLES = {413: "Content Too Large", 422: "Unprocessable Content"}  # RFC 9110 names
+_TITLES = {
+    413: "Content Too Large",
+    422: "Unprocessable Content",
+    429: "Too Many Requests",
+}  # RFC 9110 names
 _DETAILS = {
     400: "The request body is not valid JSON.",
     404: "No resource at this path.",

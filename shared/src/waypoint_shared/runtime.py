@@ -19,6 +19,7 @@ from waypoint_shared.database import Migration, connect, migrate
 from waypoint_shared.kafka_clients import durable_producer, group_consumer
 from waypoint_shared.lag import LagWatch
 from waypoint_shared.logs import configure_logging
+from waypoint_shared.ratelimit import MIGRATIONS as RATE_LIMIT_MIGRATIONS
 from waypoint_shared.relay import Relay, retry_forever
 from waypoint_shared.store import SHARED_MIGRATIONS, EventStore
 from waypoint_shared.topics import ensure_topics
@@ -39,7 +40,7 @@ log = logging.getLogger(__name__)
 def open_database(settings: Settings, migrations: Sequence[Migration] = ()) -> Engine:
     """The service's engine, with the shared and the service's own migrations applied."""
     engine = connect(settings.database_url)
-    migrate(engine, [*SHARED_MIGRATIONS, *migrations])
+    migrate(engine, [*SHARED_MIGRATIONS, *RATE_LIMIT_MIGRATIONS, *migrations])
     return engine
 
 

@@ -18,11 +18,15 @@ from waypoint_shared.commands import install_idempotency
 from waypoint_shared.config import Settings
 from waypoint_shared.crypto import CryptoError, UnreadableRecord
 from waypoint_shared.problems import Problem, install_problem_handlers, problem_response
+from waypoint_shared.ratelimit import RateLimiter, install_rate_limit
 from waypoint_shared.store import ConcurrencyConflict
 
 JSON_TYPES = ("application/json",)
 WRITE_METHODS = ("POST", "PUT", "PATCH")
 REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")  # the form the event envelope accepts
+MAX_JSON_DEPTH = 32  # nesting of arrays and objects in a body; no schema of ours needs 6
+_JSON_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"')
+_JSON_BRACKET = re.compile(rb"[\[\]{}]")
 
 
 def create_base_app(
@@ -63,8 +67,11 @@ def create_base_app(
     app.register_error_handler(CryptoError, _unreadable)
     app.before_request(_take_request_id)  # first, so even a 401 carries the request id
     install_auth(app, TokenVerifier(settings.jwt_secret, settings.jwt_public_key))
+    rate = float(app.config.get("WAYPOINT_RATE_LIMIT", settings.rate_limit))
+    install_rate_limit(app, settings.service, RateLimiter(engine, rate))
     app.before_request(_bind_caller)
     app.before_request(_require_json_body)
+    app.before_request(_refuse_deep_json)
     app.after_request(_return_request_id)
     app.after_request(_observe(settings.service))
     app.teardown_request(_unbind_log_context)
@@ -151,6 +158,32 @@ def _require_json_body() -> None:
         raise Problem(
             415, "Unsupported Media Type", "Send JSON with Content-Type: application/json."
         )
+
+
+def _refuse_deep_json() -> None:
+    """A body nested deeper than MAX_JSON_DEPTH is a 400 before any parser recurses into it."""
+    body = request.get_data(cache=True)
+    if body.count(b"[") + body.count(b"{") <= MAX_JSON_DEPTH:
+        return  # the common case, decided at C speed
+    if json_depth(body) > MAX_JSON_DEPTH:
+        raise Problem(
+            400,
+            "Bad Request",
+            f"The JSON body is nested deeper than {MAX_JSON_DEPTH} levels of arrays and objects.",
+        )
+
+
+def json_depth(body: bytes, stop_above: int = MAX_JSON_DEPTH) -> int:
+    """The deepest nesting of arrays and objects in a JSON text (brackets inside strings aside),
+    counted until it exceeds stop_above. Malformed text gets a depth too; the parser answers
+    for it afterwards."""
+    depth = deepest = 0
+    for bracket in _JSON_BRACKET.findall(_JSON_STRING.sub(b'""', body)):
+        depth += 1 if bracket in (b"[", b"{") else -1
+        deepest = max(deepest, depth)
+        if deepest > stop_above:
+            break
+    return deepest
 
 
 def _add_operational_routes(app: Flask, engine: Engine) -> None:

@@ -271,3 +271,40 @@ def test_the_openapi_document_declares_bearer_security_and_every_api_route(servi
 
     assert spec["components"]["securitySchemes"]["bearer"]["scheme"] == "bearer"
     assert any(path.startswith("/v1/") for path in spec["paths"]), name
+
+
+def test_json_nested_deeper_than_32_levels_is_a_400_problem_before_any_parser_recurses(service):
+    name, client = service
+    path = WRITES.get(name, (f"/v1/clients/{uuid.uuid4()}/sessions",))[0]
+    headers = {**bearer(), "Content-Type": "application/json"}
+    fine = '{"a": ' + "[" * 31 + "]" * 31 + ', "b": "' + "[" * 100 + '"}'
+
+    deep = client.post(path, data="[" * 60_000, headers=headers)
+    shallow = client.post(path, data=fine, headers=headers)
+
+    assert "nested deeper than 32" in assert_problem(deep, 400)["detail"]
+    assert shallow.status_code == 422  # parsed, then refused by the schema: not a nesting error
+
+
+@pytest.mark.parametrize("factory", list(FACTORIES.values()), ids=list(FACTORIES))
+def test_a_token_over_its_rate_is_a_429_problem_with_retry_after_and_others_pass(
+    factory, tmp_path, monkeypatch
+):
+    monkeypatch.setenv("WAYPOINT_VAR_DIR", str(tmp_path))
+    monkeypatch.setenv("WAYPOINT_RATE_LIMIT", "3")
+    app = factory()
+    client, flooding, other = app.test_client(), bearer("clinic-b"), bearer("clinic-a")
+
+    public = [client.get("/openapi.json", headers=flooding).status_code for _ in range(5)]
+    reads = [client.get(READS_OF[app.name], headers=flooding) for _ in range(5)]
+    served = client.get(READS_OF[app.name], headers=other)
+
+    assert 429 not in public  # public paths have no bucket
+    assert [r.status_code == 429 for r in reads] == [False] * 3 + [True] * 2
+    assert_problem(reads[-1], 429)
+    assert int(reads[-1].headers["Retry-After"]) >= 1
+    assert served.status_code != 429
+    app.extensions["waypoint"].engine.dispose()
+
+
+READS_OF = {f"waypoint_{name}": path for name, (path, _) in READS.items()}

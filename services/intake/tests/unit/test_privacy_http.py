@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import uuid
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -181,7 +182,8 @@ def read_as(intake: Driver, subject: str, path: str) -> None:
 
 def test_the_access_log_lists_each_read_in_order_with_the_caller_and_no_query(intake):
     client_id = intake.refer(external_id="EHR-Q9")
-    read_as(intake, "ehr-a", f"/v1/clients/{client_id}?as_of=2999-01-01T00:00:00Z")
+    soon = (datetime.now(UTC) + timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    read_as(intake, "ehr-a", f"/v1/clients/{client_id}?as_of={soon}")
     read_as(intake, "portal-b", "/v1/clients?external_id=EHR-Q9")
     read_as(intake, "fhir-c", f"/fhir/Patient/{client_id}")
     read_as(intake, "ehr-a", f"/v1/clients/{client_id}/history")

@@ -102,6 +102,20 @@ def test_the_same_data_gives_the_same_matches(intake):
     assert intake.get(f"/v1/clients/{client_id}/therapist-matches").get_json() == first
 
 
+def test_matches_are_the_best_limit_and_a_limit_over_100_is_a_422(intake):
+    client_id = intake.refer()
+    for name in "abcd":
+        intake.register(name=name)
+    path = f"/v1/clients/{client_id}/therapist-matches"
+
+    every = intake.get(path).get_json()["matches"]
+    best_two = intake.get(path, limit=2).get_json()["matches"]
+    too_many = intake.get(path, limit=101)
+
+    assert len(every) == 4 and best_two == every[:2]
+    assert too_many.status_code == 422 and "limit" in too_many.get_json()["errors"]
+
+
 def test_assigning_takes_the_client_onto_the_therapists_caseload(intake):
     client_id, therapist_id = intake.refer(), intake.register()
 

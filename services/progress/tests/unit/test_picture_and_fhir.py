@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 import xml.etree.ElementTree as ET
+from datetime import UTC, datetime
 
 import pytest
 from fhir.resources.R4B.bundle import Bundle
@@ -134,3 +135,11 @@ def test_fhir_errors_are_operation_outcomes(app):
         assert response.status_code == status
         assert response.mimetype == "application/fhir+json"
         OperationOutcome.model_validate(response.get_json())
+
+
+def test_the_picture_scale_places_moments_at_the_ends_of_the_calendar_inside_the_plot():
+    first, last = datetime.min.replace(tzinfo=UTC), datetime.max.replace(tzinfo=UTC)
+    for times in ([first], [last], [first, last]):
+        scale = picture.Scale(times)
+        for moment in times:
+            assert picture.LEFT <= scale.x(moment) <= picture.WIDTH - picture.RIGHT

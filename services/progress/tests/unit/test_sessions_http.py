@@ -248,3 +248,40 @@ def test_a_session_recorded_over_http_reaches_the_measures_once_projected(app, c
 
     [point] = response.get_json()["points"]
     assert (point["score"], point["date"], point["band"]) == (38.0, "2025-03-20", "strong alliance")
+
+
+def test_measures_come_in_pages_of_at_most_limit_points_with_a_cursor(app, client, journey):
+    events = journey()
+    project(app, events.acceptance_journey())
+    path = f"/v1/clients/{events.client_id}/measures?instrument=PHQ-9&limit=1"
+
+    first = client.get(path, headers=bearer()).get_json()
+    second = client.get(f"{path}&cursor={first['next_cursor']}", headers=bearer()).get_json()
+    too_many = client.get(f"{path[:-1]}501", headers=bearer())
+
+    assert [p["source"] for p in first["points"] + second["points"]] == ["screening", "session"]
+    assert second["next_cursor"] is None and first["baseline"] == second["baseline"] == 15
+    assert too_many.status_code == 422 and "limit" in too_many.get_json()["errors"]
+
+
+@pytest.mark.parametrize("day", ["0001-01-01", "1899-12-31", "2101-01-01", "9999-12-31"])
+def test_a_session_dated_outside_the_years_1900_to_2100_is_a_422_naming_date(client, day):
+    response = record(client, str(uuid.uuid4()), {**SESSION, "date": day})
+
+    assert response.status_code == 422
+    assert "date" in response.get_json()["errors"]
+
+
+@pytest.mark.parametrize("as_of", ["0001-01-01T00:00:00+01:00", "9999-12-31T23:59:59-01:00"])
+def test_reading_a_session_as_of_a_time_outside_the_range_is_a_422_naming_as_of(client, as_of):
+    client_id = str(uuid.uuid4())
+    session_id = record(client, client_id).get_json()["session_id"]
+
+    response = client.get(
+        f"/v1/clients/{client_id}/sessions/{session_id}",
+        query_string={"as_of": as_of},
+        headers=bearer(),
+    )
+
+    assert response.status_code == 422
+    assert "as_of" in response.get_json()["errors"]

@@ -4,7 +4,7 @@ by the same launcher `make run` uses, on free ports, against the session's broke
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -16,7 +16,14 @@ from waypoint_shared.topics import ensure_topics
 SERVICES = ("intake", "goals", "progress")
 
 
-def suite_environment(var_dir: Path, kafka: KafkaSettings, web_workers: int = 2) -> dict[str, str]:
+def suite_environment(
+    var_dir: Path,
+    kafka: KafkaSettings,
+    web_workers: int = 2,
+    extra: Mapping[str, str] | None = None,
+) -> dict[str, str]:
+    """The processes' environment: this one's, the suite's ports and places, then `extra`
+    (e.g. `WAYPOINT_RATE_LIMIT` above a test's load)."""
     env = {k: v for k, v in os.environ.items() if not k.endswith(("_PORT", "_DATABASE_URL"))}
     env.update(
         {
@@ -30,15 +37,22 @@ def suite_environment(var_dir: Path, kafka: KafkaSettings, web_workers: int = 2)
     for service in SERVICES:
         env[f"{service.upper()}_WEB_PORT"] = str(free_port())
         env[f"{service.upper()}_WORKER_PORT"] = str(free_port())
+    env.update(extra or {})
     return env
 
 
 @contextmanager
-def running_suite(var_dir: Path, kafka: KafkaSettings, web_workers: int = 2) -> Iterator[Any]:
+def running_suite(
+    var_dir: Path,
+    kafka: KafkaSettings,
+    web_workers: int = 2,
+    extra_env: Mapping[str, str] | None = None,
+) -> Iterator[Any]:
     """Start the six processes, wait until all are ready, stop them afterwards."""
     ensure_topics(kafka)
     launcher = load_deploy_module("deploy/run.py")
-    suite = launcher.Suite(suite_environment(var_dir, kafka, web_workers), var_dir / "logs")
+    env = suite_environment(var_dir, kafka, web_workers, extra_env)
+    suite = launcher.Suite(env, var_dir / "logs")
     try:
         suite.start().wait_ready(timeout=90)
         yield suite

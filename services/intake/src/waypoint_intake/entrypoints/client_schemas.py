@@ -5,6 +5,7 @@ from marshmallow import RAISE, Schema, ValidationError, fields, validate, valida
 from waypoint_shared.catalog import MODALITIES
 from waypoint_shared.events.common import ROLES
 from waypoint_shared.events.intake import CONSENT_KINDS, EXPECTATION_TOPICS
+from waypoint_shared.ranges import clinical_date
 
 NAME = validate.Length(min=1, max=200)
 TEXT = validate.Length(min=1, max=4000)
@@ -30,7 +31,7 @@ class DetailsSchema(Schema):
     family_name = fields.String(required=True, validate=NAME)
     preferred_name = fields.String(validate=NAME, allow_none=True)
     pronouns = fields.String(validate=validate.Length(max=50), allow_none=True)
-    date_of_birth = fields.Date(required=True)
+    date_of_birth = clinical_date(required=True)
     email = fields.Email(allow_none=True)
     phone = fields.String(validate=validate.Length(min=3, max=40), allow_none=True)
     preferred_language = fields.String(validate=validate.Length(min=2, max=35), allow_none=True)

@@ -5,6 +5,7 @@ from typing import Any
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
 from waypoint_shared.catalog import MODALITIES, PRIORITIES
+from waypoint_shared.ranges import clinical_date, query_time
 
 TEXT = validate.Length(min=1, max=2000)
 TEXTS = validate.Length(max=20)
@@ -39,7 +40,7 @@ class ProposalSchema(Schema):
     addresses = fields.List(fields.String(validate=TEXT), validate=TEXTS, load_default=list)
     modality = fields.String(required=True, validate=validate.OneOf(MODALITIES))
     priority = fields.String(required=True, validate=validate.OneOf(PRIORITIES))
-    target_date = fields.Date(allow_none=True)
+    target_date = clinical_date(allow_none=True)
     target = fields.Nested(TargetSchema, allow_none=True)
     proposed_by = fields.Nested(PartySchema, required=True)
 
@@ -61,7 +62,7 @@ class GoalChangesSchema(AtLeastOneChange):
     addresses = fields.List(fields.String(validate=TEXT), validate=TEXTS)
     modality = fields.String(validate=validate.OneOf(MODALITIES))
     priority = fields.String(validate=validate.OneOf(PRIORITIES))
-    target_date = fields.Date(allow_none=True)
+    target_date = clinical_date(allow_none=True)
     target = fields.Nested(TargetSchema, allow_none=True)
 
 
@@ -96,7 +97,7 @@ class AsOfSchema(Schema):
     class Meta:
         unknown = RAISE
 
-    as_of = fields.AwareDateTime(metadata={"description": "RFC 3339 time: the state then"})
+    as_of = query_time(metadata={"description": "RFC 3339 time: the state then"})
 
 
 class PageQuerySchema(Schema):

@@ -9,11 +9,12 @@ from waypoint_goals.entrypoints.goals.schemas import (
     acting_party,
     reason,
 )
+from waypoint_shared.ranges import clinical_date
 
 
 class NewStepSchema(Schema):
     description = fields.String(required=True, validate=TEXT)
-    due_date = fields.Date(allow_none=True, load_default=None)
+    due_date = clinical_date(allow_none=True, load_default=None)
     by = acting_party()
 
 
@@ -26,7 +27,7 @@ class StepChangesSchema(AtLeastOneChange):
     """The revisable fields of a step; whether it is completed is not among them."""
 
     description = fields.String(validate=TEXT)
-    due_date = fields.Date(allow_none=True)
+    due_date = clinical_date(allow_none=True)
 
 
 class StepRevisionSchema(Schema):

@@ -8,7 +8,11 @@ from flask import Response
 from flask_smorest import Blueprint
 from sqlalchemy import Connection
 
-from waypoint_intake.entrypoints.assignment.schemas import AssignmentSchema, MatchesSchema
+from waypoint_intake.entrypoints.assignment.schemas import (
+    AssignmentSchema,
+    MatchesQuerySchema,
+    MatchesSchema,
+)
 from waypoint_intake.entrypoints.client_schemas import ClientSchema
 from waypoint_intake.entrypoints.common import (
     client_command,
@@ -25,11 +29,13 @@ blp = Blueprint("assignment", __name__, url_prefix="/v1/clients", description="M
 
 
 @blp.route("/<uuid:client_id>/therapist-matches", methods=["GET"])
+@blp.arguments(MatchesQuerySchema, location="query")
 @blp.response(200, MatchesSchema)
 @documents_problems(blp, 404)
 @requires("intake:read")
-def therapist_matches(client_id: Any) -> dict[str, Any]:
-    """Rank the therapists who can take a client on, with a score and the reasons"""
+def therapist_matches(query: dict[str, Any], client_id: Any) -> dict[str, Any]:
+    """Rank the therapists who can take a client on, with a score and the reasons (the best
+    `limit`)"""
     app = container()
     with read(app.engine) as conn:
         matches = roster.therapist_matches(app.intake, conn, principal().tenant, str(client_id))
@@ -43,7 +49,7 @@ def therapist_matches(client_id: Any) -> dict[str, Any]:
                 "free_places": m.candidate.free_places,
                 "reasons": [vars(r) for r in m.reasons],
             }
-            for m in matches
+            for m in matches[: query["limit"]]
         ],
     }
 

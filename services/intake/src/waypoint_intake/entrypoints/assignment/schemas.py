@@ -1,6 +1,6 @@
 """Schemas of therapist matching and assignment."""
 
-from marshmallow import Schema, fields
+from marshmallow import RAISE, Schema, fields, validate
 
 from waypoint_intake.entrypoints.client_schemas import recorded_by
 
@@ -27,6 +27,17 @@ class MatchSchema(Schema):
     score = fields.Integer(required=True)
     free_places = fields.Integer(required=True)
     reasons = fields.List(fields.Nested(ReasonSchema), required=True)
+
+
+class MatchesQuerySchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+    limit = fields.Integer(
+        load_default=20,
+        validate=validate.Range(min=1, max=100),
+        metadata={"description": "the best this many (20 by default, at most 100)"},
+    )
 
 
 class MatchesSchema(Schema):

@@ -9,6 +9,7 @@ from waypoint_intake.entrypoints.client_schemas import (
     ReferralSchema,
     correction,
 )
+from waypoint_shared.ranges import query_time
 
 __all__ = ["ClientSchema", "PageQuerySchema", "ReferralSchema", "correction"]
 
@@ -17,7 +18,7 @@ class AsOfSchema(Schema):
     class Meta:
         unknown = RAISE
 
-    as_of = fields.AwareDateTime(metadata={"description": "RFC 3339 time: the state then"})
+    as_of = query_time(metadata={"description": "RFC 3339 time: the state then"})
 
 
 class ClientListQuerySchema(PageQuerySchema):

@@ -4,6 +4,7 @@ from marshmallow import Schema, fields, validate
 
 from waypoint_intake.entrypoints.client_schemas import recorded_by
 from waypoint_shared.events.intake import CONSENT_KINDS
+from waypoint_shared.ranges import clinical_time
 
 
 class ConsentGrantSchema(Schema):
@@ -14,7 +15,7 @@ class ConsentGrantSchema(Schema):
         validate=validate.Length(min=1, max=200),
         metadata={"description": "who signed, as written on the document (kept sealed)"},
     )
-    signed_at = fields.AwareDateTime(required=True)
+    signed_at = clinical_time(required=True)
     limits_acknowledged = fields.Boolean(
         load_default=False, metadata={"description": "required true for confidentiality"}
     )

@@ -23,7 +23,7 @@ blp = Blueprint("measures", __name__, url_prefix="/v1", description="Outcome and
 @blp.alt_response(404, description="Progress has seen no event of this client")
 @requires("progress:read")
 def get_measures(query: dict[str, Any], client_id: Any) -> dict[str, Any]:
-    """Read one instrument's trajectory"""
+    """Read one instrument's trajectory, in pages of points (oldest first)"""
     container = current_app.extensions["waypoint"]
     instrument = query["instrument"]
     with read(container.engine) as conn:
@@ -31,11 +31,13 @@ def get_measures(query: dict[str, Any], client_id: Any) -> dict[str, Any]:
             conn, principal().tenant, str(client_id), instrument, container.progress.thresholds
         )
     number = int if INSTRUMENTS[instrument].integer else float
+    start, limit = int(query.get("cursor", 0)), query["limit"]
     return {
         "client_id": client_id,
         "instrument": instrument,
         "baseline": number(points[-1].baseline) if points else None,
-        "points": [_point(p, number) for p in points],
+        "points": [_point(p, number) for p in points[start : start + limit]],
+        "next_cursor": str(start + limit) if start + limit < len(points) else None,
     }
 
 

@@ -10,6 +10,8 @@ class MeasuresQuerySchema(Schema):
         unknown = RAISE
 
     instrument = fields.String(required=True, validate=validate.OneOf(tuple(INSTRUMENTS)))
+    cursor = fields.String(validate=validate.Regexp(r"^[0-9]{1,9}$"))
+    limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=500))
 
 
 class PointSchema(Schema):
@@ -35,3 +37,4 @@ class TrajectorySchema(Schema):
     instrument = fields.String(required=True)
     baseline = fields.Raw(allow_none=True)
     points = fields.List(fields.Nested(PointSchema), required=True)
+    next_cursor = fields.String(allow_none=True, metadata={"description": "the next page's"})

@@ -7,6 +7,7 @@ from typing import Any
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
 from waypoint_progress.domain import scoring
+from waypoint_shared.ranges import clinical_date, query_time
 
 INSTRUMENT = validate.OneOf(tuple(scoring.INSTRUMENTS))
 
@@ -24,7 +25,7 @@ class MeasureInputSchema(Schema):
 
 
 class SessionInputSchema(Schema):
-    date = fields.Date(required=True)
+    date = clinical_date(required=True)
     attended = fields.Boolean(required=True)
     measures = fields.List(
         fields.Nested(MeasureInputSchema), load_default=list, validate=validate.Length(max=4)
@@ -74,4 +75,4 @@ class AsOfSchema(Schema):
     class Meta:
         unknown = RAISE
 
-    as_of = fields.AwareDateTime(metadata={"description": "RFC 3339 time: the state then"})
+    as_of = query_time(metadata={"description": "RFC 3339 time: the state then"})

@@ -27,9 +27,10 @@ class Scale:
 
     def __init__(self, times: Sequence[datetime]):
         start, end = (min(times), max(times)) if times else (datetime.min, datetime.min)
-        if end - start < timedelta(minutes=1):
-            start, end = start - timedelta(days=1), end + timedelta(days=1)
-        self.start, self.span = start, (end - start).total_seconds()
+        span = (end - start).total_seconds()
+        if span < 60:  # one moment: put it in the middle of two days
+            start, span = _day_before(start), 2 * 86400.0
+        self.start, self.span = start, span
 
     def x(self, moment: datetime) -> float:
         share = (moment - self.start).total_seconds() / self.span
@@ -38,6 +39,15 @@ class Scale:
     @staticmethod
     def y(share: float) -> float:
         return round(HEIGHT - BOTTOM - share * (HEIGHT - TOP - BOTTOM), 1)
+
+
+def _day_before(moment: datetime) -> datetime:
+    """A day earlier, or the moment itself at the calendar's start (dates already stored may be
+    anywhere in it; arithmetic on differences never overflows, arithmetic on moments may)."""
+    try:
+        return moment - timedelta(days=1)
+    except OverflowError:
+        return moment
 
 
 def render(

@@ -2,6 +2,8 @@
 
 from marshmallow import RAISE, Schema, fields, validate
 
+from waypoint_shared.ranges import query_time
+
 
 class PageQuerySchema(Schema):
     class Meta:
@@ -13,8 +15,8 @@ class PageQuerySchema(Schema):
 
 class TimelineQuerySchema(PageQuerySchema):
     kind = fields.String(validate=validate.OneOf(("event", "milestone", "alert")))
-    since = fields.AwareDateTime()
-    until = fields.AwareDateTime()
+    since = query_time()
+    until = query_time()
 
 
 class SourceSchema(Schema):

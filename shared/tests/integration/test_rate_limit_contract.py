@@ -1,0 +1,39 @@
+"""The rate limiter's counters on every storage adapter: a bucket of one second of requests,
+refilled at the rate, counted together by every process that shares the database."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import Engine
+
+from waypoint_shared.database import connect, migrate
+from waypoint_shared.ratelimit import MIGRATIONS, RateLimiter
+from waypoint_shared.store import SHARED_MIGRATIONS
+
+
+@pytest.fixture
+def engine(database_url: str) -> Iterator[Engine]:
+    engine = connect(database_url)
+    migrate(engine, [*SHARED_MIGRATIONS, *MIGRATIONS])
+    yield engine
+    engine.dispose()
+
+
+def test_a_token_is_admitted_for_one_second_of_requests_then_told_when_to_retry(
+    engine: Engine,
+) -> None:
+    limiter = RateLimiter(engine, rate=10)
+    decisions = [limiter.admit("intake:a") for _ in range(15)]
+    assert [d.admitted for d in decisions] == [True] * 10 + [False] * 5
+    assert all(d.retry_after == 1 for d in decisions[10:])
+
+
+def test_two_limiters_on_one_database_count_together_and_other_tokens_apart(
+    engine: Engine,
+) -> None:
+    first, second = RateLimiter(engine, rate=4), RateLimiter(connect(str(engine.url)), rate=4)
+    admitted = [limiter.admit("intake:a").admitted for limiter in (first, second) * 3]
+    assert admitted == [True] * 4 + [False] * 2
+    assert second.admit("intake:b").admitted
