@@ -103,7 +103,7 @@ def produce(settings: KafkaSettings, topic: str, values: list[bytes]) -> None:
 def topic(kafka_settings: KafkaSettings) -> str:
     from kafka.admin import NewTopic
 
-    name = f"{kafka_settings.topic_prefix}events"
+    name = f"{kafka_settings.topic_prefix}runner.waypoint.progress.events"
     ensure_topics(
         kafka_settings, [NewTopic(name, 1, 1), NewTopic(f"{kafka_settings.topic_prefix}dlq", 1, 1)]
     )
