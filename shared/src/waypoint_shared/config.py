@@ -83,13 +83,20 @@ class Settings:
         return f"{self.kafka.topic_prefix}waypoint-{self.service}"
 
 
-def _kafka_from(env: Mapping[str, str]) -> KafkaSettings:
+def _kafka_from(env: Mapping[str, str], service: str) -> KafkaSettings:
+    """Kafka settings; a service's own `<SERVICE>_KAFKA_SASL_USERNAME`/`_PASSWORD` win over the
+    shared `KAFKA_SASL_*`, so processes started from one environment keep their own principal."""
+    own = service.upper()
     return KafkaSettings(
         bootstrap_servers=env.get("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092"),
         security_protocol=env.get("KAFKA_SECURITY_PROTOCOL", "PLAINTEXT"),
         sasl_mechanism=env.get("KAFKA_SASL_MECHANISM") or None,
-        sasl_username=env.get("KAFKA_SASL_USERNAME") or None,
-        sasl_password=env.get("KAFKA_SASL_PASSWORD") or None,
+        sasl_username=env.get(f"{own}_KAFKA_SASL_USERNAME")
+        or env.get("KAFKA_SASL_USERNAME")
+        or None,
+        sasl_password=env.get(f"{own}_KAFKA_SASL_PASSWORD")
+        or env.get("KAFKA_SASL_PASSWORD")
+        or None,
         ssl_cafile=env.get("KAFKA_SSL_CAFILE") or None,
         partitions=int(env.get("WAYPOINT_TOPIC_PARTITIONS", "3")),
         replication_factor=int(env.get("WAYPOINT_TOPIC_REPLICATION_FACTOR", "1")),
@@ -112,7 +119,7 @@ def load_settings(service: str, env: Mapping[str, str] | None = None) -> Setting
     return Settings(
         service=service,
         database_url=env.get(f"{prefix}_DATABASE_URL") or default_database_url(service, env),
-        kafka=_kafka_from(env),
+        kafka=_kafka_from(env, service),
         jwt_secret=secret if secret or public_key else DEVELOPMENT_SECRET,
         jwt_public_key=public_key,
         master_key=env.get(f"{prefix}_MASTER_KEY")
