@@ -335,6 +335,13 @@ class LocalKafka:
         return path.read_text().strip()
 
     def _format_storage(self, java: str, properties: Path) -> None:
+        formatted = (self.data_dir / "data" / "meta.properties").exists()
+        with_scram = self.data_dir / "scram.formatted"
+        if self.sasl and formatted and not with_scram.exists():
+            raise KafkaError(
+                f"{self.data_dir} was formatted without SASL credentials: remove it to start "
+                "afresh, or run without SASL (WAYPOINT_KAFKA_SASL=off)"
+            )
         command = [
             java,
             "-cp",
@@ -353,6 +360,8 @@ class LocalKafka:
         done = subprocess.run(command, capture_output=True, text=True)
         if done.returncode != 0:
             raise KafkaError(f"formatting Kafka storage failed:\n{done.stdout}{done.stderr}")
+        if self.sasl and not formatted:
+            with_scram.write_text("the SCRAM credentials of credentials.json are in the metadata\n")
 
     def _launch(self, java: str, properties: Path) -> None:
         command = [
