@@ -20,15 +20,18 @@ from __future__ import annotations
 
 import argparse
 import os
+import time
 from collections.abc import Mapping
 
 from kafka.admin import (
     ACL,
+    ACLFilter,
     ACLOperation,
     ACLPermissionType,
     ACLResourcePatternType,
     KafkaAdminClient,
     ResourcePattern,
+    ResourcePatternFilter,
     ResourceType,
 )
 
@@ -74,15 +77,50 @@ def suite_acls(principals: Mapping[str, str], prefix: str = "") -> list[ACL]:
     return [acl for s in SERVICES for acl in service_acls(s, principals[s], prefix)]
 
 
-def grant(admin_settings: KafkaSettings, principals: Mapping[str, str]) -> None:
-    """Create the suite's ACLs as the admin principal (creating an existing ACL is a no-op)."""
+def grant(
+    admin_settings: KafkaSettings, principals: Mapping[str, str], timeout: float = 30
+) -> None:
+    """Create the suite's ACLs as the admin principal (creating an existing ACL is a no-op), and
+    return once the broker enforces them all."""
+    wanted = suite_acls(principals, admin_settings.topic_prefix)
     admin = KafkaAdminClient(**admin_settings.client_options(), request_timeout_ms=10_000)
     try:
-        result = admin.create_acls(suite_acls(principals, admin_settings.topic_prefix))
+        result = admin.create_acls(wanted)
+        if result["failed"]:
+            raise RuntimeError(f"creating Kafka ACLs failed: {result['failed']}")
+        _wait_until_enforced(admin, wanted, timeout)
     finally:
         admin.close()
-    if result["failed"]:
-        raise RuntimeError(f"creating Kafka ACLs failed: {result['failed']}")
+
+
+def _wait_until_enforced(admin: KafkaAdminClient, wanted: list[ACL], timeout: float) -> None:
+    """The broker answers DescribeAcls from its authorizer: once it lists them, they apply."""
+    everything = ACLFilter(
+        principal=None,
+        host=None,
+        operation=ACLOperation.ANY,
+        permission_type=ACLPermissionType.ANY,
+        resource_pattern=ResourcePatternFilter(ResourceType.ANY, None, ACLResourcePatternType.ANY),
+    )
+    deadline = time.monotonic() + timeout
+    while True:
+        listed, _ = admin.describe_acls(everything)
+        if {_key(a) for a in wanted} <= {_key(a) for a in listed}:
+            return
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"the broker did not apply the Kafka ACLs within {timeout}s")
+        time.sleep(0.2)
+
+
+def _key(acl: ACL) -> tuple[object, ...]:
+    pattern = acl.resource_pattern
+    return (
+        acl.principal,
+        int(acl.operation),
+        int(pattern.resource_type),
+        pattern.resource_name,
+        int(pattern.pattern_type),
+    )
 
 
 def principals_from(env: Mapping[str, str]) -> dict[str, str]:
