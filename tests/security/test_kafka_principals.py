@@ -15,7 +15,7 @@ from kafka import KafkaConsumer, KafkaProducer
 from kafka.errors import KafkaError, TopicAuthorizationFailedError
 
 from waypoint_shared import kafka_acls
-from waypoint_shared.config import KafkaSettings, load_settings
+from waypoint_shared.config import KafkaSettings, load_settings, shared_kafka_settings
 from waypoint_shared.kafka_clients import durable_producer
 from waypoint_shared.testing.infrastructure import free_port, load_deploy_module, unavailable
 from waypoint_shared.testing.suite import running_suite
@@ -37,9 +37,7 @@ class SecureBroker:
 
     @property
     def admin(self) -> KafkaSettings:
-        own = ("INTAKE_", "GOALS_", "PROGRESS_")
-        env = {k: v for k, v in self.environment.items() if not k.startswith(own)}
-        return load_settings("intake", env).kafka
+        return shared_kafka_settings(self.environment)
 
 
 @pytest.fixture(scope="module")

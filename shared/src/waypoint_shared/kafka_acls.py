@@ -35,7 +35,7 @@ from kafka.admin import (
     ResourceType,
 )
 
-from waypoint_shared.config import SERVICES, KafkaSettings, load_settings, topic_of
+from waypoint_shared.config import SERVICES, KafkaSettings, shared_kafka_settings, topic_of
 
 CONSUMES = {"intake": (), "goals": ("intake",), "progress": ("intake", "goals", "progress")}
 
@@ -131,10 +131,7 @@ def principals_from(env: Mapping[str, str]) -> dict[str, str]:
 def main(argv: list[str] | None = None) -> None:
     """Grant the suite's ACLs with the admin credentials of KAFKA_SASL_USERNAME/PASSWORD."""
     argparse.ArgumentParser(description="Create Waypoint's Kafka ACLs.").parse_args(argv)
-    admin_env = {
-        k: v for k, v in os.environ.items() if not k.startswith(("INTAKE_", "GOALS_", "PROGRESS_"))
-    }
-    grant(load_settings("intake", admin_env).kafka, principals_from(os.environ))
+    grant(shared_kafka_settings(), principals_from(os.environ))
     print("Kafka ACLs granted")
 
 
