@@ -96,6 +96,7 @@ def projector_rate(settings: KafkaSettings, work_dir: Path) -> float:
         lambda: durable_producer(settings),
         progress.settings.dead_letter_topic,
         handle_batch=progress.projector.handle_all,
+        known_client=progress.projector.knows,
     )
     started = None
     while runner.applied_total < EVENTS:

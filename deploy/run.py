@@ -6,6 +6,10 @@ and a `worker` process, on SQLite files under var/. Ctrl-C stops everything.
 Every port and path can be overridden by the environment (DESIGN §2): INTAKE_WEB_PORT,
 INTAKE_WORKER_PORT, … , WAYPOINT_KAFKA_PORT, WAYPOINT_VAR_DIR; with KAFKA_BOOTSTRAP_SERVERS set,
 an existing broker is used and none is started.
+
+The broker it starts authenticates every client (SASL/SCRAM-SHA-512) and authorises by ACL: each
+service runs as its own principal, allowed to write only its own topics (ADR 0007); the passwords
+are generated per var dir (var/kafka/credentials.json). WAYPOINT_KAFKA_SASL=off starts it without.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from local_kafka import LocalKafka  # noqa: E402
 
 SERVICES = {"intake": (8001, 8101), "goals": (8002, 8102), "progress": (8003, 8103)}
 BIN = Path(sys.executable).parent
+ADMIN_CREDENTIALS = ("KAFKA_SASL_USERNAME", "KAFKA_SASL_PASSWORD")  # never handed to the suite
 
 
 def ports(env: dict[str, str], service: str) -> tuple[int, int]:
@@ -59,13 +64,14 @@ class Suite:
         return self
 
     def _spawn(self, name: str, command: list[str]) -> None:
+        service = name.split("-")[0]
         output = None
         if self.log_dir is not None:
             self.log_dir.mkdir(parents=True, exist_ok=True)
             output = open(self.log_dir / f"{name}.log", "ab")  # noqa: SIM115 - the child owns it
         self.processes[name] = subprocess.Popen(
             command,
-            env=self.env,
+            env=own_environment(self.env, service),
             cwd=ROOT,
             stdout=output,
             stderr=subprocess.STDOUT if output else None,
@@ -107,6 +113,13 @@ class Suite:
                 process.wait()
 
 
+def own_environment(env: dict[str, str], service: str) -> dict[str, str]:
+    """The environment without the other services' Kafka credentials: a process holds only its
+    own principal's password."""
+    others = tuple(f"{s.upper()}_KAFKA_SASL_" for s in SERVICES if s != service)
+    return {k: v for k, v in env.items() if not k.startswith(others)}
+
+
 def _answers(url: str) -> bool:
     try:
         with urllib.request.urlopen(url, timeout=2) as response:
@@ -122,17 +135,25 @@ def main() -> int:
     stop_requested: list[int] = []
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda s, _f: stop_requested.append(s))
+    admin_env = env
     if not env.get("KAFKA_BOOTSTRAP_SERVERS"):
         port = int(env.get("WAYPOINT_KAFKA_PORT", "9092"))
         kafka = LocalKafka(
-            port, int(env.get("WAYPOINT_KAFKA_CONTROLLER_PORT", port + 1)), var_dir / "kafka"
+            port,
+            int(env.get("WAYPOINT_KAFKA_CONTROLLER_PORT", port + 1)),
+            var_dir / "kafka",
+            sasl=env.get("WAYPOINT_KAFKA_SASL", "on") != "off",
         )
         print(f"starting Apache Kafka on 127.0.0.1:{port} …", flush=True)
         kafka.start()
-        env["KAFKA_BOOTSTRAP_SERVERS"] = kafka.bootstrap
+        admin_env = {**env, **kafka.client_environment()}
+        env = {k: v for k, v in admin_env.items() if k not in ADMIN_CREDENTIALS}
     suite = Suite(env, var_dir / "logs")
     try:
-        subprocess.run([str(BIN / "waypoint-topics")], env=env, check=True)
+        subprocess.run([str(BIN / "waypoint-topics")], env=admin_env, check=True)
+        if kafka is not None and kafka.sasl:
+            acls = [sys.executable, "-m", "waypoint_shared.kafka_acls"]
+            subprocess.run(acls, env=admin_env, check=True)
         suite.start().wait_ready()
         _print_banner(suite, env)
         while not stop_requested:
@@ -154,7 +175,8 @@ def _print_banner(suite: Suite, env: dict[str, str]) -> None:
     print("\nWaypoint is running (logs in var/logs/):", flush=True)
     for name, url in suite.urls().items():
         print(f"  {name:16} {url}")
-    print(f"  kafka            {env['KAFKA_BOOTSTRAP_SERVERS']}")
+    secured = " (SASL/SCRAM, ACLs)" if env.get("KAFKA_SASL_MECHANISM") else ""
+    print(f"  kafka            {env['KAFKA_BOOTSTRAP_SERVERS']}{secured}")
     print(f"\nDevelopment token (all scopes, tenant dev-clinic):\n  {token}")
     print('\nTry:  curl -H "Authorization: Bearer $TOKEN" http://127.0.0.1:8001/openapi.json')
     print("Ready. Press Ctrl-C to stop.", flush=True)

@@ -11,6 +11,14 @@ From Python::
 
     with LocalKafka(port=19092, controller_port=19093, data_dir=tmp / "kafka") as kafka:
         use(kafka.bootstrap)
+
+With ``sasl=True`` (``run --sasl``) clients must authenticate with SASL/SCRAM-SHA-512 as one of
+the principals ``admin`` (a super user, for topics and ACLs), ``intake``, ``goals``, ``progress``,
+whose passwords are generated once per data dir into ``credentials.json`` (mode 600) and
+bootstrapped into the metadata log by ``kafka-storage format --add-scram``. The controller listener
+(127.0.0.1 only) takes SASL/PLAIN from its own super-user principal ``controller``; the broker
+authorises with KRaft's ``StandardAuthorizer`` and refuses whatever no ACL allows (the ACLs
+themselves are Waypoint's business: ``python -m waypoint_shared.kafka_acls``).
 """
 
 from __future__ import annotations
@@ -20,8 +28,10 @@ import atexit
 import base64
 import contextlib
 import hashlib
+import json
 import os
 import re
+import secrets
 import shutil
 import signal
 import socket
@@ -41,6 +51,10 @@ MARKER = "jars.complete"  # written after a successful copy; holds the pom's dig
 # BrokerLifecycleManager logs this once the controller has unfenced the broker: only then can
 # topics with replication factor 1 be created on it.
 RUNNING_LINE = re.compile(r"Transitioning from \w+ to RUNNING")
+SCRAM = "SCRAM-SHA-512"
+PRINCIPALS = ("admin", "intake", "goals", "progress")  # SCRAM users of the client listener
+CONTROLLER_USER = "controller"  # the controller listener's (and inter-broker) super user
+AUTHORIZER = "org.apache.kafka.metadata.authorizer.StandardAuthorizer"
 
 
 class KafkaError(RuntimeError):
@@ -144,12 +158,18 @@ class LocalKafka:
     """One Kafka broker+controller process on 127.0.0.1, its state kept in data_dir."""
 
     def __init__(
-        self, port: int, controller_port: int, data_dir: Path, jars_dir: Path | None = None
+        self,
+        port: int,
+        controller_port: int,
+        data_dir: Path,
+        jars_dir: Path | None = None,
+        sasl: bool = False,
     ):
         self.port = port
         self.controller_port = controller_port
         self.data_dir = Path(data_dir).resolve()
         self.jars_dir = Path(jars_dir).resolve() if jars_dir else None
+        self.sasl = sasl
         self._process: subprocess.Popen | None = None
         self._log_offset = 0
 
@@ -164,6 +184,34 @@ class LocalKafka:
     @property
     def console_log(self) -> Path:
         return self.data_dir / "kafka.out"
+
+    @property
+    def credentials(self) -> dict[str, str]:
+        """The principals' passwords (SASL only), generated once per data dir."""
+        path = self.data_dir / "credentials.json"
+        if not path.exists():
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+            users = (*PRINCIPALS, CONTROLLER_USER)
+            generated = {user: secrets.token_hex(24) for user in users}
+            descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(descriptor, "w") as out:
+                json.dump(generated, out)
+        return dict(json.loads(path.read_text()))
+
+    def client_environment(self) -> dict[str, str]:
+        """Waypoint's variables for this broker: each service's principal as
+        <SERVICE>_KAFKA_SASL_USERNAME/PASSWORD, the admin's as KAFKA_SASL_USERNAME/PASSWORD."""
+        env = {"KAFKA_BOOTSTRAP_SERVERS": self.bootstrap}
+        if not self.sasl:
+            return env
+        env.update(KAFKA_SECURITY_PROTOCOL="SASL_PLAINTEXT", KAFKA_SASL_MECHANISM=SCRAM)
+        for user, password in self.credentials.items():
+            if user == CONTROLLER_USER:
+                continue
+            prefix = "" if user == "admin" else f"{user.upper()}_"
+            env[f"{prefix}KAFKA_SASL_USERNAME"] = user
+            env[f"{prefix}KAFKA_SASL_PASSWORD"] = password
+        return env
 
     def is_running(self) -> bool:
         return self._process is not None and self._process.poll() is None
@@ -236,9 +284,48 @@ class LocalKafka:
             "share.coordinator.state.topic.min.isr": "1",
             "group.initial.rebalance.delay.ms": "0",
         }
+        if self.sasl:
+            settings.update(self._sasl_settings())
         path = self.data_dir / "server.properties"
-        path.write_text("".join(f"{key}={value}\n" for key, value in settings.items()))
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(descriptor, "w") as out:  # it holds passwords when SASL is on
+            out.write("".join(f"{key}={value}\n" for key, value in settings.items()))
         return path
+
+    def _sasl_settings(self) -> dict[str, str]:
+        """SCRAM on the client listener, PLAIN for the controller's own principal, ACLs on."""
+        controller = self.credentials[CONTROLLER_USER]
+        plain = "org.apache.kafka.common.security.plain.PlainLoginModule"
+        scram = "org.apache.kafka.common.security.scram.ScramLoginModule"
+        return {
+            "listeners": f"CLIENT://127.0.0.1:{self.port},CONTROLLER://127.0.0.1:{self.controller_port}",
+            "advertised.listeners": f"CLIENT://127.0.0.1:{self.port}",
+            "listener.security.protocol.map": "CLIENT:SASL_PLAINTEXT,CONTROLLER:SASL_PLAINTEXT",
+            "inter.broker.listener.name": "CLIENT",
+            "sasl.enabled.mechanisms": SCRAM,
+            "sasl.mechanism.inter.broker.protocol": SCRAM,
+            "sasl.mechanism.controller.protocol": "PLAIN",
+            "listener.name.controller.sasl.enabled.mechanisms": "PLAIN",
+            "listener.name.controller.plain.sasl.jaas.config": (
+                f'{plain} required username="{CONTROLLER_USER}" password="{controller}" '
+                f'user_{CONTROLLER_USER}="{controller}";'
+            ),
+            "listener.name.client.scram-sha-512.sasl.jaas.config": (
+                f'{scram} required username="{CONTROLLER_USER}" password="{controller}";'
+            ),
+            "authorizer.class.name": AUTHORIZER,
+            "super.users": f"User:{CONTROLLER_USER};User:admin",
+            "allow.everyone.if.no.acl.found": "false",
+        }
+
+    def _scram_arguments(self) -> list[str]:
+        """`--add-scram` for every principal (applied when the storage is first formatted)."""
+        if not self.sasl:
+            return []
+        return [
+            f"--add-scram={SCRAM}=[name={user},password={password}]"
+            for user, password in self.credentials.items()
+        ]
 
     def _cluster_id(self) -> str:
         # Kept beside the data so the same id is offered on every start of this data_dir.
@@ -248,6 +335,13 @@ class LocalKafka:
         return path.read_text().strip()
 
     def _format_storage(self, java: str, properties: Path) -> None:
+        formatted = (self.data_dir / "data" / "meta.properties").exists()
+        with_scram = self.data_dir / "scram.formatted"
+        if self.sasl and formatted and not with_scram.exists():
+            raise KafkaError(
+                f"{self.data_dir} was formatted without SASL credentials: remove it to start "
+                "afresh, or run without SASL (WAYPOINT_KAFKA_SASL=off)"
+            )
         command = [
             java,
             "-cp",
@@ -261,10 +355,13 @@ class LocalKafka:
             # One argument: a base64 id may start with "-", which argparse would take for an option.
             f"--cluster-id={self._cluster_id()}",
             "--ignore-formatted",
+            *self._scram_arguments(),
         ]
         done = subprocess.run(command, capture_output=True, text=True)
         if done.returncode != 0:
             raise KafkaError(f"formatting Kafka storage failed:\n{done.stdout}{done.stderr}")
+        if self.sasl and not formatted:
+            with_scram.write_text("the SCRAM credentials of credentials.json are in the metadata\n")
 
     def _launch(self, java: str, properties: Path) -> None:
         command = [
@@ -322,7 +419,9 @@ def _signal_group(pid: int, signum: int) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
-    kafka = LocalKafka(args.port, args.controller_port, Path(args.data_dir), args.jars_dir)
+    kafka = LocalKafka(
+        args.port, args.controller_port, Path(args.data_dir), args.jars_dir, sasl=args.sasl
+    )
     stop_requested = []
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop_requested.append(True))
@@ -350,6 +449,7 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--data-dir", type=Path, default=REPO_ROOT / "var" / "kafka")
     run.add_argument("--jars-dir", type=Path, default=None)
     run.add_argument("--timeout", type=float, default=90)
+    run.add_argument("--sasl", action="store_true", help="SASL/SCRAM, one principal per service")
     args = parser.parse_args(argv)
     try:
         if args.command == "fetch":

@@ -61,13 +61,75 @@ def test_service_process_waits_for_healthy_kafka_and_postgres(process):
         assert depends_on.get(dependency, {}).get("condition") == "service_healthy", dependency
 
 
-def test_every_compose_service_has_a_healthcheck():
+def one_shot_jobs() -> set[str]:
+    """Services that run once and exit (restart "no"), which the others wait to have completed."""
+    services = compose_services()
+    awaited = {
+        name
+        for service in services.values()
+        for name, wait in (service.get("depends_on") or {}).items()
+        if wait.get("condition") == "service_completed_successfully"
+    }
+    return {name for name in awaited if services[name].get("restart") == "no"}
+
+
+def test_every_long_running_compose_service_has_a_healthcheck():
     missing = [
         name
         for name, service in compose_services().items()
-        if not service.get("healthcheck", {}).get("test")
+        if name not in one_shot_jobs() and not service.get("healthcheck", {}).get("test")
     ]
     assert missing == []
+
+
+def kafka_environment() -> dict:
+    return compose_services()["kafka"]["environment"]
+
+
+def test_kafka_authenticates_clients_with_scram_over_tls_and_authorises_by_acl():
+    env = kafka_environment()
+    listeners = dict(p.split(":") for p in env["KAFKA_LISTENER_SECURITY_PROTOCOL_MAP"].split(","))
+    advertised = [a.split("://")[0] for a in env["KAFKA_ADVERTISED_LISTENERS"].split(",")]
+    assert advertised and all(listeners[name] == "SASL_SSL" for name in advertised)
+    assert env["KAFKA_SASL_ENABLED_MECHANISMS"] == "SCRAM-SHA-512"
+    assert env["KAFKA_CONTROLLER_LISTENER_NAMES"] == "CONTROLLER"
+    assert "CONTROLLER://localhost:" in env["KAFKA_LISTENERS"]  # the controller on loopback
+    assert env["KAFKA_AUTHORIZER_CLASS_NAME"].endswith("metadata.authorizer.StandardAuthorizer")
+    assert str(env["KAFKA_ALLOW_EVERYONE_IF_NO_ACL_FOUND"]) == "false"
+    assert set(env["KAFKA_SUPER_USERS"].split(";")) == {"User:controller", "User:admin"}
+
+
+def test_kafka_credentials_and_certificates_are_required_from_the_operator():
+    text = COMPOSE_FILE.read_text()
+    required = re.compile(r"\$\{(WAYPOINT_KAFKA_\w+):\?[^}]+\}")
+    names = set(required.findall(text))
+    passwords = {
+        f"WAYPOINT_KAFKA_{u}_PASSWORD" for u in ("CONTROLLER", "ADMIN", *map(str.upper, SERVICES))
+    }
+    assert names >= passwords | {"WAYPOINT_KAFKA_SECRETS_DIR", "WAYPOINT_KAFKA_CA_FILE"}
+    assert not re.search(r"\$\{WAYPOINT_KAFKA_\w+:-", text), "no Kafka secret has a default"
+
+
+@pytest.mark.parametrize("process", PROCESSES)
+def test_each_service_process_connects_to_kafka_as_its_own_principal(process):
+    service = process.split("-")[0]
+    env = compose_services()[process]["environment"]
+    assert env["KAFKA_SECURITY_PROTOCOL"] == "SASL_SSL"
+    assert env["KAFKA_SASL_MECHANISM"] == "SCRAM-SHA-512"
+    assert env["KAFKA_SSL_CAFILE"].startswith("/run/secrets/")
+    assert env[f"{service.upper()}_KAFKA_SASL_USERNAME"] == service
+    assert "KAFKA_SASL_USERNAME" not in env  # never the admin's
+    others = [s for s in SERVICES if s != service]
+    assert not [k for k in env if k.startswith(tuple(f"{o.upper()}_KAFKA" for o in others))]
+
+
+def test_topics_and_acls_are_created_by_the_admin_principal_before_the_services_start():
+    setup = compose_services()["kafka-setup"]
+    assert "waypoint_shared.kafka_acls" in " ".join(setup["command"])
+    assert setup["environment"]["KAFKA_SASL_USERNAME"] == "admin"
+    for process in PROCESSES:
+        waits = compose_services()[process]["depends_on"]["kafka-setup"]
+        assert waits["condition"] == "service_completed_successfully"
 
 
 def test_every_built_image_runs_as_a_non_root_user():

@@ -87,6 +87,7 @@ def test_make_run_serves_a_journey_and_ctrl_c_stops_every_process(
         assert make.poll() is None, output.read_text(errors="replace")
         token = re.search(r"^\s+(ey[\w-]+\.[\w-]+\.[\w-]+)$", output.read_text(), re.M)
         assert token, "make run prints a development token"
+        assert "(SASL/SCRAM, ACLs)" in output.read_text(), "make run's broker is the secured one"
         journey(ports, {"Authorization": f"Bearer {token.group(1)}"})
         children = descendants(make.pid)
         assert len(children) >= 7  # six suite processes and the broker at least

@@ -103,7 +103,7 @@ def test_a_real_consumer_dead_letters_every_hostile_record_and_applies_the_rest(
     projector_engine: Any, kafka_settings: KafkaSettings
 ) -> None:
     prefix = kafka_settings.topic_prefix
-    topic, dlq, group = f"{prefix}events", f"{prefix}dlq", f"{prefix}fuzz"
+    topic, dlq, group = f"{prefix}fuzz.waypoint.intake.events", f"{prefix}dlq", f"{prefix}fuzz"
     ensure_topics(kafka_settings, [NewTopic(topic, 2, 1), NewTopic(dlq, 1, 1)])
     records, hostile, clients = mixed_records(random.Random(6))
     total = len(records)
@@ -122,6 +122,7 @@ def test_a_real_consumer_dead_letters_every_hostile_record_and_applies_the_rest(
         ),
         lambda: durable_producer(kafka_settings),
         dlq,
+        known_client=projector_engine.projector.knows,
     )
     try:
         wait_until(

@@ -85,18 +85,31 @@ class Settings:
         return f"{self.kafka.topic_prefix}waypoint-{self.service}"
 
 
-def _kafka_from(env: Mapping[str, str]) -> KafkaSettings:
+def shared_kafka_settings(env: Mapping[str, str] | None = None) -> KafkaSettings:
+    """Kafka settings of no service in particular (creating topics and ACLs, operators' tools):
+    the credentials of `KAFKA_SASL_USERNAME`/`_PASSWORD`, never a service's own."""
+    return _kafka_from(os.environ if env is None else env, None)
+
+
+def _kafka_from(env: Mapping[str, str], service: str | None) -> KafkaSettings:
+    """Kafka settings; a service's own `<SERVICE>_KAFKA_SASL_USERNAME`/`_PASSWORD` win over the
+    shared `KAFKA_SASL_*`, so processes started from one environment keep their own principal."""
     return KafkaSettings(
         bootstrap_servers=env.get("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092"),
         security_protocol=env.get("KAFKA_SECURITY_PROTOCOL", "PLAINTEXT"),
         sasl_mechanism=env.get("KAFKA_SASL_MECHANISM") or None,
-        sasl_username=env.get("KAFKA_SASL_USERNAME") or None,
-        sasl_password=env.get("KAFKA_SASL_PASSWORD") or None,
+        sasl_username=_sasl(env, service, "USERNAME"),
+        sasl_password=_sasl(env, service, "PASSWORD"),
         ssl_cafile=env.get("KAFKA_SSL_CAFILE") or None,
         partitions=int(env.get("WAYPOINT_TOPIC_PARTITIONS", "3")),
         replication_factor=int(env.get("WAYPOINT_TOPIC_REPLICATION_FACTOR", "1")),
         topic_prefix=env.get("WAYPOINT_TOPIC_PREFIX", ""),
     )
+
+
+def _sasl(env: Mapping[str, str], service: str | None, what: str) -> str | None:
+    own = env.get(f"{service.upper()}_KAFKA_SASL_{what}") if service else None
+    return own or env.get(f"KAFKA_SASL_{what}") or None
 
 
 def default_database_url(service: str, env: Mapping[str, str]) -> str:
@@ -114,7 +127,7 @@ def load_settings(service: str, env: Mapping[str, str] | None = None) -> Setting
     return Settings(
         service=service,
         database_url=env.get(f"{prefix}_DATABASE_URL") or default_database_url(service, env),
-        kafka=_kafka_from(env),
+        kafka=_kafka_from(env, service),
         jwt_secret=secret if secret or public_key else DEVELOPMENT_SECRET,
         jwt_public_key=public_key,
         master_key=env.get(f"{prefix}_MASTER_KEY")

@@ -4,7 +4,9 @@ For each polled batch, ONE database transaction applies the handlers and records
 rows (next offset per partition, and each applied event id). The stored offsets are the truth:
 on assignment the consumer seeks to them. An event id already applied is skipped, so a record
 published twice or replayed changes nothing. A record that cannot be decoded, or whose handler
-keeps failing, goes to the dead-letter topic with its origin in headers, and the runner moves on.
+keeps failing, goes to the dead-letter topic with its origin in headers, and the runner moves on;
+so does a record that fails a trust check (waypoint_shared.trust: topic, source and type must name
+the same service; some types need a client the service knows).
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from kafka.errors import KafkaError
 from kafka.structs import OffsetAndMetadata
 from sqlalchemy import Connection, Engine, insert, select, update
 
-from waypoint_shared import envelope, logs, metrics
+from waypoint_shared import envelope, logs, metrics, trust
 from waypoint_shared.database import run_in_transaction
 from waypoint_shared.envelope import Envelope, UndecodableRecord
 from waypoint_shared.tables import applied_events, consumer_offsets
@@ -69,11 +71,14 @@ class ConsumerRunner:
         dead_letter_topic: str,
         max_records: int = 200,
         handle_batch: HandleBatch | None = None,
+        known_client: trust.KnownClient = trust.no_client_known,
     ):
         """`handle` applies one event; `handle_batch`, when given, applies all of a batch's new
-        events in one call instead (a projector that derives once per client per batch)."""
+        events in one call instead (a projector that derives once per client per batch).
+        `known_client` answers whether the service has a record of a client in a tenant; events
+        that destroy or rewrite a client's data are dead-lettered for a client it does not know."""
         self.engine, self.group, self.topics, self.handle = engine, group, topics, handle
-        self.handle_batch = handle_batch
+        self.handle_batch, self.known_client = handle_batch, known_client
         self.consumer_factory, self.producer_factory = consumer_factory, producer_factory
         self.dead_letter_topic, self.max_records = dead_letter_topic, max_records
         self.consumer: KafkaConsumer | None = None
@@ -153,7 +158,8 @@ class ConsumerRunner:
                     self._dead_letter([DeadLetter(record, f"handler failed: {error!r}")])
 
     def _apply_new(self, conn: Connection, pairs: Applied) -> Applied:
-        """Handle the events not applied before (one look-up and one insert for the batch)."""
+        """Handle the events not applied before (one look-up and one insert for the batch); those
+        refused by the known-client check are dead-lettered before the transaction commits."""
         seen = set(
             conn.execute(
                 select(applied_events.c.event_id).where(
@@ -167,17 +173,27 @@ class ConsumerRunner:
             if event.event_id not in seen:  # also skips a duplicate inside the same batch
                 seen.add(event.event_id)
                 fresh.append((record, event))
-        self._handle(conn, [event for _, event in fresh])
+        fresh = self._handle_trusted(conn, fresh)
         if fresh:
             rows = [{"consumer_group": self.group, "event_id": e.event_id} for _, e in fresh]
             conn.execute(insert(applied_events), rows)
         return fresh
 
-    def _handle(self, conn: Connection, events: list[Envelope]) -> None:
-        if self.handle_batch is not None:
-            if events:
-                self.handle_batch(conn, events)
-            return
+    def _handle_trusted(self, conn: Connection, fresh: Applied) -> Applied:
+        """Handle the events; dead-letter those refused by the known-client check and return the
+        pairs that were applied."""
+        handle_all = self.handle_batch or self._handle_each
+        events = [event for _, event in fresh]
+        refused = dict(
+            (e.event_id, error)
+            for e, error in trust.apply_checked(conn, events, handle_all, self.known_client)
+        )
+        self._dead_letter(
+            DeadLetter(r, refused[e.event_id]) for r, e in fresh if e.event_id in refused
+        )
+        return [(record, event) for record, event in fresh if event.event_id not in refused]
+
+    def _handle_each(self, conn: Connection, events: list[Envelope]) -> None:
         for event in events:
             with logs.log_context(**_trace(event)):
                 self.handle(conn, event)
@@ -225,9 +241,11 @@ class ConsumerRunner:
 
     def _decode(self, record: ConsumerRecord) -> Envelope | DeadLetter:
         try:
-            return envelope.decode(record.value)
+            event = envelope.decode(record.value)
         except UndecodableRecord as error:
             return DeadLetter(record, str(error)[:500])
+        refused = trust.origin_error(record.topic, event)
+        return event if refused is None else DeadLetter(record, refused)
 
     def _dead_letter(self, letters: Iterable[DeadLetter]) -> None:
         letters = list(letters)

@@ -23,6 +23,7 @@ from waypoint_shared.ratelimit import MIGRATIONS as RATE_LIMIT_MIGRATIONS
 from waypoint_shared.relay import Relay, retry_forever
 from waypoint_shared.store import SHARED_MIGRATIONS, EventStore
 from waypoint_shared.topics import ensure_topics
+from waypoint_shared.trust import KnownClient, no_client_known
 from waypoint_shared.worker import Loop
 
 __all__ = [
@@ -75,8 +76,11 @@ def consumer_loop(
     topics: list[str],
     handle: Handle,
     handle_batch: HandleBatch | None = None,
+    known_client: KnownClient = no_client_known,
     **consumer_options: Any,
 ) -> Loop:
+    """The consumer runner as a worker loop; `known_client` is the service's look-up of whether it
+    has a record of a client in a tenant (see waypoint_shared.trust)."""
     runner = ConsumerRunner(
         engine,
         settings.consumer_group,
@@ -88,6 +92,7 @@ def consumer_loop(
         producer_factory=lambda: durable_producer(settings.kafka),
         dead_letter_topic=settings.dead_letter_topic,
         handle_batch=handle_batch,
+        known_client=known_client,
     )
 
     def run(stop: threading.Event) -> None:

@@ -13,7 +13,7 @@ from waypoint_shared.config import (
     SERVICES,
     KafkaSettings,
     dead_letter_topic_of,
-    load_settings,
+    shared_kafka_settings,
     topic_of,
 )
 
@@ -57,5 +57,5 @@ def ensure_topics(settings: KafkaSettings, topics: list[NewTopic] | None = None)
 def topics_cli(argv: list[str] | None = None) -> None:
     """`waypoint-topics`: create the suite's topics on the configured broker."""
     argparse.ArgumentParser(description="Create Waypoint's Kafka topics.").parse_args(argv)
-    created = ensure_topics(load_settings("intake").kafka)
+    created = ensure_topics(shared_kafka_settings())
     print("created: " + (", ".join(created) or "nothing, all topics exist"))

@@ -25,6 +25,7 @@ from waypoint_shared.envelope import Envelope, encode
 from waypoint_shared.kafka_clients import durable_producer, group_consumer
 from waypoint_shared.store import SHARED_MIGRATIONS, RecordedEvent
 from waypoint_shared.tables import consumer_offsets
+from waypoint_shared.testing.faults import erasure_record, referral_record
 from waypoint_shared.testing.waiting import wait_until
 from waypoint_shared.topics import ensure_topics
 
@@ -103,7 +104,7 @@ def produce(settings: KafkaSettings, topic: str, values: list[bytes]) -> None:
 def topic(kafka_settings: KafkaSettings) -> str:
     from kafka.admin import NewTopic
 
-    name = f"{kafka_settings.topic_prefix}events"
+    name = f"{kafka_settings.topic_prefix}runner.waypoint.progress.events"
     ensure_topics(
         kafka_settings, [NewTopic(name, 1, 1), NewTopic(f"{kafka_settings.topic_prefix}dlq", 1, 1)]
     )
@@ -197,3 +198,74 @@ def test_a_handler_that_keeps_failing_sends_only_its_record_to_the_dead_letter_t
     dead.close()
     assert [r.value for r in letters] == [values[1]]
     assert dict(letters[0].headers)["dlq.error"].startswith(b"handler failed")
+
+
+def letters_in(kafka_settings: KafkaSettings) -> list:  # type: ignore[type-arg]
+    dead = KafkaConsumer(
+        f"{kafka_settings.topic_prefix}dlq",
+        bootstrap_servers=kafka_settings.bootstrap_servers,
+        auto_offset_reset="earliest",
+        consumer_timeout_ms=5000,
+    )
+    letters = sorted(dead, key=lambda r: r.offset)
+    dead.close()
+    return letters
+
+
+def test_a_record_on_another_services_topic_is_dead_lettered_by_the_origin_check(
+    engine: Engine, kafka_settings: KafkaSettings, topic: str
+) -> None:
+    good = encode(a_milestone(str(uuid.uuid4())), "progress")[1]
+    forged = erasure_record(str(uuid.uuid4()), "clinic-a")  # intake's erasure on progress' topic
+    produce(kafka_settings, topic, [forged, good])
+    consumer = runner(engine, kafka_settings, record_seen, topic)
+    wait_until(
+        lambda: consumer.poll_once() >= 0 and sum(consumer.stored_offsets().values()) == 2,
+        what="both tracked",
+    )
+    consumer.close()
+    assert len(seen(engine)) == 1
+    [letter] = letters_in(kafka_settings)
+    assert letter.value == forged
+    assert dict(letter.headers)["dlq.error"].startswith(b"origin check failed")
+
+
+def test_an_erasure_of_a_client_the_consumer_never_knew_is_dead_lettered(
+    engine: Engine, kafka_settings: KafkaSettings
+) -> None:
+    from kafka.admin import NewTopic
+
+    topic = f"{kafka_settings.topic_prefix}runner.waypoint.intake.events"
+    ensure_topics(kafka_settings, [NewTopic(topic, 1, 1)])
+    ensure_topics(kafka_settings, [NewTopic(f"{kafka_settings.topic_prefix}dlq", 1, 1)])
+    client, stranger = str(uuid.uuid4()), str(uuid.uuid4())
+    values = [
+        referral_record(client, "clinic-a"),
+        erasure_record(stranger, "clinic-a"),
+        erasure_record(client, "clinic-a"),  # known: its referral is applied before it is checked
+        erasure_record(client, "clinic-b"),  # the same id, in a tenant that never referred it
+    ]
+    produce(kafka_settings, topic, values)
+    known: set[tuple[str, str]] = set()
+
+    def remember(conn: Connection, event: Envelope) -> None:
+        known.add((event.tenant_id, event.client_id))
+        record_seen(conn, event)
+
+    consumer = runner(
+        engine,
+        kafka_settings,
+        remember,
+        topic,
+        known_client=lambda conn, tenant, client_id: (tenant, client_id) in known,
+    )
+    wait_until(
+        lambda: consumer.poll_once() >= 0 and sum(consumer.stored_offsets().values()) == 4,
+        what="all four tracked",
+    )
+    consumer.close()
+    assert len(seen(engine)) == 2
+    letters = letters_in(kafka_settings)
+    assert [r.value for r in letters] == [values[1], values[3]]
+    for letter in letters:
+        assert dict(letter.headers)["dlq.error"].startswith(b"known-client check failed")

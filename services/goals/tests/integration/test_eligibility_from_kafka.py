@@ -56,6 +56,7 @@ def runner_for(goals: Container) -> ConsumerRunner:
         ),
         producer_factory=lambda: durable_producer(settings.kafka),
         dead_letter_topic=settings.dead_letter_topic,
+        known_client=eligibility.knows,
     )
 
 

@@ -52,6 +52,7 @@ def runner_for(progress: Container) -> ConsumerRunner:
         ),
         producer_factory=lambda: durable_producer(settings.kafka),
         dead_letter_topic=settings.dead_letter_topic,
+        known_client=progress.projector.knows,
     )
 
 

@@ -149,13 +149,13 @@ class Replayed:
         records = [r for j in journeys for r in j.records]
         if erasures_first:  # e.g. intake's topic read before the goals and progress topics
             records.sort(key=lambda r: b"client_erased" not in r[2])
-        self.values = [value for _, _, value in records]
+        self.records = [(f"waypoint.{service}.events", value) for service, _, value in records]
 
     def end_offsets(self) -> dict:
         return {}
 
     def batches(self, _targets: Any) -> Iterator[list[Any]]:
-        yield [SimpleNamespace(value=v) for v in self.values]
+        yield [SimpleNamespace(topic=t, value=v) for t, v in self.records]
 
 
 def test_a_rebuild_keeps_an_erased_client_erased_and_the_others_whole(app, journey):

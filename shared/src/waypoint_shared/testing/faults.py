@@ -215,6 +215,29 @@ def referral_record(client_id: str, tenant: str = "clinic-faults") -> bytes:
     return encode(event, "intake")[1]
 
 
+def erasure_record(client_id: str, tenant: str, source: str = "intake") -> bytes:
+    """A well-formed `client_erased` CloudEvent as intake would publish it, or, with another
+    `source`, as a forger claiming to be that service would."""
+    event_type = "waypoint.intake.client_erased.v1"
+    data = catalog.validate_plain(
+        event_type, {"client_id": client_id, "erased_by": {"role": "administrator", "id": "forger"}}
+    )
+    event = RecordedEvent(
+        1,
+        str(uuid.uuid4()),
+        tenant,
+        client_id,
+        99,
+        client_id,
+        event_type,
+        1,
+        datetime.now(UTC),
+        data,
+        {},
+    )
+    return encode(event, source)[1]
+
+
 def hostile_values(rng: random.Random, valid: bytes) -> list[bytes]:
     """Records no consumer may choke on: junk bytes, wrong JSON types, deep nesting, huge and odd
     strings, and a valid CloudEvent with one attribute broken (shuffled by rng)."""

@@ -86,6 +86,14 @@ def handle(conn: Connection, event: Envelope) -> None:
         handler(conn, event)
 
 
+def knows(conn: Connection, tenant_id: str, client_id: str) -> bool:
+    """Whether goals has a record of the client in the tenant: referred, or already erased."""
+    query = select(eligibility.c.client_id).where(
+        eligibility.c.tenant_id == tenant_id, eligibility.c.client_id == client_id
+    )
+    return conn.execute(query).first() is not None or erasure.is_erased(conn, tenant_id, client_id)
+
+
 def find(conn: Connection, tenant_id: str, client_id: str) -> ClientEligibility | None:
     """What goals knows of the client, or None before its referral has arrived."""
     columns = [eligibility.c[name] for name in ELIGIBILITY_FACTS]

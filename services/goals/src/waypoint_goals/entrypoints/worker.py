@@ -18,7 +18,7 @@ def main() -> None:
     topics = [settings.topic_of("intake")]
     loops = [
         relay_loop(settings, engine, container.store),
-        consumer_loop(settings, engine, topics, eligibility.handle),
+        consumer_loop(settings, engine, topics, eligibility.handle, known_client=eligibility.knows),
         lag_loop(settings, engine, topics),
     ]
     Worker(engine, loops, settings.worker_port, settings.worker_host).serve_forever()

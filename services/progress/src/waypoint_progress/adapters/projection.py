@@ -62,6 +62,15 @@ def _fact_row(event: SourceEvent) -> dict[str, Any]:
     }
 
 
+def has_client(
+    conn: Connection, tenant_id: str, client_id: str, tables: ProjectionTables = LIVE
+) -> bool:
+    """Whether any fact of the client is kept in the tenant."""
+    t = tables.source_events
+    query = select(t.c.event_id).where(t.c.tenant_id == tenant_id, t.c.client_id == client_id)
+    return conn.execute(query.limit(1)).first() is not None
+
+
 def facts_of(
     conn: Connection, tenant_id: str, client_id: str, tables: ProjectionTables = LIVE
 ) -> list[SourceEvent]:

@@ -23,7 +23,12 @@ def main() -> None:
     loops = [
         relay_loop(settings, engine, container.store),
         consumer_loop(
-            settings, engine, topics, projector.handle, handle_batch=projector.handle_all
+            settings,
+            engine,
+            topics,
+            projector.handle,
+            handle_batch=projector.handle_all,
+            known_client=projector.knows,
         ),
         lag_loop(settings, engine, topics),
     ]

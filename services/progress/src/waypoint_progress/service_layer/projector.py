@@ -79,6 +79,13 @@ class Projector:
         }
         return {client: theirs for client, theirs in by_client.items() if client not in erased}
 
+    def knows(self, conn: Connection, tenant_id: str, client_id: str) -> bool:
+        """Whether progress has a record of the client in the tenant: a kept fact of theirs in the
+        tables this projector writes, or an erasure."""
+        return projection.has_client(conn, tenant_id, client_id, self.tables) or erasure.is_erased(
+            conn, tenant_id, client_id
+        )
+
     def forget(self, conn: Connection, tenant_id: str, client_id: str) -> None:
         """Erase a client: their rows in the live tables (and in those being rebuilt), their
         keys, and the stored replies that quote them."""

@@ -20,7 +20,7 @@ from sqlalchemy import Connection, Engine
 from waypoint_progress.adapters import swap
 from waypoint_progress.adapters.tables import projection_tables
 from waypoint_progress.service_layer.projector import Projector
-from waypoint_shared import envelope
+from waypoint_shared import envelope, trust
 from waypoint_shared.database import run_in_transaction
 from waypoint_shared.envelope import UndecodableRecord
 
@@ -37,7 +37,9 @@ class Reader(Protocol):
 @dataclass
 class Rebuilt:
     applied: int = 0
-    skipped: int = 0  # undecodable or failing records: the live consumer dead-letters them
+    skipped: int = (
+        0  # undecodable, untrusted or failing records: the live consumer dead-letters them
+    )
     rounds: int = 0
 
 
@@ -63,8 +65,13 @@ def _apply(engine: Engine, projector: Projector, records: Iterable[Any], report:
     events = []
     for record in records:
         try:
-            events.append(envelope.decode(record.value))
+            event = envelope.decode(record.value)
         except UndecodableRecord:
+            report.skipped += 1
+            continue
+        if trust.origin_error(record.topic, event) is None:
+            events.append(event)
+        else:
             report.skipped += 1
     run_in_transaction(engine, lambda conn: _handle_all(conn, projector, events, report))
 
@@ -73,16 +80,18 @@ def _handle_all(conn: Connection, projector: Projector, events: list[Any], repor
     """The whole batch at once; if it fails, each event alone, skipping those that fail."""
     try:
         with conn.begin_nested():
-            projector.handle_all(conn, events)
-        report.applied += len(events)
+            refused = trust.apply_checked(conn, events, projector.handle_all, projector.knows)
+        report.applied += len(events) - len(refused)
+        report.skipped += len(refused)
         return
     except Exception:
         log.warning("rebuild: a batch could not be projected; projecting its events one by one")
     for event in events:
         try:
             with conn.begin_nested():
-                projector.handle(conn, event)
-            report.applied += 1
+                refused = trust.apply_checked(conn, [event], projector.handle_all, projector.knows)
+            report.applied += 1 - len(refused)
+            report.skipped += len(refused)
         except Exception:  # the live consumer dead-letters such a record; a rebuild skips it
             log.exception("rebuild: event %s could not be projected", event.event_id)
             report.skipped += 1
