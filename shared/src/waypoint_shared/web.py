@@ -8,12 +8,12 @@ import uuid
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from flask import Flask, Response, g, jsonify, request
+from flask import Flask, Response, current_app, g, jsonify, request
 from flask_smorest import Api, Blueprint
 from sqlalchemy import Engine, text
 
 from waypoint_shared import logs, metrics
-from waypoint_shared.auth import TokenVerifier, install_auth
+from waypoint_shared.auth import TokenVerifier, install_auth, requires
 from waypoint_shared.config import Settings
 from waypoint_shared.problems import Problem, install_problem_handlers, problem_response
 from waypoint_shared.store import ConcurrencyConflict
@@ -21,6 +21,8 @@ from waypoint_shared.store import ConcurrencyConflict
 JSON_TYPES = ("application/json",)
 WRITE_METHODS = ("POST", "PUT", "PATCH")
 REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")  # the form the event envelope accepts
+# On every answer: nothing here may be kept by a cache, nor its content type second-guessed.
+SAFETY_HEADERS = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"}
 
 
 def create_base_app(
@@ -33,6 +35,7 @@ def create_base_app(
     """A Flask app with OpenAPI 3.1, problem+json errors, bearer auth, health and metrics."""
     app = Flask(f"waypoint_{settings.service}")
     app.config.update(
+        WAYPOINT_PUBLIC_URL=settings.public_url,
         API_TITLE=title,
         API_VERSION="v1",
         OPENAPI_VERSION="3.1.0",
@@ -63,6 +66,7 @@ def create_base_app(
     app.before_request(_bind_caller)
     app.before_request(_require_json_body)
     app.after_request(_return_request_id)
+    app.after_request(_add_safety_headers)
     app.after_request(_observe(settings.service))
     app.teardown_request(_unbind_log_context)
     _add_operational_routes(app, engine)
@@ -86,12 +90,26 @@ def _conflict(error: ConcurrencyConflict) -> Response:
     )
 
 
+def public_url(path: str = "") -> str:
+    """An absolute URL of this service: its configured public base URL, never the Host header."""
+    return f"{current_app.config['WAYPOINT_PUBLIC_URL']}{path}"
+
+
+def public_url_of_request() -> str:
+    """The current request's absolute URL (path and query) under the public base URL."""
+    query = request.query_string.decode("latin-1")
+    return public_url(f"{request.path}?{query}" if query else request.path)
+
+
 def _take_request_id() -> None:
-    """The caller's X-Request-ID (or a new one) becomes the correlation id of every event."""
+    """Every request gets an id of the service's own (the audit's `request_id`, which a caller
+    cannot choose); the caller's X-Request-ID, if well-formed, is kept as the correlation id that
+    travels with the events (a new id when they sent none)."""
     g.started = time.perf_counter()
     given = request.headers.get("X-Request-ID", "")
-    g.request_id = given if REQUEST_ID.fullmatch(given) else str(uuid.uuid4())
-    g.log_context = logs.bind(request_id=g.request_id, correlation_id=g.request_id)
+    g.request_id = str(uuid.uuid4())
+    g.correlation_id = given if REQUEST_ID.fullmatch(given) else g.request_id
+    g.log_context = logs.bind(request_id=g.request_id, correlation_id=g.correlation_id)
 
 
 def _bind_caller() -> None:
@@ -124,7 +142,14 @@ def _observe(service: str) -> Callable[[Response], Response]:
 
 
 def _return_request_id(response: Response) -> Response:
+    """The service's id of this request, and the correlation id the caller sent (or got)."""
     response.headers["X-Request-ID"] = g.get("request_id") or ""
+    response.headers["X-Correlation-ID"] = g.get("correlation_id") or ""
+    return response
+
+
+def _add_safety_headers(response: Response) -> Response:
+    response.headers.update(SAFETY_HEADERS)
     return response
 
 
@@ -151,6 +176,8 @@ def _add_operational_routes(app: Flask, engine: Engine) -> None:
         return jsonify(status="ok")
 
     @app.get("/metrics")
+    @requires("metrics", "admin")
     def exposition() -> Response:
+        """Prometheus exposition; a bearer token with scope `metrics` (or `admin`) is needed."""
         body, content_type = metrics.exposition()
         return Response(body, content_type=content_type)

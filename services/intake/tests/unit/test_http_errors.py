@@ -259,7 +259,7 @@ def test_every_route_of_every_service_refuses_missing_tokens_and_missing_scopes(
 def test_health_and_openapi_answer_without_a_token(service):
     _, client = service
 
-    for path in ("/health/live", "/health/ready", "/metrics", "/openapi.json"):
+    for path in ("/health/live", "/health/ready", "/openapi.json"):
         assert client.get(path).status_code == 200, path
     assert re.fullmatch(r"3\.1\.\d+", client.get("/openapi.json").get_json()["openapi"])
 
@@ -271,3 +271,13 @@ def test_the_openapi_document_declares_bearer_security_and_every_api_route(servi
 
     assert spec["components"]["securitySchemes"]["bearer"]["scheme"] == "bearer"
     assert any(path.startswith("/v1/") for path in spec["paths"]), name
+
+
+def test_metrics_on_the_web_port_need_a_token_with_scope_metrics_or_admin(service):
+    _, client = service
+
+    assert_problem(client.get("/metrics"), 401)
+    assert_problem(client.get("/metrics", headers=bearer(scopes="intake:read")), 403)
+    for scopes in ("metrics", "admin"):
+        scraped = client.get("/metrics", headers=bearer(scopes=scopes))
+        assert scraped.status_code == 200 and b"waypoint_http_requests" in scraped.data, scopes
