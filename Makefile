@@ -38,8 +38,9 @@ kafka: setup
 topics: setup
 	.venv/bin/waypoint-topics
 
+# Development unless WAYPOINT_ENV says otherwise (production refuses the development secret).
 token: .venv/.synced
-	@.venv/bin/waypoint-token
+	@WAYPOINT_ENV=$${WAYPOINT_ENV:-development} .venv/bin/waypoint-token
 
 up:
 	docker compose up --build -d

@@ -20,6 +20,8 @@ from pathlib import Path
 from waypoint_shared.testing.infrastructure import free_port, local_kafka
 
 ROOT = Path(__file__).resolve().parents[1]
+# The processes a benchmark starts use the development secrets, as `make run` does.
+os.environ.setdefault("WAYPOINT_ENV", "development")
 RESULTS = ROOT / "bench" / "results"
 BIN = Path(sys.executable).parent
 

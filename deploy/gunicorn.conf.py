@@ -8,10 +8,14 @@ Metrics: prometheus-client's multiprocess mode, one directory per service under 
 (or PROMETHEUS_MULTIPROC_DIR), emptied when gunicorn starts; a dead worker's live gauges go.
 Shutdown: on SIGTERM gunicorn stops accepting, lets each worker finish its request within
 `graceful_timeout`, then exits.
+Start: with WAYPOINT_ENV=production and a missing or development secret, gunicorn exits at once
+naming the variable (each worker's app factory refuses too, and a worker that fails to boot
+makes gunicorn exit).
 """
 
 import os
 import shutil
+import sys
 from pathlib import Path
 
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
@@ -39,9 +43,15 @@ def on_starting(server):  # type: ignore[no-untyped-def]
     prometheus-client chooses multiprocess mode when it is first imported, which happens in the
     workers (the app is not preloaded), so the variable must be set here, not later.
     """
+    from waypoint_shared.config import SERVICES, UnsafeConfiguration, process_settings
     from waypoint_shared.logs import service_of_app
 
     service = service_of_app(server.cfg.default_proc_name) or "web"
+    if service in SERVICES:
+        try:
+            process_settings(service)
+        except UnsafeConfiguration as error:
+            sys.exit(str(error))
     var_dir = Path(os.environ.get("WAYPOINT_VAR_DIR", "var"))
     default = var_dir / "metrics" / f"{service}-web"
     directory = Path(os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", str(default.resolve())))

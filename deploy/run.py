@@ -3,13 +3,16 @@ and a `worker` process, on SQLite files under var/. Ctrl-C stops everything.
 
     .venv/bin/python deploy/run.py            # what `make run` does after setting up
 
-Every port and path can be overridden by the environment (DESIGN §2): INTAKE_WEB_PORT,
+Every port and path can be overridden by the environment: INTAKE_WEB_PORT,
 INTAKE_WORKER_PORT, … , WAYPOINT_KAFKA_PORT, WAYPOINT_VAR_DIR; with KAFKA_BOOTSTRAP_SERVERS set,
 an existing broker is used and none is started.
 
 The broker it starts authenticates every client (SASL/SCRAM-SHA-512) and authorises by ACL: each
 service runs as its own principal, allowed to write only its own topics (ADR 0007); the passwords
 are generated per var dir (var/kafka/credentials.json). WAYPOINT_KAFKA_SASL=off starts it without.
+
+It runs in development (`WAYPOINT_ENV=development`) unless the caller set WAYPOINT_ENV: with
+`WAYPOINT_ENV=production` it refuses to start anything until the secrets are set.
 """
 
 from __future__ import annotations
@@ -26,6 +29,8 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(HERE / "kafka"))
 from local_kafka import LocalKafka  # noqa: E402
+
+from waypoint_shared.config import UnsafeConfiguration, process_settings  # noqa: E402
 
 SERVICES = {"intake": (8001, 8101), "goals": (8002, 8102), "progress": (8003, 8103)}
 BIN = Path(sys.executable).parent
@@ -97,7 +102,16 @@ class Suite:
     def _check_alive(self) -> None:
         for name, process in self.processes.items():
             if process.poll() is not None:
-                raise RuntimeError(f"{name} exited with code {process.returncode}")
+                raise RuntimeError(
+                    f"{name} exited with code {process.returncode}{self._last_lines(name)}"
+                )
+
+    def _last_lines(self, name: str, count: int = 5) -> str:
+        """The end of a process's log, to say why it stopped."""
+        if self.log_dir is None or not (self.log_dir / f"{name}.log").exists():
+            return ""
+        lines = (self.log_dir / f"{name}.log").read_text(errors="replace").splitlines()
+        return "; its log ends:\n" + "\n".join(lines[-count:])
 
     def stop(self, timeout: float = 25) -> None:
         """SIGTERM every process (gunicorn finishes in-flight requests), SIGKILL stragglers."""
@@ -128,9 +142,24 @@ def _answers(url: str) -> bool:
         return False
 
 
+def refusal(env: dict[str, str]) -> str | None:
+    """Why the services would refuse this environment (WAYPOINT_ENV=production), if they would."""
+    try:
+        for service in SERVICES:
+            process_settings(service, env)
+    except UnsafeConfiguration as error:
+        return str(error)
+    return None
+
+
 def main() -> int:
     env = dict(os.environ)
+    env.setdefault("WAYPOINT_ENV", "development")
     var_dir = Path(env.setdefault("WAYPOINT_VAR_DIR", str(ROOT / "var")))
+    refused = refusal(env)
+    if refused:
+        print(refused, file=sys.stderr, flush=True)
+        return 2
     kafka = None
     stop_requested: list[int] = []
     for signum in (signal.SIGINT, signal.SIGTERM):
@@ -169,16 +198,19 @@ def main() -> int:
 
 
 def _print_banner(suite: Suite, env: dict[str, str]) -> None:
-    token = subprocess.run(
-        [str(BIN / "waypoint-token")], env=env, check=True, capture_output=True, text=True
-    ).stdout.strip()
     print("\nWaypoint is running (logs in var/logs/):", flush=True)
     for name, url in suite.urls().items():
         print(f"  {name:16} {url}")
     secured = " (SASL/SCRAM, ACLs)" if env.get("KAFKA_SASL_MECHANISM") else ""
     print(f"  kafka            {env['KAFKA_BOOTSTRAP_SERVERS']}{secured}")
-    print(f"\nDevelopment token (all scopes, tenant dev-clinic):\n  {token}")
-    print('\nTry:  curl -H "Authorization: Bearer $TOKEN" http://127.0.0.1:8001/openapi.json')
+    if env["WAYPOINT_ENV"] == "development":
+        token = subprocess.run(
+            [str(BIN / "waypoint-token")], env=env, check=True, capture_output=True, text=True
+        ).stdout.strip()
+        print(f"\nDevelopment token (all scopes, tenant dev-clinic):\n  {token}")
+        print('\nTry:  curl -H "Authorization: Bearer $TOKEN" http://127.0.0.1:8001/openapi.json')
+    else:
+        print(f"\nWAYPOINT_ENV={env['WAYPOINT_ENV']}: no token printed (waypoint-admin token).")
     print("Ready. Press Ctrl-C to stop.", flush=True)
 
 

@@ -11,6 +11,8 @@ from pathlib import Path
 import pytest
 from ruamel.yaml import YAML  # installed with check-jsonschema (dev group); PyYAML is not
 
+from waypoint_shared.config import DEVELOPMENT_MASTER_KEY, DEVELOPMENT_SECRET
+
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE_FILE = ROOT / "docker-compose.yml"
 SERVICES = ("intake", "goals", "progress")
@@ -155,3 +157,35 @@ def test_ports_are_published_on_localhost_only():
     services = compose_services().values()
     published = [port for service in services for port in service.get("ports", [])]
     assert published and all(str(port).startswith("127.0.0.1:") for port in published), published
+
+
+def compose_environment(process: str) -> dict[str, str]:
+    return {k: str(v) for k, v in compose_services()[process]["environment"].items()}
+
+
+@pytest.mark.parametrize("process", PROCESSES)
+def test_every_process_runs_in_production_and_compose_refuses_to_start_without_its_secrets(
+    process,
+):
+    env = compose_environment(process)
+    own_key = f"{process.split('-')[0].upper()}_MASTER_KEY"
+
+    assert env["WAYPOINT_ENV"] == "production"
+    for name in ("WAYPOINT_JWT_SECRET", own_key):
+        assert re.fullmatch(rf"\$\{{{name}:\?[^}}]+\}}", env[name]), (name, env[name])
+    assert "WAYPOINT_MASTER_KEY" not in env  # each service has its own master key
+
+
+def test_no_secret_in_the_compose_file_has_a_development_default():
+    text = COMPOSE_FILE.read_text()
+    defaulted = re.findall(r"\$\{(\w*(?:SECRET|MASTER_KEY)\w*):-", text)
+    assert defaulted == []
+    assert DEVELOPMENT_SECRET not in text and DEVELOPMENT_MASTER_KEY not in text
+
+
+def test_prometheus_scrapes_the_web_processes_with_a_bearer_token_from_a_mounted_file():
+    config = YAML(typ="safe").load((ROOT / "deploy" / "prometheus" / "prometheus.yml").read_text())
+    web = next(job for job in config["scrape_configs"] if job["job_name"] == "waypoint-web")
+    token_file = web["authorization"]["credentials_file"]
+    mounted = [v.split(":")[-2] for v in compose_services()["prometheus"]["volumes"]]
+    assert web["authorization"]["type"] == "Bearer" and token_file in mounted

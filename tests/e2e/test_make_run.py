@@ -1,7 +1,9 @@
-"""`make run` as a new user runs it: the suite comes up, works, and Ctrl-C leaves nothing behind."""
+"""`make run` as a new user runs it: the suite comes up, works, and Ctrl-C leaves nothing behind;
+with WAYPOINT_ENV=production it refuses to start without real secrets, and starts with them."""
 
 from __future__ import annotations
 
+import base64
 import os
 import re
 import signal
@@ -19,6 +21,7 @@ from waypoint_shared.testing.waiting import wait_until
 
 pytestmark = [pytest.mark.e2e, pytest.mark.kafka, pytest.mark.timeout(420)]
 SERVICES = ("intake", "goals", "progress")
+SECRETS = ("WAYPOINT_JWT_SECRET", "WAYPOINT_JWT_PUBLIC_KEY", "WAYPOINT_MASTER_KEY")
 
 
 def descendants(pid: int) -> set[int]:
@@ -61,12 +64,12 @@ def ports() -> dict[str, int]:
     return chosen
 
 
-def test_make_run_serves_a_journey_and_ctrl_c_stops_every_process(
-    tmp_path: Path, ports: dict[str, int]
-) -> None:
+def make_run(tmp_path: Path, ports: dict[str, int], **variables: str) -> tuple[Any, Path]:
+    """`make run` in its own process group, its output in a file."""
     env = {k: v for k, v in os.environ.items() if k != "KAFKA_BOOTSTRAP_SERVERS"}
     env.update({k: str(v) for k, v in ports.items()})
     env["WAYPOINT_VAR_DIR"] = str(tmp_path / "var")
+    env.update(variables)
     output = tmp_path / "make-run.out"
     with output.open("wb") as sink:
         make = subprocess.Popen(
@@ -77,14 +80,43 @@ def test_make_run_serves_a_journey_and_ctrl_c_stops_every_process(
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
+    return make, output
+
+
+def wait_ready(make: Any, output: Path) -> None:
+    wait_until(
+        lambda: "Ready." in output.read_text(errors="replace") or make.poll(),
+        timeout=300,
+        interval=0.5,
+        what="make run to print Ready.",
+    )
+    assert make.poll() is None, output.read_text(errors="replace")
+
+
+def ctrl_c(make: Any) -> None:
+    if make.poll() is not None:
+        return  # it stopped by itself; its output says why
+    os.killpg(make.pid, signal.SIGINT)
     try:
-        wait_until(
-            lambda: "Ready." in output.read_text(errors="replace") or make.poll(),
-            timeout=300,
-            interval=0.5,
-            what="make run to print Ready.",
-        )
-        assert make.poll() is None, output.read_text(errors="replace")
+        make.wait(timeout=90)
+    except subprocess.TimeoutExpired:
+        os.killpg(make.pid, signal.SIGKILL)
+        raise
+
+
+def production(**secrets: str) -> dict[str, str]:
+    """WAYPOINT_ENV=production, the development secrets of this shell left out."""
+    unset = {name: "" for name in SECRETS}
+    unset.update({f"{s.upper()}_{v}": "" for s in SERVICES for v in ("MASTER_KEY", "PUBLIC_URL")})
+    return {**unset, "WAYPOINT_ENV": "production", **secrets}
+
+
+def test_make_run_serves_a_journey_and_ctrl_c_stops_every_process(
+    tmp_path: Path, ports: dict[str, int]
+) -> None:
+    make, output = make_run(tmp_path, ports, WAYPOINT_ENV="development")
+    try:
+        wait_ready(make, output)
         token = re.search(r"^\s+(ey[\w-]+\.[\w-]+\.[\w-]+)$", output.read_text(), re.M)
         assert token, "make run prints a development token"
         assert "(SASL/SCRAM, ACLs)" in output.read_text(), "make run's broker is the secured one"
@@ -92,12 +124,7 @@ def test_make_run_serves_a_journey_and_ctrl_c_stops_every_process(
         children = descendants(make.pid)
         assert len(children) >= 7  # six suite processes and the broker at least
     finally:
-        os.killpg(make.pid, signal.SIGINT)
-        try:
-            make.wait(timeout=90)
-        except subprocess.TimeoutExpired:
-            os.killpg(make.pid, signal.SIGKILL)
-            raise
+        ctrl_c(make)
     wait_until(
         lambda: not [p for p in children if is_alive(p)],
         timeout=30,
@@ -105,6 +132,41 @@ def test_make_run_serves_a_journey_and_ctrl_c_stops_every_process(
     )
     busy = [name for name, port in ports.items() if not port_is_free(port)]
     assert busy == [], f"ports still in use after Ctrl-C: {busy}"
+
+
+def test_make_run_in_production_without_secrets_exits_within_a_minute_naming_the_jwt_secret(
+    tmp_path: Path, ports: dict[str, int]
+) -> None:
+    make, output = make_run(tmp_path, ports, **production())
+    try:
+        code = make.wait(timeout=60)  # set-up is already done on this machine: a no-op
+    finally:
+        ctrl_c(make)
+    said = output.read_text(errors="replace")
+    assert code != 0, said
+    assert "WAYPOINT_JWT_SECRET" in said and "INTAKE_MASTER_KEY" in said, said
+    assert "Ready." not in said
+    assert [name for name, port in ports.items() if not port_is_free(port)] == []
+
+
+def test_make_run_in_production_with_its_own_secrets_starts(
+    tmp_path: Path, ports: dict[str, int]
+) -> None:
+    secrets = {
+        f"{s.upper()}_MASTER_KEY": base64.b64encode(os.urandom(32)).decode() for s in SERVICES
+    }
+    secrets.update(
+        {f"{s.upper()}_PUBLIC_URL": f"https://{s}.clinic.example" for s in SERVICES},
+        WAYPOINT_JWT_SECRET=base64.b64encode(os.urandom(48)).decode(),
+    )
+    make, output = make_run(tmp_path, ports, **production(**secrets))
+    try:
+        wait_ready(make, output)
+        live = requests.get(f"http://127.0.0.1:{ports['INTAKE_WEB_PORT']}/health/ready", timeout=5)
+        assert live.status_code == 200
+    finally:
+        ctrl_c(make)
+    assert "refuses" not in output.read_text(errors="replace")
 
 
 def journey(ports: dict[str, int], headers: dict[str, str]) -> None:

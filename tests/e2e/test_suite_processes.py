@@ -158,11 +158,17 @@ def test_a_burst_of_concurrent_writes_on_sqlite_never_fails_or_reports_a_locked_
     assert count_events(suite, "intake") == before + 300
 
 
-def test_every_process_answers_health_and_metrics_without_a_token(suite: Any) -> None:
-    for url in suite.urls().values():
+def test_every_process_answers_health_without_a_token_and_metrics_on_the_web_with_one(
+    suite: Any, token: Any
+) -> None:
+    metrics_token = {"Authorization": f"Bearer {token('operations', 'metrics')}"}
+    for name, url in suite.urls().items():
         assert requests.get(f"{url}/health/live", timeout=5).status_code == 200
         assert requests.get(f"{url}/health/ready", timeout=5).status_code == 200
-        assert requests.get(f"{url}/metrics", timeout=5).status_code == 200
+        web = name.endswith("-web")
+        assert requests.get(f"{url}/metrics", timeout=5).status_code == (401 if web else 200)
+        scraped = requests.get(f"{url}/metrics", headers=metrics_token, timeout=5)
+        assert scraped.status_code == 200
 
 
 def test_the_progress_worker_reports_consumer_lag_per_partition_when_ready(suite: Any) -> None:

@@ -78,18 +78,21 @@ def test_a_write_logs_its_event_with_request_id_tenant_and_client_but_no_persona
     answer = app.test_client().post(
         "/v1/clients", json=REFERRAL, headers={**BEARER, "X-Request-ID": "trace-42"}
     )
-    assert answer.headers["X-Request-ID"] == "trace-42"
+    assert answer.headers["X-Correlation-ID"] == "trace-42"
+    request_id = answer.headers["X-Request-ID"]
+    assert str(uuid.UUID(request_id)) == request_id  # the service's own id, not the caller's
     [appended] = [line for line in json_logs() if line["message"] == "event appended"]
-    assert appended["request_id"] == appended["correlation_id"] == "trace-42"
+    assert (appended["request_id"], appended["correlation_id"]) == (request_id, "trace-42")
     assert (appended["tenant"], appended["client_id"]) == ("clinic-a", answer.json["client_id"])
     assert appended["event_type"] == "waypoint.intake.client_referred.v1"
     assert not [v for v in REFERRAL.values() if v in json.dumps(appended)]
 
 
-def test_even_a_refused_request_answers_with_its_request_id(app):
+def test_even_a_refused_request_answers_with_its_request_and_correlation_ids(app):
     path = f"/v1/clients/{uuid.uuid4()}"
     answer = app.test_client().get(path, headers={"X-Request-ID": "trace-401"})
-    assert (answer.status_code, answer.headers["X-Request-ID"]) == (401, "trace-401")
+    assert (answer.status_code, answer.headers["X-Correlation-ID"]) == (401, "trace-401")
+    assert answer.headers["X-Request-ID"] not in ("", "trace-401")
 
 
 def test_http_answers_are_counted_by_url_rule_and_status_not_by_path(app):

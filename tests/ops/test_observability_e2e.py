@@ -18,7 +18,8 @@ import requests
 from kafka import KafkaConsumer, TopicPartition
 from prometheus_client.parser import text_string_to_metric_families
 
-from waypoint_shared.config import KafkaSettings
+from waypoint_shared.auth import mint_token
+from waypoint_shared.config import DEVELOPMENT_SECRET, KafkaSettings
 from waypoint_shared.kafka_clients import durable_producer
 from waypoint_shared.testing.suite import running_suite, url_of
 from waypoint_shared.testing.waiting import wait_until
@@ -80,7 +81,12 @@ def headers(token: Callable[..., str]) -> dict[str, str]:
 
 
 def scrape(suite: Any, process: str) -> dict[str, list[Any]]:
-    text = requests.get(f"{url_of(suite, process)}/metrics", timeout=5).text
+    """What Prometheus reads: the web processes want a token with scope `metrics`."""
+    token = mint_token(DEVELOPMENT_SECRET, "prometheus", "operations", "metrics")
+    headers = {"Authorization": f"Bearer {token}"}
+    answer = requests.get(f"{url_of(suite, process)}/metrics", headers=headers, timeout=5)
+    assert answer.status_code == 200, answer.text
+    text = answer.text
     return {family.name: family.samples for family in text_string_to_metric_families(text)}
 
 
@@ -226,7 +232,7 @@ def test_one_request_id_is_followed_from_the_response_through_logs_and_the_kafka
 
     appended = logged(suite, "intake-web", correlation_id=request_id, message="event appended")
     assert [(e["client_id"], e["tenant"]) for e in appended] == [(client_id, "clinic-a")]
-    assert logged(suite, "intake-web", request_id=request_id, message="request answered")
+    assert logged(suite, "intake-web", correlation_id=request_id, message="request answered")
     assert kafka_record_of(suite, client_id)["correlationid"] == request_id
     for worker in ("goals-worker", "progress-worker"):
         applied = wait_until(

@@ -29,7 +29,7 @@ from kafka.consumer.fetcher import ConsumerRecord
 from sqlalchemy import Engine, func, make_url, select
 from sqlalchemy.exc import SQLAlchemyError
 
-from waypoint_shared.auth import ALL_SCOPES, mint_token
+from waypoint_shared.auth import ALL_SCOPES, mint_token, minting_secret
 from waypoint_shared.config import SERVICES, Settings, load_settings
 from waypoint_shared.database import connect, read
 from waypoint_shared.kafka_clients import durable_producer, group_consumer
@@ -193,13 +193,15 @@ def erase(args: argparse.Namespace) -> None:
 def _admin_token(settings: Settings, args: argparse.Namespace) -> str:
     if settings.jwt_secret is None:
         raise SystemExit("RS256 in use: pass --token or set WAYPOINT_ADMIN_TOKEN")
-    return mint_token(settings.jwt_secret, "waypoint-admin", args.tenant, "admin", 300)
+    secret = minting_secret(settings.jwt_secret, settings.environment)
+    return mint_token(secret, "waypoint-admin", args.tenant, "admin", 300)
 
 
 def token(args: argparse.Namespace) -> None:
-    secret = load_settings("intake").jwt_secret
-    if secret is None:
+    settings = load_settings("intake")
+    if settings.jwt_secret is None:
         raise SystemExit("RS256 in use: tokens come from your identity provider")
+    secret = minting_secret(settings.jwt_secret, settings.environment)
     print(mint_token(secret, args.sub, args.tenant, args.scope, args.ttl))
 
 

@@ -176,7 +176,7 @@ def _message(entry: EventType) -> dict[str, Any]:
             "properties": {"content-type": {"type": "string", "const": envelope.CONTENT_TYPE}},
         },
         "correlationId": {
-            "description": "The X-Request-ID of the HTTP request that caused the event.",
+            "description": "The caller's X-Request-ID (else the request id) behind the event.",
             "location": "$message.payload#/correlationid",
         },
         "payload": {

@@ -119,7 +119,9 @@ class AccessRecordSchema(Schema):
     tenant = fields.String(required=True)
     method = fields.String(required=True)
     path = fields.String(required=True, metadata={"description": "without the query string"})
-    request_id = fields.String(required=True, metadata={"description": "X-Request-ID"})
+    request_id = fields.String(
+        required=True, metadata={"description": "the service's id of the read (its X-Request-ID)"}
+    )
 
 
 class AccessLogSchema(Schema):

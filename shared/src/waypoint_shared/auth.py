@@ -1,4 +1,4 @@
-"""Bearer JWT authentication and scopes (DESIGN §6).
+"""Bearer JWT authentication and scopes.
 
 Checks in order: bad or missing token → 401, missing scope → 403; another tenant's resource is
 then a 404 in the query itself. The algorithm comes from configuration, never from the token.
@@ -17,13 +17,13 @@ from typing import Any, TypeVar
 import jwt
 from flask import Flask, current_app, g, request
 
-from waypoint_shared.config import DEVELOPMENT_SECRET
+from waypoint_shared.config import DEVELOPMENT_SECRET, PRODUCTION, environment_of
 from waypoint_shared.problems import Problem
 
 AUDIENCE = "waypoint"
 ALL_SCOPES = "intake:read intake:write goals:read goals:write progress:read progress:write admin"
 TENANT = re.compile(r"[A-Za-z0-9._:-]{1,64}")  # the same form the event envelope accepts
-PUBLIC_PATHS = ("/health/live", "/health/ready", "/metrics", "/openapi.json")
+PUBLIC_PATHS = ("/health/live", "/health/ready", "/openapi.json")
 VERIFIED_TOKENS = 1024  # per process; a token is a few hundred bytes
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -82,11 +82,13 @@ class TokenVerifier:
         return float(claims["exp"]), Principal(str(claims["sub"]), claims["tenant"], scopes)
 
 
-def requires(scope: str) -> Callable[[F], F]:
-    """Mark a view as needing a scope; the check runs before the body is even parsed."""
+def requires(scope: str, *alternatives: str) -> Callable[[F], F]:
+    """Mark a view as needing a scope (or one of the alternatives); the check runs before the
+    body is even parsed."""
 
     def mark(view: F) -> F:
         view.required_scope = scope  # type: ignore[attr-defined]
+        view.accepted_scopes = frozenset((scope, *alternatives))  # type: ignore[attr-defined]
         return view
 
     return mark
@@ -108,7 +110,8 @@ def install_auth(app: Flask, verifier: TokenVerifier) -> None:
         g.principal = verifier.verify(header.removeprefix("Bearer ").strip())
         view = current_app.view_functions[request.endpoint]
         scope = getattr(view, "required_scope", None)
-        if scope is None or scope not in g.principal.scopes:
+        accepted = getattr(view, "accepted_scopes", frozenset())
+        if scope is None or not accepted & g.principal.scopes:
             raise Problem(
                 403, "Forbidden", f"This call needs the scope {scope!r}.", required_scope=scope
             )
@@ -135,8 +138,18 @@ def mint_token(
     return jwt.encode(claims, secret, algorithm="HS256")
 
 
+def minting_secret(secret: str, environment: str) -> str:
+    """The HS256 secret to mint with; never the development one in production."""
+    if secret == DEVELOPMENT_SECRET and environment == PRODUCTION:
+        raise SystemExit(
+            "WAYPOINT_ENV=production: refusing to mint a token with the development secret; "
+            "set WAYPOINT_JWT_SECRET (or WAYPOINT_ENV=development on a laptop)."
+        )
+    return secret
+
+
 def token_cli(argv: list[str] | None = None) -> None:
-    """`waypoint-token`: print a development token."""
+    """`waypoint-token`: print a development token (refused in production without a secret)."""
     import os
 
     parser = argparse.ArgumentParser(description="Mint a development JWT for Waypoint.")
@@ -145,5 +158,6 @@ def token_cli(argv: list[str] | None = None) -> None:
     parser.add_argument("--scope", default=ALL_SCOPES)
     parser.add_argument("--ttl", type=int, default=12 * 3600)
     args = parser.parse_args(argv)
-    secret = os.environ.get("WAYPOINT_JWT_SECRET", DEVELOPMENT_SECRET)
+    secret = os.environ.get("WAYPOINT_JWT_SECRET") or DEVELOPMENT_SECRET
+    secret = minting_secret(secret, environment_of(os.environ))
     print(mint_token(secret, args.sub, args.tenant, args.scope, args.ttl))

@@ -1,17 +1,32 @@
-"""Configuration read once from prefixed environment variables (DESIGN §2)."""
+"""Configuration read once from prefixed environment variables.
+
+`WAYPOINT_ENV` is `development` or `production` (the default, so a forgotten variable fails
+safe). The development values below are published in this repository: a production process
+refuses to start with them, or without its own secrets (`check_production`).
+"""
 
 from __future__ import annotations
 
+import base64
+import binascii
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 SERVICES = ("intake", "goals", "progress")
 WEB_PORTS = {"intake": 8001, "goals": 8002, "progress": 8003}
 WORKER_PORTS = {"intake": 8101, "goals": 8102, "progress": 8103}
 DEVELOPMENT_SECRET = "waypoint-development-secret-change-me-0123456789"
 DEVELOPMENT_MASTER_KEY = "d2F5cG9pbnQtZGV2ZWxvcG1lbnQtbWFzdGVyLWtleSE="  # 32 bytes, base64
+DEVELOPMENT, PRODUCTION = "development", "production"
+ENVIRONMENTS = (DEVELOPMENT, PRODUCTION)
+MIN_SECRET_BYTES = 32  # HS256 wants a key at least as long as its hash (RFC 7518 §3.2)
+
+
+class UnsafeConfiguration(Exception):
+    """A process may not start with this configuration; the message names the variable."""
 
 
 def topic_of(service: str, prefix: str = "") -> str:
@@ -67,6 +82,10 @@ class Settings:
     rate_limit: float = 100.0  # requests per second per bearer token (waypoint_shared.ratelimit)
     worker_host: str = "127.0.0.1"  # 0.0.0.0 in a container, so the health port can be published
     idempotency_ttl_hours: float = 24.0  # how long a stored idempotent reply is honoured
+    environment: str = PRODUCTION
+    # Where callers reach this service (scheme://host[:port], no trailing slash): absolute links
+    # are built from it, never from the request's Host header.
+    public_url: str = ""
     extra: Mapping[str, str] = field(default_factory=dict)
 
     def topic_of(self, service: str) -> str:
@@ -118,12 +137,24 @@ def default_database_url(service: str, env: Mapping[str, str]) -> str:
     return f"sqlite:///{(var_dir / f'{service}.db').resolve()}"
 
 
+def environment_of(env: Mapping[str, str]) -> str:
+    """`WAYPOINT_ENV`: production unless it says development."""
+    value = env.get("WAYPOINT_ENV", "").strip().lower() or PRODUCTION
+    if value not in ENVIRONMENTS:
+        raise UnsafeConfiguration(f"WAYPOINT_ENV must be one of {', '.join(ENVIRONMENTS)}.")
+    return value
+
+
 def load_settings(service: str, env: Mapping[str, str] | None = None) -> Settings:
-    """Read a service's settings from the environment (or a given mapping)."""
+    """Read a service's settings from the environment (or a given mapping).
+
+    Unset secrets fall back to the development values whatever the environment; a process that
+    starts checks them with `check_production` (see `process_settings`)."""
     env = os.environ if env is None else env
     prefix = service.upper()
     secret = env.get("WAYPOINT_JWT_SECRET")
     public_key = env.get("WAYPOINT_JWT_PUBLIC_KEY")
+    web_port = int(env.get(f"{prefix}_WEB_PORT", WEB_PORTS[service]))
     return Settings(
         service=service,
         database_url=env.get(f"{prefix}_DATABASE_URL") or default_database_url(service, env),
@@ -131,12 +162,85 @@ def load_settings(service: str, env: Mapping[str, str] | None = None) -> Setting
         jwt_secret=secret if secret or public_key else DEVELOPMENT_SECRET,
         jwt_public_key=public_key,
         master_key=env.get(f"{prefix}_MASTER_KEY")
-        or env.get("WAYPOINT_MASTER_KEY", DEVELOPMENT_MASTER_KEY),
-        web_port=int(env.get(f"{prefix}_WEB_PORT", WEB_PORTS[service])),
+        or env.get("WAYPOINT_MASTER_KEY")
+        or DEVELOPMENT_MASTER_KEY,
+        web_port=web_port,
         worker_port=int(env.get(f"{prefix}_WORKER_PORT", WORKER_PORTS[service])),
         max_body_bytes=int(env.get("WAYPOINT_MAX_BODY_BYTES", 64 * 1024)),
         rate_limit=float(env.get("WAYPOINT_RATE_LIMIT", "100")),
         worker_host=env.get("WAYPOINT_WORKER_HOST", "127.0.0.1"),
         idempotency_ttl_hours=float(env.get("WAYPOINT_IDEMPOTENCY_TTL_HOURS", "24")),
+        environment=environment_of(env),
+        public_url=_public_url(env.get(f"{prefix}_PUBLIC_URL"), web_port),
         extra={k: v for k, v in env.items() if k.startswith(f"{prefix}_")},
     )
+
+
+def _public_url(given: str | None, web_port: int) -> str:
+    return (given or f"http://127.0.0.1:{web_port}").strip().rstrip("/")
+
+
+def process_settings(service: str, env: Mapping[str, str] | None = None) -> Settings:
+    """The settings of a web or worker process about to start: refused if unsafe."""
+    settings = load_settings(service, env)
+    check_production(settings)
+    return settings
+
+
+def check_production(settings: Settings) -> None:
+    """In production, refuse development values, weak or missing secrets, and a missing public
+    URL; each refusal names the variable to set. In development, accept everything."""
+    if settings.environment != PRODUCTION:
+        return
+    prefix = settings.service.upper()
+    problems = [
+        *_token_key_problems(settings),
+        *_master_key_problems(f"{prefix}_MASTER_KEY", settings.extra.get(f"{prefix}_MASTER_KEY")),
+        *_public_url_problems(settings.service, settings.extra.get(f"{prefix}_PUBLIC_URL")),
+    ]
+    if problems:
+        raise UnsafeConfiguration(
+            f"WAYPOINT_ENV=production refuses to start {settings.service}: "
+            + " ".join(problems)
+            + " (WAYPOINT_ENV=development accepts the development values.)"
+        )
+
+
+def _token_key_problems(settings: Settings) -> list[str]:
+    if settings.jwt_public_key:
+        return []  # RS256: the secret is not used
+    secret = settings.jwt_secret or ""
+    if secret == DEVELOPMENT_SECRET:
+        return [
+            "WAYPOINT_JWT_SECRET is not set or holds the development value published in the "
+            "repository (or set WAYPOINT_JWT_PUBLIC_KEY for RS256)."
+        ]
+    if len(secret.encode()) < MIN_SECRET_BYTES:
+        return [f"WAYPOINT_JWT_SECRET is shorter than {MIN_SECRET_BYTES} bytes."]
+    return []
+
+
+def _master_key_problems(name: str, value: str | None) -> list[str]:
+    if not value:
+        return [f"{name} is not set (in production WAYPOINT_MASTER_KEY is not enough)."]
+    keys = [part.strip() for part in value.split(",")]
+    if keys[0] == DEVELOPMENT_MASTER_KEY:  # an older key may still be listed for a rotation
+        return [f"{name} holds the development value published in the repository."]
+    if not all(_is_32_bytes_base64(key) for key in keys):
+        return [f"{name} must be 32 bytes, base64-encoded (NEW,OLD during a rotation)."]
+    return []
+
+
+def _is_32_bytes_base64(value: str) -> bool:
+    try:
+        return len(base64.b64decode(value, validate=True)) == 32
+    except (binascii.Error, ValueError):
+        return False
+
+
+def _public_url_problems(service: str, value: str | None) -> list[str]:
+    parts = urlsplit(value or "")
+    if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment:
+        example = f"https://{service}.clinic.example"
+        return [f"{service.upper()}_PUBLIC_URL must be the service's public base URL ({example})."]
+    return []

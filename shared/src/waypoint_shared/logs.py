@@ -129,6 +129,7 @@ class GunicornLogger(glogging.Logger):
             "request answered",
             extra={
                 "request_id": headers.get("x-request-id"),
+                "correlation_id": headers.get("x-correlation-id"),
                 "method": environ.get("REQUEST_METHOD"),
                 "path": environ.get("PATH_INFO"),
                 "status": resp.status_code,

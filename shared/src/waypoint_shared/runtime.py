@@ -114,11 +114,12 @@ def lag_loop(settings: Settings, engine: Engine, topics: list[str]) -> Loop:
 
 
 def request_metadata(acting: dict[str, Any] | None = None) -> dict[str, Any]:
-    """Who did this and as part of what: the write audit trail carried by every event."""
+    """Who did this and as part of what: the write audit trail carried by every event. The
+    request id is the service's own; the correlation id is the caller's X-Request-ID, if any."""
     request_id = g.get("request_id") or str(uuid.uuid4())
     return {
         "actor": {"system": principal().subject, "person": acting},
-        "correlation_id": request_id,
+        "correlation_id": g.get("correlation_id") or request_id,
         "causation_id": request_id,
         "request_id": request_id,
     }

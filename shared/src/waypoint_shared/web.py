@@ -8,12 +8,12 @@ import uuid
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from flask import Flask, Response, g, jsonify, request
+from flask import Flask, Response, current_app, g, jsonify, request
 from flask_smorest import Api, Blueprint
 from sqlalchemy import Engine, text
 
 from waypoint_shared import logs, metrics
-from waypoint_shared.auth import TokenVerifier, install_auth
+from waypoint_shared.auth import TokenVerifier, install_auth, requires
 from waypoint_shared.commands import install_idempotency
 from waypoint_shared.config import Settings
 from waypoint_shared.crypto import CryptoError, UnreadableRecord
@@ -27,6 +27,8 @@ REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")  # the form the event envelop
 MAX_JSON_DEPTH = 32  # nesting of arrays and objects in a body; no schema of ours needs 6
 _JSON_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"')
 _JSON_BRACKET = re.compile(rb"[\[\]{}]")
+# On every answer: nothing here may be kept by a cache, nor its content type second-guessed.
+SAFETY_HEADERS = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"}
 
 
 def create_base_app(
@@ -39,6 +41,7 @@ def create_base_app(
     """A Flask app with OpenAPI 3.1, problem+json errors, bearer auth, health and metrics."""
     app = Flask(f"waypoint_{settings.service}")
     app.config.update(
+        WAYPOINT_PUBLIC_URL=settings.public_url,
         API_TITLE=title,
         API_VERSION="v1",
         OPENAPI_VERSION="3.1.0",
@@ -73,6 +76,7 @@ def create_base_app(
     app.before_request(_require_json_body)
     app.before_request(_refuse_deep_json)
     app.after_request(_return_request_id)
+    app.after_request(_add_safety_headers)
     app.after_request(_observe(settings.service))
     app.teardown_request(_unbind_log_context)
     _add_operational_routes(app, engine)
@@ -110,12 +114,26 @@ def _unreadable(error: CryptoError) -> Response:
     )
 
 
+def public_url(path: str = "") -> str:
+    """An absolute URL of this service: its configured public base URL, never the Host header."""
+    return f"{current_app.config['WAYPOINT_PUBLIC_URL']}{path}"
+
+
+def public_url_of_request() -> str:
+    """The current request's absolute URL (path and query) under the public base URL."""
+    query = request.query_string.decode("latin-1")
+    return public_url(f"{request.path}?{query}" if query else request.path)
+
+
 def _take_request_id() -> None:
-    """The caller's X-Request-ID (or a new one) becomes the correlation id of every event."""
+    """Every request gets an id of the service's own (the audit's `request_id`, which a caller
+    cannot choose); the caller's X-Request-ID, if well-formed, is kept as the correlation id that
+    travels with the events (a new id when they sent none)."""
     g.started = time.perf_counter()
     given = request.headers.get("X-Request-ID", "")
-    g.request_id = given if REQUEST_ID.fullmatch(given) else str(uuid.uuid4())
-    g.log_context = logs.bind(request_id=g.request_id, correlation_id=g.request_id)
+    g.request_id = str(uuid.uuid4())
+    g.correlation_id = given if REQUEST_ID.fullmatch(given) else g.request_id
+    g.log_context = logs.bind(request_id=g.request_id, correlation_id=g.correlation_id)
 
 
 def _bind_caller() -> None:
@@ -148,7 +166,14 @@ def _observe(service: str) -> Callable[[Response], Response]:
 
 
 def _return_request_id(response: Response) -> Response:
+    """The service's id of this request, and the correlation id the caller sent (or got)."""
     response.headers["X-Request-ID"] = g.get("request_id") or ""
+    response.headers["X-Correlation-ID"] = g.get("correlation_id") or ""
+    return response
+
+
+def _add_safety_headers(response: Response) -> Response:
+    response.headers.update(SAFETY_HEADERS)
     return response
 
 
@@ -201,6 +226,8 @@ def _add_operational_routes(app: Flask, engine: Engine) -> None:
         return jsonify(status="ok")
 
     @app.get("/metrics")
+    @requires("metrics", "admin")
     def exposition() -> Response:
+        """Prometheus exposition; a bearer token with scope `metrics` (or `admin`) is needed."""
         body, content_type = metrics.exposition()
         return Response(body, content_type=content_type)

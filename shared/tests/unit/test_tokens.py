@@ -210,3 +210,22 @@ def test_a_token_signed_otherwise_is_refused_even_after_a_valid_one():
     forged = jwt.encode(claims, "another-secret-of-enough-length-32b", algorithm="HS256")
     with pytest.raises(Problem):
         verifier.verify(forged)
+
+
+def test_the_token_cli_refuses_the_development_secret_in_production(capsys, monkeypatch):
+    monkeypatch.delenv("WAYPOINT_JWT_SECRET", raising=False)
+    monkeypatch.setenv("WAYPOINT_ENV", "production")
+
+    with pytest.raises(SystemExit, match="WAYPOINT_JWT_SECRET"):
+        token_cli([])
+
+    assert capsys.readouterr().out == ""
+
+
+def test_the_token_cli_mints_in_production_with_the_configured_secret(capsys, monkeypatch):
+    monkeypatch.setenv("WAYPOINT_JWT_SECRET", SECRET)
+    monkeypatch.setenv("WAYPOINT_ENV", "production")
+
+    token_cli([])
+
+    assert TokenVerifier(secret=SECRET).verify(capsys.readouterr().out.strip())

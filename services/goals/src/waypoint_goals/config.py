@@ -1,7 +1,8 @@
-"""Goals' settings: the shared ones, read from GOALS_* and WAYPOINT_* variables."""
+"""Goals' settings: the shared ones, read from GOALS_* and WAYPOINT_* variables; a production
+process refuses to start with development or missing secrets (waypoint_shared.config)."""
 
-from waypoint_shared.config import Settings, load_settings
+from waypoint_shared.config import Settings, process_settings
 
 
 def settings() -> Settings:
-    return load_settings("goals")
+    return process_settings("goals")

@@ -85,8 +85,8 @@ def test_the_care_plan_search_returns_a_bundle_with_the_plan_and_its_goals(api, 
     Bundle.model_validate(bundle)
     assert (bundle["type"], bundle["total"]) == ("searchset", 1)
     plan_entry, goal_entry = bundle["entry"]
-    assert plan_entry["fullUrl"] == f"http://localhost/fhir/CarePlan/{client_id}"
-    assert goal_entry["fullUrl"].startswith("http://localhost/fhir/Goal/")
+    assert plan_entry["fullUrl"] == f"http://127.0.0.1:8002/fhir/CarePlan/{client_id}"
+    assert goal_entry["fullUrl"].startswith("http://127.0.0.1:8002/fhir/Goal/")
     plan = plan_entry["resource"]
     CarePlan.model_validate(plan)
     assert (plan["status"], plan["intent"]) == ("active", "plan")

@@ -1,7 +1,8 @@
-"""Intake's settings: the shared ones, read from INTAKE_* and WAYPOINT_* variables."""
+"""Intake's settings: the shared ones, read from INTAKE_* and WAYPOINT_* variables; a production
+process refuses to start with development or missing secrets (waypoint_shared.config)."""
 
-from waypoint_shared.config import Settings, load_settings
+from waypoint_shared.config import Settings, process_settings
 
 
 def settings() -> Settings:
-    return load_settings("intake")
+    return process_settings("intake")

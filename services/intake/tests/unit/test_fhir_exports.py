@@ -31,7 +31,7 @@ def searched(intake, resource_type: str, client_id: str) -> list[dict]:
     assert body["type"] == "searchset"
     for entry in body.get("entry", []):
         resource = entry["resource"]
-        assert entry["fullUrl"] == f"http://localhost/fhir/{resource_type}/{resource['id']}"
+        assert entry["fullUrl"] == f"http://127.0.0.1:8001/fhir/{resource_type}/{resource['id']}"
     return [e["resource"] for e in body.get("entry", [])]
 
 

@@ -259,7 +259,7 @@ def test_every_route_of_every_service_refuses_missing_tokens_and_missing_scopes(
 def test_health_and_openapi_answer_without_a_token(service):
     _, client = service
 
-    for path in ("/health/live", "/health/ready", "/metrics", "/openapi.json"):
+    for path in ("/health/live", "/health/ready", "/openapi.json"):
         assert client.get(path).status_code == 200, path
     assert re.fullmatch(r"3\.1\.\d+", client.get("/openapi.json").get_json()["openapi"])
 
@@ -308,3 +308,13 @@ def test_a_token_over_its_rate_is_a_429_problem_with_retry_after_and_others_pass
 
 
 READS_OF = {f"waypoint_{name}": path for name, (path, _) in READS.items()}
+
+
+def test_metrics_on_the_web_port_need_a_token_with_scope_metrics_or_admin(service):
+    _, client = service
+
+    assert_problem(client.get("/metrics"), 401)
+    assert_problem(client.get("/metrics", headers=bearer(scopes="intake:read")), 403)
+    for scopes in ("metrics", "admin"):
+        scraped = client.get("/metrics", headers=bearer(scopes=scopes))
+        assert scraped.status_code == 200 and b"waypoint_http_requests" in scraped.data, scopes

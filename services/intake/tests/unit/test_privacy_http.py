@@ -174,28 +174,34 @@ def test_the_export_holds_every_event_of_the_record_and_the_reads_so_far(intake)
     assert [r["path"] for r in exported["access_log"]] == [f"/v1/clients/{client_id}"]
 
 
-def read_as(intake: Driver, subject: str, path: str) -> None:
+def read_as(intake: Driver, subject: str, path: str) -> str:
+    """Read as a caller who sends their own X-Request-ID; the service's request id comes back."""
     token = mint_token(DEVELOPMENT_SECRET, subject, "clinic-a", "intake:read")
     headers = {"Authorization": f"Bearer {token}", "X-Request-ID": f"req-{subject}"}
-    assert intake.http.get(path, headers=headers).status_code == 200
+    answer = intake.http.get(path, headers=headers)
+    assert answer.status_code == 200
+    return str(answer.headers["X-Request-ID"])
 
 
 def test_the_access_log_lists_each_read_in_order_with_the_caller_and_no_query(intake):
     client_id = intake.refer(external_id="EHR-Q9")
     soon = (datetime.now(UTC) + timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
-    read_as(intake, "ehr-a", f"/v1/clients/{client_id}?as_of={soon}")
-    read_as(intake, "portal-b", "/v1/clients?external_id=EHR-Q9")
-    read_as(intake, "fhir-c", f"/fhir/Patient/{client_id}")
-    read_as(intake, "ehr-a", f"/v1/clients/{client_id}/history")
+    ids = [
+        read_as(intake, "ehr-a", f"/v1/clients/{client_id}?as_of={soon}"),
+        read_as(intake, "portal-b", "/v1/clients?external_id=EHR-Q9"),
+        read_as(intake, "fhir-c", f"/fhir/Patient/{client_id}"),
+        read_as(intake, "ehr-a", f"/v1/clients/{client_id}/history"),
+    ]
 
     log = intake.get(f"/v1/clients/{client_id}/access-log").get_json()
 
     assert [(r["subject"], r["method"], r["path"], r["request_id"]) for r in log["items"]] == [
-        ("ehr-a", "GET", f"/v1/clients/{client_id}", "req-ehr-a"),
-        ("portal-b", "GET", "/v1/clients", "req-portal-b"),
-        ("fhir-c", "GET", f"/fhir/Patient/{client_id}", "req-fhir-c"),
-        ("ehr-a", "GET", f"/v1/clients/{client_id}/history", "req-ehr-a"),
+        ("ehr-a", "GET", f"/v1/clients/{client_id}", ids[0]),
+        ("portal-b", "GET", "/v1/clients", ids[1]),
+        ("fhir-c", "GET", f"/fhir/Patient/{client_id}", ids[2]),
+        ("ehr-a", "GET", f"/v1/clients/{client_id}/history", ids[3]),
     ]
+    assert not {f"req-{s}" for s in ("ehr-a", "portal-b", "fhir-c")} & set(ids)
     assert {r["tenant"] for r in log["items"]} == {"clinic-a"}
     assert "EHR-Q9" not in json.dumps(log)
 

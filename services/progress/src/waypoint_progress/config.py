@@ -1,16 +1,18 @@
 """Progress's settings: the shared ones, read from PROGRESS_* and WAYPOINT_* variables, and the
-clinical thresholds (`PROGRESS_PHQ9_CASENESS`, …), NHS Talking Therapies values by default."""
+clinical thresholds (`PROGRESS_PHQ9_CASENESS`, …), NHS Talking Therapies values by default. A
+production process refuses to start with development or missing secrets (waypoint_shared.config).
+"""
 
 from __future__ import annotations
 
 import dataclasses
 
 from waypoint_progress.domain.scoring import Thresholds
-from waypoint_shared.config import Settings, load_settings
+from waypoint_shared.config import Settings, process_settings
 
 
 def settings() -> Settings:
-    return load_settings("progress")
+    return process_settings("progress")
 
 
 def thresholds(settings: Settings) -> Thresholds:

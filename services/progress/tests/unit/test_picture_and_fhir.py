@@ -116,7 +116,7 @@ def test_observations_are_a_valid_r4_searchset_with_loinc_and_local_codes(app, c
     assert phq9.category[0].coding[0].code == "survey"
     assert observations[3].valueQuantity.value == 27.0
     for entry in bundle.entry:
-        assert entry.fullUrl.startswith("http://localhost/fhir/Observation/")
+        assert entry.fullUrl.startswith("http://127.0.0.1:8003/fhir/Observation/")
 
 
 def test_another_tenant_finds_no_observations(app, client_id):

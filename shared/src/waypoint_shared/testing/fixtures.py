@@ -1,7 +1,12 @@
-"""pytest fixtures for the whole suite (loaded by the root conftest.py)."""
+"""pytest fixtures for the whole suite (loaded by the root conftest.py).
+
+Tests run in development (`WAYPOINT_ENV=development`, unless the caller set it): the processes
+they start accept the development secrets the tokens below are signed with.
+"""
 
 from __future__ import annotations
 
+import os
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -23,11 +28,13 @@ from waypoint_shared.testing.infrastructure import (
 from waypoint_shared.topics import ensure_topics, suite_topics
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    os.environ.setdefault("WAYPOINT_ENV", "development")
+
+
 @pytest.fixture(scope="session")
 def kafka_bootstrap(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """One real broker for the test session."""
-    import os
-
     if os.environ.get("KAFKA_BOOTSTRAP_SERVERS"):
         yield os.environ["KAFKA_BOOTSTRAP_SERVERS"]
     elif docker_engine_available():

@@ -34,6 +34,7 @@ def suite_environment(
             "WAYPOINT_LOG_LEVEL": "INFO",
         }
     )
+    env.setdefault("WAYPOINT_ENV", "development")
     for service in SERVICES:
         env[f"{service.upper()}_WEB_PORT"] = str(free_port())
         env[f"{service.upper()}_WORKER_PORT"] = str(free_port())

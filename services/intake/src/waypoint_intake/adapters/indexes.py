@@ -33,6 +33,11 @@ def external_id_hash(key: bytes, tenant_id: str, external_id: str) -> str:
     return hmac.new(key, f"{tenant_id}\x00{external_id}".encode(), hashlib.sha256).hexdigest()
 
 
+def any_external_id(conn: Connection) -> bool:
+    """Whether any external id was ever registered in this database."""
+    return conn.execute(select(external_ids.c.client_id).limit(1)).first() is not None
+
+
 def client_with_external_id(conn: Connection, tenant_id: str, digest: str) -> str | None:
     found = conn.execute(_EXTERNAL_ID_HOLDER, {"tenant_id": tenant_id, "digest": digest})
     return found.scalar_one_or_none()

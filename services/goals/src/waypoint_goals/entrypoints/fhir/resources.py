@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from flask import Response, request
+from flask import Response
 from flask_smorest import Blueprint
 from marshmallow import RAISE, Schema, fields, validate
 
@@ -16,6 +16,7 @@ from waypoint_shared import audit
 from waypoint_shared.auth import principal, requires
 from waypoint_shared.database import read
 from waypoint_shared.problems import FHIR_JSON
+from waypoint_shared.web import public_url
 
 blp = Blueprint("fhir", __name__, url_prefix="/fhir", description="FHIR R4: Goal and CarePlan")
 
@@ -59,7 +60,7 @@ def search_care_plans(query: dict[str, Any]) -> Response:
     """Search the CarePlan of a patient: a searchset Bundle with the plan and its goals"""
     client_id = query["patient"].removeprefix("Patient/").lower()
     goals = _client_goals(client_id)
-    base = f"{request.host_url}fhir"
+    base = public_url("/fhir")
     entries = [] if not goals else [_entry(base, care_plan_resource(client_id, goals), "match")]
     entries += [_entry(base, goal_resource(goal), "include") for goal in goals]
     bundle = {"resourceType": "Bundle", "type": "searchset", "total": min(len(goals), 1)}

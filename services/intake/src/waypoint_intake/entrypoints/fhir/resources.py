@@ -7,7 +7,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from flask import Response, request
+from flask import Response
 from flask_smorest import Blueprint
 
 from waypoint_intake.domain.client import Client
@@ -22,6 +22,7 @@ from waypoint_intake.service_layer import handlers, queries
 from waypoint_shared.auth import principal, requires
 from waypoint_shared.database import read
 from waypoint_shared.problems import FHIR_JSON
+from waypoint_shared.web import public_url, public_url_of_request
 
 blp = Blueprint("fhir", __name__, url_prefix="/fhir", description="FHIR R4 exports")
 OUTCOME = "An OperationOutcome saying what went wrong."
@@ -93,4 +94,4 @@ def _search(query: dict[str, Any], build: Build) -> Response:
     with read(app.engine) as conn:
         found = queries.find_client_with_times(app.intake, conn, principal().tenant, client_id)
     resources = build(*found) if found else []
-    return fhir_response(mapping.searchset(resources, request.host_url, request.url))
+    return fhir_response(mapping.searchset(resources, public_url("/"), public_url_of_request()))

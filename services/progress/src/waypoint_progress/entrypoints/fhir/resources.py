@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from flask import Response, current_app, request
+from flask import Response, current_app
 from flask_smorest import Blueprint
 
 from waypoint_progress import views
@@ -14,6 +14,7 @@ from waypoint_progress.entrypoints.fhir.schemas import ObservationSearchSchema
 from waypoint_shared.auth import principal, requires
 from waypoint_shared.database import read
 from waypoint_shared.problems import FHIR_JSON
+from waypoint_shared.web import public_url
 
 blp = Blueprint("fhir", __name__, url_prefix="/fhir", description="FHIR R4 Observations")
 
@@ -28,7 +29,5 @@ def search_observations(query: dict[str, Any]) -> Response:
     client_id = str(query["patient"])
     with read(container.engine) as conn:
         sessions = views.session_measures(conn, principal().tenant, client_id)
-    bundle = observations.searchset(
-        request.host_url, observations.observations(client_id, sessions)
-    )
+    bundle = observations.searchset(public_url("/"), observations.observations(client_id, sessions))
     return Response(json.dumps(bundle), mimetype=FHIR_JSON)
