@@ -207,6 +207,30 @@ def set_goals(api: Api, client_id: str) -> str:
     return goal_id
 
 
+def record_session(api: Api, client_id: str) -> Any:
+    """A session, once progress has the referral (it answers 409 "not known yet" until then)."""
+
+    def recorded() -> Any:
+        response = requests.post(
+            url_of(api.suite, "progress-web") + f"/v1/clients/{client_id}/sessions",
+            headers=api.headers,
+            timeout=10,
+            json={
+                "date": date.today().isoformat(),
+                "attended": True,
+                "measures": [
+                    {"instrument": "PHQ-9", "items": PHQ9_8},
+                    {"instrument": "GAD-7", "items": GAD7_6},
+                    {"instrument": "SRS", "items": SRS_38},
+                ],
+            },
+        )
+        assert response.status_code in (201, 409), response.text
+        return response.json() if response.status_code == 201 else None
+
+    return wait_until(recorded, timeout=20, what="progress to know the client")
+
+
 def milestone_types(api: Api, client_id: str) -> list[str]:
     return [m["type"] for m in api.milestones(client_id)]
 
@@ -216,20 +240,7 @@ def test_a_journey_is_celebrated_in_order_survives_a_rebuild_and_revocation_stop
 ) -> None:
     client_id = start_safely(api)
     goal_id = set_goals(api, client_id)
-    session = api.post(
-        "progress",
-        f"/v1/clients/{client_id}/sessions",
-        {
-            "date": date.today().isoformat(),
-            "attended": True,
-            "measures": [
-                {"instrument": "PHQ-9", "items": PHQ9_8},
-                {"instrument": "GAD-7", "items": GAD7_6},
-                {"instrument": "SRS", "items": SRS_38},
-            ],
-        },
-        expect=201,
-    )
+    session = record_session(api, client_id)
     assert {m["instrument"]: m["total"] for m in session["measures"]} == {
         "PHQ-9": 8,
         "GAD-7": 6,

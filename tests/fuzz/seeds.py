@@ -58,12 +58,9 @@ def intake(app: Flask, headers: dict[str, str]) -> dict[str, str]:
     return {"client_id": client, "therapist_id": therapist, "kind": "treatment"}
 
 
-def goals(app: Flask, headers: dict[str, str], tenant: str) -> dict[str, str]:
-    """A client intake referred, with an agreed goal that has one planned step."""
-    from waypoint_goals.adapters import eligibility
-
-    client = str(uuid.uuid4())
-    referred = Envelope(
+def referral(client: str, tenant: str) -> Envelope:
+    """Intake's `client_referred` of a client, as a consumer receives it."""
+    return Envelope(
         str(uuid.uuid4()),
         "intake",
         "waypoint.intake.client_referred.v1",
@@ -75,6 +72,14 @@ def goals(app: Flask, headers: dict[str, str], tenant: str) -> dict[str, str]:
         None,
         {"client_id": client},
     )
+
+
+def goals(app: Flask, headers: dict[str, str], tenant: str) -> dict[str, str]:
+    """A client intake referred, with an agreed goal that has one planned step."""
+    from waypoint_goals.adapters import eligibility
+
+    client = str(uuid.uuid4())
+    referred = referral(client, tenant)
     engine = app.extensions["waypoint"].engine
     run_in_transaction(engine, lambda conn: eligibility.handle(conn, referred))
     body = {"title": "Walk daily", "modality": "act", "priority": "low", "proposed_by": THERAPIST}
@@ -84,9 +89,13 @@ def goals(app: Flask, headers: dict[str, str], tenant: str) -> dict[str, str]:
     return {"client_id": client, "goal_id": goal, "step_id": step["step_id"]}
 
 
-def progress(app: Flask, headers: dict[str, str]) -> dict[str, str]:
-    """A client with a session that raised alerts, projected into the timeline."""
+def progress(app: Flask, headers: dict[str, str], tenant: str) -> dict[str, str]:
+    """A client intake referred, with a session that raised alerts, projected into the
+    timeline."""
     client = str(uuid.uuid4())
+    container = app.extensions["waypoint"]
+    referred = referral(client, tenant)
+    run_in_transaction(container.engine, lambda c: container.projector.handle(c, referred))
     session = {
         "date": "2026-01-10",
         "attended": True,
@@ -97,7 +106,6 @@ def progress(app: Flask, headers: dict[str, str]) -> dict[str, str]:
         ],
     }
     made = ok(app, headers, "POST", f"/v1/clients/{client}/sessions", session)
-    container = app.extensions["waypoint"]
     with read(container.engine) as conn:
         stored = container.store.read_after(conn, 0, 100)
     projector = container.projector

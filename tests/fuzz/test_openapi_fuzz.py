@@ -62,7 +62,9 @@ def app_of(service: str, var_dir: Path) -> Flask:
 def seeded(service: str, app: Flask) -> dict[str, str]:
     if service == "goals":
         return seeds.goals(app, HEADERS, TENANT)
-    return seeds.intake(app, HEADERS) if service == "intake" else seeds.progress(app, HEADERS)
+    return (
+        seeds.intake(app, HEADERS) if service == "intake" else seeds.progress(app, HEADERS, TENANT)
+    )
 
 
 def variants(service: str, app: Flask, operation: Any) -> Iterator[tuple[dict[str, str], bool]]:

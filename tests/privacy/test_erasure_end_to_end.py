@@ -139,8 +139,19 @@ def journey(api: Api, values: dict[str, Any], therapist: str, idempotent: bool) 
     api.ok("GET", "goals", f"/v1/goals/{goal_id}")
     session = {"date": date.today().isoformat(), "attended": True}
     session["reflection"] = values["reflection"]
-    api.ok("POST", "progress", f"{path}/sessions", json=session, headers=once("session"))
+    record_session(api, path, session, once("session"))
     return str(client["client_id"])
+
+
+def record_session(api: Api, path: str, session: dict[str, Any], headers: dict) -> None:
+    """Progress takes the session once the referral has reached it (409 until then)."""
+
+    def recorded() -> bool:
+        response = api.call("POST", "progress", f"{path}/sessions", json=session, headers=headers)
+        assert response.status_code in (201, 409), response.text
+        return response.status_code == 201
+
+    wait_until(recorded, timeout=30, what="progress to know the client")
 
 
 def set_goal(api: Api, client_id: str, values: dict[str, Any]) -> str:

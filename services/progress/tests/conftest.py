@@ -74,6 +74,9 @@ class JourneyEvents:
         reason = {"reason": "moving away", "revoked_by": "Amara"}
         return self.make("intake", "consent_revoked", {"kind": kind, **reason})
 
+    def discharge(self) -> Envelope:
+        return self.make("intake", "client_discharged", {"reason": "completed the plan"})
+
     def screening(self, instrument: str, items: list[int]) -> Envelope:
         data = {"screening_id": str(uuid.uuid4()), "instrument": instrument, "items": items}
         return self.make(

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, bindparam, func, insert, inspect, select, text
+from sqlalchemy import Connection, MetaData, Row, bindparam, func, insert, inspect, select, text
 from sqlalchemy.exc import IntegrityError
 
 from waypoint_shared import metrics
@@ -70,6 +70,47 @@ def _index_idempotency_age(conn: Connection) -> None:
     )
 
 
+def _stream_identity_with_tenant(conn: Connection) -> None:
+    """Databases made before streams were (tenant, stream id) get the new unique constraint; the
+    rows, their positions and the position sequence stay as they were."""
+    uniques = inspect(conn).get_unique_constraints("events")
+    old = [u for u in uniques if list(u["column_names"]) == ["stream_id", "stream_version"]]
+    if not old:
+        return  # made by shared-0001 as it is now
+    if is_sqlite(conn):
+        _rebuild_events_sqlite(conn)
+        return
+    conn.execute(text(f'ALTER TABLE events DROP CONSTRAINT "{old[0]["name"]}"'))
+    conn.execute(
+        text(
+            "ALTER TABLE events ADD CONSTRAINT uq_events_tenant_stream_version "
+            "UNIQUE (tenant_id, stream_id, stream_version)"
+        )
+    )
+
+
+_KEEP_SEQUENCE = (
+    "UPDATE sqlite_sequence SET seq = (SELECT seq FROM sqlite_sequence WHERE name = 'events') "
+    "WHERE name = 'events_new' AND EXISTS (SELECT 1 FROM sqlite_sequence WHERE name = 'events')"
+)
+
+
+def _rebuild_events_sqlite(conn: Connection) -> None:
+    """SQLite cannot drop a constraint: make the table anew, copy the rows, drop the old one,
+    rename, and make its index again (sqlite.org/lang_altertable.html, "other changes"), all in
+    the migration's transaction."""
+    columns = ", ".join(f'"{c.name}"' for c in events.columns)
+    new = events.to_metadata(MetaData(), name="events_new")
+    new.indexes.clear()
+    new.create(conn)
+    conn.execute(text(f"INSERT INTO events_new ({columns}) SELECT {columns} FROM events"))
+    conn.execute(text(_KEEP_SEQUENCE))  # a position once given is never given again
+    conn.execute(text("DROP TABLE events"))
+    conn.execute(text("ALTER TABLE events_new RENAME TO events"))
+    for index in events.indexes:
+        index.create(conn)
+
+
 SHARED_MIGRATIONS = (
     Migration(
         "shared-0001-event-store",
@@ -85,16 +126,20 @@ SHARED_MIGRATIONS = (
     ),
     Migration("shared-0002-erasure-and-read-audit", _create_privacy_tables),
     Migration("shared-0003-idempotency-subject", _add_idempotency_subject),
+    Migration("shared-0004-stream-identity-with-tenant", _stream_identity_with_tenant),
     Migration("shared-0005-idempotency-expiry", _index_idempotency_age),
 )
 
 
 class ConcurrencyConflict(Exception):
-    """The stream moved on since the caller read it."""
+    """The stream (of this tenant) moved on since the caller read it."""
 
-    def __init__(self, stream_id: str, expected: int, actual: int | None):
-        super().__init__(f"stream {stream_id} is at version {actual}, expected {expected}")
-        self.stream_id, self.expected, self.actual = stream_id, expected, actual
+    def __init__(self, tenant_id: str, stream_id: str, expected: int, actual: int | None):
+        super().__init__(
+            f"stream {stream_id} of tenant {tenant_id} is at version {actual}, expected {expected}"
+        )
+        self.tenant_id, self.stream_id = tenant_id, stream_id
+        self.expected, self.actual = expected, actual
 
 
 @dataclass(frozen=True)
@@ -125,9 +170,12 @@ class RecordedEvent:
 _LOCK_EVENTS = text("LOCK TABLE events IN EXCLUSIVE MODE")
 _INSERT_EVENTS_RETURNING = insert(events).returning(events.c.position, sort_by_parameter_order=True)
 _STREAM_VERSIONS = (
-    select(events.c.stream_id, func.max(events.c.stream_version))
-    .where(events.c.stream_id.in_(bindparam("stream_ids", expanding=True)))
-    .group_by(events.c.stream_id)
+    select(events.c.tenant_id, events.c.stream_id, func.max(events.c.stream_version))
+    .where(
+        events.c.tenant_id.in_(bindparam("tenant_ids", expanding=True)),
+        events.c.stream_id.in_(bindparam("stream_ids", expanding=True)),
+    )
+    .group_by(events.c.tenant_id, events.c.stream_id)
 )
 _STREAM = select(events).where(
     events.c.tenant_id == bindparam("tenant_id"), events.c.stream_id == bindparam("stream_id")
@@ -136,8 +184,9 @@ _STREAM_IN_ORDER = _STREAM.order_by(events.c.stream_version)
 _STREAM_UNTIL = _STREAM.where(events.c.occurred_at <= bindparam("until")).order_by(
     events.c.stream_version
 )
-_STORED_IDS = select(events.c.event_id).where(
-    events.c.event_id.in_(bindparam("event_ids", expanding=True))
+_STORED_IDS = select(events.c.tenant_id, events.c.event_id).where(
+    events.c.tenant_id.in_(bindparam("tenant_ids", expanding=True)),
+    events.c.event_id.in_(bindparam("event_ids", expanding=True)),
 )
 _LAST_POSITION = select(func.coalesce(func.max(events.c.position), 0))
 
@@ -204,29 +253,43 @@ class EventStore:
         does not raises ConcurrencyConflict and nothing is written."""
         if self.serialize_appends and not is_sqlite(conn):
             conn.execute(_LOCK_EVENTS)
-        versions = self.stream_versions(conn, {a.stream_id for a in appends})
+        versions = self.stream_versions(conn, {(a.tenant_id, a.stream_id) for a in appends})
         now, rows = datetime.now(UTC), []
         for a in appends:
-            actual = versions.get(a.stream_id, 0)
+            stream = (a.tenant_id, a.stream_id)
+            actual = versions.get(stream, 0)
             if actual != a.expected_version:
-                raise ConcurrencyConflict(a.stream_id, a.expected_version, actual)
+                raise ConcurrencyConflict(a.tenant_id, a.stream_id, a.expected_version, actual)
             rows += [_row(a, a.expected_version + i, e, now) for i, e in enumerate(a.new_events, 1)]
-            versions[a.stream_id] = a.expected_version + len(a.new_events)
+            versions[stream] = a.expected_version + len(a.new_events)
         if not rows:
             return []
         try:
             positions = conn.execute(_INSERT_EVENTS_RETURNING, rows).scalars().all()
         except IntegrityError as error:
             first = appends[0]
-            raise ConcurrencyConflict(first.stream_id, first.expected_version, None) from error
+            raise ConcurrencyConflict(
+                first.tenant_id, first.stream_id, first.expected_version, None
+            ) from error
         recorded = [RecordedEvent(position=p, **r) for p, r in zip(positions, rows, strict=True)]
         metrics.appended(conn, recorded)  # counted and logged when the transaction commits
         return recorded
 
-    def stream_versions(self, conn: Connection, stream_ids: Collection[str]) -> dict[str, int]:
-        """The current version of each of these streams that has events."""
-        found = conn.execute(_STREAM_VERSIONS, {"stream_ids": list(stream_ids)})
-        return {stream_id: int(version) for stream_id, version in found}
+    def stream_versions(
+        self, conn: Connection, streams: Collection[tuple[str, str]]
+    ) -> dict[tuple[str, str], int]:
+        """The current version of each of these (tenant, stream id) streams that has events;
+        another tenant's stream of the same id is not seen."""
+        wanted = set(streams)
+        if not wanted:
+            return {}
+        params = {
+            "tenant_ids": sorted({t for t, _ in wanted}),
+            "stream_ids": sorted({s for _, s in wanted}),
+        }
+        found = conn.execute(_STREAM_VERSIONS, params)
+        versions = {(tenant, stream): int(v) for tenant, stream, v in found}
+        return {stream: v for stream, v in versions.items() if stream in wanted}
 
     def read_stream(
         self, conn: Connection, tenant_id: str, stream_id: str, until: datetime | None = None
@@ -248,12 +311,20 @@ class EventStore:
         )
         return [_recorded(r) for r in conn.execute(query)]
 
-    def stored_ids(self, conn: Connection, event_ids: Collection[str]) -> set[str]:
-        """Which of these event ids the store holds (one query for them all)."""
-        if not event_ids:
+    def stored_ids(
+        self, conn: Connection, event_ids: Collection[tuple[str, str]]
+    ) -> set[tuple[str, str]]:
+        """Which of these (tenant, event id) pairs the store holds (one query for them all); an
+        id another tenant holds is not seen."""
+        wanted = set(event_ids)
+        if not wanted:
             return set()
-        found = conn.execute(_STORED_IDS, {"event_ids": list(set(event_ids))})
-        return set(found.scalars())
+        params = {
+            "tenant_ids": sorted({t for t, _ in wanted}),
+            "event_ids": sorted({e for _, e in wanted}),
+        }
+        found = {(tenant, event_id) for tenant, event_id in conn.execute(_STORED_IDS, params)}
+        return found & wanted
 
     def last_position(self, conn: Connection) -> int:
         return int(conn.execute(_LAST_POSITION).scalar_one())

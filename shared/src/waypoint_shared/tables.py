@@ -39,7 +39,10 @@ events = Table(
     Column("occurred_at", DateTime(timezone=True), nullable=False),
     Column("data", JSON, nullable=False),
     Column("metadata", JSON, nullable=False),
-    UniqueConstraint("stream_id", "stream_version", name="uq_events_stream_version"),
+    # A stream is (tenant, stream id): two tenants' streams of one id are two streams (shared-0004).
+    UniqueConstraint(
+        "tenant_id", "stream_id", "stream_version", name="uq_events_tenant_stream_version"
+    ),
     sqlite_autoincrement=True,
 )
 Index("ix_events_tenant_stream", events.c.tenant_id, events.c.stream_id)

@@ -15,14 +15,16 @@ from waypoint_shared.store import Append, ConcurrencyConflict, EventStore, NewEv
 TYPE = "waypoint.test.thing_happened.v1"
 
 
-def append(engine: Engine, stream: str, expected: int, count: int = 1) -> list[int]:
+def append(
+    engine: Engine, stream: str, expected: int, count: int = 1, tenant: str = "clinic-a"
+) -> list[int]:
     store = EventStore()
     events = [NewEvent(TYPE, 1, {"n": i}) for i in range(count)]
     recorded = run_in_transaction(
         engine,
         lambda c: store.append(
             c,
-            tenant_id="clinic-a",
+            tenant_id=tenant,
             stream_id=stream,
             client_id=stream,
             expected_version=expected,
@@ -133,10 +135,43 @@ def test_the_store_tells_which_of_several_event_ids_it_holds(migrated: Engine) -
     stream = str(uuid.uuid4())
     append(migrated, stream, 0, count=2)
     with read(migrated) as conn:
-        held = [e.event_id for e in EventStore().read_stream(conn, "clinic-a", stream)]
-        unknown = str(uuid.uuid4())
+        held = [
+            ("clinic-a", e.event_id) for e in EventStore().read_stream(conn, "clinic-a", stream)
+        ]
+        unknown = ("clinic-a", str(uuid.uuid4()))
         assert EventStore().stored_ids(conn, [*held, unknown]) == set(held)
         assert EventStore().stored_ids(conn, []) == set()
+
+
+def test_two_tenants_hold_streams_of_the_same_id_independently(migrated: Engine) -> None:
+    stream = str(uuid.uuid4())
+    append(migrated, stream, 0, count=2)
+    append(migrated, stream, 0, tenant="clinic-b")
+    append(migrated, stream, 1, tenant="clinic-b")
+    with read(migrated) as conn:
+        a = EventStore().read_stream(conn, "clinic-a", stream)
+        b = EventStore().read_stream(conn, "clinic-b", stream)
+    assert [(e.tenant_id, e.stream_version) for e in a] == [("clinic-a", 1), ("clinic-a", 2)]
+    assert [(e.tenant_id, e.stream_version) for e in b] == [("clinic-b", 1), ("clinic-b", 2)]
+
+
+def test_a_conflict_names_the_tenant_of_the_stream(migrated: Engine) -> None:
+    stream = str(uuid.uuid4())
+    append(migrated, stream, 0, tenant="clinic-b")
+    with pytest.raises(ConcurrencyConflict) as conflict:
+        append(migrated, stream, 0, tenant="clinic-b")
+    assert (conflict.value.tenant_id, conflict.value.actual) == ("clinic-b", 1)
+
+
+def test_another_tenants_versions_and_event_ids_are_not_seen(migrated: Engine) -> None:
+    stream = str(uuid.uuid4())
+    append(migrated, stream, 0, count=3)
+    store = EventStore()
+    with read(migrated) as conn:
+        held = [e.event_id for e in store.read_stream(conn, "clinic-a", stream)]
+        assert store.stream_versions(conn, [("clinic-a", stream)]) == {("clinic-a", stream): 3}
+        assert store.stream_versions(conn, [("clinic-b", stream)]) == {}
+        assert store.stored_ids(conn, [("clinic-b", i) for i in held]) == set()
 
 
 def test_another_tenants_stream_reads_as_empty(migrated: Engine) -> None:

@@ -40,7 +40,7 @@ def test_a_referral_starts_the_journey(journey):
     j = journey()
     [started] = derived([j.referral()])
     assert started.type == "journey_started"
-    assert started.id == entry_id("journey_started", j.client_id, "")
+    assert started.id == entry_id("journey_started", j.tenant, j.client_id, "")
 
 
 def test_safe_space_needs_both_treatment_and_confidentiality_consents(journey):
@@ -56,7 +56,7 @@ def test_a_revoked_consent_does_not_count_towards_safe_space_and_raises_an_alert
     events = [j.consent("treatment"), j.consent_revoked("treatment"), j.consent("confidentiality")]
     [alert] = derived(events)
     assert (alert.kind, alert.type) == ("alert", "consent_revoked")
-    assert alert.id == entry_id("consent_revoked", j.client_id, events[1].event_id)
+    assert alert.id == entry_id("consent_revoked", j.tenant, j.client_id, events[1].event_id)
 
 
 def test_therapist_assigned_is_matched_and_intake_completed_is_intake_complete(journey):
@@ -86,8 +86,8 @@ def test_every_completed_step_is_a_small_win_of_its_own(journey):
     events = [j.step_completed(GOAL, STEP_1), j.step_completed(GOAL, STEP_2)]
     wins = [e for e in derived(events) if e.type == "small_win"]
     assert [w.id for w in wins] == [
-        entry_id("small_win", j.client_id, STEP_1),
-        entry_id("small_win", j.client_id, STEP_2),
+        entry_id("small_win", j.tenant, j.client_id, STEP_1),
+        entry_id("small_win", j.tenant, j.client_id, STEP_2),
     ]
 
 
@@ -98,7 +98,7 @@ def test_halfway_is_half_the_steps_of_a_goal_with_two_or_more_once_per_goal(jour
     assert "halfway" not in types([*plan, one])
     halfway = [e for e in derived([*plan, one, two, three]) if e.type == "halfway"]
     assert [(h.id, h.source.event_id) for h in halfway] == [
-        (entry_id("halfway", j.client_id, GOAL), two.event_id)
+        (entry_id("halfway", j.tenant, j.client_id, GOAL), two.event_id)
     ]
 
 
@@ -117,8 +117,8 @@ def test_goal_achieved_is_once_per_goal_and_every_revision_adapts_the_plan(journ
     ]
     found = derived(events)
     assert [e.type for e in found] == ["plan_adapted", "plan_adapted", "goal_achieved"]
-    assert found[0].id == entry_id("plan_adapted", j.client_id, events[0].event_id)
-    assert found[2].id == entry_id("goal_achieved", j.client_id, GOAL)
+    assert found[0].id == entry_id("plan_adapted", j.tenant, j.client_id, events[0].event_id)
+    assert found[2].id == entry_id("goal_achieved", j.tenant, j.client_id, GOAL)
 
 
 def test_the_first_reflection_is_celebrated_once_without_reading_it(journey):
@@ -137,7 +137,7 @@ def test_sessions_five_ten_and_twenty_count_attended_sessions_only(journey):
         "10 sessions attended",
         "20 sessions attended",
     ]
-    assert sessions[0].id == entry_id("sessions", j.client_id, "5")
+    assert sessions[0].id == entry_id("sessions", j.tenant, j.client_id, "5")
     assert sessions[0].source.event_id == events[5].event_id
 
 
@@ -153,7 +153,7 @@ def test_srs_30_is_an_alliance_concern_alert(journey):
     session = j.session(SRS=[7.5, 7.5, 7.5, 7.5])
     [concern] = derived([session])
     assert (concern.kind, concern.type) == ("alert", "alliance_concern")
-    assert concern.id == entry_id("alliance_concern", j.client_id, session.event_id)
+    assert concern.id == entry_id("alliance_concern", j.tenant, j.client_id, session.event_id)
 
 
 def test_phq9_item_9_above_0_is_a_risk_flag_at_a_session_or_a_screening(journey):
@@ -192,7 +192,9 @@ def test_a_phq9_rise_of_6_is_a_reliable_deterioration_alert_every_time(journey):
     events = [j.screening("PHQ-9", phq9(4)), j.session(PHQ9=phq9(10)), j.session(PHQ9=phq9(12))]
     alerts = derived(events)
     assert [(a.kind, a.type) for a in alerts] == [("alert", "reliable_deterioration")] * 2
-    assert alerts[0].id == entry_id("reliable_deterioration", j.client_id, events[1].event_id)
+    assert alerts[0].id == entry_id(
+        "reliable_deterioration", j.tenant, j.client_id, events[1].event_id
+    )
 
 
 def test_without_a_screening_the_first_session_is_the_baseline(journey):

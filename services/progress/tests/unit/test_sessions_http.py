@@ -68,8 +68,15 @@ def project(app: Flask, envelopes) -> None:
         run_in_transaction(container.engine, lambda c, e=envelope: container.projector.handle(c, e))
 
 
-def test_a_session_is_scored_and_answers_201_with_location_and_version(client):
-    client_id = str(uuid.uuid4())
+@pytest.fixture
+def client_id(app, journey) -> str:
+    """A client whose referral progress has received: it takes sessions only for those."""
+    events = journey()
+    project(app, [events.referral()])
+    return events.client_id
+
+
+def test_a_session_is_scored_and_answers_201_with_location_and_version(client, client_id):
 
     response = record(client, client_id)
 
@@ -89,18 +96,18 @@ def test_a_session_is_scored_and_answers_201_with_location_and_version(client):
     assert read.get_json()["reflection"] == SESSION["reflection"]
 
 
-def test_the_reflection_is_sealed_and_no_item_text_is_stored(app, client):
-    record(client, str(uuid.uuid4()))
+def test_the_reflection_is_sealed_and_no_item_text_is_stored(app, client, client_id):
+    record(client, client_id)
 
     with app.extensions["waypoint"].engine.connect() as conn:
-        [raw] = conn.execute(text("SELECT data FROM events")).scalars()
+        query = "SELECT data FROM events WHERE type LIKE '%session_recorded%'"
+        [raw] = conn.execute(text(query)).scalars()
 
     assert "park" not in raw
     assert '"reflection": "enc:v2:' in raw
 
 
-def test_phq9_item_9_above_0_raises_a_risk_flag_at_once_in_the_response(app, client):
-    client_id = str(uuid.uuid4())
+def test_phq9_item_9_above_0_raises_a_risk_flag_at_once_in_the_response(app, client, client_id):
     body = {**SESSION, "measures": [{"instrument": "PHQ-9", "items": PHQ9_RISK}]}
 
     response = record(client, client_id, body)
@@ -119,10 +126,10 @@ def test_phq9_item_9_above_0_raises_a_risk_flag_at_once_in_the_response(app, cli
     assert raised == 1
 
 
-def test_srs_30_raises_an_alliance_concern_at_once(client):
+def test_srs_30_raises_an_alliance_concern_at_once(client, client_id):
     body = {**SESSION, "measures": [{"instrument": "SRS", "items": [7.5, 7.5, 7.5, 7.5]}]}
 
-    response = record(client, str(uuid.uuid4()), body)
+    response = record(client, client_id, body)
 
     assert [a["rule"] for a in response.get_json()["alerts"]] == ["alliance_concern"]
 
@@ -152,8 +159,7 @@ def test_an_unknown_instrument_or_field_is_a_422(client):
     assert record(client, str(uuid.uuid4()), {**SESSION, "mood": "ok"}).status_code == 422
 
 
-def test_a_stale_if_match_is_412(client):
-    client_id = str(uuid.uuid4())
+def test_a_stale_if_match_is_412(client, client_id):
     record(client, client_id)
 
     response = record(client, client_id, **{"If-Match": '"0"'})
@@ -168,8 +174,7 @@ def test_recording_needs_the_write_scope(client):
     assert response.status_code == 403
 
 
-def test_an_alert_is_acknowledged_once_with_what_was_done(app, client):
-    client_id = str(uuid.uuid4())
+def test_an_alert_is_acknowledged_once_with_what_was_done(app, client, client_id):
     body = {**SESSION, "measures": [{"instrument": "PHQ-9", "items": PHQ9_RISK}]}
     [alert] = record(client, client_id, body).get_json()["alerts"]
     path = f"/v1/clients/{client_id}/alerts/{alert['alert_id']}/acknowledgement"
@@ -187,8 +192,7 @@ def test_an_alert_is_acknowledged_once_with_what_was_done(app, client):
     assert [i["type"] for i in items][-1] == "alert_acknowledged"
 
 
-def test_acknowledging_an_alert_that_was_never_raised_is_a_404(client):
-    client_id = str(uuid.uuid4())
+def test_acknowledging_an_alert_that_was_never_raised_is_a_404(client, client_id):
     record(client, client_id)
     ack = {"acknowledged_by": {"role": "clinician", "id": "dr-1"}, "action_taken": "Called"}
 
@@ -239,8 +243,7 @@ def test_measures_need_a_known_instrument_and_a_known_client(client):
     assert unknown.status_code == 404
 
 
-def test_a_session_recorded_over_http_reaches_the_measures_once_projected(app, client):
-    client_id = str(uuid.uuid4())
+def test_a_session_recorded_over_http_reaches_the_measures_once_projected(app, client, client_id):
     record(client, client_id)
     relay(app)
 
@@ -265,16 +268,19 @@ def test_measures_come_in_pages_of_at_most_limit_points_with_a_cursor(app, clien
 
 
 @pytest.mark.parametrize("day", ["0001-01-01", "1899-12-31", "2101-01-01", "9999-12-31"])
-def test_a_session_dated_outside_the_years_1900_to_2100_is_a_422_naming_date(client, day):
-    response = record(client, str(uuid.uuid4()), {**SESSION, "date": day})
+def test_a_session_dated_outside_the_years_1900_to_2100_is_a_422_naming_date(
+    client, client_id, day
+):
+    response = record(client, client_id, {**SESSION, "date": day})
 
     assert response.status_code == 422
     assert "date" in response.get_json()["errors"]
 
 
 @pytest.mark.parametrize("as_of", ["0001-01-01T00:00:00+01:00", "9999-12-31T23:59:59-01:00"])
-def test_reading_a_session_as_of_a_time_outside_the_range_is_a_422_naming_as_of(client, as_of):
-    client_id = str(uuid.uuid4())
+def test_reading_a_session_as_of_a_time_outside_the_range_is_a_422_naming_as_of(
+    client, client_id, as_of
+):
     session_id = record(client, client_id).get_json()["session_id"]
 
     response = client.get(
@@ -285,3 +291,56 @@ def test_reading_a_session_as_of_a_time_outside_the_range_is_a_422_naming_as_of(
 
     assert response.status_code == 422
     assert "as_of" in response.get_json()["errors"]
+
+
+def test_a_session_for_a_client_progress_has_not_heard_of_is_409_not_known_yet(app, client):
+    client_id = str(uuid.uuid4())
+
+    response = record(client, client_id)
+
+    assert response.status_code == 409
+    assert response.mimetype == "application/problem+json"
+    assert response.get_json()["detail"].startswith("client not known yet: ")
+    assert response.headers["Retry-After"] == "1"
+    with app.extensions["waypoint"].engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM events")).scalar_one() == 0
+
+
+def test_a_referral_in_another_tenant_does_not_make_the_client_known_here(app, client, journey):
+    elsewhere = journey(tenant="clinic-b")
+    project(app, [elsewhere.referral()])
+
+    response = record(client, elsewhere.client_id, **{"If-Match": '"1"'})
+
+    assert response.status_code == 409
+    assert response.get_json()["detail"].startswith("client not known yet: ")
+    assert "current_version" not in response.get_json()
+
+
+def test_an_acknowledgement_for_a_client_not_known_yet_is_409(client):
+    ack = {"acknowledged_by": {"role": "clinician", "id": "dr-1"}, "action_taken": "Called"}
+    path = f"/v1/clients/{uuid.uuid4()}/alerts/{uuid.uuid4()}/acknowledgement"
+
+    response = client.post(path, json=ack, headers=bearer())
+
+    assert response.status_code == 409
+    assert response.headers["Retry-After"] == "1"
+
+
+@pytest.mark.parametrize(
+    ("stop", "reason"),
+    [("discharge", "discharged"), ("revocation", "treatment_consent_revoked")],
+)
+def test_no_session_after_a_discharge_or_a_revoked_treatment_consent(
+    app, client, journey, stop, reason
+):
+    events = journey()
+    before = [events.referral(), events.consent("treatment")]
+    later = events.discharge() if stop == "discharge" else events.consent_revoked("treatment")
+    project(app, [*before, later])
+
+    response = record(client, events.client_id)
+
+    assert response.status_code == 409
+    assert response.get_json()["reason"] == reason
+    assert "Retry-After" not in response.headers

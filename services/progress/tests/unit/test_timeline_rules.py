@@ -43,7 +43,9 @@ def test_a_referral_is_an_event_entry_and_the_journey_started_milestone():
     assert (event.kind, event.type, event.id) == ("event", "client_referred", referred.event_id)
     assert event.occurred_at == REFERRED_AT
     assert (milestone.kind, milestone.type) == ("milestone", "journey_started")
-    assert milestone.id == str(uuid.uuid5(MILESTONE_NAMESPACE, f"journey_started:{CLIENT}:"))
+    assert milestone.id == str(
+        uuid.uuid5(MILESTONE_NAMESPACE, f"journey_started:clinic-a:{CLIENT}:")
+    )
     assert milestone.occurred_at == REFERRED_AT
     assert milestone.source == referred
 
@@ -119,3 +121,15 @@ def test_source_events_of_other_services_and_kinds_are_not_derived():
     assert not is_derived(source("goal_proposed", "goals"))
     assert not is_derived(source("session_checked_in", "progress"))
     assert not is_derived(source("milestone_reached", "goals"))
+
+
+def test_the_same_client_id_in_two_tenants_reaches_two_different_milestones():
+    referred = source()
+    elsewhere = SourceEvent(
+        str(uuid.uuid4()), "intake", "client_referred", "clinic-b", CLIENT, REFERRED_AT, 1
+    )
+
+    [_, here], [_, there] = entries_for(referred), entries_for(elsewhere)
+
+    assert here.type == there.type == "journey_started"
+    assert here.id != there.id

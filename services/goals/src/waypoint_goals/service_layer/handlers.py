@@ -79,7 +79,9 @@ def _change(
 ) -> Goal:
     goal = load_goal(goals, conn, command.tenant_id, command.goal_id)
     if command.expected_version not in (None, goal.version):
-        raise ConcurrencyConflict(goal.goal_id, command.expected_version, goal.version)
+        raise ConcurrencyConflict(
+            command.tenant_id, goal.goal_id, command.expected_version, goal.version
+        )
     if not closing:  # winding a goal down stays possible after a discharge or a revocation
         ensure_goal_work_may_continue(conn, command.tenant_id, goal.client_id)
     event = decide(goal)

@@ -152,7 +152,9 @@ def change_client(intake: Intake, conn: Connection, cmd: ClientCommand, decide: 
     """Load the client, let it decide, record what it decided at the version it was read."""
     client = load_client(intake, conn, cmd.tenant_id, cmd.client_id)
     if cmd.expected_version not in (None, client.version):
-        raise ConcurrencyConflict(cmd.client_id, cmd.expected_version, client.version)
+        raise ConcurrencyConflict(
+            cmd.tenant_id, cmd.client_id, cmd.expected_version, client.version
+        )
     new_events = decide(client)
     if new_events:
         intake.repository.record(

@@ -48,7 +48,7 @@ def update_therapist(
 ) -> Therapist:
     therapist = load_therapist(intake, conn, tenant_id, therapist_id)
     if expected_version not in (None, therapist.version):
-        raise ConcurrencyConflict(therapist_id, expected_version, therapist.version)
+        raise ConcurrencyConflict(tenant_id, therapist_id, expected_version, therapist.version)
     _record(intake, conn, tenant_id, therapist, therapist.update(updates), metadata)
     return therapist
 

@@ -10,6 +10,7 @@ from sqlalchemy import Connection, delete, insert, select
 
 from waypoint_progress.adapters.tables import LIVE, ProjectionTables
 from waypoint_progress.domain.sources import SourceEvent
+from waypoint_progress.domain.standing import STANDING_EVENTS, ClientStanding
 from waypoint_progress.domain.timeline import Entry
 
 
@@ -89,6 +90,19 @@ def facts_of_clients(
         for row in conn.execute(query):
             history[(row.tenant_id, row.client_id)].append(_source(row))
     return history
+
+
+def standing_of(conn: Connection, tenant_id: str, client_id: str) -> ClientStanding:
+    """What intake has told progress of a client in this tenant (referral, treatment consent,
+    discharge), from the kept facts; another tenant's events of the same id are not seen."""
+    t = LIVE.source_events
+    query = select(t).where(
+        t.c.tenant_id == tenant_id,
+        t.c.client_id == client_id,
+        t.c.service == "intake",
+        t.c.name.in_(STANDING_EVENTS),
+    )
+    return ClientStanding.from_intake(client_id, map(_source, conn.execute(query)))
 
 
 def _source(row: Any) -> SourceEvent:

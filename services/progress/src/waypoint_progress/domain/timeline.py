@@ -2,8 +2,8 @@
 
 The timeline is a function of the SET of source events, never of their arrival order: `derive`
 walks them in source order (time, service, stream version), each entry's identity comes from the
-rule, the client and a once-key, and its time from the event that completed the rule. Order of
-entries: source time, then service (intake < goals < progress), stream version, kind
+rule, the tenant, the client and a once-key, and its time from the event that completed the rule.
+Order of entries: source time, then service (intake < goals < progress), stream version, kind
 (event < milestone < alert), then the rule's row in the tables of DESIGN §7.
 """
 
@@ -81,8 +81,10 @@ EVENT_TITLES = {
 }
 
 
-def entry_id(rule: str, client_id: str, once_key: str) -> str:
-    return str(uuid.uuid5(MILESTONE_NAMESPACE, f"{rule}:{client_id}:{once_key}"))
+def entry_id(rule: str, tenant_id: str, client_id: str, once_key: str) -> str:
+    """A milestone's or alert's id: the same rule, client and once-key of another tenant is
+    another entry (ADR 0006)."""
+    return str(uuid.uuid5(MILESTONE_NAMESPACE, f"{rule}:{tenant_id}:{client_id}:{once_key}"))
 
 
 def event_title(event: SourceEvent) -> str:
@@ -116,7 +118,7 @@ def derive(events: Iterable[SourceEvent], thresholds: Thresholds | None = None) 
 def completed(rule: Rule, kind: str, row: int, journey: Journey, event: SourceEvent) -> list[Entry]:
     return [
         Entry(
-            entry_id(rule.name, event.client_id, key),
+            entry_id(rule.name, event.tenant_id, event.client_id, key),
             kind,
             rule.name,
             rule.title.format(key=key),

@@ -9,6 +9,7 @@ from flask import Flask, Response
 from waypoint_progress import config
 from waypoint_progress.bootstrap import bootstrap
 from waypoint_progress.domain.progress import AlertNotFound, AlreadyAcknowledged, SessionNotFound
+from waypoint_progress.domain.standing import ClientNotEligible, ClientNotKnownYet
 from waypoint_progress.entrypoints import rebuild
 from waypoint_progress.entrypoints.alerts.resources import blp as alerts
 from waypoint_progress.entrypoints.fhir.resources import blp as fhir
@@ -39,6 +40,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_error_handler(SessionNotFound, _not_found("session"))
     app.register_error_handler(AlertNotFound, _not_found("alert"))
     app.register_error_handler(AlreadyAcknowledged, _already_acknowledged)
+    app.register_error_handler(ClientNotKnownYet, _client_not_known_yet)
+    app.register_error_handler(ClientNotEligible, _client_not_eligible)
     app.cli.add_command(rebuild.command)
     return app
 
@@ -65,3 +68,20 @@ def _not_found(what: str) -> Any:
 
 def _already_acknowledged(error: AlreadyAcknowledged) -> Response:
     return problem_response(409, "Conflict", f"Alert {error} was acknowledged before.")
+
+
+def _client_not_known_yet(error: ClientNotKnownYet) -> Response:
+    return problem_response(
+        409,
+        "Conflict",
+        "client not known yet: progress has not yet received "
+        "this client's referral from intake; retry shortly.",
+        {"Retry-After": "1"},
+        client_id=str(error),
+    )
+
+
+def _client_not_eligible(error: ClientNotEligible) -> Response:
+    return problem_response(
+        409, "Conflict", error.detail, client_id=error.client_id, reason=error.reason
+    )

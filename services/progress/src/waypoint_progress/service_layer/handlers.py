@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy import Connection
 
+from waypoint_progress.adapters import projection
 from waypoint_progress.domain import scoring, timeline
 from waypoint_progress.domain.progress import (
     EVENTS,
@@ -56,7 +57,9 @@ def record_session(
     metadata: dict[str, Any],
     expected_version: int | None = None,
 ) -> SessionOutcome:
-    """Score and record a check-in; the alerts it raises on its own are raised at once."""
+    """Score and record a check-in; the alerts it raises on its own are raised at once. Only for
+    a client whose referral progress has received in this tenant, not discharged, consenting."""
+    projection.standing_of(conn, tenant_id, client_id).ensure_sessions_may_be_recorded()
     scores = [
         scoring.score(m["instrument"], m["items"], progress.thresholds) for m in session["measures"]
     ]
@@ -111,7 +114,9 @@ def acknowledge_alert(
     metadata: dict[str, Any],
     expected_version: int | None = None,
 ) -> RecordedEvent:
-    """Record who acknowledged a raised alert and what was done; once per alert."""
+    """Record who acknowledged a raised alert and what was done; once per alert, for a client
+    whose referral progress has received in this tenant."""
+    projection.standing_of(conn, tenant_id, client_id).ensure_known()
     client = load_progress(progress, conn, tenant_id, client_id)
     event = client.acknowledge(
         alert_id, acknowledgement["acknowledged_by"], acknowledgement["action_taken"]

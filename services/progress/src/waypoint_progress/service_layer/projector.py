@@ -133,17 +133,17 @@ def publish(
 ) -> list[Entry]:
     """Append the derived milestones and alerts not in progress's store yet (each once: event id
     = entry id), one recording per source event, all in one append; returns those that were new."""
-    known = repository.store.stored_ids(conn, [e.id for e in entries])
-    fresh = list({e.id: e for e in entries if e.id not in known}.values())
+    known = repository.store.stored_ids(conn, [(e.source.tenant_id, e.id) for e in entries])
+    fresh = list({e.id: e for e in entries if (e.source.tenant_id, e.id) not in known}.values())
     by_cause: dict[str, list[Entry]] = {}
     for entry in fresh:
         by_cause.setdefault(entry.source.event_id, []).append(entry)
-    streams = {derived_stream(e.source.client_id) for e in fresh}
-    versions = repository.store.stream_versions(conn, streams) if streams else {}
+    streams = {(e.source.tenant_id, derived_stream(e.source.client_id)) for e in fresh}
+    versions = repository.store.stream_versions(conn, streams)
     recordings = []
     for theirs in by_cause.values():
         cause = theirs[0].source
-        stream = derived_stream(cause.client_id)
+        stream = (cause.tenant_id, derived_stream(cause.client_id))
         metadata = {
             "actor": ACTOR,
             "correlation_id": correlation_of(theirs[0]) or cause.event_id,
@@ -153,7 +153,7 @@ def publish(
         events = [derived_event(e) for e in theirs]
         ids = [e.id for e in theirs]
         recordings.append(
-            Recording(cause.tenant_id, stream, cause.client_id, version, events, metadata, ids)
+            Recording(cause.tenant_id, stream[1], cause.client_id, version, events, metadata, ids)
         )
         versions[stream] = version + len(theirs)
     repository.record_all(conn, recordings)
