@@ -15,7 +15,7 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, TypeVar
 
 import pytest
@@ -24,6 +24,9 @@ import requests
 from waypoint_shared.testing.waiting import wait_until
 
 from .conftest import refer, url
+
+# A time the services accept for as_of (at most a day ahead), after everything the tests write.
+SOON = (datetime.now(UTC) + timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 pytestmark = [pytest.mark.e2e, pytest.mark.kafka, pytest.mark.timeout(600)]
 
@@ -46,7 +49,7 @@ FOREIGN = ("client", "goal", "step", "therapist", "session", "alert")  # clinic 
 # alert id. {own_client} and {own_goal} are clinic B's own (to try A's therapist and step ids).
 ROUTES = [
     ("intake", "GET", "/v1/clients/{client}", None),
-    ("intake", "GET", "/v1/clients/{client}?as_of=2030-01-01T00:00:00Z", None),
+    ("intake", "GET", f"/v1/clients/{{client}}?as_of={SOON}", None),
     ("intake", "PATCH", "/v1/clients/{client}", {"preferred_name": "B", "recorded_by": WHO}),
     ("intake", "GET", "/v1/clients/{client}/history", None),
     ("intake", "PUT", "/v1/clients/{client}/cultural-context", {"recorded_by": WHO}),
