@@ -1,7 +1,7 @@
 """gunicorn settings shared by the three web processes.
 
 The bind address comes from the command line (`--bind`); the rest from the environment.
-Web processes create no Kafka clients: the worker process publishes (DESIGN §2).
+Web processes create no Kafka clients: the worker process publishes (docs/architecture.md §2).
 
 Logs: JSON lines on stdout (waypoint_shared.logs), the access log included.
 Metrics: prometheus-client's multiprocess mode, one directory per service under the var dir

@@ -1,7 +1,7 @@
 """Consumer lag per partition: records on the topics a consumer group has not applied yet.
 
-Measured against the offsets stored in the service's database (the truth, DESIGN §4) with a
-consumer of its own that joins no group; shown in the worker's /health/ready body
+Measured against the offsets stored in the service's database (the truth, docs/architecture.md
+§5) with a consumer of its own that joins no group; shown in the worker's /health/ready body
 (`consumer_lag`) and on its /metrics as `waypoint_consumer_lag{group,topic,partition}`.
 """
 

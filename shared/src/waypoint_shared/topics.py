@@ -1,5 +1,5 @@
-"""Explicit topic creation (DESIGN §2): the event topics are the history and never expire or
-compact; dead-letter topics keep 14 days. The broker itself never auto-creates topics."""
+"""Explicit topic creation (docs/architecture.md §2): the event topics are the history and never
+expire or compact; dead-letter topics keep 14 days. The broker itself never auto-creates topics."""
 
 from __future__ import annotations
 

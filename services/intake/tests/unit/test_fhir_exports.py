@@ -1,5 +1,5 @@
 """Intake as a FHIR R4 base: every export validates with fhir.resources.R4B and carries the
-codes DESIGN §6 names; errors under /fhir are OperationOutcome."""
+codes docs/intake.md names; errors under /fhir are OperationOutcome."""
 
 from __future__ import annotations
 

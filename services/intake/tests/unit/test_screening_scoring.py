@@ -1,5 +1,5 @@
-"""Baseline screenings are scored by the service: totals, DESIGN §7 bands, the PHQ-9 risk item,
-and malformed instruments refused."""
+"""Baseline screenings are scored by the service: totals, the bands of docs/intake.md, the PHQ-9
+risk item, and malformed instruments refused."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Every row of the milestone and alert tables (DESIGN §7), each on its own, through `derive`."""
+"""Every row of the milestone and alert tables (docs/progress.md), each on its own, through
+`derive`."""
 
 from __future__ import annotations
 

@@ -2,7 +2,7 @@
 
 A treatment consent that was granted and later revoked blocks, and so does a discharge. A consent
 not granted yet does not: goal work may start while intake is still collecting consents (the
-design's journey proposes goals alongside intake), and the clinic's own process governs that.
+suite's journey proposes goals alongside intake), and the clinic's own process governs that.
 """
 
 from __future__ import annotations

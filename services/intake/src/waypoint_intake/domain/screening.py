@@ -1,4 +1,5 @@
-"""Scoring the baseline screening instruments (DESIGN §7): totals, severity bands, risk."""
+"""Scoring the baseline screening instruments: totals, severity bands (listed in docs/intake.md),
+risk."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""The milestone and alert tables of DESIGN §7 as data: one rule per row, each a small function.
+"""The milestone and alert tables (docs/progress.md) as data: one rule per row, each a small
+function.
 
 A rule looks at the journey (already updated with the event) and the event, and returns the
 once-keys the event completes: "" for once-per-client rules, a goal or step id, N for "sessions N",
@@ -123,8 +124,9 @@ MILESTONES = (
     Rule("plan_adapted", "Plan adapted", on("goal_revised", "action_step_revised", key=event_id)),
     Rule("first_reflection", "First reflection shared", first_reflection),
     Rule("sessions", "{key} sessions attended", sessions),
-    # Outcomes before alliance: DESIGN §7 lists strong alliance first; issue 5's acceptance
-    # journey orders a session's milestones improvement, recovery, alliance (see docs/progress.md).
+    # Outcomes before alliance (ADR 0004): the table as first agreed listed strong alliance first;
+    # issue 5's acceptance journey orders a session's milestones improvement, recovery, alliance
+    # (see docs/progress.md).
     Rule(
         "reliable_improvement",
         "Reliable improvement",

@@ -38,7 +38,8 @@ class SourceEvent:
 
 
 def source_order(event: SourceEvent) -> tuple[datetime, int, int, str]:
-    """DESIGN §4: time, then service, then stream version (the event id only breaks exact ties)."""
+    """Source order (docs/architecture.md §6): time, then service, then stream version (the event
+    id only breaks exact ties)."""
     return (event.occurred_at, SERVICE_RANK[event.service], event.stream_version, event.event_id)
 
 

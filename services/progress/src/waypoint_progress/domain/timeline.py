@@ -4,7 +4,8 @@ The timeline is a function of the SET of source events, never of their arrival o
 walks them in source order (time, service, stream version), each entry's identity comes from the
 rule, the tenant, the client and a once-key, and its time from the event that completed the rule.
 Order of entries: source time, then service (intake < goals < progress), stream version, kind
-(event < milestone < alert), then the rule's row in the tables of DESIGN §7.
+(event < milestone < alert), then the rule's row in the tables of `rules.py`
+(docs/architecture.md §6).
 """
 
 from __future__ import annotations

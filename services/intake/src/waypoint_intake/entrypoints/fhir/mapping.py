@@ -1,4 +1,5 @@
-"""Intake's record as FHIR R4 resources (DESIGN §6), built as plain dicts."""
+"""Intake's record as FHIR R4 resources, built as plain dicts (docs/architecture.md §8; the codes
+are listed in docs/intake.md)."""
 
 from __future__ import annotations
 

@@ -28,6 +28,6 @@ class ScreeningResultSchema(Schema):
     instrument = fields.String(required=True)
     items = fields.List(fields.Integer(), required=True)
     total = fields.Integer(required=True)
-    severity = fields.String(required=True, metadata={"description": "DESIGN §7 band"})
+    severity = fields.String(required=True, metadata={"description": "severity band"})
     risk_flag = fields.Boolean(metadata={"description": "PHQ-9 only: item 9 above 0"})
     version = fields.Integer(required=True)

@@ -1,5 +1,5 @@
-"""Session measures as FHIR R4 Observations (DESIGN §6): LOINC for PHQ-9 and GAD-7 totals, the
-suite's own CodeSystem for ORS and SRS (they have no LOINC codes), category survey."""
+"""Session measures as FHIR R4 Observations (docs/architecture.md §8): LOINC for PHQ-9 and GAD-7
+totals, the suite's own CodeSystem for ORS and SRS (they have no LOINC codes), category survey."""
 
 from __future__ import annotations
 

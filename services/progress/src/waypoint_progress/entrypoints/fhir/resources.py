@@ -1,4 +1,4 @@
-"""FHIR R4 (DESIGN §6): progress's session measures as Observations."""
+"""FHIR R4 (docs/architecture.md §8): progress's session measures as Observations."""
 
 from __future__ import annotations
 
