@@ -12,9 +12,11 @@ count together: on PostgreSQL an UNLOGGED table of the service's database (no WA
 crash, which only forgets recent counts); on SQLite a small file beside the service's database,
 `<database>.ratelimit` (WAL, `synchronous=OFF`), so a flood never takes the event store's write
 lock. Each request is one atomic upsert that admits and counts at once; a refused request costs
-one more read for `Retry-After`. Rows are keyed by the service and a SHA-256 of the bearer token
-(never the token). If the limiter's store fails, the request is let through and logged: the
-limiter guards capacity, it is not a reason to refuse service.
+one more read for `Retry-After`, and each process then refuses that token from memory until the
+moment its next request can fit, so a flood past its limit never reaches the shared store. Rows
+are keyed by the service and a SHA-256 of the bearer token (never the token). If the limiter's
+store fails, the request is let through and logged: the limiter guards capacity, it is not a
+reason to refuse service.
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ from waypoint_shared.problems import Problem
 
 log = logging.getLogger(__name__)
 DEFAULT_RATE = 100.0  # requests per second per token
+REMEMBERED_REFUSALS = 10_000  # per process: tokens refused until a known time
 PRUNE_EVERY_SECONDS = 60.0  # rows of tokens idle this long are deleted (by one request a minute)
 
 _ADMIT = (
@@ -85,9 +88,16 @@ class RateLimiter:
         )
         self._pruned_at = time.time()
         self._prune_lock = threading.Lock()
+        # Tokens this process saw refused, with the time the next request can fit. Other workers
+        # and replicas only ever move a token's `tat` later, so until then every request of the
+        # token is refused without asking the shared store: a flood costs a dict look-up.
+        self._refused_until: dict[str, float] = {}
 
     def admit(self, key: str) -> Decision:
         now = time.time()
+        until = self._refused_until.get(key)
+        if until is not None and now < until:
+            return Decision(False, max(1, math.ceil(until - now)))
         params = {"key": key, "now": now, "interval": self.interval, "tolerance": self.tolerance}
         try:
             tat = self.counters.admit(params)
@@ -97,8 +107,17 @@ class RateLimiter:
             return Decision(True)
         if tat is None:
             return Decision(True)
-        wait = tat + self.interval - self.tolerance - now
-        return Decision(False, max(1, math.ceil(wait)))
+        fits_at = tat + self.interval - self.tolerance
+        self._remember_refusal(key, fits_at, now)
+        return Decision(False, max(1, math.ceil(fits_at - now)))
+
+    def _remember_refusal(self, key: str, fits_at: float, now: float) -> None:
+        if len(self._refused_until) >= REMEMBERED_REFUSALS:  # forget the ones that have passed
+            for other, until in list(self._refused_until.items()):
+                if until <= now:
+                    self._refused_until.pop(other, None)
+        if len(self._refused_until) < REMEMBERED_REFUSALS:
+            self._refused_until[key] = fits_at
 
     def _prune_now_and_then(self, now: float) -> None:
         if now - self._pruned_at < PRUNE_EVERY_SECONDS or not self._prune_lock.acquire(False):

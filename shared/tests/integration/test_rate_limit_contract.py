@@ -37,3 +37,19 @@ def test_two_limiters_on_one_database_count_together_and_other_tokens_apart(
     admitted = [limiter.admit("intake:a").admitted for limiter in (first, second) * 3]
     assert admitted == [True] * 4 + [False] * 2
     assert second.admit("intake:b").admitted
+
+
+def test_a_refused_token_is_refused_from_memory_until_its_next_request_fits(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    limiter = RateLimiter(engine, rate=2)
+    assert [limiter.admit("intake:a").admitted for _ in range(3)] == [True, True, False]
+    asked: list[str] = []
+    counted = limiter.counters.admit
+    monkeypatch.setattr(limiter.counters, "admit", lambda p: asked.append(p["key"]) or counted(p))
+
+    flood = [limiter.admit("intake:a") for _ in range(50)]
+    other = limiter.admit("intake:b")
+
+    assert not any(d.admitted for d in flood) and all(d.retry_after == 1 for d in flood)
+    assert asked == ["intake:b"] and other.admitted  # the flood never reached the shared store
