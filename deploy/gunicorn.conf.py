@@ -7,7 +7,7 @@ Logs: JSON lines on stdout (waypoint_shared.logs), the access log included.
 Metrics: prometheus-client's multiprocess mode, one directory per service under the var dir
 (or PROMETHEUS_MULTIPROC_DIR), emptied when gunicorn starts; a dead worker's live gauges go.
 Shutdown: on SIGTERM gunicorn stops accepting, lets each worker finish its request within
-`graceful_timeout`, then exits.
+`graceful_timeout`, then exits; on Ctrl-C (SIGINT) or SIGQUIT each worker leaves at once.
 Start: with WAYPOINT_ENV=production and a missing or development secret, gunicorn exits at once
 naming the variable (each worker's app factory refuses too, and a worker that fails to boot
 makes gunicorn exit).
@@ -64,3 +64,12 @@ def child_exit(server, worker):  # type: ignore[no-untyped-def]
     from prometheus_client import multiprocess
 
     multiprocess.mark_process_dead(worker.pid)
+
+
+def worker_int(worker):  # type: ignore[no-untyped-def]
+    """Ctrl-C or SIGQUIT is gunicorn's quick shutdown: the worker leaves at once rather than wait,
+    at interpreter exit, for request threads that may be blocked (SIGTERM stays graceful). A
+    request cut off here was never answered and its transaction never committed."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
