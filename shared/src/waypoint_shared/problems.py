@@ -151,3 +151,21 @@ def install_problem_handlers(app: Flask) -> None:
     app.register_error_handler(Problem, _from_problem)
     app.register_error_handler(HTTPException, _from_http_exception)
     app.register_error_handler(Exception, _from_unexpected)
+
+
+def client_not_known_yet(service: str, client_id: str) -> Response:
+    """409 while a listening service has not yet received a client's referral from intake (the
+    services are eventually consistent): retry shortly."""
+    return problem_response(
+        409,
+        "Conflict",
+        f"client not known yet: {service} has not yet received "
+        "this client's referral from intake; retry shortly.",
+        {"Retry-After": "1"},
+        client_id=client_id,
+    )
+
+
+def client_not_eligible(client_id: str, reason: str, detail: str) -> Response:
+    """409 for a client intake has discharged or whose treatment consent was revoked."""
+    return problem_response(409, "Conflict", detail, client_id=client_id, reason=reason)

@@ -24,7 +24,7 @@ from waypoint_goals.entrypoints.steps.resources import blp as steps
 from waypoint_goals.service_layer.queries import ClientNotFound
 from waypoint_shared.audit import install_read_audit
 from waypoint_shared.erasure import ClientErased, gone, install_erasure_guard
-from waypoint_shared.problems import problem_response
+from waypoint_shared.problems import client_not_eligible, client_not_known_yet, problem_response
 from waypoint_shared.web import create_base_app
 
 BLUEPRINTS = (goals, lifecycle, steps, check_ins, plans, privacy, fhir)
@@ -56,20 +56,11 @@ def _client_not_found(error: ClientNotFound) -> Response:
 
 
 def _client_not_known_yet(error: ClientNotKnownYet) -> Response:
-    return problem_response(
-        409,
-        "Conflict",
-        "client not known yet: goals has not yet received "
-        "this client's referral from intake; retry shortly.",
-        {"Retry-After": "1"},
-        client_id=str(error),
-    )
+    return client_not_known_yet("goals", str(error))
 
 
 def _client_not_eligible(error: ClientNotEligible) -> Response:
-    return problem_response(
-        409, "Conflict", error.detail, client_id=error.client_id, reason=error.reason
-    )
+    return client_not_eligible(error.client_id, error.reason, error.detail)
 
 
 def _refused(error: Refused) -> Response:

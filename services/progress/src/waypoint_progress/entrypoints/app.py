@@ -20,7 +20,7 @@ from waypoint_progress.entrypoints.timeline.resources import blp as timeline
 from waypoint_progress.views import BadCursor, ClientNotSeen
 from waypoint_shared.audit import install_read_audit
 from waypoint_shared.erasure import ClientErased, gone, install_erasure_guard
-from waypoint_shared.problems import problem_response
+from waypoint_shared.problems import client_not_eligible, client_not_known_yet, problem_response
 from waypoint_shared.web import create_base_app
 
 BLUEPRINTS = (timeline, sessions, alerts, measures, privacy, fhir)
@@ -71,17 +71,8 @@ def _already_acknowledged(error: AlreadyAcknowledged) -> Response:
 
 
 def _client_not_known_yet(error: ClientNotKnownYet) -> Response:
-    return problem_response(
-        409,
-        "Conflict",
-        "client not known yet: progress has not yet received "
-        "this client's referral from intake; retry shortly.",
-        {"Retry-After": "1"},
-        client_id=str(error),
-    )
+    return client_not_known_yet("progress", str(error))
 
 
 def _client_not_eligible(error: ClientNotEligible) -> Response:
-    return problem_response(
-        409, "Conflict", error.detail, client_id=error.client_id, reason=error.reason
-    )
+    return client_not_eligible(error.client_id, error.reason, error.detail)
