@@ -26,14 +26,14 @@ setup: .venv/.synced kafka-jars
 
 kafka-jars:
 	@bash deploy/ensure-system-packages.sh
-	@python3 deploy/kafka/local_kafka.py fetch
+	@$(PY) -m waypoint_devkit.local_kafka fetch
 
 # --- running -------------------------------------------------------------------------------
 run: setup
-	$(PY) deploy/run.py
+	$(PY) -m waypoint_devkit.launcher
 
 kafka: setup
-	$(PY) deploy/kafka/local_kafka.py run
+	$(PY) -m waypoint_devkit.local_kafka run
 
 topics: setup
 	.venv/bin/waypoint-topics
@@ -81,7 +81,7 @@ faults: setup
 		$(PY) -m pytest tests/faults tests/fuzz -p no:cacheprovider $(PYTEST_ARGS)
 
 golden: .venv/.synced
-	$(PY) -m waypoint_shared.golden
+	$(PY) -m waypoint_shared.catalog.golden
 
 clean:
 	rm -rf var .pytest_cache .ruff_cache

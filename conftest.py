@@ -1,3 +1,3 @@
 """Fixtures for every test folder of the suite: real Kafka, PostgreSQL, tokens."""
 
-pytest_plugins = ["waypoint_shared.testing.fixtures"]
+pytest_plugins = ["waypoint_devkit.fixtures"]

@@ -13,8 +13,8 @@ from pathlib import Path
 
 from common import ROOT, gunicorn, save
 
-from waypoint_shared.auth import mint_token
 from waypoint_shared.config import DEVELOPMENT_SECRET
+from waypoint_shared.http.auth import mint_token
 
 BODY = {
     "given_name": "Amara",

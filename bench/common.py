@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from importlib.metadata import version
 from pathlib import Path
 
-from waypoint_shared.testing.infrastructure import free_port, local_kafka
+from waypoint_devkit.infrastructure import free_port, local_kafka
 
 ROOT = Path(__file__).resolve().parents[1]
 # The processes a benchmark starts use the development secrets, as `make run` does.
@@ -42,7 +42,7 @@ def broker(work_dir: Path) -> Iterator[str]:
 
 @contextmanager
 def gunicorn(app: str, env: dict[str, str], workers: int = 2) -> Iterator[str]:
-    """A gunicorn with the product's settings (deploy/gunicorn.conf.py) serving app."""
+    """A gunicorn with the product's settings (waypoint_shared.http.gunicorn_conf) serving app."""
     port = free_port()
     env = {
         **os.environ,
@@ -55,7 +55,7 @@ def gunicorn(app: str, env: dict[str, str], workers: int = 2) -> Iterator[str]:
         [
             str(BIN / "gunicorn"),
             "-c",
-            str(ROOT / "deploy" / "gunicorn.conf.py"),
+            "python:waypoint_shared.http.gunicorn_conf",
             "--access-logfile",
             "/dev/null",
             "--bind",

@@ -22,10 +22,10 @@ from common import broker, save
 from kafka import KafkaConsumer, KafkaProducer
 from kafka.admin import NewTopic
 
-from waypoint_shared.auth import mint_token
+from waypoint_devkit.suite import running_suite, url_of
 from waypoint_shared.config import DEVELOPMENT_SECRET, KafkaSettings
-from waypoint_shared.testing.suite import running_suite, url_of
-from waypoint_shared.topics import ensure_topics
+from waypoint_shared.http.auth import mint_token
+from waypoint_shared.messaging.topics import ensure_topics
 
 RATE, SECONDS = 50, int(sys.argv[1]) if len(sys.argv) > 1 else 30
 SENDERS = 16  # enough that a slow answer never holds back the next start at 50/s

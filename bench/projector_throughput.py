@@ -17,12 +17,12 @@ from kafka import KafkaConsumer
 
 from waypoint_progress.bootstrap import bootstrap
 from waypoint_shared.config import KafkaSettings, load_settings
-from waypoint_shared.consumer import ConsumerRunner
-from waypoint_shared.crypto import AESGCM, Place, seal_fields
-from waypoint_shared.envelope import encode
-from waypoint_shared.kafka_clients import durable_producer, group_consumer
-from waypoint_shared.store import RecordedEvent
-from waypoint_shared.topics import ensure_topics
+from waypoint_shared.crypto.sealing import AESGCM, Place, seal_fields
+from waypoint_shared.eventstore.store import RecordedEvent
+from waypoint_shared.messaging.consumer import ConsumerRunner
+from waypoint_shared.messaging.envelope import encode
+from waypoint_shared.messaging.kafka_clients import durable_producer, group_consumer
+from waypoint_shared.messaging.topics import ensure_topics
 
 EVENTS = int(sys.argv[1]) if len(sys.argv) > 1 else 20_000
 KEY = AESGCM.generate_key(bit_length=256)

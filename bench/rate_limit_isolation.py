@@ -17,8 +17,8 @@ import time
 import requests
 from common import gunicorn, save
 
-from waypoint_shared.auth import mint_token
 from waypoint_shared.config import DEVELOPMENT_SECRET
+from waypoint_shared.http.auth import mint_token
 
 A_RATE, SECONDS = 20, 15
 FLOOD_THREADS, FLOOD_CONNECTIONS = 2, 16

@@ -32,11 +32,11 @@ from kafka import KafkaConsumer, TopicPartition
 from waypoint_progress.bootstrap import bootstrap
 from waypoint_shared import catalog
 from waypoint_shared.config import SERVICES, KafkaSettings, load_settings, topic_of
-from waypoint_shared.crypto import AESGCM, Place, seal_fields
-from waypoint_shared.envelope import encode
-from waypoint_shared.kafka_clients import durable_producer
-from waypoint_shared.store import RecordedEvent
-from waypoint_shared.topics import ensure_topics
+from waypoint_shared.crypto.sealing import AESGCM, Place, seal_fields
+from waypoint_shared.eventstore.store import RecordedEvent
+from waypoint_shared.messaging.envelope import encode
+from waypoint_shared.messaging.kafka_clients import durable_producer
+from waypoint_shared.messaging.topics import ensure_topics
 
 EVENTS = int(sys.argv[1]) if len(sys.argv) > 1 else 100_000
 SMALL = int(sys.argv[2]) if len(sys.argv) > 2 else 10_000

@@ -17,14 +17,14 @@ from sqlalchemy import Engine
 from waypoint_intake.domain.client import Client
 from waypoint_intake.domain.events import CLIENT_EVENTS
 from waypoint_shared.config import KafkaSettings
-from waypoint_shared.crypto import MasterKey, PersonalDataKeys
-from waypoint_shared.database import connect, migrate, read, run_in_transaction
-from waypoint_shared.envelope import encode
-from waypoint_shared.kafka_clients import durable_producer
-from waypoint_shared.relay import Relay
-from waypoint_shared.repository import EventSourcedRepository
-from waypoint_shared.store import SHARED_MIGRATIONS, EventStore
-from waypoint_shared.topics import ensure_topics
+from waypoint_shared.crypto.sealing import MasterKey, PersonalDataKeys
+from waypoint_shared.db.database import connect, migrate, read, run_in_transaction
+from waypoint_shared.eventstore.repository import EventSourcedRepository
+from waypoint_shared.eventstore.store import SHARED_MIGRATIONS, EventStore
+from waypoint_shared.messaging.envelope import encode
+from waypoint_shared.messaging.kafka_clients import durable_producer
+from waypoint_shared.messaging.relay import Relay
+from waypoint_shared.messaging.topics import ensure_topics
 
 EVENTS = int(sys.argv[1]) if len(sys.argv) > 1 else 20_000
 MASTER_KEY = "YmVuY2htYXJrLW1hc3Rlci1rZXktMDEyMzQ1Njc4OTA="

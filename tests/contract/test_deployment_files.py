@@ -127,7 +127,7 @@ def test_each_service_process_connects_to_kafka_as_its_own_principal(process):
 
 def test_topics_and_acls_are_created_by_the_admin_principal_before_the_services_start():
     setup = compose_services()["kafka-setup"]
-    assert "waypoint_shared.kafka_acls" in " ".join(setup["command"])
+    assert "waypoint_shared.messaging.kafka_acls" in " ".join(setup["command"])
     assert setup["environment"]["KAFKA_SASL_USERNAME"] == "admin"
     for process in PROCESSES:
         waits = compose_services()[process]["depends_on"]["kafka-setup"]

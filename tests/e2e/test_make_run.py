@@ -16,8 +16,10 @@ from typing import Any
 import pytest
 import requests
 
-from waypoint_shared.testing.infrastructure import free_port, repo_root
-from waypoint_shared.testing.waiting import wait_until
+from waypoint_devkit.infrastructure import free_port
+from waypoint_devkit.waiting import wait_until
+
+ROOT = Path(__file__).resolve().parents[2]
 
 pytestmark = [pytest.mark.e2e, pytest.mark.kafka, pytest.mark.timeout(420)]
 SERVICES = ("intake", "goals", "progress")
@@ -74,7 +76,7 @@ def make_run(tmp_path: Path, ports: dict[str, int], **variables: str) -> tuple[A
     with output.open("wb") as sink:
         make = subprocess.Popen(
             ["make", "--no-print-directory", "run"],
-            cwd=repo_root(),
+            cwd=ROOT,
             env=env,
             stdout=sink,
             stderr=subprocess.STDOUT,

@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 import requests
 
+from waypoint_devkit.suite import running_suite, url_of
+from waypoint_devkit.waiting import wait_until
 from waypoint_shared.config import KafkaSettings
-from waypoint_shared.testing.suite import running_suite, url_of
-from waypoint_shared.testing.waiting import wait_until
 
 pytestmark = [pytest.mark.e2e, pytest.mark.kafka, pytest.mark.timeout(300)]
 ABOVE_THE_LOAD = {"WAYPOINT_RATE_LIMIT": "10000"}

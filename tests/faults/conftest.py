@@ -16,10 +16,10 @@ from typing import Any
 import pytest
 import requests
 
-from waypoint_shared.auth import ALL_SCOPES, mint_token
+from waypoint_devkit.faults import REPORTED, Tally
+from waypoint_devkit.suite import running_suite, url_of
 from waypoint_shared.config import DEVELOPMENT_SECRET, KafkaSettings
-from waypoint_shared.testing.faults import REPORTED, Tally
-from waypoint_shared.testing.suite import running_suite, url_of
+from waypoint_shared.http.auth import ALL_SCOPES, mint_token
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:
@@ -110,7 +110,7 @@ class Referrals:
 def settle(suite: Any, api: Api, tally: Tally, timeout: float = 120) -> None:
     """Wait until intake's relay has published everything and every acknowledged referral is on
     the timeline (or the time is up), then take the timeline's count for the tally."""
-    from waypoint_shared.testing.faults import poll_until, relay_backlog, timeline_entries
+    from waypoint_devkit.faults import poll_until, relay_backlog, timeline_entries
 
     def referred() -> Any:
         return timeline_entries(suite.var_dir, api.tenant, "client_referred")

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from waypoint_shared.testing.faults import Tally, relay_backlog, scale
+from waypoint_devkit.faults import Tally, relay_backlog, scale
 
 from .conftest import Api, Referrals, settle, start_suite
 

@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from waypoint_shared.testing.faults import Tally, scale, timeline_entries
-from waypoint_shared.testing.waiting import wait_until
+from waypoint_devkit.faults import Tally, scale, timeline_entries
+from waypoint_devkit.waiting import wait_until
 
 from .conftest import Api
 

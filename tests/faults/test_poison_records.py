@@ -15,7 +15,7 @@ import pytest
 import requests
 from kafka import KafkaConsumer, KafkaProducer
 
-from waypoint_shared.testing.faults import (
+from waypoint_devkit.faults import (
     Tally,
     all_alive,
     hostile_values,
@@ -24,7 +24,7 @@ from waypoint_shared.testing.faults import (
     scale,
     timeline_entries,
 )
-from waypoint_shared.testing.suite import url_of
+from waypoint_devkit.suite import url_of
 
 from .conftest import Api, Referrals, settle
 

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from waypoint_shared.testing.faults import (
+from waypoint_devkit.faults import (
     Tally,
     applied_count,
     forget_projection,
@@ -22,7 +22,7 @@ from waypoint_shared.testing.faults import (
     timeline_entries,
     whole_timeline,
 )
-from waypoint_shared.testing.waiting import wait_until
+from waypoint_devkit.waiting import wait_until
 
 from .conftest import Api, Referrals, settle
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from waypoint_shared.testing.faults import (
+from waypoint_devkit.faults import (
     Tally,
     database,
     kill,

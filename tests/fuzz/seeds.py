@@ -12,8 +12,8 @@ from typing import Any
 
 from flask import Flask
 
-from waypoint_shared.database import read, run_in_transaction
-from waypoint_shared.envelope import Envelope, decode, encode
+from waypoint_shared.db.database import read, run_in_transaction
+from waypoint_shared.messaging.envelope import Envelope, decode, encode
 
 CLINICIAN = {"role": "clinician", "id": "clin-1"}
 THERAPIST = {"role": "therapist", "id": "t-1"}

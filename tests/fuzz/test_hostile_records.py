@@ -21,13 +21,13 @@ from hypothesis import strategies as st
 from kafka import KafkaConsumer, KafkaProducer
 from kafka.admin import NewTopic
 
+from waypoint_devkit.faults import hostile_values, query, referral_record
+from waypoint_devkit.waiting import wait_until
 from waypoint_shared.config import KafkaSettings, load_settings
-from waypoint_shared.consumer import ConsumerRunner
-from waypoint_shared.envelope import Envelope, UndecodableRecord, decode
-from waypoint_shared.kafka_clients import durable_producer, group_consumer
-from waypoint_shared.testing.faults import hostile_values, query, referral_record
-from waypoint_shared.testing.waiting import wait_until
-from waypoint_shared.topics import ensure_topics
+from waypoint_shared.messaging.consumer import ConsumerRunner
+from waypoint_shared.messaging.envelope import Envelope, UndecodableRecord, decode
+from waypoint_shared.messaging.kafka_clients import durable_producer, group_consumer
+from waypoint_shared.messaging.topics import ensure_topics
 
 VALID = referral_record(str(uuid.uuid4()))
 GOOD = json.loads(VALID)

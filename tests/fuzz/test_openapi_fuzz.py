@@ -16,8 +16,8 @@ from flask import Flask
 from hypothesis import HealthCheck, given, settings
 from schemathesis import GenerationMode
 
-from waypoint_shared.auth import ALL_SCOPES, mint_token
 from waypoint_shared.config import DEVELOPMENT_SECRET
+from waypoint_shared.http.auth import ALL_SCOPES, mint_token
 
 from . import seeds
 

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from flask.testing import FlaskClient
 
+from waypoint_devkit.waiting import running, wait_until
 from waypoint_goals.bootstrap import bootstrap as goals_bootstrap
 from waypoint_goals.entrypoints.app import create_app as goals_app
 from waypoint_intake.bootstrap import bootstrap as intake_bootstrap
@@ -19,9 +20,8 @@ from waypoint_intake.entrypoints.app import create_app as intake_app
 from waypoint_progress.bootstrap import bootstrap as progress_bootstrap
 from waypoint_progress.entrypoints.app import create_app as progress_app
 from waypoint_shared.config import KafkaSettings, load_settings
+from waypoint_shared.messaging.worker import Loop
 from waypoint_shared.runtime import consumer_loop, relay_loop
-from waypoint_shared.testing.waiting import running, wait_until
-from waypoint_shared.worker import Loop
 
 pytestmark = [pytest.mark.kafka, pytest.mark.timeout(240)]
 FAST_GROUP = {"session_timeout_ms": 6000, "heartbeat_interval_ms": 2000}
@@ -126,7 +126,7 @@ def test_commands_are_accepted_while_kafka_is_down_and_reach_the_timeline_after_
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, own_kafka: Any, token: Callable[..., str]
 ) -> None:
     settings = KafkaSettings(bootstrap_servers=own_kafka.bootstrap)
-    from waypoint_shared.topics import ensure_topics
+    from waypoint_shared.messaging.topics import ensure_topics
 
     ensure_topics(settings)
     monkeypatch.setenv("WAYPOINT_VAR_DIR", str(tmp_path))

@@ -19,13 +19,13 @@ from kafka import KafkaConsumer, TopicPartition
 from sqlalchemy import insert
 
 from waypoint_shared.admin import main
-from waypoint_shared.auth import TokenVerifier
 from waypoint_shared.config import DEVELOPMENT_SECRET, KafkaSettings, load_settings
-from waypoint_shared.database import run_in_transaction
-from waypoint_shared.kafka_clients import durable_producer
+from waypoint_shared.db.database import run_in_transaction
+from waypoint_shared.db.tables import consumer_offsets, relay_position
+from waypoint_shared.eventstore.store import EventStore, NewEvent
+from waypoint_shared.http.auth import TokenVerifier
+from waypoint_shared.messaging.kafka_clients import durable_producer
 from waypoint_shared.runtime import open_database
-from waypoint_shared.store import EventStore, NewEvent
-from waypoint_shared.tables import consumer_offsets, relay_position
 
 ADMIN = str(Path(sys.executable).parent / "waypoint-admin")
 
@@ -207,7 +207,7 @@ def intake_url(tmp_path, monkeypatch) -> Iterator[str]:
 def test_erase_erases_the_client_through_intakes_api_with_an_admin_token_of_the_tenant(
     intake_url, capsys
 ):
-    from waypoint_shared.auth import mint_token
+    from waypoint_shared.http.auth import mint_token
 
     headers = {
         "Authorization": "Bearer " + mint_token(DEVELOPMENT_SECRET, "p", "clinic-a"),

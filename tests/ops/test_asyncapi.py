@@ -10,16 +10,18 @@ from typing import Any
 
 from ruamel.yaml import YAML
 
-from waypoint_shared import asyncapi, catalog
-from waypoint_shared.testing.infrastructure import unavailable
+from waypoint_devkit.infrastructure import unavailable
+from waypoint_shared import catalog
+from waypoint_shared.messaging import asyncapi
 
 ROOT = Path(__file__).resolve().parents[2]
 PARSER = ROOT / "node_modules" / "@asyncapi" / "parser"
 VALIDATOR = Path(__file__).with_name("validate_asyncapi.mjs")
+DOCUMENT = ROOT / "docs" / "asyncapi.yaml"
 
 
 def committed() -> dict[str, Any]:
-    return json.loads(json.dumps(YAML(typ="safe").load(asyncapi.DOCUMENT.read_text())))
+    return json.loads(json.dumps(YAML(typ="safe").load(DOCUMENT.read_text())))
 
 
 def installed_parser() -> None:
@@ -43,7 +45,7 @@ def installed_parser() -> None:
 
 def test_the_committed_document_is_what_the_catalog_generates_now():
     assert committed() == json.loads(json.dumps(asyncapi.document())), (
-        "docs/asyncapi.yaml is stale: run `.venv/bin/python -m waypoint_shared.asyncapi`"
+        "docs/asyncapi.yaml is stale: run `.venv/bin/python -m waypoint_shared.messaging.asyncapi`"
     )
 
 
@@ -78,7 +80,7 @@ def test_the_two_dead_letter_topics_carry_the_origin_headers():
 def test_the_official_asyncapi_parser_finds_no_error_in_the_document():
     installed_parser()
     checked = subprocess.run(
-        ["node", str(VALIDATOR), str(asyncapi.DOCUMENT)],
+        ["node", str(VALIDATOR), str(DOCUMENT)],
         cwd=ROOT,
         capture_output=True,
         text=True,

@@ -15,11 +15,18 @@ from flask import Flask
 from prometheus_client import REGISTRY
 
 from waypoint_intake.entrypoints.app import create_app
-from waypoint_shared.auth import ALL_SCOPES, mint_token
+from waypoint_progress.adapters.metrics import count_milestones
 from waypoint_shared.config import DEVELOPMENT_SECRET
-from waypoint_shared.database import connect, migrate, run_in_transaction
-from waypoint_shared.logs import configure_logging, log_context
-from waypoint_shared.store import SHARED_MIGRATIONS, EventStore, NewEvent
+from waypoint_shared.db.database import connect, migrate, run_in_transaction
+from waypoint_shared.eventstore.store import (
+    SHARED_MIGRATIONS,
+    EventStore,
+    NewEvent,
+    observe_commits,
+)
+from waypoint_shared.http.auth import ALL_SCOPES, mint_token
+from waypoint_shared.observability.logs import configure_logging, log_context
+from waypoint_shared.observability.metrics import events_committed
 
 REFERRAL = {
     "given_name": "Orlaith",
@@ -111,6 +118,7 @@ def test_http_answers_are_counted_by_url_rule_and_status_not_by_path(app):
 def test_an_event_is_counted_when_its_transaction_commits_and_not_when_it_rolls_back(tmp_path):
     engine = connect(f"sqlite:///{tmp_path / 'store.db'}")
     migrate(engine, SHARED_MIGRATIONS)
+    observe_commits(engine, events_committed, count_milestones)  # as progress's bootstrap does
     milestone = {"rule": "journey_started"}
 
     def reach(conn, fail: bool = False) -> None:

@@ -18,11 +18,11 @@ import requests
 from kafka import KafkaConsumer, TopicPartition
 from prometheus_client.parser import text_string_to_metric_families
 
-from waypoint_shared.auth import mint_token
+from waypoint_devkit.suite import running_suite, url_of
+from waypoint_devkit.waiting import wait_until
 from waypoint_shared.config import DEVELOPMENT_SECRET, KafkaSettings
-from waypoint_shared.kafka_clients import durable_producer
-from waypoint_shared.testing.suite import running_suite, url_of
-from waypoint_shared.testing.waiting import wait_until
+from waypoint_shared.http.auth import mint_token
+from waypoint_shared.messaging.kafka_clients import durable_producer
 
 pytestmark = [pytest.mark.e2e, pytest.mark.kafka, pytest.mark.timeout(300)]
 ROOT = Path(__file__).resolve().parents[2]

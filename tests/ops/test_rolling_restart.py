@@ -18,9 +18,9 @@ from typing import Any
 import pytest
 import requests
 
+from waypoint_devkit.suite import running_suite, url_of
+from waypoint_devkit.waiting import wait_until
 from waypoint_shared.config import KafkaSettings
-from waypoint_shared.testing.suite import running_suite, url_of
-from waypoint_shared.testing.waiting import wait_until
 
 pytestmark = [pytest.mark.e2e, pytest.mark.kafka, pytest.mark.timeout(400)]
 ROOT = Path(__file__).resolve().parents[2]
@@ -93,7 +93,7 @@ def command_of(suite: Any, name: str) -> list[str]:
         return [str(BIN / f"waypoint-{service}-worker")]
     port = url_of(suite, name).rsplit(":", 1)[1]
     app = f"waypoint_{service}.entrypoints.app:create_app()"
-    gunicorn_conf = str(ROOT / "deploy" / "gunicorn.conf.py")
+    gunicorn_conf = "python:waypoint_shared.http.gunicorn_conf"
     return [str(BIN / "gunicorn"), "-c", gunicorn_conf, "--bind", f"127.0.0.1:{port}", app]
 
 

@@ -23,10 +23,10 @@ import pytest
 import requests
 from kafka import TopicPartition
 
+from waypoint_devkit.suite import running_suite, url_of
+from waypoint_devkit.waiting import wait_until
 from waypoint_shared.config import KafkaSettings
-from waypoint_shared.kafka_clients import group_consumer
-from waypoint_shared.testing.suite import running_suite, url_of
-from waypoint_shared.testing.waiting import wait_until
+from waypoint_shared.messaging.kafka_clients import group_consumer
 
 pytestmark = [pytest.mark.e2e, pytest.mark.kafka, pytest.mark.timeout(420)]
 THERAPIST = {"role": "therapist", "id": "t-1"}

@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 import requests
 
+from waypoint_devkit.suite import running_suite, url_of
+from waypoint_devkit.waiting import wait_until
 from waypoint_shared.config import KafkaSettings
-from waypoint_shared.testing.suite import running_suite, url_of
-from waypoint_shared.testing.waiting import wait_until
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -21,7 +21,7 @@ from typing import Any, TypeVar
 import pytest
 import requests
 
-from waypoint_shared.testing.waiting import wait_until
+from waypoint_devkit.waiting import wait_until
 
 from .conftest import refer, url
 

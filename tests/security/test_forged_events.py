@@ -12,8 +12,8 @@ import pytest
 import requests
 from kafka import KafkaConsumer, KafkaProducer
 
-from waypoint_shared.testing.faults import erasure_record
-from waypoint_shared.testing.waiting import wait_until
+from waypoint_devkit.faults import erasure_record
+from waypoint_devkit.waiting import wait_until
 
 from .conftest import refer, url
 

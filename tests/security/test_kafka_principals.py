@@ -14,12 +14,13 @@ import requests
 from kafka import KafkaConsumer, KafkaProducer
 from kafka.errors import KafkaError, TopicAuthorizationFailedError
 
-from waypoint_shared import kafka_acls
+from waypoint_devkit import local_kafka
+from waypoint_devkit.infrastructure import free_port, unavailable
+from waypoint_devkit.suite import running_suite
 from waypoint_shared.config import KafkaSettings, load_settings, shared_kafka_settings
-from waypoint_shared.kafka_clients import durable_producer
-from waypoint_shared.testing.infrastructure import free_port, load_deploy_module, unavailable
-from waypoint_shared.testing.suite import running_suite
-from waypoint_shared.topics import ensure_topics
+from waypoint_shared.messaging import kafka_acls
+from waypoint_shared.messaging.kafka_clients import durable_producer
+from waypoint_shared.messaging.topics import ensure_topics
 
 from .conftest import refer, url
 
@@ -42,7 +43,7 @@ class SecureBroker:
 
 @pytest.fixture(scope="module")
 def secure_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SecureBroker]:
-    runner = load_deploy_module("deploy/kafka/local_kafka.py")
+    runner = local_kafka
     data_dir = tmp_path_factory.mktemp("sasl-kafka")
     broker = runner.LocalKafka(free_port(), free_port(), data_dir / "kafka", sasl=True)
     try:

@@ -16,8 +16,8 @@ from urllib.parse import urlsplit
 import pytest
 import requests
 
+from waypoint_devkit.suite import running_suite
 from waypoint_shared.config import KafkaSettings
-from waypoint_shared.testing.suite import running_suite
 
 from .conftest import url
 

@@ -16,7 +16,7 @@ from typing import Any
 
 import requests
 
-from waypoint_shared.testing.waiting import wait_until
+from waypoint_devkit.waiting import wait_until
 
 from .conftest import refer, url
 

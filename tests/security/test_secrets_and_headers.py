@@ -18,12 +18,14 @@ from typing import Any
 import pytest
 import requests
 
-from waypoint_shared.auth import mint_token
+from waypoint_devkit.infrastructure import free_port
+from waypoint_devkit.waiting import wait_until
 from waypoint_shared.config import DEVELOPMENT_MASTER_KEY, DEVELOPMENT_SECRET, UnsafeConfiguration
-from waypoint_shared.testing.infrastructure import free_port, repo_root
-from waypoint_shared.testing.waiting import wait_until
+from waypoint_shared.http.auth import mint_token
 
 from .conftest import refer, url
+
+ROOT = Path(__file__).resolve().parents[2]
 
 BIN = Path(sys.executable).parent
 SERVICES = ("intake", "goals", "progress")
@@ -112,7 +114,7 @@ def test_a_production_gunicorn_without_a_jwt_secret_exits_naming_it(tmp_path: Pa
     env = production("progress", WAYPOINT_JWT_SECRET="", WAYPOINT_VAR_DIR=str(tmp_path))
     app = "waypoint_progress.entrypoints.app:create_app()"
     command = [str(BIN / "gunicorn"), "--bind", f"127.0.0.1:{free_port()}", app]
-    ran = subprocess.run(command, env=env, cwd=repo_root(), capture_output=True, timeout=60)
+    ran = subprocess.run(command, env=env, cwd=ROOT, capture_output=True, timeout=60)
     said = (ran.stdout + ran.stderr).decode(errors="replace")
     assert ran.returncode != 0, said
     assert "WAYPOINT_JWT_SECRET" in said
@@ -124,9 +126,9 @@ def test_a_production_gunicorn_with_the_project_settings_exits_before_forking(
     env = production("intake", INTAKE_MASTER_KEY=DEVELOPMENT_MASTER_KEY)
     env["WAYPOINT_VAR_DIR"] = str(tmp_path)
     app = "waypoint_intake.entrypoints.app:create_app()"
-    conf = str(repo_root() / "deploy" / "gunicorn.conf.py")
+    conf = "python:waypoint_shared.http.gunicorn_conf"
     command = [str(BIN / "gunicorn"), "-c", conf, "--bind", f"127.0.0.1:{free_port()}", app]
-    ran = subprocess.run(command, env=env, cwd=repo_root(), capture_output=True, timeout=60)
+    ran = subprocess.run(command, env=env, cwd=ROOT, capture_output=True, timeout=60)
     said = (ran.stdout + ran.stderr).decode(errors="replace")
     assert ran.returncode != 0 and "INTAKE_MASTER_KEY" in said, said
 
@@ -137,7 +139,7 @@ def test_a_production_worker_with_the_development_jwt_secret_exits_naming_it(
     env = production("goals", WAYPOINT_JWT_SECRET=DEVELOPMENT_SECRET)
     env["WAYPOINT_VAR_DIR"] = str(tmp_path)
     command = [str(BIN / "waypoint-goals-worker")]
-    ran = subprocess.run(command, env=env, cwd=repo_root(), capture_output=True, timeout=60)
+    ran = subprocess.run(command, env=env, cwd=ROOT, capture_output=True, timeout=60)
     said = (ran.stdout + ran.stderr).decode(errors="replace")
     assert ran.returncode != 0 and "WAYPOINT_JWT_SECRET" in said, said
 

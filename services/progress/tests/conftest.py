@@ -15,9 +15,9 @@ from typing import Any
 import pytest
 
 from waypoint_shared import catalog
-from waypoint_shared.crypto import Place, seal_fields
-from waypoint_shared.envelope import Envelope, decode, encode
-from waypoint_shared.store import RecordedEvent
+from waypoint_shared.crypto.sealing import Place, seal_fields
+from waypoint_shared.eventstore.store import RecordedEvent
+from waypoint_shared.messaging.envelope import Envelope, decode, encode
 
 START = datetime(2025, 3, 4, 9, 0, 0, 123456, tzinfo=UTC)
 PHQ9_15 = [2, 2, 2, 2, 2, 2, 2, 1, 0]

@@ -29,13 +29,13 @@ from kafka.consumer.fetcher import ConsumerRecord
 from sqlalchemy import Engine, func, make_url, select
 from sqlalchemy.exc import SQLAlchemyError
 
-from waypoint_shared.auth import ALL_SCOPES, mint_token, minting_secret
 from waypoint_shared.config import SERVICES, Settings, load_settings
-from waypoint_shared.database import connect, read
-from waypoint_shared.kafka_clients import durable_producer, group_consumer
-from waypoint_shared.lag import measure_lag, stored_offsets
-from waypoint_shared.tables import events, relay_position
-from waypoint_shared.topics import LISTENING_SERVICES, ensure_topics
+from waypoint_shared.db.database import connect, read
+from waypoint_shared.db.tables import events, relay_position
+from waypoint_shared.http.auth import ALL_SCOPES, mint_token, minting_secret
+from waypoint_shared.messaging.kafka_clients import durable_producer, group_consumer
+from waypoint_shared.messaging.lag import measure_lag, stored_offsets
+from waypoint_shared.messaging.topics import LISTENING_SERVICES, ensure_topics
 
 LISTENS_TO = {"goals": ("intake",), "progress": SERVICES}
 REBUILDS = {"progress": "waypoint_progress.entrypoints.rebuild"}

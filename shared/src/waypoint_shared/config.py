@@ -79,7 +79,9 @@ class Settings:
     web_port: int
     worker_port: int
     max_body_bytes: int = 64 * 1024
-    rate_limit: float = 100.0  # requests per second per bearer token (waypoint_shared.ratelimit)
+    rate_limit: float = (
+        100.0  # requests per second per bearer token (waypoint_shared.http.ratelimit)
+    )
     worker_host: str = "127.0.0.1"  # 0.0.0.0 in a container, so the health port can be published
     idempotency_ttl_hours: float = 24.0  # how long a stored idempotent reply is honoured
     environment: str = PRODUCTION

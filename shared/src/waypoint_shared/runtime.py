@@ -11,20 +11,26 @@ from typing import Any
 from flask import g
 from sqlalchemy import Engine
 
-from waypoint_shared.auth import principal
 from waypoint_shared.config import Settings
-from waypoint_shared.consumer import ConsumerRunner, Handle, HandleBatch
-from waypoint_shared.crypto import MasterKey, PersonalDataKeys
-from waypoint_shared.database import Migration, connect, migrate
-from waypoint_shared.kafka_clients import durable_producer, group_consumer
-from waypoint_shared.lag import LagWatch
-from waypoint_shared.logs import configure_logging
-from waypoint_shared.ratelimit import MIGRATIONS as RATE_LIMIT_MIGRATIONS
-from waypoint_shared.relay import Relay, retry_forever
-from waypoint_shared.store import SHARED_MIGRATIONS, EventStore
-from waypoint_shared.topics import ensure_topics
-from waypoint_shared.trust import KnownClient, no_client_known
-from waypoint_shared.worker import Loop
+from waypoint_shared.crypto.sealing import MasterKey, PersonalDataKeys
+from waypoint_shared.db.database import Migration, connect, migrate
+from waypoint_shared.eventstore.store import (
+    SHARED_MIGRATIONS,
+    CommitObserver,
+    EventStore,
+    observe_commits,
+)
+from waypoint_shared.http.auth import principal
+from waypoint_shared.http.ratelimit import MIGRATIONS as RATE_LIMIT_MIGRATIONS
+from waypoint_shared.messaging.consumer import ConsumerRunner, Handle, HandleBatch
+from waypoint_shared.messaging.kafka_clients import durable_producer, group_consumer
+from waypoint_shared.messaging.lag import LagWatch
+from waypoint_shared.messaging.relay import Relay, retry_forever
+from waypoint_shared.messaging.topics import ensure_topics
+from waypoint_shared.messaging.trust import KnownClient, no_client_known
+from waypoint_shared.messaging.worker import Loop
+from waypoint_shared.observability.logs import configure_logging
+from waypoint_shared.observability.metrics import events_committed
 
 __all__ = [
     "configure_logging",
@@ -38,9 +44,15 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 
-def open_database(settings: Settings, migrations: Sequence[Migration] = ()) -> Engine:
-    """The service's engine, with the shared and the service's own migrations applied."""
+def open_database(
+    settings: Settings,
+    migrations: Sequence[Migration] = (),
+    observers: Sequence[CommitObserver] = (),
+) -> Engine:
+    """The service's engine, with the shared and the service's own migrations applied; committed
+    events are counted and logged, and handed to the service's own observers."""
     engine = connect(settings.database_url)
+    observe_commits(engine, events_committed, *observers)
     migrate(engine, [*SHARED_MIGRATIONS, *RATE_LIMIT_MIGRATIONS, *migrations])
     return engine
 
@@ -80,7 +92,7 @@ def consumer_loop(
     **consumer_options: Any,
 ) -> Loop:
     """The consumer runner as a worker loop; `known_client` is the service's look-up of whether it
-    has a record of a client in a tenant (see waypoint_shared.trust)."""
+    has a record of a client in a tenant (see waypoint_shared.messaging.trust)."""
     runner = ConsumerRunner(
         engine,
         settings.consumer_group,

@@ -11,9 +11,10 @@ import pytest
 from kafka import KafkaConsumer, KafkaProducer
 from sqlalchemy import Column, Connection, Engine, MetaData, String, Table, delete, insert, select
 
+from waypoint_devkit.faults import erasure_record, referral_record
+from waypoint_devkit.waiting import wait_until
 from waypoint_shared.config import KafkaSettings
-from waypoint_shared.consumer import ConsumerRunner
-from waypoint_shared.database import (
+from waypoint_shared.db.database import (
     Migration,
     connect,
     create_tables,
@@ -21,13 +22,12 @@ from waypoint_shared.database import (
     read,
     run_in_transaction,
 )
-from waypoint_shared.envelope import Envelope, encode
-from waypoint_shared.kafka_clients import durable_producer, group_consumer
-from waypoint_shared.store import SHARED_MIGRATIONS, RecordedEvent
-from waypoint_shared.tables import consumer_offsets
-from waypoint_shared.testing.faults import erasure_record, referral_record
-from waypoint_shared.testing.waiting import wait_until
-from waypoint_shared.topics import ensure_topics
+from waypoint_shared.db.tables import consumer_offsets
+from waypoint_shared.eventstore.store import SHARED_MIGRATIONS, RecordedEvent
+from waypoint_shared.messaging.consumer import ConsumerRunner
+from waypoint_shared.messaging.envelope import Envelope, encode
+from waypoint_shared.messaging.kafka_clients import durable_producer, group_consumer
+from waypoint_shared.messaging.topics import ensure_topics
 
 pytestmark = [pytest.mark.kafka, pytest.mark.timeout(120)]
 seen_table = Table("seen", MetaData(), Column("event_id", String(36)))

@@ -9,8 +9,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import Engine
 
-from waypoint_shared.database import read, run_in_transaction
-from waypoint_shared.store import Append, ConcurrencyConflict, EventStore, NewEvent
+from waypoint_shared.db.database import read, run_in_transaction
+from waypoint_shared.eventstore.store import Append, ConcurrencyConflict, EventStore, NewEvent
 
 TYPE = "waypoint.test.thing_happened.v1"
 

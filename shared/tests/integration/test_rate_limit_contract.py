@@ -8,9 +8,9 @@ from collections.abc import Iterator
 import pytest
 from sqlalchemy import Engine
 
-from waypoint_shared.database import connect, migrate
-from waypoint_shared.ratelimit import MIGRATIONS, RateLimiter
-from waypoint_shared.store import SHARED_MIGRATIONS
+from waypoint_shared.db.database import connect, migrate
+from waypoint_shared.eventstore.store import SHARED_MIGRATIONS
+from waypoint_shared.http.ratelimit import MIGRATIONS, RateLimiter
 
 
 @pytest.fixture

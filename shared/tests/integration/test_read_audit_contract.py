@@ -8,8 +8,8 @@ import pytest
 from sqlalchemy import Engine, delete, func, insert, select, update
 from sqlalchemy.exc import DBAPIError
 
-from waypoint_shared.database import run_in_transaction
-from waypoint_shared.tables import read_audit
+from waypoint_shared.db.database import run_in_transaction
+from waypoint_shared.db.tables import read_audit
 
 ROW = {
     "tenant_id": "clinic-a",

@@ -16,15 +16,15 @@ from kafka.admin import ConfigResource, ConfigResourceType, KafkaAdminClient
 from kafka.errors import KafkaTimeoutError
 from sqlalchemy import Engine, select
 
-from waypoint_shared import relay as relay_module
 from waypoint_shared.config import KafkaSettings, topic_of
-from waypoint_shared.crypto import MasterKey, PersonalDataKeys
-from waypoint_shared.database import connect, migrate, read, run_in_transaction
-from waypoint_shared.kafka_clients import durable_producer
-from waypoint_shared.relay import Relay, RelayLock
-from waypoint_shared.repository import EventSourcedRepository
-from waypoint_shared.store import SHARED_MIGRATIONS, EventStore
-from waypoint_shared.tables import relay_lock
+from waypoint_shared.crypto.sealing import MasterKey, PersonalDataKeys
+from waypoint_shared.db.database import connect, migrate, read, run_in_transaction
+from waypoint_shared.db.tables import relay_lock
+from waypoint_shared.eventstore.repository import EventSourcedRepository
+from waypoint_shared.eventstore.store import SHARED_MIGRATIONS, EventStore
+from waypoint_shared.messaging import relay as relay_module
+from waypoint_shared.messaging.kafka_clients import durable_producer
+from waypoint_shared.messaging.relay import Relay, RelayLock
 
 pytestmark = pytest.mark.kafka
 MASTER_KEY = "d2F5cG9pbnQtdGVzdC1tYXN0ZXIta2V5LTAxMjM0NTY="

@@ -16,12 +16,12 @@ from kafka.admin import NewTopic
 from sqlalchemy import select
 
 from waypoint_shared.config import KafkaSettings
-from waypoint_shared.database import connect, migrate, run_in_transaction
-from waypoint_shared.kafka_clients import durable_producer
-from waypoint_shared.relay import Relay
-from waypoint_shared.store import SHARED_MIGRATIONS, EventStore, NewEvent
-from waypoint_shared.tables import events
-from waypoint_shared.topics import ensure_topics
+from waypoint_shared.db.database import connect, migrate, run_in_transaction
+from waypoint_shared.db.tables import events
+from waypoint_shared.eventstore.store import SHARED_MIGRATIONS, EventStore, NewEvent
+from waypoint_shared.messaging.kafka_clients import durable_producer
+from waypoint_shared.messaging.relay import Relay
+from waypoint_shared.messaging.topics import ensure_topics
 
 pytestmark = [pytest.mark.kafka, pytest.mark.postgres, pytest.mark.timeout(300)]
 WRITERS, EVENTS_PER_WRITER = 8, 625  # 5,000 events

@@ -26,10 +26,16 @@ from sqlalchemy import (
     select,
 )
 
-from waypoint_shared import tables
-from waypoint_shared.database import connect, migrate, read, run_in_transaction, schema_migrations
-from waypoint_shared.store import SHARED_MIGRATIONS, EventStore, NewEvent
-from waypoint_shared.tables import Position
+from waypoint_shared.db import tables
+from waypoint_shared.db.database import (
+    connect,
+    migrate,
+    read,
+    run_in_transaction,
+    schema_migrations,
+)
+from waypoint_shared.db.tables import Position
+from waypoint_shared.eventstore.store import SHARED_MIGRATIONS, EventStore, NewEvent
 
 TYPE = "waypoint.test.thing_happened.v1"
 STREAM = str(uuid.uuid4())

@@ -13,9 +13,9 @@ import pytest
 from cloudevents.core.bindings.kafka import KafkaMessage, from_structured_event
 
 from waypoint_shared import catalog
-from waypoint_shared.crypto import Place, seal_fields
-from waypoint_shared.envelope import UndecodableRecord, decode, encode
-from waypoint_shared.store import RecordedEvent
+from waypoint_shared.crypto.sealing import Place, seal_fields
+from waypoint_shared.eventstore.store import RecordedEvent
+from waypoint_shared.messaging.envelope import UndecodableRecord, decode, encode
 
 REFERRED = "waypoint.intake.client_referred.v1"
 NAMES = ("Zoë", "Ångström-Okafor", "zoe.okafor@example.org", "EXT-778-secret", "panic at night")

@@ -10,10 +10,10 @@ import uuid
 import pytest
 from marshmallow import fields
 
-from waypoint_shared import catalog, golden
-from waypoint_shared.catalog import CATALOG, EventType, InvalidEvent
-from waypoint_shared.crypto import Place, seal_fields
-from waypoint_shared.events.intake import ClientReferredV1
+from waypoint_shared import catalog
+from waypoint_shared.catalog import CATALOG, EventType, InvalidEvent, golden
+from waypoint_shared.catalog.events.intake import ClientReferredV1
+from waypoint_shared.crypto.sealing import Place, seal_fields
 
 REFERRED = "waypoint.intake.client_referred.v1"
 PROPOSED = "waypoint.goals.goal_proposed.v1"

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from kafka.admin import ACLOperation, ACLResourcePatternType, ResourceType
 
-from waypoint_shared import kafka_acls
 from waypoint_shared.config import load_settings, shared_kafka_settings
+from waypoint_shared.messaging import kafka_acls
 
 ENV = {
     "KAFKA_SECURITY_PROTOCOL": "SASL_SSL",

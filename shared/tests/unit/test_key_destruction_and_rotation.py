@@ -10,11 +10,11 @@ import uuid
 import pytest
 from sqlalchemy import Engine, select
 
-from waypoint_shared import rotate_master_key
-from waypoint_shared.crypto import ClientErased, CryptoError, MasterKey, PersonalDataKeys
-from waypoint_shared.database import connect, migrate, run_in_transaction
-from waypoint_shared.store import SHARED_MIGRATIONS
-from waypoint_shared.tables import data_keys
+from waypoint_shared.crypto import rotation as rotate_master_key
+from waypoint_shared.crypto.sealing import ClientErased, CryptoError, MasterKey, PersonalDataKeys
+from waypoint_shared.db.database import connect, migrate, run_in_transaction
+from waypoint_shared.db.tables import data_keys
+from waypoint_shared.eventstore.store import SHARED_MIGRATIONS
 
 TENANT = "clinic-a"
 SERVICE = "goals"

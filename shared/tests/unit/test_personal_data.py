@@ -10,7 +10,7 @@ import uuid
 import pytest
 from sqlalchemy import Engine, delete, func, select
 
-from waypoint_shared.crypto import (
+from waypoint_shared.crypto.sealing import (
     CryptoError,
     MasterKey,
     PersonalDataKeys,
@@ -19,9 +19,9 @@ from waypoint_shared.crypto import (
     open_value,
     seal_value,
 )
-from waypoint_shared.database import connect, migrate, run_in_transaction
-from waypoint_shared.store import SHARED_MIGRATIONS
-from waypoint_shared.tables import data_keys
+from waypoint_shared.db.database import connect, migrate, run_in_transaction
+from waypoint_shared.db.tables import data_keys
+from waypoint_shared.eventstore.store import SHARED_MIGRATIONS
 
 TENANT = "clinic-a"
 SERVICE = "intake"

@@ -16,8 +16,10 @@ import pytest
 from marshmallow import Schema, fields
 from sqlalchemy import Engine, insert, select
 
-from waypoint_shared import catalog, rotate_master_key
-from waypoint_shared.crypto import (
+from waypoint_shared import catalog
+from waypoint_shared.catalog.events.common import EventType, personal
+from waypoint_shared.crypto import rotation as rotate_master_key
+from waypoint_shared.crypto.sealing import (
     AESGCM,
     NONCE_BYTES,
     CryptoError,
@@ -27,11 +29,10 @@ from waypoint_shared.crypto import (
     open_value,
     seal_value,
 )
-from waypoint_shared.database import connect, migrate, run_in_transaction
-from waypoint_shared.events.common import EventType, personal
-from waypoint_shared.repository import EventSourcedRepository
-from waypoint_shared.store import SHARED_MIGRATIONS, Append, EventStore, NewEvent
-from waypoint_shared.tables import data_keys
+from waypoint_shared.db.database import connect, migrate, run_in_transaction
+from waypoint_shared.db.tables import data_keys
+from waypoint_shared.eventstore.repository import EventSourcedRepository
+from waypoint_shared.eventstore.store import SHARED_MIGRATIONS, Append, EventStore, NewEvent
 
 HERE = Place(
     "intake", "clinic-a", str(uuid.uuid4()), "waypoint.intake.client_referred.v1", "given_name"

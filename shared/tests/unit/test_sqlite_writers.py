@@ -5,7 +5,7 @@ from __future__ import annotations
 import fcntl
 import os
 
-from waypoint_shared.database import connect, run_in_transaction
+from waypoint_shared.db.database import connect, run_in_transaction
 
 
 def test_a_write_transaction_holds_the_writers_lock_of_its_sqlite_file(tmp_path):

@@ -13,9 +13,9 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from waypoint_shared.auth import ALL_SCOPES, Principal, TokenVerifier, mint_token, token_cli
 from waypoint_shared.config import DEVELOPMENT_SECRET
-from waypoint_shared.problems import Problem
+from waypoint_shared.http.auth import ALL_SCOPES, Principal, TokenVerifier, mint_token, token_cli
+from waypoint_shared.http.problems import Problem
 
 SECRET = "a-test-secret-that-is-long-enough-for-hs256-0123"
 

@@ -9,8 +9,9 @@ from typing import Any
 
 import pytest
 
-from waypoint_shared import catalog, trust
-from waypoint_shared.envelope import Envelope
+from waypoint_shared import catalog
+from waypoint_shared.messaging import trust
+from waypoint_shared.messaging.envelope import Envelope
 
 ERASED = "waypoint.intake.client_erased.v1"
 REFERRED = "waypoint.intake.client_referred.v1"

@@ -9,8 +9,8 @@ from sqlalchemy import Engine
 from waypoint_goals.adapters.tables import MIGRATIONS
 from waypoint_goals.service_layer.handlers import Goals
 from waypoint_shared.config import Settings
+from waypoint_shared.eventstore.store import EventStore
 from waypoint_shared.runtime import open_database, personal_data_keys
-from waypoint_shared.store import EventStore
 
 
 @dataclass(frozen=True)

@@ -10,18 +10,18 @@ from pathlib import Path
 import pytest
 from kafka import KafkaProducer
 
+from waypoint_devkit.waiting import wait_until
 from waypoint_goals.adapters import eligibility
 from waypoint_goals.bootstrap import Container, bootstrap
 from waypoint_goals.domain.eligibility import ClientNotEligible
 from waypoint_goals.service_layer.handlers import ensure_goal_work_may_continue
 from waypoint_shared.config import KafkaSettings, load_settings
-from waypoint_shared.consumer import ConsumerRunner
-from waypoint_shared.crypto import Place, seal_fields
-from waypoint_shared.database import read
-from waypoint_shared.envelope import encode
-from waypoint_shared.kafka_clients import durable_producer, group_consumer
-from waypoint_shared.store import RecordedEvent
-from waypoint_shared.testing.waiting import wait_until
+from waypoint_shared.crypto.sealing import Place, seal_fields
+from waypoint_shared.db.database import read
+from waypoint_shared.eventstore.store import RecordedEvent
+from waypoint_shared.messaging.consumer import ConsumerRunner
+from waypoint_shared.messaging.envelope import encode
+from waypoint_shared.messaging.kafka_clients import durable_producer, group_consumer
 
 pytestmark = [pytest.mark.kafka, pytest.mark.timeout(180)]
 KEY = os.urandom(32)

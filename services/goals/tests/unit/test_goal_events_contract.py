@@ -9,9 +9,11 @@ import uuid
 import pytest
 
 from waypoint_goals.domain import events
-from waypoint_shared import catalog, envelope, golden
-from waypoint_shared.events.goals import EVENT_TYPES
-from waypoint_shared.repository import event_name
+from waypoint_shared import catalog
+from waypoint_shared.catalog import golden
+from waypoint_shared.catalog.events.goals import EVENT_TYPES
+from waypoint_shared.eventstore.repository import event_name
+from waypoint_shared.messaging import envelope
 
 GOAL_ID, CLIENT_ID, STEP_ID = (str(uuid.uuid4()) for _ in range(3))
 IDS = {"goal_id": GOAL_ID, "client_id": CLIENT_ID}

@@ -12,10 +12,10 @@ from sqlalchemy import text
 
 from waypoint_goals.adapters import eligibility
 from waypoint_goals.entrypoints.app import create_app
-from waypoint_shared.auth import ALL_SCOPES, mint_token
 from waypoint_shared.config import DEVELOPMENT_SECRET
-from waypoint_shared.database import run_in_transaction
-from waypoint_shared.envelope import Envelope
+from waypoint_shared.db.database import run_in_transaction
+from waypoint_shared.http.auth import ALL_SCOPES, mint_token
+from waypoint_shared.messaging.envelope import Envelope
 
 PROPOSAL = {
     "title": "Walk to the park twice a week",

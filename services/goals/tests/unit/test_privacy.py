@@ -12,8 +12,8 @@ from sqlalchemy import func, select, update
 
 from waypoint_goals.adapters import eligibility
 from waypoint_goals.adapters.tables import client_goals
-from waypoint_shared.database import read
-from waypoint_shared.tables import data_keys, idempotency_records
+from waypoint_shared.db.database import read
+from waypoint_shared.db.tables import data_keys, idempotency_records
 
 from .conftest import CLIENT, GOAL
 

@@ -13,10 +13,10 @@ from waypoint_intake.adapters import indexes
 from waypoint_intake.adapters.tables import MIGRATIONS
 from waypoint_intake.service_layer.handlers import Intake
 from waypoint_shared.config import Settings
-from waypoint_shared.crypto import PersonalDataKeys
-from waypoint_shared.database import run_in_transaction
+from waypoint_shared.crypto.sealing import PersonalDataKeys
+from waypoint_shared.db.database import run_in_transaction
+from waypoint_shared.eventstore.store import EventStore
 from waypoint_shared.runtime import open_database, personal_data_keys
-from waypoint_shared.store import EventStore
 
 EXTERNAL_ID_KEY = "external-id-hmac"
 

@@ -12,9 +12,9 @@ import pytest
 from sqlalchemy import select, text, update
 
 from waypoint_intake.entrypoints.app import create_app
-from waypoint_shared.auth import ALL_SCOPES, mint_token
 from waypoint_shared.config import DEVELOPMENT_SECRET
-from waypoint_shared.tables import idempotency_records
+from waypoint_shared.db.tables import idempotency_records
+from waypoint_shared.http.auth import ALL_SCOPES, mint_token
 
 pytestmark = [pytest.mark.postgres]
 HEADERS = {

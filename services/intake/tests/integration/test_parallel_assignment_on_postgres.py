@@ -8,8 +8,8 @@ import threading
 import pytest
 
 from waypoint_intake.entrypoints.app import create_app
-from waypoint_shared.auth import ALL_SCOPES, mint_token
 from waypoint_shared.config import DEVELOPMENT_SECRET
+from waypoint_shared.http.auth import ALL_SCOPES, mint_token
 
 pytestmark = [pytest.mark.postgres]
 HEADERS = {

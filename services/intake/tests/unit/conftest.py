@@ -14,8 +14,8 @@ from flask.testing import FlaskClient
 from sqlalchemy import text
 
 from waypoint_intake.entrypoints.app import create_app
-from waypoint_shared.auth import ALL_SCOPES, mint_token
 from waypoint_shared.config import DEVELOPMENT_SECRET
+from waypoint_shared.http.auth import ALL_SCOPES, mint_token
 
 CLINICIAN = {"role": "clinician", "id": "clin-3"}
 REFERRAL = {

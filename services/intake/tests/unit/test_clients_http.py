@@ -12,8 +12,8 @@ from flask import Flask
 from sqlalchemy import text
 
 from waypoint_intake.entrypoints.app import create_app
-from waypoint_shared.auth import ALL_SCOPES, mint_token
 from waypoint_shared.config import DEVELOPMENT_SECRET
+from waypoint_shared.http.auth import ALL_SCOPES, mint_token
 
 REFERRAL = {
     "given_name": "Zoë",

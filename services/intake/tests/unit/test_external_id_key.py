@@ -12,8 +12,8 @@ from sqlalchemy import insert, select
 from waypoint_intake.adapters.tables import external_ids
 from waypoint_intake.bootstrap import EXTERNAL_ID_KEY, bootstrap
 from waypoint_shared.config import DEVELOPMENT_MASTER_KEY, load_settings
-from waypoint_shared.database import run_in_transaction
-from waypoint_shared.tables import data_keys
+from waypoint_shared.db.database import run_in_transaction
+from waypoint_shared.db.tables import data_keys
 
 
 def opened(var_dir: Path) -> bytes:

@@ -12,8 +12,8 @@ from flask import Flask, url_for
 from waypoint_goals.entrypoints.app import create_app as create_goals_app
 from waypoint_intake.entrypoints.app import create_app as create_intake_app
 from waypoint_progress.entrypoints.app import create_app as create_progress_app
-from waypoint_shared.auth import ALL_SCOPES, mint_token
 from waypoint_shared.config import DEVELOPMENT_SECRET
+from waypoint_shared.http.auth import ALL_SCOPES, mint_token
 
 FACTORIES = {
     "intake": create_intake_app,

@@ -12,10 +12,10 @@ from typing import Any
 import pytest
 from sqlalchemy import select, text
 
-from waypoint_shared.auth import mint_token
 from waypoint_shared.config import DEVELOPMENT_SECRET
-from waypoint_shared.database import read
-from waypoint_shared.tables import idempotency_records
+from waypoint_shared.db.database import read
+from waypoint_shared.db.tables import idempotency_records
+from waypoint_shared.http.auth import mint_token
 
 from .conftest import CLINICIAN, TREATMENT, Driver, bearer
 

@@ -7,12 +7,13 @@ from dataclasses import dataclass
 from sqlalchemy import Engine
 
 from waypoint_progress import config
+from waypoint_progress.adapters.metrics import count_milestones
 from waypoint_progress.adapters.tables import MIGRATIONS
 from waypoint_progress.service_layer.handlers import Progress
 from waypoint_progress.service_layer.projector import Projector
 from waypoint_shared.config import Settings
+from waypoint_shared.eventstore.store import EventStore
 from waypoint_shared.runtime import open_database, personal_data_keys
-from waypoint_shared.store import EventStore
 
 
 @dataclass(frozen=True)
@@ -25,7 +26,7 @@ class Container:
 
 
 def bootstrap(settings: Settings) -> Container:
-    engine = open_database(settings, MIGRATIONS)
+    engine = open_database(settings, MIGRATIONS, observers=[count_milestones])
     store = EventStore()
     progress = Progress.create(store, personal_data_keys(settings), config.thresholds(settings))
     projector = Projector(progress.repository, progress.thresholds)

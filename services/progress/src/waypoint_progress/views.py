@@ -15,8 +15,8 @@ from waypoint_progress.domain.progress import derived_stream
 from waypoint_progress.domain.scoring import Thresholds
 from waypoint_progress.domain.sources import SourceEvent
 from waypoint_progress.domain.trajectory import Point, trajectory
-from waypoint_shared import audit
-from waypoint_shared.repository import EventSourcedRepository, exported
+from waypoint_shared.eventstore.repository import EventSourcedRepository, exported
+from waypoint_shared.http import audit
 
 
 class ClientNotSeen(Exception):

@@ -11,17 +11,17 @@ import pytest
 from kafka import KafkaConsumer, KafkaProducer
 from sqlalchemy import delete, func, select
 
+from waypoint_devkit.waiting import wait_until
 from waypoint_progress.adapters.tables import timeline_entries
 from waypoint_progress.bootstrap import Container, bootstrap
 from waypoint_shared.config import KafkaSettings, load_settings
-from waypoint_shared.consumer import ConsumerRunner
-from waypoint_shared.crypto import AESGCM, Place, seal_fields
-from waypoint_shared.database import read, run_in_transaction
-from waypoint_shared.envelope import encode
-from waypoint_shared.kafka_clients import durable_producer, group_consumer
-from waypoint_shared.store import RecordedEvent
-from waypoint_shared.tables import consumer_offsets, events
-from waypoint_shared.testing.waiting import wait_until
+from waypoint_shared.crypto.sealing import AESGCM, Place, seal_fields
+from waypoint_shared.db.database import read, run_in_transaction
+from waypoint_shared.db.tables import consumer_offsets, events
+from waypoint_shared.eventstore.store import RecordedEvent
+from waypoint_shared.messaging.consumer import ConsumerRunner
+from waypoint_shared.messaging.envelope import encode
+from waypoint_shared.messaging.kafka_clients import durable_producer, group_consumer
 
 pytestmark = [pytest.mark.kafka, pytest.mark.timeout(180)]
 

@@ -8,17 +8,17 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
+from waypoint_devkit.waiting import wait_until
 from waypoint_progress.adapters.lag import LagWatch
 from waypoint_progress.adapters.tables import timeline_entries
 from waypoint_progress.bootstrap import Container, bootstrap
 from waypoint_progress.entrypoints import rebuild
 from waypoint_progress.entrypoints.app import create_app
 from waypoint_shared.config import SERVICES, KafkaSettings, load_settings
-from waypoint_shared.consumer import ConsumerRunner
-from waypoint_shared.database import read
-from waypoint_shared.kafka_clients import durable_producer, group_consumer
-from waypoint_shared.tables import events
-from waypoint_shared.testing.waiting import wait_until
+from waypoint_shared.db.database import read
+from waypoint_shared.db.tables import events
+from waypoint_shared.messaging.consumer import ConsumerRunner
+from waypoint_shared.messaging.kafka_clients import durable_producer, group_consumer
 
 pytestmark = [pytest.mark.kafka, pytest.mark.timeout(180)]
 

@@ -17,11 +17,11 @@ from sqlalchemy import func, select
 from waypoint_progress.adapters.tables import source_events, timeline_entries
 from waypoint_progress.entrypoints.app import create_app
 from waypoint_progress.service_layer.rebuild import rebuild
-from waypoint_shared.auth import ALL_SCOPES, mint_token
 from waypoint_shared.config import DEVELOPMENT_SECRET
-from waypoint_shared.database import read, run_in_transaction
-from waypoint_shared.envelope import Envelope
-from waypoint_shared.tables import data_keys, events
+from waypoint_shared.db.database import read, run_in_transaction
+from waypoint_shared.db.tables import data_keys, events
+from waypoint_shared.http.auth import ALL_SCOPES, mint_token
+from waypoint_shared.messaging.envelope import Envelope
 
 ADMIN = {"role": "administrator", "id": "dpo-1"}
 REFLECTION = "I told my sister about the lighthouse dream"
@@ -221,8 +221,8 @@ def test_erasure_removes_the_stored_reply_that_quoted_a_reflection(app, journey)
 def stored_replies(app) -> int:  # type: ignore[no-untyped-def]
     from sqlalchemy import func, select
 
-    from waypoint_shared.database import read
-    from waypoint_shared.tables import idempotency_records
+    from waypoint_shared.db.database import read
+    from waypoint_shared.db.tables import idempotency_records
 
     with read(app.extensions["waypoint"].engine) as conn:
         return int(conn.execute(select(func.count()).select_from(idempotency_records)).scalar())
@@ -231,8 +231,8 @@ def stored_replies(app) -> int:  # type: ignore[no-untyped-def]
 def reply_subjects(app) -> list[str]:  # type: ignore[no-untyped-def]
     from sqlalchemy import select
 
-    from waypoint_shared.database import read
-    from waypoint_shared.tables import idempotency_records
+    from waypoint_shared.db.database import read
+    from waypoint_shared.db.tables import idempotency_records
 
     with read(app.extensions["waypoint"].engine) as conn:
         return list(conn.execute(select(idempotency_records.c.subject)).scalars())

@@ -14,9 +14,9 @@ from flask import Flask
 
 from waypoint_progress.entrypoints.app import create_app
 from waypoint_progress.entrypoints.timeline import picture
-from waypoint_shared.auth import ALL_SCOPES, mint_token
 from waypoint_shared.config import DEVELOPMENT_SECRET
-from waypoint_shared.database import run_in_transaction
+from waypoint_shared.db.database import run_in_transaction
+from waypoint_shared.http.auth import ALL_SCOPES, mint_token
 
 SVG = "{http://www.w3.org/2000/svg}"
 LOINC = "http://loinc.org"

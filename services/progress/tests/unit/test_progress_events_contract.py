@@ -15,8 +15,9 @@ from waypoint_progress.domain.progress import (
     MilestoneReached,
     SessionRecorded,
 )
-from waypoint_shared import catalog, golden
-from waypoint_shared.repository import event_name
+from waypoint_shared import catalog
+from waypoint_shared.catalog import golden
+from waypoint_shared.eventstore.repository import event_name
 
 CLIENT = str(uuid.uuid4())
 EXAMPLES = [

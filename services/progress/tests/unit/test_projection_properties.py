@@ -15,7 +15,7 @@ from sqlalchemy import select
 from waypoint_progress.adapters.tables import timeline_entries
 from waypoint_progress.bootstrap import bootstrap
 from waypoint_shared.config import load_settings
-from waypoint_shared.database import read, run_in_transaction
+from waypoint_shared.db.database import read, run_in_transaction
 
 PHQ9_RISK = [1, 1, 1, 1, 1, 1, 1, 1, 1]
 SOME_ARRIVALS = settings(

@@ -8,8 +8,8 @@ from waypoint_progress.adapters import swap
 from waypoint_progress.adapters.tables import projection_tables
 from waypoint_progress.bootstrap import bootstrap
 from waypoint_shared.config import load_settings
-from waypoint_shared.database import run_in_transaction
-from waypoint_shared.tables import consumer_offsets
+from waypoint_shared.db.database import run_in_transaction
+from waypoint_shared.db.tables import consumer_offsets
 
 TOPIC = "waypoint.intake.events"
 

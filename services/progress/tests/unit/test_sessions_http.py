@@ -10,10 +10,10 @@ from flask import Flask
 from sqlalchemy import text
 
 from waypoint_progress.entrypoints.app import create_app
-from waypoint_shared.auth import ALL_SCOPES, mint_token
 from waypoint_shared.config import DEVELOPMENT_SECRET
-from waypoint_shared.database import run_in_transaction
-from waypoint_shared.envelope import decode, encode
+from waypoint_shared.db.database import run_in_transaction
+from waypoint_shared.http.auth import ALL_SCOPES, mint_token
+from waypoint_shared.messaging.envelope import decode, encode
 
 PHQ9_MILD = [1, 1, 1, 1, 1, 1, 1, 1, 0]
 PHQ9_RISK = [1, 1, 1, 1, 1, 1, 1, 1, 1]

@@ -10,10 +10,10 @@ from flask import Flask
 from sqlalchemy import text
 
 from waypoint_progress.entrypoints.app import create_app
-from waypoint_shared.auth import ALL_SCOPES, mint_token
 from waypoint_shared.config import DEVELOPMENT_SECRET
-from waypoint_shared.database import run_in_transaction
-from waypoint_shared.envelope import Envelope
+from waypoint_shared.db.database import run_in_transaction
+from waypoint_shared.http.auth import ALL_SCOPES, mint_token
+from waypoint_shared.messaging.envelope import Envelope
 
 REFERRED_AT = datetime(2025, 3, 4, 9, 30, 15, 123456, tzinfo=UTC)
 

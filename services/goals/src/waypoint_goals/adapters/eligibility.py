@@ -15,8 +15,8 @@ from sqlalchemy import Connection, delete, insert, select, update
 from waypoint_goals.adapters import plan
 from waypoint_goals.adapters.tables import ELIGIBILITY_FACTS, eligibility
 from waypoint_goals.domain.eligibility import ClientEligibility
-from waypoint_shared import erasure
-from waypoint_shared.envelope import Envelope
+from waypoint_shared.http import erasure
+from waypoint_shared.messaging.envelope import Envelope
 
 
 def client_referred(conn: Connection, event: Envelope) -> None:

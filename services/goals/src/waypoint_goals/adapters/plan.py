@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from sqlalchemy import Connection, delete, insert, select
 
 from waypoint_goals.adapters.tables import client_goals
-from waypoint_shared.store import RecordedEvent
+from waypoint_shared.eventstore.store import RecordedEvent
 
 
 def add_goal(conn: Connection, proposed: RecordedEvent) -> None:

@@ -13,7 +13,7 @@ from sqlalchemy import (
     text,
 )
 
-from waypoint_shared.database import Migration, create_tables
+from waypoint_shared.db.database import Migration, create_tables
 
 metadata = MetaData()
 

@@ -22,10 +22,14 @@ from waypoint_goals.entrypoints.plans.resources import blp as plans
 from waypoint_goals.entrypoints.privacy.resources import blp as privacy
 from waypoint_goals.entrypoints.steps.resources import blp as steps
 from waypoint_goals.service_layer.queries import ClientNotFound
-from waypoint_shared.audit import install_read_audit
-from waypoint_shared.erasure import ClientErased, gone, install_erasure_guard
-from waypoint_shared.problems import client_not_eligible, client_not_known_yet, problem_response
-from waypoint_shared.web import create_base_app
+from waypoint_shared.http.audit import install_read_audit
+from waypoint_shared.http.erasure import ClientErased, gone, install_erasure_guard
+from waypoint_shared.http.problems import (
+    client_not_eligible,
+    client_not_known_yet,
+    problem_response,
+)
+from waypoint_shared.http.web import create_base_app
 
 BLUEPRINTS = (goals, lifecycle, steps, check_ins, plans, privacy, fhir)
 

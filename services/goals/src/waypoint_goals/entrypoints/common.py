@@ -14,8 +14,8 @@ from waypoint_goals.domain.goal import Goal
 from waypoint_goals.domain.lifecycle import allowed_actions
 from waypoint_goals.entrypoints.goals.schemas import GoalSchema
 from waypoint_goals.service_layer.handlers import Command, Goals
-from waypoint_shared.auth import principal
-from waypoint_shared.commands import Reply, execute, expected_version_from_if_match, written
+from waypoint_shared.http.auth import principal
+from waypoint_shared.http.idempotency import Reply, execute, expected_version_from_if_match, written
 from waypoint_shared.runtime import request_metadata
 
 GoalWork = Callable[[Goals, Connection, Command], Reply]

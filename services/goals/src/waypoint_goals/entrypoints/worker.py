@@ -6,9 +6,9 @@ from __future__ import annotations
 from waypoint_goals import config
 from waypoint_goals.adapters import eligibility
 from waypoint_goals.bootstrap import bootstrap
-from waypoint_shared.logs import configure_logging
+from waypoint_shared.messaging.worker import Worker
+from waypoint_shared.observability.logs import configure_logging
 from waypoint_shared.runtime import consumer_loop, lag_loop, relay_loop
-from waypoint_shared.worker import Worker
 
 
 def main() -> None:

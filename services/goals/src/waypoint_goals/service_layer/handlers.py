@@ -14,8 +14,8 @@ from waypoint_goals.domain.eligibility import ensure_known
 from waypoint_goals.domain.events import EVENTS, Party
 from waypoint_goals.domain.goal import Goal
 from waypoint_goals.service_layer.queries import load_goal
-from waypoint_shared.repository import EventSourcedRepository
-from waypoint_shared.store import ConcurrencyConflict, EventStore
+from waypoint_shared.eventstore.repository import EventSourcedRepository
+from waypoint_shared.eventstore.store import ConcurrencyConflict, EventStore
 
 SERVICE = "goals"
 

@@ -4,18 +4,22 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 from sqlalchemy import Connection
 
 from waypoint_goals.adapters import eligibility, plan
 from waypoint_goals.domain.goal import Goal, NotFound
-from waypoint_shared import audit, erasure
-from waypoint_shared.repository import exported
-from waypoint_shared.store import RecordedEvent
+from waypoint_shared.eventstore.repository import EventSourcedRepository, exported
+from waypoint_shared.eventstore.store import RecordedEvent
+from waypoint_shared.http import audit, erasure
 
-if TYPE_CHECKING:
-    from waypoint_goals.service_layer.handlers import Goals
+
+class Goals(Protocol):
+    """What the read side needs of the goals service: its repository of goal streams."""
+
+    @property
+    def repository(self) -> EventSourcedRepository: ...
 
 
 class ClientNotFound(Exception):

@@ -13,8 +13,8 @@ from sqlalchemy import (
     select,
 )
 
-from waypoint_shared.database import Migration, create_tables
-from waypoint_shared.tables import events
+from waypoint_shared.db.database import Migration, create_tables
+from waypoint_shared.db.tables import events
 
 metadata = MetaData()
 

@@ -29,10 +29,10 @@ from waypoint_intake.entrypoints.lifecycle.resources import blp as lifecycle
 from waypoint_intake.entrypoints.privacy.resources import blp as privacy
 from waypoint_intake.entrypoints.screenings.resources import blp as screenings
 from waypoint_intake.entrypoints.therapists.resources import blp as therapists
-from waypoint_shared.audit import install_read_audit
-from waypoint_shared.erasure import ClientErased, gone, install_erasure_guard
-from waypoint_shared.problems import problem_response
-from waypoint_shared.web import create_base_app
+from waypoint_shared.http.audit import install_read_audit
+from waypoint_shared.http.erasure import ClientErased, gone, install_erasure_guard
+from waypoint_shared.http.problems import problem_response
+from waypoint_shared.http.web import create_base_app
 
 BLUEPRINTS = (
     clients,

@@ -3,9 +3,9 @@
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
 from waypoint_shared.catalog import MODALITIES
-from waypoint_shared.events.common import ROLES
-from waypoint_shared.events.intake import CONSENT_KINDS, EXPECTATION_TOPICS
-from waypoint_shared.ranges import clinical_date
+from waypoint_shared.catalog.events.common import ROLES
+from waypoint_shared.catalog.events.intake import CONSENT_KINDS, EXPECTATION_TOPICS
+from waypoint_shared.http.ranges import clinical_date
 
 NAME = validate.Length(min=1, max=200)
 TEXT = validate.Length(min=1, max=4000)

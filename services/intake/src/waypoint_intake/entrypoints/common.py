@@ -13,9 +13,9 @@ from marshmallow import Schema, fields
 from waypoint_intake.domain.client import Client
 from waypoint_intake.entrypoints.client_schemas import ClientSchema
 from waypoint_intake.service_layer.handlers import ClientCommand
-from waypoint_shared.auth import principal
-from waypoint_shared.commands import Reply, expected_version_from_if_match, written
-from waypoint_shared.problems import PROBLEM_JSON
+from waypoint_shared.http.auth import principal
+from waypoint_shared.http.idempotency import Reply, expected_version_from_if_match, written
+from waypoint_shared.http.problems import PROBLEM_JSON
 from waypoint_shared.runtime import request_metadata
 
 F = TypeVar("F", bound=Callable[..., Any])

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from waypoint_intake import config
 from waypoint_intake.bootstrap import bootstrap
-from waypoint_shared.logs import configure_logging
+from waypoint_shared.messaging.worker import Worker
+from waypoint_shared.observability.logs import configure_logging
 from waypoint_shared.runtime import relay_loop
-from waypoint_shared.worker import Worker
 
 
 def main() -> None:

@@ -14,8 +14,8 @@ from waypoint_intake.adapters import indexes
 from waypoint_intake.domain.client import Client
 from waypoint_intake.domain.events import CLIENT_EVENTS, ClientReferred
 from waypoint_intake.domain.therapist import THERAPIST_EVENTS
-from waypoint_shared.repository import EventSourcedRepository
-from waypoint_shared.store import ConcurrencyConflict
+from waypoint_shared.eventstore.repository import EventSourcedRepository
+from waypoint_shared.eventstore.store import ConcurrencyConflict
 
 SERVICE = "intake"
 Decision = Callable[[Client], list[object]]

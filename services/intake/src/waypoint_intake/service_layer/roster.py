@@ -17,8 +17,8 @@ from waypoint_intake.domain import matching
 from waypoint_intake.domain.client import Client
 from waypoint_intake.domain.therapist import Therapist
 from waypoint_intake.service_layer.handlers import ClientCommand, Intake, change_client, load_client
-from waypoint_shared import erasure
-from waypoint_shared.store import ConcurrencyConflict
+from waypoint_shared.eventstore.store import ConcurrencyConflict
+from waypoint_shared.http import erasure
 
 
 def register_therapist(

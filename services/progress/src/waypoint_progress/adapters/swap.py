@@ -8,8 +8,8 @@ from collections.abc import Mapping
 from sqlalchemy import Connection, select, text
 
 from waypoint_progress.adapters.tables import LIVE, ProjectionTables
-from waypoint_shared.database import is_sqlite
-from waypoint_shared.tables import consumer_offsets
+from waypoint_shared.db.database import is_sqlite
+from waypoint_shared.db.tables import consumer_offsets
 
 Position = tuple[str, int]
 

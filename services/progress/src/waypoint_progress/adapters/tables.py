@@ -19,7 +19,7 @@ from sqlalchemy import (
     Table,
 )
 
-from waypoint_shared.database import Migration, create_tables
+from waypoint_shared.db.database import Migration, create_tables
 
 
 @dataclass(frozen=True)

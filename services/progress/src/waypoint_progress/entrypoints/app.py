@@ -18,10 +18,14 @@ from waypoint_progress.entrypoints.privacy.resources import blp as privacy
 from waypoint_progress.entrypoints.sessions.resources import blp as sessions
 from waypoint_progress.entrypoints.timeline.resources import blp as timeline
 from waypoint_progress.views import BadCursor, ClientNotSeen
-from waypoint_shared.audit import install_read_audit
-from waypoint_shared.erasure import ClientErased, gone, install_erasure_guard
-from waypoint_shared.problems import client_not_eligible, client_not_known_yet, problem_response
-from waypoint_shared.web import create_base_app
+from waypoint_shared.http.audit import install_read_audit
+from waypoint_shared.http.erasure import ClientErased, gone, install_erasure_guard
+from waypoint_shared.http.problems import (
+    client_not_eligible,
+    client_not_known_yet,
+    problem_response,
+)
+from waypoint_shared.http.web import create_base_app
 
 BLUEPRINTS = (timeline, sessions, alerts, measures, privacy, fhir)
 

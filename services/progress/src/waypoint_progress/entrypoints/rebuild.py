@@ -12,7 +12,7 @@ from waypoint_progress.adapters.topic_reader import TopicReader
 from waypoint_progress.bootstrap import Container, bootstrap
 from waypoint_progress.service_layer.rebuild import Rebuilt, rebuild
 from waypoint_shared.config import SERVICES
-from waypoint_shared.kafka_clients import group_consumer
+from waypoint_shared.messaging.kafka_clients import group_consumer
 from waypoint_shared.runtime import configure_logging
 
 

@@ -10,9 +10,9 @@ from __future__ import annotations
 from waypoint_progress import config
 from waypoint_progress.bootstrap import bootstrap
 from waypoint_shared.config import SERVICES
-from waypoint_shared.logs import configure_logging
+from waypoint_shared.messaging.worker import Worker
+from waypoint_shared.observability.logs import configure_logging
 from waypoint_shared.runtime import consumer_loop, lag_loop, relay_loop
-from waypoint_shared.worker import Worker
 
 
 def main() -> None:

@@ -21,10 +21,10 @@ from waypoint_progress.domain.rules import SESSION_LOCAL_ALERTS
 from waypoint_progress.domain.scoring import Score, Thresholds
 from waypoint_progress.domain.timeline import Entry
 from waypoint_progress.service_layer.projector import publish, source_event
-from waypoint_shared.crypto import PersonalDataKeys
-from waypoint_shared.envelope import Envelope
-from waypoint_shared.repository import EventSourcedRepository
-from waypoint_shared.store import EventStore, RecordedEvent
+from waypoint_shared.crypto.sealing import PersonalDataKeys
+from waypoint_shared.eventstore.repository import EventSourcedRepository
+from waypoint_shared.eventstore.store import EventStore, RecordedEvent
+from waypoint_shared.messaging.envelope import Envelope
 
 SERVICE = "progress"
 

@@ -26,9 +26,10 @@ from waypoint_progress.domain.progress import AlertRaised, MilestoneReached, der
 from waypoint_progress.domain.scoring import Thresholds
 from waypoint_progress.domain.sources import SourceEvent, is_journey_event
 from waypoint_progress.domain.timeline import Entry
-from waypoint_shared import catalog, erasure
-from waypoint_shared.envelope import Envelope
-from waypoint_shared.repository import EventSourcedRepository, Recording
+from waypoint_shared import catalog
+from waypoint_shared.eventstore.repository import EventSourcedRepository, Recording
+from waypoint_shared.http import erasure
+from waypoint_shared.messaging.envelope import Envelope
 
 ACTOR = {"system": "waypoint-progress", "person": None}
 CLIENT_ERASED = "waypoint.intake.client_erased.v1"

@@ -20,9 +20,9 @@ from sqlalchemy import Connection, Engine
 from waypoint_progress.adapters import swap
 from waypoint_progress.adapters.tables import projection_tables
 from waypoint_progress.service_layer.projector import Projector
-from waypoint_shared import envelope, trust
-from waypoint_shared.database import run_in_transaction
-from waypoint_shared.envelope import UndecodableRecord
+from waypoint_shared.db.database import run_in_transaction
+from waypoint_shared.messaging import envelope, trust
+from waypoint_shared.messaging.envelope import UndecodableRecord
 
 log = logging.getLogger(__name__)
 Position = tuple[str, int]

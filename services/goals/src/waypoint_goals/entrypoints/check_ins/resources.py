@@ -12,7 +12,7 @@ from waypoint_goals.entrypoints.common import goal_written, on_goal
 from waypoint_goals.entrypoints.goals.resources import REFUSED
 from waypoint_goals.entrypoints.goals.schemas import GoalSchema
 from waypoint_goals.service_layer import handlers
-from waypoint_shared.auth import requires
+from waypoint_shared.http.auth import requires
 
 blp = Blueprint("check_ins", __name__, url_prefix="/v1/goals", description="Goal check-ins")
 

@@ -12,11 +12,11 @@ from marshmallow import RAISE, Schema, fields, validate
 from waypoint_goals.entrypoints.common import container
 from waypoint_goals.entrypoints.fhir.mapping import care_plan_resource, goal_resource
 from waypoint_goals.service_layer import queries
-from waypoint_shared import audit
-from waypoint_shared.auth import principal, requires
-from waypoint_shared.database import read
-from waypoint_shared.problems import FHIR_JSON
-from waypoint_shared.web import public_url
+from waypoint_shared.db.database import read
+from waypoint_shared.http import audit
+from waypoint_shared.http.auth import principal, requires
+from waypoint_shared.http.problems import FHIR_JSON
+from waypoint_shared.http.web import public_url
 
 blp = Blueprint("fhir", __name__, url_prefix="/fhir", description="FHIR R4: Goal and CarePlan")
 

@@ -18,10 +18,10 @@ from waypoint_goals.entrypoints.goals.schemas import (
     ProposalSchema,
 )
 from waypoint_goals.service_layer import handlers, queries
-from waypoint_shared import audit
-from waypoint_shared.auth import principal, requires
-from waypoint_shared.commands import Reply, execute
-from waypoint_shared.database import read
+from waypoint_shared.db.database import read
+from waypoint_shared.http import audit
+from waypoint_shared.http.auth import principal, requires
+from waypoint_shared.http.idempotency import Reply, execute
 from waypoint_shared.runtime import request_metadata
 
 blp = Blueprint("goals", __name__, url_prefix="/v1", description="Collaborative goals")

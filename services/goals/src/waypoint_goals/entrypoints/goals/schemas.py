@@ -5,7 +5,7 @@ from typing import Any
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
 from waypoint_shared.catalog import MODALITIES, PRIORITIES
-from waypoint_shared.ranges import clinical_date, query_time
+from waypoint_shared.http.ranges import clinical_date, query_time
 
 TEXT = validate.Length(min=1, max=2000)
 TEXTS = validate.Length(max=20)

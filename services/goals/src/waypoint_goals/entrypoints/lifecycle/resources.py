@@ -17,7 +17,7 @@ from waypoint_goals.entrypoints.lifecycle.schemas import (
     RejectionSchema,
 )
 from waypoint_goals.service_layer import handlers
-from waypoint_shared.auth import requires
+from waypoint_shared.http.auth import requires
 
 blp = Blueprint("lifecycle", __name__, url_prefix="/v1/goals", description="A goal's lifecycle")
 

@@ -10,9 +10,9 @@ from flask_smorest import Blueprint
 from waypoint_goals.entrypoints.common import container, goal_view
 from waypoint_goals.entrypoints.plans.schemas import PlanQuerySchema, PlanSchema
 from waypoint_goals.service_layer import queries
-from waypoint_shared.auth import principal, requires
-from waypoint_shared.commands import Reply
-from waypoint_shared.database import read
+from waypoint_shared.db.database import read
+from waypoint_shared.http.auth import principal, requires
+from waypoint_shared.http.idempotency import Reply
 
 blp = Blueprint("plans", __name__, url_prefix="/v1/clients", description="A client's plan")
 

@@ -3,7 +3,7 @@
 from marshmallow import RAISE, Schema, fields, validate
 
 from waypoint_goals.entrypoints.goals.schemas import GoalSchema
-from waypoint_shared.ranges import query_time
+from waypoint_shared.http.ranges import query_time
 
 
 class PlanQuerySchema(Schema):

@@ -20,10 +20,10 @@ from waypoint_goals.entrypoints.steps.schemas import (
 )
 from waypoint_goals.service_layer import handlers, queries
 from waypoint_goals.service_layer.handlers import Command, Goals
-from waypoint_shared import audit
-from waypoint_shared.auth import principal, requires
-from waypoint_shared.commands import Reply, written
-from waypoint_shared.database import read
+from waypoint_shared.db.database import read
+from waypoint_shared.http import audit
+from waypoint_shared.http.auth import principal, requires
+from waypoint_shared.http.idempotency import Reply, written
 
 blp = Blueprint("steps", __name__, url_prefix="/v1/goals", description="Action steps")
 STEP = "/<uuid:goal_id>/steps/<uuid:step_id>"

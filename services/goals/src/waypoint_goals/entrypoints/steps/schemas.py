@@ -9,7 +9,7 @@ from waypoint_goals.entrypoints.goals.schemas import (
     acting_party,
     reason,
 )
-from waypoint_shared.ranges import clinical_date
+from waypoint_shared.http.ranges import clinical_date
 
 
 class NewStepSchema(Schema):

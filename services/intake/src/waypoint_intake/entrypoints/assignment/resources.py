@@ -21,9 +21,9 @@ from waypoint_intake.entrypoints.common import (
     documents_problems,
 )
 from waypoint_intake.service_layer import roster
-from waypoint_shared.auth import principal, requires
-from waypoint_shared.commands import Reply, execute
-from waypoint_shared.database import read
+from waypoint_shared.db.database import read
+from waypoint_shared.http.auth import principal, requires
+from waypoint_shared.http.idempotency import Reply, execute
 
 blp = Blueprint("assignment", __name__, url_prefix="/v1/clients", description="Matching")
 

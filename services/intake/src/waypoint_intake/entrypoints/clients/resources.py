@@ -26,11 +26,11 @@ from waypoint_intake.entrypoints.common import (
     documents_problems,
 )
 from waypoint_intake.service_layer import handlers, queries
-from waypoint_shared import audit
-from waypoint_shared.auth import principal, requires
-from waypoint_shared.commands import Reply, execute, written
-from waypoint_shared.database import read
-from waypoint_shared.repository import event_name
+from waypoint_shared.db.database import read
+from waypoint_shared.eventstore.repository import event_name
+from waypoint_shared.http import audit
+from waypoint_shared.http.auth import principal, requires
+from waypoint_shared.http.idempotency import Reply, execute, written
 from waypoint_shared.runtime import request_metadata
 
 blp = Blueprint("clients", __name__, url_prefix="/v1/clients", description="Client records")

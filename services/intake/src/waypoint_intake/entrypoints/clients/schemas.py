@@ -9,7 +9,7 @@ from waypoint_intake.entrypoints.client_schemas import (
     ReferralSchema,
     correction,
 )
-from waypoint_shared.ranges import query_time
+from waypoint_shared.http.ranges import query_time
 
 __all__ = ["ClientSchema", "PageQuerySchema", "ReferralSchema", "correction"]
 

@@ -17,8 +17,8 @@ from waypoint_intake.entrypoints.common import (
 )
 from waypoint_intake.entrypoints.consents.schemas import ConsentGrantSchema, RevocationSchema
 from waypoint_intake.service_layer import handlers
-from waypoint_shared.auth import requires
-from waypoint_shared.commands import Reply, execute
+from waypoint_shared.http.auth import requires
+from waypoint_shared.http.idempotency import Reply, execute
 
 blp = Blueprint("consents", __name__, url_prefix="/v1/clients", description="Consents")
 

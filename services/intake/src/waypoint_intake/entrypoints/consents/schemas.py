@@ -3,8 +3,8 @@
 from marshmallow import Schema, fields, validate
 
 from waypoint_intake.entrypoints.client_schemas import recorded_by
-from waypoint_shared.events.intake import CONSENT_KINDS
-from waypoint_shared.ranges import clinical_time
+from waypoint_shared.catalog.events.intake import CONSENT_KINDS
+from waypoint_shared.http.ranges import clinical_time
 
 
 class ConsentGrantSchema(Schema):

@@ -20,8 +20,8 @@ from waypoint_intake.entrypoints.context.schemas import (
     ExpectationsSchema,
 )
 from waypoint_intake.service_layer import handlers
-from waypoint_shared.auth import requires
-from waypoint_shared.commands import Reply, execute
+from waypoint_shared.http.auth import requires
+from waypoint_shared.http.idempotency import Reply, execute
 
 blp = Blueprint(
     "context", __name__, url_prefix="/v1/clients", description="Cultural context, expectations"

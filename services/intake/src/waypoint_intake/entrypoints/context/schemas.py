@@ -7,7 +7,7 @@ from waypoint_intake.entrypoints.client_schemas import (
     CulturalContextSchema,
     recorded_by,
 )
-from waypoint_shared.events.intake import EXPECTATION_TOPICS
+from waypoint_shared.catalog.events.intake import EXPECTATION_TOPICS
 
 
 class CulturalContextRequestSchema(CulturalContextSchema):

@@ -19,10 +19,10 @@ from waypoint_intake.entrypoints.fhir.schemas import (
     PatientSearchSchema,
 )
 from waypoint_intake.service_layer import handlers, queries
-from waypoint_shared.auth import principal, requires
-from waypoint_shared.database import read
-from waypoint_shared.problems import FHIR_JSON
-from waypoint_shared.web import public_url, public_url_of_request
+from waypoint_shared.db.database import read
+from waypoint_shared.http.auth import principal, requires
+from waypoint_shared.http.problems import FHIR_JSON
+from waypoint_shared.http.web import public_url, public_url_of_request
 
 blp = Blueprint("fhir", __name__, url_prefix="/fhir", description="FHIR R4 exports")
 OUTCOME = "An OperationOutcome saying what went wrong."

@@ -17,8 +17,8 @@ from waypoint_intake.entrypoints.common import (
 )
 from waypoint_intake.entrypoints.lifecycle.schemas import CompletionSchema, DischargeSchema
 from waypoint_intake.service_layer import handlers, roster
-from waypoint_shared.auth import requires
-from waypoint_shared.commands import Reply, execute
+from waypoint_shared.http.auth import requires
+from waypoint_shared.http.idempotency import Reply, execute
 
 blp = Blueprint("lifecycle", __name__, url_prefix="/v1/clients", description="Completion")
 

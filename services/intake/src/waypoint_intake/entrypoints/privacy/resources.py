@@ -23,10 +23,10 @@ from waypoint_intake.entrypoints.privacy.schemas import (
     ExportSchema,
 )
 from waypoint_intake.service_layer import queries, roster
-from waypoint_shared import audit
-from waypoint_shared.auth import principal, requires
-from waypoint_shared.commands import Reply, execute, written
-from waypoint_shared.database import read
+from waypoint_shared.db.database import read
+from waypoint_shared.http import audit
+from waypoint_shared.http.auth import principal, requires
+from waypoint_shared.http.idempotency import Reply, execute, written
 
 blp = Blueprint("privacy", __name__, url_prefix="/v1/clients", description="Privacy")
 

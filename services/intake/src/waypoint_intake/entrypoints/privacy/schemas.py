@@ -3,7 +3,7 @@
 from marshmallow import Schema, fields, validate
 
 from waypoint_intake.entrypoints.client_schemas import recorded_by
-from waypoint_shared.audit import AccessLogQuerySchema, AccessLogSchema, AccessRecordSchema
+from waypoint_shared.http.audit import AccessLogQuerySchema, AccessLogSchema, AccessRecordSchema
 
 __all__ = ["AccessLogQuerySchema", "AccessLogSchema"]
 

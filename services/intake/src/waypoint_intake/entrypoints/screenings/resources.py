@@ -11,8 +11,8 @@ from sqlalchemy import Connection
 from waypoint_intake.entrypoints.common import client_command, container, documents_problems
 from waypoint_intake.entrypoints.screenings.schemas import ScreeningResultSchema, ScreeningSchema
 from waypoint_intake.service_layer import handlers
-from waypoint_shared.auth import requires
-from waypoint_shared.commands import Reply, execute, written
+from waypoint_shared.http.auth import requires
+from waypoint_shared.http.idempotency import Reply, execute, written
 
 blp = Blueprint("screenings", __name__, url_prefix="/v1/clients", description="Screenings")
 

@@ -18,9 +18,9 @@ from waypoint_intake.entrypoints.therapists.schemas import (
     therapist_update,
 )
 from waypoint_intake.service_layer import roster
-from waypoint_shared.auth import principal, requires
-from waypoint_shared.commands import Reply, execute, expected_version_from_if_match, written
-from waypoint_shared.database import read
+from waypoint_shared.db.database import read
+from waypoint_shared.http.auth import principal, requires
+from waypoint_shared.http.idempotency import Reply, execute, expected_version_from_if_match, written
 from waypoint_shared.runtime import request_metadata
 
 blp = Blueprint("therapists", __name__, url_prefix="/v1/therapists", description="Roster")

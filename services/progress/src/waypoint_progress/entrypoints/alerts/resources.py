@@ -10,8 +10,8 @@ from sqlalchemy import Connection
 
 from waypoint_progress.entrypoints.alerts.schemas import AcknowledgedSchema, AcknowledgementSchema
 from waypoint_progress.service_layer import handlers
-from waypoint_shared.auth import principal, requires
-from waypoint_shared.commands import Reply, execute, expected_version_from_if_match, written
+from waypoint_shared.http.auth import principal, requires
+from waypoint_shared.http.idempotency import Reply, execute, expected_version_from_if_match, written
 from waypoint_shared.runtime import request_metadata
 
 blp = Blueprint("alerts", __name__, url_prefix="/v1", description="Alerts that need care")

@@ -2,7 +2,7 @@
 
 from marshmallow import Schema, fields, validate
 
-from waypoint_shared.events.common import ROLES
+from waypoint_shared.catalog.events.common import ROLES
 
 
 class ActorSchema(Schema):

@@ -11,10 +11,10 @@ from flask_smorest import Blueprint
 from waypoint_progress import views
 from waypoint_progress.entrypoints.fhir import observations
 from waypoint_progress.entrypoints.fhir.schemas import ObservationSearchSchema
-from waypoint_shared.auth import principal, requires
-from waypoint_shared.database import read
-from waypoint_shared.problems import FHIR_JSON
-from waypoint_shared.web import public_url
+from waypoint_shared.db.database import read
+from waypoint_shared.http.auth import principal, requires
+from waypoint_shared.http.problems import FHIR_JSON
+from waypoint_shared.http.web import public_url
 
 blp = Blueprint("fhir", __name__, url_prefix="/fhir", description="FHIR R4 Observations")
 

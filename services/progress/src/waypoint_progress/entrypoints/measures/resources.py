@@ -11,8 +11,8 @@ from flask_smorest import Blueprint
 from waypoint_progress import views
 from waypoint_progress.domain.scoring import INSTRUMENTS
 from waypoint_progress.entrypoints.measures.schemas import MeasuresQuerySchema, TrajectorySchema
-from waypoint_shared.auth import principal, requires
-from waypoint_shared.database import read
+from waypoint_shared.db.database import read
+from waypoint_shared.http.auth import principal, requires
 
 blp = Blueprint("measures", __name__, url_prefix="/v1", description="Outcome and alliance measures")
 

@@ -15,9 +15,9 @@ from waypoint_progress.entrypoints.privacy.schemas import (
     AccessLogSchema,
     ExportSchema,
 )
-from waypoint_shared import audit
-from waypoint_shared.auth import principal, requires
-from waypoint_shared.database import read
+from waypoint_shared.db.database import read
+from waypoint_shared.http import audit
+from waypoint_shared.http.auth import principal, requires
 
 blp = Blueprint("privacy", __name__, url_prefix="/v1/clients", description="Privacy")
 GONE = "the client was erased"

@@ -2,7 +2,7 @@
 
 from marshmallow import Schema, fields
 
-from waypoint_shared.audit import AccessLogQuerySchema, AccessLogSchema, AccessRecordSchema
+from waypoint_shared.http.audit import AccessLogQuerySchema, AccessLogSchema, AccessRecordSchema
 
 __all__ = ["AccessLogQuerySchema", "AccessLogSchema"]
 

@@ -15,9 +15,9 @@ from waypoint_progress.entrypoints.sessions.schemas import (
     SessionSchema,
 )
 from waypoint_progress.service_layer import handlers
-from waypoint_shared.auth import principal, requires
-from waypoint_shared.commands import Reply, execute, expected_version_from_if_match, written
-from waypoint_shared.database import read
+from waypoint_shared.db.database import read
+from waypoint_shared.http.auth import principal, requires
+from waypoint_shared.http.idempotency import Reply, execute, expected_version_from_if_match, written
 from waypoint_shared.runtime import request_metadata
 
 blp = Blueprint("sessions", __name__, url_prefix="/v1", description="Session check-ins")

@@ -7,7 +7,7 @@ from typing import Any
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
 from waypoint_progress.domain import scoring
-from waypoint_shared.ranges import clinical_date, query_time
+from waypoint_shared.http.ranges import clinical_date, query_time
 
 INSTRUMENT = validate.OneOf(tuple(scoring.INSTRUMENTS))
 

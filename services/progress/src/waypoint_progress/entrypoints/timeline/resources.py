@@ -14,8 +14,8 @@ from waypoint_progress.entrypoints.timeline.schemas import (
     TimelinePageSchema,
     TimelineQuerySchema,
 )
-from waypoint_shared.auth import principal, requires
-from waypoint_shared.database import read
+from waypoint_shared.db.database import read
+from waypoint_shared.http.auth import principal, requires
 
 blp = Blueprint("timeline", __name__, url_prefix="/v1", description="The milestone timeline")
 SVG = "image/svg+xml"

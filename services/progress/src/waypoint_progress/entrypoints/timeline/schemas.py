@@ -2,7 +2,7 @@
 
 from marshmallow import RAISE, Schema, fields, validate
 
-from waypoint_shared.ranges import query_time
+from waypoint_shared.http.ranges import query_time
 
 
 class PageQuerySchema(Schema):

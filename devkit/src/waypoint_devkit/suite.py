@@ -1,0 +1,64 @@
+"""The real suite for end-to-end tests: six processes (gunicorn web + worker per service) started
+by the same launcher `make run` uses, on free ports, against the session's broker."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+
+from waypoint_devkit.infrastructure import free_port
+from waypoint_devkit.launcher import Suite
+from waypoint_shared.config import KafkaSettings
+from waypoint_shared.messaging.topics import ensure_topics
+
+SERVICES = ("intake", "goals", "progress")
+
+
+def suite_environment(
+    var_dir: Path,
+    kafka: KafkaSettings,
+    web_workers: int = 2,
+    extra: Mapping[str, str] | None = None,
+) -> dict[str, str]:
+    """The processes' environment: this one's, the suite's ports and places, then `extra`
+    (e.g. `WAYPOINT_RATE_LIMIT` above a test's load)."""
+    env = {k: v for k, v in os.environ.items() if not k.endswith(("_PORT", "_DATABASE_URL"))}
+    env.update(
+        {
+            "WAYPOINT_VAR_DIR": str(var_dir),
+            "KAFKA_BOOTSTRAP_SERVERS": kafka.bootstrap_servers,
+            "WAYPOINT_TOPIC_PREFIX": kafka.topic_prefix,
+            "WEB_CONCURRENCY": str(web_workers),
+            "WAYPOINT_LOG_LEVEL": "INFO",
+        }
+    )
+    env.setdefault("WAYPOINT_ENV", "development")
+    for service in SERVICES:
+        env[f"{service.upper()}_WEB_PORT"] = str(free_port())
+        env[f"{service.upper()}_WORKER_PORT"] = str(free_port())
+    env.update(extra or {})
+    return env
+
+
+@contextmanager
+def running_suite(
+    var_dir: Path,
+    kafka: KafkaSettings,
+    web_workers: int = 2,
+    extra_env: Mapping[str, str] | None = None,
+) -> Iterator[Suite]:
+    """Start the six processes, wait until all are ready, stop them afterwards."""
+    ensure_topics(kafka)
+    env = suite_environment(var_dir, kafka, web_workers, extra_env)
+    suite = Suite(env, var_dir / "logs")
+    try:
+        suite.start().wait_ready(timeout=90)
+        yield suite
+    finally:
+        suite.stop()
+
+
+def url_of(suite: Suite, name: str) -> str:
+    return str(suite.urls()[name])

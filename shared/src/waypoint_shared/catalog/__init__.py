@@ -1,0 +1,112 @@
+"""The event catalog: every event type, its version, its marshmallow schema, its personal fields.
+
+Payloads are validated when produced (plain, before sealing) and when consumed (sealed: personal
+fields arrive as ciphertext that only the producing service can open). A published version never
+changes; a new version gets a new schema and an upcaster from the previous one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import cache
+from typing import Any
+
+from marshmallow import Schema, ValidationError, fields, validate
+
+from waypoint_shared.catalog.events import goals, intake, progress
+from waypoint_shared.catalog.events.common import MODALITIES, PRIORITIES, EventType
+from waypoint_shared.crypto.sealing import is_sealed
+
+__all__ = ["CATALOG", "MODALITIES", "PRIORITIES", "EventType", "InvalidEvent"]
+
+
+class InvalidEvent(ValueError):
+    """A payload that does not match its catalog schema, or a type the catalog does not know."""
+
+
+CATALOG: dict[str, EventType] = {
+    t.type: t for t in (*intake.EVENT_TYPES, *goals.EVENT_TYPES, *progress.EVENT_TYPES)
+}
+
+# (type, version) -> function turning that version's payload into the next version's.
+UPCASTERS: dict[str, Callable[[dict[str, Any]], tuple[str, dict[str, Any]]]] = {}
+
+
+@cache
+def _schema_of(entry: EventType) -> Schema:
+    """One schema instance per event type: building a schema costs more than using it."""
+    return entry.schema()
+
+
+def lookup(event_type: str) -> EventType:
+    """The catalog entry for a full type string such as `waypoint.intake.client_referred.v1`."""
+    try:
+        return CATALOG[event_type]
+    except KeyError:
+        raise InvalidEvent(f"unknown event type {event_type!r}") from None
+
+
+def latest(service: str, name: str) -> EventType:
+    """The newest version of an event type."""
+    versions = [t for t in CATALOG.values() if t.service == service and t.name == name]
+    if not versions:
+        raise InvalidEvent(f"unknown event {service}.{name}")
+    return max(versions, key=lambda t: t.version)
+
+
+def validate_plain(event_type: str, data: dict[str, Any]) -> dict[str, Any]:
+    """Validate a payload before it is sealed; returns it as JSON-ready primitives."""
+    schema = _schema_of(lookup(event_type))
+    try:
+        return schema.dump(schema.load(data))
+    except ValidationError as error:
+        raise InvalidEvent(f"{event_type}: {error.messages}") from error
+
+
+def validate_sealed(event_type: str, data: Any) -> dict[str, Any]:
+    """Validate a payload as it travels: personal fields must be ciphertext, the rest must load."""
+    entry = lookup(event_type)
+    if not isinstance(data, dict):
+        raise InvalidEvent(f"{event_type}: data must be an object")
+    personal = entry.personal_fields
+    not_sealed = [n for n in personal if data.get(n) is not None and not is_sealed(data[n])]
+    if not_sealed:
+        raise InvalidEvent(f"{event_type}: personal fields not encrypted: {not_sealed}")
+    rest = {k: v for k, v in data.items() if k not in personal}
+    try:
+        _schema_of(entry).load(rest, partial=personal)
+    except ValidationError as error:
+        raise InvalidEvent(f"{event_type}: {error.messages}") from error
+    return data
+
+
+def upcast(event_type: str, data: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """Bring an old payload up to the newest version, one step at a time."""
+    while event_type in UPCASTERS:
+        event_type, data = UPCASTERS[event_type](data)
+    return event_type, data
+
+
+def describe(entry: EventType) -> dict[str, Any]:
+    """A stable description of a schema, kept as a golden copy to guard compatibility."""
+    return {"type": entry.type, "fields": _describe_fields(entry.schema._declared_fields)}
+
+
+def _describe_fields(declared: dict[str, fields.Field]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for name, field in sorted(declared.items()):
+        item: dict[str, Any] = {
+            "kind": type(field).__name__,
+            "required": field.required,
+            "allow_none": field.allow_none,
+            "personal": bool(field.metadata.get("personal")),
+        }
+        if isinstance(field, fields.Nested) and isinstance(field.nested, type):
+            item["fields"] = _describe_fields(field.nested._declared_fields)
+        if isinstance(field, fields.List):
+            item["items"] = type(field.inner).__name__
+        choices = [v.choices for v in field.validators if isinstance(v, validate.OneOf)]
+        if choices:
+            item["choices"] = sorted(choices[0])
+        out[name] = item
+    return out

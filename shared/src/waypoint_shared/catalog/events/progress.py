@@ -1,0 +1,63 @@
+"""Events progress publishes on `waypoint.progress.events` (key = client id; stream per client)."""
+
+from __future__ import annotations
+
+from marshmallow import Schema, fields, validate
+
+from waypoint_shared.catalog.events.common import INSTRUMENTS, PERSONAL, Actor, EventType
+
+
+class Measure(Schema):
+    """Item scores and totals only: the licensed item texts are never stored."""
+
+    instrument = fields.String(required=True, validate=validate.OneOf(INSTRUMENTS))
+    items = fields.List(fields.Float(), required=True)
+    total = fields.Float(required=True)
+    band = fields.String(allow_none=True, load_default=None)
+
+
+class SessionRecordedV1(Schema):
+    client_id = fields.UUID(required=True)
+    session_id = fields.UUID(required=True)
+    date = fields.Date(required=True)
+    attended = fields.Boolean(required=True)
+    measures = fields.List(fields.Nested(Measure), load_default=list)
+    reflection = fields.String(allow_none=True, load_default=None, metadata=PERSONAL)
+
+
+class MilestoneReachedV1(Schema):
+    milestone_id = fields.UUID(required=True)
+    client_id = fields.UUID(required=True)
+    rule = fields.String(required=True)
+    title = fields.String(required=True)
+    reached_at = fields.String(required=True)
+    source_service = fields.String(required=True)
+    source_event_id = fields.UUID(required=True)
+
+
+class AlertRaisedV1(Schema):
+    alert_id = fields.UUID(required=True)
+    client_id = fields.UUID(required=True)
+    rule = fields.String(required=True)
+    title = fields.String(required=True)
+    raised_at = fields.String(required=True)
+    source_service = fields.String(required=True)
+    source_event_id = fields.UUID(required=True)
+
+
+class AlertAcknowledgedV1(Schema):
+    alert_id = fields.UUID(required=True)
+    client_id = fields.UUID(required=True)
+    acknowledged_by = fields.Nested(Actor, required=True)
+    action_taken = fields.String(required=True, metadata=PERSONAL)
+
+
+EVENT_TYPES = tuple(
+    EventType("progress", name, 1, schema)
+    for name, schema in (
+        ("session_recorded", SessionRecordedV1),
+        ("milestone_reached", MilestoneReachedV1),
+        ("alert_raised", AlertRaisedV1),
+        ("alert_acknowledged", AlertAcknowledgedV1),
+    )
+)

@@ -1,0 +1,361 @@
+"""The event store: one row per event, optimistic concurrency per stream, a global position.
+
+The events table is also the outbox: the relay publishes rows in position order. On PostgreSQL
+appends take a table lock so positions commit in order and a tailing relay can never skip one
+(the way the `eventsourcing` library does it); SQLite's BEGIN IMMEDIATE already serialises them.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Collection, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    Connection,
+    Engine,
+    MetaData,
+    Row,
+    bindparam,
+    event,
+    func,
+    insert,
+    inspect,
+    select,
+    text,
+)
+from sqlalchemy.exc import IntegrityError
+
+from waypoint_shared.db.database import Migration, create_tables, is_sqlite
+from waypoint_shared.db.tables import (
+    applied_events,
+    consumer_offsets,
+    data_keys,
+    erased_clients,
+    events,
+    idempotency_records,
+    read_audit,
+    relay_lock,
+    relay_position,
+)
+
+_APPEND_ONLY_SQLITE = (
+    "CREATE TRIGGER read_audit_no_update BEFORE UPDATE ON read_audit "
+    "BEGIN SELECT RAISE(ABORT, 'read_audit is append-only'); END",
+    "CREATE TRIGGER read_audit_no_delete BEFORE DELETE ON read_audit "
+    "BEGIN SELECT RAISE(ABORT, 'read_audit is append-only'); END",
+)
+_APPEND_ONLY_POSTGRES = (
+    "CREATE FUNCTION read_audit_append_only() RETURNS trigger LANGUAGE plpgsql AS "
+    "$$ BEGIN RAISE EXCEPTION 'read_audit is append-only'; END $$",
+    "CREATE TRIGGER read_audit_no_change BEFORE UPDATE OR DELETE ON read_audit "
+    "FOR EACH ROW EXECUTE FUNCTION read_audit_append_only()",
+    "CREATE TRIGGER read_audit_no_truncate BEFORE TRUNCATE ON read_audit "
+    "FOR EACH STATEMENT EXECUTE FUNCTION read_audit_append_only()",
+)
+
+
+def _create_privacy_tables(conn: Connection) -> None:
+    """The erased-client register and the append-only audit of reads."""
+    create_tables(erased_clients, read_audit)(conn)
+    for statement in _APPEND_ONLY_SQLITE if is_sqlite(conn) else _APPEND_ONLY_POSTGRES:
+        conn.execute(text(statement))
+
+
+def _add_idempotency_subject(conn: Connection) -> None:
+    """Databases made before the column existed get it; new ones already have it from 0001."""
+    columns = {c["name"] for c in inspect(conn).get_columns("idempotency_records")}
+    if "subject" not in columns:
+        conn.execute(text("ALTER TABLE idempotency_records ADD COLUMN subject VARCHAR(36)"))
+
+
+def _index_idempotency_age(conn: Connection) -> None:
+    """Expired idempotency records are deleted by age on every stored reply: index the age."""
+    conn.execute(
+        text(
+            "CREATE INDEX IF NOT EXISTS idempotency_records_created_at "
+            "ON idempotency_records (created_at)"
+        )
+    )
+
+
+def _stream_identity_with_tenant(conn: Connection) -> None:
+    """Databases made before streams were (tenant, stream id) get the new unique constraint; the
+    rows, their positions and the position sequence stay as they were."""
+    uniques = inspect(conn).get_unique_constraints("events")
+    old = [u for u in uniques if list(u["column_names"]) == ["stream_id", "stream_version"]]
+    if not old:
+        return  # made by shared-0001 as it is now
+    if is_sqlite(conn):
+        _rebuild_events_sqlite(conn)
+        return
+    conn.execute(text(f'ALTER TABLE events DROP CONSTRAINT "{old[0]["name"]}"'))
+    conn.execute(
+        text(
+            "ALTER TABLE events ADD CONSTRAINT uq_events_tenant_stream_version "
+            "UNIQUE (tenant_id, stream_id, stream_version)"
+        )
+    )
+
+
+_KEEP_SEQUENCE = (
+    "UPDATE sqlite_sequence SET seq = (SELECT seq FROM sqlite_sequence WHERE name = 'events') "
+    "WHERE name = 'events_new' AND EXISTS (SELECT 1 FROM sqlite_sequence WHERE name = 'events')"
+)
+
+
+def _rebuild_events_sqlite(conn: Connection) -> None:
+    """SQLite cannot drop a constraint: make the table anew, copy the rows, drop the old one,
+    rename, and make its index again (sqlite.org/lang_altertable.html, "other changes"), all in
+    the migration's transaction."""
+    columns = ", ".join(f'"{c.name}"' for c in events.columns)
+    new = events.to_metadata(MetaData(), name="events_new")
+    new.indexes.clear()
+    new.create(conn)
+    conn.execute(text(f"INSERT INTO events_new ({columns}) SELECT {columns} FROM events"))
+    conn.execute(text(_KEEP_SEQUENCE))  # a position once given is never given again
+    conn.execute(text("DROP TABLE events"))
+    conn.execute(text("ALTER TABLE events_new RENAME TO events"))
+    for index in events.indexes:
+        index.create(conn)
+
+
+SHARED_MIGRATIONS = (
+    Migration(
+        "shared-0001-event-store",
+        create_tables(
+            events,
+            relay_position,
+            relay_lock,
+            consumer_offsets,
+            applied_events,
+            idempotency_records,
+            data_keys,
+        ),
+    ),
+    Migration("shared-0002-erasure-and-read-audit", _create_privacy_tables),
+    Migration("shared-0003-idempotency-subject", _add_idempotency_subject),
+    Migration("shared-0004-stream-identity-with-tenant", _stream_identity_with_tenant),
+    Migration("shared-0005-idempotency-expiry", _index_idempotency_age),
+)
+
+
+class ConcurrencyConflict(Exception):
+    """The stream (of this tenant) moved on since the caller read it."""
+
+    def __init__(self, tenant_id: str, stream_id: str, expected: int, actual: int | None):
+        super().__init__(
+            f"stream {stream_id} of tenant {tenant_id} is at version {actual}, expected {expected}"
+        )
+        self.tenant_id, self.stream_id = tenant_id, stream_id
+        self.expected, self.actual = expected, actual
+
+
+@dataclass(frozen=True)
+class NewEvent:
+    type: str
+    schema_version: int
+    data: dict[str, Any]
+    event_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+
+
+@dataclass(frozen=True)
+class RecordedEvent:
+    position: int
+    event_id: str
+    tenant_id: str
+    stream_id: str
+    stream_version: int
+    client_id: str
+    type: str
+    schema_version: int
+    occurred_at: datetime
+    data: dict[str, Any]
+    metadata: dict[str, Any]
+
+
+# Built once: a statement object reused keeps its compiled form and cache key, where one built per
+# call is constructed, keyed and looked up again each time (most of a command's SQL cost).
+_LOCK_EVENTS = text("LOCK TABLE events IN EXCLUSIVE MODE")
+_INSERT_EVENTS_RETURNING = insert(events).returning(events.c.position, sort_by_parameter_order=True)
+_STREAM_VERSIONS = (
+    select(events.c.tenant_id, events.c.stream_id, func.max(events.c.stream_version))
+    .where(
+        events.c.tenant_id.in_(bindparam("tenant_ids", expanding=True)),
+        events.c.stream_id.in_(bindparam("stream_ids", expanding=True)),
+    )
+    .group_by(events.c.tenant_id, events.c.stream_id)
+)
+_STREAM = select(events).where(
+    events.c.tenant_id == bindparam("tenant_id"), events.c.stream_id == bindparam("stream_id")
+)
+_STREAM_IN_ORDER = _STREAM.order_by(events.c.stream_version)
+_STREAM_UNTIL = _STREAM.where(events.c.occurred_at <= bindparam("until")).order_by(
+    events.c.stream_version
+)
+_STORED_IDS = select(events.c.tenant_id, events.c.event_id).where(
+    events.c.tenant_id.in_(bindparam("tenant_ids", expanding=True)),
+    events.c.event_id.in_(bindparam("event_ids", expanding=True)),
+)
+_LAST_POSITION = select(func.coalesce(func.max(events.c.position), 0))
+
+
+@dataclass(frozen=True)
+class Append:
+    """New events for one stream, after the version the caller read."""
+
+    tenant_id: str
+    stream_id: str
+    client_id: str
+    expected_version: int
+    new_events: Sequence[NewEvent]
+    metadata: dict[str, Any]
+
+
+def _row(append: Append, version: int, event: NewEvent, now: datetime) -> dict[str, Any]:
+    return {
+        "event_id": event.event_id,
+        "tenant_id": append.tenant_id,
+        "stream_id": append.stream_id,
+        "stream_version": version,
+        "client_id": append.client_id,
+        "type": event.type,
+        "schema_version": event.schema_version,
+        "occurred_at": now,
+        "data": event.data,
+        "metadata": append.metadata,
+    }
+
+
+def _recorded(row: Row[Any]) -> RecordedEvent:
+    occurred = row.occurred_at
+    if occurred.tzinfo is None:  # SQLite keeps no zone; everything stored is UTC
+        occurred = occurred.replace(tzinfo=UTC)
+    return RecordedEvent(**{**row._asdict(), "occurred_at": occurred})
+
+
+_APPENDED = "waypoint_appended_events"  # a connection's appends, kept until it commits
+CommitObserver = Callable[[Sequence[RecordedEvent]], None]
+
+
+def observe_commits(engine: Engine, *observers: CommitObserver) -> None:
+    """Hand each observer the events of every transaction on this engine once it commits; a
+    rollback drops them. The composition root calls this once per engine (metrics, logs)."""
+
+    def committed(conn: Connection) -> None:
+        recorded = conn.info.pop(_APPENDED, None)
+        for observe in observers if recorded else ():
+            observe(recorded)
+
+    def rolled_back(conn: Connection) -> None:
+        conn.info.pop(_APPENDED, None)
+
+    event.listen(engine, "commit", committed)
+    event.listen(engine, "rollback", rolled_back)
+
+
+class EventStore:
+    """Append and read events through a connection the caller's transaction owns."""
+
+    def __init__(self, serialize_appends: bool = True):
+        # Switched off only by a test that proves the lock is what keeps the relay honest.
+        self.serialize_appends = serialize_appends
+
+    def append(
+        self,
+        conn: Connection,
+        *,
+        tenant_id: str,
+        stream_id: str,
+        client_id: str,
+        expected_version: int,
+        new_events: Sequence[NewEvent],
+        metadata: dict[str, Any],
+    ) -> list[RecordedEvent]:
+        """Append after expected_version, or raise ConcurrencyConflict."""
+        append = Append(tenant_id, stream_id, client_id, expected_version, new_events, metadata)
+        return self.append_all(conn, [append])
+
+    def append_all(self, conn: Connection, appends: Sequence[Append]) -> list[RecordedEvent]:
+        """Several appends (to one stream or many) at once: one look-up of the streams' versions,
+        one insert. Each append must follow the one before it to the same stream; the first that
+        does not raises ConcurrencyConflict and nothing is written."""
+        if self.serialize_appends and not is_sqlite(conn):
+            conn.execute(_LOCK_EVENTS)
+        versions = self.stream_versions(conn, {(a.tenant_id, a.stream_id) for a in appends})
+        now, rows = datetime.now(UTC), []
+        for a in appends:
+            stream = (a.tenant_id, a.stream_id)
+            actual = versions.get(stream, 0)
+            if actual != a.expected_version:
+                raise ConcurrencyConflict(a.tenant_id, a.stream_id, a.expected_version, actual)
+            rows += [_row(a, a.expected_version + i, e, now) for i, e in enumerate(a.new_events, 1)]
+            versions[stream] = a.expected_version + len(a.new_events)
+        if not rows:
+            return []
+        try:
+            positions = conn.execute(_INSERT_EVENTS_RETURNING, rows).scalars().all()
+        except IntegrityError as error:
+            first = appends[0]
+            raise ConcurrencyConflict(
+                first.tenant_id, first.stream_id, first.expected_version, None
+            ) from error
+        recorded = [RecordedEvent(position=p, **r) for p, r in zip(positions, rows, strict=True)]
+        conn.info.setdefault(_APPENDED, []).extend(recorded)  # for observe_commits
+        return recorded
+
+    def stream_versions(
+        self, conn: Connection, streams: Collection[tuple[str, str]]
+    ) -> dict[tuple[str, str], int]:
+        """The current version of each of these (tenant, stream id) streams that has events;
+        another tenant's stream of the same id is not seen."""
+        wanted = set(streams)
+        if not wanted:
+            return {}
+        params = {
+            "tenant_ids": sorted({t for t, _ in wanted}),
+            "stream_ids": sorted({s for _, s in wanted}),
+        }
+        found = conn.execute(_STREAM_VERSIONS, params)
+        versions = {(tenant, stream): int(v) for tenant, stream, v in found}
+        return {stream: v for stream, v in versions.items() if stream in wanted}
+
+    def read_stream(
+        self, conn: Connection, tenant_id: str, stream_id: str, until: datetime | None = None
+    ) -> list[RecordedEvent]:
+        """A stream's events in version order; empty for another tenant's stream."""
+        params: dict[str, Any] = {"tenant_id": tenant_id, "stream_id": stream_id}
+        if until is None:
+            return [_recorded(r) for r in conn.execute(_STREAM_IN_ORDER, params)]
+        params["until"] = until.astimezone(UTC)
+        return [_recorded(r) for r in conn.execute(_STREAM_UNTIL, params)]
+
+    def read_after(self, conn: Connection, position: int, limit: int) -> list[RecordedEvent]:
+        """Events after a global position, in position order (the relay's feed)."""
+        query = (
+            select(events)
+            .where(events.c.position > position)
+            .order_by(events.c.position)
+            .limit(limit)
+        )
+        return [_recorded(r) for r in conn.execute(query)]
+
+    def stored_ids(
+        self, conn: Connection, event_ids: Collection[tuple[str, str]]
+    ) -> set[tuple[str, str]]:
+        """Which of these (tenant, event id) pairs the store holds (one query for them all); an
+        id another tenant holds is not seen."""
+        wanted = set(event_ids)
+        if not wanted:
+            return set()
+        params = {
+            "tenant_ids": sorted({t for t, _ in wanted}),
+            "event_ids": sorted({e for _, e in wanted}),
+        }
+        found = {(tenant, event_id) for tenant, event_id in conn.execute(_STORED_IDS, params)}
+        return found & wanted
+
+    def last_position(self, conn: Connection) -> int:
+        return int(conn.execute(_LAST_POSITION).scalar_one())

@@ -1,0 +1,75 @@
+"""gunicorn settings shared by the three web processes.
+
+The bind address comes from the command line (`--bind`); the rest from the environment.
+Web processes create no Kafka clients: the worker process publishes (docs/architecture.md §2).
+
+Logs: JSON lines on stdout (waypoint_shared.observability.logs), the access log included.
+Metrics: prometheus-client's multiprocess mode, one directory per service under the var dir
+(or PROMETHEUS_MULTIPROC_DIR), emptied when gunicorn starts; a dead worker's live gauges go.
+Shutdown: on SIGTERM gunicorn stops accepting, lets each worker finish its request within
+`graceful_timeout`, then exits; on Ctrl-C (SIGINT) or SIGQUIT each worker leaves at once.
+Start: with WAYPOINT_ENV=production and a missing or development secret, gunicorn exits at once
+naming the variable (each worker's app factory refuses too, and a worker that fails to boot
+makes gunicorn exit).
+"""
+
+import os
+import shutil
+import sys
+from pathlib import Path
+
+workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
+# Threads per worker: a client that sends its request slowly holds one thread, not the worker,
+# so a few slow clients cannot stall a service. What a worker keeps per process is thread-safe:
+# SQLAlchemy engines and pools, the verified-token LRU cache, the rate limiter (its state is in
+# the database), logging context in context variables, SQLite write queues per thread.
+worker_class = "gthread"
+threads = int(os.environ.get("WEB_THREADS", "8"))
+timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
+# Longer than any request may take (`timeout`), so SIGTERM never cuts one off.
+graceful_timeout = int(os.environ.get("GUNICORN_GRACEFUL_TIMEOUT", str(timeout + 5)))
+keepalive = 5
+accesslog = "-"
+errorlog = "-"
+logger_class = "waypoint_shared.observability.logs.GunicornLogger"
+loglevel = os.environ.get("WAYPOINT_LOG_LEVEL", "info").lower()
+# Each worker builds its own app (engines and pools are not shared across fork).
+preload_app = False
+
+
+def on_starting(server):  # type: ignore[no-untyped-def]
+    """Before any worker forks: a clean metrics directory, inherited through the environment.
+
+    prometheus-client chooses multiprocess mode when it is first imported, which happens in the
+    workers (the app is not preloaded), so the variable must be set here, not later.
+    """
+    from waypoint_shared.config import SERVICES, UnsafeConfiguration, process_settings
+    from waypoint_shared.observability.logs import service_of_app
+
+    service = service_of_app(server.cfg.default_proc_name) or "web"
+    if service in SERVICES:
+        try:
+            process_settings(service)
+        except UnsafeConfiguration as error:
+            sys.exit(str(error))
+    var_dir = Path(os.environ.get("WAYPOINT_VAR_DIR", "var"))
+    default = var_dir / "metrics" / f"{service}-web"
+    directory = Path(os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", str(default.resolve())))
+    shutil.rmtree(directory, ignore_errors=True)
+    directory.mkdir(parents=True, exist_ok=True)
+
+
+def child_exit(server, worker):  # type: ignore[no-untyped-def]
+    """A worker that exited no longer counts in the live gauges."""
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)
+
+
+def worker_int(worker):  # type: ignore[no-untyped-def]
+    """Ctrl-C or SIGQUIT is gunicorn's quick shutdown: the worker leaves at once rather than wait,
+    at interpreter exit, for request threads that may be blocked (SIGTERM stays graceful). A
+    request cut off here was never answered and its transaction never committed."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)

@@ -1,0 +1,247 @@
+"""Per-token request rate limits (OWASP API4), shared by every worker and replica of a service.
+
+Algorithm: GCRA, the token bucket kept as one number per token — the theoretical arrival time
+`tat` of the next request if the token sent at exactly the allowed rate. With rate r (requests/s,
+`WAYPOINT_RATE_LIMIT`, 100 by default) each request moves `tat` to max(tat, now) + 1/r, and is
+admitted while that stays within one second of now: a bucket of r requests refilled at r per
+second. An idle token may send r requests at once; over any t seconds at most r·(t + 1) pass.
+A request that would overrun answers 429 with `Retry-After` (whole seconds until one fits).
+
+The counter lives in shared state, so all gunicorn workers and all replicas on one database
+count together: on PostgreSQL an UNLOGGED table of the service's database (no WAL, emptied by a
+crash, which only forgets recent counts); on SQLite a small file beside the service's database,
+`<database>.ratelimit` (WAL, `synchronous=OFF`), so a flood never takes the event store's write
+lock. Each request is one atomic upsert that admits and counts at once; a refused request costs
+one more read for `Retry-After`, and each process then refuses that token from memory until the
+moment its next request can fit, so a flood past its limit never reaches the shared store. Rows
+are keyed by the service and a SHA-256 of the bearer token (never the token). If the limiter's
+store fails, the request is let through and logged: the limiter guards capacity, it is not a
+reason to refuse service.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import logging
+import math
+import os
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from flask import Flask, g, request
+from sqlalchemy import Connection, Engine, create_engine, text
+
+from waypoint_shared.db.database import Migration, is_sqlite
+from waypoint_shared.http.problems import Problem
+
+log = logging.getLogger(__name__)
+DEFAULT_RATE = 100.0  # requests per second per token
+REMEMBERED_REFUSALS = 10_000  # per process: tokens refused until a known time
+PRUNE_EVERY_SECONDS = 60.0  # rows of tokens idle this long are deleted (by one request a minute)
+
+_ADMIT = (
+    "INSERT INTO rate_limits (key, tat) VALUES (:key, :now + :interval) "
+    "ON CONFLICT (key) DO UPDATE SET tat = {greatest}(rate_limits.tat, :now) + :interval "
+    "WHERE {greatest}(rate_limits.tat, :now) + :interval <= :now + :tolerance "
+    "RETURNING tat"
+)
+
+
+def _create_unlogged_table(conn: Connection) -> None:
+    """PostgreSQL only; on SQLite the counters live in their own file (see SqliteCounters)."""
+    if not is_sqlite(conn):
+        conn.execute(
+            text(
+                "CREATE UNLOGGED TABLE IF NOT EXISTS rate_limits "
+                "(key VARCHAR(80) PRIMARY KEY, tat DOUBLE PRECISION NOT NULL)"
+            )
+        )
+
+
+# key: service and token hash; tat: theoretical arrival time, in seconds since the epoch.
+MIGRATIONS = (Migration("shared-0006-rate-limits", _create_unlogged_table),)
+
+
+@dataclass(frozen=True)
+class Decision:
+    admitted: bool
+    retry_after: int = 0  # whole seconds, when refused
+
+
+class RateLimiter:
+    """Counts requests per key in shared state; `admit(key)` says whether one more may pass."""
+
+    def __init__(self, engine: Engine, rate: float = DEFAULT_RATE):
+        if rate <= 0:
+            raise ValueError("WAYPOINT_RATE_LIMIT must be a positive number of requests/s")
+        self.rate = rate
+        self.interval = 1.0 / rate
+        self.tolerance = 1.0  # one second of requests may come at once
+        self.counters: Counters = (
+            SqliteCounters(engine) if is_sqlite(engine) else PostgresCounters(engine)
+        )
+        self._pruned_at = time.time()
+        self._prune_lock = threading.Lock()
+        # Tokens this process saw refused, with the time the next request can fit. Other workers
+        # and replicas only ever move a token's `tat` later, so until then every request of the
+        # token is refused without asking the shared store: a flood costs a dict look-up.
+        self._refused_until: dict[str, float] = {}
+
+    def admit(self, key: str) -> Decision:
+        now = time.time()
+        until = self._refused_until.get(key)
+        if until is not None and now < until:
+            return Decision(False, max(1, math.ceil(until - now)))
+        params = {"key": key, "now": now, "interval": self.interval, "tolerance": self.tolerance}
+        try:
+            tat = self.counters.admit(params)
+            self._prune_now_and_then(now)
+        except Exception:  # the store of counters, whatever its driver: fail open
+            log.warning("rate limiter store failed; request let through", exc_info=True)
+            return Decision(True)
+        if tat is None:
+            return Decision(True)
+        fits_at = tat + self.interval - self.tolerance
+        self._remember_refusal(key, fits_at, now)
+        return Decision(False, max(1, math.ceil(fits_at - now)))
+
+    def _remember_refusal(self, key: str, fits_at: float, now: float) -> None:
+        if len(self._refused_until) >= REMEMBERED_REFUSALS:  # forget the ones that have passed
+            for other, until in list(self._refused_until.items()):
+                if until <= now:
+                    self._refused_until.pop(other, None)
+        if len(self._refused_until) < REMEMBERED_REFUSALS:
+            self._refused_until[key] = fits_at
+
+    def _prune_now_and_then(self, now: float) -> None:
+        if now - self._pruned_at < PRUNE_EVERY_SECONDS or not self._prune_lock.acquire(False):
+            return
+        try:
+            self._pruned_at = now
+            self.counters.prune(now - PRUNE_EVERY_SECONDS)
+        finally:
+            self._prune_lock.release()
+
+
+class Counters(Protocol):
+    def admit(self, params: dict[str, Any]) -> float | None:
+        """Count one request if it fits; None when admitted, else the key's stored `tat`."""
+
+    def prune(self, before: float) -> None:
+        """Forget keys whose `tat` is older than before."""
+
+
+class PostgresCounters:
+    """The UNLOGGED table in the service's database, through a small pool of its own in
+    autocommit mode: one round trip per request (no BEGIN/COMMIT, no pre-ping; a broken
+    connection fails open once and is replaced)."""
+
+    def __init__(self, engine: Engine):
+        self.engine = create_engine(
+            engine.url, isolation_level="AUTOCOMMIT", pool_size=2, max_overflow=14
+        )
+        self._admit = text(_ADMIT.format(greatest="GREATEST"))
+
+    def admit(self, params: dict[str, Any]) -> float | None:
+        with self.engine.connect() as conn:
+            if conn.execute(self._admit, params).first() is not None:
+                return None
+            return _tat(conn, params["key"])
+
+    def prune(self, before: float) -> None:
+        with self.engine.connect() as conn:
+            conn.execute(text("DELETE FROM rate_limits WHERE tat < :before"), {"before": before})
+
+
+class SqliteCounters:
+    """`<database>.ratelimit` beside the service's SQLite file (in memory for an in-memory one).
+
+    One plain sqlite3 connection per thread: an upsert is a few tens of microseconds, so the
+    writers of the file queue on an flock of `<file>.writers`, which hands the lock straight to
+    the next one instead of SQLite's busy handler sleeping between tries."""
+
+    def __init__(self, engine: Engine):
+        database = engine.url.database
+        in_memory = not database or database == ":memory:" or database.startswith("file:")
+        self.path = ":memory:" if in_memory else f"{database}.ratelimit"
+        self._local = threading.local()
+        self._shared: sqlite3.Connection | None = None
+        self._shared_lock = threading.Lock()
+        self._admit = _ADMIT.format(greatest="max")
+        self._execute("CREATE TABLE IF NOT EXISTS rate_limits (key TEXT PRIMARY KEY, tat REAL)")
+
+    def admit(self, params: dict[str, Any]) -> float | None:
+        rows = self._execute(self._admit, params)
+        if rows:
+            return None
+        stored = self._execute("SELECT tat FROM rate_limits WHERE key = :key", params)
+        return float(stored[0][0]) if stored else None
+
+    def prune(self, before: float) -> None:
+        self._execute("DELETE FROM rate_limits WHERE tat < :before", {"before": before})
+
+    def _execute(self, sql: str, params: dict[str, Any] | None = None) -> list[Any]:
+        if self.path == ":memory:":
+            with self._shared_lock:
+                if self._shared is None:
+                    self._shared = _open_counters(":memory:", check_same_thread=False)
+                return self._shared.execute(sql, params or {}).fetchall()
+        connection = getattr(self._local, "connection", None)
+        if connection is None:
+            connection = self._local.connection = _open_counters(self.path)
+        with _queued(f"{self.path}.writers"):
+            return connection.execute(sql, params or {}).fetchall()
+
+
+def _open_counters(path: str, check_same_thread: bool = True) -> sqlite3.Connection:
+    connection = sqlite3.connect(
+        path, timeout=5, isolation_level=None, check_same_thread=check_same_thread
+    )
+    for pragma in ("journal_mode=WAL", "synchronous=OFF"):
+        connection.execute(f"PRAGMA {pragma}")
+    return connection
+
+
+@contextmanager
+def _queued(lock_path: str) -> Iterator[None]:
+    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
+
+
+def _tat(conn: Connection, key: str) -> float | None:
+    row = conn.execute(text("SELECT tat FROM rate_limits WHERE key = :key"), {"key": key}).first()
+    return None if row is None else float(row[0])
+
+
+def token_key(service: str, token: str) -> str:
+    """The row key of a bearer token: the service and a hash, never the token itself."""
+    return f"{service}:{hashlib.sha256(token.encode()).hexdigest()}"
+
+
+def install_rate_limit(app: Flask, service: str, limiter: RateLimiter) -> None:
+    """After authentication: a request of a known token over its rate answers 429."""
+
+    @app.before_request
+    def limit_rate() -> None:
+        if g.get("principal") is None:
+            return  # public paths; a bad token was already answered 401
+        token = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
+        decision = limiter.admit(token_key(service, token))
+        if not decision.admitted:
+            raise Problem(
+                429,
+                "Too Many Requests",
+                f"This token sent more than {limiter.rate:g} requests per second; "
+                f"retry after {decision.retry_after} s.",
+                {"Retry-After": str(decision.retry_after)},
+            )

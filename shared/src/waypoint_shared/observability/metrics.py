@@ -1,0 +1,109 @@
+"""The suite's Prometheus metrics, and their exposition in workers and under gunicorn.
+
+gunicorn runs several worker processes, so the web processes use prometheus-client's
+multiprocess mode (the gunicorn settings set PROMETHEUS_MULTIPROC_DIR before any worker
+starts); a worker process is one process and exposes its own registry.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Mapping, Sequence
+from typing import Any, Protocol
+
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    REGISTRY,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+    multiprocess,
+)
+
+log = logging.getLogger(__name__)
+LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
+
+HTTP_REQUESTS = Counter(
+    "waypoint_http_requests_total",
+    "HTTP requests answered, by route (the URL rule, not the path) and status",
+    ["service", "method", "route", "status"],
+)
+HTTP_DURATION = Histogram(
+    "waypoint_http_request_duration_seconds",
+    "Time to answer an HTTP request, by route and status",
+    ["service", "method", "route", "status"],
+    buckets=LATENCY_BUCKETS,
+)
+EVENTS_APPENDED = Counter(
+    "waypoint_events_appended_total", "Events committed to a service's store, by type", ["type"]
+)
+RELAY_BACKLOG = Gauge(
+    "waypoint_relay_backlog",
+    "Events stored but not yet published to Kafka",
+    ["service"],
+    multiprocess_mode="mostrecent",
+)
+RELAY_PUBLISH_LATENCY = Histogram(
+    "waypoint_relay_publish_latency_seconds",
+    "Time from an event's append to the broker's acknowledgement of it",
+    ["service"],
+    buckets=LATENCY_BUCKETS,
+)
+CONSUMER_LAG = Gauge(
+    "waypoint_consumer_lag",
+    "Records on a partition that the consumer group has not applied yet",
+    ["group", "topic", "partition"],
+    multiprocess_mode="mostrecent",
+)
+DEAD_LETTERED = Counter(
+    "waypoint_dead_lettered_total",
+    "Records sent to the dead-letter topic, by consumer group and the topic they came from",
+    ["group", "topic"],
+)
+PROJECTION_AGE = Gauge(
+    "waypoint_projection_age_seconds",
+    "Seconds since the newest event a consumer group has applied to its read model was recorded",
+    ["group"],
+    multiprocess_mode="mostrecent",
+)
+
+
+def exposition() -> tuple[bytes, str]:
+    """This process's metrics, or every gunicorn worker's when multiprocess mode is on."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)
+        return generate_latest(registry), CONTENT_TYPE_LATEST
+    return generate_latest(REGISTRY), CONTENT_TYPE_LATEST
+
+
+class CommittedEvent(Protocol):
+    """What counting and logging need of an event whose transaction committed."""
+
+    type: str
+    tenant_id: str
+    client_id: str | None
+    event_id: str
+    stream_version: int
+    metadata: Mapping[str, Any]
+
+
+def events_committed(committed: Sequence[CommittedEvent]) -> None:
+    """Count and log events once their transaction has committed (the store calls this through
+    the observer the composition root wires; see eventstore.store.observe_commits)."""
+    for recorded in committed:
+        EVENTS_APPENDED.labels(recorded.type).inc()
+        log.info(
+            "event appended",
+            extra={
+                "correlation_id": recorded.metadata.get("correlation_id"),
+                "tenant": recorded.tenant_id,
+                "client_id": recorded.client_id,
+                "event_type": recorded.type,
+                "event_id": recorded.event_id,
+                "stream_version": recorded.stream_version,
+            },
+        )
