@@ -9,7 +9,6 @@ import pytest
 from sqlalchemy import func, select
 
 from waypoint_devkit.waiting import wait_until
-from waypoint_progress.adapters.lag import LagWatch
 from waypoint_progress.adapters.tables import timeline_entries
 from waypoint_progress.bootstrap import Container, bootstrap
 from waypoint_progress.entrypoints import rebuild
@@ -19,6 +18,7 @@ from waypoint_shared.db.database import read
 from waypoint_shared.db.tables import events
 from waypoint_shared.messaging.consumer import ConsumerRunner
 from waypoint_shared.messaging.kafka_clients import durable_producer, group_consumer
+from waypoint_shared.messaging.lag import LagWatch
 
 pytestmark = [pytest.mark.kafka, pytest.mark.timeout(180)]
 
