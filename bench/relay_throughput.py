@@ -19,7 +19,7 @@ from waypoint_intake.domain.events import CLIENT_EVENTS
 from waypoint_shared.config import KafkaSettings
 from waypoint_shared.crypto.sealing import MasterKey, PersonalDataKeys
 from waypoint_shared.db.database import connect, migrate, read, run_in_transaction
-from waypoint_shared.eventstore.repository import EventSourcedRepository
+from waypoint_shared.eventstore.repository import Append, EventSourcedRepository
 from waypoint_shared.eventstore.store import SHARED_MIGRATIONS, EventStore
 from waypoint_shared.messaging.envelope import encode
 from waypoint_shared.messaging.kafka_clients import durable_producer
@@ -46,15 +46,7 @@ def stored_referrals(engine: Engine, count: int) -> None:
                 date_of_birth="1992-06-30",
                 email="amara@example.org",
             )
-            repository.record(
-                conn,
-                tenant_id="bench",
-                stream_id=client_id,
-                client_id=client_id,
-                expected_version=0,
-                events=[event],
-                metadata={},
-            )
+            repository.record(conn, Append("bench", client_id, client_id, 0, [event], {}))
 
     for _ in range(count // 500):
         run_in_transaction(engine, batch)

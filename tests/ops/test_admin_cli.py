@@ -22,7 +22,7 @@ from waypoint_shared.admin import main
 from waypoint_shared.config import DEVELOPMENT_SECRET, KafkaSettings, load_settings
 from waypoint_shared.db.database import run_in_transaction
 from waypoint_shared.db.tables import consumer_offsets, relay_position
-from waypoint_shared.eventstore.store import EventStore, NewEvent
+from waypoint_shared.eventstore.store import Append, EventStore, NewEvent
 from waypoint_shared.http.auth import TokenVerifier
 from waypoint_shared.messaging.kafka_clients import durable_producer
 from waypoint_shared.runtime import open_database
@@ -83,15 +83,7 @@ def test_backlog_counts_events_stored_but_not_yet_published_per_service(environm
     def refer(conn):
         client = str(uuid.uuid4())
         new = [NewEvent("waypoint.intake.client_referred.v1", 1, {}) for _ in range(3)]
-        store.append(
-            conn,
-            tenant_id="clinic-a",
-            stream_id=client,
-            client_id=client,
-            expected_version=0,
-            new_events=new,
-            metadata={},
-        )
+        store.append(conn, [Append("clinic-a", client, client, 0, new, {})])
 
     run_in_transaction(engine, refer)
     lines = admin(capsys, "backlog").splitlines()

@@ -20,6 +20,7 @@ from waypoint_shared.config import DEVELOPMENT_SECRET
 from waypoint_shared.db.database import connect, migrate, run_in_transaction
 from waypoint_shared.eventstore.store import (
     SHARED_MIGRATIONS,
+    Append,
     EventStore,
     NewEvent,
     observe_commits,
@@ -123,15 +124,8 @@ def test_an_event_is_counted_when_its_transaction_commits_and_not_when_it_rolls_
 
     def reach(conn, fail: bool = False) -> None:
         client = str(uuid.uuid4())
-        EventStore().append(
-            conn,
-            tenant_id="clinic-a",
-            stream_id=client,
-            client_id=client,
-            expected_version=0,
-            new_events=[NewEvent("waypoint.progress.milestone_reached.v1", 1, milestone)],
-            metadata={},
-        )
+        new = [NewEvent("waypoint.progress.milestone_reached.v1", 1, milestone)]
+        EventStore().append(conn, [Append("clinic-a", client, client, 0, new, {})])
         if fail:
             raise RuntimeError("the rest of the transaction failed")
 

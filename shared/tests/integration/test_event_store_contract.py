@@ -7,10 +7,16 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 
 from waypoint_shared.db.database import read, run_in_transaction
-from waypoint_shared.eventstore.store import Append, ConcurrencyConflict, EventStore, NewEvent
+from waypoint_shared.eventstore.store import (
+    Append,
+    ConcurrencyConflict,
+    EventStore,
+    NewEvent,
+    RecordedEvent,
+)
 
 TYPE = "waypoint.test.thing_happened.v1"
 
@@ -20,18 +26,8 @@ def append(
 ) -> list[int]:
     store = EventStore()
     events = [NewEvent(TYPE, 1, {"n": i}) for i in range(count)]
-    recorded = run_in_transaction(
-        engine,
-        lambda c: store.append(
-            c,
-            tenant_id=tenant,
-            stream_id=stream,
-            client_id=stream,
-            expected_version=expected,
-            new_events=events,
-            metadata={"actor": "test"},
-        ),
-    )
+    batch = [Append(tenant, stream, stream, expected, events, {"actor": "test"})]
+    recorded = run_in_transaction(engine, lambda c: store.append(c, batch))
     return [r.position for r in recorded]
 
 
@@ -103,7 +99,7 @@ def test_appends_to_several_streams_at_once_get_positions_in_their_order(migrate
     append(migrated, first, 0)
     batch = appends_of((first, 1, 2), (second, 0, 1), (first, 3, 1))
 
-    recorded = run_in_transaction(migrated, lambda c: EventStore().append_all(c, batch))
+    recorded = run_in_transaction(migrated, lambda c: EventStore().append(c, batch))
 
     assert [(r.stream_id, r.stream_version) for r in recorded] == [
         (first, 2),
@@ -125,22 +121,70 @@ def test_one_stale_append_among_several_writes_none_of_them(migrated: Engine) ->
     batch = appends_of((first, 0, 1), (second, 0, 1))
 
     with pytest.raises(ConcurrencyConflict):
-        run_in_transaction(migrated, lambda c: EventStore().append_all(c, batch))
+        run_in_transaction(migrated, lambda c: EventStore().append(c, batch))
 
     with read(migrated) as conn:
         assert EventStore().read_stream(conn, "clinic-a", first) == []
 
 
-def test_the_store_tells_which_of_several_event_ids_it_holds(migrated: Engine) -> None:
+def held_ids(engine: Engine, stream: str, tenant: str = "clinic-a") -> list[str]:
+    with read(engine) as conn:
+        return [e.event_id for e in EventStore().read_stream(conn, tenant, stream)]
+
+
+def keyed(tenant: str, stream: str, event_ids: list[str]) -> Append:
+    """An append of events with these ids, after whatever version the stream is at."""
+    events = [NewEvent(TYPE, 1, {"n": i}) for i in range(len(event_ids))]
+    return Append(tenant, stream, stream, None, events, {}, event_ids)
+
+
+def test_append_if_not_stored_leaves_out_the_event_ids_the_store_holds(migrated: Engine) -> None:
     stream = str(uuid.uuid4())
     append(migrated, stream, 0, count=2)
-    with read(migrated) as conn:
-        held = [
-            ("clinic-a", e.event_id) for e in EventStore().read_stream(conn, "clinic-a", stream)
-        ]
-        unknown = ("clinic-a", str(uuid.uuid4()))
-        assert EventStore().stored_ids(conn, [*held, unknown]) == set(held)
-        assert EventStore().stored_ids(conn, []) == set()
+    held, unknown = held_ids(migrated, stream), str(uuid.uuid4())
+    batch = [keyed("clinic-a", stream, [*held, unknown])]
+
+    recorded = run_in_transaction(
+        migrated, lambda c: EventStore().append(c, batch, skip_stored=True)
+    )
+
+    assert [(r.event_id, r.stream_version) for r in recorded] == [(unknown, 3)]
+    assert held_ids(migrated, stream) == [*held, unknown]
+    nothing = run_in_transaction(migrated, lambda c: EventStore().append(c, [], skip_stored=True))
+    assert nothing == []
+
+
+def test_append_if_not_stored_writes_an_id_given_twice_in_one_call_once(migrated: Engine) -> None:
+    first, second, event_id = str(uuid.uuid4()), str(uuid.uuid4()), str(uuid.uuid4())
+    batch = [keyed("clinic-a", first, [event_id]), keyed("clinic-a", second, [event_id])]
+
+    recorded = run_in_transaction(
+        migrated, lambda c: EventStore().append(c, batch, skip_stored=True)
+    )
+
+    assert [(r.stream_id, r.event_id) for r in recorded] == [(first, event_id)]
+    again = run_in_transaction(migrated, lambda c: EventStore().append(c, batch, skip_stored=True))
+    assert again == []
+
+
+def test_an_append_without_expected_version_follows_whatever_the_stream_holds(
+    migrated: Engine,
+) -> None:
+    stream = str(uuid.uuid4())
+    append(migrated, stream, 0, count=2)
+    batch = [keyed("clinic-a", stream, [str(uuid.uuid4())]) for _ in range(2)]
+
+    recorded = run_in_transaction(migrated, lambda c: EventStore().append(c, batch))
+
+    assert [r.stream_version for r in recorded] == [3, 4]
+
+
+def test_an_append_names_an_id_for_every_event_or_none(migrated: Engine) -> None:
+    stream = str(uuid.uuid4())
+    events = [NewEvent(TYPE, 1, {}), NewEvent(TYPE, 1, {})]
+    batch = [Append("clinic-a", stream, stream, 0, events, {}, [str(uuid.uuid4())])]
+    with pytest.raises(ValueError):
+        run_in_transaction(migrated, lambda c: EventStore().append(c, batch))
 
 
 def test_two_tenants_hold_streams_of_the_same_id_independently(migrated: Engine) -> None:
@@ -166,12 +210,22 @@ def test_a_conflict_names_the_tenant_of_the_stream(migrated: Engine) -> None:
 def test_another_tenants_versions_and_event_ids_are_not_seen(migrated: Engine) -> None:
     stream = str(uuid.uuid4())
     append(migrated, stream, 0, count=3)
+    held = held_ids(migrated, stream)
     store = EventStore()
-    with read(migrated) as conn:
-        held = [e.event_id for e in store.read_stream(conn, "clinic-a", stream)]
-        assert store.stream_versions(conn, [("clinic-a", stream)]) == {("clinic-a", stream): 3}
-        assert store.stream_versions(conn, [("clinic-b", stream)]) == {}
-        assert store.stored_ids(conn, [("clinic-b", i) for i in held]) == set()
+
+    ours = run_in_transaction(
+        migrated, lambda c: store.append(c, [keyed("clinic-a", stream, [str(uuid.uuid4())])])
+    )
+    theirs = run_in_transaction(
+        migrated, lambda c: store.append(c, [keyed("clinic-b", stream, [str(uuid.uuid4())])])
+    )
+    assert [r.stream_version for r in ours] == [4]
+    assert [r.stream_version for r in theirs] == [1]
+    # clinic-a's ids are not seen as stored for clinic-b: they are not left out, so the store's
+    # unique event id refuses them
+    batch = [keyed("clinic-b", stream, held)]
+    with pytest.raises(ConcurrencyConflict):
+        run_in_transaction(migrated, lambda c: store.append(c, batch, skip_stored=True))
 
 
 def test_another_tenants_stream_reads_as_empty(migrated: Engine) -> None:
@@ -207,16 +261,9 @@ def test_the_relay_feed_returns_events_after_a_position_in_order(migrated: Engin
 def test_a_duplicate_event_id_is_refused(migrated: Engine) -> None:
     store, event_id = EventStore(), str(uuid.uuid4())
 
-    def once(conn, stream):  # type: ignore[no-untyped-def]
-        return store.append(
-            conn,
-            tenant_id="clinic-a",
-            stream_id=stream,
-            client_id=stream,
-            expected_version=0,
-            new_events=[NewEvent(TYPE, 1, {}, event_id)],
-            metadata={},
-        )
+    def once(conn: Connection, stream: str) -> list[RecordedEvent]:
+        batch = [Append("clinic-a", stream, stream, 0, [NewEvent(TYPE, 1, {})], {}, [event_id])]
+        return store.append(conn, batch)
 
     run_in_transaction(migrated, lambda c: once(c, str(uuid.uuid4())))
     with pytest.raises(ConcurrencyConflict):

@@ -20,7 +20,7 @@ from waypoint_shared.config import KafkaSettings, topic_of
 from waypoint_shared.crypto.sealing import MasterKey, PersonalDataKeys
 from waypoint_shared.db.database import connect, migrate, read, run_in_transaction
 from waypoint_shared.db.tables import relay_lock
-from waypoint_shared.eventstore.repository import EventSourcedRepository
+from waypoint_shared.eventstore.repository import Append, EventSourcedRepository
 from waypoint_shared.eventstore.store import SHARED_MIGRATIONS, EventStore
 from waypoint_shared.messaging import relay as relay_module
 from waypoint_shared.messaging.kafka_clients import durable_producer
@@ -49,13 +49,7 @@ def refer(engine: Engine, given_name: str = "Zoë", email: str = "zoe.okafor@exa
     run_in_transaction(
         engine,
         lambda c: repository.record(
-            c,
-            tenant_id="clinic-a",
-            stream_id=client_id,
-            client_id=client_id,
-            expected_version=0,
-            events=[event],
-            metadata={"correlation_id": "req-1"},
+            c, Append("clinic-a", client_id, client_id, 0, [event], {"correlation_id": "req-1"})
         ),
     )
     return client_id

@@ -18,7 +18,7 @@ from sqlalchemy import select
 from waypoint_shared.config import KafkaSettings
 from waypoint_shared.db.database import connect, migrate, run_in_transaction
 from waypoint_shared.db.tables import events
-from waypoint_shared.eventstore.store import SHARED_MIGRATIONS, EventStore, NewEvent
+from waypoint_shared.eventstore.store import SHARED_MIGRATIONS, Append, EventStore, NewEvent
 from waypoint_shared.messaging.kafka_clients import durable_producer
 from waypoint_shared.messaging.relay import Relay
 from waypoint_shared.messaging.topics import ensure_topics
@@ -35,15 +35,7 @@ def write_events(url: str, serialize_appends: bool, count: int) -> None:
 
     def one(conn):  # type: ignore[no-untyped-def]
         stream = str(uuid.uuid4())
-        store.append(
-            conn,
-            tenant_id="clinic-a",
-            stream_id=stream,
-            client_id=stream,
-            expected_version=0,
-            new_events=[NewEvent(TYPE, 1, {})],
-            metadata={},
-        )
+        store.append(conn, [Append("clinic-a", stream, stream, 0, [NewEvent(TYPE, 1, {})], {})])
         time.sleep(random.random() / 500)  # a commit that takes a little while
 
     for _ in range(count):

@@ -35,7 +35,7 @@ from waypoint_shared.db.database import (
     schema_migrations,
 )
 from waypoint_shared.db.tables import Position
-from waypoint_shared.eventstore.store import SHARED_MIGRATIONS, EventStore, NewEvent
+from waypoint_shared.eventstore.store import SHARED_MIGRATIONS, Append, EventStore, NewEvent
 
 TYPE = "waypoint.test.thing_happened.v1"
 STREAM = str(uuid.uuid4())
@@ -115,13 +115,7 @@ def _append(engine: Engine, tenant: str, expected: int) -> int:
     [recorded] = run_in_transaction(
         engine,
         lambda c: store.append(
-            c,
-            tenant_id=tenant,
-            stream_id=STREAM,
-            client_id=STREAM,
-            expected_version=expected,
-            new_events=[NewEvent(TYPE, 1, {})],
-            metadata={},
+            c, [Append(tenant, STREAM, STREAM, expected, [NewEvent(TYPE, 1, {})], {})]
         ),
     )
     return recorded.position

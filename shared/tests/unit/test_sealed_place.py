@@ -198,7 +198,7 @@ def test_a_stored_event_is_opened_as_the_version_it_was_sealed_under_then_upcast
         sealed = keys.seal(
             conn, "clinic-a", client, v1.type, {"client_id": client, "words": "Hi"}, ("words",)
         )
-        store.append_all(
+        store.append(
             conn, [Append("clinic-a", client, client, 0, [NewEvent(v1.type, 1, sealed)], {})]
         )
 

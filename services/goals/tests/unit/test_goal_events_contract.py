@@ -12,7 +12,7 @@ from waypoint_goals.domain import events
 from waypoint_shared import catalog
 from waypoint_shared.catalog import golden
 from waypoint_shared.catalog.events.goals import EVENT_TYPES
-from waypoint_shared.eventstore.repository import event_name
+from waypoint_shared.eventstore.repository import Append, event_name
 from waypoint_shared.messaging import envelope
 
 GOAL_ID, CLIENT_ID, STEP_ID = (str(uuid.uuid4()) for _ in range(3))
@@ -72,15 +72,8 @@ def test_the_event_travels_sealed_and_replays_to_itself(app, example):
     container = app.extensions["waypoint"]
     repository, engine = container.goals.repository, container.engine
     with engine.begin() as conn:
-        [recorded] = repository.record(
-            conn,
-            tenant_id="clinic-a",
-            stream_id=GOAL_ID,
-            client_id=CLIENT_ID,
-            expected_version=0,
-            events=[example],
-            metadata={"request_id": "r-1"},
-        )
+        append = Append("clinic-a", GOAL_ID, CLIENT_ID, 0, [example], {"request_id": "r-1"})
+        [recorded] = repository.record(conn, append)
         [(replayed, _)] = repository.replay(conn, "clinic-a", GOAL_ID)
 
     entry = catalog.lookup(recorded.type)

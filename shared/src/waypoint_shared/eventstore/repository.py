@@ -1,5 +1,7 @@
-"""Turning a service's domain events (frozen dataclasses) into stored, sealed catalog events and
-back again — the same code path for a live command and for a replay.
+"""The one recording module services use: a handler hands the repository an `Append` of its
+domain events (frozen dataclasses); the repository validates them against the catalog, seals their
+personal fields with the codec it was given, and appends them in one call to the store. Replays
+take the same path back. Services import the store's types they need from here.
 
 An erased client's streams are neither written nor replayed: both raise ClientErased, which every
 service answers with 410 Gone.
@@ -12,7 +14,6 @@ import functools
 import logging
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -27,7 +28,23 @@ from waypoint_shared.crypto.sealing import (
     erased_among,
     is_erased,
 )
-from waypoint_shared.eventstore.store import Append, EventStore, NewEvent, RecordedEvent
+from waypoint_shared.eventstore.store import (
+    Append,
+    ConcurrencyConflict,
+    Encoded,
+    EventStore,
+    RecordedEvent,
+)
+
+__all__ = [
+    "Append",
+    "ConcurrencyConflict",
+    "EventSourcedRepository",
+    "EventStore",
+    "RecordedEvent",
+    "event_name",
+    "exported",
+]
 
 
 @functools.cache
@@ -40,23 +57,10 @@ log = logging.getLogger(__name__)
 _latest = functools.cache(catalog.latest)  # the catalog is fixed once imported
 
 
-@dataclass(frozen=True)
-class Recording:
-    """Domain events to record on one stream after the version the caller read."""
-
-    tenant_id: str
-    stream_id: str
-    client_id: str
-    expected_version: int
-    events: Sequence[Any]
-    metadata: dict[str, Any]
-    event_ids: Sequence[str] | None = None
-
-
-def _clients_by_tenant(recordings: Sequence[Recording]) -> dict[str, set[str]]:
+def _clients_by_tenant(appends: Sequence[Append]) -> dict[str, set[str]]:
     clients: dict[str, set[str]] = {}
-    for r in recordings:
-        clients.setdefault(r.tenant_id, set()).add(r.client_id)
+    for a in appends:
+        clients.setdefault(a.tenant_id, set()).add(a.client_id)
     return clients
 
 
@@ -64,57 +68,41 @@ class EventSourcedRepository:
     """Records and replays one service's domain events through the shared event store."""
 
     def __init__(
-        self, service: str, store: EventStore, keys: PersonalDataKeys, event_classes: Sequence[type]
+        self,
+        service: str,
+        store: EventStore,
+        codec: PersonalDataKeys,
+        event_classes: Sequence[type],
     ):
-        self.service, self.store, self.keys = service, store, keys
+        self.service, self._store, self._codec = service, store, codec
         self.classes: Mapping[str, type] = {event_name(c): c for c in event_classes}
 
     def record(
-        self,
-        conn: Connection,
-        *,
-        tenant_id: str,
-        stream_id: str,
-        client_id: str,
-        expected_version: int,
-        events: Sequence[Any],
-        metadata: dict[str, Any],
-        event_ids: Sequence[str] | None = None,
+        self, conn: Connection, *appends: Append, skip_stored: bool = False
     ) -> list[RecordedEvent]:
-        """Validate, seal and append domain events after expected_version."""
-        recording = Recording(
-            tenant_id, stream_id, client_id, expected_version, events, metadata, event_ids
-        )
-        return self.record_all(conn, [recording])
-
-    def record_all(self, conn: Connection, recordings: Sequence[Recording]) -> list[RecordedEvent]:
-        """Several recordings at once (one look-up of erased clients, one append)."""
-        for tenant_id, client_ids in _clients_by_tenant(recordings).items():
+        """Validate, seal and append the appends' domain events in one call to the store; raises
+        ConcurrencyConflict when a stream is not at the expected version. With skip_stored, events
+        whose id the store already holds are left out (progress's derived events)."""
+        for tenant_id, client_ids in _clients_by_tenant(appends).items():
             erased = erased_among(conn, tenant_id, client_ids)
             if erased:
                 raise ClientErased(min(erased))
-        appends = [
-            Append(
-                r.tenant_id,
-                r.stream_id,
-                r.client_id,
-                r.expected_version,
-                [self._sealed(conn, r, i, event) for i, event in enumerate(r.events)],
-                r.metadata,
-            )
-            for r in recordings
-        ]
-        return self.store.append_all(conn, appends)
+        return self._store.append(conn, appends, self._encoded, skip_stored=skip_stored)
 
-    def _sealed(self, conn: Connection, recording: Recording, i: int, event: Any) -> NewEvent:
+    def _encoded(self, conn: Connection, append: Append, event: object) -> Encoded:
+        if not dataclasses.is_dataclass(event) or isinstance(event, type):
+            raise TypeError(f"not a domain event: {event!r}")
         entry = _latest(self.service, event_name(type(event)))
         plain = catalog.validate_plain(entry.type, dataclasses.asdict(event))
-        r = recording
-        sealed = self.keys.seal(
-            conn, r.tenant_id, r.client_id, entry.type, plain, entry.personal_fields
+        sealed = self._codec.seal(
+            conn, append.tenant_id, append.client_id, entry.type, plain, entry.personal_fields
         )
-        extra = {"event_id": r.event_ids[i]} if r.event_ids else {}
-        return NewEvent(entry.type, entry.version, sealed, **extra)
+        return {"type": entry.type, "schema_version": entry.version, "data": sealed}
+
+    def stored(self, conn: Connection, tenant_id: str, stream_id: str) -> list[RecordedEvent]:
+        """A stream's records as stored, personal fields sealed (its write audit trail); unlike
+        `replay` it leaves the erasure check to the caller."""
+        return self._store.read_stream(conn, tenant_id, stream_id)
 
     def replay(
         self, conn: Connection, tenant_id: str, stream_id: str, until: datetime | None = None
@@ -124,7 +112,7 @@ class EventSourcedRepository:
         Values are opened at the place they were sealed for — the type and version the event is
         stored under — and only then upcast. A value that does not open there raises
         UnreadableRecord: the stream is answered with nothing rather than with a moved value."""
-        stored = self.store.read_stream(conn, tenant_id, stream_id, until)
+        stored = self._store.read_stream(conn, tenant_id, stream_id, until)
         if stored:
             _ensure_not_erased(conn, tenant_id, stored[0].client_id)
         return [(self._opened(conn, recorded), recorded) for recorded in stored]
@@ -132,7 +120,7 @@ class EventSourcedRepository:
     def _opened(self, conn: Connection, recorded: RecordedEvent) -> Any:
         personal = catalog.lookup(recorded.type).personal_fields
         try:
-            data = self.keys.open(
+            data = self._codec.open(
                 conn,
                 recorded.tenant_id,
                 recorded.client_id,

@@ -8,10 +8,10 @@ appends take a table lock so positions commit in order and a tailing relay can n
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Collection, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Collection, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypedDict
 
 from sqlalchemy import (
     Connection,
@@ -145,20 +145,12 @@ SHARED_MIGRATIONS = (
 class ConcurrencyConflict(Exception):
     """The stream (of this tenant) moved on since the caller read it."""
 
-    def __init__(self, tenant_id: str, stream_id: str, expected: int, actual: int | None):
+    def __init__(self, tenant_id: str, stream_id: str, expected: int | None, actual: int | None):
         super().__init__(
             f"stream {stream_id} of tenant {tenant_id} is at version {actual}, expected {expected}"
         )
         self.tenant_id, self.stream_id = tenant_id, stream_id
         self.expected, self.actual = expected, actual
-
-
-@dataclass(frozen=True)
-class NewEvent:
-    type: str
-    schema_version: int
-    data: dict[str, Any]
-    event_id: str = field(default_factory=lambda: str(uuid.uuid4()))
 
 
 @dataclass(frozen=True)
@@ -204,28 +196,66 @@ _LAST_POSITION = select(func.coalesce(func.max(events.c.position), 0))
 
 @dataclass(frozen=True)
 class Append:
-    """New events for one stream, after the version the caller read."""
+    """New events for one stream: after the version the caller read, or, with expected_version
+    None, after whatever version the stream is at. Events get the given ids in order (the
+    derived ones of progress), else new ones."""
 
     tenant_id: str
     stream_id: str
     client_id: str
-    expected_version: int
-    new_events: Sequence[NewEvent]
-    metadata: dict[str, Any]
+    expected_version: int | None
+    events: Sequence[object]
+    metadata: Mapping[str, Any]
+    event_ids: Sequence[str] = ()
+
+    def identified(self) -> list[tuple[str, object]]:
+        """Each event with its id."""
+        if self.event_ids and len(self.event_ids) != len(self.events):
+            raise ValueError("an append gives an id for every event or for none")
+        ids = self.event_ids or [str(uuid.uuid4()) for _ in self.events]
+        return list(zip(ids, self.events, strict=True))
 
 
-def _row(append: Append, version: int, event: NewEvent, now: datetime) -> dict[str, Any]:
+class Encoded(TypedDict):
+    """An event's part of its events row: catalog type, schema version and data as stored."""
+
+    type: str
+    schema_version: int
+    data: dict[str, Any]
+
+
+Encoder = Callable[[Connection, Append, object], Encoded]
+
+
+@dataclass(frozen=True)
+class NewEvent:
+    """An event already in its stored form, appended as given (by `as_stored`)."""
+
+    type: str
+    schema_version: int
+    data: dict[str, Any]
+
+
+def as_stored(conn: Connection, append: Append, event: object) -> Encoded:
+    """The encoder for events already in their stored form; services encode through their
+    repository's codec instead."""
+    if not isinstance(event, NewEvent):
+        raise TypeError(f"not an event in its stored form: {type(event).__name__}")
+    return {"type": event.type, "schema_version": event.schema_version, "data": event.data}
+
+
+def _row(
+    append: Append, version: int, event_id: str, encoded: Encoded, now: datetime
+) -> dict[str, Any]:
     return {
-        "event_id": event.event_id,
+        "event_id": event_id,
         "tenant_id": append.tenant_id,
         "stream_id": append.stream_id,
         "stream_version": version,
         "client_id": append.client_id,
-        "type": event.type,
-        "schema_version": event.schema_version,
+        **encoded,
         "occurred_at": now,
-        "data": event.data,
-        "metadata": append.metadata,
+        "metadata": dict(append.metadata),
     }
 
 
@@ -266,61 +296,51 @@ class EventStore:
     def append(
         self,
         conn: Connection,
+        appends: Sequence[Append],
+        encode: Encoder = as_stored,
         *,
-        tenant_id: str,
-        stream_id: str,
-        client_id: str,
-        expected_version: int,
-        new_events: Sequence[NewEvent],
-        metadata: dict[str, Any],
+        skip_stored: bool = False,
     ) -> list[RecordedEvent]:
-        """Append after expected_version, or raise ConcurrencyConflict."""
-        append = Append(tenant_id, stream_id, client_id, expected_version, new_events, metadata)
-        return self.append_all(conn, [append])
-
-    def append_all(self, conn: Connection, appends: Sequence[Append]) -> list[RecordedEvent]:
-        """Several appends (to one stream or many) at once: one look-up of the streams' versions,
-        one insert. Each append must follow the one before it to the same stream; the first that
-        does not raises ConcurrencyConflict and nothing is written."""
+        """Append events (to one stream or many) at once: one look-up of the streams' versions,
+        `encode` for each event's stored form, one insert. Each append must follow the one before
+        it to the same stream; the first that does not raises ConcurrencyConflict and nothing is
+        written. With skip_stored, an event whose id the store already holds in its tenant (or
+        that comes again in this call) is left out: "append if not already stored"."""
+        if not appends:
+            return []
         if self.serialize_appends and not is_sqlite(conn):
             conn.execute(_LOCK_EVENTS)
-        versions = self.stream_versions(conn, {(a.tenant_id, a.stream_id) for a in appends})
+        planned = [(a, a.identified()) for a in appends]
+        if skip_stored:
+            planned = _not_stored(conn, planned)
+        versions = _stream_versions(conn, {(a.tenant_id, a.stream_id) for a, _ in planned})
         now, rows = datetime.now(UTC), []
-        for a in appends:
+        for a, identified in planned:
             stream = (a.tenant_id, a.stream_id)
             actual = versions.get(stream, 0)
-            if actual != a.expected_version:
+            if a.expected_version not in (None, actual):
                 raise ConcurrencyConflict(a.tenant_id, a.stream_id, a.expected_version, actual)
-            rows += [_row(a, a.expected_version + i, e, now) for i, e in enumerate(a.new_events, 1)]
-            versions[stream] = a.expected_version + len(a.new_events)
+            rows += [
+                _row(a, actual + i, event_id, encode(conn, a, new), now)
+                for i, (event_id, new) in enumerate(identified, 1)
+            ]
+            versions[stream] = actual + len(identified)
+        return self._insert(conn, rows, appends[0])
+
+    def _insert(
+        self, conn: Connection, rows: list[dict[str, Any]], first: Append
+    ) -> list[RecordedEvent]:
         if not rows:
             return []
         try:
             positions = conn.execute(_INSERT_EVENTS_RETURNING, rows).scalars().all()
         except IntegrityError as error:
-            first = appends[0]
             raise ConcurrencyConflict(
                 first.tenant_id, first.stream_id, first.expected_version, None
             ) from error
         recorded = [RecordedEvent(position=p, **r) for p, r in zip(positions, rows, strict=True)]
         conn.info.setdefault(_APPENDED, []).extend(recorded)  # for observe_commits
         return recorded
-
-    def stream_versions(
-        self, conn: Connection, streams: Collection[tuple[str, str]]
-    ) -> dict[tuple[str, str], int]:
-        """The current version of each of these (tenant, stream id) streams that has events;
-        another tenant's stream of the same id is not seen."""
-        wanted = set(streams)
-        if not wanted:
-            return {}
-        params = {
-            "tenant_ids": sorted({t for t, _ in wanted}),
-            "stream_ids": sorted({s for _, s in wanted}),
-        }
-        found = conn.execute(_STREAM_VERSIONS, params)
-        versions = {(tenant, stream): int(v) for tenant, stream, v in found}
-        return {stream: v for stream, v in versions.items() if stream in wanted}
 
     def read_stream(
         self, conn: Connection, tenant_id: str, stream_id: str, until: datetime | None = None
@@ -342,20 +362,55 @@ class EventStore:
         )
         return [_recorded(r) for r in conn.execute(query)]
 
-    def stored_ids(
-        self, conn: Connection, event_ids: Collection[tuple[str, str]]
-    ) -> set[tuple[str, str]]:
-        """Which of these (tenant, event id) pairs the store holds (one query for them all); an
-        id another tenant holds is not seen."""
-        wanted = set(event_ids)
-        if not wanted:
-            return set()
-        params = {
-            "tenant_ids": sorted({t for t, _ in wanted}),
-            "event_ids": sorted({e for _, e in wanted}),
-        }
-        found = {(tenant, event_id) for tenant, event_id in conn.execute(_STORED_IDS, params)}
-        return found & wanted
-
     def last_position(self, conn: Connection) -> int:
         return int(conn.execute(_LAST_POSITION).scalar_one())
+
+
+Planned = list[tuple[Append, list[tuple[str, object]]]]
+
+
+def _not_stored(conn: Connection, planned: Planned) -> Planned:
+    """The appends without the events whose id the store holds in their tenant, or that came
+    earlier in the call; appends left with no event are dropped."""
+    held = _stored_ids(conn, {(a.tenant_id, i) for a, identified in planned for i, _ in identified})
+    kept: Planned = []
+    for a, identified in planned:
+        fresh = []
+        for event_id, new in identified:
+            if (a.tenant_id, event_id) not in held:
+                held.add((a.tenant_id, event_id))
+                fresh.append((event_id, new))
+        if fresh:
+            kept.append((a, fresh))
+    return kept
+
+
+def _stream_versions(
+    conn: Connection, streams: Collection[tuple[str, str]]
+) -> dict[tuple[str, str], int]:
+    """The current version of each of these (tenant, stream id) streams that has events;
+    another tenant's stream of the same id is not seen."""
+    wanted = set(streams)
+    if not wanted:
+        return {}
+    params = {
+        "tenant_ids": sorted({t for t, _ in wanted}),
+        "stream_ids": sorted({s for _, s in wanted}),
+    }
+    found = conn.execute(_STREAM_VERSIONS, params)
+    versions = {(tenant, stream): int(v) for tenant, stream, v in found}
+    return {stream: v for stream, v in versions.items() if stream in wanted}
+
+
+def _stored_ids(conn: Connection, event_ids: Collection[tuple[str, str]]) -> set[tuple[str, str]]:
+    """Which of these (tenant, event id) pairs the store holds (one query for them all); an id
+    another tenant holds is not seen."""
+    wanted = set(event_ids)
+    if not wanted:
+        return set()
+    params = {
+        "tenant_ids": sorted({t for t, _ in wanted}),
+        "event_ids": sorted({e for _, e in wanted}),
+    }
+    found = {(tenant, event_id) for tenant, event_id in conn.execute(_STORED_IDS, params)}
+    return found & wanted

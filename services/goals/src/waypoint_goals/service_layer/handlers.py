@@ -14,8 +14,13 @@ from waypoint_goals.domain.eligibility import ensure_known
 from waypoint_goals.domain.events import EVENTS, Party
 from waypoint_goals.domain.goal import Goal
 from waypoint_goals.service_layer.queries import load_goal
-from waypoint_shared.eventstore.repository import EventSourcedRepository
-from waypoint_shared.eventstore.store import ConcurrencyConflict, EventStore
+from waypoint_shared.crypto.sealing import PersonalDataKeys
+from waypoint_shared.eventstore.repository import (
+    Append,
+    ConcurrencyConflict,
+    EventSourcedRepository,
+    EventStore,
+)
 
 SERVICE = "goals"
 
@@ -25,7 +30,7 @@ class Goals:
     repository: EventSourcedRepository
 
     @classmethod
-    def create(cls, store: EventStore, keys: Any) -> Goals:
+    def create(cls, store: EventStore, keys: PersonalDataKeys) -> Goals:
         return cls(EventSourcedRepository(SERVICE, store, keys, EVENTS))
 
 
@@ -58,13 +63,7 @@ def propose_goal(
     goal_id = str(uuid.uuid4())
     event = Goal.propose(goal_id, client_id, **details)
     [recorded] = goals.repository.record(
-        conn,
-        tenant_id=tenant_id,
-        stream_id=goal_id,
-        client_id=client_id,
-        expected_version=0,
-        events=[event],
-        metadata=metadata,
+        conn, Append(tenant_id, goal_id, client_id, 0, [event], metadata)
     )
     plan.add_goal(conn, recorded)
     return Goal.rebuilt(goal_id, [event])
@@ -85,15 +84,9 @@ def _change(
     if not closing:  # winding a goal down stays possible after a discharge or a revocation
         ensure_goal_work_may_continue(conn, command.tenant_id, goal.client_id)
     event = decide(goal)
-    goals.repository.record(
-        conn,
-        tenant_id=command.tenant_id,
-        stream_id=goal.goal_id,
-        client_id=goal.client_id,
-        expected_version=goal.version,
-        events=[event],
-        metadata=command.metadata,
-    )
+    tenant_id, metadata = command.tenant_id, command.metadata
+    append = Append(tenant_id, goal.goal_id, goal.client_id, goal.version, [event], metadata)
+    goals.repository.record(conn, append)
     goal.apply(event)
     return goal
 

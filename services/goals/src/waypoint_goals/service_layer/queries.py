@@ -10,8 +10,7 @@ from sqlalchemy import Connection
 
 from waypoint_goals.adapters import eligibility, plan
 from waypoint_goals.domain.goal import Goal, NotFound
-from waypoint_shared.eventstore.repository import EventSourcedRepository, exported
-from waypoint_shared.eventstore.store import RecordedEvent
+from waypoint_shared.eventstore.repository import EventSourcedRepository, RecordedEvent, exported
 from waypoint_shared.http import audit, erasure
 
 
@@ -47,7 +46,7 @@ def goal_history(
     goals: Goals, conn: Connection, tenant_id: str, goal_id: str, after: int, limit: int
 ) -> Page[RecordedEvent]:
     """The goal's events after a version: its write audit trail."""
-    recorded = goals.repository.store.read_stream(conn, tenant_id, goal_id)
+    recorded = goals.repository.stored(conn, tenant_id, goal_id)
     if not recorded:
         raise NotFound(goal_id)
     erasure.ensure_not_erased(conn, tenant_id, recorded[0].client_id)

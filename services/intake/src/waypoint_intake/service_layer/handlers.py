@@ -14,8 +14,13 @@ from waypoint_intake.adapters import indexes
 from waypoint_intake.domain.client import Client
 from waypoint_intake.domain.events import CLIENT_EVENTS, ClientReferred
 from waypoint_intake.domain.therapist import THERAPIST_EVENTS
-from waypoint_shared.eventstore.repository import EventSourcedRepository
-from waypoint_shared.eventstore.store import ConcurrencyConflict
+from waypoint_shared.crypto.sealing import PersonalDataKeys
+from waypoint_shared.eventstore.repository import (
+    Append,
+    ConcurrencyConflict,
+    EventSourcedRepository,
+    EventStore,
+)
 
 SERVICE = "intake"
 Decision = Callable[[Client], list[object]]
@@ -29,7 +34,7 @@ class Intake:
     external_id_key: bytes
 
     @classmethod
-    def create(cls, store: Any, keys: Any, external_id_key: bytes) -> Intake:
+    def create(cls, store: EventStore, keys: PersonalDataKeys, external_id_key: bytes) -> Intake:
         classes = (*CLIENT_EVENTS, *THERAPIST_EVENTS)
         return cls(EventSourcedRepository(SERVICE, store, keys, classes), external_id_key)
 
@@ -66,15 +71,8 @@ def refer_client(
     if referral.external_id:
         digest = intake.external_id_hash(tenant_id, referral.external_id)
         indexes.claim_external_id(conn, tenant_id, digest, client_id)
-    [recorded] = intake.repository.record(
-        conn,
-        tenant_id=tenant_id,
-        stream_id=client_id,
-        client_id=client_id,
-        expected_version=0,
-        events=[referral],
-        metadata=metadata,
-    )
+    append = Append(tenant_id, client_id, client_id, 0, [referral], metadata)
+    [recorded] = intake.repository.record(conn, append)
     indexes.index_client(conn, tenant_id, client_id, recorded.position)
 
 
@@ -157,15 +155,9 @@ def change_client(intake: Intake, conn: Connection, cmd: ClientCommand, decide: 
         )
     new_events = decide(client)
     if new_events:
-        intake.repository.record(
-            conn,
-            tenant_id=cmd.tenant_id,
-            stream_id=cmd.client_id,
-            client_id=cmd.client_id,
-            expected_version=client.version,
-            events=new_events,
-            metadata=cmd.metadata,
-        )
+        stream = cmd.client_id
+        append = Append(cmd.tenant_id, stream, stream, client.version, new_events, cmd.metadata)
+        intake.repository.record(conn, append)
     for event in new_events:
         client.apply(event)
     return client

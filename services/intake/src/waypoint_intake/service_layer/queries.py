@@ -11,8 +11,7 @@ from waypoint_intake.adapters import indexes
 from waypoint_intake.domain.client import Client
 from waypoint_intake.domain.errors import NotFound
 from waypoint_intake.service_layer.handlers import Intake, load_client
-from waypoint_shared.eventstore.repository import exported
-from waypoint_shared.eventstore.store import RecordedEvent
+from waypoint_shared.eventstore.repository import RecordedEvent, exported
 from waypoint_shared.http import audit
 
 

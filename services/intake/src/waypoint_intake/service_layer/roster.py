@@ -17,7 +17,7 @@ from waypoint_intake.domain import matching
 from waypoint_intake.domain.client import Client
 from waypoint_intake.domain.therapist import Therapist
 from waypoint_intake.service_layer.handlers import ClientCommand, Intake, change_client, load_client
-from waypoint_shared.eventstore.store import ConcurrencyConflict
+from waypoint_shared.eventstore.repository import Append, ConcurrencyConflict
 from waypoint_shared.http import erasure
 
 
@@ -149,15 +149,9 @@ def _record(
     "client" too, so no client's data key is involved), then apply."""
     if not events:
         return []
-    recorded = intake.repository.record(
-        conn,
-        tenant_id=tenant_id,
-        stream_id=therapist.therapist_id,
-        client_id=therapist.therapist_id,
-        expected_version=therapist.version,
-        events=events,
-        metadata=metadata,
-    )
+    stream = therapist.therapist_id
+    append = Append(tenant_id, stream, stream, therapist.version, events, metadata)
+    recorded = intake.repository.record(conn, append)
     for event in events:
         therapist.apply(event)
     return recorded

@@ -20,11 +20,14 @@ from waypoint_progress.domain.progress import (
 from waypoint_progress.domain.rules import SESSION_LOCAL_ALERTS
 from waypoint_progress.domain.scoring import Score, Thresholds
 from waypoint_progress.domain.timeline import Entry
-from waypoint_progress.service_layer.projector import publish, source_event
+from waypoint_progress.service_layer.projector import publish, recorded_source
 from waypoint_shared.crypto.sealing import PersonalDataKeys
-from waypoint_shared.eventstore.repository import EventSourcedRepository
-from waypoint_shared.eventstore.store import EventStore, RecordedEvent
-from waypoint_shared.messaging.envelope import Envelope
+from waypoint_shared.eventstore.repository import (
+    Append,
+    EventSourcedRepository,
+    EventStore,
+    RecordedEvent,
+)
 
 SERVICE = "progress"
 
@@ -65,15 +68,9 @@ def record_session(
     ]
     client = load_progress(progress, conn, tenant_id, client_id)
     event = session_recorded(client_id, str(uuid.uuid4()), session, scores)
-    [recorded] = progress.repository.record(
-        conn,
-        tenant_id=tenant_id,
-        stream_id=client_id,
-        client_id=client_id,
-        expected_version=client.version if expected_version is None else expected_version,
-        events=[event],
-        metadata=metadata,
-    )
+    version = client.version if expected_version is None else expected_version
+    append = Append(tenant_id, client_id, client_id, version, [event], metadata)
+    [recorded] = progress.repository.record(conn, append)
     alerts = immediate_alerts(progress, recorded)
     publish(progress.repository, conn, alerts, lambda _: metadata.get("correlation_id"))
     return SessionOutcome(recorded, scores, alerts)
@@ -81,27 +78,12 @@ def record_session(
 
 def immediate_alerts(progress: Progress, recorded: RecordedEvent) -> list[Entry]:
     """The same alerts, ids and times the projection will derive when the session reaches it."""
-    source = source_event(_as_envelope(recorded))
+    source = recorded_source(recorded)
     return [
         e
         for e in timeline.derive([source], progress.thresholds)
         if e.kind == "alert" and e.type in SESSION_LOCAL_ALERTS
     ]
-
-
-def _as_envelope(recorded: RecordedEvent) -> Envelope:
-    return Envelope(
-        event_id=recorded.event_id,
-        source_service=SERVICE,
-        type=recorded.type,
-        client_id=recorded.client_id,
-        tenant_id=recorded.tenant_id,
-        time=recorded.occurred_at,
-        stream_version=recorded.stream_version,
-        correlation_id=recorded.metadata.get("correlation_id"),
-        causation_id=recorded.metadata.get("causation_id"),
-        data=recorded.data,
-    )
 
 
 def acknowledge_alert(
@@ -121,15 +103,9 @@ def acknowledge_alert(
     event = client.acknowledge(
         alert_id, acknowledgement["acknowledged_by"], acknowledgement["action_taken"]
     )
-    [recorded] = progress.repository.record(
-        conn,
-        tenant_id=tenant_id,
-        stream_id=client_id,
-        client_id=client_id,
-        expected_version=client.version if expected_version is None else expected_version,
-        events=[event],
-        metadata=metadata,
-    )
+    version = client.version if expected_version is None else expected_version
+    append = Append(tenant_id, client_id, client_id, version, [event], metadata)
+    [recorded] = progress.repository.record(conn, append)
     return recorded
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Connection
@@ -27,7 +27,7 @@ from waypoint_progress.domain.scoring import Thresholds
 from waypoint_progress.domain.sources import SourceEvent, is_journey_event
 from waypoint_progress.domain.timeline import Entry
 from waypoint_shared import catalog
-from waypoint_shared.eventstore.repository import EventSourcedRepository, Recording
+from waypoint_shared.eventstore.repository import Append, EventSourcedRepository, RecordedEvent
 from waypoint_shared.http import erasure
 from waypoint_shared.messaging.envelope import Envelope
 
@@ -109,7 +109,16 @@ def _correlation_in(events: Sequence[Envelope]) -> Callable[[Entry], str | None]
 
 
 def source_event(event: Envelope) -> SourceEvent:
-    """The event as the projection keeps it: non-personal facts only."""
+    """A consumed event as the projection keeps it: non-personal facts only."""
+    return _source(event, event.time)
+
+
+def recorded_source(recorded: RecordedEvent) -> SourceEvent:
+    """An event of progress's own store as the projection will keep it once consumed."""
+    return _source(recorded, recorded.occurred_at)
+
+
+def _source(event: Envelope | RecordedEvent, time: datetime) -> SourceEvent:
     _, service, name, _version = event.type.split(".")
     personal = catalog.lookup(event.type).personal_fields
     facts: dict[str, Any] = {k: v for k, v in event.data.items() if k not in personal}
@@ -120,7 +129,7 @@ def source_event(event: Envelope) -> SourceEvent:
         name,
         event.tenant_id,
         event.client_id,
-        event.time.astimezone(UTC),
+        time.astimezone(UTC),
         event.stream_version,
         facts,
     )
@@ -131,34 +140,34 @@ def publish(
     conn: Connection,
     entries: Sequence[Entry],
     correlation_of: Callable[[Entry], str | None],
-) -> list[Entry]:
-    """Append the derived milestones and alerts not in progress's store yet (each once: event id
-    = entry id), one recording per source event, all in one append; returns those that were new."""
-    known = repository.store.stored_ids(conn, [(e.source.tenant_id, e.id) for e in entries])
-    fresh = list({e.id: e for e in entries if (e.source.tenant_id, e.id) not in known}.values())
+) -> list[RecordedEvent]:
+    """Append the derived milestones and alerts progress's store does not hold yet (each once:
+    event id = entry id), one append per source event to the client's derived stream, in one
+    call that leaves out those already stored; returns what was appended."""
     by_cause: dict[str, list[Entry]] = {}
-    for entry in fresh:
+    for entry in entries:
         by_cause.setdefault(entry.source.event_id, []).append(entry)
-    streams = {(e.source.tenant_id, derived_stream(e.source.client_id)) for e in fresh}
-    versions = repository.store.stream_versions(conn, streams)
-    recordings = []
-    for theirs in by_cause.values():
-        cause = theirs[0].source
-        stream = (cause.tenant_id, derived_stream(cause.client_id))
-        metadata = {
-            "actor": ACTOR,
-            "correlation_id": correlation_of(theirs[0]) or cause.event_id,
-            "causation_id": cause.event_id,
-        }
-        version = versions.get(stream, 0)
-        events = [derived_event(e) for e in theirs]
-        ids = [e.id for e in theirs]
-        recordings.append(
-            Recording(cause.tenant_id, stream[1], cause.client_id, version, events, metadata, ids)
-        )
-        versions[stream] = version + len(theirs)
-    repository.record_all(conn, recordings)
-    return fresh
+    appends = [_derived(theirs, correlation_of(theirs[0])) for theirs in by_cause.values()]
+    return repository.record(conn, *appends, skip_stored=True)
+
+
+def _derived(entries: Sequence[Entry], correlation_id: str | None) -> Append:
+    """One source event's milestones and alerts, after whatever the derived stream holds."""
+    cause = entries[0].source
+    metadata = {
+        "actor": ACTOR,
+        "correlation_id": correlation_id or cause.event_id,
+        "causation_id": cause.event_id,
+    }
+    return Append(
+        cause.tenant_id,
+        derived_stream(cause.client_id),
+        cause.client_id,
+        None,
+        [derived_event(e) for e in entries],
+        metadata,
+        [e.id for e in entries],
+    )
 
 
 def derived_event(entry: Entry) -> MilestoneReached | AlertRaised:
