@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Collection, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any, TypedDict
 
@@ -208,12 +208,9 @@ class Append:
     metadata: Mapping[str, Any]
     event_ids: Sequence[str] = ()
 
-    def identified(self) -> list[tuple[str, object]]:
-        """Each event with its id."""
+    def __post_init__(self) -> None:
         if self.event_ids and len(self.event_ids) != len(self.events):
             raise ValueError("an append gives an id for every event or for none")
-        ids = self.event_ids or [str(uuid.uuid4()) for _ in self.events]
-        return list(zip(ids, self.events, strict=True))
 
 
 class Encoded(TypedDict):
@@ -310,21 +307,20 @@ class EventStore:
             return []
         if self.serialize_appends and not is_sqlite(conn):
             conn.execute(_LOCK_EVENTS)
-        planned = [(a, a.identified()) for a in appends]
-        if skip_stored:
-            planned = _not_stored(conn, planned)
-        versions = _stream_versions(conn, {(a.tenant_id, a.stream_id) for a, _ in planned})
+        todo = _not_stored(conn, appends) if skip_stored else appends
+        versions = _stream_versions(conn, {(a.tenant_id, a.stream_id) for a in todo})
         now, rows = datetime.now(UTC), []
-        for a, identified in planned:
+        for a in todo:
             stream = (a.tenant_id, a.stream_id)
             actual = versions.get(stream, 0)
             if a.expected_version not in (None, actual):
                 raise ConcurrencyConflict(a.tenant_id, a.stream_id, a.expected_version, actual)
+            ids = a.event_ids or [str(uuid.uuid4()) for _ in a.events]
             rows += [
                 _row(a, actual + i, event_id, encode(conn, a, new), now)
-                for i, (event_id, new) in enumerate(identified, 1)
+                for i, (event_id, new) in enumerate(zip(ids, a.events, strict=True), 1)
             ]
-            versions[stream] = actual + len(identified)
+            versions[stream] = actual + len(a.events)
         return self._insert(conn, rows, appends[0])
 
     def _insert(
@@ -366,22 +362,22 @@ class EventStore:
         return int(conn.execute(_LAST_POSITION).scalar_one())
 
 
-Planned = list[tuple[Append, list[tuple[str, object]]]]
-
-
-def _not_stored(conn: Connection, planned: Planned) -> Planned:
+def _not_stored(conn: Connection, appends: Sequence[Append]) -> list[Append]:
     """The appends without the events whose id the store holds in their tenant, or that came
     earlier in the call; appends left with no event are dropped."""
-    held = _stored_ids(conn, {(a.tenant_id, i) for a, identified in planned for i, _ in identified})
-    kept: Planned = []
-    for a, identified in planned:
+    held = _stored_ids(conn, {(a.tenant_id, i) for a in appends for i in a.event_ids})
+    kept = []
+    for a in appends:
         fresh = []
-        for event_id, new in identified:
+        for event_id, new in zip(a.event_ids, a.events, strict=False):
             if (a.tenant_id, event_id) not in held:
                 held.add((a.tenant_id, event_id))
                 fresh.append((event_id, new))
-        if fresh:
-            kept.append((a, fresh))
+        if not a.event_ids:
+            kept.append(a)  # new events get new ids: none can be stored yet
+        elif fresh:
+            events = [new for _, new in fresh]
+            kept.append(replace(a, events=events, event_ids=[i for i, _ in fresh]))
     return kept
 
 
