@@ -17,7 +17,7 @@ from waypoint_progress.entrypoints.measures.resources import blp as measures
 from waypoint_progress.entrypoints.privacy.resources import blp as privacy
 from waypoint_progress.entrypoints.sessions.resources import blp as sessions
 from waypoint_progress.entrypoints.timeline.resources import blp as timeline
-from waypoint_progress.views import BadCursor, ClientNotSeen
+from waypoint_progress.service_layer.queries import BadCursor, ClientNotSeen
 from waypoint_shared.http.audit import install_read_audit
 from waypoint_shared.http.erasure import ClientErased, gone, install_erasure_guard
 from waypoint_shared.http.problems import (

@@ -8,9 +8,9 @@ from typing import Any
 from flask import Response, current_app
 from flask_smorest import Blueprint
 
-from waypoint_progress import views
 from waypoint_progress.entrypoints.fhir import observations
 from waypoint_progress.entrypoints.fhir.schemas import ObservationSearchSchema
+from waypoint_progress.service_layer import queries
 from waypoint_shared.db.database import read
 from waypoint_shared.http.auth import principal, requires
 from waypoint_shared.http.problems import FHIR_JSON
@@ -28,6 +28,6 @@ def search_observations(query: dict[str, Any]) -> Response:
     container = current_app.extensions["waypoint"]
     client_id = str(query["patient"])
     with read(container.engine) as conn:
-        sessions = views.session_measures(conn, principal().tenant, client_id)
+        sessions = queries.session_measures(conn, principal().tenant, client_id)
     bundle = observations.searchset(public_url("/"), observations.observations(client_id, sessions))
     return Response(json.dumps(bundle), mimetype=FHIR_JSON)

@@ -8,9 +8,9 @@ from typing import Any
 from flask import current_app
 from flask_smorest import Blueprint
 
-from waypoint_progress import views
 from waypoint_progress.domain.scoring import INSTRUMENTS
 from waypoint_progress.entrypoints.measures.schemas import MeasuresQuerySchema, TrajectorySchema
+from waypoint_progress.service_layer import queries
 from waypoint_shared.db.database import read
 from waypoint_shared.http.auth import principal, requires
 
@@ -27,7 +27,7 @@ def get_measures(query: dict[str, Any], client_id: Any) -> dict[str, Any]:
     container = current_app.extensions["waypoint"]
     instrument = query["instrument"]
     with read(container.engine) as conn:
-        points = views.measures(
+        points = queries.measures(
             conn, principal().tenant, str(client_id), instrument, container.progress.thresholds
         )
     number = int if INSTRUMENTS[instrument].integer else float

@@ -9,12 +9,12 @@ from typing import Any
 from flask import current_app
 from flask_smorest import Blueprint
 
-from waypoint_progress import views
 from waypoint_progress.entrypoints.privacy.schemas import (
     AccessLogQuerySchema,
     AccessLogSchema,
     ExportSchema,
 )
+from waypoint_progress.service_layer import queries
 from waypoint_shared.db.database import read
 from waypoint_shared.http import audit
 from waypoint_shared.http.auth import principal, requires
@@ -32,7 +32,7 @@ def export_client(client_id: Any) -> dict[str, Any]:
     """Export everything progress holds about a client, decrypted (subject access)"""
     container = current_app.extensions["waypoint"]
     with read(container.engine) as conn:
-        held = views.subject_access(
+        held = queries.subject_access(
             conn, container.progress.repository, principal().tenant, str(client_id)
         )
     exported_at = datetime.now(UTC).isoformat()
