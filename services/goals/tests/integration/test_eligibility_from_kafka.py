@@ -13,7 +13,7 @@ from kafka import KafkaProducer
 from waypoint_devkit.waiting import wait_until
 from waypoint_goals.adapters import eligibility
 from waypoint_goals.bootstrap import Container, bootstrap
-from waypoint_goals.domain.eligibility import ClientNotEligible
+from waypoint_goals.domain.errors import ClientNotEligible
 from waypoint_goals.service_layer import projector
 from waypoint_goals.service_layer.handlers import ensure_goal_work_may_continue
 from waypoint_shared.config import KafkaSettings, load_settings

@@ -11,9 +11,15 @@ from flask import Flask, Response
 
 from waypoint_goals import config
 from waypoint_goals.bootstrap import bootstrap
-from waypoint_goals.domain.eligibility import ClientNotEligible, ClientNotKnownYet
-from waypoint_goals.domain.goal import NotFound, NothingChanged, StepNotFound
-from waypoint_goals.domain.lifecycle import Refused
+from waypoint_goals.domain.errors import (
+    ClientNotEligible,
+    ClientNotFound,
+    ClientNotKnownYet,
+    NotFound,
+    NothingChanged,
+    Refused,
+    StepNotFound,
+)
 from waypoint_goals.entrypoints.check_ins.resources import blp as check_ins
 from waypoint_goals.entrypoints.fhir.resources import blp as fhir
 from waypoint_goals.entrypoints.goals.resources import blp as goals
@@ -21,7 +27,6 @@ from waypoint_goals.entrypoints.lifecycle.resources import blp as lifecycle
 from waypoint_goals.entrypoints.plans.resources import blp as plans
 from waypoint_goals.entrypoints.privacy.resources import blp as privacy
 from waypoint_goals.entrypoints.steps.resources import blp as steps
-from waypoint_goals.service_layer.queries import ClientNotFound
 from waypoint_shared.http.audit import install_read_audit
 from waypoint_shared.http.erasure import ClientErased, gone, install_erasure_guard
 from waypoint_shared.http.problems import (

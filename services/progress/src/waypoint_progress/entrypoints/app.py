@@ -8,8 +8,14 @@ from flask import Flask, Response
 
 from waypoint_progress import config
 from waypoint_progress.bootstrap import bootstrap
-from waypoint_progress.domain.progress import AlertNotFound, AlreadyAcknowledged, SessionNotFound
-from waypoint_progress.domain.standing import ClientNotEligible, ClientNotKnownYet
+from waypoint_progress.domain.errors import (
+    AlertNotFound,
+    AlreadyAcknowledged,
+    ClientNotEligible,
+    ClientNotKnownYet,
+    ClientNotSeen,
+    SessionNotFound,
+)
 from waypoint_progress.entrypoints import rebuild
 from waypoint_progress.entrypoints.alerts.resources import blp as alerts
 from waypoint_progress.entrypoints.fhir.resources import blp as fhir
@@ -17,7 +23,7 @@ from waypoint_progress.entrypoints.measures.resources import blp as measures
 from waypoint_progress.entrypoints.privacy.resources import blp as privacy
 from waypoint_progress.entrypoints.sessions.resources import blp as sessions
 from waypoint_progress.entrypoints.timeline.resources import blp as timeline
-from waypoint_progress.service_layer.queries import BadCursor, ClientNotSeen
+from waypoint_progress.service_layer.queries import BadCursor
 from waypoint_shared.http.audit import install_read_audit
 from waypoint_shared.http.erasure import ClientErased, gone, install_erasure_guard
 from waypoint_shared.http.problems import (
