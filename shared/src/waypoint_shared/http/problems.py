@@ -209,3 +209,14 @@ def bad_cursor(error: type[E]) -> ErrorMapping[E]:
         lambda _error: "The cursor is not valid.",
         lambda _error: {"errors": {"cursor": ["Not a cursor this service handed out."]}},
     )
+
+
+def client_not_eligible(error: type[E]) -> ErrorMapping[E]:
+    """409 for a client intake has discharged or whose treatment consent was revoked; the error's
+    message is the detail, and its `client_id` and `reason` go into the body."""
+    return ErrorMapping(
+        error,
+        409,
+        "Conflict",
+        extra=lambda found: {key: vars(found)[key] for key in ("client_id", "reason")},
+    )

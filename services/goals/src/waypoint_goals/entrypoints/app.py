@@ -28,7 +28,7 @@ from waypoint_goals.entrypoints.steps.resources import blp as steps
 from waypoint_goals.service_layer import projector
 from waypoint_shared import service
 from waypoint_shared.config import Settings
-from waypoint_shared.http.problems import ErrorMapping, client_not_known_yet
+from waypoint_shared.http.problems import ErrorMapping, client_not_eligible, client_not_known_yet
 
 NOTHING_CHANGED = "Every value in changes equals the current one: there is nothing to revise."
 
@@ -47,13 +47,7 @@ SPEC = service.ServiceSpec[Container](
             ClientNotFound, 404, "Not Found", lambda e: f"Goals has heard of no client {e}."
         ),
         client_not_known_yet("goals", ClientNotKnownYet),
-        ErrorMapping(
-            ClientNotEligible,
-            409,
-            "Conflict",
-            lambda e: e.detail,
-            lambda e: {"client_id": e.client_id, "reason": e.reason},
-        ),
+        client_not_eligible(ClientNotEligible),
         ErrorMapping(Refused, 409, "Conflict", lambda e: e.detail, lambda e: e.extra),
         ErrorMapping(
             NothingChanged,

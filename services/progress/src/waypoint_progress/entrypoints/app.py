@@ -27,7 +27,12 @@ from waypoint_progress.entrypoints.timeline.resources import blp as timeline
 from waypoint_progress.service_layer.queries import BadCursor
 from waypoint_shared import service
 from waypoint_shared.config import Settings
-from waypoint_shared.http.problems import ErrorMapping, bad_cursor, client_not_known_yet
+from waypoint_shared.http.problems import (
+    ErrorMapping,
+    bad_cursor,
+    client_not_eligible,
+    client_not_known_yet,
+)
 
 SPEC = service.ServiceSpec[Container](
     name="progress",
@@ -54,13 +59,7 @@ SPEC = service.ServiceSpec[Container](
             lambda e: f"Alert {e} was acknowledged before.",
         ),
         client_not_known_yet("progress", ClientNotKnownYet),
-        ErrorMapping(
-            ClientNotEligible,
-            409,
-            "Conflict",
-            lambda e: e.detail,
-            lambda e: {"client_id": e.client_id, "reason": e.reason},
-        ),
+        client_not_eligible(ClientNotEligible),
     ),
     listens=service.Listening(
         services=("intake", "goals", "progress"),
