@@ -76,12 +76,12 @@ def referral(client: str, tenant: str) -> Envelope:
 
 def goals(app: Flask, headers: dict[str, str], tenant: str) -> dict[str, str]:
     """A client intake referred, with an agreed goal that has one planned step."""
-    from waypoint_goals.adapters import eligibility
+    from waypoint_goals.service_layer import projector
 
     client = str(uuid.uuid4())
     referred = referral(client, tenant)
     engine = app.extensions["waypoint"].engine
-    run_in_transaction(engine, lambda conn: eligibility.handle(conn, referred))
+    run_in_transaction(engine, lambda conn: projector.handle(conn, referred))
     body = {"title": "Walk daily", "modality": "act", "priority": "low", "proposed_by": THERAPIST}
     goal = ok(app, headers, "POST", f"/v1/clients/{client}/goals", body)["goal_id"]
     ok(app, headers, "POST", f"/v1/goals/{goal}/agreement", {"agreed_by": CLIENT})

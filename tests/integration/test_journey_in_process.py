@@ -64,9 +64,9 @@ def worker_loops() -> list[Loop]:
 
 
 def _eligibility_handle() -> Callable[..., None]:
-    from waypoint_goals.adapters import eligibility
+    from waypoint_goals.service_layer import projector
 
-    return eligibility.handle
+    return projector.handle
 
 
 REFERRAL = {

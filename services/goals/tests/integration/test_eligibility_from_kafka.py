@@ -13,7 +13,8 @@ from kafka import KafkaProducer
 from waypoint_devkit.waiting import wait_until
 from waypoint_goals.adapters import eligibility
 from waypoint_goals.bootstrap import Container, bootstrap
-from waypoint_goals.domain.eligibility import ClientNotEligible
+from waypoint_goals.domain.errors import ClientNotEligible
+from waypoint_goals.service_layer import projector
 from waypoint_goals.service_layer.handlers import ensure_goal_work_may_continue
 from waypoint_shared.config import KafkaSettings, load_settings
 from waypoint_shared.crypto.sealing import Place, seal_fields
@@ -47,7 +48,7 @@ def runner_for(goals: Container) -> ConsumerRunner:
         goals.engine,
         settings.consumer_group,
         [settings.topic_of("intake")],
-        eligibility.handle,
+        projector.handle,
         consumer_factory=lambda: group_consumer(
             settings.kafka,
             settings.consumer_group,
@@ -56,7 +57,7 @@ def runner_for(goals: Container) -> ConsumerRunner:
         ),
         producer_factory=lambda: durable_producer(settings.kafka),
         dead_letter_topic=settings.dead_letter_topic,
-        known_client=eligibility.knows,
+        known_client=projector.knows,
     )
 
 

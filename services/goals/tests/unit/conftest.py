@@ -12,8 +12,8 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from waypoint_goals.adapters import eligibility
 from waypoint_goals.entrypoints.app import create_app
+from waypoint_goals.service_layer import projector
 from waypoint_shared.config import DEVELOPMENT_SECRET
 from waypoint_shared.db.database import run_in_transaction
 from waypoint_shared.http.auth import ALL_SCOPES, mint_token
@@ -62,7 +62,7 @@ class Intake:
             data={"client_id": client_id, **data},
         )
         engine = self.app.extensions["waypoint"].engine
-        run_in_transaction(engine, lambda conn: eligibility.handle(conn, envelope))
+        run_in_transaction(engine, lambda conn: projector.handle(conn, envelope))
 
 
 @pytest.fixture

@@ -10,8 +10,8 @@ import pytest
 from flask import Flask
 from sqlalchemy import text
 
-from waypoint_goals.adapters import eligibility
 from waypoint_goals.entrypoints.app import create_app
+from waypoint_goals.service_layer import projector
 from waypoint_shared.config import DEVELOPMENT_SECRET
 from waypoint_shared.db.database import run_in_transaction
 from waypoint_shared.http.auth import ALL_SCOPES, mint_token
@@ -61,7 +61,7 @@ def intake_referred(app: Flask, client_id: str, tenant: str = "clinic-a") -> Non
         data={"client_id": client_id},
     )
     engine = app.extensions["waypoint"].engine
-    run_in_transaction(engine, lambda conn: eligibility.client_referred(conn, envelope))
+    run_in_transaction(engine, lambda conn: projector.client_referred(conn, envelope))
 
 
 def propose(client, client_id: str, tenant: str = "clinic-a", body=PROPOSAL):

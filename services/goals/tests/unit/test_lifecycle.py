@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from waypoint_goals.domain.goal import Goal, NothingChanged, StepNotFound
-from waypoint_goals.domain.lifecycle import TRANSITIONS, IllegalTransition, Refused
+from waypoint_goals.domain.errors import NothingChanged, Refused, StepNotFound
+from waypoint_goals.domain.goal import Goal
+from waypoint_goals.domain.lifecycle import TRANSITIONS, IllegalTransition
 
 CLIENT = {"role": "client", "id": "c-1"}
 THERAPIST = {"role": "therapist", "id": "t-1"}

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
-from typing import Any
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
 
 from flask import Flask, Response, json, request
 from werkzeug.exceptions import HTTPException
 
 log = logging.getLogger(__name__)
 PROBLEM_JSON = "application/problem+json"
+E = TypeVar("E", bound=Exception)
 
 
 class Problem(Exception):
@@ -153,19 +157,66 @@ def install_problem_handlers(app: Flask) -> None:
     app.register_error_handler(Exception, _from_unexpected)
 
 
-def client_not_known_yet(service: str, client_id: str) -> Response:
+def _no_extra(_error: Exception) -> Mapping[str, Any]:
+    return {}
+
+
+@dataclass(frozen=True)
+class ErrorMapping(Generic[E]):
+    """How one domain exception is answered: its status and title, a detail made from the error,
+    and any further members of the problem body (`extra`) and headers."""
+
+    error: type[E]
+    status: int
+    title: str
+    detail: Callable[[E], str] = str
+    extra: Callable[[E], Mapping[str, Any]] = _no_extra
+    headers: Mapping[str, str] = dataclasses.field(default_factory=dict)
+
+    def answer(self, error: E) -> Response:
+        detail, extra = self.detail(error), self.extra(error)
+        return problem_response(self.status, self.title, detail, dict(self.headers), **extra)
+
+
+def install_error_mappings(app: Flask, mappings: Iterable[ErrorMapping[Any]]) -> None:
+    """Answer each mapped exception as its mapping says, wherever it is raised under a request."""
+    for mapping in mappings:
+        app.register_error_handler(mapping.error, mapping.answer)
+
+
+def client_not_known_yet(service: str, error: type[E]) -> ErrorMapping[E]:
     """409 while a listening service has not yet received a client's referral from intake (the
-    services are eventually consistent): retry shortly."""
-    return problem_response(
+    services are eventually consistent): retry shortly. The error's message is the client id."""
+    return ErrorMapping(
+        error,
         409,
         "Conflict",
-        f"client not known yet: {service} has not yet received "
-        "this client's referral from intake; retry shortly.",
+        lambda _error: (
+            f"client not known yet: {service} has not yet received "
+            "this client's referral from intake; retry shortly."
+        ),
+        lambda error: {"client_id": str(error)},
         {"Retry-After": "1"},
-        client_id=client_id,
     )
 
 
-def client_not_eligible(client_id: str, reason: str, detail: str) -> Response:
-    """409 for a client intake has discharged or whose treatment consent was revoked."""
-    return problem_response(409, "Conflict", detail, client_id=client_id, reason=reason)
+def bad_cursor(error: type[E]) -> ErrorMapping[E]:
+    """422 for a paging cursor the service did not hand out."""
+    return ErrorMapping(
+        error,
+        422,
+        "Unprocessable Content",
+        lambda _error: "The cursor is not valid.",
+        lambda _error: {"errors": {"cursor": ["Not a cursor this service handed out."]}},
+    )
+
+
+def client_not_eligible(error: type[E]) -> ErrorMapping[E]:
+    """409 for a client intake has discharged or whose treatment consent was revoked; the error's
+    message is the detail, and its `client_id` and `reason` go into the body."""
+    return ErrorMapping(
+        error,
+        409,
+        "Conflict",
+        extra=lambda found: {key: vars(found)[key] for key in ("client_id", "reason")},
+    )

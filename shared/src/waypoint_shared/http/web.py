@@ -6,7 +6,7 @@ import re
 import time
 import uuid
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import TypeVar
 
 from flask import Flask, Response, current_app, g, jsonify, request
 from flask_smorest import Api, Blueprint
@@ -29,6 +29,8 @@ _JSON_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"')
 _JSON_BRACKET = re.compile(rb"[\[\]{}]")
 # On every answer: nothing here may be kept by a cache, nor its content type second-guessed.
 SAFETY_HEADERS = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"}
+CONTAINER = "waypoint"  # the key of the service's container in `app.extensions`
+C = TypeVar("C")
 
 
 def create_base_app(
@@ -36,7 +38,6 @@ def create_base_app(
     engine: Engine,
     blueprints: Iterable[Blueprint],
     title: str,
-    test_config: dict[str, Any] | None = None,
 ) -> Flask:
     """A Flask app with OpenAPI 3.1, problem+json errors, bearer auth, health and metrics."""
     app = Flask(f"waypoint_{settings.service}")
@@ -57,7 +58,6 @@ def create_base_app(
             "security": [{"bearer": []}],
         },
     )
-    app.config.update(test_config or {})
     api = Api(app)
     # webargs excludes unknown query parameters by default; let each query schema's
     # `Meta.unknown` decide (RAISE under /v1, so a misspelt filter is a 422, not ignored).
@@ -70,8 +70,7 @@ def create_base_app(
     app.register_error_handler(CryptoError, _unreadable)
     app.before_request(_take_request_id)  # first, so even a 401 carries the request id
     install_auth(app, TokenVerifier(settings.jwt_secret, settings.jwt_public_key))
-    rate = float(app.config.get("WAYPOINT_RATE_LIMIT", settings.rate_limit))
-    install_rate_limit(app, settings.service, RateLimiter(engine, rate))
+    install_rate_limit(app, settings.service, RateLimiter(engine, settings.rate_limit))
     app.before_request(_bind_caller)
     app.before_request(_require_json_body)
     app.before_request(_refuse_deep_json)
@@ -82,6 +81,14 @@ def create_base_app(
     _add_operational_routes(app, engine)
     install_idempotency(app, engine, settings)
     return app
+
+
+def current_container(kind: type[C]) -> C:
+    """The service's wired dependencies, as the type its composition root builds."""
+    found = current_app.extensions[CONTAINER]
+    if not isinstance(found, kind):
+        raise TypeError(f"the app holds a {type(found).__name__}, not a {kind.__name__}")
+    return found
 
 
 def _conflict(error: ConcurrencyConflict) -> Response:

@@ -10,17 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-
-class ClientNotKnownYet(Exception):
-    """Goals has not yet consumed the client's referral from intake."""
-
-
-class ClientNotEligible(Exception):
-    """Intake said something that stops goal work for this client (409, saying why)."""
-
-    def __init__(self, client_id: str, reason: str, detail: str):
-        super().__init__(detail)
-        self.client_id, self.reason, self.detail = client_id, reason, detail
+from waypoint_goals.domain.errors import ClientNotEligible, ClientNotKnownYet
 
 
 @dataclass(frozen=True)

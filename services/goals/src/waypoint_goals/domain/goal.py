@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from waypoint_goals.domain.errors import NotFound, NothingChanged, Refused, StepNotFound
 from waypoint_goals.domain.events import (
     EVENTS,
     ActionStepCompleted,
@@ -24,12 +25,11 @@ from waypoint_goals.domain.events import (
 from waypoint_goals.domain.lifecycle import (
     TRANSITIONS,
     IllegalTransition,
-    Refused,
     achievement_after,
     next_status,
 )
 
-__all__ = ["EVENTS", "Goal", "NotFound", "NothingChanged", "Step", "StepNotFound"]
+__all__ = ["EVENTS", "Goal", "Step"]
 
 GOAL_FIELDS = (
     "title",
@@ -43,18 +43,6 @@ GOAL_FIELDS = (
     "target",
 )
 STEP_FIELDS = ("description", "due_date")
-
-
-class NotFound(Exception):
-    """No such goal for this tenant."""
-
-
-class StepNotFound(Exception):
-    """The goal has no such step."""
-
-
-class NothingChanged(Exception):
-    """A revision whose every value equals the current one."""
 
 
 @dataclass

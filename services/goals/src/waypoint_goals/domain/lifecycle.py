@@ -6,7 +6,7 @@ goal-achievement code system, so the FHIR export needs no translation table.
 
 from __future__ import annotations
 
-from typing import Any
+from waypoint_goals.domain.errors import Refused
 
 # action → {status it may be taken in: status it leads to}
 TRANSITIONS: dict[str, dict[str, str]] = {
@@ -23,14 +23,6 @@ TRANSITIONS: dict[str, dict[str, str]] = {
     "achieve": {"active": "completed"},
 }
 FINAL_STATUSES = frozenset({"rejected", "cancelled", "completed"})
-
-
-class Refused(Exception):
-    """A command the goal's state does not allow (409); `extra` goes into the problem body."""
-
-    def __init__(self, detail: str, **extra: Any):
-        super().__init__(detail)
-        self.detail, self.extra = detail, extra
 
 
 class IllegalTransition(Refused):

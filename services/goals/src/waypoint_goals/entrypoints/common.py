@@ -6,23 +6,24 @@ from collections.abc import Callable
 from datetime import date
 from typing import Any
 
-from flask import current_app
 from flask.wrappers import Response
 from sqlalchemy import Connection
 
+from waypoint_goals.bootstrap import Container
 from waypoint_goals.domain.goal import Goal
 from waypoint_goals.domain.lifecycle import allowed_actions
 from waypoint_goals.entrypoints.goals.schemas import GoalSchema
 from waypoint_goals.service_layer.handlers import Command, Goals
 from waypoint_shared.http.auth import principal
 from waypoint_shared.http.idempotency import Reply, execute, expected_version_from_if_match, written
+from waypoint_shared.http.web import current_container
 from waypoint_shared.runtime import request_metadata
 
 GoalWork = Callable[[Goals, Connection, Command], Reply]
 
 
-def container() -> Any:
-    return current_app.extensions["waypoint"]
+def container() -> Container:
+    return current_container(Container)
 
 
 def on_goal(goal_id: Any, acting: dict[str, Any] | None, work: GoalWork) -> Response:

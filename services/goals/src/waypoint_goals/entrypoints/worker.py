@@ -3,22 +3,9 @@ health/metrics listener (lag per partition in /health/ready's `consumer_lag` and
 
 from __future__ import annotations
 
-from waypoint_goals import config
-from waypoint_goals.adapters import eligibility
-from waypoint_goals.bootstrap import bootstrap
-from waypoint_shared.messaging.worker import Worker
-from waypoint_shared.observability.logs import configure_logging
-from waypoint_shared.runtime import consumer_loop, lag_loop, relay_loop
+from waypoint_goals.entrypoints.app import SPEC
+from waypoint_shared import service
 
 
 def main() -> None:
-    configure_logging("goals", "worker")
-    container = bootstrap(config.settings())
-    settings, engine = container.settings, container.engine
-    topics = [settings.topic_of("intake")]
-    loops = [
-        relay_loop(settings, engine, container.store),
-        consumer_loop(settings, engine, topics, eligibility.handle, known_client=eligibility.knows),
-        lag_loop(settings, engine, topics),
-    ]
-    Worker(engine, loops, settings.worker_port, settings.worker_host).serve_forever()
+    service.run_worker(SPEC)

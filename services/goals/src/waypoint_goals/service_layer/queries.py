@@ -9,7 +9,8 @@ from typing import Any, Generic, Protocol, TypeVar
 from sqlalchemy import Connection
 
 from waypoint_goals.adapters import eligibility, plan
-from waypoint_goals.domain.goal import Goal, NotFound
+from waypoint_goals.domain.errors import ClientNotFound, NotFound
+from waypoint_goals.domain.goal import Goal
 from waypoint_shared.eventstore.repository import EventSourcedRepository, RecordedEvent, exported
 from waypoint_shared.http import audit, erasure
 
@@ -19,10 +20,6 @@ class Goals(Protocol):
 
     @property
     def repository(self) -> EventSourcedRepository: ...
-
-
-class ClientNotFound(Exception):
-    """Goals has heard nothing of this client: no referral, no goal."""
 
 
 T = TypeVar("T")

@@ -6,13 +6,11 @@ problems are answered as FHIR OperationOutcome.
 
 from __future__ import annotations
 
-from typing import Any
-
-from flask import Flask, Response
+from flask import Flask
 
 from waypoint_intake import config
 from waypoint_intake.adapters.indexes import BadCursor, ExternalIdTaken
-from waypoint_intake.bootstrap import bootstrap
+from waypoint_intake.bootstrap import Container, bootstrap
 from waypoint_intake.domain.errors import (
     IntakeIncomplete,
     InvalidRequest,
@@ -29,81 +27,62 @@ from waypoint_intake.entrypoints.lifecycle.resources import blp as lifecycle
 from waypoint_intake.entrypoints.privacy.resources import blp as privacy
 from waypoint_intake.entrypoints.screenings.resources import blp as screenings
 from waypoint_intake.entrypoints.therapists.resources import blp as therapists
-from waypoint_shared.http.audit import install_read_audit
-from waypoint_shared.http.erasure import ClientErased, gone, install_erasure_guard
-from waypoint_shared.http.problems import problem_response
-from waypoint_shared.http.web import create_base_app
+from waypoint_shared import service
+from waypoint_shared.config import Settings
+from waypoint_shared.http.problems import ErrorMapping, bad_cursor
 
-BLUEPRINTS = (
-    clients,
-    context,
-    consents,
-    screenings,
-    therapists,
-    assignment,
-    lifecycle,
-    privacy,
-    fhir,
+UNPROCESSABLE = "Unprocessable Content"
+
+SPEC = service.ServiceSpec[Container](
+    name="intake",
+    title="Waypoint intake",
+    settings=config.settings,
+    bootstrap=bootstrap,
+    blueprints=(
+        clients,
+        context,
+        consents,
+        screenings,
+        therapists,
+        assignment,
+        lifecycle,
+        privacy,
+        fhir,
+    ),
+    errors=(
+        ErrorMapping(NotFound, 404, "Not Found", lambda e: f"No client {e} for this tenant."),
+        ErrorMapping(
+            TherapistNotFound,
+            404,
+            "Not Found",
+            lambda e: f"No therapist {e} on this tenant's roster.",
+        ),
+        ErrorMapping(
+            ExternalIdTaken,
+            409,
+            "Conflict",
+            lambda _e: "A client with this external_id was already referred.",
+            lambda e: {"client_id": e.client_id, "location": f"/v1/clients/{e.client_id}"},
+        ),
+        ErrorMapping(
+            InvalidRequest,
+            422,
+            UNPROCESSABLE,
+            lambda _e: "The request breaks a rule of intake.",
+            lambda e: {"errors": e.errors},
+        ),
+        ErrorMapping(
+            IntakeIncomplete,
+            422,
+            UNPROCESSABLE,
+            lambda e: f"Intake cannot be completed yet; missing: {', '.join(e.missing)}.",
+            lambda e: {"missing": e.missing},
+        ),
+        ErrorMapping(Refused, 409, "Conflict"),
+        bad_cursor(BadCursor),
+    ),
 )
 
 
-def create_app(test_config: dict[str, Any] | None = None) -> Flask:
-    container = bootstrap(config.settings())
-    app = create_base_app(
-        container.settings, container.engine, BLUEPRINTS, "Waypoint intake", test_config
-    )
-    app.extensions["waypoint"] = container
-    install_erasure_guard(app, container.engine)
-    install_read_audit(app, container.engine)
-    for error, handler in ERROR_HANDLERS.items():
-        app.register_error_handler(error, handler)
-    return app
-
-
-def _not_found(error: NotFound) -> Response:
-    return problem_response(404, "Not Found", f"No client {error} for this tenant.")
-
-
-def _therapist_not_found(error: TherapistNotFound) -> Response:
-    return problem_response(404, "Not Found", f"No therapist {error} on this tenant's roster.")
-
-
-def _already_referred(error: ExternalIdTaken) -> Response:
-    return problem_response(
-        409,
-        "Conflict",
-        "A client with this external_id was already referred.",
-        client_id=error.client_id,
-        location=f"/v1/clients/{error.client_id}",
-    )
-
-
-def _invalid(error: InvalidRequest) -> Response:
-    detail = "The request breaks a rule of intake."
-    return problem_response(422, "Unprocessable Content", detail, errors=error.errors)
-
-
-def _incomplete(error: IntakeIncomplete) -> Response:
-    detail = f"Intake cannot be completed yet; missing: {', '.join(error.missing)}."
-    return problem_response(422, "Unprocessable Content", detail, missing=error.missing)
-
-
-def _refused(error: Refused) -> Response:
-    return problem_response(409, "Conflict", str(error))
-
-
-def _bad_cursor(_error: BadCursor) -> Response:
-    errors = {"cursor": ["Not a cursor this service handed out."]}
-    return problem_response(422, "Unprocessable Content", "The cursor is not valid.", errors=errors)
-
-
-ERROR_HANDLERS: dict[type[Exception], Any] = {
-    NotFound: _not_found,
-    TherapistNotFound: _therapist_not_found,
-    ExternalIdTaken: _already_referred,
-    InvalidRequest: _invalid,
-    IntakeIncomplete: _incomplete,
-    Refused: _refused,
-    BadCursor: _bad_cursor,
-    ClientErased: gone,
-}
+def create_app(settings: Settings | None = None) -> Flask:
+    return service.create_app(SPEC, settings)

@@ -6,16 +6,17 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from flask import current_app
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields
 
+from waypoint_intake.bootstrap import Container
 from waypoint_intake.domain.client import Client
 from waypoint_intake.entrypoints.client_schemas import ClientSchema
 from waypoint_intake.service_layer.handlers import ClientCommand
 from waypoint_shared.http.auth import principal
 from waypoint_shared.http.idempotency import Reply, expected_version_from_if_match, written
 from waypoint_shared.http.problems import PROBLEM_JSON
+from waypoint_shared.http.web import current_container
 from waypoint_shared.runtime import request_metadata
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -61,8 +62,8 @@ def documents_problems(blp: Blueprint, *statuses: int) -> Callable[[F], F]:
     return decorate
 
 
-def container() -> Any:
-    return current_app.extensions["waypoint"]
+def container() -> Container:
+    return current_container(Container)
 
 
 def client_command(client_id: Any, acting: dict[str, Any] | None) -> ClientCommand:

@@ -2,17 +2,9 @@
 
 from __future__ import annotations
 
-from waypoint_intake import config
-from waypoint_intake.bootstrap import bootstrap
-from waypoint_shared.messaging.worker import Worker
-from waypoint_shared.observability.logs import configure_logging
-from waypoint_shared.runtime import relay_loop
+from waypoint_intake.entrypoints.app import SPEC
+from waypoint_shared import service
 
 
 def main() -> None:
-    configure_logging("intake", "worker")
-    container = bootstrap(config.settings())
-    loops = [relay_loop(container.settings, container.engine, container.store)]
-    Worker(
-        container.engine, loops, container.settings.worker_port, container.settings.worker_host
-    ).serve_forever()
+    service.run_worker(SPEC)

@@ -10,19 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from waypoint_progress.domain.errors import AlertNotFound, AlreadyAcknowledged, SessionNotFound
 from waypoint_progress.domain.scoring import Score
-
-
-class SessionNotFound(Exception):
-    """No such session of this client for this tenant."""
-
-
-class AlertNotFound(Exception):
-    """No such alert of this client for this tenant."""
-
-
-class AlreadyAcknowledged(Exception):
-    """The alert was acknowledged before."""
 
 
 def derived_stream(client_id: str) -> str:

@@ -11,21 +11,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
+from waypoint_progress.domain.errors import ClientNotEligible, ClientNotKnownYet
 from waypoint_progress.domain.sources import SourceEvent, source_order
 
 STANDING_EVENTS = ("client_referred", "consent_granted", "consent_revoked", "client_discharged")
-
-
-class ClientNotKnownYet(Exception):
-    """Progress has not yet received the client's referral from intake (in this tenant)."""
-
-
-class ClientNotEligible(Exception):
-    """Intake said something that stops new sessions for this client (409, saying why)."""
-
-    def __init__(self, client_id: str, reason: str, detail: str):
-        super().__init__(detail)
-        self.client_id, self.reason, self.detail = client_id, reason, detail
 
 
 @dataclass(frozen=True)

@@ -1,15 +1,22 @@
-"""Progress's web entrypoint: `gunicorn 'waypoint_progress.entrypoints.app:create_app()'`."""
+"""Progress's web entrypoint: `gunicorn 'waypoint_progress.entrypoints.app:create_app()'`.
+
+Every domain refusal is mapped to problem+json here, in one place.
+"""
 
 from __future__ import annotations
 
-from typing import Any
-
-from flask import Flask, Response
+from flask import Flask
 
 from waypoint_progress import config
-from waypoint_progress.bootstrap import bootstrap
-from waypoint_progress.domain.progress import AlertNotFound, AlreadyAcknowledged, SessionNotFound
-from waypoint_progress.domain.standing import ClientNotEligible, ClientNotKnownYet
+from waypoint_progress.bootstrap import Container, bootstrap
+from waypoint_progress.domain.errors import (
+    AlertNotFound,
+    AlreadyAcknowledged,
+    ClientNotEligible,
+    ClientNotKnownYet,
+    ClientNotSeen,
+    SessionNotFound,
+)
 from waypoint_progress.entrypoints import rebuild
 from waypoint_progress.entrypoints.alerts.resources import blp as alerts
 from waypoint_progress.entrypoints.fhir.resources import blp as fhir
@@ -17,66 +24,52 @@ from waypoint_progress.entrypoints.measures.resources import blp as measures
 from waypoint_progress.entrypoints.privacy.resources import blp as privacy
 from waypoint_progress.entrypoints.sessions.resources import blp as sessions
 from waypoint_progress.entrypoints.timeline.resources import blp as timeline
-from waypoint_progress.views import BadCursor, ClientNotSeen
-from waypoint_shared.http.audit import install_read_audit
-from waypoint_shared.http.erasure import ClientErased, gone, install_erasure_guard
+from waypoint_progress.service_layer.queries import BadCursor
+from waypoint_shared import service
+from waypoint_shared.config import Settings
 from waypoint_shared.http.problems import (
+    ErrorMapping,
+    bad_cursor,
     client_not_eligible,
     client_not_known_yet,
-    problem_response,
 )
-from waypoint_shared.http.web import create_base_app
 
-BLUEPRINTS = (timeline, sessions, alerts, measures, privacy, fhir)
-
-
-def create_app(test_config: dict[str, Any] | None = None) -> Flask:
-    container = bootstrap(config.settings())
-    app = create_base_app(
-        container.settings, container.engine, BLUEPRINTS, "Waypoint progress", test_config
-    )
-    app.extensions["waypoint"] = container
-    install_erasure_guard(app, container.engine)
-    install_read_audit(app, container.engine)
-    app.register_error_handler(ClientErased, gone)
-    app.register_error_handler(ClientNotSeen, _client_not_seen)
-    app.register_error_handler(BadCursor, _bad_cursor)
-    app.register_error_handler(SessionNotFound, _not_found("session"))
-    app.register_error_handler(AlertNotFound, _not_found("alert"))
-    app.register_error_handler(AlreadyAcknowledged, _already_acknowledged)
-    app.register_error_handler(ClientNotKnownYet, _client_not_known_yet)
-    app.register_error_handler(ClientNotEligible, _client_not_eligible)
-    app.cli.add_command(rebuild.command)
-    return app
-
-
-def _client_not_seen(error: ClientNotSeen) -> Response:
-    return problem_response(404, "Not Found", f"Progress has seen no event of client {error}.")
-
-
-def _bad_cursor(_error: BadCursor) -> Response:
-    return problem_response(
-        422,
-        "Unprocessable Content",
-        "The cursor is not valid.",
-        errors={"cursor": ["Not a cursor this service handed out."]},
-    )
-
-
-def _not_found(what: str) -> Any:
-    def answer(error: Exception) -> Response:
-        return problem_response(404, "Not Found", f"No {what} {error} of this client.")
-
-    return answer
+SPEC = service.ServiceSpec[Container](
+    name="progress",
+    title="Waypoint progress",
+    settings=config.settings,
+    bootstrap=bootstrap,
+    blueprints=(timeline, sessions, alerts, measures, privacy, fhir),
+    errors=(
+        ErrorMapping(
+            ClientNotSeen,
+            404,
+            "Not Found",
+            lambda e: f"Progress has seen no event of client {e}.",
+        ),
+        bad_cursor(BadCursor),
+        ErrorMapping(
+            SessionNotFound, 404, "Not Found", lambda e: f"No session {e} of this client."
+        ),
+        ErrorMapping(AlertNotFound, 404, "Not Found", lambda e: f"No alert {e} of this client."),
+        ErrorMapping(
+            AlreadyAcknowledged,
+            409,
+            "Conflict",
+            lambda e: f"Alert {e} was acknowledged before.",
+        ),
+        client_not_known_yet("progress", ClientNotKnownYet),
+        client_not_eligible(ClientNotEligible),
+    ),
+    listens=service.Listening(
+        services=("intake", "goals", "progress"),
+        handle=lambda container: container.projector.handle,
+        handle_batch=lambda container: container.projector.handle_all,
+        known_client=lambda container: container.projector.knows,
+    ),
+    commands=(rebuild.command,),
+)
 
 
-def _already_acknowledged(error: AlreadyAcknowledged) -> Response:
-    return problem_response(409, "Conflict", f"Alert {error} was acknowledged before.")
-
-
-def _client_not_known_yet(error: ClientNotKnownYet) -> Response:
-    return client_not_known_yet("progress", str(error))
-
-
-def _client_not_eligible(error: ClientNotEligible) -> Response:
-    return client_not_eligible(error.client_id, error.reason, error.detail)
+def create_app(settings: Settings | None = None) -> Flask:
+    return service.create_app(SPEC, settings)

@@ -4,12 +4,12 @@
 from __future__ import annotations
 
 import click
-from flask import current_app
 from flask.cli import with_appcontext
 
 from waypoint_progress import config
 from waypoint_progress.adapters.topic_reader import TopicReader
 from waypoint_progress.bootstrap import Container, bootstrap
+from waypoint_progress.entrypoints.common import container
 from waypoint_progress.service_layer.rebuild import Rebuilt, rebuild
 from waypoint_shared.config import SERVICES
 from waypoint_shared.messaging.kafka_clients import group_consumer
@@ -37,7 +37,7 @@ def _report(done: Rebuilt) -> str:
 @with_appcontext
 def command() -> None:
     """Replay every topic from offset 0 into fresh tables and swap them in."""
-    click.echo(_report(run(current_app.extensions["waypoint"])))
+    click.echo(_report(run(container())))
 
 
 def main() -> None:

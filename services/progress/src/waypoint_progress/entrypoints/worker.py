@@ -7,29 +7,9 @@ Lag per partition is in the worker's /health/ready body (`consumer_lag`) and on 
 
 from __future__ import annotations
 
-from waypoint_progress import config
-from waypoint_progress.bootstrap import bootstrap
-from waypoint_shared.config import SERVICES
-from waypoint_shared.messaging.worker import Worker
-from waypoint_shared.observability.logs import configure_logging
-from waypoint_shared.runtime import consumer_loop, lag_loop, relay_loop
+from waypoint_progress.entrypoints.app import SPEC
+from waypoint_shared import service
 
 
 def main() -> None:
-    configure_logging("progress", "worker")
-    container = bootstrap(config.settings())
-    settings, engine, projector = container.settings, container.engine, container.projector
-    topics = [settings.topic_of(s) for s in SERVICES]
-    loops = [
-        relay_loop(settings, engine, container.store),
-        consumer_loop(
-            settings,
-            engine,
-            topics,
-            projector.handle,
-            handle_batch=projector.handle_all,
-            known_client=projector.knows,
-        ),
-        lag_loop(settings, engine, topics),
-    ]
-    Worker(engine, loops, settings.worker_port, settings.worker_host).serve_forever()
+    service.run_worker(SPEC)

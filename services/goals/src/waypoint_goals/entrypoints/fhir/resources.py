@@ -9,6 +9,7 @@ from flask import Response
 from flask_smorest import Blueprint
 from marshmallow import RAISE, Schema, fields, validate
 
+from waypoint_goals.domain.errors import ClientNotFound
 from waypoint_goals.entrypoints.common import container
 from waypoint_goals.entrypoints.fhir.mapping import care_plan_resource, goal_resource
 from waypoint_goals.service_layer import queries
@@ -73,7 +74,7 @@ def read_care_plan(client_id: Any) -> Response:
     """Read a client's CarePlan (its id is the client id)"""
     goals = _client_goals(str(client_id))
     if not goals:
-        raise queries.ClientNotFound(str(client_id))
+        raise ClientNotFound(str(client_id))
     return fhir_json(care_plan_resource(str(client_id), goals))
 
 

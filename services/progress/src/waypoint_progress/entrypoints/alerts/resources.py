@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Response, current_app
+from flask import Response
 from flask_smorest import Blueprint
 from sqlalchemy import Connection
 
 from waypoint_progress.entrypoints.alerts.schemas import AcknowledgedSchema, AcknowledgementSchema
+from waypoint_progress.entrypoints.common import container
 from waypoint_progress.service_layer import handlers
 from waypoint_shared.http.auth import principal, requires
 from waypoint_shared.http.idempotency import Reply, execute, expected_version_from_if_match, written
@@ -25,14 +26,14 @@ blp = Blueprint("alerts", __name__, url_prefix="/v1", description="Alerts that n
 @requires("progress:write")
 def acknowledge_alert(acknowledgement: dict[str, Any], client_id: Any, alert_id: Any) -> Response:
     """Acknowledge an alert and say what was done"""
-    container = current_app.extensions["waypoint"]
+    wired = container()
     tenant = principal().tenant
     metadata = request_metadata(acting=acknowledgement["acknowledged_by"])
     expected = expected_version_from_if_match()
 
     def work(conn: Connection) -> Reply:
         recorded = handlers.acknowledge_alert(
-            container.progress,
+            wired.progress,
             conn,
             tenant,
             str(client_id),
@@ -51,4 +52,4 @@ def acknowledge_alert(acknowledgement: dict[str, Any], client_id: Any, alert_id:
         body = AcknowledgedSchema().dump(body)
         return written(200, body, recorded.stream_version, subject=str(client_id))
 
-    return execute(container.engine, work)
+    return execute(wired.engine, work)

@@ -5,12 +5,13 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from flask import Response, current_app
+from flask import Response
 from flask_smorest import Blueprint
 
-from waypoint_progress import views
+from waypoint_progress.entrypoints.common import container
 from waypoint_progress.entrypoints.fhir import observations
 from waypoint_progress.entrypoints.fhir.schemas import ObservationSearchSchema
+from waypoint_progress.service_layer import queries
 from waypoint_shared.db.database import read
 from waypoint_shared.http.auth import principal, requires
 from waypoint_shared.http.problems import FHIR_JSON
@@ -25,9 +26,9 @@ blp = Blueprint("fhir", __name__, url_prefix="/fhir", description="FHIR R4 Obser
 @requires("progress:read")
 def search_observations(query: dict[str, Any]) -> Response:
     """Search a client's session measures as FHIR Observations"""
-    container = current_app.extensions["waypoint"]
+    wired = container()
     client_id = str(query["patient"])
-    with read(container.engine) as conn:
-        sessions = views.session_measures(conn, principal().tenant, client_id)
+    with read(wired.engine) as conn:
+        sessions = queries.session_measures(conn, principal().tenant, client_id)
     bundle = observations.searchset(public_url("/"), observations.observations(client_id, sessions))
     return Response(json.dumps(bundle), mimetype=FHIR_JSON)

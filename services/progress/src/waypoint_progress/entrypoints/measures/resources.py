@@ -5,12 +5,12 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from flask import current_app
 from flask_smorest import Blueprint
 
-from waypoint_progress import views
 from waypoint_progress.domain.scoring import INSTRUMENTS
+from waypoint_progress.entrypoints.common import container
 from waypoint_progress.entrypoints.measures.schemas import MeasuresQuerySchema, TrajectorySchema
+from waypoint_progress.service_layer import queries
 from waypoint_shared.db.database import read
 from waypoint_shared.http.auth import principal, requires
 
@@ -24,11 +24,11 @@ blp = Blueprint("measures", __name__, url_prefix="/v1", description="Outcome and
 @requires("progress:read")
 def get_measures(query: dict[str, Any], client_id: Any) -> dict[str, Any]:
     """Read one instrument's trajectory, in pages of points (oldest first)"""
-    container = current_app.extensions["waypoint"]
+    wired = container()
     instrument = query["instrument"]
-    with read(container.engine) as conn:
-        points = views.measures(
-            conn, principal().tenant, str(client_id), instrument, container.progress.thresholds
+    with read(wired.engine) as conn:
+        points = queries.measures(
+            conn, principal().tenant, str(client_id), instrument, wired.progress.thresholds
         )
     number = int if INSTRUMENTS[instrument].integer else float
     start, limit = int(query.get("cursor", 0)), query["limit"]

@@ -6,15 +6,15 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from flask import current_app
 from flask_smorest import Blueprint
 
-from waypoint_progress import views
+from waypoint_progress.entrypoints.common import container
 from waypoint_progress.entrypoints.privacy.schemas import (
     AccessLogQuerySchema,
     AccessLogSchema,
     ExportSchema,
 )
+from waypoint_progress.service_layer import queries
 from waypoint_shared.db.database import read
 from waypoint_shared.http import audit
 from waypoint_shared.http.auth import principal, requires
@@ -30,10 +30,10 @@ GONE = "the client was erased"
 @requires("admin")
 def export_client(client_id: Any) -> dict[str, Any]:
     """Export everything progress holds about a client, decrypted (subject access)"""
-    container = current_app.extensions["waypoint"]
-    with read(container.engine) as conn:
-        held = views.subject_access(
-            conn, container.progress.repository, principal().tenant, str(client_id)
+    wired = container()
+    with read(wired.engine) as conn:
+        held = queries.subject_access(
+            conn, wired.progress.repository, principal().tenant, str(client_id)
         )
     exported_at = datetime.now(UTC).isoformat()
     return {"service": "progress", "client_id": client_id, "exported_at": exported_at, **held}
@@ -46,8 +46,8 @@ def export_client(client_id: Any) -> dict[str, Any]:
 @requires("admin")
 def access_log(query: dict[str, Any], client_id: Any) -> dict[str, Any]:
     """List who read a client's data here, in order (append-only: it cannot be changed)"""
-    container, after = current_app.extensions["waypoint"], int(query.get("cursor", 0))
-    with read(container.engine) as conn:
+    wired, after = container(), int(query.get("cursor", 0))
+    with read(wired.engine) as conn:
         items, next_cursor = audit.access_log(
             conn, principal().tenant, str(client_id), after, query["limit"]
         )

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Response, current_app
+from flask import Response
 from flask_smorest import Blueprint
 from sqlalchemy import Connection
 
 from waypoint_progress.domain.scoring import INSTRUMENTS
+from waypoint_progress.entrypoints.common import container
 from waypoint_progress.entrypoints.sessions.schemas import (
     AsOfSchema,
     SessionInputSchema,
@@ -23,10 +24,6 @@ from waypoint_shared.runtime import request_metadata
 blp = Blueprint("sessions", __name__, url_prefix="/v1", description="Session check-ins")
 
 
-def _container() -> Any:
-    return current_app.extensions["waypoint"]
-
-
 @blp.route("/clients/<uuid:client_id>/sessions", methods=["POST"])
 @blp.arguments(SessionInputSchema)
 @blp.response(201, SessionSchema)
@@ -34,14 +31,14 @@ def _container() -> Any:
 @requires("progress:write")
 def record_session(session: dict[str, Any], client_id: Any) -> Response:
     """Record a session check-in and its measures"""
-    container = _container()
+    wired = container()
     details = {**session, "date": session["date"].isoformat()}
     tenant, metadata = principal().tenant, request_metadata()
     expected = expected_version_from_if_match()
 
     def work(conn: Connection) -> Reply:
         outcome = handlers.record_session(
-            container.progress, conn, tenant, str(client_id), details, metadata, expected
+            wired.progress, conn, tenant, str(client_id), details, metadata, expected
         )
         recorded = outcome.recorded
         body = {
@@ -56,7 +53,7 @@ def record_session(session: dict[str, Any], client_id: Any) -> Response:
         body = SessionSchema().dump({**body, "version": version})
         return written(201, body, version, location, subject=str(client_id))
 
-    return execute(container.engine, work)
+    return execute(wired.engine, work)
 
 
 @blp.route("/clients/<uuid:client_id>/sessions/<uuid:session_id>", methods=["GET"])
@@ -65,10 +62,10 @@ def record_session(session: dict[str, Any], client_id: Any) -> Response:
 @requires("progress:read")
 def get_session(query: dict[str, Any], client_id: Any, session_id: Any) -> Response:
     """Read a session check-in (optionally as it was at `as_of`)"""
-    container = _container()
-    with read(container.engine) as conn:
+    wired = container()
+    with read(wired.engine) as conn:
         client = handlers.load_progress(
-            container.progress, conn, principal().tenant, str(client_id), query.get("as_of")
+            wired.progress, conn, principal().tenant, str(client_id), query.get("as_of")
         )
     session = client.session(str(session_id))
     body = {**vars(session), "measures": [_measure(m) for m in session.measures]}

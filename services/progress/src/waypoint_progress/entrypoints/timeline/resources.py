@@ -4,16 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Response, current_app
+from flask import Response
 from flask_smorest import Blueprint
 
-from waypoint_progress import views
+from waypoint_progress.entrypoints.common import container
 from waypoint_progress.entrypoints.timeline import picture
 from waypoint_progress.entrypoints.timeline.schemas import (
     PageQuerySchema,
     TimelinePageSchema,
     TimelineQuerySchema,
 )
+from waypoint_progress.service_layer import queries
 from waypoint_shared.db.database import read
 from waypoint_shared.http.auth import principal, requires
 
@@ -22,10 +23,10 @@ SVG = "image/svg+xml"
 
 
 def _page(client_id: Any, **query: Any) -> dict[str, Any]:
-    container = current_app.extensions["waypoint"]
-    with read(container.engine) as conn:
-        items, next_cursor = views.timeline(
-            conn, views.TimelineQuery(principal().tenant, str(client_id), **query)
+    wired = container()
+    with read(wired.engine) as conn:
+        items, next_cursor = queries.timeline(
+            conn, queries.TimelineQuery(principal().tenant, str(client_id), **query)
         )
     return {"items": items, "next_cursor": next_cursor}
 
@@ -56,9 +57,9 @@ def get_milestones(query: dict[str, Any], client_id: Any) -> dict[str, Any]:
 @requires("progress:read")
 def get_timeline_picture(client_id: Any) -> Response:
     """Draw a client's timeline as SVG"""
-    container = current_app.extensions["waypoint"]
-    tenant, thresholds = principal().tenant, container.progress.thresholds
-    with read(container.engine) as conn:
-        entries = views.whole_timeline(conn, tenant, str(client_id))
-        trajectories = views.trajectories(conn, tenant, str(client_id), thresholds)
+    wired = container()
+    tenant, thresholds = principal().tenant, wired.progress.thresholds
+    with read(wired.engine) as conn:
+        entries = queries.whole_timeline(conn, tenant, str(client_id))
+        trajectories = queries.trajectories(conn, tenant, str(client_id), thresholds)
     return Response(picture.render(str(client_id), trajectories, entries), mimetype=SVG)

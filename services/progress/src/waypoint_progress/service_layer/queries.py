@@ -11,16 +11,13 @@ from sqlalchemy import Connection, select
 
 from waypoint_progress.adapters.projection import facts_of, utc
 from waypoint_progress.adapters.tables import timeline_entries as t
+from waypoint_progress.domain.errors import ClientNotSeen
 from waypoint_progress.domain.progress import derived_stream
 from waypoint_progress.domain.scoring import Thresholds
 from waypoint_progress.domain.sources import SourceEvent
 from waypoint_progress.domain.trajectory import Point, trajectory
 from waypoint_shared.eventstore.repository import EventSourcedRepository, exported
 from waypoint_shared.http import audit
-
-
-class ClientNotSeen(Exception):
-    """Progress has no event of this client (yet)."""
 
 
 class BadCursor(ValueError):

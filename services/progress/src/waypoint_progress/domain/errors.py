@@ -1,0 +1,31 @@
+"""What progress's commands and queries refuse, as exceptions the web layer maps to problem+json."""
+
+from __future__ import annotations
+
+
+class SessionNotFound(Exception):
+    """No such session of this client for this tenant."""
+
+
+class AlertNotFound(Exception):
+    """No such alert of this client for this tenant."""
+
+
+class AlreadyAcknowledged(Exception):
+    """The alert was acknowledged before."""
+
+
+class ClientNotKnownYet(Exception):
+    """Progress has not yet received the client's referral from intake (in this tenant)."""
+
+
+class ClientNotEligible(Exception):
+    """Intake said something that stops new sessions for this client (409, saying why)."""
+
+    def __init__(self, client_id: str, reason: str, detail: str):
+        super().__init__(detail)
+        self.client_id, self.reason, self.detail = client_id, reason, detail
+
+
+class ClientNotSeen(Exception):
+    """Progress has no event of this client (yet)."""
