@@ -12,7 +12,7 @@ import os
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager, nullcontext
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TypeVar
@@ -145,7 +145,7 @@ def run_in_transaction(engine: Engine, work: Callable[[Connection], T], write: b
     raise AssertionError("unreachable")
 
 
-def read(engine: Engine) -> Iterator[Connection]:
+def read(engine: Engine) -> AbstractContextManager[Connection]:
     """A read-only transaction (no write lock on SQLite)."""
     return _transaction(engine, write=False)
 
