@@ -3,7 +3,7 @@
 import os
 from collections.abc import Callable, Mapping, Sequence
 from http import HTTPStatus
-from typing import Any, Concatenate, ParamSpec, TypeVar
+from typing import Any, Concatenate, ParamSpec, TypedDict, TypeVar, Unpack
 
 from flask import Blueprint as FlaskBlueprint
 from flask import Flask
@@ -17,6 +17,13 @@ _F = TypeVar("_F", bound=Callable[..., object])
 
 _Status = int | str | HTTPStatus
 _SchemaArg = Schema | type[Schema]
+
+class _ResponseDoc(TypedDict, total=False):
+    content_type: str | None
+    description: str | None
+    example: Any
+    examples: Mapping[str, Any] | None
+    headers: Mapping[str, Any] | None
 
 class Blueprint(FlaskBlueprint):
     ARGUMENTS_PARSER: FlaskParser
@@ -68,12 +75,7 @@ class Blueprint(FlaskBlueprint):
         self,
         status_code: _Status,
         schema: _SchemaArg | None = None,
-        *,
-        content_type: str | None = None,
-        description: str | None = None,
-        example: Any = None,
-        examples: Mapping[str, Any] | None = None,
-        headers: Mapping[str, Any] | None = None,
+        **doc: Unpack[_ResponseDoc],
     ) -> Callable[[Callable[_P, object]], Callable[_P, Response]]: ...
     # Only documents another response; the view keeps its signature and result.
     def alt_response(
@@ -82,12 +84,8 @@ class Blueprint(FlaskBlueprint):
         response: str | None = None,
         *,
         schema: _SchemaArg | None = None,
-        content_type: str | None = None,
-        description: str | None = None,
-        example: Any = None,
-        examples: Mapping[str, Any] | None = None,
-        headers: Mapping[str, Any] | None = None,
         success: bool = False,
+        **doc: Unpack[_ResponseDoc],
     ) -> Callable[[_F], _F]: ...
 
 class Api:
