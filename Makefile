@@ -9,7 +9,7 @@ PYTEST_ARGS ?=
 help:
 	@echo "make run      set up and start Kafka + the six processes (Ctrl-C stops)"
 	@echo "make test     set up and run every test (unit, contract, Kafka, PostgreSQL, e2e)"
-	@echo "make lint     ruff + import-linter;  make fmt: format"
+	@echo "make lint     ruff + import-linter + mypy --strict;  make fmt: format"
 	@echo "make kafka    run only the local Apache Kafka broker;  make topics: create topics"
 	@echo "make token    print a development token;  make up/down: docker compose"
 	@echo "make bench    benchmarks, as ratios against raw baselines (bench/results/)"
@@ -53,6 +53,7 @@ lint: .venv/.synced
 	.venv/bin/ruff check .
 	.venv/bin/ruff format --check .
 	.venv/bin/lint-imports
+	.venv/bin/mypy
 
 fmt: .venv/.synced
 	.venv/bin/ruff check --fix .

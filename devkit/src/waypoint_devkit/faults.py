@@ -117,13 +117,15 @@ def topic_duplicates(bootstrap: str, topic: str) -> int:
     """Records on a topic whose event id appeared before (republished; consumers absorb them)."""
     from kafka import KafkaConsumer, TopicPartition
 
+    from waypoint_shared.messaging.kafka_clients import known_position
+
     consumer = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
     try:
         partitions = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or ()]
         consumer.assign(partitions)
         consumer.seek_to_beginning(*partitions)
         ends, ids = consumer.end_offsets(partitions), Counter[str | None]()
-        while any(consumer.position(tp) < end for tp, end in ends.items()):
+        while any(known_position(consumer, tp) < end for tp, end in ends.items()):
             for batch in consumer.poll(timeout_ms=1000).values():
                 ids.update(event_id(r.value) for r in batch)
         ids.pop(None, None)  # records that are no event (another test's poison)

@@ -45,13 +45,13 @@ def kafka_bootstrap(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     else:
         broker = local_kafka(tmp_path_factory.mktemp("kafka"))
         try:
-            broker.start()  # type: ignore[attr-defined]
+            broker.start()
         except Exception as error:
             unavailable(f"no Kafka broker: {error}")
         try:
-            yield broker.bootstrap  # type: ignore[attr-defined]
+            yield broker.bootstrap
         finally:
-            broker.stop()  # type: ignore[attr-defined]
+            broker.stop()
 
 
 @pytest.fixture
@@ -59,13 +59,13 @@ def own_kafka(tmp_path: Path) -> Iterator[Any]:
     """A broker of this test's own, which the test may stop and restart."""
     broker = local_kafka(tmp_path / "kafka")
     try:
-        broker.start()  # type: ignore[attr-defined]
+        broker.start()
     except Exception as error:
         unavailable(f"no Kafka broker: {error}")
     try:
         yield broker
     finally:
-        broker.stop()  # type: ignore[attr-defined]
+        broker.stop()
 
 
 @pytest.fixture
@@ -85,13 +85,13 @@ def kafka_settings(kafka_bootstrap: str, topic_prefix: str) -> KafkaSettings:
 def postgres_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     server = local_postgres(tmp_path_factory.mktemp("postgres"))
     try:
-        server.start()  # type: ignore[attr-defined]
+        server.start()
     except Exception as error:
         unavailable(f"no PostgreSQL server: {error}")
     try:
         yield server
     finally:
-        server.stop()  # type: ignore[attr-defined]
+        server.stop()
 
 
 @pytest.fixture

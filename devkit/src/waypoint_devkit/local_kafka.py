@@ -64,7 +64,12 @@ class KafkaError(RuntimeError):
 def kafka_version() -> str:
     """The Kafka version pinned in pom.xml (the one source of truth)."""
     ns = {"m": "http://maven.apache.org/POM/4.0.0"}
-    return ElementTree.parse(POM).getroot().findtext("m:properties/m:kafka.version", namespaces=ns)
+    version = (
+        ElementTree.parse(POM).getroot().findtext("m:properties/m:kafka.version", namespaces=ns)
+    )
+    if version is None:
+        raise KafkaError(f"{POM} names no kafka.version property")
+    return version
 
 
 def default_cache_dir() -> Path:
@@ -172,7 +177,7 @@ class LocalKafka:
         self.data_dir = Path(data_dir).resolve()
         self.jars_dir = Path(jars_dir).resolve() if jars_dir else None
         self.sasl = sasl
-        self._process: subprocess.Popen | None = None
+        self._process: subprocess.Popen[bytes] | None = None
         self._log_offset = 0
 
     @property
@@ -253,7 +258,7 @@ class LocalKafka:
     def __enter__(self) -> LocalKafka:
         return self.start()
 
-    def __exit__(self, *exc_info) -> None:
+    def __exit__(self, *exc_info: object) -> None:
         self.stop()
 
     def log_tail(self, lines: int = 40) -> str:

@@ -133,12 +133,12 @@ class LocalPostgres:
         """Run one statement with psql over TCP and return its unaligned output."""
         server = ["-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres", "-d", database]
         quiet = ["-X", "-A", "-t", "-v", "ON_ERROR_STOP=1"]  # no psqlrc, bare rows, stop on error
-        return self._run([str(self.bin_dir / "psql"), *server, *quiet, "-c", statement])
+        return self._run([self._program("psql"), *server, *quiet, "-c", statement])
 
     def __enter__(self) -> LocalPostgres:
         return self.start()
 
-    def __exit__(self, *exc_info) -> None:
+    def __exit__(self, *exc_info: object) -> None:
         self.stop()
 
     def _prepare_data_dir(self) -> None:
@@ -181,8 +181,13 @@ class LocalPostgres:
     def _server(self, program: str, *args: object) -> str:
         return self._run(self._as_server_user(program, *args))
 
+    def _program(self, name: str) -> str:
+        if self.bin_dir is None:
+            raise RuntimeError("PostgreSQL's programs are found by start(); start the server first")
+        return str(self.bin_dir / name)
+
     def _as_server_user(self, program: str, *args: object) -> list[str]:
-        command = [str(self.bin_dir / program), *map(str, args)]
+        command = [self._program(program), *map(str, args)]
         if running_as_root():
             command = ["runuser", "-u", SERVER_USER, "--", *command]
         return command

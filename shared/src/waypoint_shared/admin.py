@@ -33,7 +33,11 @@ from waypoint_shared.config import SERVICES, Settings, load_settings
 from waypoint_shared.db.database import connect, read
 from waypoint_shared.db.tables import events, relay_position
 from waypoint_shared.http.auth import ALL_SCOPES, mint_token, minting_secret
-from waypoint_shared.messaging.kafka_clients import durable_producer, group_consumer
+from waypoint_shared.messaging.kafka_clients import (
+    durable_producer,
+    group_consumer,
+    known_position,
+)
 from waypoint_shared.messaging.lag import measure_lag, stored_offsets
 from waypoint_shared.messaging.topics import LISTENING_SERVICES, ensure_topics
 
@@ -111,9 +115,10 @@ def read_to_end(consumer: KafkaConsumer, topic: str, timeout: float = 30) -> lis
     partitions = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or ()]
     consumer.assign(partitions)
     consumer.seek_to_beginning(*partitions)
-    ends, records = consumer.end_offsets(partitions), []
+    ends = consumer.end_offsets(partitions)
+    records: list[ConsumerRecord] = []
     deadline = time.monotonic() + timeout
-    while any(consumer.position(tp) < ends[tp] for tp in partitions):
+    while any(known_position(consumer, tp) < ends[tp] for tp in partitions):
         if time.monotonic() > deadline:
             raise SystemExit(f"reading {topic} took longer than {timeout}s")
         for batch in consumer.poll(timeout_ms=500).values():
@@ -149,7 +154,9 @@ def redrive(args: argparse.Namespace) -> None:
             topic = origin(record).get("dlq.topic")
             if topic not in allowed:
                 raise SystemExit(f"{record.partition}:{record.offset} came from {topic!r}: refused")
-            headers = [(k, v) for k, v in record.headers or [] if not k.startswith("dlq.")]
+            headers: list[tuple[str, bytes | str]] = [
+                (k, v) for k, v in record.headers or [] if not k.startswith("dlq.")
+            ]
             headers.append(("dlq.redriven", f"{record.topic}[{record.partition}]@{record.offset}"))
             producer.send(topic, key=record.key, value=record.value, headers=_encoded(headers)).get(
                 timeout=30

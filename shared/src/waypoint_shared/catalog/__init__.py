@@ -58,7 +58,8 @@ def validate_plain(event_type: str, data: dict[str, Any]) -> dict[str, Any]:
     """Validate a payload before it is sealed; returns it as JSON-ready primitives."""
     schema = _schema_of(lookup(event_type))
     try:
-        return schema.dump(schema.load(data))
+        plain: dict[str, Any] = schema.dump(schema.load(data))
+        return plain
     except ValidationError as error:
         raise InvalidEvent(f"{event_type}: {error.messages}") from error
 
@@ -92,7 +93,7 @@ def describe(entry: EventType) -> dict[str, Any]:
     return {"type": entry.type, "fields": _describe_fields(entry.schema._declared_fields)}
 
 
-def _describe_fields(declared: dict[str, fields.Field]) -> dict[str, Any]:
+def _describe_fields(declared: dict[str, fields.Field[Any]]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for name, field in sorted(declared.items()):
         item: dict[str, Any] = {
@@ -101,8 +102,9 @@ def _describe_fields(declared: dict[str, fields.Field]) -> dict[str, Any]:
             "allow_none": field.allow_none,
             "personal": bool(field.metadata.get("personal")),
         }
-        if isinstance(field, fields.Nested) and isinstance(field.nested, type):
-            item["fields"] = _describe_fields(field.nested._declared_fields)
+        nested = field.nested if isinstance(field, fields.Nested) else None
+        if isinstance(nested, type) and issubclass(nested, Schema):
+            item["fields"] = _describe_fields(nested._declared_fields)
         if isinstance(field, fields.List):
             item["items"] = type(field.inner).__name__
         choices = [v.choices for v in field.validators if isinstance(v, validate.OneOf)]

@@ -14,9 +14,9 @@ Data keys themselves do not change, so no event, projection or topic is touched.
 from __future__ import annotations
 
 import argparse
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Connection, Engine, Row, select
 
 from waypoint_shared.config import SERVICES, load_settings
 from waypoint_shared.crypto.sealing import MasterKey, PersonalDataKeys
@@ -34,10 +34,15 @@ def rotate(engine: Engine, keys: PersonalDataKeys, batch: int = BATCH) -> tuple[
     rewrapped = 0
     for start in range(0, len(ids), batch):
         chunk = ids[start : start + batch]
-        rewrapped += run_in_transaction(
-            engine, lambda conn, c=chunk: sum(keys.rewrap(conn, t, i) for t, i in c)
-        )
+        rewrapped += run_in_transaction(engine, _rewrapping(keys, chunk))
     return rewrapped, len(ids)
+
+
+def _rewrapping(
+    keys: PersonalDataKeys, pairs: Sequence[Row[str, str]]
+) -> Callable[[Connection], int]:
+    """One transaction's work: re-wrap the keys of these (tenant, client) pairs."""
+    return lambda conn: sum(keys.rewrap(conn, t, i) for t, i in pairs)
 
 
 def main(argv: Sequence[str] | None = None) -> None:

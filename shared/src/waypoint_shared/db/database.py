@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import fcntl
 import os
+import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager, nullcontext
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TypeVar
@@ -32,6 +33,7 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.pool import ConnectionPoolEntry
 
 T = TypeVar("T")
 BUSY_TIMEOUT_MS = 10_000
@@ -60,7 +62,7 @@ def connect(url: str) -> Engine:
     return engine
 
 
-def _configure_sqlite(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
+def _configure_sqlite(dbapi_connection: sqlite3.Connection, _record: ConnectionPoolEntry) -> None:
     dbapi_connection.isolation_level = None  # SQLAlchemy's "begin" event emits BEGIN itself
     cursor = dbapi_connection.cursor()
     for pragma in (
@@ -145,7 +147,7 @@ def run_in_transaction(engine: Engine, work: Callable[[Connection], T], write: b
     raise AssertionError("unreachable")
 
 
-def read(engine: Engine) -> Iterator[Connection]:
+def read(engine: Engine) -> AbstractContextManager[Connection]:
     """A read-only transaction (no write lock on SQLite)."""
     return _transaction(engine, write=False)
 

@@ -12,7 +12,7 @@ import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import jwt
 from flask import Flask, current_app, g, request
@@ -87,8 +87,9 @@ def requires(scope: str, *alternatives: str) -> Callable[[F], F]:
     body is even parsed."""
 
     def mark(view: F) -> F:
-        view.required_scope = scope  # type: ignore[attr-defined]
-        view.accepted_scopes = frozenset((scope, *alternatives))  # type: ignore[attr-defined]
+        # Marks on the view function itself, read back with getattr by authenticate() below.
+        view.required_scope = scope  # type: ignore[attr-defined]  # a mark, not a declared attribute
+        view.accepted_scopes = frozenset((scope, *alternatives))  # type: ignore[attr-defined]  # idem
         return view
 
     return mark
@@ -110,7 +111,7 @@ def install_auth(app: Flask, verifier: TokenVerifier) -> None:
         g.principal = verifier.verify(header.removeprefix("Bearer ").strip())
         view = current_app.view_functions[request.endpoint]
         scope = getattr(view, "required_scope", None)
-        accepted = getattr(view, "accepted_scopes", frozenset())
+        accepted: frozenset[str] = getattr(view, "accepted_scopes", frozenset())
         if scope is None or not accepted & g.principal.scopes:
             raise Problem(
                 403, "Forbidden", f"This call needs the scope {scope!r}.", required_scope=scope
@@ -119,7 +120,7 @@ def install_auth(app: Flask, verifier: TokenVerifier) -> None:
 
 def principal() -> Principal:
     """The caller of the current request."""
-    return g.principal  # type: ignore[no-any-return]
+    return cast(Principal, g.principal)  # flask's g holds what authenticate() stored
 
 
 def mint_token(

@@ -13,10 +13,17 @@ naming the variable (each worker's app factory refuses too, and a worker that fa
 makes gunicorn exit).
 """
 
+from __future__ import annotations
+
 import os
 import shutil
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from gunicorn.arbiter import Arbiter
+    from gunicorn.workers.base import Worker
 
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
 # Threads per worker: a client that sends its request slowly holds one thread, not the worker,
@@ -37,7 +44,7 @@ loglevel = os.environ.get("WAYPOINT_LOG_LEVEL", "info").lower()
 preload_app = False
 
 
-def on_starting(server):  # type: ignore[no-untyped-def]
+def on_starting(server: Arbiter) -> None:
     """Before any worker forks: a clean metrics directory, inherited through the environment.
 
     prometheus-client chooses multiprocess mode when it is first imported, which happens in the
@@ -59,14 +66,14 @@ def on_starting(server):  # type: ignore[no-untyped-def]
     directory.mkdir(parents=True, exist_ok=True)
 
 
-def child_exit(server, worker):  # type: ignore[no-untyped-def]
+def child_exit(server: Arbiter, worker: Worker) -> None:
     """A worker that exited no longer counts in the live gauges."""
     from prometheus_client import multiprocess
 
     multiprocess.mark_process_dead(worker.pid)
 
 
-def worker_int(worker):  # type: ignore[no-untyped-def]
+def worker_int(worker: Worker) -> None:
     """Ctrl-C or SIGQUIT is gunicorn's quick shutdown: the worker leaves at once rather than wait,
     at interpreter exit, for request threads that may be blocked (SIGTERM stays graceful). A
     request cut off here was never answered and its transaction never committed."""

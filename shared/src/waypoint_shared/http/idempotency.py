@@ -191,4 +191,5 @@ def _seal(sealing: bytes, body: dict[str, Any]) -> str:
 
 def _open(sealing: bytes, stored: str) -> dict[str, Any]:
     blob = base64.b64decode(stored)
-    return json.loads(AESGCM(sealing).decrypt(blob[:12], blob[12:], None))  # type: ignore[no-any-return]
+    body: dict[str, Any] = json.loads(AESGCM(sealing).decrypt(blob[:12], blob[12:], None))
+    return body

@@ -76,7 +76,7 @@ def operation_outcome(
     **extra: Any,
 ) -> Response:
     """A FHIR R4 OperationOutcome for errors under `/fhir` (integrators speak FHIR there)."""
-    issues = [
+    issues: list[dict[str, Any]] = [
         {
             "severity": "error",
             "code": _FHIR_CODES.get(status, "exception"),
@@ -109,7 +109,7 @@ def _from_http_exception(error: HTTPException) -> Response:
     messages = data.get("messages") if isinstance(data, dict) else None
     if status == 422 and messages:
         extra["errors"] = _field_errors(messages)
-        detail = "The request body or parameters are not valid."
+        detail: str | None = "The request body or parameters are not valid."
     else:
         detail = _DETAILS.get(status, error.description)
     headers = {k: v for k, v in error.get_headers() if k.lower() in ("allow", "retry-after")}

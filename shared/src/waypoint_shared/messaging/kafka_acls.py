@@ -22,6 +22,7 @@ import argparse
 import os
 import time
 from collections.abc import Mapping
+from typing import Any
 
 from kafka.admin import (
     ACL,
@@ -40,7 +41,13 @@ from waypoint_shared.config import SERVICES, KafkaSettings, shared_kafka_setting
 CONSUMES = {"intake": (), "goals": ("intake",), "progress": ("intake", "goals", "progress")}
 
 
-def _allow(principal: str, kind: ResourceType, name: str, pattern: int, operation: int) -> ACL:
+def _allow(
+    principal: str,
+    kind: ResourceType,
+    name: str,
+    pattern: ACLResourcePatternType,
+    operation: ACLOperation,
+) -> ACL:
     return ACL(
         principal=f"User:{principal}",
         host="*",
@@ -83,7 +90,9 @@ def grant(
     """Create the suite's ACLs as the admin principal (creating an existing ACL is a no-op), and
     return once the broker enforces them all."""
     wanted = suite_acls(principals, admin_settings.topic_prefix)
-    admin = KafkaAdminClient(**admin_settings.client_options(), request_timeout_ms=10_000)
+    # client_options() mixes value types; kafka-python checks each keyword itself.
+    options: dict[str, Any] = {**admin_settings.client_options(), "request_timeout_ms": 10_000}
+    admin = KafkaAdminClient(**options)
     try:
         result = admin.create_acls(wanted)
         if result["failed"]:

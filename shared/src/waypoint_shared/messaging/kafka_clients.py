@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from kafka import KafkaConsumer, KafkaProducer
+from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+from kafka.errors import KafkaTimeoutError
 
 from waypoint_shared.config import KafkaSettings
 
@@ -26,7 +27,7 @@ def durable_producer(settings: KafkaSettings, **overrides: Any) -> KafkaProducer
     return KafkaProducer(**{**options, **overrides})
 
 
-def group_consumer(settings: KafkaSettings, group: str, **overrides: Any) -> KafkaConsumer:
+def group_consumer(settings: KafkaSettings, group: str | None, **overrides: Any) -> KafkaConsumer:
     """A consumer whose offsets live in the service database, not in auto-commits."""
     options: dict[str, Any] = {
         **settings.client_options(),
@@ -41,3 +42,12 @@ def group_consumer(settings: KafkaSettings, group: str, **overrides: Any) -> Kaf
         "reconnect_backoff_max_ms": 2_000,
     }
     return KafkaConsumer(**{**options, **overrides})
+
+
+def known_position(consumer: KafkaConsumer, partition: TopicPartition) -> int:
+    """The consumer's next offset on an assigned partition; kafka-python answers None when its
+    offset look-ups did not finish, which is an error here, never an offset."""
+    position = consumer.position(partition)
+    if position is None:
+        raise KafkaTimeoutError(f"the position on {partition} is not known")
+    return position

@@ -79,7 +79,8 @@ class LagWatch:
                 self.measure(consumer)
             except Exception as error:  # Kafka away: measure again later with a new client
                 log.info("lag of %s not measured: %s", self.group, error)
-                consumer = _closed(consumer)
+                _closed(consumer)
+                consumer = None
             stop.wait(self.interval)
         _closed(consumer)
 

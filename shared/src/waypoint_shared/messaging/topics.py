@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+from typing import Any
 
 from kafka.admin import KafkaAdminClient, NewTopic
 from kafka.errors import TopicAlreadyExistsError
@@ -40,7 +41,9 @@ def suite_topics(settings: KafkaSettings) -> list[NewTopic]:
 
 def ensure_topics(settings: KafkaSettings, topics: list[NewTopic] | None = None) -> list[str]:
     """Create the topics that do not exist yet; returns the names created."""
-    admin = KafkaAdminClient(**settings.client_options(), request_timeout_ms=10_000)
+    # client_options() mixes value types; kafka-python checks each keyword itself.
+    options: dict[str, Any] = {**settings.client_options(), "request_timeout_ms": 10_000}
+    admin = KafkaAdminClient(**options)
     try:
         existing = set(admin.list_topics())
         missing = [t for t in (topics or suite_topics(settings)) if t.name not in existing]

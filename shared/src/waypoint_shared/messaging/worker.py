@@ -103,7 +103,9 @@ def _handler_for(worker: Worker) -> type[BaseHTTPRequestHandler]:
                 self._send(200, "application/json", json.dumps({"status": "ok"}).encode())
             elif self.path == "/health/ready":
                 ok = worker.healthy()
-                body = {"status": "ok"} if ok else {"title": "Service Unavailable", "status": 503}
+                body: dict[str, object] = (
+                    {"status": "ok"} if ok else {"title": "Service Unavailable", "status": 503}
+                )
                 body.update(worker.details())
                 self._send(
                     200 if ok else 503,
@@ -111,8 +113,8 @@ def _handler_for(worker: Worker) -> type[BaseHTTPRequestHandler]:
                     json.dumps(body).encode(),
                 )
             elif self.path == "/metrics":
-                body, content_type = metrics.exposition()
-                self._send(200, content_type, body)
+                page, content_type = metrics.exposition()
+                self._send(200, content_type, page)
             else:
                 body = {"title": "Not Found", "status": 404, "detail": "No resource here."}
                 self._send(404, "application/problem+json", json.dumps(body).encode())

@@ -12,13 +12,18 @@ import logging
 import os
 import re
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, MutableMapping
 from contextlib import contextmanager
 from contextvars import ContextVar, Token
-from datetime import UTC, datetime
-from typing import Any
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any, TextIO
 
 from gunicorn import glogging
+
+if TYPE_CHECKING:
+    from gunicorn.config import Config
+    from gunicorn.http import Request
+    from gunicorn.http.wsgi import Response
 
 TRACE_FIELDS = ("request_id", "correlation_id", "tenant", "client_id")
 _STANDARD = {*logging.LogRecord("", 0, "", 0, "", (), None).__dict__, "message", "asctime"}
@@ -70,10 +75,12 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, default=str)
 
 
-class _Stdout(logging.StreamHandler):  # type: ignore[type-arg]
+class _Stdout(logging.StreamHandler[TextIO]):
     """Writes to whatever sys.stdout is at the time (a redirection may replace it)."""
 
-    @property  # type: ignore[override]
+    _waypoint: bool  # marks the handlers configure_logging() installed
+
+    @property
     def stream(self) -> Any:
         return sys.stdout
 
@@ -85,7 +92,7 @@ class _Stdout(logging.StreamHandler):  # type: ignore[type-arg]
 def json_handler(service: str | None, process: str) -> logging.Handler:
     handler = _Stdout()
     handler.setFormatter(JsonFormatter(service, process))
-    handler._waypoint = True  # type: ignore[attr-defined]
+    handler._waypoint = True
     return handler
 
 
@@ -109,18 +116,25 @@ def service_of_app(app_uri: str | None) -> str | None:
 class GunicornLogger(glogging.Logger):
     """gunicorn's error and access logs as JSON lines on stdout (`logger_class` in the conf)."""
 
-    def setup(self, cfg: Any) -> None:
+    def setup(self, cfg: Config) -> None:
         super().setup(cfg)
         service = service_of_app(cfg.default_proc_name)
         formatter = JsonFormatter(service, "web")
         if cfg.errorlog == "-":
-            self._set_handler(self.error_log, "-", formatter, stream=sys.stdout)
+            # gunicorn's own (private) way to replace its handler; its stubs leave it out.
+            self._set_handler(self.error_log, "-", formatter, stream=sys.stdout)  # type: ignore[attr-defined]
         for log in (self.error_log, self.access_log):
             for handler in log.handlers:
                 handler.setFormatter(formatter)
         configure_logging(service, "web")
 
-    def access(self, resp: Any, req: Any, environ: dict[str, Any], request_time: Any) -> None:
+    def access(
+        self,
+        resp: Response,
+        req: Request,
+        environ: MutableMapping[str, Any],
+        request_time: timedelta,
+    ) -> None:
         """One line per request; the path without its query (a query can carry personal data)."""
         if not self.access_log_enabled:
             return

@@ -81,14 +81,21 @@ def exposition() -> tuple[bytes, str]:
 
 
 class CommittedEvent(Protocol):
-    """What counting and logging need of an event whose transaction committed."""
+    """What counting and logging need of an event whose transaction committed (read-only, so a
+    frozen dataclass fits)."""
 
-    type: str
-    tenant_id: str
-    client_id: str | None
-    event_id: str
-    stream_version: int
-    metadata: Mapping[str, Any]
+    @property
+    def type(self) -> str: ...
+    @property
+    def tenant_id(self) -> str: ...
+    @property
+    def client_id(self) -> str | None: ...
+    @property
+    def event_id(self) -> str: ...
+    @property
+    def stream_version(self) -> int: ...
+    @property
+    def metadata(self) -> Mapping[str, Any]: ...
 
 
 def events_committed(committed: Sequence[CommittedEvent]) -> None:

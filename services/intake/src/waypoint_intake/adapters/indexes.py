@@ -6,7 +6,7 @@ import base64
 import hashlib
 import hmac
 
-from sqlalchemy import Connection, Table, bindparam, delete, insert, select
+from sqlalchemy import ColumnElement, Connection, Table, bindparam, delete, insert, select
 
 from waypoint_intake.adapters.tables import client_index, external_ids, therapist_index
 
@@ -98,7 +98,12 @@ def all_therapists(conn: Connection, tenant_id: str) -> list[str]:
 
 
 def _page(
-    conn: Connection, table: Table, id_column, tenant_id: str, cursor: str | None, limit: int
+    conn: Connection,
+    table: Table,
+    id_column: ColumnElement[str],
+    tenant_id: str,
+    cursor: str | None,
+    limit: int,
 ) -> tuple[list[str], str | None]:
     """Ids of one page, in arrival order, and the cursor of the next page (None at the end)."""
     query = select(id_column, table.c.position).where(table.c.tenant_id == tenant_id)

@@ -61,7 +61,8 @@ class Therapist:
 
     @property
     def free_places(self) -> int:
-        return max(self.profile["capacity"] - len(self.caseload), 0)
+        capacity: int = self.profile["capacity"]
+        return max(capacity - len(self.caseload), 0)
 
     def update(self, updates: dict[str, Any]) -> list[object]:
         changes = {

@@ -1,5 +1,7 @@
 """Request and response schemas shared by the client resources."""
 
+from typing import Any
+
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
 from waypoint_shared.catalog import MODALITIES
@@ -31,7 +33,7 @@ class DetailsSchema(Schema):
     family_name = fields.String(required=True, validate=NAME)
     preferred_name = fields.String(validate=NAME, allow_none=True)
     pronouns = fields.String(validate=validate.Length(max=50), allow_none=True)
-    date_of_birth = clinical_date(required=True)
+    date_of_birth: fields.Field[Any] = clinical_date(required=True)  # ClientSchema: a string
     email = fields.Email(allow_none=True)
     phone = fields.String(validate=validate.Length(min=3, max=40), allow_none=True)
     preferred_language = fields.String(validate=validate.Length(min=2, max=35), allow_none=True)
@@ -55,7 +57,7 @@ class CorrectionSchema(DetailsSchema):
     recorded_by = recorded_by()
 
     @validates_schema
-    def names_something_to_correct(self, data: dict, **_kwargs: object) -> None:
+    def names_something_to_correct(self, data: dict[str, Any], **_kwargs: object) -> None:
         if not set(data) - {"recorded_by"}:
             raise ValidationError("Name at least one detail to correct.", "_schema")
 

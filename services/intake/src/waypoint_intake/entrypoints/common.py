@@ -81,7 +81,7 @@ _CLIENT_SCHEMA = ClientSchema()  # one instance: building a schema costs more th
 
 def client_body(client: Client) -> dict[str, Any]:
     """The client as the API shows it."""
-    return _CLIENT_SCHEMA.dump(
+    body: dict[str, Any] = _CLIENT_SCHEMA.dump(
         {
             **client.details,
             "client_id": client.client_id,
@@ -99,6 +99,7 @@ def client_body(client: Client) -> dict[str, Any]:
             "missing_requirements": client.missing_requirements(),
         }
     )
+    return body
 
 
 def client_written(client: Client) -> Reply:

@@ -22,7 +22,11 @@ from waypoint_shared.http import erasure
 
 
 def register_therapist(
-    intake: Intake, conn: Connection, tenant_id: str, profile: dict[str, Any], metadata: dict
+    intake: Intake,
+    conn: Connection,
+    tenant_id: str,
+    profile: dict[str, Any],
+    metadata: dict[str, Any],
 ) -> Therapist:
     therapist = Therapist(str(uuid.uuid4()))
     [recorded] = _record(
@@ -43,7 +47,7 @@ def update_therapist(
     tenant_id: str,
     therapist_id: str,
     updates: dict[str, Any],
-    metadata: dict,
+    metadata: dict[str, Any],
     expected_version: int | None = None,
 ) -> Therapist:
     therapist = load_therapist(intake, conn, tenant_id, therapist_id)
@@ -143,7 +147,7 @@ def _record(
     tenant_id: str,
     therapist: Therapist,
     events: list[object],
-    metadata: dict,
+    metadata: dict[str, Any],
 ) -> list[Any]:
     """Append to the therapist's stream at the version it was read (its id is the stream's
     "client" too, so no client's data key is involved), then apply."""

@@ -8,6 +8,8 @@ from collections.abc import Callable, Iterator, Mapping
 from kafka import KafkaConsumer, TopicPartition
 from kafka.consumer.fetcher import ConsumerRecord
 
+from waypoint_shared.messaging.kafka_clients import known_position
+
 Position = tuple[str, int]  # (topic, partition)
 
 
@@ -29,7 +31,9 @@ class TopicReader:
         return {(tp.topic, tp.partition): offset for tp, offset in ends.items()}
 
     def positions(self) -> dict[Position, int]:
-        return {(tp.topic, tp.partition): self.consumer.position(tp) for tp in self.partitions}
+        return {
+            (tp.topic, tp.partition): known_position(self.consumer, tp) for tp in self.partitions
+        }
 
     def batches(self, targets: Mapping[Position, int]) -> Iterator[list[ConsumerRecord]]:
         """Batches of records until every partition's position reaches its target."""

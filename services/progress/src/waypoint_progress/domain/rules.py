@@ -9,7 +9,7 @@ the timeline order).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 from waypoint_progress.domain.journey import Journey
@@ -107,7 +107,7 @@ def outcome(flag: str, key: Callable[[SourceEvent], str]) -> Detect:
 def risk_flag(_journey: Journey, event: SourceEvent) -> Iterable[str]:
     """PHQ-9 item 9 above 0, at an intake screening or a session."""
     phq9 = measures_of(event).get("PHQ-9")
-    items = phq9["items"] if phq9 else ()
+    items: Sequence[int] = phq9["items"] if phq9 else ()
     return (event.event_id,) if len(items) == 9 and items[8] > 0 else ()
 
 

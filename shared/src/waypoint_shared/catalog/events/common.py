@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any, TypeVar
 
 from marshmallow import Schema, fields, validate
 
@@ -11,9 +12,10 @@ PRIORITIES = ("high", "medium", "low")
 ROLES = ("client", "therapist", "clinician", "administrator", "guardian")
 INSTRUMENTS = ("PHQ-9", "GAD-7", "ORS", "SRS")
 PERSONAL = {"personal": True}
+F = TypeVar("F", bound=fields.Field[Any])
 
 
-def personal(field: fields.Field) -> fields.Field:
+def personal(field: F) -> F:
     """Mark a field as personal: sealed with the client's data key before it is stored."""
     field.metadata = {**field.metadata, **PERSONAL}
     return field

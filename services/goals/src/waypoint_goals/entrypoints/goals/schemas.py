@@ -40,7 +40,7 @@ class ProposalSchema(Schema):
     addresses = fields.List(fields.String(validate=TEXT), validate=TEXTS, load_default=list)
     modality = fields.String(required=True, validate=validate.OneOf(MODALITIES))
     priority = fields.String(required=True, validate=validate.OneOf(PRIORITIES))
-    target_date = clinical_date(allow_none=True)
+    target_date: fields.Field[Any] = clinical_date(allow_none=True)  # GoalSchema: a string
     target = fields.Nested(TargetSchema, allow_none=True)
     proposed_by = fields.Nested(PartySchema, required=True)
 

@@ -48,12 +48,12 @@ def refer_client(referral: dict[str, Any]) -> Response:
     details = {**referral, "date_of_birth": referral["date_of_birth"].isoformat()}
     tenant, metadata = principal().tenant, request_metadata(acting=acting)
 
-    referral, client = handlers.new_client(details)
+    referred, client = handlers.new_client(details)
     location = f"/v1/clients/{client.client_id}"
     reply = written(201, client_body(client), client.version, location, subject=client.client_id)
 
     def work(conn: Connection) -> Reply:  # as little as possible under the write lock
-        handlers.refer_client(app.intake, conn, tenant, referral, metadata)
+        handlers.refer_client(app.intake, conn, tenant, referred, metadata)
         return reply
 
     return execute(app.engine, work)
@@ -133,7 +133,7 @@ def client_history(query: dict[str, Any], client_id: Any) -> dict[str, Any]:
     return {"items": [_history_entry(e, r) for e, r in page], "next_cursor": next_cursor}
 
 
-def _history_entry(event: Any, recorded: Any) -> dict[str, Any]:
+def _history_entry(event: object, recorded: Any) -> dict[str, Any]:
     entry = {
         "event_id": recorded.event_id,
         "type": event_name(type(event)),

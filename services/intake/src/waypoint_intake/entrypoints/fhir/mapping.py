@@ -106,7 +106,9 @@ def questionnaire_response(
     }
 
 
-def observations(client_id: str, screening: dict[str, Any], effective: datetime) -> list[dict]:
+def observations(
+    client_id: str, screening: dict[str, Any], effective: datetime
+) -> list[dict[str, Any]]:
     """The panel (item scores as components, the total as a member) and the total score."""
     codes, screening_id = PANELS[screening["instrument"]], screening["screening_id"]
     total_id = str(uuid.uuid5(uuid.UUID(screening_id), "total"))

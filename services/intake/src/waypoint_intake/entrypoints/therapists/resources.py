@@ -27,7 +27,7 @@ blp = Blueprint("therapists", __name__, url_prefix="/v1/therapists", description
 
 
 def therapist_body(therapist: Therapist) -> dict[str, Any]:
-    return TherapistSchema().dump(
+    body: dict[str, Any] = TherapistSchema().dump(
         {
             **therapist.profile,
             "therapist_id": therapist.therapist_id,
@@ -36,6 +36,7 @@ def therapist_body(therapist: Therapist) -> dict[str, Any]:
             "version": therapist.version,
         }
     )
+    return body
 
 
 @blp.route("", methods=["POST"])

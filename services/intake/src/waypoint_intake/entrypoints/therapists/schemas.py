@@ -1,5 +1,7 @@
 """Request and response schemas of the therapist roster."""
 
+from typing import Any
+
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from waypoint_intake.entrypoints.client_schemas import NAME, PageQuerySchema, recorded_by
@@ -45,7 +47,7 @@ class TherapistUpdateSchema(ProfileSchema):
     recorded_by = recorded_by()
 
     @validates_schema
-    def names_something_to_change(self, data: dict, **_kwargs: object) -> None:
+    def names_something_to_change(self, data: dict[str, Any], **_kwargs: object) -> None:
         if not set(data) - {"recorded_by"}:
             raise ValidationError("Name at least one field to change.", "_schema")
 
