@@ -6,6 +6,7 @@ production process refuses to start with development or missing secrets (waypoin
 from __future__ import annotations
 
 import dataclasses
+from typing import Any
 
 from waypoint_progress.domain.scoring import Thresholds
 from waypoint_shared.config import Settings, process_settings
@@ -17,9 +18,14 @@ def settings() -> Settings:
 
 def thresholds(settings: Settings) -> Thresholds:
     """Each field of Thresholds from `PROGRESS_<FIELD>`, e.g. PROGRESS_SRS_ALLIANCE=36."""
-    overrides = {}
+    overrides: dict[str, Any] = {}
     for field in dataclasses.fields(Thresholds):
         value = settings.extra.get(f"PROGRESS_{field.name.upper()}")
         if value is not None:
-            overrides[field.name] = type(field.default)(value)
+            overrides[field.name] = _parsed(field, value)
     return Thresholds(**overrides)
+
+
+def _parsed(field: dataclasses.Field[Any], value: str) -> int | float:
+    """A threshold from its environment text, as the type of its default."""
+    return float(value) if isinstance(field.default, float) else int(value)

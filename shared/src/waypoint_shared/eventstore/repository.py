@@ -47,10 +47,14 @@ __all__ = [
 ]
 
 
-@functools.cache
 def event_name(event_class: type) -> str:
     """`ClientReferred` → `client_referred`, the catalog name of a domain event."""
-    return re.sub(r"(?<!^)(?=[A-Z])", "_", event_class.__name__).lower()
+    return _snake_case(event_class.__name__)
+
+
+@functools.cache
+def _snake_case(class_name: str) -> str:
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", class_name).lower()
 
 
 log = logging.getLogger(__name__)

@@ -6,7 +6,7 @@ import re
 import time
 import uuid
 from collections.abc import Callable, Iterable
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from flask import Flask, Response, current_app, g, jsonify, request
 from flask_smorest import Api, Blueprint
@@ -112,12 +112,13 @@ def _unreadable(error: CryptoError) -> Response:
     """Stored personal data that does not open where it is stored (moved, tampered with, or its
     key damaged): nothing of the record is answered — never another client's data, never a 500."""
     client_id = error.client_id if isinstance(error, UnreadableRecord) else None
+    named: dict[str, Any] = {"client_id": client_id} if client_id else {}
     return problem_response(
         409,
         "Record unreadable",
         "The stored personal data of this record does not open where it is stored; nothing "
         "of it is answered or changed. An operator must restore the record.",
-        **({"client_id": client_id} if client_id else {}),
+        **named,
     )
 
 

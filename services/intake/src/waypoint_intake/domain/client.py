@@ -46,7 +46,7 @@ class Client:
     def refer(client_id: str, **details: Any) -> ClientReferred:
         return ClientReferred(client_id=client_id, **details)
 
-    def correct(self, corrections: dict[str, Any]) -> list[object]:
+    def correct(self, corrections: dict[str, Any]) -> list[ClientDetailsCorrected]:
         """Only values that really change are recorded, each with its value before."""
         self._ensure_open()
         changes = {

@@ -87,10 +87,10 @@ def correct_details(
     intake: Intake, conn: Connection, cmd: ClientCommand, corrections: dict[str, Any]
 ) -> Client:
     def decide(client: Client) -> list[object]:
-        events = client.correct(corrections)
-        if events and "external_id" in events[0].changes:
-            _move_external_id(intake, conn, cmd, events[0].changes["external_id"])
-        return events
+        corrected = client.correct(corrections)
+        if corrected and "external_id" in corrected[0].changes:
+            _move_external_id(intake, conn, cmd, corrected[0].changes["external_id"])
+        return list(corrected)
 
     return change_client(intake, conn, cmd, decide)
 

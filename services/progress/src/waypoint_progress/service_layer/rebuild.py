@@ -11,14 +11,14 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 from sqlalchemy import Connection, Engine
 
 from waypoint_progress.adapters import swap
-from waypoint_progress.adapters.tables import projection_tables
+from waypoint_progress.adapters.tables import ProjectionTables, projection_tables
 from waypoint_progress.service_layer.projector import Projector
 from waypoint_shared.db.database import run_in_transaction
 from waypoint_shared.messaging import envelope, trust
@@ -53,12 +53,17 @@ def rebuild(engine: Engine, projector: Projector, reader: Reader, group: str) ->
         report.rounds += 1
         for batch in reader.batches(targets):
             _apply(engine, into_fresh, batch, report)
-        behind = run_in_transaction(
-            engine, lambda c, reached=targets: swap.swap_in(c, fresh, group, reached)
-        )
+        behind = run_in_transaction(engine, _swap_in(fresh, group, targets))
         if not behind:
             return report
         targets = {**targets, **behind}  # the worker applied more meanwhile: read that too
+
+
+def _swap_in(
+    fresh: ProjectionTables, group: str, reached: Mapping[Position, int]
+) -> Callable[[Connection], dict[Position, int]]:
+    """The transaction that swaps the rebuilt tables in once the rebuild has read `reached`."""
+    return lambda conn: swap.swap_in(conn, fresh, group, reached)
 
 
 def _apply(engine: Engine, projector: Projector, records: Iterable[Any], report: Rebuilt) -> None:
