@@ -17,7 +17,7 @@ ROOT = Path(__file__).resolve().parents[2]
 COMPOSE_FILE = ROOT / "docker-compose.yml"
 SERVICES = ("intake", "goals", "progress")
 PROCESSES = [f"{service}-{kind}" for service in SERVICES for kind in ("web", "worker")]
-DOCKERFILES = [ROOT / "services" / service / "Dockerfile" for service in SERVICES]
+DOCKERFILE = ROOT / "deploy" / "Dockerfile"  # one for every service, named by build args
 
 
 def dev_tool(name: str) -> str:
@@ -45,9 +45,8 @@ def test_compose_file_is_valid_against_the_compose_specification():
     assert checked.returncode == 0, checked.stdout + checked.stderr
 
 
-@pytest.mark.parametrize("dockerfile", DOCKERFILES, ids=SERVICES)
-def test_dockerfile_has_no_hadolint_findings(dockerfile):
-    command = [dev_tool("hadolint"), "--no-color", str(dockerfile)]
+def test_dockerfile_has_no_hadolint_findings():
+    command = [dev_tool("hadolint"), "--no-color", str(DOCKERFILE)]
     linted = subprocess.run(command, capture_output=True, text=True, cwd=ROOT, timeout=120)
     assert linted.returncode == 0 and not linted.stdout.strip(), linted.stdout + linted.stderr
 
@@ -148,9 +147,25 @@ def test_every_built_image_runs_as_a_non_root_user():
 @pytest.mark.parametrize("service", SERVICES)
 def test_web_and_worker_of_a_service_share_one_image(service):
     web, worker = (compose_services()[f"{service}-{kind}"] for kind in ("web", "worker"))
-    dockerfile = f"services/{service}/Dockerfile"
-    assert web["build"]["dockerfile"] == worker["build"]["dockerfile"] == dockerfile
+    assert web["build"] == worker["build"]
+    assert web["build"]["dockerfile"] == str(DOCKERFILE.relative_to(ROOT))
     assert web["image"] == worker["image"]
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_each_image_is_built_for_its_own_service_and_ports(service):
+    args = compose_services()[f"{service}-web"]["build"]["args"]
+    published = {
+        kind: compose_services()[f"{service}-{kind}"]["ports"][0].split(":")[-1]
+        for kind in ("web", "worker")
+    }
+    assert args["SERVICE"] == service
+    assert (args["WEB_PORT"], args["WORKER_PORT"]) == (published["web"], published["worker"])
+
+
+def test_the_dockerfile_needs_the_service_and_its_ports_as_build_args():
+    declared = re.findall(r"^ARG\s+(\w+)\s*$", DOCKERFILE.read_text(), flags=re.MULTILINE)
+    assert set(declared) == {"SERVICE", "WEB_PORT", "WORKER_PORT"}
 
 
 def test_ports_are_published_on_localhost_only():
