@@ -3,55 +3,27 @@ of intake; goals forgets the client when intake's `client_erased` arrives.)"""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
-from flask_smorest import Blueprint
+from sqlalchemy import Connection, Engine
 
 from waypoint_goals.entrypoints.common import container, goal_view
-from waypoint_goals.entrypoints.privacy.schemas import (
-    AccessLogQuerySchema,
-    AccessLogSchema,
-    ExportSchema,
-)
+from waypoint_goals.entrypoints.privacy.schemas import ExportSchema
 from waypoint_goals.service_layer import queries
-from waypoint_shared.db.database import read
-from waypoint_shared.http import audit
-from waypoint_shared.http.auth import principal, requires
-
-blp = Blueprint("privacy", __name__, url_prefix="/v1/clients", description="Privacy")
-GONE = "the client was erased"
+from waypoint_shared.http.privacy import described, privacy_blueprint
 
 
-@blp.route("/<uuid:client_id>/export", methods=["GET"])
-@blp.response(200, ExportSchema)
-@blp.alt_response(404, description="goals has heard of no such client")
-@blp.alt_response(410, description=GONE)
-@requires("admin")
-def export_client(client_id: Any) -> dict[str, Any]:
-    """Export everything goals holds about a client, decrypted (subject access)"""
-    wired = container()
-    with read(wired.engine) as conn:
-        held = queries.subject_access(wired.goals, conn, principal().tenant, str(client_id))
-    return {
-        "service": "goals",
-        "client_id": client_id,
-        "exported_at": datetime.now(UTC).isoformat(),
-        **held,
-        "goals": [goal_view(goal) for goal in held["goals"]],
-    }
+def _engine() -> Engine:
+    engine: Engine = container().engine
+    return engine
 
 
-@blp.route("/<uuid:client_id>/access-log", methods=["GET"])
-@blp.arguments(AccessLogQuerySchema, location="query")
-@blp.response(200, AccessLogSchema)
-@blp.alt_response(410, description=GONE)
-@requires("admin")
-def access_log(query: dict[str, Any], client_id: Any) -> dict[str, Any]:
-    """List who read a client's data here, in order (append-only: it cannot be changed)"""
-    wired, after = container(), int(query.get("cursor", 0))
-    with read(wired.engine) as conn:
-        items, next_cursor = audit.access_log(
-            conn, principal().tenant, str(client_id), after, query["limit"]
-        )
-    return {"client_id": client_id, "items": items, "next_cursor": next_cursor}
+def held(conn: Connection, tenant_id: str, client_id: str) -> dict[str, Any]:
+    """What goals holds about the client: eligibility, goals, their events, the reads."""
+    holding = queries.subject_access(container().goals, conn, tenant_id, client_id)
+    return {**holding, "goals": [goal_view(goal) for goal in holding["goals"]]}
+
+
+blp = privacy_blueprint(
+    "goals", _engine, held, ExportSchema, described("goals has heard of no such client")
+)

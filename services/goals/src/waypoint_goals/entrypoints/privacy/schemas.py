@@ -1,11 +1,9 @@
-"""Schemas of goals' privacy resource: the subject-access export and the access log."""
+"""Schemas of goals' privacy resource: the subject-access export (the access log's are shared)."""
 
 from marshmallow import Schema, fields
 
 from waypoint_goals.entrypoints.goals.schemas import GoalSchema
-from waypoint_shared.http.audit import AccessLogQuerySchema, AccessLogSchema, AccessRecordSchema
-
-__all__ = ["AccessLogQuerySchema", "AccessLogSchema"]
+from waypoint_shared.http import privacy
 
 
 class EligibilityExportSchema(Schema):
@@ -17,23 +15,8 @@ class EligibilityExportSchema(Schema):
     discharged_at = fields.DateTime(allow_none=True)
 
 
-class ExportedEventSchema(Schema):
-    event_id = fields.UUID(required=True)
-    type = fields.String(required=True)
-    stream_id = fields.String(required=True, metadata={"description": "the goal id"})
-    version = fields.Integer(required=True)
-    occurred_at = fields.String(required=True)
-    actor = fields.Dict(allow_none=True)
-    data = fields.Dict(required=True, metadata={"description": "personal fields opened"})
-
-
-class ExportSchema(Schema):
+class ExportSchema(privacy.ExportSchema):
     """Everything goals holds about a client, decrypted."""
 
-    service = fields.String(required=True)
-    client_id = fields.UUID(required=True)
-    exported_at = fields.String(required=True)
     eligibility = fields.Nested(EligibilityExportSchema, allow_none=True)
     goals = fields.List(fields.Nested(GoalSchema), required=True)
-    events = fields.List(fields.Nested(ExportedEventSchema), required=True)
-    access_log = fields.List(fields.Nested(AccessRecordSchema), required=True)

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 from flask import Response
-from flask_smorest import Blueprint
-from sqlalchemy import Connection
+from sqlalchemy import Connection, Engine
 
 from waypoint_intake.entrypoints.common import (
     client_body,
@@ -15,20 +13,25 @@ from waypoint_intake.entrypoints.common import (
     container,
     documents_problems,
 )
-from waypoint_intake.entrypoints.privacy.schemas import (
-    AccessLogQuerySchema,
-    AccessLogSchema,
-    ErasedSchema,
-    ErasureSchema,
-    ExportSchema,
-)
+from waypoint_intake.entrypoints.privacy.schemas import ErasedSchema, ErasureSchema, ExportSchema
 from waypoint_intake.service_layer import queries, roster
-from waypoint_shared.db.database import read
-from waypoint_shared.http import audit
-from waypoint_shared.http.auth import principal, requires
+from waypoint_shared.http.auth import requires
 from waypoint_shared.http.idempotency import Reply, execute, written
+from waypoint_shared.http.privacy import privacy_blueprint
 
-blp = Blueprint("privacy", __name__, url_prefix="/v1/clients", description="Privacy")
+
+def _engine() -> Engine:
+    engine: Engine = container().engine
+    return engine
+
+
+def held(conn: Connection, tenant_id: str, client_id: str) -> dict[str, Any]:
+    """What intake holds about the client: the record, its events, the reads."""
+    client, holding = queries.subject_access(container().intake, conn, tenant_id, client_id)
+    return {"client": client_body(client), **holding}
+
+
+blp = privacy_blueprint("intake", _engine, held, ExportSchema, documents_problems)
 
 
 @blp.route("/<uuid:client_id>/erasure", methods=["POST"])
@@ -46,36 +49,3 @@ def erase_client(erasure: dict[str, Any], client_id: Any) -> Response:
         return written(200, body, client.version, subject=cmd.client_id)
 
     return execute(app.engine, work)
-
-
-@blp.route("/<uuid:client_id>/export", methods=["GET"])
-@blp.response(200, ExportSchema)
-@documents_problems(blp, 404, 410)
-@requires("admin")
-def export_client(client_id: Any) -> dict[str, Any]:
-    """Export everything intake holds about a client, decrypted (subject access)"""
-    app = container()
-    with read(app.engine) as conn:
-        client, held = queries.subject_access(app.intake, conn, principal().tenant, str(client_id))
-    return {
-        "service": "intake",
-        "client_id": client_id,
-        "exported_at": datetime.now(UTC).isoformat(),
-        "client": client_body(client),
-        **held,
-    }
-
-
-@blp.route("/<uuid:client_id>/access-log", methods=["GET"])
-@blp.arguments(AccessLogQuerySchema(), location="query")
-@blp.response(200, AccessLogSchema)
-@documents_problems(blp, 410, 422)
-@requires("admin")
-def access_log(query: dict[str, Any], client_id: Any) -> dict[str, Any]:
-    """List who read a client's data here, in order (append-only: it cannot be changed)"""
-    app, after = container(), int(query.get("cursor", 0))
-    with read(app.engine) as conn:
-        items, next_cursor = audit.access_log(
-            conn, principal().tenant, str(client_id), after, query["limit"]
-        )
-    return {"client_id": client_id, "items": items, "next_cursor": next_cursor}

@@ -1,11 +1,10 @@
-"""Schemas of the privacy resource: erasure, subject-access export, access log."""
+"""Schemas of the privacy resource: erasure and the subject-access export (the access log's are
+shared)."""
 
 from marshmallow import Schema, fields, validate
 
 from waypoint_intake.entrypoints.client_schemas import recorded_by
-from waypoint_shared.http.audit import AccessLogQuerySchema, AccessLogSchema, AccessRecordSchema
-
-__all__ = ["AccessLogQuerySchema", "AccessLogSchema"]
+from waypoint_shared.http import privacy
 
 
 class ErasureSchema(Schema):
@@ -23,22 +22,7 @@ class ErasedSchema(Schema):
     version = fields.Integer(required=True)
 
 
-class ExportedEventSchema(Schema):
-    event_id = fields.UUID(required=True)
-    type = fields.String(required=True)
-    stream_id = fields.String(required=True)
-    version = fields.Integer(required=True)
-    occurred_at = fields.String(required=True)
-    actor = fields.Dict(allow_none=True)
-    data = fields.Dict(required=True, metadata={"description": "personal fields opened"})
-
-
-class ExportSchema(Schema):
+class ExportSchema(privacy.ExportSchema):
     """Everything intake holds about a client, decrypted."""
 
-    service = fields.String(required=True)
-    client_id = fields.UUID(required=True)
-    exported_at = fields.String(required=True)
     client = fields.Dict(required=True, metadata={"description": "as GET /v1/clients/{id}"})
-    events = fields.List(fields.Nested(ExportedEventSchema), required=True)
-    access_log = fields.List(fields.Nested(AccessRecordSchema), required=True)
