@@ -6,24 +6,17 @@ from typing import Any
 
 from flask import Response
 from flask_smorest import Blueprint
-from sqlalchemy import Connection
 
 from waypoint_intake.entrypoints.assignment.schemas import (
     AssignmentSchema,
     MatchesQuerySchema,
     MatchesSchema,
 )
-from waypoint_intake.entrypoints.client_schemas import ClientSchema
-from waypoint_intake.entrypoints.common import (
-    client_command,
-    client_written,
-    container,
-    documents_problems,
-)
+from waypoint_intake.entrypoints.clients.commands import client_route, on_client
+from waypoint_intake.entrypoints.common import client_written, container, documents_problems
 from waypoint_intake.service_layer import roster
 from waypoint_shared.db.database import read
 from waypoint_shared.http.auth import principal, requires
-from waypoint_shared.http.idempotency import Reply, execute
 
 blp = Blueprint("assignment", __name__, url_prefix="/v1/clients", description="Matching")
 
@@ -54,17 +47,14 @@ def therapist_matches(query: dict[str, Any], client_id: Any) -> dict[str, Any]:
     }
 
 
-@blp.route("/<uuid:client_id>/therapist", methods=["PUT"])
-@blp.arguments(AssignmentSchema())
-@blp.response(200, ClientSchema)
-@documents_problems(blp, 404, 409, 412, 422)
-@requires("intake:write")
+@client_route(blp, "/<uuid:client_id>/therapist", AssignmentSchema(), method="PUT")
 def assign_therapist(assignment: dict[str, Any], client_id: Any) -> Response:
     """Assign or reassign a client's therapist (409 when the therapist is at capacity)"""
-    app, cmd = container(), client_command(client_id, assignment["recorded_by"])
     therapist_id = str(assignment["therapist_id"])
-
-    def work(conn: Connection) -> Reply:
-        return client_written(roster.assign_therapist(app.intake, conn, cmd, therapist_id))
-
-    return execute(app.engine, work)
+    return on_client(
+        client_id,
+        assignment["recorded_by"],
+        lambda intake, conn, cmd: client_written(
+            roster.assign_therapist(intake, conn, cmd, therapist_id)
+        ),
+    )

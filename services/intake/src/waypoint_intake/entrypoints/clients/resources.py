@@ -8,6 +8,7 @@ from flask import Response
 from flask_smorest import Blueprint
 from sqlalchemy import Connection
 
+from waypoint_intake.entrypoints.clients.commands import client_route, on_client
 from waypoint_intake.entrypoints.clients.schemas import (
     AsOfSchema,
     ClientListQuerySchema,
@@ -20,7 +21,6 @@ from waypoint_intake.entrypoints.clients.schemas import (
 )
 from waypoint_intake.entrypoints.common import (
     client_body,
-    client_command,
     client_written,
     container,
     documents_problems,
@@ -96,21 +96,19 @@ def get_client(query: dict[str, Any], client_id: Any) -> Response:
     return Reply(200, body, {"ETag": f'"{client.version}"'}).to_response()
 
 
-@blp.route("/<uuid:client_id>", methods=["PATCH"])
-@blp.arguments(correction())
-@blp.response(200, ClientSchema)
-@documents_problems(blp, 404, 409, 412, 422)
-@requires("intake:write")
+@client_route(blp, "/<uuid:client_id>", correction(), method="PATCH")
 def correct_client(corrections: dict[str, Any], client_id: Any) -> Response:
     """Correct a client's details (the history keeps the values before)"""
-    app, cmd = container(), client_command(client_id, corrections.pop("recorded_by"))
+    acting = corrections.pop("recorded_by")
     if corrections.get("date_of_birth"):
         corrections["date_of_birth"] = corrections["date_of_birth"].isoformat()
-
-    def work(conn: Connection) -> Reply:
-        return client_written(handlers.correct_details(app.intake, conn, cmd, corrections))
-
-    return execute(app.engine, work)
+    return on_client(
+        client_id,
+        acting,
+        lambda intake, conn, cmd: client_written(
+            handlers.correct_details(intake, conn, cmd, corrections)
+        ),
+    )
 
 
 @blp.route("/<uuid:client_id>/history", methods=["GET"])

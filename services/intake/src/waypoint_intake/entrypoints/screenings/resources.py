@@ -8,27 +8,22 @@ from flask import Response
 from flask_smorest import Blueprint
 from sqlalchemy import Connection
 
-from waypoint_intake.entrypoints.common import client_command, container, documents_problems
+from waypoint_intake.entrypoints.clients.commands import client_route, on_client
 from waypoint_intake.entrypoints.screenings.schemas import ScreeningResultSchema, ScreeningSchema
 from waypoint_intake.service_layer import handlers
-from waypoint_shared.http.auth import requires
-from waypoint_shared.http.idempotency import Reply, execute, written
+from waypoint_intake.service_layer.handlers import ClientCommand, Intake
+from waypoint_shared.http.idempotency import Reply, written
 
 blp = Blueprint("screenings", __name__, url_prefix="/v1/clients", description="Screenings")
 
 
-@blp.route("/<uuid:client_id>/screenings", methods=["POST"])
-@blp.arguments(ScreeningSchema())
-@blp.response(200, ScreeningResultSchema)
-@documents_problems(blp, 404, 409, 412, 422)
-@requires("intake:write")
+@client_route(blp, "/<uuid:client_id>/screenings", ScreeningSchema(), answer=ScreeningResultSchema)
 def record_screening(screening: dict[str, Any], client_id: Any) -> Response:
     """Record a screening; answers its total, severity and (PHQ-9) risk flag"""
-    app, cmd = container(), client_command(client_id, screening["recorded_by"])
 
-    def work(conn: Connection) -> Reply:
+    def work(intake: Intake, conn: Connection, cmd: ClientCommand) -> Reply:
         client, screening_id = handlers.record_screening(
-            app.intake, conn, cmd, screening["instrument"], screening["items"]
+            intake, conn, cmd, screening["instrument"], screening["items"]
         )
         [result] = [s for s in client.screenings if s["screening_id"] == screening_id]
         if result["instrument"] != "PHQ-9":
@@ -36,4 +31,4 @@ def record_screening(screening: dict[str, Any], client_id: Any) -> Response:
         body = ScreeningResultSchema().dump({**result, "client_id": client.client_id})
         return written(200, body, client.version, subject=client.client_id)
 
-    return execute(app.engine, work)
+    return on_client(client_id, screening["recorded_by"], work)
