@@ -14,6 +14,7 @@ import pytest
 from flask import Flask
 from prometheus_client import REGISTRY
 
+from waypoint_devkit.apps import app_in
 from waypoint_intake.entrypoints.app import create_app
 from waypoint_progress.adapters.metrics import count_milestones
 from waypoint_shared.config import DEVELOPMENT_SECRET
@@ -56,10 +57,7 @@ def json_logs(capsys: pytest.CaptureFixture[str]) -> Iterator[Any]:
 
 @pytest.fixture
 def app(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Flask]:
-    monkeypatch.setenv("WAYPOINT_VAR_DIR", str(tmp_path))
-    app = create_app()
-    yield app
-    app.extensions["waypoint"].engine.dispose()
+    yield from app_in(create_app, tmp_path, monkeypatch)
 
 
 def count(name: str, **labels: str) -> float:

@@ -5,19 +5,19 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
+from waypoint_devkit.apps import app_in
+from waypoint_devkit.apps import envelope as devkit_envelope
 from waypoint_goals.entrypoints.app import create_app
 from waypoint_goals.service_layer import projector
 from waypoint_shared.config import DEVELOPMENT_SECRET
 from waypoint_shared.db.database import run_in_transaction
 from waypoint_shared.http.auth import ALL_SCOPES, mint_token
-from waypoint_shared.messaging.envelope import Envelope
 
 THERAPIST = {"role": "therapist", "id": "t-7"}
 CLIENT = {"role": "client", "id": "amara"}
@@ -36,10 +36,7 @@ GOAL = {
 
 @pytest.fixture
 def app(tmp_path, monkeypatch) -> Iterator[Flask]:
-    monkeypatch.setenv("WAYPOINT_VAR_DIR", str(tmp_path))
-    app = create_app()
-    yield app
-    app.extensions["waypoint"].engine.dispose()
+    yield from app_in(create_app, tmp_path, monkeypatch)
 
 
 @dataclass
@@ -49,18 +46,7 @@ class Intake:
     app: Flask
 
     def tells(self, name: str, client_id: str, tenant: str = "clinic-a", **data: Any) -> None:
-        envelope = Envelope(
-            event_id=str(uuid.uuid4()),
-            source_service="intake",
-            type=f"waypoint.intake.{name}.v1",
-            client_id=client_id,
-            tenant_id=tenant,
-            time=datetime.now(UTC),
-            stream_version=1,
-            correlation_id=None,
-            causation_id=None,
-            data={"client_id": client_id, **data},
-        )
+        envelope = devkit_envelope("intake", name, client_id, tenant, **data)
         engine = self.app.extensions["waypoint"].engine
         run_in_transaction(engine, lambda conn: projector.handle(conn, envelope))
 

@@ -4,18 +4,17 @@ from __future__ import annotations
 
 import json
 import uuid
-from datetime import UTC, datetime
+from collections.abc import Iterator
 
 import pytest
 from flask import Flask
 from sqlalchemy import text
 
+from waypoint_devkit.apps import app_in, bearer
+from waypoint_devkit.apps import envelope as devkit_envelope
 from waypoint_goals.entrypoints.app import create_app
 from waypoint_goals.service_layer import projector
-from waypoint_shared.config import DEVELOPMENT_SECRET
 from waypoint_shared.db.database import run_in_transaction
-from waypoint_shared.http.auth import ALL_SCOPES, mint_token
-from waypoint_shared.messaging.envelope import Envelope
 
 PROPOSAL = {
     "title": "Walk to the park twice a week",
@@ -29,16 +28,9 @@ PROPOSAL = {
 }
 
 
-def bearer(tenant: str = "clinic-a", scopes: str = ALL_SCOPES) -> dict:
-    return {"Authorization": f"Bearer {mint_token(DEVELOPMENT_SECRET, 'ehr', tenant, scopes)}"}
-
-
 @pytest.fixture
-def app(tmp_path, monkeypatch) -> Flask:
-    monkeypatch.setenv("WAYPOINT_VAR_DIR", str(tmp_path))
-    app = create_app()
-    yield app
-    app.extensions["waypoint"].engine.dispose()
+def app(tmp_path, monkeypatch) -> Iterator[Flask]:
+    yield from app_in(create_app, tmp_path, monkeypatch)
 
 
 @pytest.fixture
@@ -48,18 +40,7 @@ def client(app):
 
 def intake_referred(app: Flask, client_id: str, tenant: str = "clinic-a") -> None:
     """What goals' consumer does when intake's client_referred event arrives."""
-    envelope = Envelope(
-        event_id=str(uuid.uuid4()),
-        source_service="intake",
-        type="waypoint.intake.client_referred.v1",
-        client_id=client_id,
-        tenant_id=tenant,
-        time=datetime.now(UTC),
-        stream_version=1,
-        correlation_id=None,
-        causation_id=None,
-        data={"client_id": client_id},
-    )
+    envelope = devkit_envelope("intake", "client_referred", client_id, tenant)
     engine = app.extensions["waypoint"].engine
     run_in_transaction(engine, lambda conn: projector.client_referred(conn, envelope))
 

@@ -13,9 +13,8 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import text
 
+from waypoint_devkit.apps import bearer
 from waypoint_intake.entrypoints.app import create_app
-from waypoint_shared.config import DEVELOPMENT_SECRET
-from waypoint_shared.http.auth import ALL_SCOPES, mint_token
 
 CLINICIAN = {"role": "clinician", "id": "clin-3"}
 REFERRAL = {
@@ -43,10 +42,6 @@ TREATMENT = {
     "recorded_by": CLINICIAN,
 }
 CONFIDENTIALITY = {**TREATMENT, "kind": "confidentiality", "limits_acknowledged": True}
-
-
-def bearer(tenant: str = "clinic-a", scopes: str = ALL_SCOPES) -> dict[str, str]:
-    return {"Authorization": f"Bearer {mint_token(DEVELOPMENT_SECRET, 'ehr', tenant, scopes)}"}
 
 
 @dataclass

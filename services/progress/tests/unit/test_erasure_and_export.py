@@ -14,6 +14,7 @@ import pytest
 from flask import Flask
 from sqlalchemy import func, select
 
+from waypoint_devkit.apps import app_in
 from waypoint_progress.adapters.tables import source_events, timeline_entries
 from waypoint_progress.entrypoints.app import create_app
 from waypoint_progress.service_layer.rebuild import rebuild
@@ -31,10 +32,7 @@ HEADERS = {"Authorization": f"Bearer {TOKEN}"}
 
 @pytest.fixture
 def app(tmp_path, monkeypatch) -> Iterator[Flask]:
-    monkeypatch.setenv("WAYPOINT_VAR_DIR", str(tmp_path))
-    app = create_app()
-    yield app
-    app.extensions["waypoint"].engine.dispose()
+    yield from app_in(create_app, tmp_path, monkeypatch)
 
 
 def project(app: Flask, *envelopes: Envelope) -> None:

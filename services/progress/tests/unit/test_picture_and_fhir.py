@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 import xml.etree.ElementTree as ET
+from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import pytest
@@ -12,27 +13,19 @@ from fhir.resources.R4B.observation import Observation
 from fhir.resources.R4B.operationoutcome import OperationOutcome
 from flask import Flask
 
+from waypoint_devkit.apps import app_in, bearer
 from waypoint_progress.entrypoints.app import create_app
 from waypoint_progress.entrypoints.timeline import picture
-from waypoint_shared.config import DEVELOPMENT_SECRET
 from waypoint_shared.db.database import run_in_transaction
-from waypoint_shared.http.auth import ALL_SCOPES, mint_token
 
 SVG = "{http://www.w3.org/2000/svg}"
 LOINC = "http://loinc.org"
 MEASURES = "https://waypoint.example/fhir/CodeSystem/measures"
 
 
-def bearer(tenant: str = "clinic-a", scopes: str = ALL_SCOPES) -> dict:
-    return {"Authorization": f"Bearer {mint_token(DEVELOPMENT_SECRET, 'ehr', tenant, scopes)}"}
-
-
 @pytest.fixture
-def app(tmp_path, monkeypatch) -> Flask:
-    monkeypatch.setenv("WAYPOINT_VAR_DIR", str(tmp_path))
-    app = create_app()
-    yield app
-    app.extensions["waypoint"].engine.dispose()
+def app(tmp_path, monkeypatch) -> Iterator[Flask]:
+    yield from app_in(create_app, tmp_path, monkeypatch)
 
 
 def project(app: Flask, envelopes) -> None:

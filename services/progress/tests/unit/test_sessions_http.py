@@ -4,15 +4,15 @@ the measures that follow once the projection has the session."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
 
 import pytest
 from flask import Flask
 from sqlalchemy import text
 
+from waypoint_devkit.apps import app_in, bearer
 from waypoint_progress.entrypoints.app import create_app
-from waypoint_shared.config import DEVELOPMENT_SECRET
 from waypoint_shared.db.database import run_in_transaction
-from waypoint_shared.http.auth import ALL_SCOPES, mint_token
 from waypoint_shared.messaging.envelope import decode, encode
 
 PHQ9_MILD = [1, 1, 1, 1, 1, 1, 1, 1, 0]
@@ -29,16 +29,9 @@ SESSION = {
 }
 
 
-def bearer(tenant: str = "clinic-a", scopes: str = ALL_SCOPES) -> dict:
-    return {"Authorization": f"Bearer {mint_token(DEVELOPMENT_SECRET, 'ehr', tenant, scopes)}"}
-
-
 @pytest.fixture
-def app(tmp_path, monkeypatch) -> Flask:
-    monkeypatch.setenv("WAYPOINT_VAR_DIR", str(tmp_path))
-    app = create_app()
-    yield app
-    app.extensions["waypoint"].engine.dispose()
+def app(tmp_path, monkeypatch) -> Iterator[Flask]:
+    yield from app_in(create_app, tmp_path, monkeypatch)
 
 
 @pytest.fixture
