@@ -29,16 +29,11 @@ FAST_GROUP = {"session_timeout_ms": 6000, "heartbeat_interval_ms": 2000}
 
 @pytest.fixture
 def environment(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, kafka_settings: KafkaSettings
+    monkeypatch: pytest.MonkeyPatch, kafka_environment: dict[str, str]
 ) -> dict[str, str]:
-    env = {
-        "WAYPOINT_VAR_DIR": str(tmp_path),
-        "KAFKA_BOOTSTRAP_SERVERS": kafka_settings.bootstrap_servers,
-        "WAYPOINT_TOPIC_PREFIX": kafka_settings.topic_prefix,
-    }
-    for key, value in env.items():
+    for key, value in kafka_environment.items():
         monkeypatch.setenv(key, value)
-    return env
+    return kafka_environment
 
 
 def worker_loops() -> list[Loop]:

@@ -26,7 +26,15 @@ def app_in(
     create_app: Callable[[], Flask], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[Flask]:
     """A service's app with its store under tmp_path; the engine is disposed afterwards."""
-    monkeypatch.setenv("WAYPOINT_VAR_DIR", str(tmp_path))
+    return app_with(create_app, monkeypatch, WAYPOINT_VAR_DIR=str(tmp_path))
+
+
+def app_with(
+    create_app: Callable[[], Flask], monkeypatch: pytest.MonkeyPatch, **environment: str
+) -> Iterator[Flask]:
+    """A service's app made with these environment variables set; its engine disposed after."""
+    for name, value in environment.items():
+        monkeypatch.setenv(name, value)
     app = create_app()
     yield app
     app.extensions["waypoint"].engine.dispose()

@@ -6,6 +6,7 @@ they start accept the development secrets the tokens below are signed with.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import uuid
 from collections.abc import Callable, Iterator
@@ -28,6 +29,20 @@ from waypoint_shared.eventstore.store import SHARED_MIGRATIONS
 from waypoint_shared.messaging.topics import ensure_topics, suite_topics
 
 
+@contextlib.contextmanager
+def started(server: Any, what: str) -> Iterator[Any]:
+    """A local server started for the block and stopped after it; the test is skipped (or fails,
+    where infrastructure is required) when it cannot start."""
+    try:
+        server.start()
+    except Exception as error:
+        unavailable(f"no {what}: {error}")
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
 def pytest_configure(config: pytest.Config) -> None:
     os.environ.setdefault("WAYPOINT_ENV", "development")
 
@@ -43,29 +58,15 @@ def kafka_bootstrap(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         with KafkaContainer(KAFKA_IMAGE).with_kraft() as container:
             yield container.get_bootstrap_server()
     else:
-        broker = local_kafka(tmp_path_factory.mktemp("kafka"))
-        try:
-            broker.start()
-        except Exception as error:
-            unavailable(f"no Kafka broker: {error}")
-        try:
+        with started(local_kafka(tmp_path_factory.mktemp("kafka")), "Kafka broker") as broker:
             yield broker.bootstrap
-        finally:
-            broker.stop()
 
 
 @pytest.fixture
 def own_kafka(tmp_path: Path) -> Iterator[Any]:
     """A broker of this test's own, which the test may stop and restart."""
-    broker = local_kafka(tmp_path / "kafka")
-    try:
-        broker.start()
-    except Exception as error:
-        unavailable(f"no Kafka broker: {error}")
-    try:
+    with started(local_kafka(tmp_path / "kafka"), "Kafka broker") as broker:
         yield broker
-    finally:
-        broker.stop()
 
 
 @pytest.fixture
@@ -81,17 +82,22 @@ def kafka_settings(kafka_bootstrap: str, topic_prefix: str) -> KafkaSettings:
     return settings
 
 
+@pytest.fixture
+def kafka_environment(tmp_path: Path, kafka_settings: KafkaSettings) -> dict[str, str]:
+    """A service's environment on this test's own store folder, broker and topics."""
+    return {
+        "WAYPOINT_VAR_DIR": str(tmp_path),
+        "KAFKA_BOOTSTRAP_SERVERS": kafka_settings.bootstrap_servers,
+        "WAYPOINT_TOPIC_PREFIX": kafka_settings.topic_prefix,
+    }
+
+
 @pytest.fixture(scope="session")
 def postgres_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    server = local_postgres(tmp_path_factory.mktemp("postgres"))
-    try:
-        server.start()
-    except Exception as error:
-        unavailable(f"no PostgreSQL server: {error}")
-    try:
+    with started(
+        local_postgres(tmp_path_factory.mktemp("postgres")), "PostgreSQL server"
+    ) as server:
         yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture

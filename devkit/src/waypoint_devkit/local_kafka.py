@@ -44,6 +44,8 @@ import uuid
 import xml.etree.ElementTree as ElementTree
 from pathlib import Path
 
+from waypoint_devkit.runner import StopRequest, command_line
+
 FILES = Path(__file__).resolve().parent / "kafka"  # pom.xml and log4j2.properties, shipped here
 POM = FILES / "pom.xml"
 LOG4J_CONFIG = FILES / "log4j2.properties"
@@ -429,14 +431,11 @@ def _run(args: argparse.Namespace) -> int:
     kafka = LocalKafka(
         args.port, args.controller_port, Path(args.data_dir), args.jars_dir, sasl=args.sasl
     )
-    stop_requested = []
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signum, lambda *_: stop_requested.append(True))
+    stop = StopRequest()
     started = time.monotonic()
     kafka.start(timeout=args.timeout)
     print(f"kafka ready on {kafka.bootstrap} ({time.monotonic() - started:.1f}s)", flush=True)
-    while not stop_requested and kafka.is_running():
-        time.sleep(0.3)
+    stop.wait(kafka.is_running)
     died = not kafka.is_running()
     kafka.stop()
     if died:
@@ -457,15 +456,9 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--jars-dir", type=Path, default=None)
     run.add_argument("--timeout", type=float, default=90)
     run.add_argument("--sasl", action="store_true", help="SASL/SCRAM, one principal per service")
-    args = parser.parse_args(argv)
-    try:
-        if args.command == "fetch":
-            print(f"kafka jars in {fetch_jars(args.cache_dir)}")
-            return 0
-        return _run(args)
-    except KafkaError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 1
+    return command_line(
+        parser, argv, lambda args: f"kafka jars in {fetch_jars(args.cache_dir)}", _run, KafkaError
+    )
 
 
 if __name__ == "__main__":

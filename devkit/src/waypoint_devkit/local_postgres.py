@@ -19,12 +19,12 @@ import atexit
 import os
 import pwd
 import re
-import signal
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
+
+from waypoint_devkit.runner import StopRequest, command_line
 
 SERVER_USER = "postgres"
 DATABASE_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
@@ -218,15 +218,12 @@ def _let_server_user_reach(path: Path) -> None:
 
 def _run(args: argparse.Namespace) -> int:
     postgres = LocalPostgres(args.port, args.data_dir)
-    stop_requested = []
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signum, lambda *_: stop_requested.append(True))
+    stop = StopRequest()
     postgres.start()
     for name in args.database:
         print(postgres.create_database(name), flush=True)
     print(f"postgres ready on 127.0.0.1:{args.port}", flush=True)
-    while not stop_requested:
-        time.sleep(0.3)
+    stop.wait()
     postgres.stop()
     return 0
 
@@ -239,15 +236,9 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--port", type=int, default=55432)
     run.add_argument("--data-dir", type=Path, required=True)
     run.add_argument("--database", action="append", default=[], help="create this database too")
-    args = parser.parse_args(argv)
-    try:
-        if args.command == "install":
-            print(f"postgres binaries in {ensure_installed()}")
-            return 0
-        return _run(args)
-    except PostgresError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 1
+    return command_line(
+        parser, argv, lambda _: f"postgres binaries in {ensure_installed()}", _run, PostgresError
+    )
 
 
 if __name__ == "__main__":

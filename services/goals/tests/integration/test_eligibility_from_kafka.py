@@ -5,59 +5,36 @@ from __future__ import annotations
 import os
 import uuid
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 from kafka import KafkaProducer
 
+from waypoint_devkit.consuming import consumer_runner
 from waypoint_devkit.waiting import wait_until
 from waypoint_goals.adapters import eligibility
 from waypoint_goals.bootstrap import Container, bootstrap
 from waypoint_goals.domain.errors import ClientNotEligible
 from waypoint_goals.service_layer import projector
 from waypoint_goals.service_layer.handlers import ensure_goal_work_may_continue
-from waypoint_shared.config import KafkaSettings, load_settings
+from waypoint_shared.config import load_settings
 from waypoint_shared.crypto.sealing import Place, seal_fields
 from waypoint_shared.db.database import read
 from waypoint_shared.eventstore.store import RecordedEvent
 from waypoint_shared.messaging.consumer import ConsumerRunner
 from waypoint_shared.messaging.envelope import encode
-from waypoint_shared.messaging.kafka_clients import durable_producer, group_consumer
 
 pytestmark = [pytest.mark.kafka, pytest.mark.timeout(180)]
 KEY = os.urandom(32)
 
 
 @pytest.fixture
-def goals(tmp_path: Path, kafka_settings: KafkaSettings) -> Container:
-    return bootstrap(
-        load_settings(
-            "goals",
-            {
-                "WAYPOINT_VAR_DIR": str(tmp_path),
-                "KAFKA_BOOTSTRAP_SERVERS": kafka_settings.bootstrap_servers,
-                "WAYPOINT_TOPIC_PREFIX": kafka_settings.topic_prefix,
-            },
-        )
-    )
+def goals(kafka_environment: dict[str, str]) -> Container:
+    return bootstrap(load_settings("goals", kafka_environment))
 
 
 def runner_for(goals: Container) -> ConsumerRunner:
-    settings = goals.settings
-    return ConsumerRunner(
-        goals.engine,
-        settings.consumer_group,
-        [settings.topic_of("intake")],
-        projector.handle,
-        consumer_factory=lambda: group_consumer(
-            settings.kafka,
-            settings.consumer_group,
-            session_timeout_ms=6000,
-            heartbeat_interval_ms=2000,
-        ),
-        producer_factory=lambda: durable_producer(settings.kafka),
-        dead_letter_topic=settings.dead_letter_topic,
-        known_client=projector.knows,
+    return consumer_runner(
+        goals.settings, goals.engine, ["intake"], projector.handle, projector.knows
     )
 
 

@@ -7,14 +7,11 @@ import threading
 
 import pytest
 
+from waypoint_devkit.apps import app_with, bearer
 from waypoint_intake.entrypoints.app import create_app
-from waypoint_shared.config import DEVELOPMENT_SECRET
-from waypoint_shared.http.auth import ALL_SCOPES, mint_token
 
 pytestmark = [pytest.mark.postgres]
-HEADERS = {
-    "Authorization": f"Bearer {mint_token(DEVELOPMENT_SECRET, 'ehr', 'clinic-a', ALL_SCOPES)}"
-}
+HEADERS = bearer()
 CLINICIAN = {"role": "clinician", "id": "clin-3"}
 THERAPIST = {"name": "Dr. Vogel", "capacity": 2, "recorded_by": CLINICIAN}
 REFERRAL = {"given_name": "Amara", "family_name": "Osei", "date_of_birth": "1992-06-30"}
@@ -22,10 +19,7 @@ REFERRAL = {"given_name": "Amara", "family_name": "Osei", "date_of_birth": "1992
 
 @pytest.fixture
 def app(postgres_url, monkeypatch):
-    monkeypatch.setenv("INTAKE_DATABASE_URL", postgres_url)
-    app = create_app()
-    yield app
-    app.extensions["waypoint"].engine.dispose()
+    yield from app_with(create_app, monkeypatch, INTAKE_DATABASE_URL=postgres_url)
 
 
 def assign(http, client_id: str, therapist_id: str) -> int:

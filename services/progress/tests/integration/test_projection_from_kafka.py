@@ -5,12 +5,12 @@ from __future__ import annotations
 import json
 import uuid
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 from kafka import KafkaConsumer, KafkaProducer
 from sqlalchemy import delete, func, select
 
+from waypoint_devkit.consuming import consumer_runner
 from waypoint_devkit.waiting import wait_until
 from waypoint_progress.adapters.tables import timeline_entries
 from waypoint_progress.bootstrap import Container, bootstrap
@@ -21,41 +21,22 @@ from waypoint_shared.db.tables import consumer_offsets, events
 from waypoint_shared.eventstore.store import RecordedEvent
 from waypoint_shared.messaging.consumer import ConsumerRunner
 from waypoint_shared.messaging.envelope import encode
-from waypoint_shared.messaging.kafka_clients import durable_producer, group_consumer
 
 pytestmark = [pytest.mark.kafka, pytest.mark.timeout(180)]
 
 
 @pytest.fixture
-def progress(tmp_path: Path, kafka_settings: KafkaSettings) -> Container:
-    return bootstrap(
-        load_settings(
-            "progress",
-            {
-                "WAYPOINT_VAR_DIR": str(tmp_path),
-                "KAFKA_BOOTSTRAP_SERVERS": kafka_settings.bootstrap_servers,
-                "WAYPOINT_TOPIC_PREFIX": kafka_settings.topic_prefix,
-            },
-        )
-    )
+def progress(kafka_environment: dict[str, str]) -> Container:
+    return bootstrap(load_settings("progress", kafka_environment))
 
 
 def runner_for(progress: Container) -> ConsumerRunner:
-    settings = progress.settings
-    return ConsumerRunner(
+    return consumer_runner(
+        progress.settings,
         progress.engine,
-        settings.consumer_group,
-        [settings.topic_of(s) for s in ("intake", "goals", "progress")],
+        ["intake", "goals", "progress"],
         progress.projector.handle,
-        consumer_factory=lambda: group_consumer(
-            settings.kafka,
-            settings.consumer_group,
-            session_timeout_ms=6000,
-            heartbeat_interval_ms=2000,
-        ),
-        producer_factory=lambda: durable_producer(settings.kafka),
-        dead_letter_topic=settings.dead_letter_topic,
-        known_client=progress.projector.knows,
+        progress.projector.knows,
     )
 
 

@@ -3,17 +3,16 @@ projection is measured per partition."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from sqlalchemy import func, select
 
+from waypoint_devkit.consuming import consumer_runner
 from waypoint_devkit.waiting import wait_until
 from waypoint_progress.adapters.tables import timeline_entries
 from waypoint_progress.bootstrap import Container, bootstrap
 from waypoint_progress.entrypoints import rebuild
 from waypoint_progress.entrypoints.app import create_app
-from waypoint_shared.config import SERVICES, KafkaSettings, load_settings
+from waypoint_shared.config import SERVICES, load_settings
 from waypoint_shared.db.database import read
 from waypoint_shared.db.tables import events
 from waypoint_shared.messaging.consumer import ConsumerRunner
@@ -24,35 +23,17 @@ pytestmark = [pytest.mark.kafka, pytest.mark.timeout(180)]
 
 
 @pytest.fixture
-def environment(tmp_path: Path, kafka_settings: KafkaSettings) -> dict[str, str]:
-    return {
-        "WAYPOINT_VAR_DIR": str(tmp_path),
-        "KAFKA_BOOTSTRAP_SERVERS": kafka_settings.bootstrap_servers,
-        "WAYPOINT_TOPIC_PREFIX": kafka_settings.topic_prefix,
-    }
-
-
-@pytest.fixture
-def progress(environment: dict[str, str]) -> Container:
-    return bootstrap(load_settings("progress", environment))
+def progress(kafka_environment: dict[str, str]) -> Container:
+    return bootstrap(load_settings("progress", kafka_environment))
 
 
 def runner_for(progress: Container) -> ConsumerRunner:
-    settings = progress.settings
-    return ConsumerRunner(
+    return consumer_runner(
+        progress.settings,
         progress.engine,
-        settings.consumer_group,
-        [settings.topic_of(s) for s in SERVICES],
+        list(SERVICES),
         progress.projector.handle,
-        consumer_factory=lambda: group_consumer(
-            settings.kafka,
-            settings.consumer_group,
-            session_timeout_ms=6000,
-            heartbeat_interval_ms=2000,
-        ),
-        producer_factory=lambda: durable_producer(settings.kafka),
-        dead_letter_topic=settings.dead_letter_topic,
-        known_client=progress.projector.knows,
+        progress.projector.knows,
     )
 
 
@@ -90,7 +71,11 @@ def project_all(progress: Container, count: int) -> None:
 
 
 def test_a_rebuild_from_offset_0_gives_the_same_ids_times_and_order(
-    progress: Container, environment: dict[str, str], monkeypatch, journey, acceptance_milestones
+    progress: Container,
+    kafka_environment: dict[str, str],
+    monkeypatch,
+    journey,
+    acceptance_milestones,
 ) -> None:
     client = journey()
     client.acceptance_journey()
@@ -101,7 +86,7 @@ def test_a_rebuild_from_offset_0_gives_the_same_ids_times_and_order(
 
     done = rebuild.run(progress)
     after_first = snapshot(progress, client.client_id)
-    for key, value in environment.items():
+    for key, value in kafka_environment.items():
         monkeypatch.setenv(key, value)
     cli = create_app().test_cli_runner().invoke(args=["rebuild-timeline"])
 
