@@ -14,6 +14,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from flask import Flask
+from flask.testing import FlaskClient
 from sqlalchemy import Engine
 
 from waypoint_devkit.infrastructure import (
@@ -124,6 +126,12 @@ def migrated(database_url: str) -> Iterator[Engine]:
     migrate(engine, SHARED_MIGRATIONS)
     yield engine
     engine.dispose()
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    """A test client of the `app` fixture the test folder defines."""
+    return app.test_client()
 
 
 @pytest.fixture

@@ -4,15 +4,12 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterator
 
-import pytest
 from flask import Flask
 from sqlalchemy import text
 
-from waypoint_devkit.apps import app_in, bearer
+from waypoint_devkit.apps import bearer
 from waypoint_devkit.apps import envelope as devkit_envelope
-from waypoint_goals.entrypoints.app import create_app
 from waypoint_goals.service_layer import projector
 from waypoint_shared.db.database import run_in_transaction
 
@@ -26,16 +23,6 @@ PROPOSAL = {
     "target": {"instrument": "PHQ-9", "below": 10},
     "proposed_by": {"role": "client", "id": "c-1"},
 }
-
-
-@pytest.fixture
-def app(tmp_path, monkeypatch) -> Iterator[Flask]:
-    yield from app_in(create_app, tmp_path, monkeypatch)
-
-
-@pytest.fixture
-def client(app):
-    return app.test_client()
 
 
 def intake_referred(app: Flask, client_id: str, tenant: str = "clinic-a") -> None:

@@ -13,7 +13,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import text
 
-from waypoint_devkit.apps import bearer
+from waypoint_devkit.apps import app_in, bearer
 from waypoint_intake.entrypoints.app import create_app
 
 CLINICIAN = {"role": "clinician", "id": "clin-3"}
@@ -106,8 +106,10 @@ class Driver:
 
 
 @pytest.fixture
-def intake(tmp_path, monkeypatch) -> Iterator[Driver]:
-    monkeypatch.setenv("WAYPOINT_VAR_DIR", str(tmp_path))
-    app = create_app()
-    yield Driver(app, app.test_client())
-    app.extensions["waypoint"].engine.dispose()
+def app(tmp_path, monkeypatch) -> Iterator[Flask]:
+    yield from app_in(create_app, tmp_path, monkeypatch)
+
+
+@pytest.fixture
+def intake(app: Flask) -> Driver:
+    return Driver(app, app.test_client())

@@ -5,15 +5,12 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
-import pytest
 from flask import Flask
 from sqlalchemy import text
 
-from waypoint_devkit.apps import app_in, bearer
-from waypoint_intake.entrypoints.app import create_app
+from waypoint_devkit.apps import bearer
 
 REFERRAL = {
     "given_name": "Zoë",
@@ -23,16 +20,6 @@ REFERRAL = {
     "presenting_concerns": ["panic at night"],
     "preferred_language": "de",
 }
-
-
-@pytest.fixture
-def app(tmp_path, monkeypatch) -> Iterator[Flask]:
-    yield from app_in(create_app, tmp_path, monkeypatch)
-
-
-@pytest.fixture
-def client(app):
-    return app.test_client()
 
 
 def stored(app: Flask, sql: str) -> list:

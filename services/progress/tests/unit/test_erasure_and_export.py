@@ -10,13 +10,10 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
-import pytest
 from flask import Flask
 from sqlalchemy import func, select
 
-from waypoint_devkit.apps import app_in
 from waypoint_progress.adapters.tables import source_events, timeline_entries
-from waypoint_progress.entrypoints.app import create_app
 from waypoint_progress.service_layer.rebuild import rebuild
 from waypoint_shared.config import DEVELOPMENT_SECRET
 from waypoint_shared.db.database import read, run_in_transaction
@@ -28,11 +25,6 @@ ADMIN = {"role": "administrator", "id": "dpo-1"}
 REFLECTION = "I told my sister about the lighthouse dream"
 TOKEN = mint_token(DEVELOPMENT_SECRET, "ehr", "clinic-a", ALL_SCOPES)
 HEADERS = {"Authorization": f"Bearer {TOKEN}"}
-
-
-@pytest.fixture
-def app(tmp_path, monkeypatch) -> Iterator[Flask]:
-    yield from app_in(create_app, tmp_path, monkeypatch)
 
 
 def project(app: Flask, *envelopes: Envelope) -> None:

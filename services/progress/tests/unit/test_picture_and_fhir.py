@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import uuid
 import xml.etree.ElementTree as ET
-from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import pytest
@@ -13,19 +12,13 @@ from fhir.resources.R4B.observation import Observation
 from fhir.resources.R4B.operationoutcome import OperationOutcome
 from flask import Flask
 
-from waypoint_devkit.apps import app_in, bearer
-from waypoint_progress.entrypoints.app import create_app
+from waypoint_devkit.apps import bearer
 from waypoint_progress.entrypoints.timeline import picture
 from waypoint_shared.db.database import run_in_transaction
 
 SVG = "{http://www.w3.org/2000/svg}"
 LOINC = "http://loinc.org"
 MEASURES = "https://waypoint.example/fhir/CodeSystem/measures"
-
-
-@pytest.fixture
-def app(tmp_path, monkeypatch) -> Iterator[Flask]:
-    yield from app_in(create_app, tmp_path, monkeypatch)
 
 
 def project(app: Flask, envelopes) -> None:

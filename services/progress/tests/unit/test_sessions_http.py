@@ -4,14 +4,12 @@ the measures that follow once the projection has the session."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 
 import pytest
 from flask import Flask
 from sqlalchemy import text
 
-from waypoint_devkit.apps import app_in, bearer
-from waypoint_progress.entrypoints.app import create_app
+from waypoint_devkit.apps import bearer
 from waypoint_shared.db.database import run_in_transaction
 from waypoint_shared.messaging.envelope import decode, encode
 
@@ -27,16 +25,6 @@ SESSION = {
     ],
     "reflection": "I walked to the park and it felt good",
 }
-
-
-@pytest.fixture
-def app(tmp_path, monkeypatch) -> Iterator[Flask]:
-    yield from app_in(create_app, tmp_path, monkeypatch)
-
-
-@pytest.fixture
-def client(app):
-    return app.test_client()
 
 
 def record(client, client_id: str, body=SESSION, **headers):

@@ -3,24 +3,16 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime
 
-import pytest
 from flask import Flask
 from sqlalchemy import text
 
-from waypoint_devkit.apps import app_in, bearer
-from waypoint_progress.entrypoints.app import create_app
+from waypoint_devkit.apps import bearer
 from waypoint_shared.db.database import run_in_transaction
 from waypoint_shared.messaging.envelope import Envelope
 
 REFERRED_AT = datetime(2025, 3, 4, 9, 30, 15, 123456, tzinfo=UTC)
-
-
-@pytest.fixture
-def app(tmp_path, monkeypatch) -> Iterator[Flask]:
-    yield from app_in(create_app, tmp_path, monkeypatch)
 
 
 def a_referral(client_id: str, tenant: str = "clinic-a") -> Envelope:
