@@ -4,42 +4,19 @@ from __future__ import annotations
 
 import pytest
 
+from waypoint_devkit.instruments import GAD7_BANDS, PHQ9_BANDS
 from waypoint_progress.domain.scoring import Thresholds, item_problems, score
 
 NHS = Thresholds()
 
 
-@pytest.mark.parametrize(
-    ("total", "band"),
-    [
-        (0, "minimal"),
-        (4, "minimal"),
-        (5, "mild"),
-        (9, "mild"),
-        (10, "moderate"),
-        (14, "moderate"),
-        (15, "moderately severe"),
-        (19, "moderately severe"),
-        (20, "severe"),
-        (27, "severe"),
-    ],
-)
+@pytest.mark.parametrize(("total", "band"), PHQ9_BANDS)
 def test_phq9_bands(total, band):
     items = [3] * (total // 3) + [total % 3] + [0] * 9
     assert score("PHQ-9", items[:9], NHS).band == band
 
 
-@pytest.mark.parametrize(
-    ("total", "band"),
-    [
-        (4, "minimal"),
-        (5, "mild"),
-        (10, "moderate"),
-        (14, "moderate"),
-        (15, "severe"),
-        (21, "severe"),
-    ],
-)
+@pytest.mark.parametrize(("total", "band"), GAD7_BANDS)
 def test_gad7_bands(total, band):
     items = ([3] * (total // 3) + [total % 3] + [0] * 7)[:7]
     assert score("GAD-7", items, NHS).total == total
