@@ -21,6 +21,12 @@ def personal(field: F) -> F:
     return field
 
 
+class ClientEvent(Schema):
+    """An event about one client: the client id is the record key and the stream's subject."""
+
+    client_id = fields.UUID(required=True)
+
+
 class Party(Schema):
     """One of the two parties of the therapeutic work, by the integrator's id (never a name)."""
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
-from waypoint_shared.catalog.events.common import PERSONAL, Actor, EventType
+from waypoint_shared.catalog.events.common import PERSONAL, Actor, ClientEvent, EventType
 
 CONSENT_KINDS = ("treatment", "confidentiality", "data_sharing")
 EXPECTATION_TOPICS = (
@@ -17,8 +17,7 @@ EXPECTATION_TOPICS = (
 SCREENING_INSTRUMENTS = ("PHQ-9", "GAD-7")
 
 
-class ClientReferredV1(Schema):
-    client_id = fields.UUID(required=True)
+class ClientReferredV1(ClientEvent):
     given_name = fields.String(required=True, metadata=PERSONAL)
     family_name = fields.String(required=True, metadata=PERSONAL)
     preferred_name = fields.String(allow_none=True, load_default=None, metadata=PERSONAL)
@@ -33,15 +32,13 @@ class ClientReferredV1(Schema):
     referral_source = fields.String(allow_none=True, load_default=None)
 
 
-class ClientDetailsCorrectedV1(Schema):
-    client_id = fields.UUID(required=True)
+class ClientDetailsCorrectedV1(ClientEvent):
     changed_fields = fields.List(fields.String(), required=True)
     # {field: {"before": …, "after": …}}: personal as a whole, since it quotes personal values
     changes = fields.Dict(required=True, metadata=PERSONAL)
 
 
-class CulturalContextRecordedV1(Schema):
-    client_id = fields.UUID(required=True)
+class CulturalContextRecordedV1(ClientEvent):
     background = fields.String(allow_none=True, load_default=None, metadata=PERSONAL)
     identities = fields.List(fields.String(), load_default=list, metadata=PERSONAL)
     religion_or_spirituality = fields.String(allow_none=True, load_default=None, metadata=PERSONAL)
@@ -50,8 +47,7 @@ class CulturalContextRecordedV1(Schema):
     therapist_preferences = fields.Dict(load_default=dict, metadata=PERSONAL)
 
 
-class ConsentGrantedV1(Schema):
-    client_id = fields.UUID(required=True)
+class ConsentGrantedV1(ClientEvent):
     kind = fields.String(required=True, validate=validate.OneOf(CONSENT_KINDS))
     document_version = fields.String(required=True)
     signed_by = fields.String(required=True, metadata=PERSONAL)
@@ -60,22 +56,19 @@ class ConsentGrantedV1(Schema):
     scopes = fields.List(fields.String(), load_default=list)
 
 
-class ConsentRevokedV1(Schema):
-    client_id = fields.UUID(required=True)
+class ConsentRevokedV1(ClientEvent):
     kind = fields.String(required=True, validate=validate.OneOf(CONSENT_KINDS))
     reason = fields.String(required=True, metadata=PERSONAL)
     revoked_by = fields.String(required=True, metadata=PERSONAL)
 
 
-class ExpectationsAcknowledgedV1(Schema):
-    client_id = fields.UUID(required=True)
+class ExpectationsAcknowledgedV1(ClientEvent):
     topics = fields.List(fields.String(validate=validate.OneOf(EXPECTATION_TOPICS)), required=True)
     acknowledged_by = fields.Nested(Actor, required=True)
     notes = fields.String(allow_none=True, load_default=None, metadata=PERSONAL)
 
 
-class ScreeningRecordedV1(Schema):
-    client_id = fields.UUID(required=True)
+class ScreeningRecordedV1(ClientEvent):
     screening_id = fields.UUID(required=True)
     instrument = fields.String(required=True, validate=validate.OneOf(SCREENING_INSTRUMENTS))
     items = fields.List(fields.Integer(validate=validate.Range(min=0, max=3)), required=True)
@@ -83,38 +76,33 @@ class ScreeningRecordedV1(Schema):
     severity = fields.String(required=True)
 
 
-class RiskFlaggedV1(Schema):
-    client_id = fields.UUID(required=True)
+class RiskFlaggedV1(ClientEvent):
     screening_id = fields.UUID(required=True)
     instrument = fields.String(required=True)
     item = fields.Integer(required=True)
     score = fields.Integer(required=True)
 
 
-class TherapistAssignedV1(Schema):
-    client_id = fields.UUID(required=True)
+class TherapistAssignedV1(ClientEvent):
     therapist_id = fields.UUID(required=True)
     previous_therapist_id = fields.UUID(allow_none=True, load_default=None)
 
 
-class IntakeCompletedV1(Schema):
-    client_id = fields.UUID(required=True)
+class IntakeCompletedV1(ClientEvent):
     therapist_id = fields.UUID(required=True)
 
 
-class ClientDischargedV1(Schema):
-    client_id = fields.UUID(required=True)
+class ClientDischargedV1(ClientEvent):
     reason = fields.String(required=True, metadata=PERSONAL)
 
 
-class ClientErasedV1(Schema):
+class ClientErasedV1(ClientEvent):
     """The client's personal data was erased (crypto-shredding) in every service that holds it.
 
     Carries no personal field: the free-text reason of the request is not kept anywhere, since
     anything kept about an erased client would outlive the erasure.
     """
 
-    client_id = fields.UUID(required=True)
     erased_by = fields.Nested(Actor, required=True)
 
 
@@ -135,16 +123,19 @@ class TherapistUpdatedV1(Schema):
     changes = fields.Dict(required=True)
 
 
-class ClientTakenOnV1(Schema):
+class CaseloadChange(Schema):
     """Recorded on the therapist's stream: its version guards capacity against races."""
 
     therapist_id = fields.UUID(required=True)
     client_id = fields.UUID(required=True)
 
 
-class ClientHandedOverV1(Schema):
-    therapist_id = fields.UUID(required=True)
-    client_id = fields.UUID(required=True)
+class ClientTakenOnV1(CaseloadChange):
+    pass
+
+
+class ClientHandedOverV1(CaseloadChange):
+    pass
 
 
 EVENT_TYPES = tuple(

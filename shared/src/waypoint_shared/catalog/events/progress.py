@@ -4,7 +4,13 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
-from waypoint_shared.catalog.events.common import INSTRUMENTS, PERSONAL, Actor, EventType
+from waypoint_shared.catalog.events.common import (
+    INSTRUMENTS,
+    PERSONAL,
+    Actor,
+    ClientEvent,
+    EventType,
+)
 
 
 class Measure(Schema):
@@ -16,8 +22,7 @@ class Measure(Schema):
     band = fields.String(allow_none=True, load_default=None)
 
 
-class SessionRecordedV1(Schema):
-    client_id = fields.UUID(required=True)
+class SessionRecordedV1(ClientEvent):
     session_id = fields.UUID(required=True)
     date = fields.Date(required=True)
     attended = fields.Boolean(required=True)
@@ -25,24 +30,24 @@ class SessionRecordedV1(Schema):
     reflection = fields.String(allow_none=True, load_default=None, metadata=PERSONAL)
 
 
-class MilestoneReachedV1(Schema):
+class DerivedEntry(ClientEvent):
+    """A timeline entry progress derived by a rule from the event (of any service) that
+    completed it."""
+
+    rule = fields.String(required=True)
+    title = fields.String(required=True)
+    source_service = fields.String(required=True)
+    source_event_id = fields.UUID(required=True)
+
+
+class MilestoneReachedV1(DerivedEntry):
     milestone_id = fields.UUID(required=True)
-    client_id = fields.UUID(required=True)
-    rule = fields.String(required=True)
-    title = fields.String(required=True)
     reached_at = fields.String(required=True)
-    source_service = fields.String(required=True)
-    source_event_id = fields.UUID(required=True)
 
 
-class AlertRaisedV1(Schema):
+class AlertRaisedV1(DerivedEntry):
     alert_id = fields.UUID(required=True)
-    client_id = fields.UUID(required=True)
-    rule = fields.String(required=True)
-    title = fields.String(required=True)
     raised_at = fields.String(required=True)
-    source_service = fields.String(required=True)
-    source_event_id = fields.UUID(required=True)
 
 
 class AlertAcknowledgedV1(Schema):
