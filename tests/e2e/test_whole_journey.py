@@ -4,8 +4,6 @@ consent that stops new goals."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import uuid
 import xml.etree.ElementTree as ElementTree
 from collections.abc import Callable, Iterator
@@ -15,7 +13,7 @@ from typing import Any
 import pytest
 import requests
 
-from waypoint_devkit.suite import running_suite, url_of
+from waypoint_devkit.suite import rebuild_timeline, running_suite, url_of
 from waypoint_devkit.waiting import wait_until
 from waypoint_shared.config import KafkaSettings
 
@@ -72,6 +70,22 @@ class Api:
             timeout=10,
         )
         return response.json()["items"] if response.ok else []
+
+    def post_once_known(self, service: str, path: str, body: dict[str, Any]) -> Any:
+        """POST once the service knows the client: it answers 409 "not known yet" until its
+        consumer has applied the referral, then 201."""
+
+        def posted() -> Any:
+            response = requests.post(
+                url_of(self.suite, f"{service}-web") + path,
+                headers=self.headers,
+                timeout=10,
+                json=body,
+            )
+            assert response.status_code in (201, 409), response.text
+            return response.json() if response.status_code == 201 else None
+
+        return wait_until(posted, timeout=20, what=f"{service} to know the client")
 
     def milestones(self, client_id: str) -> list[dict[str, Any]]:
         return self.timeline(client_id, "milestone")
@@ -182,22 +196,13 @@ def start_safely(api: Api) -> str:
 
 def set_goals(api: Api, client_id: str) -> str:
     """Goal proposed by the therapist, agreed by the client, two steps, one completed."""
-
-    def propose() -> Any:
-        response = requests.post(
-            url_of(api.suite, "goals-web") + f"/v1/clients/{client_id}/goals",
-            headers=api.headers,
-            timeout=10,
-            json={
-                "title": "Sleep through the night",
-                "modality": "cbt",
-                "priority": "high",
-                "proposed_by": THERAPIST,
-            },
-        )
-        return response.json() if response.status_code == 201 else None
-
-    goal_id = wait_until(propose, timeout=20, what="goals to know the client")["goal_id"]
+    proposal = {
+        "title": "Sleep through the night",
+        "modality": "cbt",
+        "priority": "high",
+        "proposed_by": THERAPIST,
+    }
+    goal_id = api.post_once_known("goals", f"/v1/clients/{client_id}/goals", proposal)["goal_id"]
     api.post("goals", f"/v1/goals/{goal_id}/agreement", {"agreed_by": CLIENT})
     steps = [
         api.post("goals", f"/v1/goals/{goal_id}/steps", {"description": d}, expect=201)
@@ -209,26 +214,16 @@ def set_goals(api: Api, client_id: str) -> str:
 
 def record_session(api: Api, client_id: str) -> Any:
     """A session, once progress has the referral (it answers 409 "not known yet" until then)."""
-
-    def recorded() -> Any:
-        response = requests.post(
-            url_of(api.suite, "progress-web") + f"/v1/clients/{client_id}/sessions",
-            headers=api.headers,
-            timeout=10,
-            json={
-                "date": date.today().isoformat(),
-                "attended": True,
-                "measures": [
-                    {"instrument": "PHQ-9", "items": PHQ9_8},
-                    {"instrument": "GAD-7", "items": GAD7_6},
-                    {"instrument": "SRS", "items": SRS_38},
-                ],
-            },
-        )
-        assert response.status_code in (201, 409), response.text
-        return response.json() if response.status_code == 201 else None
-
-    return wait_until(recorded, timeout=20, what="progress to know the client")
+    session = {
+        "date": date.today().isoformat(),
+        "attended": True,
+        "measures": [
+            {"instrument": "PHQ-9", "items": PHQ9_8},
+            {"instrument": "GAD-7", "items": GAD7_6},
+            {"instrument": "SRS", "items": SRS_38},
+        ],
+    }
+    return api.post_once_known("progress", f"/v1/clients/{client_id}/sessions", session)
 
 
 def milestone_types(api: Api, client_id: str) -> list[str]:
@@ -292,14 +287,7 @@ def test_a_journey_is_celebrated_in_order_survives_a_rebuild_and_revocation_stop
     ):
         assert happened in events, f"{happened} is not on the timeline: {events}"
     before = api.timeline(client_id)
-    rebuild = subprocess.run(
-        [sys.executable, "-m", "waypoint_progress.entrypoints.rebuild"],
-        env=suite.env,
-        capture_output=True,
-        text=True,
-        timeout=180,
-    )
-    assert rebuild.returncode == 0, rebuild.stderr
+    rebuild_timeline(suite)
     assert api.timeline(client_id) == before  # same ids, times and order
 
     api.post(

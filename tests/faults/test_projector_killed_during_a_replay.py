@@ -4,8 +4,6 @@ before, and a clean rebuild gives the very same entries: same ids, times and ord
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from typing import Any
 
 import pytest
@@ -22,6 +20,7 @@ from waypoint_devkit.faults import (
     timeline_entries,
     whole_timeline,
 )
+from waypoint_devkit.suite import rebuild_timeline
 from waypoint_devkit.waiting import wait_until
 
 from .conftest import Api, Referrals, settle
@@ -43,14 +42,7 @@ def kill_mid_replay(suite: Any, group: str, total: int, tally: Tally) -> None:
 
 
 def rebuild(suite: Any) -> None:
-    done = subprocess.run(
-        [sys.executable, "-m", "waypoint_progress.entrypoints.rebuild"],
-        env=suite.env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert done.returncode == 0, done.stderr[-2000:]
+    rebuild_timeline(suite, timeout=300)
 
 
 def test_a_projector_killed_during_a_replay_ends_with_the_timeline_of_a_clean_rebuild(

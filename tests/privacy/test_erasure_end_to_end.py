@@ -11,8 +11,6 @@ plain bytes nowhere, and untouched by the erasure.
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime
@@ -23,7 +21,7 @@ import pytest
 import requests
 from kafka import TopicPartition
 
-from waypoint_devkit.suite import running_suite, url_of
+from waypoint_devkit.suite import rebuild_timeline, running_suite, url_of
 from waypoint_devkit.waiting import wait_until
 from waypoint_shared.config import KafkaSettings
 from waypoint_shared.messaging.kafka_clients import group_consumer
@@ -307,14 +305,7 @@ def test_an_erased_client_is_gone_everywhere_while_another_client_is_kept_sealed
     assert late_goal.status_code == late_session.status_code == 410
 
     # (c) a rebuild does not bring the erased client back, and keeps the other as it was
-    rebuild = subprocess.run(
-        [sys.executable, "-m", "waypoint_progress.entrypoints.rebuild"],
-        env=suite.env,
-        capture_output=True,
-        text=True,
-        timeout=180,
-    )
-    assert rebuild.returncode == 0, rebuild.stderr
+    rebuild_timeline(suite)
     assert api.call("GET", "progress", f"/v1/clients/{erased}/timeline").status_code == 410
 
     # (b) no trace of the erased client's values; the kept client's only through the exports

@@ -4,6 +4,8 @@ by the same launcher `make run` uses, on free ports, against the session's broke
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
@@ -62,3 +64,15 @@ def running_suite(
 
 def url_of(suite: Suite, name: str) -> str:
     return str(suite.urls()[name])
+
+
+def rebuild_timeline(suite: Suite, timeout: float = 180) -> None:
+    """Run progress's timeline rebuild as an operator would, in the suite's environment."""
+    done = subprocess.run(
+        [sys.executable, "-m", "waypoint_progress.entrypoints.rebuild"],
+        env=suite.env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]

@@ -12,9 +12,8 @@ from sqlalchemy import Engine, select
 
 from waypoint_shared.crypto import rotation as rotate_master_key
 from waypoint_shared.crypto.sealing import ClientErased, CryptoError, MasterKey, PersonalDataKeys
-from waypoint_shared.db.database import connect, migrate, run_in_transaction
+from waypoint_shared.db.database import run_in_transaction
 from waypoint_shared.db.tables import data_keys
-from waypoint_shared.eventstore.store import SHARED_MIGRATIONS
 
 TENANT = "clinic-a"
 SERVICE = "goals"
@@ -25,14 +24,6 @@ RECORD = {"given_name": "Zoë Ångström", "score": 14}
 
 def new_key() -> str:
     return base64.b64encode(os.urandom(32)).decode()
-
-
-@pytest.fixture
-def engine(tmp_path) -> Engine:
-    engine = connect("sqlite:///" + str(tmp_path / "keys.db"))
-    migrate(engine, SHARED_MIGRATIONS)
-    yield engine
-    engine.dispose()
 
 
 def seal(engine: Engine, keys: PersonalDataKeys, client_id: str) -> dict:

@@ -19,9 +19,8 @@ from waypoint_shared.crypto.sealing import (
     open_value,
     seal_value,
 )
-from waypoint_shared.db.database import connect, migrate, run_in_transaction
+from waypoint_shared.db.database import run_in_transaction
 from waypoint_shared.db.tables import data_keys
-from waypoint_shared.eventstore.store import SHARED_MIGRATIONS
 
 TENANT = "clinic-a"
 SERVICE = "intake"
@@ -42,14 +41,6 @@ def at(client_id: str, field: str = "given_name") -> Place:
 
 def a_master_key() -> MasterKey:
     return MasterKey(base64.b64encode(os.urandom(32)).decode())
-
-
-@pytest.fixture
-def engine(tmp_path) -> Engine:
-    engine = connect("sqlite:///" + str(tmp_path / "keys.db"))
-    migrate(engine, SHARED_MIGRATIONS)
-    yield engine
-    engine.dispose()
 
 
 def seal(engine: Engine, keys: PersonalDataKeys, client_id: str, data=RECORD) -> dict:

@@ -29,22 +29,14 @@ from waypoint_shared.crypto.sealing import (
     open_value,
     seal_value,
 )
-from waypoint_shared.db.database import connect, migrate, run_in_transaction
+from waypoint_shared.db.database import run_in_transaction
 from waypoint_shared.db.tables import data_keys
 from waypoint_shared.eventstore.repository import EventSourcedRepository
-from waypoint_shared.eventstore.store import SHARED_MIGRATIONS, Append, EventStore, NewEvent
+from waypoint_shared.eventstore.store import Append, EventStore, NewEvent
 
 HERE = Place(
     "intake", "clinic-a", str(uuid.uuid4()), "waypoint.intake.client_referred.v1", "given_name"
 )
-
-
-@pytest.fixture
-def engine(tmp_path) -> Engine:
-    engine = connect("sqlite:///" + str(tmp_path / "keys.db"))
-    migrate(engine, SHARED_MIGRATIONS)
-    yield engine
-    engine.dispose()
 
 
 def master() -> str:
