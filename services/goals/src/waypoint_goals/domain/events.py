@@ -10,9 +10,15 @@ Changes = dict[str, dict[str, Any]]  # {field: {"before": …, "after": …}}
 
 
 @dataclass(frozen=True)
-class GoalProposed:
+class GoalEvent:
+    """What every event of a goal's stream names: the goal and its client."""
+
     goal_id: str
     client_id: str
+
+
+@dataclass(frozen=True)
+class GoalProposed(GoalEvent):
     title: str
     modality: str
     priority: str
@@ -26,41 +32,31 @@ class GoalProposed:
 
 
 @dataclass(frozen=True)
-class GoalAgreed:
-    goal_id: str
-    client_id: str
+class GoalAgreed(GoalEvent):
     agreed_by: Party
 
 
 @dataclass(frozen=True)
-class GoalRejected:
-    goal_id: str
-    client_id: str
+class GoalRejected(GoalEvent):
     rejected_by: Party
     reason: str
 
 
 @dataclass(frozen=True)
-class ActionStepPlanned:
-    goal_id: str
-    client_id: str
+class ActionStepPlanned(GoalEvent):
     step_id: str
     description: str
     due_date: str | None = None
 
 
 @dataclass(frozen=True)
-class ActionStepCompleted:
-    goal_id: str
-    client_id: str
+class ActionStepCompleted(GoalEvent):
     step_id: str
     note: str | None = None
 
 
 @dataclass(frozen=True)
-class GoalCheckedIn:
-    goal_id: str
-    client_id: str
+class GoalCheckedIn(GoalEvent):
     rating: int
     achievement_status: str
     by: Party
@@ -68,18 +64,14 @@ class GoalCheckedIn:
 
 
 @dataclass(frozen=True)
-class GoalRevised:
-    goal_id: str
-    client_id: str
+class GoalRevised(GoalEvent):
     reason: str
     changed_fields: list[str]
     changes: Changes
 
 
 @dataclass(frozen=True)
-class ActionStepRevised:
-    goal_id: str
-    client_id: str
+class ActionStepRevised(GoalEvent):
     step_id: str
     reason: str
     changed_fields: list[str]
@@ -87,30 +79,22 @@ class ActionStepRevised:
 
 
 @dataclass(frozen=True)
-class GoalPutOnHold:
-    goal_id: str
-    client_id: str
+class GoalPutOnHold(GoalEvent):
     reason: str
 
 
 @dataclass(frozen=True)
-class GoalResumed:
-    goal_id: str
-    client_id: str
+class GoalResumed(GoalEvent):
     reason: str
 
 
 @dataclass(frozen=True)
-class GoalCancelled:
-    goal_id: str
-    client_id: str
+class GoalCancelled(GoalEvent):
     reason: str
 
 
 @dataclass(frozen=True)
-class GoalAchieved:
-    goal_id: str
-    client_id: str
+class GoalAchieved(GoalEvent):
     note: str | None = None
 
 

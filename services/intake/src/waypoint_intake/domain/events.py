@@ -7,8 +7,14 @@ from typing import Any
 
 
 @dataclass(frozen=True)
-class ClientReferred:
+class ClientEvent:
+    """What every event of a client's stream names: the client."""
+
     client_id: str
+
+
+@dataclass(frozen=True)
+class ClientReferred(ClientEvent):
     given_name: str
     family_name: str
     date_of_birth: str
@@ -24,15 +30,13 @@ class ClientReferred:
 
 
 @dataclass(frozen=True)
-class ClientDetailsCorrected:
-    client_id: str
+class ClientDetailsCorrected(ClientEvent):
     changed_fields: list[str]
     changes: dict[str, dict[str, Any]]  # {field: {"before": …, "after": …}}
 
 
 @dataclass(frozen=True)
-class CulturalContextRecorded:
-    client_id: str
+class CulturalContextRecorded(ClientEvent):
     background: str | None = None
     identities: list[str] = field(default_factory=list)
     religion_or_spirituality: str | None = None
@@ -41,8 +45,7 @@ class CulturalContextRecorded:
 
 
 @dataclass(frozen=True)
-class ConsentGranted:
-    client_id: str
+class ConsentGranted(ClientEvent):
     kind: str
     document_version: str
     signed_by: str
@@ -52,24 +55,21 @@ class ConsentGranted:
 
 
 @dataclass(frozen=True)
-class ConsentRevoked:
-    client_id: str
+class ConsentRevoked(ClientEvent):
     kind: str
     reason: str
     revoked_by: str
 
 
 @dataclass(frozen=True)
-class ExpectationsAcknowledged:
-    client_id: str
+class ExpectationsAcknowledged(ClientEvent):
     topics: list[str]
     acknowledged_by: dict[str, str]
     notes: str | None = None
 
 
 @dataclass(frozen=True)
-class ScreeningRecorded:
-    client_id: str
+class ScreeningRecorded(ClientEvent):
     screening_id: str
     instrument: str
     items: list[int]
@@ -78,8 +78,7 @@ class ScreeningRecorded:
 
 
 @dataclass(frozen=True)
-class RiskFlagged:
-    client_id: str
+class RiskFlagged(ClientEvent):
     screening_id: str
     instrument: str
     item: int
@@ -87,27 +86,23 @@ class RiskFlagged:
 
 
 @dataclass(frozen=True)
-class TherapistAssigned:
-    client_id: str
+class TherapistAssigned(ClientEvent):
     therapist_id: str
     previous_therapist_id: str | None = None
 
 
 @dataclass(frozen=True)
-class IntakeCompleted:
-    client_id: str
+class IntakeCompleted(ClientEvent):
     therapist_id: str
 
 
 @dataclass(frozen=True)
-class ClientDischarged:
-    client_id: str
+class ClientDischarged(ClientEvent):
     reason: str
 
 
 @dataclass(frozen=True)
-class ClientErased:
-    client_id: str
+class ClientErased(ClientEvent):
     erased_by: dict[str, str]
 
 

@@ -29,15 +29,21 @@ class TherapistUpdated:
 
 
 @dataclass(frozen=True)
-class ClientTakenOn:
+class CaseloadChange:
+    """A client joining or leaving a therapist's caseload, recorded on the therapist's stream."""
+
     therapist_id: str
     client_id: str
 
 
 @dataclass(frozen=True)
-class ClientHandedOver:
-    therapist_id: str
-    client_id: str
+class ClientTakenOn(CaseloadChange):
+    pass
+
+
+@dataclass(frozen=True)
+class ClientHandedOver(CaseloadChange):
+    pass
 
 
 THERAPIST_EVENTS: tuple[type, ...] = (
