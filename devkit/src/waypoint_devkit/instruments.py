@@ -18,13 +18,5 @@ PHQ9_BANDS: list[tuple[int, str]] = [
     (27, "severe"),
 ]
 
-GAD7_BANDS: list[tuple[int, str]] = [
-    (0, "minimal"),
-    (4, "minimal"),
-    (5, "mild"),
-    (9, "mild"),
-    (10, "moderate"),
-    (14, "moderate"),
-    (15, "severe"),
-    (21, "severe"),
-]
+# The GAD-7 shares the PHQ-9's edges up to moderate; from 15 it is severe, to its maximum 21.
+GAD7_BANDS: list[tuple[int, str]] = [*PHQ9_BANDS[:6], (15, "severe"), (21, "severe")]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from flask import Response
 from flask_smorest import Blueprint
@@ -26,7 +26,23 @@ from waypoint_shared.http.web import public_url, public_url_of_request
 
 blp = Blueprint("fhir", __name__, url_prefix="/fhir", description="FHIR R4 exports")
 OUTCOME = "An OperationOutcome saying what went wrong."
+F = TypeVar("F", bound=Callable[..., Any])
 Build = Callable[[Client, dict[int, datetime]], list[dict[str, Any]]]
+
+
+def patient_search(rule: str) -> Callable[[F], F]:
+    """Route a FHIR search by `patient`: its query, a searchset, a 422 OperationOutcome."""
+
+    def decorate(view: F) -> F:
+        problems = blp.alt_response(
+            422, schema=FhirResourceSchema, content_type=FHIR_JSON, description=OUTCOME
+        )
+        answered = blp.response(200, FhirBundleSchema, content_type=FHIR_JSON)
+        searched = blp.arguments(PatientSearchSchema(), location="query")
+        routed = blp.route(rule, methods=["GET"])
+        return cast(F, routed(searched(answered(problems(requires("intake:read")(view))))))
+
+    return decorate
 
 
 def fhir_response(body: dict[str, Any]) -> Response:
@@ -45,21 +61,13 @@ def read_patient(client_id: Any) -> Response:
     return fhir_response(mapping.patient(client))
 
 
-@blp.route("/Consent", methods=["GET"])
-@blp.arguments(PatientSearchSchema(), location="query")
-@blp.response(200, FhirBundleSchema, content_type=FHIR_JSON)
-@blp.alt_response(422, schema=FhirResourceSchema, content_type=FHIR_JSON, description=OUTCOME)
-@requires("intake:read")
+@patient_search("/Consent")
 def search_consents(query: dict[str, Any]) -> Response:
     """Search a client's consents (revoked ones are inactive)"""
     return _search(query, lambda c, _: [mapping.consent(c.client_id, g) for g in c.consents])
 
 
-@blp.route("/QuestionnaireResponse", methods=["GET"])
-@blp.arguments(PatientSearchSchema(), location="query")
-@blp.response(200, FhirBundleSchema, content_type=FHIR_JSON)
-@blp.alt_response(422, schema=FhirResourceSchema, content_type=FHIR_JSON, description=OUTCOME)
-@requires("intake:read")
+@patient_search("/QuestionnaireResponse")
 def search_questionnaire_responses(query: dict[str, Any]) -> Response:
     """Search a client's screenings as QuestionnaireResponses (item scores as answers)"""
     return _search(
@@ -71,11 +79,7 @@ def search_questionnaire_responses(query: dict[str, Any]) -> Response:
     )
 
 
-@blp.route("/Observation", methods=["GET"])
-@blp.arguments(PatientSearchSchema(), location="query")
-@blp.response(200, FhirBundleSchema, content_type=FHIR_JSON)
-@blp.alt_response(422, schema=FhirResourceSchema, content_type=FHIR_JSON, description=OUTCOME)
-@requires("intake:read")
+@patient_search("/Observation")
 def search_observations(query: dict[str, Any]) -> Response:
     """Search a client's screening scores as LOINC survey Observations"""
     return _search(
