@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 import requests
 
+from waypoint_devkit.journey import ACCEPTANCE_MILESTONES, GAD7_6, GAD7_12, PHQ9_8, PHQ9_15, SRS_38
 from waypoint_devkit.suite import rebuild_timeline, running_suite, url_of
 from waypoint_devkit.waiting import wait_until
 from waypoint_shared.config import KafkaSettings
@@ -20,26 +21,7 @@ from waypoint_shared.config import KafkaSettings
 pytestmark = [pytest.mark.e2e, pytest.mark.kafka, pytest.mark.timeout(420)]
 THERAPIST = {"role": "therapist", "id": "t-okafor"}
 CLIENT = {"role": "client", "id": "c-amara"}
-PHQ9_15 = [2, 2, 2, 2, 2, 2, 2, 1, 0]  # total 15, item 9 zero
-GAD7_12 = [2, 2, 2, 2, 2, 1, 1]
-PHQ9_8 = [1, 1, 1, 1, 1, 1, 1, 1, 0]
-GAD7_6 = [1, 1, 1, 1, 1, 1, 0]
-SRS_38 = [9.5, 9.5, 9.5, 9.5]
-EXPECTED_MILESTONES = [
-    "journey_started",
-    "safe_space",
-    "matched",
-    "intake_complete",
-    "first_goal",
-    "plan_ready",
-    "small_win",
-    "halfway",
-    "reliable_improvement",
-    "recovery",
-    "strong_alliance",
-    "plan_adapted",
-    "goal_achieved",
-]
+EXPECTED_MILESTONES = [*ACCEPTANCE_MILESTONES, "plan_adapted", "goal_achieved"]
 
 
 class Api:

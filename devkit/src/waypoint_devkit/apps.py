@@ -11,8 +11,10 @@ from typing import Any
 
 import pytest
 from flask import Flask
+from sqlalchemy import Connection
 
 from waypoint_shared.config import DEVELOPMENT_SECRET
+from waypoint_shared.db.database import run_in_transaction
 from waypoint_shared.http.auth import ALL_SCOPES, mint_token
 from waypoint_shared.messaging.envelope import Envelope
 
@@ -63,3 +65,17 @@ def envelope(
         causation_id=None,
         data={"client_id": client_id, **data},
     )
+
+
+Handler = Callable[[Connection, Envelope], Any]
+
+
+def deliver(app: Flask, handle: Handler, *envelopes: Envelope) -> None:
+    """Hand events to a service's consumer handler as its worker would, one transaction each."""
+    engine = app.extensions["waypoint"].engine
+    for envelope in envelopes:
+        run_in_transaction(engine, _applying(handle, envelope))
+
+
+def _applying(handle: Handler, envelope: Envelope) -> Callable[[Connection], Any]:
+    return lambda conn: handle(conn, envelope)

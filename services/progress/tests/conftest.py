@@ -14,17 +14,13 @@ from typing import Any
 
 import pytest
 
+from waypoint_devkit.journey import ACCEPTANCE_MILESTONES, GAD7_6, GAD7_12, PHQ9_8, PHQ9_15, SRS_38
 from waypoint_shared import catalog
 from waypoint_shared.crypto.sealing import Place, seal_fields
 from waypoint_shared.eventstore.store import RecordedEvent
 from waypoint_shared.messaging.envelope import Envelope, decode, encode
 
 START = datetime(2025, 3, 4, 9, 0, 0, 123456, tzinfo=UTC)
-PHQ9_15 = [2, 2, 2, 2, 2, 2, 2, 1, 0]
-GAD7_12 = [2, 2, 2, 2, 2, 1, 1]
-PHQ9_8 = [1, 1, 1, 1, 1, 1, 1, 1, 0]
-GAD7_6 = [1, 1, 1, 1, 1, 1, 0]
-SRS_38 = [9.5, 9.5, 9.5, 9.5]
 
 
 class JourneyEvents:
@@ -146,21 +142,6 @@ class JourneyEvents:
             self.step_completed(goal, first),
             self.session(PHQ9=PHQ9_8, GAD7=GAD7_6, SRS=SRS_38),
         ]
-
-
-ACCEPTANCE_MILESTONES = [
-    "journey_started",
-    "safe_space",
-    "matched",
-    "intake_complete",
-    "first_goal",
-    "plan_ready",
-    "small_win",
-    "halfway",
-    "reliable_improvement",
-    "recovery",
-    "strong_alliance",
-]
 
 
 @pytest.fixture

@@ -4,17 +4,17 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 import pytest
 from kafka import KafkaConsumer, KafkaProducer
 from sqlalchemy import delete, func, select
 
-from waypoint_devkit.consuming import consumer_runner
 from waypoint_devkit.waiting import wait_until
 from waypoint_progress.adapters.tables import timeline_entries
-from waypoint_progress.bootstrap import Container, bootstrap
-from waypoint_shared.config import KafkaSettings, load_settings
+from waypoint_progress.bootstrap import Container
+from waypoint_shared.config import KafkaSettings
 from waypoint_shared.crypto.sealing import AESGCM, Place, seal_fields
 from waypoint_shared.db.database import read, run_in_transaction
 from waypoint_shared.db.tables import consumer_offsets, events
@@ -22,22 +22,8 @@ from waypoint_shared.eventstore.store import RecordedEvent
 from waypoint_shared.messaging.consumer import ConsumerRunner
 from waypoint_shared.messaging.envelope import encode
 
+RunnerFor = Callable[[Container], ConsumerRunner]
 pytestmark = [pytest.mark.kafka, pytest.mark.timeout(180)]
-
-
-@pytest.fixture
-def progress(kafka_environment: dict[str, str]) -> Container:
-    return bootstrap(load_settings("progress", kafka_environment))
-
-
-def runner_for(progress: Container) -> ConsumerRunner:
-    return consumer_runner(
-        progress.settings,
-        progress.engine,
-        ["intake", "goals", "progress"],
-        progress.projector.handle,
-        progress.projector.knows,
-    )
 
 
 def referral(client_id: str) -> RecordedEvent:
@@ -82,7 +68,7 @@ def drain(runner: ConsumerRunner, until: callable) -> None:  # type: ignore[vali
 
 
 def test_the_same_cloudevent_at_two_offsets_and_a_full_replay_give_one_entry(
-    progress: Container, kafka_settings: KafkaSettings
+    progress: Container, kafka_settings: KafkaSettings, runner_for: RunnerFor
 ) -> None:
     client_id = str(uuid.uuid4())
     key, value, _ = encode(referral(client_id), "intake")
@@ -108,7 +94,7 @@ def test_the_same_cloudevent_at_two_offsets_and_a_full_replay_give_one_entry(
 
 
 def test_poison_records_of_every_kind_go_to_the_dead_letter_topic_with_their_origin(
-    progress: Container, kafka_settings: KafkaSettings
+    progress: Container, kafka_settings: KafkaSettings, runner_for: RunnerFor
 ) -> None:
     client_id = str(uuid.uuid4())
     key, good, _ = encode(referral(client_id), "intake")

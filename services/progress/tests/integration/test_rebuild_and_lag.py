@@ -3,38 +3,25 @@ projection is measured per partition."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 from sqlalchemy import func, select
 
-from waypoint_devkit.consuming import consumer_runner
 from waypoint_devkit.waiting import wait_until
 from waypoint_progress.adapters.tables import timeline_entries
-from waypoint_progress.bootstrap import Container, bootstrap
+from waypoint_progress.bootstrap import Container
 from waypoint_progress.entrypoints import rebuild
 from waypoint_progress.entrypoints.app import create_app
-from waypoint_shared.config import SERVICES, load_settings
+from waypoint_shared.config import SERVICES
 from waypoint_shared.db.database import read
 from waypoint_shared.db.tables import events
 from waypoint_shared.messaging.consumer import ConsumerRunner
 from waypoint_shared.messaging.kafka_clients import durable_producer, group_consumer
 from waypoint_shared.messaging.lag import LagWatch
 
+RunnerFor = Callable[[Container], ConsumerRunner]
 pytestmark = [pytest.mark.kafka, pytest.mark.timeout(180)]
-
-
-@pytest.fixture
-def progress(kafka_environment: dict[str, str]) -> Container:
-    return bootstrap(load_settings("progress", kafka_environment))
-
-
-def runner_for(progress: Container) -> ConsumerRunner:
-    return consumer_runner(
-        progress.settings,
-        progress.engine,
-        list(SERVICES),
-        progress.projector.handle,
-        progress.projector.knows,
-    )
 
 
 def produce(progress: Container, records: list[tuple[str, bytes, bytes]]) -> None:
@@ -60,8 +47,7 @@ def published(progress: Container) -> int:
         return conn.execute(select(func.count()).select_from(events)).scalar_one()
 
 
-def project_all(progress: Container, count: int) -> None:
-    runner = runner_for(progress)
+def project_all(runner: ConsumerRunner, count: int) -> None:
     wait_until(
         lambda: runner.poll_once() >= 0 and runner.applied_total >= count,
         timeout=60,
@@ -73,6 +59,7 @@ def project_all(progress: Container, count: int) -> None:
 def test_a_rebuild_from_offset_0_gives_the_same_ids_times_and_order(
     progress: Container,
     kafka_environment: dict[str, str],
+    runner_for: RunnerFor,
     monkeypatch,
     journey,
     acceptance_milestones,
@@ -80,7 +67,7 @@ def test_a_rebuild_from_offset_0_gives_the_same_ids_times_and_order(
     client = journey()
     client.acceptance_journey()
     produce(progress, client.records)
-    project_all(progress, len(client.records))
+    project_all(runner_for(progress), len(client.records))
     before, milestones_published = snapshot(progress, client.client_id), published(progress)
     assert [r[2] for r in before if r[1] == "milestone"] == acceptance_milestones
 
@@ -99,7 +86,7 @@ def test_a_rebuild_from_offset_0_gives_the_same_ids_times_and_order(
 
 
 def test_lag_per_partition_falls_to_zero_once_the_projection_has_applied_everything(
-    progress: Container, journey
+    progress: Container, journey, runner_for: RunnerFor
 ) -> None:
     client = journey()
     client.acceptance_journey()
@@ -114,7 +101,7 @@ def test_lag_per_partition_falls_to_zero_once_the_projection_has_applied_everyth
     consumer = watch.consumer_factory()
     try:
         waiting = watch.measure(consumer)
-        project_all(progress, len(client.records))
+        project_all(runner_for(progress), len(client.records))
         caught_up = watch.measure(consumer)
     finally:
         consumer.close()

@@ -13,6 +13,7 @@ from typing import Any
 from flask import Flask
 from sqlalchemy import func, select
 
+from waypoint_devkit.apps import deliver
 from waypoint_progress.adapters.tables import source_events, timeline_entries
 from waypoint_progress.service_layer.rebuild import rebuild
 from waypoint_shared.config import DEVELOPMENT_SECRET
@@ -28,9 +29,7 @@ HEADERS = {"Authorization": f"Bearer {TOKEN}"}
 
 
 def project(app: Flask, *envelopes: Envelope) -> None:
-    container = app.extensions["waypoint"]
-    for envelope in envelopes:
-        run_in_transaction(container.engine, lambda c, e=envelope: container.projector.handle(c, e))
+    deliver(app, app.extensions["waypoint"].projector.handle, *envelopes)
 
 
 def get(app: Flask, path: str, **query: Any) -> Any:

@@ -12,9 +12,8 @@ from fhir.resources.R4B.observation import Observation
 from fhir.resources.R4B.operationoutcome import OperationOutcome
 from flask import Flask
 
-from waypoint_devkit.apps import bearer
+from waypoint_devkit.apps import bearer, deliver
 from waypoint_progress.entrypoints.timeline import picture
-from waypoint_shared.db.database import run_in_transaction
 
 SVG = "{http://www.w3.org/2000/svg}"
 LOINC = "http://loinc.org"
@@ -22,9 +21,7 @@ MEASURES = "https://waypoint.example/fhir/CodeSystem/measures"
 
 
 def project(app: Flask, envelopes) -> None:
-    container = app.extensions["waypoint"]
-    for envelope in envelopes:
-        run_in_transaction(container.engine, lambda c, e=envelope: container.projector.handle(c, e))
+    deliver(app, app.extensions["waypoint"].projector.handle, *envelopes)
 
 
 @pytest.fixture

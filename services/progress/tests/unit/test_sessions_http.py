@@ -9,7 +9,7 @@ import pytest
 from flask import Flask
 from sqlalchemy import text
 
-from waypoint_devkit.apps import bearer
+from waypoint_devkit.apps import bearer, deliver
 from waypoint_shared.db.database import run_in_transaction
 from waypoint_shared.messaging.envelope import decode, encode
 
@@ -44,9 +44,7 @@ def relay(app: Flask) -> None:
 
 
 def project(app: Flask, envelopes) -> None:
-    container = app.extensions["waypoint"]
-    for envelope in envelopes:
-        run_in_transaction(container.engine, lambda c, e=envelope: container.projector.handle(c, e))
+    deliver(app, app.extensions["waypoint"].projector.handle, *envelopes)
 
 
 @pytest.fixture
