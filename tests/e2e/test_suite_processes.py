@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 import requests
 
-from waypoint_devkit.suite import running_suite, url_of
+from waypoint_devkit.journey import GOAL
+from waypoint_devkit.suite import own_suite, url_of
 from waypoint_devkit.waiting import wait_until
-from waypoint_shared.config import KafkaSettings
 
 pytestmark = [pytest.mark.e2e, pytest.mark.kafka, pytest.mark.timeout(300)]
 ABOVE_THE_LOAD = {"WAYPOINT_RATE_LIMIT": "10000"}
@@ -22,13 +22,10 @@ ABOVE_THE_LOAD = {"WAYPOINT_RATE_LIMIT": "10000"}
 
 @pytest.fixture(scope="module")
 def suite(tmp_path_factory: pytest.TempPathFactory, kafka_bootstrap: str) -> Iterator[Any]:
-    kafka = KafkaSettings(
-        bootstrap_servers=kafka_bootstrap, topic_prefix=f"e2e{uuid.uuid4().hex[:8]}."
-    )
-    var_dir = tmp_path_factory.mktemp("suite")
     # 300 concurrent POSTs with one token: a rate limit above that load, not none.
-    with running_suite(var_dir, kafka, web_workers=3, extra_env=ABOVE_THE_LOAD) as running:
-        running.var_dir = var_dir
+    with own_suite(
+        tmp_path_factory, kafka_bootstrap, "e2e", web_workers=3, extra_env=ABOVE_THE_LOAD
+    ) as running:
         yield running
 
 
@@ -45,14 +42,6 @@ def referral(**extra: Any) -> dict[str, Any]:
         "email": "amara@example.org",
         **extra,
     }
-
-
-GOAL = {
-    "title": "Walk every morning",
-    "modality": "act",
-    "priority": "medium",
-    "proposed_by": {"role": "therapist", "id": "t-1"},
-}
 
 
 def timeline(suite: Any, client_id: str, headers: dict[str, str]) -> list[str]:

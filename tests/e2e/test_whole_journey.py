@@ -4,7 +4,6 @@ consent that stops new goals."""
 
 from __future__ import annotations
 
-import uuid
 import xml.etree.ElementTree as ElementTree
 from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime
@@ -14,9 +13,8 @@ import pytest
 import requests
 
 from waypoint_devkit.journey import ACCEPTANCE_MILESTONES, GAD7_6, GAD7_12, PHQ9_8, PHQ9_15, SRS_38
-from waypoint_devkit.suite import rebuild_timeline, running_suite, url_of
+from waypoint_devkit.suite import own_suite, rebuild_timeline, url_of
 from waypoint_devkit.waiting import wait_until
-from waypoint_shared.config import KafkaSettings
 
 pytestmark = [pytest.mark.e2e, pytest.mark.kafka, pytest.mark.timeout(420)]
 THERAPIST = {"role": "therapist", "id": "t-okafor"}
@@ -75,12 +73,7 @@ class Api:
 
 @pytest.fixture(scope="module")
 def suite(tmp_path_factory: pytest.TempPathFactory, kafka_bootstrap: str) -> Iterator[Any]:
-    kafka = KafkaSettings(
-        bootstrap_servers=kafka_bootstrap, topic_prefix=f"journey{uuid.uuid4().hex[:8]}."
-    )
-    var_dir = tmp_path_factory.mktemp("journey")
-    with running_suite(var_dir, kafka) as running:
-        running.var_dir = var_dir
+    with own_suite(tmp_path_factory, kafka_bootstrap, "journey") as running:
         yield running
 
 

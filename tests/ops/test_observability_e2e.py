@@ -18,9 +18,10 @@ import requests
 from kafka import KafkaConsumer, TopicPartition
 from prometheus_client.parser import text_string_to_metric_families
 
-from waypoint_devkit.suite import running_suite, url_of
+from waypoint_devkit.journey import GOAL
+from waypoint_devkit.suite import own_suite, url_of
 from waypoint_devkit.waiting import wait_until
-from waypoint_shared.config import DEVELOPMENT_SECRET, KafkaSettings
+from waypoint_shared.config import DEVELOPMENT_SECRET
 from waypoint_shared.http.auth import mint_token
 from waypoint_shared.messaging.kafka_clients import durable_producer
 
@@ -56,22 +57,11 @@ PERSONAL = {
     "presenting_concerns": ["sleeplessness after the flood"],
 }
 REFLECTION = "calmer since the garden"
-GOAL = {
-    "title": "Walk every morning",
-    "modality": "act",
-    "priority": "medium",
-    "proposed_by": {"role": "therapist", "id": "t-1"},
-}
 
 
 @pytest.fixture(scope="module")
 def suite(tmp_path_factory: pytest.TempPathFactory, kafka_bootstrap: str) -> Iterator[Any]:
-    kafka = KafkaSettings(
-        bootstrap_servers=kafka_bootstrap, topic_prefix=f"ops{uuid.uuid4().hex[:8]}."
-    )
-    var_dir = tmp_path_factory.mktemp("ops")
-    with running_suite(var_dir, kafka) as running:
-        running.var_dir, running.kafka = var_dir, kafka
+    with own_suite(tmp_path_factory, kafka_bootstrap, "ops") as running:
         yield running
 
 

@@ -18,9 +18,8 @@ from typing import Any
 import pytest
 import requests
 
-from waypoint_devkit.suite import running_suite, url_of
+from waypoint_devkit.suite import own_suite, url_of
 from waypoint_devkit.waiting import wait_until
-from waypoint_shared.config import KafkaSettings
 
 pytestmark = [pytest.mark.e2e, pytest.mark.kafka, pytest.mark.timeout(400)]
 ROOT = Path(__file__).resolve().parents[2]
@@ -30,13 +29,10 @@ ORDER = [f"{s}-{k}" for s in ("intake", "goals", "progress") for k in ("web", "w
 
 @pytest.fixture(scope="module")
 def suite(tmp_path_factory: pytest.TempPathFactory, kafka_bootstrap: str) -> Iterator[Any]:
-    kafka = KafkaSettings(
-        bootstrap_servers=kafka_bootstrap, topic_prefix=f"roll{uuid.uuid4().hex[:8]}."
-    )
-    var_dir = tmp_path_factory.mktemp("roll")
     # A referral every few milliseconds, with retries: a rate limit above that load.
-    with running_suite(var_dir, kafka, extra_env={"WAYPOINT_RATE_LIMIT": "10000"}) as running:
-        running.var_dir = var_dir
+    with own_suite(
+        tmp_path_factory, kafka_bootstrap, "roll", extra_env={"WAYPOINT_RATE_LIMIT": "10000"}
+    ) as running:
         yield running
 
 

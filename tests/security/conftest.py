@@ -4,16 +4,14 @@ integrator of another clinic (B) who holds a valid token of their own."""
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 import requests
 
-from waypoint_devkit.suite import running_suite, url_of
+from waypoint_devkit.suite import own_suite, url_of
 from waypoint_devkit.waiting import wait_until
-from waypoint_shared.config import KafkaSettings
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -27,14 +25,11 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 @pytest.fixture(scope="module")
 def suite(tmp_path_factory: pytest.TempPathFactory, kafka_bootstrap: str) -> Iterator[Any]:
-    kafka = KafkaSettings(
-        bootstrap_servers=kafka_bootstrap, topic_prefix=f"sec{uuid.uuid4().hex[:8]}."
-    )
-    var_dir = tmp_path_factory.mktemp("suite")
     # The attacks send hundreds of requests in a row: the rate limit is raised above that load (its
     # own tests run a suite with a low one), so every answer compared is the route's own.
-    with running_suite(var_dir, kafka, extra_env={"WAYPOINT_RATE_LIMIT": "5000"}) as running:
-        running.var_dir, running.kafka = var_dir, kafka
+    with own_suite(
+        tmp_path_factory, kafka_bootstrap, "sec", extra_env={"WAYPOINT_RATE_LIMIT": "5000"}
+    ) as running:
         yield running
 
 

@@ -16,8 +16,7 @@ from urllib.parse import urlsplit
 import pytest
 import requests
 
-from waypoint_devkit.suite import running_suite
-from waypoint_shared.config import KafkaSettings
+from waypoint_devkit.suite import own_suite
 
 from .conftest import url
 
@@ -30,13 +29,8 @@ PROBLEM_JSON = "application/problem+json"
 @pytest.fixture(scope="module")
 def suite(tmp_path_factory: pytest.TempPathFactory, kafka_bootstrap: str) -> Iterator[Any]:
     """The suite with a rate limit low enough for a test client to overrun it."""
-    kafka = KafkaSettings(
-        bootstrap_servers=kafka_bootstrap, topic_prefix=f"lim{uuid.uuid4().hex[:8]}."
-    )
-    var_dir = tmp_path_factory.mktemp("suite")
     extra = {"WAYPOINT_RATE_LIMIT": str(RATE_LIMIT)}
-    with running_suite(var_dir, kafka, extra_env=extra) as running:
-        running.var_dir, running.kafka = var_dir, kafka
+    with own_suite(tmp_path_factory, kafka_bootstrap, "lim", extra_env=extra) as running:
         yield running
 
 

@@ -19,6 +19,7 @@ import pytest
 import requests
 
 from waypoint_devkit.infrastructure import free_port
+from waypoint_devkit.journey import GOAL
 from waypoint_devkit.waiting import wait_until
 from waypoint_shared.config import DEVELOPMENT_MASTER_KEY, DEVELOPMENT_SECRET, UnsafeConfiguration
 from waypoint_shared.http.auth import mint_token
@@ -30,12 +31,6 @@ ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 SERVICES = ("intake", "goals", "progress")
 FORGED_ID = "forged-audit-id-0001"
-GOAL = {
-    "title": "Walk every morning",
-    "modality": "act",
-    "priority": "medium",
-    "proposed_by": {"role": "therapist", "id": "t-1"},
-}
 
 
 def a_key() -> str:

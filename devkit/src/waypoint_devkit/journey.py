@@ -22,3 +22,11 @@ ACCEPTANCE_MILESTONES = [
     "recovery",
     "strong_alliance",
 ]
+
+# A goal as a therapist proposes it, with only the required fields.
+GOAL = {
+    "title": "Walk every morning",
+    "modality": "act",
+    "priority": "medium",
+    "proposed_by": {"role": "therapist", "id": "t-1"},
+}

@@ -26,7 +26,7 @@ import urllib.request
 from pathlib import Path
 
 from waypoint_devkit.local_kafka import LocalKafka
-from waypoint_shared.config import UnsafeConfiguration, process_settings
+from waypoint_shared.config import KafkaSettings, UnsafeConfiguration, process_settings
 
 SERVICES = {"intake": (8001, 8101), "goals": (8002, 8102), "progress": (8003, 8103)}
 BIN = Path(sys.executable).parent
@@ -45,6 +45,8 @@ class Suite:
     def __init__(self, env: dict[str, str], log_dir: Path | None = None):
         self.env, self.log_dir = env, log_dir
         self.processes: dict[str, subprocess.Popen[bytes]] = {}
+        self.var_dir: Path | None = None  # set by the tests' running_suite
+        self.kafka: KafkaSettings | None = None
 
     def start(self) -> Suite:
         for service in SERVICES:

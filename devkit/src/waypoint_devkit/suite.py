@@ -6,9 +6,12 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import uuid
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
+
+import pytest
 
 from waypoint_devkit.infrastructure import free_port
 from waypoint_devkit.launcher import Suite
@@ -55,6 +58,7 @@ def running_suite(
     ensure_topics(kafka)
     env = suite_environment(var_dir, kafka, web_workers, extra_env)
     suite = Suite(env, var_dir / "logs")
+    suite.var_dir, suite.kafka = var_dir, kafka
     try:
         suite.start().wait_ready(timeout=90)
         yield suite
@@ -76,3 +80,20 @@ def rebuild_timeline(suite: Suite, timeout: float = 180) -> None:
         timeout=timeout,
     )
     assert done.returncode == 0, done.stderr[-2000:]
+
+
+@contextmanager
+def own_suite(
+    tmp_path_factory: pytest.TempPathFactory,
+    bootstrap: str,
+    name: str,
+    web_workers: int = 2,
+    extra_env: Mapping[str, str] | None = None,
+) -> Iterator[Suite]:
+    """A running suite of a test module's own: a fresh folder for its stores and logs, and topics
+    and groups of its own on the shared broker (prefixed with `name` and a random tag)."""
+    kafka = KafkaSettings(
+        bootstrap_servers=bootstrap, topic_prefix=f"{name}{uuid.uuid4().hex[:8]}."
+    )
+    with running_suite(tmp_path_factory.mktemp(name), kafka, web_workers, extra_env) as suite:
+        yield suite
