@@ -10,18 +10,15 @@ from flask_smorest import Blueprint
 from waypoint_progress.domain.scoring import INSTRUMENTS
 from waypoint_progress.entrypoints.common import container
 from waypoint_progress.entrypoints.measures.schemas import MeasuresQuerySchema, TrajectorySchema
+from waypoint_progress.entrypoints.timeline.reads import client_read
 from waypoint_progress.service_layer import queries
 from waypoint_shared.db.database import read
-from waypoint_shared.http.auth import principal, requires
+from waypoint_shared.http.auth import principal
 
 blp = Blueprint("measures", __name__, url_prefix="/v1", description="Outcome and alliance measures")
 
 
-@blp.route("/clients/<uuid:client_id>/measures", methods=["GET"])
-@blp.arguments(MeasuresQuerySchema, location="query")
-@blp.response(200, TrajectorySchema)
-@blp.alt_response(404, description="Progress has seen no event of this client")
-@requires("progress:read")
+@client_read(blp, "measures", MeasuresQuerySchema, TrajectorySchema)
 def get_measures(query: dict[str, Any], client_id: Any) -> dict[str, Any]:
     """Read one instrument's trajectory, in pages of points (oldest first)"""
     wired = container()

@@ -9,6 +9,7 @@ from flask_smorest import Blueprint
 
 from waypoint_progress.entrypoints.common import container
 from waypoint_progress.entrypoints.timeline import picture
+from waypoint_progress.entrypoints.timeline.reads import client_read
 from waypoint_progress.entrypoints.timeline.schemas import (
     PageQuerySchema,
     TimelinePageSchema,
@@ -16,7 +17,7 @@ from waypoint_progress.entrypoints.timeline.schemas import (
 )
 from waypoint_progress.service_layer import queries
 from waypoint_shared.db.database import read
-from waypoint_shared.http.auth import principal, requires
+from waypoint_shared.http.auth import principal
 
 blp = Blueprint("timeline", __name__, url_prefix="/v1", description="The milestone timeline")
 SVG = "image/svg+xml"
@@ -31,30 +32,26 @@ def _page(client_id: Any, **query: Any) -> dict[str, Any]:
     return {"items": items, "next_cursor": next_cursor}
 
 
-@blp.route("/clients/<uuid:client_id>/timeline", methods=["GET"])
-@blp.arguments(TimelineQuerySchema, location="query")
-@blp.response(200, TimelinePageSchema)
-@blp.alt_response(404, description="Progress has seen no event of this client")
-@requires("progress:read")
+@client_read(blp, "timeline", TimelineQuerySchema, TimelinePageSchema)
 def get_timeline(query: dict[str, Any], client_id: Any) -> dict[str, Any]:
     """Read a client's timeline"""
     return _page(client_id, **query)
 
 
-@blp.route("/clients/<uuid:client_id>/milestones", methods=["GET"])
-@blp.arguments(PageQuerySchema, location="query")
-@blp.response(200, TimelinePageSchema)
-@blp.alt_response(404, description="Progress has seen no event of this client")
-@requires("progress:read")
+@client_read(blp, "milestones", PageQuerySchema, TimelinePageSchema)
 def get_milestones(query: dict[str, Any], client_id: Any) -> dict[str, Any]:
     """Read a client's milestones"""
     return _page(client_id, kind="milestone", **query)
 
 
-@blp.route("/clients/<uuid:client_id>/timeline.svg", methods=["GET"])
-@blp.response(200, content_type=SVG, description="Measure trajectories with milestones, alerts")
-@blp.alt_response(404, description="Progress has seen no event of this client")
-@requires("progress:read")
+@client_read(
+    blp,
+    "timeline.svg",
+    None,
+    None,
+    content_type=SVG,
+    description="Measure trajectories with milestones, alerts",
+)
 def get_timeline_picture(client_id: Any) -> Response:
     """Draw a client's timeline as SVG"""
     wired = container()
