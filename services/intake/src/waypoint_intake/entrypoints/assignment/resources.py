@@ -12,8 +12,8 @@ from waypoint_intake.entrypoints.assignment.schemas import (
     MatchesQuerySchema,
     MatchesSchema,
 )
-from waypoint_intake.entrypoints.clients.commands import client_route, on_client
-from waypoint_intake.entrypoints.common import client_written, container, documents_problems
+from waypoint_intake.entrypoints.clients.commands import change_client, client_route
+from waypoint_intake.entrypoints.common import container, documents_problems
 from waypoint_intake.service_layer import roster
 from waypoint_shared.db.database import read
 from waypoint_shared.http.auth import principal, requires
@@ -51,10 +51,6 @@ def therapist_matches(query: dict[str, Any], client_id: Any) -> dict[str, Any]:
 def assign_therapist(assignment: dict[str, Any], client_id: Any) -> Response:
     """Assign or reassign a client's therapist (409 when the therapist is at capacity)"""
     therapist_id = str(assignment["therapist_id"])
-    return on_client(
-        client_id,
-        assignment["recorded_by"],
-        lambda intake, conn, cmd: client_written(
-            roster.assign_therapist(intake, conn, cmd, therapist_id)
-        ),
+    return change_client(
+        client_id, assignment["recorded_by"], roster.assign_therapist, therapist_id
     )

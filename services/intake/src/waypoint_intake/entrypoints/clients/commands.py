@@ -12,8 +12,14 @@ from flask_smorest import Blueprint
 from marshmallow import Schema
 from sqlalchemy import Connection
 
+from waypoint_intake.domain.client import Client
 from waypoint_intake.entrypoints.client_schemas import ClientSchema
-from waypoint_intake.entrypoints.common import client_command, container, documents_problems
+from waypoint_intake.entrypoints.common import (
+    client_command,
+    client_written,
+    container,
+    documents_problems,
+)
 from waypoint_intake.service_layer.handlers import ClientCommand, Intake
 from waypoint_shared.http.auth import requires
 from waypoint_shared.http.idempotency import Reply, execute
@@ -47,3 +53,18 @@ def on_client(client_id: Any, acting: dict[str, Any] | None, work: ClientWork) -
     """Run a command on an existing client: If-Match, audit metadata, one transaction."""
     app, command = container(), client_command(client_id, acting)
     return execute(app.engine, lambda conn: work(app.intake, conn, command))
+
+
+def change_client(
+    client_id: Any,
+    acting: dict[str, Any] | None,
+    handle: Callable[..., Client],
+    *args: Any,
+    **kwargs: Any,
+) -> Response:
+    """Run a command whose handler answers the client as it now is: the reply is that client."""
+    return on_client(
+        client_id,
+        acting,
+        lambda intake, conn, cmd: client_written(handle(intake, conn, cmd, *args, **kwargs)),
+    )

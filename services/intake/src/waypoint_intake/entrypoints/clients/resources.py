@@ -8,7 +8,7 @@ from flask import Response
 from flask_smorest import Blueprint
 from sqlalchemy import Connection
 
-from waypoint_intake.entrypoints.clients.commands import client_route, on_client
+from waypoint_intake.entrypoints.clients.commands import change_client, client_route
 from waypoint_intake.entrypoints.clients.schemas import (
     AsOfSchema,
     ClientListQuerySchema,
@@ -21,7 +21,6 @@ from waypoint_intake.entrypoints.clients.schemas import (
 )
 from waypoint_intake.entrypoints.common import (
     client_body,
-    client_written,
     container,
     documents_problems,
 )
@@ -102,13 +101,7 @@ def correct_client(corrections: dict[str, Any], client_id: Any) -> Response:
     acting = corrections.pop("recorded_by")
     if corrections.get("date_of_birth"):
         corrections["date_of_birth"] = corrections["date_of_birth"].isoformat()
-    return on_client(
-        client_id,
-        acting,
-        lambda intake, conn, cmd: client_written(
-            handlers.correct_details(intake, conn, cmd, corrections)
-        ),
-    )
+    return change_client(client_id, acting, handlers.correct_details, corrections)
 
 
 @blp.route("/<uuid:client_id>/history", methods=["GET"])

@@ -7,8 +7,7 @@ from typing import Any
 from flask import Response
 from flask_smorest import Blueprint
 
-from waypoint_intake.entrypoints.clients.commands import client_route, on_client
-from waypoint_intake.entrypoints.common import client_written
+from waypoint_intake.entrypoints.clients.commands import change_client, client_route
 from waypoint_intake.entrypoints.consents.schemas import ConsentGrantSchema, RevocationSchema
 from waypoint_intake.service_layer import handlers
 
@@ -23,23 +22,11 @@ def grant_consent(consent: dict[str, Any], client_id: Any) -> Response:
     """Grant a consent (treatment, confidentiality or data sharing)"""
     acting = consent.pop("recorded_by")
     consent["signed_at"] = consent["signed_at"].isoformat()
-    return on_client(
-        client_id,
-        acting,
-        lambda intake, conn, cmd: client_written(
-            handlers.grant_consent(intake, conn, cmd, consent)
-        ),
-    )
+    return change_client(client_id, acting, handlers.grant_consent, consent)
 
 
 @client_route(blp, REVOCATION, RevocationSchema())
 def revoke_consent(revocation: dict[str, Any], client_id: Any, kind: str) -> Response:
     """Revoke a consent"""
     acting = revocation.pop("recorded_by")
-    return on_client(
-        client_id,
-        acting,
-        lambda intake, conn, cmd: client_written(
-            handlers.revoke_consent(intake, conn, cmd, kind, **revocation)
-        ),
-    )
+    return change_client(client_id, acting, handlers.revoke_consent, kind, **revocation)

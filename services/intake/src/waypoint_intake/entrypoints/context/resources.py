@@ -7,8 +7,7 @@ from typing import Any
 from flask import Response
 from flask_smorest import Blueprint
 
-from waypoint_intake.entrypoints.clients.commands import client_route, on_client
-from waypoint_intake.entrypoints.common import client_written
+from waypoint_intake.entrypoints.clients.commands import change_client, client_route
 from waypoint_intake.entrypoints.context.schemas import (
     CulturalContextRequestSchema,
     ExpectationsSchema,
@@ -25,22 +24,15 @@ CULTURAL_CONTEXT = "/<uuid:client_id>/cultural-context"
 def record_cultural_context(context: dict[str, Any], client_id: Any) -> Response:
     """Record (replace) a client's cultural context and therapist preferences"""
     acting = context.pop("recorded_by")
-    return on_client(
-        client_id,
-        acting,
-        lambda intake, conn, cmd: client_written(
-            handlers.record_cultural_context(intake, conn, cmd, context)
-        ),
-    )
+    return change_client(client_id, acting, handlers.record_cultural_context, context)
 
 
 @client_route(blp, "/<uuid:client_id>/expectations", ExpectationsSchema())
 def acknowledge_expectations(acknowledgement: dict[str, Any], client_id: Any) -> Response:
     """Acknowledge expectations and boundaries"""
-    return on_client(
+    return change_client(
         client_id,
         acknowledgement["acknowledged_by"],
-        lambda intake, conn, cmd: client_written(
-            handlers.acknowledge_expectations(intake, conn, cmd, acknowledgement)
-        ),
+        handlers.acknowledge_expectations,
+        acknowledgement,
     )

@@ -7,8 +7,7 @@ from typing import Any
 from flask import Response
 from flask_smorest import Blueprint
 
-from waypoint_intake.entrypoints.clients.commands import client_route, on_client
-from waypoint_intake.entrypoints.common import client_written
+from waypoint_intake.entrypoints.clients.commands import change_client, client_route
 from waypoint_intake.entrypoints.lifecycle.schemas import CompletionSchema, DischargeSchema
 from waypoint_intake.service_layer import handlers, roster
 
@@ -18,19 +17,11 @@ blp = Blueprint("lifecycle", __name__, url_prefix="/v1/clients", description="Co
 @client_route(blp, "/<uuid:client_id>/completion", CompletionSchema())
 def complete_intake(completion: dict[str, Any], client_id: Any) -> Response:
     """Complete intake (422 listing every missing requirement until all hold)"""
-    return on_client(
-        client_id,
-        completion["recorded_by"],
-        lambda intake, conn, cmd: client_written(handlers.complete_intake(intake, conn, cmd)),
-    )
+    return change_client(client_id, completion["recorded_by"], handlers.complete_intake)
 
 
 @client_route(blp, "/<uuid:client_id>/discharge", DischargeSchema())
 def discharge(discharge_: dict[str, Any], client_id: Any) -> Response:
     """Discharge a client at the end of treatment (frees their therapist's place)"""
     reason = discharge_["reason"]
-    return on_client(
-        client_id,
-        discharge_["recorded_by"],
-        lambda intake, conn, cmd: client_written(roster.discharge(intake, conn, cmd, reason)),
-    )
+    return change_client(client_id, discharge_["recorded_by"], roster.discharge, reason)
