@@ -17,15 +17,12 @@ from waypoint_devkit.suite import own_suite, url_of
 from waypoint_devkit.waiting import wait_until
 
 pytestmark = [pytest.mark.e2e, pytest.mark.kafka, pytest.mark.timeout(300)]
-ABOVE_THE_LOAD = {"WAYPOINT_RATE_LIMIT": "10000"}
 
 
 @pytest.fixture(scope="module")
 def suite(tmp_path_factory: pytest.TempPathFactory, kafka_bootstrap: str) -> Iterator[Any]:
     # 300 concurrent POSTs with one token: a rate limit above that load, not none.
-    with own_suite(
-        tmp_path_factory, kafka_bootstrap, "e2e", web_workers=3, extra_env=ABOVE_THE_LOAD
-    ) as running:
+    with own_suite(tmp_path_factory, kafka_bootstrap, "e2e", 3, rate_limit=10000) as running:
         yield running
 
 

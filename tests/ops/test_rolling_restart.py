@@ -30,9 +30,7 @@ ORDER = [f"{s}-{k}" for s in ("intake", "goals", "progress") for k in ("web", "w
 @pytest.fixture(scope="module")
 def suite(tmp_path_factory: pytest.TempPathFactory, kafka_bootstrap: str) -> Iterator[Any]:
     # A referral every few milliseconds, with retries: a rate limit above that load.
-    with own_suite(
-        tmp_path_factory, kafka_bootstrap, "roll", extra_env={"WAYPOINT_RATE_LIMIT": "10000"}
-    ) as running:
+    with own_suite(tmp_path_factory, kafka_bootstrap, "roll", rate_limit=10000) as running:
         yield running
 
 

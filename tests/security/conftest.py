@@ -27,9 +27,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 def suite(tmp_path_factory: pytest.TempPathFactory, kafka_bootstrap: str) -> Iterator[Any]:
     # The attacks send hundreds of requests in a row: the rate limit is raised above that load (its
     # own tests run a suite with a low one), so every answer compared is the route's own.
-    with own_suite(
-        tmp_path_factory, kafka_bootstrap, "sec", extra_env={"WAYPOINT_RATE_LIMIT": "5000"}
-    ) as running:
+    with own_suite(tmp_path_factory, kafka_bootstrap, "sec", rate_limit=5000) as running:
         yield running
 
 

@@ -29,8 +29,7 @@ PROBLEM_JSON = "application/problem+json"
 @pytest.fixture(scope="module")
 def suite(tmp_path_factory: pytest.TempPathFactory, kafka_bootstrap: str) -> Iterator[Any]:
     """The suite with a rate limit low enough for a test client to overrun it."""
-    extra = {"WAYPOINT_RATE_LIMIT": str(RATE_LIMIT)}
-    with own_suite(tmp_path_factory, kafka_bootstrap, "lim", extra_env=extra) as running:
+    with own_suite(tmp_path_factory, kafka_bootstrap, "lim", rate_limit=RATE_LIMIT) as running:
         yield running
 
 

@@ -88,12 +88,13 @@ def own_suite(
     bootstrap: str,
     name: str,
     web_workers: int = 2,
-    extra_env: Mapping[str, str] | None = None,
+    rate_limit: int | None = None,
 ) -> Iterator[Suite]:
     """A running suite of a test module's own: a fresh folder for its stores and logs, and topics
-    and groups of its own on the shared broker (prefixed with `name` and a random tag)."""
-    kafka = KafkaSettings(
-        bootstrap_servers=bootstrap, topic_prefix=f"{name}{uuid.uuid4().hex[:8]}."
-    )
-    with running_suite(tmp_path_factory.mktemp(name), kafka, web_workers, extra_env) as suite:
+    and groups of its own on the shared broker (prefixed with `name` and a random tag); with
+    `rate_limit`, each token's requests per minute (`WAYPOINT_RATE_LIMIT`)."""
+    prefix = f"{name}{uuid.uuid4().hex[:8]}."
+    kafka = KafkaSettings(bootstrap_servers=bootstrap, topic_prefix=prefix)
+    extra = {} if rate_limit is None else {"WAYPOINT_RATE_LIMIT": str(rate_limit)}
+    with running_suite(tmp_path_factory.mktemp(name), kafka, web_workers, extra) as suite:
         yield suite
