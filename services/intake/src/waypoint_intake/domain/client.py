@@ -21,6 +21,7 @@ from waypoint_intake.domain.events import (
     RiskFlagged,
     ScreeningRecorded,
     TherapistAssigned,
+    changed,
 )
 
 __all__ = ["Client", "NotFound"]
@@ -49,11 +50,7 @@ class Client:
     def correct(self, corrections: dict[str, Any]) -> list[ClientDetailsCorrected]:
         """Only values that really change are recorded, each with its value before."""
         self._ensure_open()
-        changes = {
-            name: {"before": self.details.get(name), "after": value}
-            for name, value in sorted(corrections.items())
-            if self.details.get(name) != value
-        }
+        changes = changed(self.details, corrections)
         if not changes:
             return []
         return [ClientDetailsCorrected(self.client_id, list(changes), changes)]

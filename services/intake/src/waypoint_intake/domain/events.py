@@ -6,6 +6,16 @@ from dataclasses import dataclass, field
 from typing import Any
 
 
+def changed(current: dict[str, Any], values: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Each field whose value really changes, with its value before and after (as the
+    `changes` of a correction or an update record them)."""
+    return {
+        name: {"before": current.get(name), "after": value}
+        for name, value in sorted(values.items())
+        if current.get(name) != value
+    }
+
+
 @dataclass(frozen=True)
 class ClientEvent:
     """What every event of a client's stream names: the client."""

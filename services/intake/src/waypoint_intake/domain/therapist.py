@@ -7,6 +7,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from waypoint_intake.domain.errors import AtCapacity, TherapistNotFound
+from waypoint_intake.domain.events import changed
 
 
 @dataclass(frozen=True)
@@ -71,11 +72,7 @@ class Therapist:
         return max(capacity - len(self.caseload), 0)
 
     def update(self, updates: dict[str, Any]) -> list[object]:
-        changes = {
-            name: {"before": self.profile.get(name), "after": value}
-            for name, value in sorted(updates.items())
-            if self.profile.get(name) != value
-        }
+        changes = changed(self.profile, updates)
         if not changes:
             return []
         return [TherapistUpdated(self.therapist_id, list(changes), changes)]
