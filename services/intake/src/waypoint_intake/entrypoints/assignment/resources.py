@@ -12,20 +12,16 @@ from waypoint_intake.entrypoints.assignment.schemas import (
     MatchesQuerySchema,
     MatchesSchema,
 )
-from waypoint_intake.entrypoints.clients.commands import change_client, client_route
-from waypoint_intake.entrypoints.common import container, documents_problems
+from waypoint_intake.entrypoints.clients.commands import change_client, client_route, read_route
+from waypoint_intake.entrypoints.common import container
 from waypoint_intake.service_layer import roster
 from waypoint_shared.db.database import read
-from waypoint_shared.http.auth import principal, requires
+from waypoint_shared.http.auth import principal
 
 blp = Blueprint("assignment", __name__, url_prefix="/v1/clients", description="Matching")
 
 
-@blp.route("/<uuid:client_id>/therapist-matches", methods=["GET"])
-@blp.arguments(MatchesQuerySchema, location="query")
-@blp.response(200, MatchesSchema)
-@documents_problems(blp, 404)
-@requires("intake:read")
+@read_route(blp, "/<uuid:client_id>/therapist-matches", MatchesSchema, (404,), MatchesQuerySchema)
 def therapist_matches(query: dict[str, Any], client_id: Any) -> dict[str, Any]:
     """Rank the therapists who can take a client on, with a score and the reasons (the best
     `limit`)"""

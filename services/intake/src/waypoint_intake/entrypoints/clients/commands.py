@@ -1,6 +1,6 @@
-"""A command on an existing client's record, the shape most intake writes share: the route's
-documentation (body, answer, problems, scope) and the run (the person acting, If-Match, one
-transaction through the idempotent executor)."""
+"""The shapes intake's routes share: a read's documentation (query, answer, problems, scope), and a
+command on an existing client's record, its documentation (body, answer, problems, scope) and its
+run (the person acting, If-Match, one transaction through the idempotent executor)."""
 
 from __future__ import annotations
 
@@ -45,6 +45,25 @@ def client_route(
         documented = documents_problems(blp, *problems)(requires(scope)(view))
         answered = blp.response(200, answer)(documented)
         return cast(F, blp.route(rule, methods=[method])(blp.arguments(body)(answered)))
+
+    return decorate
+
+
+def read_route(
+    blp: Blueprint,
+    rule: str,
+    answer: type[Schema],
+    problems: Iterable[int],
+    query: Schema | type[Schema] | None = None,
+) -> Callable[[F], F]:
+    """Route a read: its query schema (if any), its 200 answer, its problems, `intake:read`."""
+
+    def decorate(view: F) -> F:
+        documented = documents_problems(blp, *problems)(requires("intake:read")(view))
+        answered = blp.response(200, answer)(documented)
+        if query is not None:
+            answered = blp.arguments(query, location="query")(answered)
+        return cast(F, blp.route(rule, methods=["GET"])(answered))
 
     return decorate
 

@@ -8,7 +8,7 @@ from flask import Response
 from flask_smorest import Blueprint
 from sqlalchemy import Connection
 
-from waypoint_intake.entrypoints.clients.commands import change_client, client_route
+from waypoint_intake.entrypoints.clients.commands import change_client, client_route, read_route
 from waypoint_intake.entrypoints.clients.schemas import (
     AsOfSchema,
     ClientListQuerySchema,
@@ -58,11 +58,7 @@ def refer_client(referral: dict[str, Any]) -> Response:
     return execute(app.engine, work)
 
 
-@blp.route("", methods=["GET"])
-@blp.arguments(ClientListQuerySchema(), location="query")
-@blp.response(200, ClientPageSchema)
-@documents_problems(blp, 422)
-@requires("intake:read")
+@read_route(blp, "", ClientPageSchema, (422,), ClientListQuerySchema())
 def list_clients(query: dict[str, Any]) -> dict[str, Any]:
     """List clients (filter by `external_id`)"""
     app, tenant = container(), principal().tenant
@@ -79,11 +75,7 @@ def list_clients(query: dict[str, Any]) -> dict[str, Any]:
     return {"items": [client_body(c) for c in clients], "next_cursor": next_cursor}
 
 
-@blp.route("/<uuid:client_id>", methods=["GET"])
-@blp.arguments(AsOfSchema(), location="query")
-@blp.response(200, ClientSchema)
-@documents_problems(blp, 404, 422)
-@requires("intake:read")
+@read_route(blp, "/<uuid:client_id>", ClientSchema, (404, 422), AsOfSchema())
 def get_client(query: dict[str, Any], client_id: Any) -> Response:
     """Read a client (optionally as it was at `as_of`)"""
     app = container()
@@ -104,11 +96,7 @@ def correct_client(corrections: dict[str, Any], client_id: Any) -> Response:
     return change_client(client_id, acting, handlers.correct_details, corrections)
 
 
-@blp.route("/<uuid:client_id>/history", methods=["GET"])
-@blp.arguments(PageQuerySchema(), location="query")
-@blp.response(200, HistoryPageSchema)
-@documents_problems(blp, 404, 422)
-@requires("intake:read")
+@read_route(blp, "/<uuid:client_id>/history", HistoryPageSchema, (404, 422), PageQuerySchema())
 def client_history(query: dict[str, Any], client_id: Any) -> dict[str, Any]:
     """Read the events of a client's record: type, time, actor, version"""
     app = container()

@@ -9,6 +9,7 @@ from flask_smorest import Blueprint
 from sqlalchemy import Connection
 
 from waypoint_intake.domain.therapist import Therapist
+from waypoint_intake.entrypoints.clients.commands import read_route
 from waypoint_intake.entrypoints.common import container, documents_problems
 from waypoint_intake.entrypoints.therapists.schemas import (
     PageQuerySchema,
@@ -58,11 +59,7 @@ def register_therapist(profile: dict[str, Any]) -> Response:
     return execute(app.engine, work)
 
 
-@blp.route("", methods=["GET"])
-@blp.arguments(PageQuerySchema(), location="query")
-@blp.response(200, TherapistPageSchema)
-@documents_problems(blp, 422)
-@requires("intake:read")
+@read_route(blp, "", TherapistPageSchema, (422,), PageQuerySchema())
 def list_therapists(query: dict[str, Any]) -> dict[str, Any]:
     """List the roster, in the order therapists were registered"""
     app = container()
@@ -73,10 +70,7 @@ def list_therapists(query: dict[str, Any]) -> dict[str, Any]:
     return {"items": [therapist_body(t) for t in therapists], "next_cursor": next_cursor}
 
 
-@blp.route("/<uuid:therapist_id>", methods=["GET"])
-@blp.response(200, TherapistSchema)
-@documents_problems(blp, 404)
-@requires("intake:read")
+@read_route(blp, "/<uuid:therapist_id>", TherapistSchema, (404,))
 def get_therapist(therapist_id: Any) -> Response:
     """Read a therapist"""
     app = container()
