@@ -23,6 +23,7 @@ from waypoint_intake.domain.events import (
     TherapistAssigned,
     changed,
 )
+from waypoint_intake.domain.replay import replayed
 
 __all__ = ["Client", "NotFound"]
 REQUIRED_CONSENTS = ("treatment", "confidentiality")
@@ -197,7 +198,4 @@ class Client:
     def rebuilt(cls, client_id: str, events: list[object]) -> Client:
         if not events:
             raise NotFound(client_id)
-        client = cls(client_id)
-        for event in events:
-            client.apply(event)
-        return client
+        return replayed(cls(client_id), events)

@@ -8,6 +8,7 @@ from typing import Any
 
 from waypoint_intake.domain.errors import AtCapacity, TherapistNotFound
 from waypoint_intake.domain.events import changed
+from waypoint_intake.domain.replay import replayed
 
 
 @dataclass(frozen=True)
@@ -109,7 +110,4 @@ class Therapist:
     def rebuilt(cls, therapist_id: str, events: list[object]) -> Therapist:
         if not events:
             raise TherapistNotFound(therapist_id)
-        therapist = cls(therapist_id)
-        for event in events:
-            therapist.apply(event)
-        return therapist
+        return replayed(cls(therapist_id), events)
