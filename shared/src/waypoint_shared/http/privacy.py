@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields
@@ -20,8 +20,13 @@ from waypoint_shared.http.auth import principal, requires
 F = TypeVar("F", bound=Callable[..., Any])
 Held = Callable[[Connection, str, str], dict[str, Any]]
 """(connection, tenant, client id) → what the service holds about the client, opened."""
-Documents = Callable[..., Callable[[F], F]]
-"""(blueprint, *statuses) → a decorator adding those problem responses to a view's OpenAPI."""
+
+
+class Documents(Protocol):
+    """(blueprint, *statuses) → a decorator adding those problem responses to a view's OpenAPI."""
+
+    def __call__(self, blp: Blueprint, *statuses: int) -> Callable[[F], F]: ...
+
 
 GONE = "the client was erased"
 SUMMARY = "Export everything {service} holds about a client, decrypted (subject access)"
@@ -73,16 +78,16 @@ def privacy_blueprint(
     """`GET /v1/clients/{id}/export` and `GET /v1/clients/{id}/access-log`, scope `admin`."""
     blp = Blueprint("privacy", __name__, url_prefix="/v1/clients", description="Privacy")
 
-    @blp.route("/<uuid:client_id>/export", methods=["GET"])
-    @blp.doc(summary=SUMMARY.format(service=service))
-    @blp.response(200, export_schema)
-    @documents(blp, 404, 410)
-    @requires("admin")
     def export_client(client_id: Any) -> dict[str, Any]:
         with read(engine()) as conn:
             holding = held(conn, principal().tenant, str(client_id))
         exported_at = datetime.now(UTC).isoformat()
         return {"service": service, "client_id": client_id, "exported_at": exported_at, **holding}
+
+    export_client.__doc__ = SUMMARY.format(service=service)  # the operation's summary
+    documented = documents(blp, 404, 410)(requires("admin")(export_client))
+    answered = blp.response(200, export_schema)(documented)
+    blp.route("/<uuid:client_id>/export", methods=["GET"])(answered)
 
     @blp.route("/<uuid:client_id>/access-log", methods=["GET"])
     @blp.arguments(AccessLogQuerySchema, location="query")
