@@ -81,3 +81,31 @@ def test_no_production_module_imports_pytest() -> None:
                 if any(name.split(".")[0] == "pytest" for name in names):
                     offenders.append(str(path.relative_to(ROOT)))
     assert offenders == []
+
+
+def reads_the_environment(tree: ast.AST) -> bool:
+    """`os.environ`, `os.getenv` or `from os import environ/getenv` anywhere in a module."""
+    names = {"environ", "getenv", "environb"}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Attribute) and node.attr in names:
+            return True
+        imported = {a.name for a in node.names} if isinstance(node, ast.ImportFrom) else set()
+        if imported & names and getattr(node, "module", None) == "os":
+            return True
+    return False
+
+
+def test_only_the_configuration_module_reads_the_environment() -> None:
+    readers = [
+        str(path.relative_to(ROOT))
+        for source in SOURCES
+        for path in source.rglob("*.py")
+        if reads_the_environment(ast.parse(path.read_text()))
+    ]
+    assert readers == ["shared/src/waypoint_shared/config.py"]
+
+
+def test_the_environment_check_sees_each_way_of_reading_it() -> None:
+    for source in ("os.environ['X']", "os.getenv('X')", "from os import environ"):
+        assert reads_the_environment(ast.parse(source)), source
+    assert not reads_the_environment(ast.parse("settings.environment"))

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import subprocess
 import sys
 import time
@@ -29,7 +28,7 @@ from kafka.consumer.fetcher import ConsumerRecord
 from sqlalchemy import Engine, func, make_url, select
 from sqlalchemy.exc import SQLAlchemyError
 
-from waypoint_shared.config import SERVICES, Settings, load_settings
+from waypoint_shared.config import SERVICES, Settings, admin_token, load_settings
 from waypoint_shared.db.database import connect, read
 from waypoint_shared.db.tables import events, relay_position
 from waypoint_shared.http.auth import ALL_SCOPES, mint_token, minting_secret
@@ -179,7 +178,7 @@ def rebuild(args: argparse.Namespace) -> None:
 def erase(args: argparse.Namespace) -> None:
     """POST /v1/clients/{id}/erasure on intake with an admin token; prints the answer."""
     settings = load_settings("intake")
-    token = args.token or os.environ.get("WAYPOINT_ADMIN_TOKEN") or _admin_token(settings, args)
+    token = args.token or admin_token() or _admin_token(settings, args)
     base = args.url or f"http://127.0.0.1:{settings.web_port}"
     request = urllib.request.Request(
         f"{base}/v1/clients/{args.client_id}/erasure",

@@ -1,4 +1,5 @@
-"""Configuration read once from prefixed environment variables.
+"""Configuration read once from prefixed environment variables: the one module of the suite
+that reads the process environment (tests/architecture/test_code_shape.py checks it).
 
 `WAYPOINT_ENV` is `development` or `production` (the default, so a forgotten variable fails
 safe). The development values below are published in this repository: a production process
@@ -88,6 +89,9 @@ class Settings:
     # Where callers reach this service (scheme://host[:port], no trailing slash): absolute links
     # are built from it, never from the request's Host header.
     public_url: str = ""
+    log_level: str = "INFO"
+    # prometheus-client's multiprocess directory, set for web processes by the gunicorn settings
+    metrics_dir: str | None = None
     extra: Mapping[str, str] = field(default_factory=dict)
 
     def topic_of(self, service: str) -> str:
@@ -174,8 +178,65 @@ def load_settings(service: str, env: Mapping[str, str] | None = None) -> Setting
         idempotency_ttl_hours=float(env.get("WAYPOINT_IDEMPOTENCY_TTL_HOURS", "24")),
         environment=environment_of(env),
         public_url=_public_url(env.get(f"{prefix}_PUBLIC_URL"), web_port),
+        log_level=log_level(env),
+        metrics_dir=env.get("PROMETHEUS_MULTIPROC_DIR") or None,
         extra={k: v for k, v in env.items() if k.startswith(f"{prefix}_")},
     )
+
+
+def log_level(env: Mapping[str, str] | None = None) -> str:
+    """`WAYPOINT_LOG_LEVEL`, INFO by default."""
+    return (os.environ if env is None else env).get("WAYPOINT_LOG_LEVEL", "INFO").upper()
+
+
+@dataclass(frozen=True)
+class WebServerSettings:
+    """What the gunicorn settings of every web process take from the environment."""
+
+    workers: int
+    threads: int
+    timeout: int
+    graceful_timeout: int
+    log_level: str
+    var_dir: Path
+
+
+def web_server_settings(env: Mapping[str, str] | None = None) -> WebServerSettings:
+    env = os.environ if env is None else env
+    timeout = int(env.get("GUNICORN_TIMEOUT", "30"))
+    return WebServerSettings(
+        workers=int(env.get("WEB_CONCURRENCY", "2")),
+        threads=int(env.get("WEB_THREADS", "8")),
+        timeout=timeout,
+        # Longer than any request may take (`timeout`), so SIGTERM never cuts one off.
+        graceful_timeout=int(env.get("GUNICORN_GRACEFUL_TIMEOUT", str(timeout + 5))),
+        log_level=log_level(env),
+        var_dir=Path(env.get("WAYPOINT_VAR_DIR", "var")),
+    )
+
+
+def share_metrics_dir(default: Path) -> Path:
+    """The web processes' metrics directory: PROMETHEUS_MULTIPROC_DIR, set to `default` when
+    unset, so the workers gunicorn forks inherit it (prometheus-client reads it at import)."""
+    return Path(os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", str(default.resolve())))
+
+
+def minting_secret_and_environment(env: Mapping[str, str] | None = None) -> tuple[str, str]:
+    """For the token tools: `WAYPOINT_JWT_SECRET` (else the development secret) and the
+    environment, which decides whether that secret may be used."""
+    env = os.environ if env is None else env
+    return env.get("WAYPOINT_JWT_SECRET") or DEVELOPMENT_SECRET, environment_of(env)
+
+
+def admin_token(env: Mapping[str, str] | None = None) -> str | None:
+    """`WAYPOINT_ADMIN_TOKEN`: the bearer token operators' tools call the services with."""
+    return (os.environ if env is None else env).get("WAYPOINT_ADMIN_TOKEN") or None
+
+
+def kafka_principals(env: Mapping[str, str] | None = None) -> dict[str, str]:
+    """Each service's SASL user: <SERVICE>_KAFKA_SASL_USERNAME, else the service's name."""
+    env = os.environ if env is None else env
+    return {s: env.get(f"{s.upper()}_KAFKA_SASL_USERNAME") or s for s in SERVICES}
 
 
 def _public_url(given: str | None, web_port: int) -> str:

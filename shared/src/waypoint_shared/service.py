@@ -104,8 +104,8 @@ def worker_loops(spec: ServiceSpec[C], container: C) -> list[Loop]:
 
 def run_worker(spec: ServiceSpec[Any], settings: Settings | None = None) -> None:
     """The worker process: its loops in threads and a health/metrics listener, until stopped."""
-    configure_logging(spec.name, "worker")
-    container = spec.bootstrap(settings or spec.settings())
-    settings = container.settings
+    settings = settings or spec.settings()
+    configure_logging(spec.name, "worker", settings.log_level)
+    container = spec.bootstrap(settings)
     loops = worker_loops(spec, container)
     Worker(container.engine, loops, settings.worker_port, settings.worker_host).serve_forever()

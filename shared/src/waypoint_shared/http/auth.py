@@ -17,7 +17,11 @@ from typing import Any, TypeVar, cast
 import jwt
 from flask import Flask, current_app, g, request
 
-from waypoint_shared.config import DEVELOPMENT_SECRET, PRODUCTION, environment_of
+from waypoint_shared.config import (
+    DEVELOPMENT_SECRET,
+    PRODUCTION,
+    minting_secret_and_environment,
+)
 from waypoint_shared.http.problems import Problem
 
 AUDIENCE = "waypoint"
@@ -151,14 +155,11 @@ def minting_secret(secret: str, environment: str) -> str:
 
 def token_cli(argv: list[str] | None = None) -> None:
     """`waypoint-token`: print a development token (refused in production without a secret)."""
-    import os
-
     parser = argparse.ArgumentParser(description="Mint a development JWT for Waypoint.")
     parser.add_argument("--sub", default="dev-platform")
     parser.add_argument("--tenant", default="dev-clinic")
     parser.add_argument("--scope", default=ALL_SCOPES)
     parser.add_argument("--ttl", type=int, default=12 * 3600)
     args = parser.parse_args(argv)
-    secret = os.environ.get("WAYPOINT_JWT_SECRET") or DEVELOPMENT_SECRET
-    secret = minting_secret(secret, environment_of(os.environ))
+    secret = minting_secret(*minting_secret_and_environment())
     print(mint_token(secret, args.sub, args.tenant, args.scope, args.ttl))

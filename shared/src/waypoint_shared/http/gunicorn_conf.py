@@ -18,28 +18,31 @@ from __future__ import annotations
 import os
 import shutil
 import sys
-from pathlib import Path
 from typing import TYPE_CHECKING
+
+# Only the standard library behind it: prometheus-client must not be imported before
+# on_starting has set its multiprocess directory.
+from waypoint_shared.config import share_metrics_dir, web_server_settings
 
 if TYPE_CHECKING:
     from gunicorn.arbiter import Arbiter
     from gunicorn.workers.base import Worker
 
-workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
+SERVER = web_server_settings()
+workers = SERVER.workers
 # Threads per worker: a client that sends its request slowly holds one thread, not the worker,
 # so a few slow clients cannot stall a service. What a worker keeps per process is thread-safe:
 # SQLAlchemy engines and pools, the verified-token LRU cache, the rate limiter (its state is in
 # the database), logging context in context variables, SQLite write queues per thread.
 worker_class = "gthread"
-threads = int(os.environ.get("WEB_THREADS", "8"))
-timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
-# Longer than any request may take (`timeout`), so SIGTERM never cuts one off.
-graceful_timeout = int(os.environ.get("GUNICORN_GRACEFUL_TIMEOUT", str(timeout + 5)))
+threads = SERVER.threads
+timeout = SERVER.timeout
+graceful_timeout = SERVER.graceful_timeout  # longer than any request may take
 keepalive = 5
 accesslog = "-"
 errorlog = "-"
 logger_class = "waypoint_shared.observability.logs.GunicornLogger"
-loglevel = os.environ.get("WAYPOINT_LOG_LEVEL", "info").lower()
+loglevel = SERVER.log_level.lower()
 # Each worker builds its own app (engines and pools are not shared across fork).
 preload_app = False
 
@@ -59,9 +62,7 @@ def on_starting(server: Arbiter) -> None:
             process_settings(service)
         except UnsafeConfiguration as error:
             sys.exit(str(error))
-    var_dir = Path(os.environ.get("WAYPOINT_VAR_DIR", "var"))
-    default = var_dir / "metrics" / f"{service}-web"
-    directory = Path(os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", str(default.resolve())))
+    directory = share_metrics_dir(SERVER.var_dir / "metrics" / f"{service}-web")
     shutil.rmtree(directory, ignore_errors=True)
     directory.mkdir(parents=True, exist_ok=True)
 

@@ -78,7 +78,7 @@ def create_base_app(
     app.after_request(_add_safety_headers)
     app.after_request(_observe(settings.service))
     app.teardown_request(_unbind_log_context)
-    _add_operational_routes(app, engine)
+    _add_operational_routes(app, engine, settings.metrics_dir)
     install_idempotency(app, engine, settings)
     return app
 
@@ -219,7 +219,7 @@ def json_depth(body: bytes, stop_above: int = MAX_JSON_DEPTH) -> int:
     return deepest
 
 
-def _add_operational_routes(app: Flask, engine: Engine) -> None:
+def _add_operational_routes(app: Flask, engine: Engine, metrics_dir: str | None) -> None:
     @app.get("/health/live")
     def live() -> Response:
         return jsonify(status="ok")
@@ -237,5 +237,5 @@ def _add_operational_routes(app: Flask, engine: Engine) -> None:
     @requires("metrics", "admin")
     def exposition() -> Response:
         """Prometheus exposition; a bearer token with scope `metrics` (or `admin`) is needed."""
-        body, content_type = metrics.exposition()
+        body, content_type = metrics.exposition(metrics_dir)
         return Response(body, content_type=content_type)

@@ -19,7 +19,6 @@ starts with it. Topics are created by the admin principal (a super user), not by
 from __future__ import annotations
 
 import argparse
-import os
 import time
 from collections.abc import Mapping
 from typing import Any
@@ -36,7 +35,13 @@ from kafka.admin import (
     ResourceType,
 )
 
-from waypoint_shared.config import SERVICES, KafkaSettings, shared_kafka_settings, topic_of
+from waypoint_shared.config import (
+    SERVICES,
+    KafkaSettings,
+    kafka_principals,
+    shared_kafka_settings,
+    topic_of,
+)
 
 CONSUMES = {"intake": (), "goals": ("intake",), "progress": ("intake", "goals", "progress")}
 
@@ -134,13 +139,13 @@ def _key(acl: ACL) -> tuple[object, ...]:
 
 def principals_from(env: Mapping[str, str]) -> dict[str, str]:
     """Each service's SASL user: <SERVICE>_KAFKA_SASL_USERNAME, else the service's name."""
-    return {s: env.get(f"{s.upper()}_KAFKA_SASL_USERNAME") or s for s in SERVICES}
+    return kafka_principals(env)
 
 
 def main(argv: list[str] | None = None) -> None:
     """Grant the suite's ACLs with the admin credentials of KAFKA_SASL_USERNAME/PASSWORD."""
     argparse.ArgumentParser(description="Create Waypoint's Kafka ACLs.").parse_args(argv)
-    grant(shared_kafka_settings(), principals_from(os.environ))
+    grant(shared_kafka_settings(), kafka_principals())
     print("Kafka ACLs granted")
 
 

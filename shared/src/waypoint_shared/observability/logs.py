@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import re
 import sys
 from collections.abc import Iterator, MutableMapping
@@ -96,13 +95,15 @@ def json_handler(service: str | None, process: str) -> logging.Handler:
     return handler
 
 
-def configure_logging(service: str | None = None, process: str = "worker") -> None:
+def configure_logging(
+    service: str | None = None, process: str = "worker", level: str = "INFO"
+) -> None:
     """JSON lines on stdout for the root logger; calling it again replaces the handler."""
     root = logging.getLogger()
     for handler in [h for h in root.handlers if getattr(h, "_waypoint", False)]:
         root.removeHandler(handler)
     root.addHandler(json_handler(service, process))
-    root.setLevel(os.environ.get("WAYPOINT_LOG_LEVEL", "INFO").upper())
+    root.setLevel(level.upper())
     for name in QUIET_LIBRARIES:
         logging.getLogger(name).setLevel(logging.WARNING)
 
@@ -126,7 +127,7 @@ class GunicornLogger(glogging.Logger):
         for log in (self.error_log, self.access_log):
             for handler in log.handlers:
                 handler.setFormatter(formatter)
-        configure_logging(service, "web")
+        configure_logging(service, "web", cfg.loglevel)
 
     def access(
         self,

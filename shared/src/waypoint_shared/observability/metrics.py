@@ -8,7 +8,6 @@ starts); a worker process is one process and exposes its own registry.
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
@@ -71,11 +70,11 @@ PROJECTION_AGE = Gauge(
 )
 
 
-def exposition() -> tuple[bytes, str]:
+def exposition(multiprocess_dir: str | None = None) -> tuple[bytes, str]:
     """This process's metrics, or every gunicorn worker's when multiprocess mode is on."""
-    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    if multiprocess_dir:
         registry = CollectorRegistry()
-        multiprocess.MultiProcessCollector(registry)
+        multiprocess.MultiProcessCollector(registry, path=multiprocess_dir)
         return generate_latest(registry), CONTENT_TYPE_LATEST
     return generate_latest(REGISTRY), CONTENT_TYPE_LATEST
 

@@ -41,8 +41,9 @@ def command() -> None:
 
 
 def main() -> None:
-    configure_logging()
-    print(_report(run(bootstrap(config.settings()))))
+    settings = config.settings()
+    configure_logging(level=settings.log_level)
+    print(_report(run(bootstrap(settings))))
 
 
 if __name__ == "__main__":
