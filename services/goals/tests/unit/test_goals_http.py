@@ -6,6 +6,7 @@ import json
 import uuid
 
 from flask import Flask
+from flask.testing import FlaskClient
 from sqlalchemy import text
 
 from waypoint_devkit.apps import bearer
@@ -36,7 +37,7 @@ def propose(client, client_id: str, tenant: str = "clinic-a", body=PROPOSAL):
     return client.post(f"/v1/clients/{client_id}/goals", json=body, headers=bearer(tenant))
 
 
-def test_a_goal_for_a_client_not_known_yet_is_a_409_to_retry_shortly(client):
+def test_a_goal_for_a_client_not_known_yet_is_a_409_to_retry_shortly(client: FlaskClient) -> None:
     response = propose(client, str(uuid.uuid4()))
 
     assert response.status_code == 409
@@ -45,7 +46,9 @@ def test_a_goal_for_a_client_not_known_yet_is_a_409_to_retry_shortly(client):
     assert response.headers["Retry-After"] == "1"
 
 
-def test_once_intake_referred_the_client_a_goal_is_proposed_and_reads_back(app, client):
+def test_once_intake_referred_the_client_a_goal_is_proposed_and_reads_back(
+    app: Flask, client: FlaskClient
+) -> None:
     client_id = str(uuid.uuid4())
     intake_referred(app, client_id)
 
@@ -67,7 +70,9 @@ def test_once_intake_referred_the_client_a_goal_is_proposed_and_reads_back(app, 
     assert goal["target_date"] == "2025-09-01"
 
 
-def test_a_client_known_to_another_tenant_is_not_known_here(app, client):
+def test_a_client_known_to_another_tenant_is_not_known_here(
+    app: Flask, client: FlaskClient
+) -> None:
     client_id = str(uuid.uuid4())
     intake_referred(app, client_id, tenant="clinic-a")
 
@@ -77,7 +82,7 @@ def test_a_client_known_to_another_tenant_is_not_known_here(app, client):
     assert response.headers["Retry-After"] == "1"
 
 
-def test_another_tenants_goal_is_a_404_problem(app, client):
+def test_another_tenants_goal_is_a_404_problem(app: Flask, client: FlaskClient) -> None:
     client_id = str(uuid.uuid4())
     intake_referred(app, client_id)
     location = propose(client, client_id).headers["Location"]
@@ -88,7 +93,7 @@ def test_another_tenants_goal_is_a_404_problem(app, client):
     assert response.mimetype == "application/problem+json"
 
 
-def test_goal_texts_are_sealed_in_the_event_store(app, client):
+def test_goal_texts_are_sealed_in_the_event_store(app: Flask, client: FlaskClient) -> None:
     client_id = str(uuid.uuid4())
     intake_referred(app, client_id)
     propose(client, client_id)
@@ -104,7 +109,9 @@ def test_goal_texts_are_sealed_in_the_event_store(app, client):
     assert data["client_id"] == client_id
 
 
-def test_a_modality_outside_the_shared_enum_is_a_422_naming_it(app, client):
+def test_a_modality_outside_the_shared_enum_is_a_422_naming_it(
+    app: Flask, client: FlaskClient
+) -> None:
     client_id = str(uuid.uuid4())
     intake_referred(app, client_id)
 

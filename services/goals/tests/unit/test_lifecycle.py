@@ -78,7 +78,7 @@ def in_status(status: str) -> Goal:
 
 @pytest.mark.parametrize("status", STATUSES)
 @pytest.mark.parametrize("action", list(TRANSITIONS))
-def test_every_action_is_allowed_exactly_where_the_transition_table_says(status, action):
+def test_every_action_is_allowed_exactly_where_the_transition_table_says(status, action) -> None:
     goal = in_status(status)
 
     if status in TRANSITIONS[action]:
@@ -92,7 +92,7 @@ def test_every_action_is_allowed_exactly_where_the_transition_table_says(status,
         assert goal.lifecycle_status == status
 
 
-def test_final_statuses_allow_nothing_at_all():
+def test_final_statuses_allow_nothing_at_all() -> None:
     for status in ("rejected", "cancelled", "completed"):
         goal = in_status(status)
         for action in TRANSITIONS:
@@ -101,7 +101,7 @@ def test_final_statuses_allow_nothing_at_all():
             assert refused.value.extra["allowed_actions"] == []
 
 
-def test_the_proposer_cannot_agree_to_their_own_goal_the_other_party_must():
+def test_the_proposer_cannot_agree_to_their_own_goal_the_other_party_must() -> None:
     goal = proposed(by=THERAPIST)
 
     with pytest.raises(IllegalTransition) as refused:
@@ -113,7 +113,7 @@ def test_the_proposer_cannot_agree_to_their_own_goal_the_other_party_must():
     assert goal.agreed_by == CLIENT
 
 
-def test_a_client_proposal_is_agreed_by_the_therapist():
+def test_a_client_proposal_is_agreed_by_the_therapist() -> None:
     goal = proposed(by=CLIENT)
 
     goal.apply(goal.agree(THERAPIST))
@@ -121,7 +121,7 @@ def test_a_client_proposal_is_agreed_by_the_therapist():
     assert goal.lifecycle_status == "active"
 
 
-def test_rejection_also_belongs_to_the_other_party_and_is_final():
+def test_rejection_also_belongs_to_the_other_party_and_is_final() -> None:
     goal = proposed(by=CLIENT)
     with pytest.raises(IllegalTransition):
         goal.reject(CLIENT, "changed my mind")
@@ -133,7 +133,7 @@ def test_rejection_also_belongs_to_the_other_party_and_is_final():
         goal.agree(THERAPIST)
 
 
-def test_agreeing_twice_is_refused():
+def test_agreeing_twice_is_refused() -> None:
     goal = act(proposed(), "agree")
 
     with pytest.raises(IllegalTransition) as refused:
@@ -153,7 +153,7 @@ def test_agreeing_twice_is_refused():
         ([0, 10], ["in-progress", "improving"]),
     ],
 )
-def test_achievement_status_follows_each_rating_against_the_previous_one(ratings, statuses):
+def test_achievement_status_follows_each_rating_against_the_previous_one(ratings, statuses) -> None:
     goal = act(proposed(), "agree")
     seen = []
     for rating in ratings:
@@ -166,7 +166,7 @@ def test_achievement_status_follows_each_rating_against_the_previous_one(ratings
     assert goal.latest_rating == ratings[-1]
 
 
-def test_achieving_completes_the_goal_and_marks_it_achieved():
+def test_achieving_completes_the_goal_and_marks_it_achieved() -> None:
     goal = act(act(proposed(), "agree"), "check_in")
 
     goal.apply(goal.achieve("I sleep most nights"))
@@ -174,7 +174,7 @@ def test_achieving_completes_the_goal_and_marks_it_achieved():
     assert (goal.lifecycle_status, goal.achievement_status) == ("completed", "achieved")
 
 
-def test_a_step_cannot_be_completed_twice_nor_a_step_that_does_not_exist():
+def test_a_step_cannot_be_completed_twice_nor_a_step_that_does_not_exist() -> None:
     goal = act(act(proposed(), "agree"), "plan_step")
     act(goal, "complete_step")
 
@@ -185,7 +185,7 @@ def test_a_step_cannot_be_completed_twice_nor_a_step_that_does_not_exist():
         goal.complete_step("s-404", None)
 
 
-def test_a_revision_carries_before_and_after_of_each_changed_field_only():
+def test_a_revision_carries_before_and_after_of_each_changed_field_only() -> None:
     goal = act(proposed(), "agree")
 
     event = goal.revise(
@@ -202,14 +202,14 @@ def test_a_revision_carries_before_and_after_of_each_changed_field_only():
     assert goal.details["target_date"] is None
 
 
-def test_a_revision_that_changes_nothing_is_refused():
+def test_a_revision_that_changes_nothing_is_refused() -> None:
     goal = act(proposed(), "agree")
 
     with pytest.raises(NothingChanged):
         goal.revise("no reason", {"priority": "high"})
 
 
-def test_a_step_revision_changes_the_step():
+def test_a_step_revision_changes_the_step() -> None:
     goal = act(act(proposed(), "agree"), "plan_step")
 
     event = goal.revise_step("s-0", "busy week", {"description": "Wind down at 11"})

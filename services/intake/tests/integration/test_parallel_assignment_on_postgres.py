@@ -6,6 +6,7 @@ from __future__ import annotations
 import threading
 
 import pytest
+from flask import Flask
 
 from waypoint_devkit.apps import app_with, bearer
 from waypoint_intake.entrypoints.app import create_app
@@ -18,7 +19,7 @@ REFERRAL = {"given_name": "Amara", "family_name": "Osei", "date_of_birth": "1992
 
 
 @pytest.fixture
-def app(postgres_url, monkeypatch):
+def app(postgres_url: str, monkeypatch: pytest.MonkeyPatch):
     yield from app_with(create_app, monkeypatch, INTAKE_DATABASE_URL=postgres_url)
 
 
@@ -31,7 +32,7 @@ def refer(http) -> str:
     return http.post("/v1/clients", json=REFERRAL, headers=HEADERS).get_json()["client_id"]
 
 
-def test_parallel_assignments_to_the_last_free_place_let_exactly_one_succeed(app):
+def test_parallel_assignments_to_the_last_free_place_let_exactly_one_succeed(app: Flask) -> None:
     http = app.test_client()
     registered = http.post("/v1/therapists", json=THERAPIST, headers=HEADERS).get_json()
     therapist_id = registered["therapist_id"]

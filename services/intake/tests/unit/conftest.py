@@ -6,6 +6,7 @@ import json
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -106,7 +107,7 @@ class Driver:
 
 
 @pytest.fixture
-def app(tmp_path, monkeypatch) -> Iterator[Flask]:
+def app(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Flask]:
     yield from app_in(create_app, tmp_path, monkeypatch)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from pathlib import Path
 
 import pytest
 from flask import Flask, url_for
@@ -56,7 +57,7 @@ def assert_problem(response, status: int) -> dict:
 
 
 @pytest.fixture
-def apps(tmp_path, monkeypatch) -> dict[str, Flask]:
+def apps(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, Flask]:
     monkeypatch.setenv("WAYPOINT_VAR_DIR", str(tmp_path))
     for name in ("WAYPOINT_JWT_SECRET", "WAYPOINT_JWT_PUBLIC_KEY", "WAYPOINT_MAX_BODY_BYTES"):
         monkeypatch.delenv(name, raising=False)
@@ -77,7 +78,7 @@ def service(request, apps) -> tuple:
     return request.param, apps[request.param].test_client()
 
 
-def test_malformed_json_is_a_400_problem(writer):
+def test_malformed_json_is_a_400_problem(writer) -> None:
     client, path, _, _ = writer
 
     response = client.post(
@@ -87,7 +88,7 @@ def test_malformed_json_is_a_400_problem(writer):
     assert_problem(response, 400)
 
 
-def test_a_body_that_is_not_json_is_a_415_problem(writer):
+def test_a_body_that_is_not_json_is_a_415_problem(writer) -> None:
     client, path, _, _ = writer
 
     response = client.post(path, data="given_name=Zoë", headers=bearer(), content_type="text/plain")
@@ -95,7 +96,7 @@ def test_a_body_that_is_not_json_is_a_415_problem(writer):
     assert_problem(response, 415)
 
 
-def test_a_body_over_64_kib_is_a_413_problem(writer):
+def test_a_body_over_64_kib_is_a_413_problem(writer) -> None:
     client, path, body, _ = writer
 
     oversize = {**body, next(iter(body)): "x" * 70_000}
@@ -104,7 +105,9 @@ def test_a_body_over_64_kib_is_a_413_problem(writer):
     assert_problem(response, 413)
 
 
-def test_an_unknown_field_and_a_missing_required_field_are_a_422_problem_naming_them(writer):
+def test_an_unknown_field_and_a_missing_required_field_are_a_422_problem_naming_them(
+    writer,
+) -> None:
     client, path, body, _ = writer
     required = next(iter(body))
     invalid = {**{k: v for k, v in body.items() if k != required}, "favourite_colour": "teal"}
@@ -115,14 +118,14 @@ def test_an_unknown_field_and_a_missing_required_field_are_a_422_problem_naming_
     assert set(errors) == {required, "favourite_colour"}
 
 
-def test_an_unknown_route_is_a_404_problem(service):
+def test_an_unknown_route_is_a_404_problem(service) -> None:
     _, client = service
 
     assert_problem(client.get("/v1/no-such-thing", headers=bearer()), 404)
     assert_problem(client.get("/definitely/not/here"), 404)
 
 
-def test_a_wrong_method_is_a_405_problem_that_says_what_is_allowed(service):
+def test_a_wrong_method_is_a_405_problem_that_says_what_is_allowed(service) -> None:
     name, client = service
     path, _ = READS[name]
 
@@ -132,7 +135,7 @@ def test_a_wrong_method_is_a_405_problem_that_says_what_is_allowed(service):
     assert "GET" in response.headers["Allow"]
 
 
-def test_a_missing_token_is_a_401_problem_with_a_bearer_challenge(service):
+def test_a_missing_token_is_a_401_problem_with_a_bearer_challenge(service) -> None:
     name, client = service
 
     response = client.get(READS[name][0])
@@ -145,7 +148,7 @@ def test_a_missing_token_is_a_401_problem_with_a_bearer_challenge(service):
     "authorization",
     ["Bearer not-a-jwt", "Basic Y2xpbmljOnNlY3JldA==", "Bearer ", "bearer x.y.z"],
 )
-def test_an_invalid_token_is_a_401_problem(service, authorization):
+def test_an_invalid_token_is_a_401_problem(service, authorization) -> None:
     name, client = service
 
     response = client.get(READS[name][0], headers={"Authorization": authorization})
@@ -153,7 +156,7 @@ def test_an_invalid_token_is_a_401_problem(service, authorization):
     assert_problem(response, 401)
 
 
-def test_a_token_signed_with_another_secret_is_a_401_problem(service):
+def test_a_token_signed_with_another_secret_is_a_401_problem(service) -> None:
     name, client = service
     forged = mint_token("not-the-configured-secret-but-long-enough-0123", "x", "clinic-a")
 
@@ -162,7 +165,7 @@ def test_a_token_signed_with_another_secret_is_a_401_problem(service):
     assert_problem(response, 401)
 
 
-def test_an_expired_token_is_a_401_problem(service):
+def test_an_expired_token_is_a_401_problem(service) -> None:
     name, client = service
 
     response = client.get(READS[name][0], headers=bearer(ttl=-5))
@@ -170,7 +173,7 @@ def test_an_expired_token_is_a_401_problem(service):
     assert_problem(response, 401)
 
 
-def test_a_token_without_the_needed_scope_is_a_403_problem_naming_the_scope(service):
+def test_a_token_without_the_needed_scope_is_a_403_problem_naming_the_scope(service) -> None:
     name, client = service
     path, scope = READS[name]
     others = " ".join(s for s in ALL_SCOPES.split() if s != scope)
@@ -180,7 +183,7 @@ def test_a_token_without_the_needed_scope_is_a_403_problem_naming_the_scope(serv
     assert body["required_scope"] == scope
 
 
-def test_a_read_scope_does_not_allow_writing(writer):
+def test_a_read_scope_does_not_allow_writing(writer) -> None:
     client, path, body, scope = writer
     read_scope = scope.replace(":write", ":read")
 
@@ -189,7 +192,7 @@ def test_a_read_scope_does_not_allow_writing(writer):
     assert problem["required_scope"] == scope
 
 
-def test_another_tenants_client_is_a_404_problem(apps):
+def test_another_tenants_client_is_a_404_problem(apps) -> None:
     client = apps["intake"].test_client()
     created = client.post("/v1/clients", json=A_REFERRAL, headers=bearer("clinic-a"))
     assert created.status_code == 201
@@ -200,7 +203,9 @@ def test_another_tenants_client_is_a_404_problem(apps):
     assert client.get(created.headers["Location"], headers=bearer("clinic-a")).status_code == 200
 
 
-def test_an_unexpected_failure_is_a_500_problem_that_leaks_nothing(apps, monkeypatch):
+def test_an_unexpected_failure_is_a_500_problem_that_leaks_nothing(
+    apps, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from waypoint_intake.service_layer import handlers
 
     def broken(*_args, **_kwargs):
@@ -244,7 +249,7 @@ def api_calls(app: Flask) -> list[tuple[str, str]]:
     return calls
 
 
-def test_every_route_of_every_service_refuses_missing_tokens_and_missing_scopes(apps):
+def test_every_route_of_every_service_refuses_missing_tokens_and_missing_scopes(apps) -> None:
     for name, app in apps.items():
         client, calls = app.test_client(), api_calls(app)
         assert calls, f"{name} has no API routes"
@@ -256,7 +261,7 @@ def test_every_route_of_every_service_refuses_missing_tokens_and_missing_scopes(
             assert_refusal(scopeless, 403)
 
 
-def test_health_and_openapi_answer_without_a_token(service):
+def test_health_and_openapi_answer_without_a_token(service) -> None:
     _, client = service
 
     for path in ("/health/live", "/health/ready", "/openapi.json"):
@@ -264,7 +269,7 @@ def test_health_and_openapi_answer_without_a_token(service):
     assert re.fullmatch(r"3\.1\.\d+", client.get("/openapi.json").get_json()["openapi"])
 
 
-def test_the_openapi_document_declares_bearer_security_and_every_api_route(service):
+def test_the_openapi_document_declares_bearer_security_and_every_api_route(service) -> None:
     name, client = service
 
     spec = client.get("/openapi.json").get_json()
@@ -273,7 +278,9 @@ def test_the_openapi_document_declares_bearer_security_and_every_api_route(servi
     assert any(path.startswith("/v1/") for path in spec["paths"]), name
 
 
-def test_json_nested_deeper_than_32_levels_is_a_400_problem_before_any_parser_recurses(service):
+def test_json_nested_deeper_than_32_levels_is_a_400_problem_before_any_parser_recurses(
+    service,
+) -> None:
     name, client = service
     path = WRITES.get(name, (f"/v1/clients/{uuid.uuid4()}/sessions",))[0]
     headers = {**bearer(), "Content-Type": "application/json"}
@@ -288,8 +295,8 @@ def test_json_nested_deeper_than_32_levels_is_a_400_problem_before_any_parser_re
 
 @pytest.mark.parametrize("factory", list(FACTORIES.values()), ids=list(FACTORIES))
 def test_a_token_over_its_rate_is_a_429_problem_with_retry_after_and_others_pass(
-    factory, tmp_path, monkeypatch
-):
+    factory, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("WAYPOINT_VAR_DIR", str(tmp_path))
     monkeypatch.setenv("WAYPOINT_RATE_LIMIT", "3")
     app = factory()
@@ -310,7 +317,7 @@ def test_a_token_over_its_rate_is_a_429_problem_with_retry_after_and_others_pass
 READS_OF = {f"waypoint_{name}": path for name, (path, _) in READS.items()}
 
 
-def test_metrics_on_the_web_port_need_a_token_with_scope_metrics_or_admin(service):
+def test_metrics_on_the_web_port_need_a_token_with_scope_metrics_or_admin(service) -> None:
     _, client = service
 
     assert_problem(client.get("/metrics"), 401)

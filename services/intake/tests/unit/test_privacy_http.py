@@ -54,7 +54,7 @@ def client_routes(intake: Driver, client_id: str) -> list[tuple[str, str]]:
     return found
 
 
-def test_after_erasure_every_route_about_the_client_answers_410(intake):
+def test_after_erasure_every_route_about_the_client_answers_410(intake: Driver) -> None:
     client_id = intake.ready_for_completion()
     erase(intake, client_id)
 
@@ -69,7 +69,7 @@ def test_after_erasure_every_route_about_the_client_answers_410(intake):
 
 
 @pytest.mark.parametrize("resource", ["Consent", "QuestionnaireResponse", "Observation"])
-def test_after_erasure_fhir_answers_410_as_an_operation_outcome(intake, resource):
+def test_after_erasure_fhir_answers_410_as_an_operation_outcome(intake: Driver, resource) -> None:
     client_id = intake.ready_for_completion()
     erase(intake, client_id)
 
@@ -82,7 +82,7 @@ def test_after_erasure_fhir_answers_410_as_an_operation_outcome(intake, resource
         assert response.get_json()["issue"][0]["code"] == "deleted"
 
 
-def test_an_erased_client_leaves_the_list_and_frees_the_external_id(intake):
+def test_an_erased_client_leaves_the_list_and_frees_the_external_id(intake: Driver) -> None:
     client_id = intake.refer(external_id="EHR-77")
     erase(intake, client_id)
 
@@ -91,7 +91,7 @@ def test_an_erased_client_leaves_the_list_and_frees_the_external_id(intake):
     assert intake.refer(external_id="EHR-77") != client_id
 
 
-def test_erasure_frees_the_place_the_client_held_with_their_therapist(intake):
+def test_erasure_frees_the_place_the_client_held_with_their_therapist(intake: Driver) -> None:
     therapist = intake.register(capacity=1)
     client_id = intake.refer()
     intake.assign(client_id, therapist)
@@ -102,7 +102,7 @@ def test_erasure_frees_the_place_the_client_held_with_their_therapist(intake):
     intake.assign(intake.refer(), therapist)
 
 
-def test_erasure_needs_the_admin_scope(intake):
+def test_erasure_needs_the_admin_scope(intake: Driver) -> None:
     client_id = intake.refer()
     headers = bearer(scopes="intake:read intake:write")
 
@@ -112,7 +112,7 @@ def test_erasure_needs_the_admin_scope(intake):
     assert intake.get(f"/v1/clients/{client_id}").status_code == 200
 
 
-def test_another_tenants_client_cannot_be_erased_and_stays_a_404_for_them(intake):
+def test_another_tenants_client_cannot_be_erased_and_stays_a_404_for_them(intake: Driver) -> None:
     client_id = intake.refer()
     other = Driver(intake.app, intake.http, tenant="clinic-b")
 
@@ -121,7 +121,7 @@ def test_another_tenants_client_cannot_be_erased_and_stays_a_404_for_them(intake
     assert other.get(f"/v1/clients/{client_id}").status_code == 404
 
 
-def test_the_erasure_event_names_who_erased_and_keeps_no_reason(intake):
+def test_the_erasure_event_names_who_erased_and_keeps_no_reason(intake: Driver) -> None:
     client_id = intake.refer()
     erase(intake, client_id)
 
@@ -132,7 +132,9 @@ def test_the_erasure_event_names_who_erased_and_keeps_no_reason(intake):
     assert ERASURE["reason"].encode() not in database_bytes(intake)
 
 
-def test_erasure_leaves_no_personal_value_in_the_database_files_wal_included(intake):
+def test_erasure_leaves_no_personal_value_in_the_database_files_wal_included(
+    intake: Driver,
+) -> None:
     client_id = intake.refer(**DISTINCT)
     intake.step(client_id, "POST", "/consents", {**TREATMENT, "signed_by": "Quillon Ø."})
     # the stored reply quotes the client, sealed
@@ -151,7 +153,7 @@ def test_erasure_leaves_no_personal_value_in_the_database_files_wal_included(int
     assert "Ødegård".encode() not in stored
 
 
-def test_a_referral_is_kept_sealed_while_the_export_shows_it_decrypted(intake):
+def test_a_referral_is_kept_sealed_while_the_export_shows_it_decrypted(intake: Driver) -> None:
     client_id = intake.refer(**DISTINCT)
 
     exported = intake.get(f"/v1/clients/{client_id}/export").get_json()
@@ -163,7 +165,7 @@ def test_a_referral_is_kept_sealed_while_the_export_shows_it_decrypted(intake):
     assert exported["events"][0]["data"]["email"] == DISTINCT["email"]
 
 
-def test_the_export_holds_every_event_of_the_record_and_the_reads_so_far(intake):
+def test_the_export_holds_every_event_of_the_record_and_the_reads_so_far(intake: Driver) -> None:
     client_id = intake.ready_for_completion()
     intake.get(f"/v1/clients/{client_id}")
 
@@ -183,7 +185,9 @@ def read_as(intake: Driver, subject: str, path: str) -> str:
     return str(answer.headers["X-Request-ID"])
 
 
-def test_the_access_log_lists_each_read_in_order_with_the_caller_and_no_query(intake):
+def test_the_access_log_lists_each_read_in_order_with_the_caller_and_no_query(
+    intake: Driver,
+) -> None:
     client_id = intake.refer(external_id="EHR-Q9")
     soon = (datetime.now(UTC) + timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
     ids = [
@@ -206,7 +210,7 @@ def test_the_access_log_lists_each_read_in_order_with_the_caller_and_no_query(in
     assert "EHR-Q9" not in json.dumps(log)
 
 
-def test_writes_and_refused_reads_are_not_in_the_access_log(intake):
+def test_writes_and_refused_reads_are_not_in_the_access_log(intake: Driver) -> None:
     client_id = intake.refer()
     intake.step(client_id, "POST", "/consents", TREATMENT)
     intake.get(f"/v1/clients/{client_id}", as_of="not a time")
@@ -214,7 +218,7 @@ def test_writes_and_refused_reads_are_not_in_the_access_log(intake):
     assert intake.get(f"/v1/clients/{client_id}/access-log").get_json()["items"] == []
 
 
-def test_the_access_log_pages_and_is_only_for_admins(intake):
+def test_the_access_log_pages_and_is_only_for_admins(intake: Driver) -> None:
     client_id = intake.refer()
     for _ in range(3):
         intake.get(f"/v1/clients/{client_id}")
@@ -233,7 +237,7 @@ def test_the_access_log_pages_and_is_only_for_admins(intake):
 
 
 @pytest.mark.parametrize("method", ["PUT", "PATCH", "DELETE", "POST"])
-def test_the_access_log_cannot_be_changed_through_the_api(intake, method):
+def test_the_access_log_cannot_be_changed_through_the_api(intake: Driver, method) -> None:
     client_id = intake.refer()
     intake.get(f"/v1/clients/{client_id}")
 
@@ -244,7 +248,7 @@ def test_the_access_log_cannot_be_changed_through_the_api(intake, method):
     assert len(intake.get(f"/v1/clients/{client_id}/access-log").get_json()["items"]) == 1
 
 
-def test_the_access_log_of_another_tenants_client_is_empty(intake):
+def test_the_access_log_of_another_tenants_client_is_empty(intake: Driver) -> None:
     client_id = intake.refer()
     intake.get(f"/v1/clients/{client_id}")
     other = Driver(intake.app, intake.http, tenant="clinic-b")
@@ -252,11 +256,13 @@ def test_the_access_log_of_another_tenants_client_is_empty(intake):
     assert other.get(f"/v1/clients/{client_id}/access-log").get_json()["items"] == []
 
 
-def test_a_client_id_that_is_not_a_uuid_in_a_fhir_search_is_a_422_not_an_audit(intake):
+def test_a_client_id_that_is_not_a_uuid_in_a_fhir_search_is_a_422_not_an_audit(
+    intake: Driver,
+) -> None:
     assert intake.get("/fhir/Consent", patient=str(uuid.uuid4())[:8]).status_code == 422
 
 
-def test_erasure_deletes_the_stored_reply_of_a_consent(intake):
+def test_erasure_deletes_the_stored_reply_of_a_consent(intake: Driver) -> None:
     client_id = intake.refer()
     once = {"Idempotency-Key": "grant-consent-000001"}
     consent = {**TREATMENT, "signed_by": "Quillon Ø."}
@@ -285,8 +291,8 @@ def move_given_name(intake, source: str, target: str, field: str = "given_name")
 
 @pytest.mark.parametrize("path", ["", "/history", "/export"])
 def test_a_sealed_value_moved_into_another_clients_record_answers_409_never_their_data(
-    intake, path
-):
+    intake: Driver, path
+) -> None:
     victim, target = intake.refer(given_name="Zebedee"), intake.refer(given_name="Robin")
     move_given_name(intake, victim, target)
 
@@ -299,7 +305,9 @@ def test_a_sealed_value_moved_into_another_clients_record_answers_409_never_thei
     assert intake.get(f"/v1/clients/{victim}").get_json()["given_name"] == "Zebedee"
 
 
-def test_a_sealed_value_moved_to_another_field_of_the_same_record_is_not_shown_there(intake):
+def test_a_sealed_value_moved_to_another_field_of_the_same_record_is_not_shown_there(
+    intake: Driver,
+) -> None:
     client_id = intake.refer(given_name="Zebedee", family_name="Okafor")
     move_given_name(intake, client_id, client_id, field="family_name")
 

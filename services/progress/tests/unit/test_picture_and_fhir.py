@@ -15,6 +15,8 @@ from flask import Flask
 from waypoint_devkit.apps import bearer, deliver
 from waypoint_progress.entrypoints.timeline import picture
 
+from ..conftest import JourneyEvents
+
 SVG = "{http://www.w3.org/2000/svg}"
 LOINC = "http://loinc.org"
 MEASURES = "https://waypoint.example/fhir/CodeSystem/measures"
@@ -25,15 +27,15 @@ def project(app: Flask, envelopes) -> None:
 
 
 @pytest.fixture
-def client_id(app, journey) -> str:
+def client_id(app: Flask, journey: type[JourneyEvents]) -> str:
     events = journey()
     project(app, [*events.acceptance_journey(), events.session(ORS=[6.0, 6.5, 7.0, 7.5])])
     return events.client_id
 
 
 def test_the_picture_is_well_formed_svg_with_trajectories_and_milestone_markers(
-    app, client_id, acceptance_milestones
-):
+    app: Flask, client_id: str, acceptance_milestones: list[str]
+) -> None:
     response = app.test_client().get(f"/v1/clients/{client_id}/timeline.svg", headers=bearer())
 
     assert response.status_code == 200
@@ -47,7 +49,7 @@ def test_the_picture_is_well_formed_svg_with_trajectories_and_milestone_markers(
     assert lines == {"PHQ-9", "GAD-7", "SRS", "ORS"}
 
 
-def test_alerts_are_marked_on_the_picture(app, journey):
+def test_alerts_are_marked_on_the_picture(app: Flask, journey: type[JourneyEvents]) -> None:
     events = journey()
     project(app, [events.referral(), events.session(PHQ9=[0, 0, 0, 0, 0, 0, 0, 0, 2])])
 
@@ -59,7 +61,7 @@ def test_alerts_are_marked_on_the_picture(app, journey):
     assert [g.get("data-type") for g in groups if g.get("class") == "alert"] == ["risk_flag"]
 
 
-def test_every_text_in_the_picture_is_escaped():
+def test_every_text_in_the_picture_is_escaped() -> None:
     entry = {
         "id": "1",
         "kind": "milestone",
@@ -77,13 +79,15 @@ def test_every_text_in_the_picture_is_escaped():
     assert marker.find(f"{SVG}title").text.startswith("<b>&</b>")
 
 
-def test_the_picture_of_an_unknown_client_is_a_404_problem(app):
+def test_the_picture_of_an_unknown_client_is_a_404_problem(app: Flask) -> None:
     response = app.test_client().get(f"/v1/clients/{uuid.uuid4()}/timeline.svg", headers=bearer())
     assert response.status_code == 404
     assert response.mimetype == "application/problem+json"
 
 
-def test_observations_are_a_valid_r4_searchset_with_loinc_and_local_codes(app, client_id):
+def test_observations_are_a_valid_r4_searchset_with_loinc_and_local_codes(
+    app: Flask, client_id: str
+) -> None:
     response = app.test_client().get(f"/fhir/Observation?patient={client_id}", headers=bearer())
 
     assert response.status_code == 200
@@ -102,14 +106,14 @@ def test_observations_are_a_valid_r4_searchset_with_loinc_and_local_codes(app, c
         assert entry.fullUrl.startswith("http://127.0.0.1:8003/fhir/Observation/")
 
 
-def test_another_tenant_finds_no_observations(app, client_id):
+def test_another_tenant_finds_no_observations(app: Flask, client_id: str) -> None:
     response = app.test_client().get(
         f"/fhir/Observation?patient={client_id}", headers=bearer("clinic-b")
     )
     assert Bundle.model_validate(response.get_json()).total == 0
 
 
-def test_fhir_errors_are_operation_outcomes(app):
+def test_fhir_errors_are_operation_outcomes(app: Flask) -> None:
     client = app.test_client()
     missing_patient = client.get("/fhir/Observation", headers=bearer())
     no_token = client.get(f"/fhir/Observation?patient={uuid.uuid4()}")
@@ -120,7 +124,7 @@ def test_fhir_errors_are_operation_outcomes(app):
         OperationOutcome.model_validate(response.get_json())
 
 
-def test_the_picture_scale_places_moments_at_the_ends_of_the_calendar_inside_the_plot():
+def test_the_picture_scale_places_moments_at_the_ends_of_the_calendar_inside_the_plot() -> None:
     first, last = datetime.min.replace(tzinfo=UTC), datetime.max.replace(tzinfo=UTC)
     for times in ([first], [last], [first, last]):
         scale = picture.Scale(times)

@@ -17,6 +17,8 @@ from waypoint_progress.bootstrap import bootstrap
 from waypoint_shared.config import load_settings
 from waypoint_shared.db.database import read, run_in_transaction
 
+from ..conftest import JourneyEvents
+
 PHQ9_RISK = [1, 1, 1, 1, 1, 1, 1, 1, 1]
 SOME_ARRIVALS = settings(
     max_examples=30,
@@ -95,7 +97,9 @@ def a_rich_journey(journey) -> list:
 
 @SOME_ARRIVALS
 @given(data=st.data())
-def test_any_interleaving_with_duplicates_yields_the_same_timeline(journey, data):
+def test_any_interleaving_with_duplicates_yields_the_same_timeline(
+    journey: type[JourneyEvents], data
+) -> None:
     events = a_rich_journey(journey)
     reference = project(events)
     # Arrival order is drawn here, after the events (and so their times) are fixed.
@@ -110,7 +114,9 @@ def test_any_interleaving_with_duplicates_yields_the_same_timeline(journey, data
     ]
 
 
-def test_the_reverse_of_every_topic_order_across_topics_changes_nothing(journey):
+def test_the_reverse_of_every_topic_order_across_topics_changes_nothing(
+    journey: type[JourneyEvents],
+) -> None:
     events = a_rich_journey(journey)
     goals_first = [e for t in reversed(topics_of(events)) for e in t]
 
@@ -119,7 +125,9 @@ def test_the_reverse_of_every_topic_order_across_topics_changes_nothing(journey)
 
 @SOME_ARRIVALS
 @given(data=st.data())
-def test_projecting_whole_batches_yields_the_timeline_of_one_event_at_a_time(journey, data):
+def test_projecting_whole_batches_yields_the_timeline_of_one_event_at_a_time(
+    journey: type[JourneyEvents], data
+) -> None:
     events = a_rich_journey(journey)
     arrival = data.draw(interleavings(topics_of(events)))
     polled = data.draw(batches(arrival))
@@ -127,7 +135,7 @@ def test_projecting_whole_batches_yields_the_timeline_of_one_event_at_a_time(jou
     assert project_in_batches(polled) == project(events)
 
 
-def test_two_clients_in_one_batch_each_get_their_own_timeline(journey):
+def test_two_clients_in_one_batch_each_get_their_own_timeline(journey: type[JourneyEvents]) -> None:
     first, second = a_rich_journey(journey), a_rich_journey(journey)
 
     together = project_in_batches([first + second])
