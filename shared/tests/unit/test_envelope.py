@@ -68,7 +68,7 @@ def test_the_value_is_a_cloudevents_1_0_structured_record() -> None:
     assert parsed.get_subject() == EVENT.client_id
     assert parsed.get_time() == EVENT.occurred_at
     assert parsed.get_datacontenttype() == "application/json"
-    assert parsed.get_dataschema().endswith(f"/{REFERRED}.json")
+    assert str(parsed.get_dataschema()).endswith(f"/{REFERRED}.json")
     assert parsed.get_extension("tenantid") == "clinic-a"
     assert parsed.get_extension("correlationid") == "req-1"
     assert parsed.get_extension("causationid") == "req-1"
@@ -112,7 +112,7 @@ def test_an_event_without_correlation_is_its_own_correlation_and_cause() -> None
     assert envelope.correlation_id == envelope.causation_id == event.event_id
 
 
-def changed(**attributes) -> bytes:
+def changed(**attributes: object) -> bytes:
     record = dict(GOOD)
     for name, value in attributes.items():
         if value is None:
@@ -181,7 +181,7 @@ HOSTILE = {
 
 
 @pytest.mark.parametrize("value", HOSTILE.values(), ids=HOSTILE.keys())
-def test_a_hostile_record_is_undecodable_and_raises_nothing_else(value) -> None:
+def test_a_hostile_record_is_undecodable_and_raises_nothing_else(value: bytes) -> None:
     with pytest.raises(UndecodableRecord):
         decode(value)
 

@@ -7,6 +7,7 @@ import os
 import re
 import uuid
 from pathlib import Path
+from typing import Any
 
 import pytest
 from marshmallow import fields
@@ -21,7 +22,7 @@ PROPOSED = "waypoint.goals.goal_proposed.v1"
 TYPE_FORM = re.compile(r"^waypoint\.(intake|goals|progress)\.[a-z][a-z0-9_]*\.v[1-9][0-9]*$")
 
 
-def a_referral(**changes) -> dict:
+def a_referral(**changes: Any) -> dict[str, Any]:
     return {
         "client_id": str(uuid.uuid4()),
         "given_name": "Zoë",
@@ -32,7 +33,7 @@ def a_referral(**changes) -> dict:
     }
 
 
-def a_proposal(**changes) -> dict:
+def a_proposal(**changes: Any) -> dict[str, Any]:
     return {
         "goal_id": str(uuid.uuid4()),
         "client_id": str(uuid.uuid4()),
@@ -44,7 +45,7 @@ def a_proposal(**changes) -> dict:
     }
 
 
-def sealed(event_type: str, payload: dict) -> dict:
+def sealed(event_type: str, payload: dict[str, Any]) -> dict[str, Any]:
     plain = catalog.validate_plain(event_type, payload)
     key, client_id = os.urandom(32), plain["client_id"]
     personal = catalog.lookup(event_type).personal_fields

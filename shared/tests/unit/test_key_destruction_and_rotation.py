@@ -7,6 +7,7 @@ import base64
 import os
 import uuid
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import Engine, select
@@ -27,13 +28,15 @@ def new_key() -> str:
     return base64.b64encode(os.urandom(32)).decode()
 
 
-def seal(engine: Engine, keys: PersonalDataKeys, client_id: str) -> dict:
+def seal(engine: Engine, keys: PersonalDataKeys, client_id: str) -> dict[str, Any]:
     return run_in_transaction(
         engine, lambda conn: keys.seal(conn, TENANT, client_id, TYPE, RECORD, PERSONAL)
     )
 
 
-def open_(engine: Engine, keys: PersonalDataKeys, client_id: str, sealed: dict) -> dict:
+def open_(
+    engine: Engine, keys: PersonalDataKeys, client_id: str, sealed: dict[str, Any]
+) -> dict[str, Any]:
     return run_in_transaction(
         engine, lambda conn: keys.open(conn, TENANT, client_id, TYPE, sealed, PERSONAL)
     )

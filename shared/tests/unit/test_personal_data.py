@@ -6,6 +6,7 @@ import base64
 import json
 import os
 import uuid
+from typing import Any
 
 import pytest
 from sqlalchemy import Engine, delete, func, select
@@ -43,13 +44,15 @@ def a_master_key() -> MasterKey:
     return MasterKey(base64.b64encode(os.urandom(32)).decode())
 
 
-def seal(engine: Engine, keys: PersonalDataKeys, client_id: str, data=RECORD) -> dict:
+def seal(engine: Engine, keys: PersonalDataKeys, client_id: str, data=RECORD) -> dict[str, Any]:
     return run_in_transaction(
         engine, lambda conn: keys.seal(conn, TENANT, client_id, TYPE, data, PERSONAL)
     )
 
 
-def open_(engine: Engine, keys: PersonalDataKeys, client_id: str, data: dict) -> dict:
+def open_(
+    engine: Engine, keys: PersonalDataKeys, client_id: str, data: dict[str, Any]
+) -> dict[str, Any]:
     return run_in_transaction(
         engine, lambda conn: keys.open(conn, TENANT, client_id, TYPE, data, PERSONAL)
     )

@@ -7,6 +7,7 @@ import hashlib
 import hmac
 import json
 import time
+from typing import Any
 
 import jwt
 import pytest
@@ -20,7 +21,7 @@ from waypoint_shared.http.problems import Problem
 SECRET = "a-test-secret-that-is-long-enough-for-hs256-0123"
 
 
-def claims(**changes) -> dict:
+def claims(**changes: Any) -> dict[str, Any]:
     now = int(time.time())
     base = {
         "sub": "clinic-platform",

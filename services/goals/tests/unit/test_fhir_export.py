@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fhir.resources.R4B.bundle import Bundle
 from fhir.resources.R4B.careplan import CarePlan
 from fhir.resources.R4B.goal import Goal
@@ -23,7 +25,7 @@ GOAL_STATUS = {
 }
 
 
-def fhir_goal(api, location: str) -> dict:
+def fhir_goal(api, location: str) -> dict[str, Any]:
     response = api.get(location.replace("/v1/goals/", "/fhir/Goal/"))
     assert response.status_code == 200
     assert response.mimetype == "application/fhir+json"

@@ -6,6 +6,7 @@ import hashlib
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from flask import Flask
@@ -162,7 +163,7 @@ def test_reads_of_a_goal_by_its_own_id_are_audited_under_its_client(
     assert {r["subject"] for r in log} == {"ehr"}
 
 
-def stored_replies(app) -> list:
+def stored_replies(app) -> list[Any]:
     with read(app.extensions["waypoint"].engine) as conn:
         return conn.execute(select(idempotency_records)).all()
 

@@ -4,6 +4,7 @@ lifecycle, corrections that keep the old values, and a closed record after disch
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 import pytest
 
@@ -34,7 +35,7 @@ def act(client: Client, events: list[object]) -> Client:
     return client
 
 
-def grant(client: Client, kind: str, **extra) -> Client:
+def grant(client: Client, kind: str, **extra: Any) -> Client:
     return act(client, client.grant_consent(kind, **{**SIGNED, **extra}))
 
 

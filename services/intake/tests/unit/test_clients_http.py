@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import uuid
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from flask import Flask
 from flask.testing import FlaskClient
@@ -23,7 +24,7 @@ REFERRAL = {
 }
 
 
-def stored(app: Flask, sql: str) -> list:
+def stored(app: Flask, sql: str) -> list[Any]:
     with app.extensions["waypoint"].engine.connect() as conn:
         return list(conn.execute(text(sql)))
 
@@ -32,7 +33,7 @@ def event_count(app: Flask) -> int:
     return stored(app, "SELECT count(*) FROM events")[0][0]
 
 
-def refer(client, body=REFERRAL, tenant="clinic-a", **headers):
+def refer(client, body=REFERRAL, tenant="clinic-a", **headers: Any):
     return client.post("/v1/clients", json=body, headers={**bearer(tenant), **headers})
 
 

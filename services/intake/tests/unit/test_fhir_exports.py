@@ -4,6 +4,7 @@ codes docs/intake.md names; errors under /fhir are OperationOutcome."""
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from fhir.resources.R4B.bundle import Bundle
 from fhir.resources.R4B.consent import Consent
@@ -18,7 +19,7 @@ LOINC = "http://loinc.org"
 FHIR_JSON = "application/fhir+json"
 
 
-def fhir(intake, path: str, **query) -> dict:
+def fhir(intake, path: str, **query: Any) -> dict[str, Any]:
     response = intake.get(path, **query)
     assert response.status_code == 200, response.get_data(as_text=True)
     assert response.mimetype == FHIR_JSON
@@ -35,7 +36,7 @@ def searched(intake, resource_type: str, client_id: str) -> list[dict]:
     return [e["resource"] for e in body.get("entry", [])]
 
 
-def codes(concept: dict) -> set[tuple[str, str]]:
+def codes(concept: dict[str, Any]) -> set[tuple[str, str]]:
     return {(c["system"], c["code"]) for c in concept["coding"]}
 
 

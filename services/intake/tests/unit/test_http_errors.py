@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 import uuid
 from pathlib import Path
+from typing import Any
 
 import pytest
 from flask import Flask, url_for
@@ -40,12 +41,12 @@ READS = {
 }
 
 
-def bearer(tenant: str = "clinic-a", scopes: str = ALL_SCOPES, ttl: int = 600) -> dict:
+def bearer(tenant: str = "clinic-a", scopes: str = ALL_SCOPES, ttl: int = 600) -> dict[str, Any]:
     token = mint_token(DEVELOPMENT_SECRET, "clinic-platform", tenant, scopes, ttl)
     return {"Authorization": f"Bearer {token}"}
 
 
-def assert_problem(response, status: int) -> dict:
+def assert_problem(response, status: int) -> dict[str, Any]:
     assert response.status_code == status, response.get_data(as_text=True)
     assert response.mimetype == "application/problem+json"
     body = response.get_json(force=True)
@@ -68,13 +69,13 @@ def apps(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, Flask]:
 
 
 @pytest.fixture(params=list(WRITES))
-def writer(request, apps) -> tuple:
+def writer(request, apps) -> tuple[Any, ...]:
     path, body, scope = WRITES[request.param]
     return apps[request.param].test_client(), path, body, scope
 
 
 @pytest.fixture(params=list(FACTORIES))
-def service(request, apps) -> tuple:
+def service(request, apps) -> tuple[Any, ...]:
     return request.param, apps[request.param].test_client()
 
 
@@ -208,7 +209,7 @@ def test_an_unexpected_failure_is_a_500_problem_that_leaks_nothing(
 ) -> None:
     from waypoint_intake.service_layer import handlers
 
-    def broken(*_args, **_kwargs):
+    def broken(*_args, **_kwargs: Any):
         raise RuntimeError("connection string postgres://admin:hunter2@db")
 
     monkeypatch.setattr(handlers, "load_client", broken)

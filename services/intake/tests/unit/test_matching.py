@@ -4,12 +4,13 @@ the total with ties broken by therapist id, and only therapists with room are ca
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Any
 
 from waypoint_intake.domain import matching
 from waypoint_intake.domain.matching import Candidate, Reason, Seeker
 
 
-def a_therapist(therapist_id: str = "t-1", **changes) -> Candidate:
+def a_therapist(therapist_id: str = "t-1", **changes: Any) -> Candidate:
     plain = Candidate(
         therapist_id=therapist_id,
         name="Dr. Example",

@@ -6,6 +6,7 @@ import json
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 from kafka import KafkaConsumer, KafkaProducer
@@ -131,7 +132,7 @@ def test_poison_records_of_every_kind_go_to_the_dead_letter_topic_with_their_ori
     ]
 
 
-def dead_letters(progress: Container, kafka_settings: KafkaSettings, expected: int) -> list:
+def dead_letters(progress: Container, kafka_settings: KafkaSettings, expected: int) -> list[Any]:
     dead = KafkaConsumer(
         progress.settings.dead_letter_topic,
         bootstrap_servers=kafka_settings.bootstrap_servers,

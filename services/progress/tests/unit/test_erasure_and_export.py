@@ -150,7 +150,7 @@ class Replayed:
             records.sort(key=lambda r: b"client_erased" not in r[2])
         self.records = [(f"waypoint.{service}.events", value) for service, _, value in records]
 
-    def end_offsets(self) -> dict:
+    def end_offsets(self) -> dict[str, Any]:
         return {}
 
     def batches(self, _targets: Any) -> Iterator[list[Any]]:

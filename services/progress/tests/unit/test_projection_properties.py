@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import tempfile
 import uuid
+from typing import Any
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -36,7 +37,7 @@ def topics_of(events) -> list[list]:
 
 
 @st.composite
-def interleavings(draw, topics: list[list]) -> list:
+def interleavings(draw, topics: list[list]) -> list[Any]:
     """Merge the topics in a drawn order, now and then delivering a record a second time."""
     positions, merged = [0] * len(topics), []
     while any(p < len(t) for p, t in zip(positions, topics, strict=True)):
@@ -50,7 +51,7 @@ def interleavings(draw, topics: list[list]) -> list:
 
 
 @st.composite
-def batches(draw, events: list) -> list[list]:
+def batches(draw, events: list[Any]) -> list[list]:
     """The events cut into consecutive batches of drawn sizes, as polls deliver them."""
     cuts, start = [], 0
     while start < len(events):
@@ -81,7 +82,7 @@ def project_in_batches(polled: list[list]) -> list[tuple]:
     return [tuple(r) for r in rows]
 
 
-def a_rich_journey(journey) -> list:
+def a_rich_journey(journey) -> list[Any]:
     events = journey()
     goal, step = str(uuid.uuid4()), str(uuid.uuid4())
     return [

@@ -4,6 +4,7 @@ the measures that follow once the projection has the session."""
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 import pytest
 from flask import Flask
@@ -30,7 +31,7 @@ SESSION = {
 }
 
 
-def record(client, client_id: str, body=SESSION, **headers):
+def record(client, client_id: str, body=SESSION, **headers: Any):
     return client.post(
         f"/v1/clients/{client_id}/sessions", json=body, headers={**bearer(), **headers}
     )

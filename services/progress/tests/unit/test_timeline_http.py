@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
+from typing import Any
 
 from flask import Flask
 from sqlalchemy import text
@@ -35,7 +36,7 @@ def project(app: Flask, envelope: Envelope) -> None:
     run_in_transaction(container.engine, lambda conn: container.projector.handle(conn, envelope))
 
 
-def timeline(app: Flask, client_id: str, tenant: str = "clinic-a", **query):
+def timeline(app: Flask, client_id: str, tenant: str = "clinic-a", **query: Any):
     return app.test_client().get(
         f"/v1/clients/{client_id}/timeline", query_string=query, headers=bearer(tenant)
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from waypoint_progress.domain.timeline import (
     MILESTONE_NAMESPACE,
@@ -30,7 +31,7 @@ def source(
     )
 
 
-def entry(kind: str = "event", **source_changes) -> Entry:
+def entry(kind: str = "event", **source_changes: Any) -> Entry:
     event = source(**source_changes)
     return Entry(str(uuid.uuid4()), kind, event.name, "title", event.occurred_at, event)
 
