@@ -201,7 +201,7 @@ def test_a_handler_that_keeps_failing_sends_only_its_record_to_the_dead_letter_t
     assert dict(letters[0].headers)["dlq.error"].startswith(b"handler failed")
 
 
-def letters_in(kafka_settings: KafkaSettings) -> list[Any]:  # type: ignore[type-arg]
+def letters_in(kafka_settings: KafkaSettings) -> list[Any]:
     dead = KafkaConsumer(
         f"{kafka_settings.topic_prefix}dlq",
         bootstrap_servers=kafka_settings.bootstrap_servers,

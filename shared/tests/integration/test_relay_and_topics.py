@@ -149,7 +149,8 @@ def test_an_idle_relay_renews_its_lease_only_once_half_of_it_has_run_out(
 
     def expiry() -> datetime:
         with read(engine) as conn:
-            return conn.execute(select(relay_lock.c.expires_at)).scalar_one()
+            expires: datetime = conn.execute(select(relay_lock.c.expires_at)).scalar_one()
+            return expires
 
     assert lock.acquire()
     taken = expiry()

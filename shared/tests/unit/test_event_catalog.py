@@ -92,7 +92,9 @@ def test_a_good_payload_is_accepted_and_comes_back_json_ready_with_defaults() ->
         "unknown type",
     ],
 )
-def test_a_bad_payload_is_rejected_with_invalid_event(event_type, payload) -> None:
+def test_a_bad_payload_is_rejected_with_invalid_event(
+    event_type: str, payload: dict[str, Any]
+) -> None:
     with pytest.raises(InvalidEvent):
         catalog.validate_plain(event_type, payload)
 

@@ -136,6 +136,6 @@ def test_the_rotation_command_reads_the_services_keys_from_its_environment(
 
 
 @pytest.mark.parametrize("configured", ["", " , ", "c2hvcnQ=", f"{new_key()},c2hvcnQ="])
-def test_every_master_key_listed_must_be_32_bytes_of_base64(configured) -> None:
+def test_every_master_key_listed_must_be_32_bytes_of_base64(configured: str) -> None:
     with pytest.raises(ValueError, match="master key"):
         MasterKey(configured)

@@ -44,7 +44,9 @@ def a_master_key() -> MasterKey:
     return MasterKey(base64.b64encode(os.urandom(32)).decode())
 
 
-def seal(engine: Engine, keys: PersonalDataKeys, client_id: str, data=RECORD) -> dict[str, Any]:
+def seal(
+    engine: Engine, keys: PersonalDataKeys, client_id: str, data: dict[str, Any] = RECORD
+) -> dict[str, Any]:
     return run_in_transaction(
         engine, lambda conn: keys.seal(conn, TENANT, client_id, TYPE, data, PERSONAL)
     )
@@ -60,7 +62,7 @@ def open_(
 
 def key_rows(engine: Engine) -> int:
     return run_in_transaction(
-        engine, lambda conn: conn.execute(select(func.count()).select_from(data_keys)).scalar()
+        engine, lambda conn: conn.execute(select(func.count()).select_from(data_keys)).scalar_one()
     )
 
 
@@ -132,7 +134,7 @@ def test_a_tampered_ciphertext_is_refused_not_garbled() -> None:
         "",
     ],
 )
-def test_a_truncated_malformed_or_unsealed_token_is_refused(token) -> None:
+def test_a_truncated_malformed_or_unsealed_token_is_refused(token: str) -> None:
     with pytest.raises(CryptoError):
         open_value(os.urandom(32), at(str(uuid.uuid4())), token)
 

@@ -41,7 +41,7 @@ def refusal(env: dict[str, str]) -> str:
 
 
 @pytest.fixture(autouse=True)
-def _var_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+def _var_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)  # load_settings makes the default var/ directory
 
 
@@ -73,7 +73,7 @@ def test_production_is_the_default_when_waypoint_env_is_unset() -> None:
     ],
 )
 def test_production_refuses_a_missing_development_or_weak_value_naming_it(
-    variable, value, said
+    variable: str, value: str, said: str
 ) -> None:
     assert said in refusal(production(**{variable: value}))
 

@@ -13,14 +13,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import pytest
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from marshmallow import Schema, fields
-from sqlalchemy import Engine, insert, select
+from sqlalchemy import Connection, Engine, insert, select
 
 from waypoint_shared import catalog
 from waypoint_shared.catalog.events.common import EventType, personal
 from waypoint_shared.crypto import rotation as rotate_master_key
 from waypoint_shared.crypto.sealing import (
-    AESGCM,
     NONCE_BYTES,
     CryptoError,
     MasterKey,
@@ -71,7 +71,9 @@ def test_a_value_opens_at_the_place_it_was_sealed_for() -> None:
         "another service",
     ],
 )
-def test_a_value_moved_to_another_place_does_not_open_even_under_the_same_key(moved) -> None:
+def test_a_value_moved_to_another_place_does_not_open_even_under_the_same_key(
+    moved: dict[str, str],
+) -> None:
     key = os.urandom(32)
     token = seal_value(key, HERE, "Amara")
 
@@ -186,7 +188,7 @@ def test_a_stored_event_is_opened_as_the_version_it_was_sealed_under_then_upcast
     repository = EventSourcedRepository("intake", store, keys, [NoteTaken])
     client = str(uuid.uuid4())
 
-    def store_v1(conn):
+    def store_v1(conn: Connection) -> None:
         sealed = keys.seal(
             conn, "clinic-a", client, v1.type, {"client_id": client, "words": "Hi"}, ("words",)
         )
