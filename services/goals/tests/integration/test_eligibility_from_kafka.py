@@ -62,7 +62,7 @@ def intake_event(client_id: str, version: int, name: str, **data: object) -> byt
 
 
 def test_a_referral_then_a_revoked_treatment_consent_reach_the_view_once(
-    goals, kafka_settings: KafkaSettings
+    goals: Container, kafka_settings: KafkaSettings
 ) -> None:
     client_id = str(uuid.uuid4())
     treatment = {"kind": "treatment", "document_version": "v3", "signed_at": "2025-01-02"}

@@ -80,6 +80,7 @@ def test_the_view_records_intake_completion_and_the_therapist(
 
     with app.extensions["waypoint"].engine.connect() as conn:
         known = eligibility.find(conn, "clinic-a", client_id)
+    assert known is not None
     assert known.therapist_id == therapist
     assert known.intake_completed_at is not None
     assert known.discharged_at is None

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from fhir.resources.R4B.bundle import Bundle
 from fhir.resources.R4B.careplan import CarePlan
@@ -25,11 +25,11 @@ GOAL_STATUS = {
 }
 
 
-def fhir_goal(api, location: str) -> dict[str, Any]:
+def fhir_goal(api: GoalsApi, location: str) -> dict[str, Any]:
     response = api.get(location.replace("/v1/goals/", "/fhir/Goal/"))
     assert response.status_code == 200
     assert response.mimetype == "application/fhir+json"
-    return response.get_json()
+    return cast(dict[str, Any], response.get_json())
 
 
 def test_a_proposed_goal_exports_as_a_valid_goal_without_achievement(

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 import uuid
+from typing import Any
 
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import text
+from werkzeug.test import TestResponse
 
 from waypoint_devkit.apps import bearer
 from waypoint_devkit.apps import envelope as devkit_envelope
@@ -33,7 +35,9 @@ def intake_referred(app: Flask, client_id: str, tenant: str = "clinic-a") -> Non
     run_in_transaction(engine, lambda conn: projector.client_referred(conn, envelope))
 
 
-def propose(client, client_id: str, tenant: str = "clinic-a", body=PROPOSAL):
+def propose(
+    client: FlaskClient, client_id: str, tenant: str = "clinic-a", body: dict[str, Any] = PROPOSAL
+) -> TestResponse:
     return client.post(f"/v1/clients/{client_id}/goals", json=body, headers=bearer(tenant))
 
 

@@ -3,9 +3,12 @@ achievement from check-ins, and revisions that carry before and after."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 
 from waypoint_goals.domain.errors import NothingChanged, Refused, StepNotFound
+from waypoint_goals.domain.events import GoalEvent
 from waypoint_goals.domain.goal import Goal
 from waypoint_goals.domain.lifecycle import TRANSITIONS, IllegalTransition
 
@@ -23,7 +26,7 @@ REACH = {  # actions that bring a freshly proposed goal to each status
 }
 
 
-def proposed(by: dict = THERAPIST) -> Goal:
+def proposed(by: dict[str, str] = THERAPIST) -> Goal:
     event = Goal.propose(
         "g-1",
         "c-1",
@@ -38,7 +41,7 @@ def proposed(by: dict = THERAPIST) -> Goal:
 
 def act(goal: Goal, action: str) -> Goal:
     """Take an action with plausible arguments, applying its event as the store would."""
-    decide = {
+    decisions: dict[str, Callable[[], GoalEvent]] = {
         "agree": lambda: goal.agree(CLIENT),
         "reject": lambda: goal.reject(CLIENT, "not now"),
         "revise": lambda: goal.revise("clearer", {"title": f"{goal.details['title']}!"}),
@@ -50,8 +53,8 @@ def act(goal: Goal, action: str) -> Goal:
         "resume": lambda: goal.resume("back home"),
         "cancel": lambda: goal.cancel("no longer relevant"),
         "achieve": lambda: goal.achieve("sleeping well"),
-    }[action]
-    goal.apply(decide())
+    }
+    goal.apply(decisions[action]())
     return goal
 
 
@@ -78,7 +81,9 @@ def in_status(status: str) -> Goal:
 
 @pytest.mark.parametrize("status", STATUSES)
 @pytest.mark.parametrize("action", list(TRANSITIONS))
-def test_every_action_is_allowed_exactly_where_the_transition_table_says(status, action) -> None:
+def test_every_action_is_allowed_exactly_where_the_transition_table_says(
+    status: str, action: str
+) -> None:
     goal = in_status(status)
 
     if status in TRANSITIONS[action]:
@@ -153,7 +158,9 @@ def test_agreeing_twice_is_refused() -> None:
         ([0, 10], ["in-progress", "improving"]),
     ],
 )
-def test_achievement_status_follows_each_rating_against_the_previous_one(ratings, statuses) -> None:
+def test_achievement_status_follows_each_rating_against_the_previous_one(
+    ratings: list[int], statuses: list[str]
+) -> None:
     goal = act(proposed(), "agree")
     seen = []
     for rating in ratings:

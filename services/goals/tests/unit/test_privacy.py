@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 from flask import Flask
-from sqlalchemy import func, select, update
+from sqlalchemy import Row, Table, func, select, update
 
 from waypoint_goals.adapters import eligibility
 from waypoint_goals.adapters.tables import client_goals
@@ -23,16 +23,16 @@ ADMIN = {"role": "administrator", "id": "dpo-1"}
 TITLE = "Swim across Lake Wrenfield by midsummer"
 
 
-def erased(intake, client_id: str) -> None:
+def erased(intake: Intake, client_id: str) -> None:
     intake.tells("client_erased", client_id, erased_by=ADMIN)
 
 
-def database_bytes(app) -> bytes:
+def database_bytes(app: Flask) -> bytes:
     var_dir = Path(app.extensions["waypoint"].engine.url.database).parent
     return b"".join(p.read_bytes() for p in sorted(var_dir.glob("goals.db*")))
 
 
-def rows(app, table, client_id: str) -> int:
+def rows(app: Flask, table: Table, client_id: str) -> int:
     with read(app.extensions["waypoint"].engine) as conn:
         query = select(func.count()).select_from(table).where(table.c.client_id == client_id)
         return int(conn.execute(query).scalar_one())
@@ -46,7 +46,10 @@ def test_after_client_erased_every_goals_route_of_the_client_answers_410(
 
     reads = [goal, f"{goal}/history", f"/v1/clients/{client_id}/plan"]
     reads += [f"/v1/clients/{client_id}/export", f"/v1/clients/{client_id}/access-log"]
-    writes = [(f"{goal}/agreement", {"agreed_by": CLIENT}), (f"{goal}/hold", {"reason": "x"})]
+    writes: list[tuple[str, dict[str, Any]]] = [
+        (f"{goal}/agreement", {"agreed_by": CLIENT}),
+        (f"{goal}/hold", {"reason": "x"}),
+    ]
     answers = [api.get(path) for path in reads] + [api.post(p, b) for p, b in writes]
     answers.append(api.propose(client_id))
 
@@ -99,7 +102,7 @@ def test_erasure_deletes_the_clients_rows_keys_and_stored_replies(
 
 @pytest.mark.parametrize("late", ["client_referred", "consent_granted", "client_erased"])
 def test_an_event_of_an_erased_client_arriving_later_brings_nothing_back(
-    app: Flask, api: GoalsApi, intake: Intake, client_id: str, late
+    app: Flask, api: GoalsApi, intake: Intake, client_id: str, late: str
 ) -> None:
     erased(intake, client_id)
 
@@ -163,9 +166,9 @@ def test_reads_of_a_goal_by_its_own_id_are_audited_under_its_client(
     assert {r["subject"] for r in log} == {"ehr"}
 
 
-def stored_replies(app) -> list[Any]:
+def stored_replies(app: Flask) -> list[Row[Any]]:
     with read(app.extensions["waypoint"].engine) as conn:
-        return conn.execute(select(idempotency_records)).all()
+        return list(conn.execute(select(idempotency_records)).all())
 
 
 def test_erasure_deletes_the_stored_reply_of_a_planned_step(
@@ -197,7 +200,7 @@ def test_an_idempotency_key_is_stored_only_as_a_keyed_hash(
 
 @pytest.mark.parametrize("key", ["", "fifteen-chars-k", "x" * 256])
 def test_an_idempotency_key_under_16_or_over_255_characters_is_a_422_and_nothing_is_stored(
-    app: Flask, api: GoalsApi, active_goal: str, key
+    app: Flask, api: GoalsApi, active_goal: str, key: str
 ) -> None:
     headers = {**api.headers(), "Idempotency-Key": key}
 

@@ -27,7 +27,7 @@ def app(postgres_url: str, monkeypatch: pytest.MonkeyPatch):
     yield from app_with(create_app, monkeypatch, INTAKE_DATABASE_URL=postgres_url)
 
 
-def refer(app, key: str) -> dict[str, Any]:
+def refer(app: Flask, key: str) -> dict[str, Any]:
     headers = {**HEADERS, "Idempotency-Key": key}
     answer = app.test_client().post("/v1/clients", json=REFERRAL, headers=headers)
     assert answer.status_code == 201, answer.get_json()

@@ -33,7 +33,7 @@ def event_count(app: Flask) -> int:
     return stored(app, "SELECT count(*) FROM events")[0][0]
 
 
-def refer(client, body=REFERRAL, tenant="clinic-a", **headers: Any):
+def refer(client: FlaskClient, body=REFERRAL, tenant="clinic-a", **headers: Any):
     return client.post("/v1/clients", json=body, headers={**bearer(tenant), **headers})
 
 

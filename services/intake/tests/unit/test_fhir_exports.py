@@ -19,14 +19,14 @@ LOINC = "http://loinc.org"
 FHIR_JSON = "application/fhir+json"
 
 
-def fhir(intake, path: str, **query: Any) -> dict[str, Any]:
+def fhir(intake: Driver, path: str, **query: Any) -> dict[str, Any]:
     response = intake.get(path, **query)
     assert response.status_code == 200, response.get_data(as_text=True)
     assert response.mimetype == FHIR_JSON
     return response.get_json()
 
 
-def searched(intake, resource_type: str, client_id: str) -> list[dict]:
+def searched(intake: Driver, resource_type: str, client_id: str) -> list[dict]:
     body = fhir(intake, f"/fhir/{resource_type}", patient=client_id)
     Bundle.model_validate(body)
     assert body["type"] == "searchset"

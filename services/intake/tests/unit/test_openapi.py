@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import re
 
+from flask import Flask
+
 from .conftest import Driver
 
 WRITES = {"post", "put", "patch"}
@@ -15,7 +17,7 @@ def openapi_path(rule: str) -> str:
     return re.sub(r"<(?:[^:<>]+:)?([^<>]+)>", r"{\1}", rule)
 
 
-def routes(app) -> list[tuple[str, str]]:
+def routes(app: Flask) -> list[tuple[str, str]]:
     return [
         (openapi_path(rule.rule), method.lower())
         for rule in app.url_map.iter_rules()

@@ -278,7 +278,7 @@ def test_erasure_deletes_the_stored_reply_of_a_consent(intake: Driver) -> None:
         assert conn.execute(select(idempotency_records)).all() == []
 
 
-def move_given_name(intake, source: str, target: str, field: str = "given_name") -> None:
+def move_given_name(intake: Driver, source: str, target: str, field: str = "given_name") -> None:
     """Write access to the database: the referral of `target` gets `source`'s sealed name."""
     engine = intake.app.extensions["waypoint"].engine
     [referral] = [e for e in intake.stored_events(source) if "referred" in e["type"]]

@@ -225,7 +225,7 @@ def test_erasure_removes_the_stored_reply_that_quoted_a_reflection(
     assert stored_replies(app) == 0
 
 
-def stored_replies(app) -> int:  # type: ignore[no-untyped-def]
+def stored_replies(app: Flask) -> int:  # type: ignore[no-untyped-def]
     from sqlalchemy import func, select
 
     from waypoint_shared.db.database import read
@@ -235,7 +235,7 @@ def stored_replies(app) -> int:  # type: ignore[no-untyped-def]
         return int(conn.execute(select(func.count()).select_from(idempotency_records)).scalar())
 
 
-def reply_subjects(app) -> list[str]:  # type: ignore[no-untyped-def]
+def reply_subjects(app: Flask) -> list[str]:  # type: ignore[no-untyped-def]
     from sqlalchemy import select
 
     from waypoint_shared.db.database import read

@@ -82,7 +82,7 @@ def project_in_batches(polled: list[list]) -> list[tuple]:
     return [tuple(r) for r in rows]
 
 
-def a_rich_journey(journey) -> list[Any]:
+def a_rich_journey(journey: type[JourneyEvents]) -> list[Any]:
     events = journey()
     goal, step = str(uuid.uuid4()), str(uuid.uuid4())
     return [

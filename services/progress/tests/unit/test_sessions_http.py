@@ -31,7 +31,7 @@ SESSION = {
 }
 
 
-def record(client, client_id: str, body=SESSION, **headers: Any):
+def record(client: FlaskClient, client_id: str, body=SESSION, **headers: Any):
     return client.post(
         f"/v1/clients/{client_id}/sessions", json=body, headers={**bearer(), **headers}
     )
