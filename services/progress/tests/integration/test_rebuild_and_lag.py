@@ -4,6 +4,7 @@ projection is measured per partition."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 from sqlalchemy import func, select
@@ -33,7 +34,7 @@ def produce(progress: Container, records: list[tuple[str, bytes, bytes]]) -> Non
     producer.close()
 
 
-def snapshot(progress: Container, client_id: str) -> list[tuple]:
+def snapshot(progress: Container, client_id: str) -> list[tuple[Any, ...]]:
     t = timeline_entries
     with read(progress.engine) as conn:
         rows = conn.execute(

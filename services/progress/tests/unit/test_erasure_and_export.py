@@ -4,7 +4,7 @@ exports what it holds about a client, decrypted."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from datetime import date
 from pathlib import Path
 from types import SimpleNamespace
@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 
 from waypoint_devkit.apps import deliver
 from waypoint_progress.adapters.tables import source_events, timeline_entries
-from waypoint_progress.service_layer.rebuild import rebuild
+from waypoint_progress.service_layer.rebuild import Position, rebuild
 from waypoint_shared.config import DEVELOPMENT_SECRET
 from waypoint_shared.db.database import read, run_in_transaction
 from waypoint_shared.db.tables import data_keys, events
@@ -60,7 +60,7 @@ def database_bytes(app: Flask) -> bytes:
     return b"".join(p.read_bytes() for p in sorted(var_dir.glob("progress.db*")))
 
 
-def erased(journey: Any) -> Envelope:
+def erased(journey: JourneyEvents) -> Envelope:
     return journey.make("intake", "client_erased", {"erased_by": ADMIN})
 
 
@@ -144,16 +144,16 @@ def count_events(app: Flask) -> int:
 class Replayed:
     """The topics as a rebuild reads them: every record produced, from offset 0."""
 
-    def __init__(self, *journeys: Any, erasures_first: bool = False):
+    def __init__(self, *journeys: JourneyEvents, erasures_first: bool = False):
         records = [r for j in journeys for r in j.records]
         if erasures_first:  # e.g. intake's topic read before the goals and progress topics
             records.sort(key=lambda r: b"client_erased" not in r[2])
         self.records = [(f"waypoint.{service}.events", value) for service, _, value in records]
 
-    def end_offsets(self) -> dict[str, Any]:
+    def end_offsets(self) -> dict[Position, int]:
         return {}
 
-    def batches(self, _targets: Any) -> Iterator[list[Any]]:
+    def batches(self, _targets: Mapping[Position, int]) -> Iterator[list[Any]]:
         yield [SimpleNamespace(topic=t, value=v) for t, v in self.records]
 
 
@@ -225,17 +225,17 @@ def test_erasure_removes_the_stored_reply_that_quoted_a_reflection(
     assert stored_replies(app) == 0
 
 
-def stored_replies(app: Flask) -> int:  # type: ignore[no-untyped-def]
+def stored_replies(app: Flask) -> int:
     from sqlalchemy import func, select
 
     from waypoint_shared.db.database import read
     from waypoint_shared.db.tables import idempotency_records
 
     with read(app.extensions["waypoint"].engine) as conn:
-        return int(conn.execute(select(func.count()).select_from(idempotency_records)).scalar())
+        return int(conn.execute(select(func.count()).select_from(idempotency_records)).scalar_one())
 
 
-def reply_subjects(app: Flask) -> list[str]:  # type: ignore[no-untyped-def]
+def reply_subjects(app: Flask) -> list[str]:
     from sqlalchemy import select
 
     from waypoint_shared.db.database import read

@@ -4,11 +4,13 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from datetime import timedelta
 
 from waypoint_progress.domain.scoring import Thresholds
 from waypoint_progress.domain.timeline import Entry, derive, entry_id
 from waypoint_progress.service_layer.projector import source_event
+from waypoint_shared.messaging.envelope import Envelope
 
 from ..conftest import JourneyEvents
 
@@ -17,11 +19,11 @@ PHQ9_0 = [0] * 9
 GAD7_0 = [0] * 7
 
 
-def derived(events, thresholds: Thresholds | None = None) -> list[Entry]:
+def derived(events: Iterable[Envelope], thresholds: Thresholds | None = None) -> list[Entry]:
     return [e for e in derive([source_event(x) for x in events], thresholds) if e.kind != "event"]
 
 
-def types(events, thresholds: Thresholds | None = None) -> list[str]:
+def types(events: Iterable[Envelope], thresholds: Thresholds | None = None) -> list[str]:
     return [e.type for e in derived(events, thresholds)]
 
 

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import uuid
 import xml.etree.ElementTree as ET
+from collections.abc import Iterable
 from datetime import UTC, datetime
+from typing import TypeVar
 
 import pytest
 from fhir.resources.R4B.bundle import Bundle
@@ -14,6 +16,7 @@ from flask import Flask
 
 from waypoint_devkit.apps import bearer, deliver
 from waypoint_progress.entrypoints.timeline import picture
+from waypoint_shared.messaging.envelope import Envelope
 
 from ..conftest import JourneyEvents
 
@@ -21,8 +24,16 @@ SVG = "{http://www.w3.org/2000/svg}"
 LOINC = "http://loinc.org"
 MEASURES = "https://waypoint.example/fhir/CodeSystem/measures"
 
+T = TypeVar("T")
 
-def project(app: Flask, envelopes) -> None:
+
+def present(value: T | None) -> T:
+    """A field the FHIR model leaves optional, which this answer must hold."""
+    assert value is not None
+    return value
+
+
+def project(app: Flask, envelopes: Iterable[Envelope]) -> None:
     deliver(app, app.extensions["waypoint"].projector.handle, *envelopes)
 
 
@@ -76,7 +87,7 @@ def test_every_text_in_the_picture_is_escaped() -> None:
     assert "<script>" not in svg
     [marker] = [g for g in root.findall(f"{SVG}g") if g.get("class") == "milestone"]
     assert marker.get("data-type") == 'x"><script>'
-    assert marker.find(f"{SVG}title").text.startswith("<b>&</b>")
+    assert present(present(marker.find(f"{SVG}title")).text).startswith("<b>&</b>")
 
 
 def test_the_picture_of_an_unknown_client_is_a_404_problem(app: Flask) -> None:
@@ -94,16 +105,19 @@ def test_observations_are_a_valid_r4_searchset_with_loinc_and_local_codes(
     assert response.mimetype == "application/fhir+json"
     bundle = Bundle.model_validate(response.get_json())
     assert (bundle.type, bundle.total) == ("searchset", 4)
-    observations = [Observation.model_validate(e.resource.model_dump()) for e in bundle.entry]
-    codes = [(o.code.coding[0].system, o.code.coding[0].code) for o in observations]
+    entries = present(bundle.entry)
+    observations = [Observation.model_validate(present(e.resource).model_dump()) for e in entries]
+    codes = [
+        (present(o.code.coding)[0].system, present(o.code.coding)[0].code) for o in observations
+    ]
     assert codes == [(LOINC, "44261-6"), (LOINC, "70274-6"), (MEASURES, "SRS"), (MEASURES, "ORS")]
     phq9 = observations[0]
     assert phq9.valueInteger == 8
-    assert phq9.subject.reference == f"Patient/{client_id}"
-    assert phq9.category[0].coding[0].code == "survey"
-    assert observations[3].valueQuantity.value == 27.0
-    for entry in bundle.entry:
-        assert entry.fullUrl.startswith("http://127.0.0.1:8003/fhir/Observation/")
+    assert present(phq9.subject).reference == f"Patient/{client_id}"
+    assert present(present(phq9.category)[0].coding)[0].code == "survey"
+    assert present(observations[3].valueQuantity).value == 27.0
+    for entry in entries:
+        assert str(entry.fullUrl).startswith("http://127.0.0.1:8003/fhir/Observation/")
 
 
 def test_another_tenant_finds_no_observations(app: Flask, client_id: str) -> None:

@@ -19,8 +19,9 @@ from waypoint_shared import catalog
 from waypoint_shared.catalog import golden
 from waypoint_shared.eventstore.repository import event_name
 
+ProgressEvent = SessionRecorded | MilestoneReached | AlertRaised | AlertAcknowledged
 CLIENT = str(uuid.uuid4())
-EXAMPLES = [
+EXAMPLES: list[ProgressEvent] = [
     SessionRecorded(
         CLIENT,
         str(uuid.uuid4()),
@@ -52,7 +53,7 @@ EXAMPLES = [
 
 
 @pytest.mark.parametrize("event_class", EVENTS, ids=lambda c: c.__name__)
-def test_each_domain_event_has_the_fields_of_its_catalog_schema(event_class) -> None:
+def test_each_domain_event_has_the_fields_of_its_catalog_schema(event_class: type) -> None:
     entry = catalog.latest("progress", event_name(event_class))
     fields = {f.name for f in dataclasses.fields(event_class)}
     assert fields == set(entry.schema._declared_fields)
@@ -64,7 +65,7 @@ def test_every_progress_event_of_the_catalog_has_a_domain_event() -> None:
 
 
 @pytest.mark.parametrize("event", EXAMPLES, ids=lambda e: type(e).__name__)
-def test_what_progress_produces_validates_against_the_catalog(event) -> None:
+def test_what_progress_produces_validates_against_the_catalog(event: ProgressEvent) -> None:
     entry = catalog.latest("progress", event_name(type(event)))
     catalog.validate_plain(entry.type, dataclasses.asdict(event))
 

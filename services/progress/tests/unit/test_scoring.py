@@ -11,13 +11,13 @@ NHS = Thresholds()
 
 
 @pytest.mark.parametrize(("total", "band"), PHQ9_BANDS)
-def test_phq9_bands(total, band) -> None:
+def test_phq9_bands(total: int, band: str) -> None:
     items = [3] * (total // 3) + [total % 3] + [0] * 9
     assert score("PHQ-9", items[:9], NHS).band == band
 
 
 @pytest.mark.parametrize(("total", "band"), GAD7_BANDS)
-def test_gad7_bands(total, band) -> None:
+def test_gad7_bands(total: int, band: str) -> None:
     items = ([3] * (total // 3) + [total % 3] + [0] * 7)[:7]
     assert score("GAD-7", items, NHS).total == total
     assert score("GAD-7", items, NHS).band == band

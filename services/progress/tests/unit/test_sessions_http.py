@@ -4,16 +4,19 @@ the measures that follow once the projection has the session."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable, Mapping
+from functools import partial
 from typing import Any
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import text
+from werkzeug.test import TestResponse
 
 from waypoint_devkit.apps import bearer, deliver
 from waypoint_shared.db.database import run_in_transaction
-from waypoint_shared.messaging.envelope import decode, encode
+from waypoint_shared.messaging.envelope import Envelope, decode, encode
 
 from ..conftest import JourneyEvents
 
@@ -31,7 +34,9 @@ SESSION = {
 }
 
 
-def record(client: FlaskClient, client_id: str, body=SESSION, **headers: Any):
+def record(
+    client: FlaskClient, client_id: str, body: Mapping[str, Any] = SESSION, **headers: str
+) -> TestResponse:
     return client.post(
         f"/v1/clients/{client_id}/sessions", json=body, headers={**bearer(), **headers}
     )
@@ -44,10 +49,10 @@ def relay(app: Flask) -> None:
         recorded = container.store.read_after(conn, 0, 1000)
     for event in recorded:
         envelope = decode(encode(event, "progress")[1])
-        run_in_transaction(container.engine, lambda c, e=envelope: container.projector.handle(c, e))
+        run_in_transaction(container.engine, partial(container.projector.handle, event=envelope))
 
 
-def project(app: Flask, envelopes) -> None:
+def project(app: Flask, envelopes: Iterable[Envelope]) -> None:
     deliver(app, app.extensions["waypoint"].projector.handle, *envelopes)
 
 
@@ -134,7 +139,7 @@ def test_srs_30_raises_an_alliance_concern_at_once(client: FlaskClient, client_i
     ],
 )
 def test_items_that_do_not_fit_the_instrument_are_a_422_naming_the_field(
-    client: FlaskClient, measure, problem
+    client: FlaskClient, measure: dict[str, Any], problem: str
 ) -> None:
     response = record(client, str(uuid.uuid4()), {**SESSION, "measures": [measure]})
 
@@ -153,7 +158,7 @@ def test_an_unknown_instrument_or_field_is_a_422(client: FlaskClient) -> None:
 def test_a_stale_if_match_is_412(client: FlaskClient, client_id: str) -> None:
     record(client, client_id)
 
-    response = record(client, client_id, **{"If-Match": '"0"'})
+    response = record(client, client_id, SESSION, **{"If-Match": '"0"'})
 
     assert response.status_code == 412
 
@@ -270,7 +275,7 @@ def test_measures_come_in_pages_of_at_most_limit_points_with_a_cursor(
 
 @pytest.mark.parametrize("day", ["0001-01-01", "1899-12-31", "2101-01-01", "9999-12-31"])
 def test_a_session_dated_outside_the_years_1900_to_2100_is_a_422_naming_date(
-    client: FlaskClient, client_id: str, day
+    client: FlaskClient, client_id: str, day: str
 ) -> None:
     response = record(client, client_id, {**SESSION, "date": day})
 
@@ -280,7 +285,7 @@ def test_a_session_dated_outside_the_years_1900_to_2100_is_a_422_naming_date(
 
 @pytest.mark.parametrize("as_of", ["0001-01-01T00:00:00+01:00", "9999-12-31T23:59:59-01:00"])
 def test_reading_a_session_as_of_a_time_outside_the_range_is_a_422_naming_as_of(
-    client: FlaskClient, client_id: str, as_of
+    client: FlaskClient, client_id: str, as_of: str
 ) -> None:
     session_id = record(client, client_id).get_json()["session_id"]
 
@@ -315,7 +320,7 @@ def test_a_referral_in_another_tenant_does_not_make_the_client_known_here(
     elsewhere = journey(tenant="clinic-b")
     project(app, [elsewhere.referral()])
 
-    response = record(client, elsewhere.client_id, **{"If-Match": '"1"'})
+    response = record(client, elsewhere.client_id, SESSION, **{"If-Match": '"1"'})
 
     assert response.status_code == 409
     assert response.get_json()["detail"].startswith("client not known yet: ")
@@ -337,7 +342,7 @@ def test_an_acknowledgement_for_a_client_not_known_yet_is_409(client: FlaskClien
     [("discharge", "discharged"), ("revocation", "treatment_consent_revoked")],
 )
 def test_no_session_after_a_discharge_or_a_revoked_treatment_consent(
-    app: Flask, client: FlaskClient, journey: type[JourneyEvents], stop, reason
+    app: Flask, client: FlaskClient, journey: type[JourneyEvents], stop: str, reason: str
 ) -> None:
     events = journey()
     before = [events.referral(), events.consent("treatment")]

@@ -8,6 +8,7 @@ from typing import Any
 
 from flask import Flask
 from sqlalchemy import text
+from werkzeug.test import TestResponse
 
 from waypoint_devkit.apps import bearer
 from waypoint_shared.db.database import run_in_transaction
@@ -36,7 +37,7 @@ def project(app: Flask, envelope: Envelope) -> None:
     run_in_transaction(container.engine, lambda conn: container.projector.handle(conn, envelope))
 
 
-def timeline(app: Flask, client_id: str, tenant: str = "clinic-a", **query: Any):
+def timeline(app: Flask, client_id: str, tenant: str = "clinic-a", **query: Any) -> TestResponse:
     return app.test_client().get(
         f"/v1/clients/{client_id}/timeline", query_string=query, headers=bearer(tenant)
     )
