@@ -51,7 +51,7 @@ down:
 # --- checking ------------------------------------------------------------------------------
 # The test folders have no __init__.py and share module names (conftest); mypy names their
 # modules by their path from the repository root, as pytest's importlib mode does.
-MYPY_TESTS := shared/tests services/goals/tests services/progress/tests
+MYPY_TESTS := shared/tests services/intake/tests services/goals/tests services/progress/tests
 
 lint: .venv/.synced
 	.venv/bin/ruff check .

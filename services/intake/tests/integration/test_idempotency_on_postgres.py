@@ -6,8 +6,9 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from flask import Flask
@@ -23,7 +24,7 @@ REFERRAL = {"given_name": "Amara", "family_name": "Osei", "date_of_birth": "1992
 
 
 @pytest.fixture
-def app(postgres_url: str, monkeypatch: pytest.MonkeyPatch):
+def app(postgres_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Flask]:
     yield from app_with(create_app, monkeypatch, INTAKE_DATABASE_URL=postgres_url)
 
 
@@ -31,7 +32,7 @@ def refer(app: Flask, key: str) -> dict[str, Any]:
     headers = {**HEADERS, "Idempotency-Key": key}
     answer = app.test_client().post("/v1/clients", json=REFERRAL, headers=headers)
     assert answer.status_code == 201, answer.get_json()
-    return answer.get_json()
+    return cast(dict[str, Any], answer.get_json())
 
 
 def test_a_retry_answers_the_first_reply_until_the_record_expires(app: Flask) -> None:

@@ -99,7 +99,8 @@ def test_data_sharing_needs_scopes_and_only_data_sharing_carries_them() -> None:
         a_client().grant_consent("treatment", **SIGNED, scopes=["research"])
 
     client = grant(a_client(), "data_sharing", scopes=["gp-letters"])
-    assert client.active_consent("data_sharing")["scopes"] == ["gp-letters"]
+    consent = client.active_consent("data_sharing")
+    assert consent is not None and consent["scopes"] == ["gp-letters"]
 
 
 def test_a_revoked_consent_is_no_longer_active_and_keeps_why() -> None:
@@ -126,7 +127,8 @@ def test_granting_again_supersedes_the_earlier_grant_of_that_kind() -> None:
     grant(client, "treatment", document_version="2025-06")
 
     assert [c["status"] for c in client.consents] == ["superseded", "active"]
-    assert client.active_consent("treatment")["document_version"] == "2025-06"
+    consent = client.active_consent("treatment")
+    assert consent is not None and consent["document_version"] == "2025-06"
 
 
 def test_a_correction_records_only_what_changes_with_the_values_before() -> None:

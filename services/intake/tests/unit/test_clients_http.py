@@ -11,6 +11,7 @@ from typing import Any
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import text
+from werkzeug.test import TestResponse
 
 from waypoint_devkit.apps import bearer
 
@@ -30,10 +31,12 @@ def stored(app: Flask, sql: str) -> list[Any]:
 
 
 def event_count(app: Flask) -> int:
-    return stored(app, "SELECT count(*) FROM events")[0][0]
+    return int(stored(app, "SELECT count(*) FROM events")[0][0])
 
 
-def refer(client: FlaskClient, body=REFERRAL, tenant="clinic-a", **headers: Any):
+def refer(
+    client: FlaskClient, body: object = REFERRAL, tenant: str = "clinic-a", **headers: str
+) -> TestResponse:
     return client.post("/v1/clients", json=body, headers={**bearer(tenant), **headers})
 
 

@@ -7,7 +7,7 @@ import base64
 import hashlib
 from pathlib import Path
 
-from sqlalchemy import insert, select
+from sqlalchemy import Connection, insert, select
 
 from waypoint_intake.adapters.tables import external_ids
 from waypoint_intake.bootstrap import EXTERNAL_ID_KEY, bootstrap
@@ -58,7 +58,7 @@ def test_a_register_made_before_the_key_was_stored_keeps_the_key_it_was_hashed_w
     container = bootstrap(load_settings("intake", {"WAYPOINT_VAR_DIR": str(tmp_path)}))
     row = {"tenant_id": "clinic-a", "external_id_hash": "h", "client_id": "c-1"}
 
-    def as_before_keys_were_stored(conn):
+    def as_before_keys_were_stored(conn: Connection) -> None:
         conn.execute(data_keys.delete().where(data_keys.c.client_id == EXTERNAL_ID_KEY))
         conn.execute(insert(external_ids), row)
 

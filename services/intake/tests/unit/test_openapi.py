@@ -22,7 +22,7 @@ def routes(app: Flask) -> list[tuple[str, str]]:
         (openapi_path(rule.rule), method.lower())
         for rule in app.url_map.iter_rules()
         if rule.rule.startswith(("/v1/", "/fhir/"))
-        for method in rule.methods - {"HEAD", "OPTIONS"}
+        for method in set(rule.methods or ()) - {"HEAD", "OPTIONS"}
     ]
 
 

@@ -12,16 +12,17 @@ from typing import Any
 import pytest
 from sqlalchemy import select, text
 
+from waypoint_devkit.apps import bearer
 from waypoint_shared.config import DEVELOPMENT_SECRET
 from waypoint_shared.db.database import read
 from waypoint_shared.db.tables import idempotency_records
 from waypoint_shared.http.auth import mint_token
 
-from .conftest import CLINICIAN, TREATMENT, Driver, bearer
+from .conftest import CLINICIAN, TREATMENT, Driver
 
 PROBLEM_JSON = "application/problem+json"
 ADMIN = {"role": "administrator", "id": "dpo-1"}
-ERASURE = {"reason": "The client asked us to forget them", "recorded_by": ADMIN}
+ERASURE: dict[str, Any] = {"reason": "The client asked us to forget them", "recorded_by": ADMIN}
 DISTINCT = {
     "given_name": "Quillon",
     "family_name": "Ødegård-Wrenfield",
@@ -44,13 +45,13 @@ def database_bytes(intake: Driver) -> bytes:
 
 def client_routes(intake: Driver, client_id: str) -> list[tuple[str, str]]:
     """Every (method, path) of intake's API that names a client in its path."""
-    found = []
+    found: list[tuple[str, str]] = []
     for rule in intake.app.url_map.iter_rules():
         if "client_id" not in rule.arguments:
             continue
         path = re.sub(r"<any\([^)]*\):kind>", "treatment", rule.rule)
         path = path.replace("<uuid:client_id>", client_id)
-        found += [(m, path) for m in sorted(rule.methods - {"HEAD", "OPTIONS"})]
+        found += [(m, path) for m in sorted(set(rule.methods or ()) - {"HEAD", "OPTIONS"})]
     return found
 
 
@@ -69,7 +70,9 @@ def test_after_erasure_every_route_about_the_client_answers_410(intake: Driver) 
 
 
 @pytest.mark.parametrize("resource", ["Consent", "QuestionnaireResponse", "Observation"])
-def test_after_erasure_fhir_answers_410_as_an_operation_outcome(intake: Driver, resource) -> None:
+def test_after_erasure_fhir_answers_410_as_an_operation_outcome(
+    intake: Driver, resource: str
+) -> None:
     client_id = intake.ready_for_completion()
     erase(intake, client_id)
 
@@ -237,7 +240,7 @@ def test_the_access_log_pages_and_is_only_for_admins(intake: Driver) -> None:
 
 
 @pytest.mark.parametrize("method", ["PUT", "PATCH", "DELETE", "POST"])
-def test_the_access_log_cannot_be_changed_through_the_api(intake: Driver, method) -> None:
+def test_the_access_log_cannot_be_changed_through_the_api(intake: Driver, method: str) -> None:
     client_id = intake.refer()
     intake.get(f"/v1/clients/{client_id}")
 
@@ -291,7 +294,7 @@ def move_given_name(intake: Driver, source: str, target: str, field: str = "give
 
 @pytest.mark.parametrize("path", ["", "/history", "/export"])
 def test_a_sealed_value_moved_into_another_clients_record_answers_409_never_their_data(
-    intake: Driver, path
+    intake: Driver, path: str
 ) -> None:
     victim, target = intake.refer(given_name="Zebedee"), intake.refer(given_name="Robin")
     move_given_name(intake, victim, target)

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import threading
 
-from .conftest import CLINICIAN, THERAPIST, Driver, bearer
+from waypoint_devkit.apps import bearer
+
+from .conftest import CLINICIAN, THERAPIST, Driver
 
 ADMIN = THERAPIST["recorded_by"]
 

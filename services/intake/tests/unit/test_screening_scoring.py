@@ -26,7 +26,7 @@ def gad7_with_total(total: int) -> list[int]:
 
 
 @pytest.mark.parametrize(("total", "band"), PHQ9_BANDS)
-def test_phq9_totals_fall_into_the_design_bands(total, band) -> None:
+def test_phq9_totals_fall_into_the_design_bands(total: int, band: str) -> None:
     result = screening.score("PHQ-9", phq9_with_total(total))
 
     assert (result.total, result.severity) == (total, band)
@@ -37,7 +37,7 @@ def test_the_highest_phq9_total_is_27_and_severe() -> None:
 
 
 @pytest.mark.parametrize(("total", "band"), GAD7_BANDS)
-def test_gad7_totals_fall_into_the_design_bands(total, band) -> None:
+def test_gad7_totals_fall_into_the_design_bands(total: int, band: str) -> None:
     result = screening.score("GAD-7", gad7_with_total(total))
 
     assert (result.total, result.severity) == (total, band)
@@ -56,7 +56,7 @@ def test_gad7_totals_fall_into_the_design_bands(total, band) -> None:
     ],
 )
 def test_a_wrong_item_count_range_or_instrument_is_refused_naming_the_field(
-    instrument, items, field
+    instrument: str, items: list[int], field: str
 ) -> None:
     with pytest.raises(InvalidRequest) as refused:
         screening.score(instrument, items)
