@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from werkzeug.test import TestResponse
 
 from waypoint_devkit.apps import app_in
 from waypoint_devkit.apps import envelope as devkit_envelope
@@ -70,17 +71,17 @@ class GoalsApi:
             headers["If-Match"] = f'"{if_match}"'
         return headers
 
-    def propose(self, client_id: str, **changes: Any) -> Any:
+    def propose(self, client_id: str, **changes: Any) -> TestResponse:
         body = {**GOAL, **changes}
         return self.http.post(f"/v1/clients/{client_id}/goals", json=body, headers=self.headers())
 
-    def post(self, path: str, body: dict[str, Any], if_match: int | None = None) -> Any:
+    def post(self, path: str, body: dict[str, Any], if_match: int | None = None) -> TestResponse:
         return self.http.post(path, json=body, headers=self.headers(if_match))
 
-    def patch(self, path: str, body: dict[str, Any], if_match: int | None = None) -> Any:
+    def patch(self, path: str, body: dict[str, Any], if_match: int | None = None) -> TestResponse:
         return self.http.patch(path, json=body, headers=self.headers(if_match))
 
-    def get(self, path: str, **query: Any) -> Any:
+    def get(self, path: str, **query: Any) -> TestResponse:
         return self.http.get(path, query_string=query, headers=self.headers())
 
 
