@@ -49,11 +49,16 @@ down:
 	docker compose down
 
 # --- checking ------------------------------------------------------------------------------
+# The test folders have no __init__.py and share module names (conftest); mypy names their
+# modules by their path from the repository root, as pytest's importlib mode does.
+MYPY_TESTS := shared/tests services/intake/tests services/goals/tests services/progress/tests
+
 lint: .venv/.synced
 	.venv/bin/ruff check .
 	.venv/bin/ruff format --check .
 	.venv/bin/lint-imports
 	.venv/bin/mypy
+	.venv/bin/mypy --explicit-package-bases $(MYPY_TESTS)
 
 fmt: .venv/.synced
 	.venv/bin/ruff check --fix .

@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -108,7 +108,7 @@ class JourneyEvents:
         return self.goal("action_step_completed", goal_id, step_id=step_id)
 
     def session(
-        self, attended: bool = True, reflection: str | None = None, **measures: list[float]
+        self, attended: bool = True, reflection: str | None = None, **measures: Sequence[float]
     ) -> Envelope:
         """session(PHQ9=[…], GAD7=[…], SRS=[…], ORS=[…])"""
         scored = [

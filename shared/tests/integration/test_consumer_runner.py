@@ -6,6 +6,7 @@ import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from kafka import KafkaConsumer, KafkaProducer
@@ -24,7 +25,7 @@ from waypoint_shared.db.database import (
 )
 from waypoint_shared.db.tables import consumer_offsets
 from waypoint_shared.eventstore.store import SHARED_MIGRATIONS, RecordedEvent
-from waypoint_shared.messaging.consumer import ConsumerRunner
+from waypoint_shared.messaging.consumer import ConsumerRunner, Handle
 from waypoint_shared.messaging.envelope import Envelope, encode
 from waypoint_shared.messaging.kafka_clients import durable_producer, group_consumer
 from waypoint_shared.messaging.topics import ensure_topics
@@ -67,8 +68,8 @@ def engine(tmp_path: Path) -> Iterator[Engine]:
 
 
 def runner(
-    engine: Engine, settings: KafkaSettings, handle, topic: str, **options
-) -> ConsumerRunner:  # type: ignore[no-untyped-def]
+    engine: Engine, settings: KafkaSettings, handle: Handle, topic: str, **options: Any
+) -> ConsumerRunner:
     group = f"{settings.topic_prefix}group"
     return ConsumerRunner(
         engine,
@@ -200,7 +201,7 @@ def test_a_handler_that_keeps_failing_sends_only_its_record_to_the_dead_letter_t
     assert dict(letters[0].headers)["dlq.error"].startswith(b"handler failed")
 
 
-def letters_in(kafka_settings: KafkaSettings) -> list:  # type: ignore[type-arg]
+def letters_in(kafka_settings: KafkaSettings) -> list[Any]:
     dead = KafkaConsumer(
         f"{kafka_settings.topic_prefix}dlq",
         bootstrap_servers=kafka_settings.bootstrap_servers,

@@ -4,6 +4,7 @@ refilled at the rate, counted together by every process that shares the database
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from sqlalchemy import Engine
@@ -46,7 +47,12 @@ def test_a_refused_token_is_refused_from_memory_until_its_next_request_fits(
     assert [limiter.admit("intake:a").admitted for _ in range(3)] == [True, True, False]
     asked: list[str] = []
     counted = limiter.counters.admit
-    monkeypatch.setattr(limiter.counters, "admit", lambda p: asked.append(p["key"]) or counted(p))
+
+    def admit(params: dict[str, Any]) -> float | None:
+        asked.append(params["key"])
+        return counted(params)
+
+    monkeypatch.setattr(limiter.counters, "admit", admit)
 
     flood = [limiter.admit("intake:a") for _ in range(50)]
     other = limiter.admit("intake:b")

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import Engine, delete, func, insert, select, update
+from sqlalchemy import Connection, Engine, Executable, delete, func, insert, select, update
 from sqlalchemy.exc import DBAPIError
 
 from waypoint_shared.db.database import run_in_transaction
@@ -26,6 +27,10 @@ def rows(engine: Engine) -> int:
         return int(conn.execute(select(func.count()).select_from(read_audit)).scalar_one())
 
 
+def executing(statement: Executable) -> Callable[[Connection], object]:
+    return lambda conn: conn.execute(statement)
+
+
 def test_a_read_record_can_be_appended_but_never_changed_or_deleted(migrated: Engine) -> None:
     run_in_transaction(
         migrated, lambda c: c.execute(insert(read_audit).values(**ROW, read_at=datetime.now(UTC)))
@@ -33,6 +38,6 @@ def test_a_read_record_can_be_appended_but_never_changed_or_deleted(migrated: En
 
     for statement in (update(read_audit).values(subject="someone else"), delete(read_audit)):
         with pytest.raises(DBAPIError, match="append-only"):
-            run_in_transaction(migrated, lambda c, s=statement: c.execute(s))
+            run_in_transaction(migrated, executing(statement))
 
     assert rows(migrated) == 1

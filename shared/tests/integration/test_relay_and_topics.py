@@ -6,8 +6,9 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from cloudevents.core.formats.json import JSONFormat
@@ -55,7 +56,7 @@ def refer(engine: Engine, given_name: str = "Zoë", email: str = "zoe.okafor@exa
     return client_id
 
 
-def read_topic(settings: KafkaSettings, topic: str, expected: int) -> list:
+def read_topic(settings: KafkaSettings, topic: str, expected: int) -> list[Any]:
     consumer = KafkaConsumer(
         topic,
         bootstrap_servers=settings.bootstrap_servers,
@@ -146,9 +147,10 @@ def test_an_idle_relay_renews_its_lease_only_once_half_of_it_has_run_out(
     monkeypatch.setattr(relay_module, "LEASE", timedelta(seconds=0.4))
     lock = RelayLock(engine, "waypoint.intake.events")
 
-    def expiry() -> object:
+    def expiry() -> datetime:
         with read(engine) as conn:
-            return conn.execute(select(relay_lock.c.expires_at)).scalar_one()
+            expires: datetime = conn.execute(select(relay_lock.c.expires_at)).scalar_one()
+            return expires
 
     assert lock.acquire()
     taken = expiry()
@@ -197,7 +199,7 @@ def test_topics_keep_events_forever_and_dead_letters_for_fourteen_days(
     assert partitions == {n: kafka_settings.partitions for n in names.values()}
 
 
-def _configs_by_topic(described: dict) -> dict[str, dict[str, str]]:
+def _configs_by_topic(described: dict[str, Any]) -> dict[str, dict[str, str]]:
     """kafka-python 3.0 answers {"topic": {name: {config: {"value": …}}}}."""
     return {
         name: {key: entry["value"] for key, entry in configs.items()}

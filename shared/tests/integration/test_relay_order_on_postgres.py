@@ -13,7 +13,7 @@ import uuid
 import pytest
 from kafka import KafkaConsumer
 from kafka.admin import NewTopic
-from sqlalchemy import select
+from sqlalchemy import Connection, select
 
 from waypoint_shared.config import KafkaSettings
 from waypoint_shared.db.database import connect, migrate, run_in_transaction
@@ -33,7 +33,7 @@ def write_events(url: str, serialize_appends: bool, count: int) -> None:
     engine = connect(url)
     store = EventStore(serialize_appends=serialize_appends)
 
-    def one(conn):  # type: ignore[no-untyped-def]
+    def one(conn: Connection) -> None:
         stream = str(uuid.uuid4())
         store.append(conn, [Append("clinic-a", stream, stream, 0, [NewEvent(TYPE, 1, {})], {})])
         time.sleep(random.random() / 500)  # a commit that takes a little while

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine
@@ -12,7 +13,7 @@ from waypoint_shared.eventstore.store import SHARED_MIGRATIONS
 
 
 @pytest.fixture
-def engine(tmp_path) -> Iterator[Engine]:
+def engine(tmp_path: Path) -> Iterator[Engine]:
     engine = connect("sqlite:///" + str(tmp_path / "keys.db"))
     migrate(engine, SHARED_MIGRATIONS)
     yield engine

@@ -6,6 +6,8 @@ import json
 import os
 import re
 import uuid
+from pathlib import Path
+from typing import Any
 
 import pytest
 from marshmallow import fields
@@ -20,7 +22,7 @@ PROPOSED = "waypoint.goals.goal_proposed.v1"
 TYPE_FORM = re.compile(r"^waypoint\.(intake|goals|progress)\.[a-z][a-z0-9_]*\.v[1-9][0-9]*$")
 
 
-def a_referral(**changes) -> dict:
+def a_referral(**changes: Any) -> dict[str, Any]:
     return {
         "client_id": str(uuid.uuid4()),
         "given_name": "Zoë",
@@ -31,7 +33,7 @@ def a_referral(**changes) -> dict:
     }
 
 
-def a_proposal(**changes) -> dict:
+def a_proposal(**changes: Any) -> dict[str, Any]:
     return {
         "goal_id": str(uuid.uuid4()),
         "client_id": str(uuid.uuid4()),
@@ -43,7 +45,7 @@ def a_proposal(**changes) -> dict:
     }
 
 
-def sealed(event_type: str, payload: dict) -> dict:
+def sealed(event_type: str, payload: dict[str, Any]) -> dict[str, Any]:
     plain = catalog.validate_plain(event_type, payload)
     key, client_id = os.urandom(32), plain["client_id"]
     personal = catalog.lookup(event_type).personal_fields
@@ -51,7 +53,7 @@ def sealed(event_type: str, payload: dict) -> dict:
     return seal_fields(key, place, plain, personal)
 
 
-def test_a_good_payload_is_accepted_and_comes_back_json_ready_with_defaults():
+def test_a_good_payload_is_accepted_and_comes_back_json_ready_with_defaults() -> None:
     referral = a_referral()
 
     plain = catalog.validate_plain(REFERRED, referral)
@@ -90,18 +92,20 @@ def test_a_good_payload_is_accepted_and_comes_back_json_ready_with_defaults():
         "unknown type",
     ],
 )
-def test_a_bad_payload_is_rejected_with_invalid_event(event_type, payload):
+def test_a_bad_payload_is_rejected_with_invalid_event(
+    event_type: str, payload: dict[str, Any]
+) -> None:
     with pytest.raises(InvalidEvent):
         catalog.validate_plain(event_type, payload)
 
 
-def test_a_sealed_payload_is_accepted_as_it_travels():
+def test_a_sealed_payload_is_accepted_as_it_travels() -> None:
     payload = sealed(REFERRED, a_referral(email="zoe@example.org"))
 
     assert catalog.validate_sealed(REFERRED, payload) == payload
 
 
-def test_a_payload_whose_personal_field_is_plain_text_is_refused():
+def test_a_payload_whose_personal_field_is_plain_text_is_refused() -> None:
     payload = sealed(REFERRED, a_referral())
 
     for name in ("given_name", "date_of_birth", "presenting_concerns"):
@@ -110,7 +114,7 @@ def test_a_payload_whose_personal_field_is_plain_text_is_refused():
             catalog.validate_sealed(REFERRED, leaked)
 
 
-def test_a_sealed_payload_with_an_invalid_plain_field_is_refused():
+def test_a_sealed_payload_with_an_invalid_plain_field_is_refused() -> None:
     payload = sealed(PROPOSED, a_proposal())
 
     with pytest.raises(InvalidEvent):
@@ -119,18 +123,18 @@ def test_a_sealed_payload_with_an_invalid_plain_field_is_refused():
         catalog.validate_sealed(PROPOSED, [payload])
 
 
-def test_every_catalog_type_reads_waypoint_service_name_version():
+def test_every_catalog_type_reads_waypoint_service_name_version() -> None:
     for type_string, entry in CATALOG.items():
         assert TYPE_FORM.match(type_string), type_string
         assert type_string == f"waypoint.{entry.service}.{entry.name}.v{entry.version}"
         assert catalog.lookup(type_string) is entry
 
 
-def test_the_golden_copies_match_the_catalog():
+def test_the_golden_copies_match_the_catalog() -> None:
     assert golden.compare_golden() == []
 
 
-def test_golden_copies_are_sorted_indented_json_with_a_trailing_newline(tmp_path):
+def test_golden_copies_are_sorted_indented_json_with_a_trailing_newline(tmp_path: Path) -> None:
     written = golden.write_golden(tmp_path)
 
     assert {p.name for p in written} == {f"{t}.json" for t in CATALOG}
@@ -142,7 +146,9 @@ def test_golden_copies_are_sorted_indented_json_with_a_trailing_newline(tmp_path
     assert golden.compare_golden(tmp_path) == []
 
 
-def test_a_changed_schema_of_a_published_version_is_reported(monkeypatch):
+def test_a_changed_schema_of_a_published_version_is_reported(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     class ClientReferredWithExtra(ClientReferredV1):
         gender = fields.String(required=True)
 
@@ -156,7 +162,7 @@ def test_a_changed_schema_of_a_published_version_is_reported(monkeypatch):
     assert REFERRED in differences[0]
 
 
-def test_a_field_that_stops_being_personal_is_reported(monkeypatch):
+def test_a_field_that_stops_being_personal_is_reported(monkeypatch: pytest.MonkeyPatch) -> None:
     class ClientReferredLeaky(ClientReferredV1):
         email = fields.String(allow_none=True, load_default=None)
 
@@ -167,7 +173,7 @@ def test_a_field_that_stops_being_personal_is_reported(monkeypatch):
     assert [d for d in golden.compare_golden() if REFERRED in d]
 
 
-def test_a_new_version_without_a_golden_copy_is_reported(monkeypatch):
+def test_a_new_version_without_a_golden_copy_is_reported(monkeypatch: pytest.MonkeyPatch) -> None:
     entry = EventType("intake", "client_referred", 2, ClientReferredV1)
     monkeypatch.setitem(CATALOG, entry.type, entry)
 
@@ -177,7 +183,9 @@ def test_a_new_version_without_a_golden_copy_is_reported(monkeypatch):
     assert "waypoint.intake.client_referred.v2" in differences[0]
 
 
-def test_a_published_version_that_left_the_catalog_is_reported(monkeypatch):
+def test_a_published_version_that_left_the_catalog_is_reported(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     monkeypatch.delitem(CATALOG, PROPOSED)
 
     differences = golden.compare_golden()

@@ -3,6 +3,8 @@ own topics to write (PREFIXED names, since ACL names are not globs)."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from kafka.admin import ACLOperation, ACLResourcePatternType, ResourceType
 
 from waypoint_shared.config import load_settings, shared_kafka_settings
@@ -18,7 +20,7 @@ ENV = {
 }
 
 
-def test_a_services_own_credentials_win_over_the_shared_ones(tmp_path) -> None:
+def test_a_services_own_credentials_win_over_the_shared_ones(tmp_path: Path) -> None:
     env = {**ENV, "WAYPOINT_VAR_DIR": str(tmp_path)}
     goals = load_settings("goals", env).kafka
 

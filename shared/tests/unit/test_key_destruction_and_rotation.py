@@ -6,6 +6,8 @@ from __future__ import annotations
 import base64
 import os
 import uuid
+from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import Engine, select
@@ -26,13 +28,15 @@ def new_key() -> str:
     return base64.b64encode(os.urandom(32)).decode()
 
 
-def seal(engine: Engine, keys: PersonalDataKeys, client_id: str) -> dict:
+def seal(engine: Engine, keys: PersonalDataKeys, client_id: str) -> dict[str, Any]:
     return run_in_transaction(
         engine, lambda conn: keys.seal(conn, TENANT, client_id, TYPE, RECORD, PERSONAL)
     )
 
 
-def open_(engine: Engine, keys: PersonalDataKeys, client_id: str, sealed: dict) -> dict:
+def open_(
+    engine: Engine, keys: PersonalDataKeys, client_id: str, sealed: dict[str, Any]
+) -> dict[str, Any]:
     return run_in_transaction(
         engine, lambda conn: keys.open(conn, TENANT, client_id, TYPE, sealed, PERSONAL)
     )
@@ -42,7 +46,9 @@ def destroy(engine: Engine, client_id: str) -> None:
     run_in_transaction(engine, lambda conn: PersonalDataKeys.destroy(conn, TENANT, client_id))
 
 
-def test_a_destroyed_key_leaves_the_client_unreadable_and_says_the_client_was_erased(engine):
+def test_a_destroyed_key_leaves_the_client_unreadable_and_says_the_client_was_erased(
+    engine: Engine,
+) -> None:
     keys, client_id = PersonalDataKeys(MasterKey(new_key()), SERVICE), str(uuid.uuid4())
     sealed = seal(engine, keys, client_id)
 
@@ -52,7 +58,7 @@ def test_a_destroyed_key_leaves_the_client_unreadable_and_says_the_client_was_er
         open_(engine, keys, client_id, sealed)
 
 
-def test_no_new_key_is_ever_made_for_an_erased_client(engine):
+def test_no_new_key_is_ever_made_for_an_erased_client(engine: Engine) -> None:
     keys, client_id = PersonalDataKeys(MasterKey(new_key()), SERVICE), str(uuid.uuid4())
     seal(engine, keys, client_id)
     destroy(engine, client_id)
@@ -63,7 +69,7 @@ def test_no_new_key_is_ever_made_for_an_erased_client(engine):
         assert conn.execute(select(data_keys.c.client_id)).all() == []
 
 
-def test_destroying_one_clients_key_leaves_every_other_client_readable(engine):
+def test_destroying_one_clients_key_leaves_every_other_client_readable(engine: Engine) -> None:
     keys = PersonalDataKeys(MasterKey(new_key()), SERVICE)
     erased, kept = str(uuid.uuid4()), str(uuid.uuid4())
     seal(engine, keys, erased)
@@ -75,7 +81,7 @@ def test_destroying_one_clients_key_leaves_every_other_client_readable(engine):
     assert open_(engine, keys, kept, sealed) == RECORD
 
 
-def test_during_a_rotation_keys_wrapped_with_either_master_key_open(engine):
+def test_during_a_rotation_keys_wrapped_with_either_master_key_open(engine: Engine) -> None:
     old, new = new_key(), new_key()
     before, after = str(uuid.uuid4()), str(uuid.uuid4())
     sealed_before = seal(engine, PersonalDataKeys(MasterKey(old), SERVICE), before)
@@ -87,7 +93,7 @@ def test_during_a_rotation_keys_wrapped_with_either_master_key_open(engine):
     assert open_(engine, PersonalDataKeys(MasterKey(new), SERVICE), after, sealed_after) == RECORD
 
 
-def test_after_the_rewrap_the_new_master_key_alone_opens_everything(engine):
+def test_after_the_rewrap_the_new_master_key_alone_opens_everything(engine: Engine) -> None:
     old, new = new_key(), new_key()
     clients = [str(uuid.uuid4()) for _ in range(5)]
     sealed = {c: seal(engine, PersonalDataKeys(MasterKey(old), SERVICE), c) for c in clients}
@@ -103,7 +109,7 @@ def test_after_the_rewrap_the_new_master_key_alone_opens_everything(engine):
         open_(engine, PersonalDataKeys(MasterKey(old), SERVICE), clients[0], sealed[clients[0]])
 
 
-def test_running_the_rotation_again_rewraps_nothing(engine):
+def test_running_the_rotation_again_rewraps_nothing(engine: Engine) -> None:
     old, new = new_key(), new_key()
     seal(engine, PersonalDataKeys(MasterKey(old), SERVICE), str(uuid.uuid4()))
     rotating = PersonalDataKeys(MasterKey(f"{new},{old}"), SERVICE)
@@ -113,8 +119,11 @@ def test_running_the_rotation_again_rewraps_nothing(engine):
 
 
 def test_the_rotation_command_reads_the_services_keys_from_its_environment(
-    engine, tmp_path, monkeypatch, capsys
-):
+    engine: Engine,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     old, new, client_id = new_key(), new_key(), str(uuid.uuid4())
     sealed = seal(engine, PersonalDataKeys(MasterKey(old), SERVICE), client_id)
     monkeypatch.setenv("GOALS_DATABASE_URL", str(engine.url))
@@ -127,6 +136,6 @@ def test_the_rotation_command_reads_the_services_keys_from_its_environment(
 
 
 @pytest.mark.parametrize("configured", ["", " , ", "c2hvcnQ=", f"{new_key()},c2hvcnQ="])
-def test_every_master_key_listed_must_be_32_bytes_of_base64(configured):
+def test_every_master_key_listed_must_be_32_bytes_of_base64(configured: str) -> None:
     with pytest.raises(ValueError, match="master key"):
         MasterKey(configured)

@@ -6,6 +6,7 @@ import base64
 import json
 import os
 import uuid
+from typing import Any
 
 import pytest
 from sqlalchemy import Engine, delete, func, select
@@ -43,13 +44,17 @@ def a_master_key() -> MasterKey:
     return MasterKey(base64.b64encode(os.urandom(32)).decode())
 
 
-def seal(engine: Engine, keys: PersonalDataKeys, client_id: str, data=RECORD) -> dict:
+def seal(
+    engine: Engine, keys: PersonalDataKeys, client_id: str, data: dict[str, Any] = RECORD
+) -> dict[str, Any]:
     return run_in_transaction(
         engine, lambda conn: keys.seal(conn, TENANT, client_id, TYPE, data, PERSONAL)
     )
 
 
-def open_(engine: Engine, keys: PersonalDataKeys, client_id: str, data: dict) -> dict:
+def open_(
+    engine: Engine, keys: PersonalDataKeys, client_id: str, data: dict[str, Any]
+) -> dict[str, Any]:
     return run_in_transaction(
         engine, lambda conn: keys.open(conn, TENANT, client_id, TYPE, data, PERSONAL)
     )
@@ -57,11 +62,13 @@ def open_(engine: Engine, keys: PersonalDataKeys, client_id: str, data: dict) ->
 
 def key_rows(engine: Engine) -> int:
     return run_in_transaction(
-        engine, lambda conn: conn.execute(select(func.count()).select_from(data_keys)).scalar()
+        engine, lambda conn: conn.execute(select(func.count()).select_from(data_keys)).scalar_one()
     )
 
 
-def test_personal_fields_open_to_exactly_what_was_sealed_including_non_ascii_and_lists(engine):
+def test_personal_fields_open_to_exactly_what_was_sealed_including_non_ascii_and_lists(
+    engine: Engine,
+) -> None:
     keys = PersonalDataKeys(a_master_key(), SERVICE)
     client_id = str(uuid.uuid4())
 
@@ -71,7 +78,7 @@ def test_personal_fields_open_to_exactly_what_was_sealed_including_non_ascii_and
     assert open_(engine, keys, client_id, sealed) == RECORD
 
 
-def test_only_personal_fields_are_sealed_and_absent_values_stay_absent(engine):
+def test_only_personal_fields_are_sealed_and_absent_values_stay_absent(engine: Engine) -> None:
     sealed = seal(engine, PersonalDataKeys(a_master_key(), SERVICE), str(uuid.uuid4()))
 
     assert sealed["email"] is None
@@ -79,7 +86,7 @@ def test_only_personal_fields_are_sealed_and_absent_values_stay_absent(engine):
     assert sealed["score"] == 14
 
 
-def test_a_sealed_value_contains_none_of_its_plaintext():
+def test_a_sealed_value_contains_none_of_its_plaintext() -> None:
     key, client_id = os.urandom(32), str(uuid.uuid4())
     for value in ("Zoë Ångström-Nakamura", "alex.rivers@example.org", ["I feel alone lately"]):
         token = seal_value(key, at(client_id), value)
@@ -90,7 +97,7 @@ def test_a_sealed_value_contains_none_of_its_plaintext():
             assert json.dumps(text).encode() not in blob
 
 
-def test_sealing_the_same_value_twice_gives_different_ciphertexts_that_cannot_be_linked():
+def test_sealing_the_same_value_twice_gives_different_ciphertexts_that_cannot_be_linked() -> None:
     key, client_id = os.urandom(32), str(uuid.uuid4())
 
     first, second = (seal_value(key, at(client_id), "Sam") for _ in range(2))
@@ -99,7 +106,7 @@ def test_sealing_the_same_value_twice_gives_different_ciphertexts_that_cannot_be
     assert open_value(key, at(client_id), first) == open_value(key, at(client_id), second) == "Sam"
 
 
-def test_a_wrong_master_key_is_refused_not_garbled(engine):
+def test_a_wrong_master_key_is_refused_not_garbled(engine: Engine) -> None:
     client_id = str(uuid.uuid4())
     sealed = seal(engine, PersonalDataKeys(a_master_key(), SERVICE), client_id)
 
@@ -107,7 +114,7 @@ def test_a_wrong_master_key_is_refused_not_garbled(engine):
         open_(engine, PersonalDataKeys(a_master_key(), SERVICE), client_id, sealed)
 
 
-def test_a_tampered_ciphertext_is_refused_not_garbled():
+def test_a_tampered_ciphertext_is_refused_not_garbled() -> None:
     key, client_id = os.urandom(32), str(uuid.uuid4())
     blob = base64.b64decode(seal_value(key, at(client_id), "Robin").removeprefix("enc:v2:"))
 
@@ -127,12 +134,12 @@ def test_a_tampered_ciphertext_is_refused_not_garbled():
         "",
     ],
 )
-def test_a_truncated_malformed_or_unsealed_token_is_refused(token):
+def test_a_truncated_malformed_or_unsealed_token_is_refused(token: str) -> None:
     with pytest.raises(CryptoError):
         open_value(os.urandom(32), at(str(uuid.uuid4())), token)
 
 
-def test_a_value_sealed_for_another_client_does_not_open_even_with_the_same_key():
+def test_a_value_sealed_for_another_client_does_not_open_even_with_the_same_key() -> None:
     key = os.urandom(32)
     token = seal_value(key, at("client-a"), "Robin")
 
@@ -140,7 +147,9 @@ def test_a_value_sealed_for_another_client_does_not_open_even_with_the_same_key(
         open_value(key, at("client-b"), token)
 
 
-def test_a_value_sealed_for_another_client_does_not_open_under_this_clients_key(engine):
+def test_a_value_sealed_for_another_client_does_not_open_under_this_clients_key(
+    engine: Engine,
+) -> None:
     keys = PersonalDataKeys(a_master_key(), SERVICE)
     theirs, mine = str(uuid.uuid4()), str(uuid.uuid4())
     sealed_for_them = seal(engine, keys, theirs)
@@ -150,7 +159,7 @@ def test_a_value_sealed_for_another_client_does_not_open_under_this_clients_key(
         open_(engine, keys, mine, sealed_for_them)
 
 
-def test_a_destroyed_key_leaves_only_ciphertext_that_cannot_be_opened(engine):
+def test_a_destroyed_key_leaves_only_ciphertext_that_cannot_be_opened(engine: Engine) -> None:
     keys = PersonalDataKeys(a_master_key(), SERVICE)
     client_id = str(uuid.uuid4())
     sealed = seal(engine, keys, client_id)
@@ -164,7 +173,7 @@ def test_a_destroyed_key_leaves_only_ciphertext_that_cannot_be_opened(engine):
         open_(engine, keys, client_id, sealed)
 
 
-def test_each_client_gets_one_data_key_that_is_reused(engine):
+def test_each_client_gets_one_data_key_that_is_reused(engine: Engine) -> None:
     keys = PersonalDataKeys(a_master_key(), SERVICE)
     alex, sam = str(uuid.uuid4()), str(uuid.uuid4())
 
@@ -179,7 +188,7 @@ def test_each_client_gets_one_data_key_that_is_reused(engine):
     assert key_rows(engine) == 2
 
 
-def test_the_stored_data_key_is_wrapped_not_kept_in_the_clear(engine):
+def test_the_stored_data_key_is_wrapped_not_kept_in_the_clear(engine: Engine) -> None:
     keys = PersonalDataKeys(a_master_key(), SERVICE)
     client_id = str(uuid.uuid4())
 
@@ -191,6 +200,6 @@ def test_the_stored_data_key_is_wrapped_not_kept_in_the_clear(engine):
     assert key not in wrapped
 
 
-def test_a_master_key_of_the_wrong_length_is_rejected_at_startup():
+def test_a_master_key_of_the_wrong_length_is_rejected_at_startup() -> None:
     with pytest.raises(ValueError):
         MasterKey(base64.b64encode(os.urandom(16)).decode())

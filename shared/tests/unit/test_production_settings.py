@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import os
+from pathlib import Path
 
 import pytest
 
@@ -40,11 +41,11 @@ def refusal(env: dict[str, str]) -> str:
 
 
 @pytest.fixture(autouse=True)
-def _var_dir(tmp_path, monkeypatch):
+def _var_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)  # load_settings makes the default var/ directory
 
 
-def test_production_with_its_own_secrets_starts():
+def test_production_with_its_own_secrets_starts() -> None:
     settings = process_settings("goals", production())
     assert (settings.environment, settings.public_url) == (
         "production",
@@ -52,7 +53,7 @@ def test_production_with_its_own_secrets_starts():
     )
 
 
-def test_production_is_the_default_when_waypoint_env_is_unset():
+def test_production_is_the_default_when_waypoint_env_is_unset() -> None:
     env = production(WAYPOINT_ENV="")
     assert load_settings("goals", env).environment == "production"
     assert "WAYPOINT_JWT_SECRET" in refusal({**env, "WAYPOINT_JWT_SECRET": DEVELOPMENT_SECRET})
@@ -71,26 +72,28 @@ def test_production_is_the_default_when_waypoint_env_is_unset():
         ("GOALS_PUBLIC_URL", "goals.clinic.example", "GOALS_PUBLIC_URL must be"),
     ],
 )
-def test_production_refuses_a_missing_development_or_weak_value_naming_it(variable, value, said):
+def test_production_refuses_a_missing_development_or_weak_value_naming_it(
+    variable: str, value: str, said: str
+) -> None:
     assert said in refusal(production(**{variable: value}))
 
 
-def test_in_production_the_shared_master_key_is_not_enough():
+def test_in_production_the_shared_master_key_is_not_enough() -> None:
     env = production(GOALS_MASTER_KEY="", WAYPOINT_MASTER_KEY=a_key())
     assert "GOALS_MASTER_KEY is not set" in refusal(env)
 
 
-def test_a_development_key_may_stay_listed_as_the_old_one_during_a_rotation():
+def test_a_development_key_may_stay_listed_as_the_old_one_during_a_rotation() -> None:
     process_settings("goals", production(GOALS_MASTER_KEY=f"{a_key()},{DEVELOPMENT_MASTER_KEY}"))
 
 
-def test_an_rs256_public_key_needs_no_secret():
+def test_an_rs256_public_key_needs_no_secret() -> None:
     process_settings(
         "goals", production(WAYPOINT_JWT_SECRET="", WAYPOINT_JWT_PUBLIC_KEY="-----BEGIN ...")
     )
 
 
-def test_development_accepts_the_published_defaults():
+def test_development_accepts_the_published_defaults() -> None:
     settings = process_settings("goals", {"WAYPOINT_ENV": "development"})
     assert (settings.jwt_secret, settings.master_key) == (
         DEVELOPMENT_SECRET,
@@ -99,6 +102,6 @@ def test_development_accepts_the_published_defaults():
     assert settings.public_url == "http://127.0.0.1:8002"
 
 
-def test_an_unknown_environment_is_refused_naming_the_variable():
+def test_an_unknown_environment_is_refused_naming_the_variable() -> None:
     with pytest.raises(UnsafeConfiguration, match="WAYPOINT_ENV"):
         load_settings("goals", {"WAYPOINT_ENV": "staging"})

@@ -13,14 +13,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import pytest
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from marshmallow import Schema, fields
-from sqlalchemy import Engine, insert, select
+from sqlalchemy import Connection, Engine, insert, select
 
 from waypoint_shared import catalog
 from waypoint_shared.catalog.events.common import EventType, personal
 from waypoint_shared.crypto import rotation as rotate_master_key
 from waypoint_shared.crypto.sealing import (
-    AESGCM,
     NONCE_BYTES,
     CryptoError,
     MasterKey,
@@ -43,7 +43,7 @@ def master() -> str:
     return base64.b64encode(os.urandom(32)).decode()
 
 
-def test_a_value_opens_at_the_place_it_was_sealed_for():
+def test_a_value_opens_at_the_place_it_was_sealed_for() -> None:
     key = os.urandom(32)
 
     token = seal_value(key, HERE, "Amara")
@@ -71,7 +71,9 @@ def test_a_value_opens_at_the_place_it_was_sealed_for():
         "another service",
     ],
 )
-def test_a_value_moved_to_another_place_does_not_open_even_under_the_same_key(moved):
+def test_a_value_moved_to_another_place_does_not_open_even_under_the_same_key(
+    moved: dict[str, str],
+) -> None:
     key = os.urandom(32)
     token = seal_value(key, HERE, "Amara")
 
@@ -86,7 +88,7 @@ def legacy_seal(key: bytes, client_id: str, value: object) -> str:
     return "enc:v1:" + base64.b64encode(blob).decode()
 
 
-def test_a_value_of_the_first_format_still_opens_for_its_client():
+def test_a_value_of_the_first_format_still_opens_for_its_client() -> None:
     key = os.urandom(32)
     token = legacy_seal(key, HERE.client_id, ["ansiedade", "不安"])
 
@@ -100,8 +102,8 @@ def key_of(engine: Engine, keys: PersonalDataKeys, tenant: str, client: str) -> 
 
 
 def test_a_wrapped_data_key_moved_to_another_tenant_or_read_by_another_service_does_not_open(
-    engine,
-):
+    engine: Engine,
+) -> None:
     secret = master()
     intake = PersonalDataKeys(MasterKey(secret), "intake")
     client = str(uuid.uuid4())
@@ -128,7 +130,7 @@ def store_legacy_wrap(engine: Engine, secret: str, tenant: str, client: str) -> 
     return data_key
 
 
-def test_a_wrap_of_the_first_format_still_unwraps(engine):
+def test_a_wrap_of_the_first_format_still_unwraps(engine: Engine) -> None:
     secret, client = master(), str(uuid.uuid4())
     data_key = store_legacy_wrap(engine, secret, "clinic-a", client)
 
@@ -136,7 +138,7 @@ def test_a_wrap_of_the_first_format_still_unwraps(engine):
     assert key_of(engine, keys, "clinic-a", client) == data_key
 
 
-def test_the_rotation_rewraps_wraps_of_the_first_format_with_their_binding(engine):
+def test_the_rotation_rewraps_wraps_of_the_first_format_with_their_binding(engine: Engine) -> None:
     secret = master()
     clients = [str(uuid.uuid4()) for _ in range(3)]
     data_keys_before = {c: store_legacy_wrap(engine, secret, "clinic-a", c) for c in clients}
@@ -169,8 +171,8 @@ class NoteTaken:
 
 
 def test_a_stored_event_is_opened_as_the_version_it_was_sealed_under_then_upcast(
-    engine, monkeypatch
-):
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
     v1, v2 = (
         EventType("intake", "note_taken", 1, NoteV1),
         EventType("intake", "note_taken", 2, NoteV2),
@@ -186,7 +188,7 @@ def test_a_stored_event_is_opened_as_the_version_it_was_sealed_under_then_upcast
     repository = EventSourcedRepository("intake", store, keys, [NoteTaken])
     client = str(uuid.uuid4())
 
-    def store_v1(conn):
+    def store_v1(conn: Connection) -> None:
         sealed = keys.seal(
             conn, "clinic-a", client, v1.type, {"client_id": client, "words": "Hi"}, ("words",)
         )

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import fcntl
 import os
+from pathlib import Path
 
 from waypoint_shared.db.database import connect, run_in_transaction
 
 
-def test_a_write_transaction_holds_the_writers_lock_of_its_sqlite_file(tmp_path):
+def test_a_write_transaction_holds_the_writers_lock_of_its_sqlite_file(tmp_path: Path) -> None:
     engine = connect(f"sqlite:///{tmp_path / 'db.sqlite'}")
 
     def try_lock(_conn: object) -> bool:

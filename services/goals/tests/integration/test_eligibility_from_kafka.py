@@ -16,7 +16,7 @@ from waypoint_goals.bootstrap import Container, bootstrap
 from waypoint_goals.domain.errors import ClientNotEligible
 from waypoint_goals.service_layer import projector
 from waypoint_goals.service_layer.handlers import ensure_goal_work_may_continue
-from waypoint_shared.config import load_settings
+from waypoint_shared.config import KafkaSettings, load_settings
 from waypoint_shared.crypto.sealing import Place, seal_fields
 from waypoint_shared.db.database import read
 from waypoint_shared.eventstore.store import RecordedEvent
@@ -61,7 +61,9 @@ def intake_event(client_id: str, version: int, name: str, **data: object) -> byt
     return encode(recorded, "intake")[1]
 
 
-def test_a_referral_then_a_revoked_treatment_consent_reach_the_view_once(goals, kafka_settings):
+def test_a_referral_then_a_revoked_treatment_consent_reach_the_view_once(
+    goals: Container, kafka_settings: KafkaSettings
+) -> None:
     client_id = str(uuid.uuid4())
     treatment = {"kind": "treatment", "document_version": "v3", "signed_at": "2025-01-02"}
     referred = intake_event(

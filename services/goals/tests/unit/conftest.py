@@ -5,11 +5,13 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from werkzeug.test import TestResponse
 
 from waypoint_devkit.apps import app_in
 from waypoint_devkit.apps import envelope as devkit_envelope
@@ -35,7 +37,7 @@ GOAL = {
 
 
 @pytest.fixture
-def app(tmp_path, monkeypatch) -> Iterator[Flask]:
+def app(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Flask]:
     yield from app_in(create_app, tmp_path, monkeypatch)
 
 
@@ -69,17 +71,17 @@ class GoalsApi:
             headers["If-Match"] = f'"{if_match}"'
         return headers
 
-    def propose(self, client_id: str, **changes: Any) -> Any:
+    def propose(self, client_id: str, **changes: Any) -> TestResponse:
         body = {**GOAL, **changes}
         return self.http.post(f"/v1/clients/{client_id}/goals", json=body, headers=self.headers())
 
-    def post(self, path: str, body: dict[str, Any], if_match: int | None = None) -> Any:
+    def post(self, path: str, body: dict[str, Any], if_match: int | None = None) -> TestResponse:
         return self.http.post(path, json=body, headers=self.headers(if_match))
 
-    def patch(self, path: str, body: dict[str, Any], if_match: int | None = None) -> Any:
+    def patch(self, path: str, body: dict[str, Any], if_match: int | None = None) -> TestResponse:
         return self.http.patch(path, json=body, headers=self.headers(if_match))
 
-    def get(self, path: str, **query: Any) -> Any:
+    def get(self, path: str, **query: Any) -> TestResponse:
         return self.http.get(path, query_string=query, headers=self.headers())
 
 

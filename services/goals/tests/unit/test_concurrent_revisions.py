@@ -4,10 +4,16 @@ from __future__ import annotations
 
 import threading
 
+from flask import Flask
+
+from .conftest import GoalsApi
+
 N = 8
 
 
-def test_parallel_revisions_with_the_same_if_match_accept_exactly_one(app, api, active_goal):
+def test_parallel_revisions_with_the_same_if_match_accept_exactly_one(
+    app: Flask, api: GoalsApi, active_goal: str
+) -> None:
     start, statuses = threading.Barrier(N), []
 
     def revise(i: int) -> None:

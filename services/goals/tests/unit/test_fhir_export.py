@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any, cast
+
 from fhir.resources.R4B.bundle import Bundle
 from fhir.resources.R4B.careplan import CarePlan
 from fhir.resources.R4B.goal import Goal
+
+from .conftest import GoalsApi
 
 CLIENT = {"role": "client", "id": "amara"}
 ACHIEVEMENT = "http://terminology.hl7.org/CodeSystem/goal-achievement"
@@ -21,14 +25,16 @@ GOAL_STATUS = {
 }
 
 
-def fhir_goal(api, location: str) -> dict:
+def fhir_goal(api: GoalsApi, location: str) -> dict[str, Any]:
     response = api.get(location.replace("/v1/goals/", "/fhir/Goal/"))
     assert response.status_code == 200
     assert response.mimetype == "application/fhir+json"
-    return response.get_json()
+    return cast(dict[str, Any], response.get_json())
 
 
-def test_a_proposed_goal_exports_as_a_valid_goal_without_achievement(api, goal):
+def test_a_proposed_goal_exports_as_a_valid_goal_without_achievement(
+    api: GoalsApi, goal: str
+) -> None:
     body = fhir_goal(api, goal)
 
     Goal.model_validate(body)
@@ -42,7 +48,9 @@ def test_a_proposed_goal_exports_as_a_valid_goal_without_achievement(api, goal):
     assert target["dueDate"] == "2025-12-01"
 
 
-def test_check_ins_and_achievement_export_goal_achievement_codes(api, active_goal):
+def test_check_ins_and_achievement_export_goal_achievement_codes(
+    api: GoalsApi, active_goal: str
+) -> None:
     api.post(f"{active_goal}/check-ins", {"rating": 4, "by": CLIENT})
     api.post(f"{active_goal}/check-ins", {"rating": 7, "by": CLIENT})
     improving = fhir_goal(api, active_goal)
@@ -59,7 +67,7 @@ def test_check_ins_and_achievement_export_goal_achievement_codes(api, active_goa
         assert body["achievementStatus"]["coding"] == [{"system": ACHIEVEMENT, "code": code}]
 
 
-def test_every_lifecycle_status_is_a_goal_status_code(api, client_id):
+def test_every_lifecycle_status_is_a_goal_status_code(api: GoalsApi, client_id: str) -> None:
     locations = [api.propose(client_id).headers["Location"] for _ in range(3)]
     api.post(f"{locations[0]}/rejection", {"rejected_by": CLIENT, "reason": "no"})
     api.post(f"{locations[1]}/agreement", {"agreed_by": CLIENT})
@@ -71,7 +79,9 @@ def test_every_lifecycle_status_is_a_goal_status_code(api, client_id):
     assert statuses == ["rejected", "on-hold", "cancelled"]
 
 
-def test_the_care_plan_search_returns_a_bundle_with_the_plan_and_its_goals(api, client_id):
+def test_the_care_plan_search_returns_a_bundle_with_the_plan_and_its_goals(
+    api: GoalsApi, client_id: str
+) -> None:
     goal = api.propose(client_id).headers["Location"]
     api.post(f"{goal}/agreement", {"agreed_by": CLIENT})
     first = api.post(f"{goal}/steps", {"description": "Wind down", "due_date": "2025-10-01"})
@@ -100,7 +110,7 @@ def test_the_care_plan_search_returns_a_bundle_with_the_plan_and_its_goals(api, 
     Goal.model_validate(goal_entry["resource"])
 
 
-def test_a_patient_without_goals_is_an_empty_searchset(api, client_id):
+def test_a_patient_without_goals_is_an_empty_searchset(api: GoalsApi, client_id: str) -> None:
     bundle = api.get("/fhir/CarePlan", patient=f"Patient/{client_id}").get_json()
 
     Bundle.model_validate(bundle)
@@ -108,7 +118,7 @@ def test_a_patient_without_goals_is_an_empty_searchset(api, client_id):
     assert "entry" not in bundle
 
 
-def test_fhir_errors_are_operation_outcomes(api):
+def test_fhir_errors_are_operation_outcomes(api: GoalsApi) -> None:
     missing = api.get("/fhir/Goal/00000000-0000-4000-8000-000000000000")
     no_patient = api.get("/fhir/CarePlan")
 
@@ -118,7 +128,7 @@ def test_fhir_errors_are_operation_outcomes(api):
         assert response.get_json()["resourceType"] == "OperationOutcome"
 
 
-def test_fhir_reads_need_the_goals_read_scope(api, goal):
+def test_fhir_reads_need_the_goals_read_scope(api: GoalsApi, goal: str) -> None:
     api.scopes = "goals:write"
 
     assert api.get(goal.replace("/v1/goals/", "/fhir/Goal/")).status_code == 403

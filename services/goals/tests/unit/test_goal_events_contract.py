@@ -7,6 +7,7 @@ import dataclasses
 import uuid
 
 import pytest
+from flask import Flask
 
 from waypoint_goals.domain import events
 from waypoint_shared import catalog
@@ -54,13 +55,13 @@ EXAMPLES = [
 ]
 
 
-def test_every_goals_event_type_has_a_domain_event_and_an_example():
+def test_every_goals_event_type_has_a_domain_event_and_an_example() -> None:
     assert {t.name for t in EVENT_TYPES} == {event_name(c) for c in events.EVENTS}
     assert {type(e) for e in EXAMPLES} == set(events.EVENTS)
 
 
 @pytest.mark.parametrize("event_class", events.EVENTS, ids=event_name)
-def test_the_domain_event_has_exactly_the_catalog_fields(event_class):
+def test_the_domain_event_has_exactly_the_catalog_fields(event_class: type) -> None:
     entry = catalog.latest("goals", event_name(event_class))
 
     assert {f.name for f in dataclasses.fields(event_class)} == set(entry.schema._declared_fields)
@@ -68,7 +69,7 @@ def test_the_domain_event_has_exactly_the_catalog_fields(event_class):
 
 
 @pytest.mark.parametrize("example", EXAMPLES, ids=lambda e: event_name(type(e)))
-def test_the_event_travels_sealed_and_replays_to_itself(app, example):
+def test_the_event_travels_sealed_and_replays_to_itself(app: Flask, example: object) -> None:
     container = app.extensions["waypoint"]
     repository, engine = container.goals.repository, container.engine
     with engine.begin() as conn:

@@ -6,11 +6,15 @@ from __future__ import annotations
 import time
 from datetime import UTC, datetime
 
+from flask import Flask
+
+from .conftest import GoalsApi
+
 CLIENT = {"role": "client", "id": "amara"}
 THERAPIST = {"role": "therapist", "id": "t-7"}
 
 
-def test_a_therapist_proposal_agreed_by_the_client_becomes_active(api, goal):
+def test_a_therapist_proposal_agreed_by_the_client_becomes_active(api: GoalsApi, goal: str) -> None:
     agreed = api.post(f"{goal}/agreement", {"agreed_by": CLIENT})
 
     assert agreed.status_code == 200
@@ -21,7 +25,9 @@ def test_a_therapist_proposal_agreed_by_the_client_becomes_active(api, goal):
     assert "achieve" in body["allowed_actions"]
 
 
-def test_the_proposer_agreeing_is_a_409_naming_the_status_and_the_allowed_actions(api, goal):
+def test_the_proposer_agreeing_is_a_409_naming_the_status_and_the_allowed_actions(
+    api: GoalsApi, goal: str
+) -> None:
     refused = api.post(f"{goal}/agreement", {"agreed_by": {"role": "therapist", "id": "t-8"}})
 
     assert refused.status_code == 409
@@ -32,7 +38,7 @@ def test_the_proposer_agreeing_is_a_409_naming_the_status_and_the_allowed_action
     assert "only the client can agree" in problem["detail"]
 
 
-def test_agreeing_twice_and_achieving_a_proposed_goal_are_409s(api, goal):
+def test_agreeing_twice_and_achieving_a_proposed_goal_are_409s(api: GoalsApi, goal: str) -> None:
     early = api.post(f"{goal}/achievement", {"note": "already there"})
     api.post(f"{goal}/agreement", {"agreed_by": CLIENT})
     twice = api.post(f"{goal}/agreement", {"agreed_by": CLIENT})
@@ -44,7 +50,7 @@ def test_agreeing_twice_and_achieving_a_proposed_goal_are_409s(api, goal):
     assert "agree" not in twice.get_json()["allowed_actions"]
 
 
-def test_a_rejected_goal_accepts_nothing_more(api, goal):
+def test_a_rejected_goal_accepts_nothing_more(api: GoalsApi, goal: str) -> None:
     rejected = api.post(f"{goal}/rejection", {"rejected_by": CLIENT, "reason": "not yet"})
     then = api.post(f"{goal}/steps", {"description": "Wind down at ten"})
 
@@ -53,7 +59,9 @@ def test_a_rejected_goal_accepts_nothing_more(api, goal):
     assert then.get_json()["allowed_actions"] == []
 
 
-def test_steps_are_planned_and_completed_once_on_an_active_goal(api, active_goal):
+def test_steps_are_planned_and_completed_once_on_an_active_goal(
+    api: GoalsApi, active_goal: str
+) -> None:
     planned = api.post(
         f"{active_goal}/steps", {"description": "Wind down", "due_date": "2025-10-01"}
     )
@@ -71,7 +79,7 @@ def test_steps_are_planned_and_completed_once_on_an_active_goal(api, active_goal
     assert api.get(step).get_json()["status"] == "completed"
 
 
-def test_a_step_of_a_cancelled_goal_cannot_be_completed(api, active_goal):
+def test_a_step_of_a_cancelled_goal_cannot_be_completed(api: GoalsApi, active_goal: str) -> None:
     step = api.post(f"{active_goal}/steps", {"description": "Walk"}).headers["Location"]
     api.post(f"{active_goal}/cancellation", {"reason": "moving away"})
 
@@ -81,13 +89,13 @@ def test_a_step_of_a_cancelled_goal_cannot_be_completed(api, active_goal):
     assert refused.get_json()["current_status"] == "cancelled"
 
 
-def test_an_unknown_step_is_a_404(api, active_goal):
+def test_an_unknown_step_is_a_404(api: GoalsApi, active_goal: str) -> None:
     missing = api.post(f"{active_goal}/steps/00000000-0000-4000-8000-000000000000/completion", {})
 
     assert missing.status_code == 404
 
 
-def test_hold_resume_and_cancel_move_the_goal_with_reasons(api, active_goal):
+def test_hold_resume_and_cancel_move_the_goal_with_reasons(api: GoalsApi, active_goal: str) -> None:
     held = api.post(f"{active_goal}/hold", {"reason": "surgery", "by": THERAPIST})
     resumed = api.post(f"{active_goal}/resume", {"reason": "recovered"})
     cancelled = api.post(f"{active_goal}/cancellation", {"reason": "no longer wanted"})
@@ -100,7 +108,9 @@ def test_hold_resume_and_cancel_move_the_goal_with_reasons(api, active_goal):
     assert without_reason.status_code == 422
 
 
-def test_check_ins_trend_the_achievement_status_and_achieving_completes(api, active_goal):
+def test_check_ins_trend_the_achievement_status_and_achieving_completes(
+    api: GoalsApi, active_goal: str
+) -> None:
     statuses = [
         api.post(f"{active_goal}/check-ins", {"rating": r, "by": CLIENT}).get_json()
         for r in (3, 6, 6, 2)
@@ -120,7 +130,9 @@ def test_check_ins_trend_the_achievement_status_and_achieving_completes(api, act
     assert out_of_range.status_code == 422
 
 
-def test_a_revision_needs_a_reason_and_carries_before_and_after(app, api, active_goal):
+def test_a_revision_needs_a_reason_and_carries_before_and_after(
+    app: Flask, api: GoalsApi, active_goal: str
+) -> None:
     without_reason = api.patch(active_goal, {"changes": {"title": "Sleep six hours"}})
     empty = api.patch(active_goal, {"reason": "why not", "changes": {}})
     not_revisable = api.patch(active_goal, {"reason": "x", "changes": {"proposed_by": CLIENT}})
@@ -148,13 +160,15 @@ def test_a_revision_needs_a_reason_and_carries_before_and_after(app, api, active
     }
 
 
-def test_a_revision_that_changes_nothing_is_a_422(api, active_goal):
+def test_a_revision_that_changes_nothing_is_a_422(api: GoalsApi, active_goal: str) -> None:
     same = api.patch(active_goal, {"reason": "tidy", "changes": {"priority": "high"}})
 
     assert same.status_code == 422
 
 
-def test_a_step_revision_carries_its_reason_and_changes_the_step(api, active_goal):
+def test_a_step_revision_carries_its_reason_and_changes_the_step(
+    api: GoalsApi, active_goal: str
+) -> None:
     step = api.post(f"{active_goal}/steps", {"description": "Walk"}).headers["Location"]
 
     revised = api.patch(step, {"reason": "rainy week", "changes": {"due_date": "2025-11-01"}})
@@ -165,7 +179,7 @@ def test_a_step_revision_carries_its_reason_and_changes_the_step(api, active_goa
     assert without_reason.status_code == 422
 
 
-def test_a_stale_if_match_is_a_412_and_changes_nothing(api, active_goal):
+def test_a_stale_if_match_is_a_412_and_changes_nothing(api: GoalsApi, active_goal: str) -> None:
     stale = api.post(f"{active_goal}/hold", {"reason": "break"}, if_match=1)
 
     assert stale.status_code == 412
@@ -173,7 +187,9 @@ def test_a_stale_if_match_is_a_412_and_changes_nothing(api, active_goal):
     assert api.get(active_goal).get_json()["lifecycle_status"] == "active"
 
 
-def test_history_lists_every_event_with_time_actor_and_version(api, active_goal):
+def test_history_lists_every_event_with_time_actor_and_version(
+    api: GoalsApi, active_goal: str
+) -> None:
     api.post(f"{active_goal}/hold", {"reason": "break", "by": THERAPIST})
 
     first = api.get(f"{active_goal}/history", limit=2).get_json()
@@ -188,7 +204,7 @@ def test_history_lists_every_event_with_time_actor_and_version(api, active_goal)
     assert datetime.fromisoformat(items[0]["time"]) <= datetime.now(UTC)
 
 
-def test_a_goal_as_of_an_earlier_time_shows_its_state_then(api, goal):
+def test_a_goal_as_of_an_earlier_time_shows_its_state_then(api: GoalsApi, goal: str) -> None:
     time.sleep(0.01)
     before_agreement = datetime.now(UTC).isoformat()
     time.sleep(0.01)
@@ -201,7 +217,9 @@ def test_a_goal_as_of_an_earlier_time_shows_its_state_then(api, goal):
     assert now.get_json()["lifecycle_status"] == "active"
 
 
-def test_the_plan_shows_all_of_a_clients_goals_with_steps_and_statuses(api, client_id):
+def test_the_plan_shows_all_of_a_clients_goals_with_steps_and_statuses(
+    api: GoalsApi, client_id: str
+) -> None:
     first = api.propose(client_id).headers["Location"]
     api.post(f"{first}/agreement", {"agreed_by": CLIENT})
     api.post(f"{first}/steps", {"description": "Wind down"})
@@ -224,13 +242,15 @@ def test_the_plan_shows_all_of_a_clients_goals_with_steps_and_statuses(api, clie
     assert next_page.get_json()["next_cursor"] is None
 
 
-def test_a_known_client_without_goals_has_an_empty_plan_an_unknown_one_a_404(api, client_id):
+def test_a_known_client_without_goals_has_an_empty_plan_an_unknown_one_a_404(
+    api: GoalsApi, client_id: str
+) -> None:
     assert api.get(f"/v1/clients/{client_id}/plan").get_json()["goals"] == []
     unknown = api.get("/v1/clients/00000000-0000-4000-8000-000000000000/plan")
     assert unknown.status_code == 404
 
 
-def test_an_idempotent_retry_of_a_step_plans_it_once(api, active_goal):
+def test_an_idempotent_retry_of_a_step_plans_it_once(api: GoalsApi, active_goal: str) -> None:
     headers = {**api.headers(), "Idempotency-Key": "plan-step-0000001"}
     body = {"description": "Wind down"}
 
@@ -242,7 +262,7 @@ def test_an_idempotent_retry_of_a_step_plans_it_once(api, active_goal):
     assert len(api.get(active_goal).get_json()["steps"]) == 1
 
 
-def test_reading_needs_goals_read_and_writing_goals_write(api, goal):
+def test_reading_needs_goals_read_and_writing_goals_write(api: GoalsApi, goal: str) -> None:
     api.scopes = "goals:read"
 
     assert api.get(goal).status_code == 200

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import json
 import uuid
+from typing import Any
 
 from flask import Flask
+from flask.testing import FlaskClient
 from sqlalchemy import text
+from werkzeug.test import TestResponse
 
 from waypoint_devkit.apps import bearer
 from waypoint_devkit.apps import envelope as devkit_envelope
@@ -32,11 +35,13 @@ def intake_referred(app: Flask, client_id: str, tenant: str = "clinic-a") -> Non
     run_in_transaction(engine, lambda conn: projector.client_referred(conn, envelope))
 
 
-def propose(client, client_id: str, tenant: str = "clinic-a", body=PROPOSAL):
+def propose(
+    client: FlaskClient, client_id: str, tenant: str = "clinic-a", body: dict[str, Any] = PROPOSAL
+) -> TestResponse:
     return client.post(f"/v1/clients/{client_id}/goals", json=body, headers=bearer(tenant))
 
 
-def test_a_goal_for_a_client_not_known_yet_is_a_409_to_retry_shortly(client):
+def test_a_goal_for_a_client_not_known_yet_is_a_409_to_retry_shortly(client: FlaskClient) -> None:
     response = propose(client, str(uuid.uuid4()))
 
     assert response.status_code == 409
@@ -45,7 +50,9 @@ def test_a_goal_for_a_client_not_known_yet_is_a_409_to_retry_shortly(client):
     assert response.headers["Retry-After"] == "1"
 
 
-def test_once_intake_referred_the_client_a_goal_is_proposed_and_reads_back(app, client):
+def test_once_intake_referred_the_client_a_goal_is_proposed_and_reads_back(
+    app: Flask, client: FlaskClient
+) -> None:
     client_id = str(uuid.uuid4())
     intake_referred(app, client_id)
 
@@ -67,7 +74,9 @@ def test_once_intake_referred_the_client_a_goal_is_proposed_and_reads_back(app, 
     assert goal["target_date"] == "2025-09-01"
 
 
-def test_a_client_known_to_another_tenant_is_not_known_here(app, client):
+def test_a_client_known_to_another_tenant_is_not_known_here(
+    app: Flask, client: FlaskClient
+) -> None:
     client_id = str(uuid.uuid4())
     intake_referred(app, client_id, tenant="clinic-a")
 
@@ -77,7 +86,7 @@ def test_a_client_known_to_another_tenant_is_not_known_here(app, client):
     assert response.headers["Retry-After"] == "1"
 
 
-def test_another_tenants_goal_is_a_404_problem(app, client):
+def test_another_tenants_goal_is_a_404_problem(app: Flask, client: FlaskClient) -> None:
     client_id = str(uuid.uuid4())
     intake_referred(app, client_id)
     location = propose(client, client_id).headers["Location"]
@@ -88,7 +97,7 @@ def test_another_tenants_goal_is_a_404_problem(app, client):
     assert response.mimetype == "application/problem+json"
 
 
-def test_goal_texts_are_sealed_in_the_event_store(app, client):
+def test_goal_texts_are_sealed_in_the_event_store(app: Flask, client: FlaskClient) -> None:
     client_id = str(uuid.uuid4())
     intake_referred(app, client_id)
     propose(client, client_id)
@@ -104,7 +113,9 @@ def test_goal_texts_are_sealed_in_the_event_store(app, client):
     assert data["client_id"] == client_id
 
 
-def test_a_modality_outside_the_shared_enum_is_a_422_naming_it(app, client):
+def test_a_modality_outside_the_shared_enum_is_a_422_naming_it(
+    app: Flask, client: FlaskClient
+) -> None:
     client_id = str(uuid.uuid4())
     intake_referred(app, client_id)
 

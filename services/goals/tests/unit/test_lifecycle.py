@@ -3,9 +3,12 @@ achievement from check-ins, and revisions that carry before and after."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 
 from waypoint_goals.domain.errors import NothingChanged, Refused, StepNotFound
+from waypoint_goals.domain.events import GoalEvent
 from waypoint_goals.domain.goal import Goal
 from waypoint_goals.domain.lifecycle import TRANSITIONS, IllegalTransition
 
@@ -23,7 +26,7 @@ REACH = {  # actions that bring a freshly proposed goal to each status
 }
 
 
-def proposed(by: dict = THERAPIST) -> Goal:
+def proposed(by: dict[str, str] = THERAPIST) -> Goal:
     event = Goal.propose(
         "g-1",
         "c-1",
@@ -38,7 +41,7 @@ def proposed(by: dict = THERAPIST) -> Goal:
 
 def act(goal: Goal, action: str) -> Goal:
     """Take an action with plausible arguments, applying its event as the store would."""
-    decide = {
+    decisions: dict[str, Callable[[], GoalEvent]] = {
         "agree": lambda: goal.agree(CLIENT),
         "reject": lambda: goal.reject(CLIENT, "not now"),
         "revise": lambda: goal.revise("clearer", {"title": f"{goal.details['title']}!"}),
@@ -50,8 +53,8 @@ def act(goal: Goal, action: str) -> Goal:
         "resume": lambda: goal.resume("back home"),
         "cancel": lambda: goal.cancel("no longer relevant"),
         "achieve": lambda: goal.achieve("sleeping well"),
-    }[action]
-    goal.apply(decide())
+    }
+    goal.apply(decisions[action]())
     return goal
 
 
@@ -78,7 +81,9 @@ def in_status(status: str) -> Goal:
 
 @pytest.mark.parametrize("status", STATUSES)
 @pytest.mark.parametrize("action", list(TRANSITIONS))
-def test_every_action_is_allowed_exactly_where_the_transition_table_says(status, action):
+def test_every_action_is_allowed_exactly_where_the_transition_table_says(
+    status: str, action: str
+) -> None:
     goal = in_status(status)
 
     if status in TRANSITIONS[action]:
@@ -92,7 +97,7 @@ def test_every_action_is_allowed_exactly_where_the_transition_table_says(status,
         assert goal.lifecycle_status == status
 
 
-def test_final_statuses_allow_nothing_at_all():
+def test_final_statuses_allow_nothing_at_all() -> None:
     for status in ("rejected", "cancelled", "completed"):
         goal = in_status(status)
         for action in TRANSITIONS:
@@ -101,7 +106,7 @@ def test_final_statuses_allow_nothing_at_all():
             assert refused.value.extra["allowed_actions"] == []
 
 
-def test_the_proposer_cannot_agree_to_their_own_goal_the_other_party_must():
+def test_the_proposer_cannot_agree_to_their_own_goal_the_other_party_must() -> None:
     goal = proposed(by=THERAPIST)
 
     with pytest.raises(IllegalTransition) as refused:
@@ -113,7 +118,7 @@ def test_the_proposer_cannot_agree_to_their_own_goal_the_other_party_must():
     assert goal.agreed_by == CLIENT
 
 
-def test_a_client_proposal_is_agreed_by_the_therapist():
+def test_a_client_proposal_is_agreed_by_the_therapist() -> None:
     goal = proposed(by=CLIENT)
 
     goal.apply(goal.agree(THERAPIST))
@@ -121,7 +126,7 @@ def test_a_client_proposal_is_agreed_by_the_therapist():
     assert goal.lifecycle_status == "active"
 
 
-def test_rejection_also_belongs_to_the_other_party_and_is_final():
+def test_rejection_also_belongs_to_the_other_party_and_is_final() -> None:
     goal = proposed(by=CLIENT)
     with pytest.raises(IllegalTransition):
         goal.reject(CLIENT, "changed my mind")
@@ -133,7 +138,7 @@ def test_rejection_also_belongs_to_the_other_party_and_is_final():
         goal.agree(THERAPIST)
 
 
-def test_agreeing_twice_is_refused():
+def test_agreeing_twice_is_refused() -> None:
     goal = act(proposed(), "agree")
 
     with pytest.raises(IllegalTransition) as refused:
@@ -153,7 +158,9 @@ def test_agreeing_twice_is_refused():
         ([0, 10], ["in-progress", "improving"]),
     ],
 )
-def test_achievement_status_follows_each_rating_against_the_previous_one(ratings, statuses):
+def test_achievement_status_follows_each_rating_against_the_previous_one(
+    ratings: list[int], statuses: list[str]
+) -> None:
     goal = act(proposed(), "agree")
     seen = []
     for rating in ratings:
@@ -166,7 +173,7 @@ def test_achievement_status_follows_each_rating_against_the_previous_one(ratings
     assert goal.latest_rating == ratings[-1]
 
 
-def test_achieving_completes_the_goal_and_marks_it_achieved():
+def test_achieving_completes_the_goal_and_marks_it_achieved() -> None:
     goal = act(act(proposed(), "agree"), "check_in")
 
     goal.apply(goal.achieve("I sleep most nights"))
@@ -174,7 +181,7 @@ def test_achieving_completes_the_goal_and_marks_it_achieved():
     assert (goal.lifecycle_status, goal.achievement_status) == ("completed", "achieved")
 
 
-def test_a_step_cannot_be_completed_twice_nor_a_step_that_does_not_exist():
+def test_a_step_cannot_be_completed_twice_nor_a_step_that_does_not_exist() -> None:
     goal = act(act(proposed(), "agree"), "plan_step")
     act(goal, "complete_step")
 
@@ -185,7 +192,7 @@ def test_a_step_cannot_be_completed_twice_nor_a_step_that_does_not_exist():
         goal.complete_step("s-404", None)
 
 
-def test_a_revision_carries_before_and_after_of_each_changed_field_only():
+def test_a_revision_carries_before_and_after_of_each_changed_field_only() -> None:
     goal = act(proposed(), "agree")
 
     event = goal.revise(
@@ -202,14 +209,14 @@ def test_a_revision_carries_before_and_after_of_each_changed_field_only():
     assert goal.details["target_date"] is None
 
 
-def test_a_revision_that_changes_nothing_is_refused():
+def test_a_revision_that_changes_nothing_is_refused() -> None:
     goal = act(proposed(), "agree")
 
     with pytest.raises(NothingChanged):
         goal.revise("no reason", {"priority": "high"})
 
 
-def test_a_step_revision_changes_the_step():
+def test_a_step_revision_changes_the_step() -> None:
     goal = act(act(proposed(), "agree"), "plan_step")
 
     event = goal.revise_step("s-0", "busy week", {"description": "Wind down at 11"})

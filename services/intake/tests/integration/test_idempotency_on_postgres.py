@@ -6,9 +6,12 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from typing import Any, cast
 
 import pytest
+from flask import Flask
 from sqlalchemy import select, text, update
 
 from waypoint_devkit.apps import app_with, bearer
@@ -21,18 +24,18 @@ REFERRAL = {"given_name": "Amara", "family_name": "Osei", "date_of_birth": "1992
 
 
 @pytest.fixture
-def app(postgres_url, monkeypatch):
+def app(postgres_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Flask]:
     yield from app_with(create_app, monkeypatch, INTAKE_DATABASE_URL=postgres_url)
 
 
-def refer(app, key: str) -> dict:
+def refer(app: Flask, key: str) -> dict[str, Any]:
     headers = {**HEADERS, "Idempotency-Key": key}
     answer = app.test_client().post("/v1/clients", json=REFERRAL, headers=headers)
     assert answer.status_code == 201, answer.get_json()
-    return answer.get_json()
+    return cast(dict[str, Any], answer.get_json())
 
 
-def test_a_retry_answers_the_first_reply_until_the_record_expires(app):
+def test_a_retry_answers_the_first_reply_until_the_record_expires(app: Flask) -> None:
     key = f"referral-{uuid.uuid4()}"
     first = refer(app, key)
     assert refer(app, key)["client_id"] == first["client_id"]
@@ -50,7 +53,7 @@ def test_a_retry_answers_the_first_reply_until_the_record_expires(app):
         assert len(conn.execute(select(idempotency_records)).all()) == 1
 
 
-def test_a_sealed_name_moved_to_another_field_answers_409(app):
+def test_a_sealed_name_moved_to_another_field_answers_409(app: Flask) -> None:
     client_id = refer(app, f"referral-{uuid.uuid4()}")["client_id"]
     engine = app.extensions["waypoint"].engine
     with engine.begin() as conn:

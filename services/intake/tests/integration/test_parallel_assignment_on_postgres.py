@@ -4,8 +4,12 @@ free place still let exactly one through: the therapist stream's version decides
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
+from typing import cast
 
 import pytest
+from flask import Flask
+from flask.testing import FlaskClient
 
 from waypoint_devkit.apps import app_with, bearer
 from waypoint_intake.entrypoints.app import create_app
@@ -18,20 +22,22 @@ REFERRAL = {"given_name": "Amara", "family_name": "Osei", "date_of_birth": "1992
 
 
 @pytest.fixture
-def app(postgres_url, monkeypatch):
+def app(postgres_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Flask]:
     yield from app_with(create_app, monkeypatch, INTAKE_DATABASE_URL=postgres_url)
 
 
-def assign(http, client_id: str, therapist_id: str) -> int:
+def assign(http: FlaskClient, client_id: str, therapist_id: str) -> int:
     body = {"therapist_id": therapist_id, "recorded_by": CLINICIAN}
-    return http.put(f"/v1/clients/{client_id}/therapist", json=body, headers=HEADERS).status_code
+    response = http.put(f"/v1/clients/{client_id}/therapist", json=body, headers=HEADERS)
+    return response.status_code
 
 
-def refer(http) -> str:
-    return http.post("/v1/clients", json=REFERRAL, headers=HEADERS).get_json()["client_id"]
+def refer(http: FlaskClient) -> str:
+    response = http.post("/v1/clients", json=REFERRAL, headers=HEADERS)
+    return cast(str, response.get_json()["client_id"])
 
 
-def test_parallel_assignments_to_the_last_free_place_let_exactly_one_succeed(app):
+def test_parallel_assignments_to_the_last_free_place_let_exactly_one_succeed(app: Flask) -> None:
     http = app.test_client()
     registered = http.post("/v1/therapists", json=THERAPIST, headers=HEADERS).get_json()
     therapist_id = registered["therapist_id"]

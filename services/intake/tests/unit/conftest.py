@@ -6,12 +6,14 @@ import json
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
+from pathlib import Path
+from typing import Any, cast
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import text
+from werkzeug.test import TestResponse
 
 from waypoint_devkit.apps import app_in, bearer
 from waypoint_intake.entrypoints.app import create_app
@@ -50,23 +52,23 @@ class Driver:
     http: FlaskClient
     tenant: str = "clinic-a"
 
-    def call(self, method: str, path: str, body: Any = None, **headers: str) -> Any:
+    def call(self, method: str, path: str, body: Any = None, **headers: str) -> TestResponse:
         headers = {**bearer(self.tenant), **headers}
         return self.http.open(path, method=method, json=body, headers=headers)
 
-    def get(self, path: str, **query: Any) -> Any:
+    def get(self, path: str, **query: Any) -> TestResponse:
         return self.http.get(path, query_string=query, headers=bearer(self.tenant))
 
     def refer(self, **changes: Any) -> str:
         unique = {"external_id": f"EHR-{uuid.uuid4()}"}
         response = self.call("POST", "/v1/clients", {**REFERRAL, **unique, **changes})
         assert response.status_code == 201, response.get_json()
-        return response.get_json()["client_id"]
+        return cast(str, response.get_json()["client_id"])
 
     def register(self, **changes: Any) -> str:
         response = self.call("POST", "/v1/therapists", {**THERAPIST, **changes})
         assert response.status_code == 201, response.get_json()
-        return response.get_json()["therapist_id"]
+        return cast(str, response.get_json()["therapist_id"])
 
     def step(self, client_id: str, method: str, path: str, body: Any, status: int = 200) -> Any:
         response = self.call(method, f"/v1/clients/{client_id}{path}", body)
@@ -75,7 +77,7 @@ class Driver:
 
     def screen(self, client_id: str, instrument: str, items: list[int]) -> dict[str, Any]:
         body = {"instrument": instrument, "items": items, "recorded_by": CLINICIAN}
-        return self.step(client_id, "POST", "/screenings", body)
+        return cast(dict[str, Any], self.step(client_id, "POST", "/screenings", body))
 
     def assign(self, client_id: str, therapist_id: str, status: int = 200) -> Any:
         body = {"therapist_id": therapist_id, "recorded_by": CLINICIAN}
@@ -106,7 +108,7 @@ class Driver:
 
 
 @pytest.fixture
-def app(tmp_path, monkeypatch) -> Iterator[Flask]:
+def app(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Flask]:
     yield from app_in(create_app, tmp_path, monkeypatch)
 
 

@@ -4,6 +4,7 @@ lifecycle, corrections that keep the old values, and a closed record after disch
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 import pytest
 
@@ -34,7 +35,7 @@ def act(client: Client, events: list[object]) -> Client:
     return client
 
 
-def grant(client: Client, kind: str, **extra) -> Client:
+def grant(client: Client, kind: str, **extra: Any) -> Client:
     return act(client, client.grant_consent(kind, **{**SIGNED, **extra}))
 
 
@@ -45,7 +46,7 @@ def ready_to_complete() -> Client:
     return act(client, client.assign_therapist(str(uuid.uuid4())))
 
 
-def test_completion_lists_every_missing_requirement_of_a_new_referral():
+def test_completion_lists_every_missing_requirement_of_a_new_referral() -> None:
     with pytest.raises(IntakeIncomplete) as refused:
         a_client().complete_intake()
 
@@ -57,7 +58,7 @@ def test_completion_lists_every_missing_requirement_of_a_new_referral():
     ]
 
 
-def test_completion_is_refused_until_both_consents_are_active():
+def test_completion_is_refused_until_both_consents_are_active() -> None:
     client = ready_to_complete()
     act(client, client.revoke_consent("confidentiality", "moving away", "Amara Osei"))
 
@@ -67,7 +68,7 @@ def test_completion_is_refused_until_both_consents_are_active():
     assert refused.value.missing == ["confidentiality_consent"]
 
 
-def test_completion_succeeds_when_consents_baseline_and_therapist_are_in_place():
+def test_completion_succeeds_when_consents_baseline_and_therapist_are_in_place() -> None:
     client = ready_to_complete()
 
     act(client, client.complete_intake())
@@ -76,7 +77,7 @@ def test_completion_succeeds_when_consents_baseline_and_therapist_are_in_place()
     assert client.missing_requirements() == []
 
 
-def test_intake_cannot_be_completed_twice():
+def test_intake_cannot_be_completed_twice() -> None:
     client = ready_to_complete()
     act(client, client.complete_intake())
 
@@ -84,24 +85,25 @@ def test_intake_cannot_be_completed_twice():
         client.complete_intake()
 
 
-def test_confidentiality_needs_its_limits_acknowledged():
+def test_confidentiality_needs_its_limits_acknowledged() -> None:
     with pytest.raises(InvalidRequest) as refused:
         a_client().grant_consent("confidentiality", **SIGNED)
 
     assert "limits_acknowledged" in refused.value.errors
 
 
-def test_data_sharing_needs_scopes_and_only_data_sharing_carries_them():
+def test_data_sharing_needs_scopes_and_only_data_sharing_carries_them() -> None:
     with pytest.raises(InvalidRequest):
         a_client().grant_consent("data_sharing", **SIGNED)
     with pytest.raises(InvalidRequest):
         a_client().grant_consent("treatment", **SIGNED, scopes=["research"])
 
     client = grant(a_client(), "data_sharing", scopes=["gp-letters"])
-    assert client.active_consent("data_sharing")["scopes"] == ["gp-letters"]
+    consent = client.active_consent("data_sharing")
+    assert consent is not None and consent["scopes"] == ["gp-letters"]
 
 
-def test_a_revoked_consent_is_no_longer_active_and_keeps_why():
+def test_a_revoked_consent_is_no_longer_active_and_keeps_why() -> None:
     client = grant(a_client(), "treatment")
 
     [revoked] = client.revoke_consent("treatment", "wants a break", "Amara Osei")
@@ -114,21 +116,22 @@ def test_a_revoked_consent_is_no_longer_active_and_keeps_why():
     assert not client.in_active_care
 
 
-def test_only_an_active_consent_can_be_revoked():
+def test_only_an_active_consent_can_be_revoked() -> None:
     with pytest.raises(Refused):
         a_client().revoke_consent("treatment", "never given", "Amara Osei")
 
 
-def test_granting_again_supersedes_the_earlier_grant_of_that_kind():
+def test_granting_again_supersedes_the_earlier_grant_of_that_kind() -> None:
     client = grant(a_client(), "treatment")
 
     grant(client, "treatment", document_version="2025-06")
 
     assert [c["status"] for c in client.consents] == ["superseded", "active"]
-    assert client.active_consent("treatment")["document_version"] == "2025-06"
+    consent = client.active_consent("treatment")
+    assert consent is not None and consent["document_version"] == "2025-06"
 
 
-def test_a_correction_records_only_what_changes_with_the_values_before():
+def test_a_correction_records_only_what_changes_with_the_values_before() -> None:
     client = a_client()
 
     [corrected] = client.correct({"given_name": "Amara", "family_name": "Osei-Mensah"})
@@ -140,11 +143,11 @@ def test_a_correction_records_only_what_changes_with_the_values_before():
     assert client.details["family_name"] == "Osei-Mensah"
 
 
-def test_a_correction_that_changes_nothing_records_nothing():
+def test_a_correction_that_changes_nothing_records_nothing() -> None:
     assert a_client().correct({"given_name": "Amara"}) == []
 
 
-def test_a_phq9_with_item_9_above_zero_raises_a_risk_flag_in_the_same_step():
+def test_a_phq9_with_item_9_above_zero_raises_a_risk_flag_in_the_same_step() -> None:
     client = a_client()
 
     recorded, flagged = client.record_screening("s-1", "PHQ-9", [0] * 8 + [1])
@@ -154,7 +157,7 @@ def test_a_phq9_with_item_9_above_zero_raises_a_risk_flag_in_the_same_step():
     assert flagged == RiskFlagged(client.client_id, "s-1", "PHQ-9", 9, 1)
 
 
-def test_reassigning_names_the_previous_therapist_and_the_same_one_records_nothing():
+def test_reassigning_names_the_previous_therapist_and_the_same_one_records_nothing() -> None:
     client = a_client()
     first, second = str(uuid.uuid4()), str(uuid.uuid4())
     act(client, client.assign_therapist(first))
@@ -163,7 +166,7 @@ def test_reassigning_names_the_previous_therapist_and_the_same_one_records_nothi
     assert client.assign_therapist(second) == [TherapistAssigned(client.client_id, second, first)]
 
 
-def test_a_discharged_clients_record_is_closed_to_changes():
+def test_a_discharged_clients_record_is_closed_to_changes() -> None:
     client = a_client()
     act(client, client.discharge("treatment finished"))
 

@@ -7,10 +7,10 @@ import json
 import time
 from datetime import UTC, datetime
 
-from .conftest import CLINICIAN, TREATMENT
+from .conftest import CLINICIAN, TREATMENT, Driver
 
 
-def test_the_external_id_filter_finds_exactly_that_client(intake):
+def test_the_external_id_filter_finds_exactly_that_client(intake: Driver) -> None:
     wanted = intake.refer(external_id="EHR-42")
     intake.refer(external_id="EHR-43")
 
@@ -21,20 +21,20 @@ def test_the_external_id_filter_finds_exactly_that_client(intake):
     assert body["next_cursor"] is None
 
 
-def test_an_unknown_external_id_lists_nothing(intake):
+def test_an_unknown_external_id_lists_nothing(intake: Driver) -> None:
     intake.refer(external_id="EHR-42")
 
     assert intake.get("/v1/clients", external_id="EHR-99").get_json()["items"] == []
 
 
-def test_another_tenant_cannot_find_a_client_by_external_id(intake):
+def test_another_tenant_cannot_find_a_client_by_external_id(intake: Driver) -> None:
     intake.refer(external_id="EHR-42")
     intake.tenant = "clinic-b"
 
     assert intake.get("/v1/clients", external_id="EHR-42").get_json()["items"] == []
 
 
-def test_clients_are_listed_in_referral_order_across_cursor_pages(intake):
+def test_clients_are_listed_in_referral_order_across_cursor_pages(intake: Driver) -> None:
     referred = [intake.refer(external_id=f"EHR-{i}") for i in range(5)]
 
     seen, cursor, pages = [], None, 0
@@ -50,14 +50,16 @@ def test_clients_are_listed_in_referral_order_across_cursor_pages(intake):
     assert pages == 3
 
 
-def test_a_cursor_the_service_did_not_hand_out_is_a_422(intake):
+def test_a_cursor_the_service_did_not_hand_out_is_a_422(intake: Driver) -> None:
     response = intake.get("/v1/clients", cursor="bm90LWEtY3Vyc29y")
 
     assert response.status_code == 422
     assert "cursor" in response.get_json()["errors"]
 
 
-def test_a_correction_changes_the_details_and_the_event_keeps_before_and_after_sealed(intake):
+def test_a_correction_changes_the_details_and_the_event_keeps_before_and_after_sealed(
+    intake: Driver,
+) -> None:
     client_id = intake.refer()
 
     body = intake.step(
@@ -72,7 +74,7 @@ def test_a_correction_changes_the_details_and_the_event_keeps_before_and_after_s
     assert "Osei" not in json.dumps(corrected["data"])
 
 
-def test_the_history_shows_a_correction_with_the_value_before(intake):
+def test_the_history_shows_a_correction_with_the_value_before(intake: Driver) -> None:
     client_id = intake.refer()
     intake.step(client_id, "PATCH", "", {"family_name": "Mensah", "recorded_by": CLINICIAN})
 
@@ -81,7 +83,7 @@ def test_the_history_shows_a_correction_with_the_value_before(intake):
     assert items[-1]["changes"] == {"family_name": {"before": "Osei", "after": "Mensah"}}
 
 
-def test_a_correction_that_changes_nothing_appends_nothing(intake):
+def test_a_correction_that_changes_nothing_appends_nothing(intake: Driver) -> None:
     client_id = intake.refer()
 
     body = intake.step(client_id, "PATCH", "", {"given_name": "Amara", "recorded_by": CLINICIAN})
@@ -90,14 +92,14 @@ def test_a_correction_that_changes_nothing_appends_nothing(intake):
     assert len(intake.stored_events(client_id)) == 1
 
 
-def test_a_correction_must_name_a_detail_and_cannot_blank_a_required_one(intake):
+def test_a_correction_must_name_a_detail_and_cannot_blank_a_required_one(intake: Driver) -> None:
     client_id = intake.refer()
 
     assert intake.step(client_id, "PATCH", "", {"recorded_by": CLINICIAN}, 422)
     assert intake.step(client_id, "PATCH", "", {"given_name": None, "recorded_by": CLINICIAN}, 422)
 
 
-def test_correcting_the_external_id_moves_the_filter_and_frees_the_old_id(intake):
+def test_correcting_the_external_id_moves_the_filter_and_frees_the_old_id(intake: Driver) -> None:
     client_id = intake.refer(external_id="EHR-1")
 
     intake.step(client_id, "PATCH", "", {"external_id": "EHR-2", "recorded_by": CLINICIAN})
@@ -108,7 +110,7 @@ def test_correcting_the_external_id_moves_the_filter_and_frees_the_old_id(intake
     assert intake.refer(external_id="EHR-1") != client_id
 
 
-def test_correcting_to_an_external_id_another_client_holds_is_a_409(intake):
+def test_correcting_to_an_external_id_another_client_holds_is_a_409(intake: Driver) -> None:
     holder = intake.refer(external_id="EHR-1")
     other = intake.refer(external_id="EHR-2")
 
@@ -117,7 +119,7 @@ def test_correcting_to_an_external_id_another_client_holds_is_a_409(intake):
     assert body["client_id"] == holder
 
 
-def test_the_history_lists_type_time_actor_and_version_of_every_event(intake):
+def test_the_history_lists_type_time_actor_and_version_of_every_event(intake: Driver) -> None:
     client_id = intake.refer()
     intake.step(client_id, "POST", "/consents", TREATMENT)
 
@@ -131,13 +133,13 @@ def test_the_history_lists_type_time_actor_and_version_of_every_event(intake):
     assert datetime.fromisoformat(body["items"][0]["occurred_at"]).tzinfo is not None
 
 
-def test_the_history_of_an_unknown_client_is_a_404(intake):
+def test_the_history_of_an_unknown_client_is_a_404(intake: Driver) -> None:
     response = intake.get("/v1/clients/6f1c9a56-3c1e-4c61-9d47-3b8d1c7a9b10/history")
 
     assert response.status_code == 404
 
 
-def test_reading_as_of_a_time_shows_the_details_and_consents_then(intake):
+def test_reading_as_of_a_time_shows_the_details_and_consents_then(intake: Driver) -> None:
     client_id = intake.refer()
     intake.step(client_id, "POST", "/consents", TREATMENT)
     time.sleep(0.01)

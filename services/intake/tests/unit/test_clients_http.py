@@ -6,9 +6,12 @@ from __future__ import annotations
 import json
 import uuid
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from flask import Flask
+from flask.testing import FlaskClient
 from sqlalchemy import text
+from werkzeug.test import TestResponse
 
 from waypoint_devkit.apps import bearer
 
@@ -22,20 +25,22 @@ REFERRAL = {
 }
 
 
-def stored(app: Flask, sql: str) -> list:
+def stored(app: Flask, sql: str) -> list[Any]:
     with app.extensions["waypoint"].engine.connect() as conn:
         return list(conn.execute(text(sql)))
 
 
 def event_count(app: Flask) -> int:
-    return stored(app, "SELECT count(*) FROM events")[0][0]
+    return int(stored(app, "SELECT count(*) FROM events")[0][0])
 
 
-def refer(client, body=REFERRAL, tenant="clinic-a", **headers):
+def refer(
+    client: FlaskClient, body: object = REFERRAL, tenant: str = "clinic-a", **headers: str
+) -> TestResponse:
     return client.post("/v1/clients", json=body, headers={**bearer(tenant), **headers})
 
 
-def test_a_referral_answers_201_with_location_etag_and_the_new_client(client):
+def test_a_referral_answers_201_with_location_etag_and_the_new_client(client: FlaskClient) -> None:
     response = refer(client)
 
     assert response.status_code == 201
@@ -47,7 +52,7 @@ def test_a_referral_answers_201_with_location_etag_and_the_new_client(client):
     assert body["given_name"] == "Zoë"
 
 
-def test_a_referred_client_reads_back_decrypted_with_etag_1(client):
+def test_a_referred_client_reads_back_decrypted_with_etag_1(client: FlaskClient) -> None:
     location = refer(client).headers["Location"]
 
     response = client.get(location, headers=bearer())
@@ -60,8 +65,8 @@ def test_a_referred_client_reads_back_decrypted_with_etag_1(client):
 
 
 def test_retrying_a_post_with_the_same_idempotency_key_answers_the_same_and_stores_one_event(
-    app, client
-):
+    app: Flask, client: FlaskClient
+) -> None:
     first = refer(client, **{"Idempotency-Key": "referral-00000042"})
     retry = refer(client, **{"Idempotency-Key": "referral-00000042"})
 
@@ -72,7 +77,9 @@ def test_retrying_a_post_with_the_same_idempotency_key_answers_the_same_and_stor
     assert event_count(app) == 1
 
 
-def test_reusing_an_idempotency_key_with_a_different_body_is_a_422_problem(app, client):
+def test_reusing_an_idempotency_key_with_a_different_body_is_a_422_problem(
+    app: Flask, client: FlaskClient
+) -> None:
     refer(client, **{"Idempotency-Key": "referral-00000042"})
 
     response = refer(
@@ -84,7 +91,7 @@ def test_reusing_an_idempotency_key_with_a_different_body_is_a_422_problem(app, 
     assert event_count(app) == 1
 
 
-def test_an_idempotency_key_is_scoped_to_the_tenant(app, client):
+def test_an_idempotency_key_is_scoped_to_the_tenant(app: Flask, client: FlaskClient) -> None:
     ours = refer(client, tenant="clinic-a", **{"Idempotency-Key": "same-key-in-two-tenants"})
     theirs = refer(client, tenant="clinic-b", **{"Idempotency-Key": "same-key-in-two-tenants"})
 
@@ -93,7 +100,9 @@ def test_an_idempotency_key_is_scoped_to_the_tenant(app, client):
     assert event_count(app) == 2
 
 
-def test_without_an_idempotency_key_each_post_refers_a_new_client(app, client):
+def test_without_an_idempotency_key_each_post_refers_a_new_client(
+    app: Flask, client: FlaskClient
+) -> None:
     first, second = refer(client), refer(client)
 
     assert first.get_json()["client_id"] != second.get_json()["client_id"]
@@ -101,8 +110,8 @@ def test_without_an_idempotency_key_each_post_refers_a_new_client(app, client):
 
 
 def test_a_second_referral_with_the_same_external_id_is_a_409_naming_the_existing_client(
-    app, client
-):
+    app: Flask, client: FlaskClient
+) -> None:
     first = refer(client, {**REFERRAL, "external_id": "EHR-778"})
 
     again = refer(client, {**REFERRAL, "given_name": "Sam", "external_id": "EHR-778"})
@@ -113,7 +122,7 @@ def test_a_second_referral_with_the_same_external_id_is_a_409_naming_the_existin
     assert event_count(app) == 1
 
 
-def test_the_same_external_id_may_be_used_by_another_tenant(client):
+def test_the_same_external_id_may_be_used_by_another_tenant(client: FlaskClient) -> None:
     refer(client, {**REFERRAL, "external_id": "EHR-778"}, tenant="clinic-a")
 
     response = refer(client, {**REFERRAL, "external_id": "EHR-778"}, tenant="clinic-b")
@@ -121,7 +130,9 @@ def test_the_same_external_id_may_be_used_by_another_tenant(client):
     assert response.status_code == 201
 
 
-def test_personal_fields_are_sealed_in_the_event_store_but_read_back_in_clear(app, client):
+def test_personal_fields_are_sealed_in_the_event_store_but_read_back_in_clear(
+    app: Flask, client: FlaskClient
+) -> None:
     location = refer(client, {**REFERRAL, "external_id": "EHR-778"}).headers["Location"]
 
     [(raw,)] = stored(app, "SELECT data FROM events")
@@ -141,7 +152,7 @@ def test_personal_fields_are_sealed_in_the_event_store_but_read_back_in_clear(ap
     )
 
 
-def test_the_external_id_is_kept_only_as_a_keyed_hash(app, client):
+def test_the_external_id_is_kept_only_as_a_keyed_hash(app: Flask, client: FlaskClient) -> None:
     refer(client, {**REFERRAL, "external_id": "EHR-778"})
 
     [(digest,)] = stored(app, "SELECT external_id_hash FROM external_ids")
@@ -149,7 +160,7 @@ def test_the_external_id_is_kept_only_as_a_keyed_hash(app, client):
     assert "EHR-778" not in digest
 
 
-def test_reading_as_of_a_time_before_the_referral_is_a_404(client):
+def test_reading_as_of_a_time_before_the_referral_is_a_404(client: FlaskClient) -> None:
     before = datetime.now(UTC) - timedelta(minutes=5)
     location = refer(client).headers["Location"]
 
@@ -163,7 +174,7 @@ def test_reading_as_of_a_time_before_the_referral_is_a_404(client):
     assert now.status_code == 200
 
 
-def test_as_of_without_a_time_zone_is_a_422(client):
+def test_as_of_without_a_time_zone_is_a_422(client: FlaskClient) -> None:
     location = refer(client).headers["Location"]
 
     response = client.get(location, query_string={"as_of": "2025-01-01T00:00:00"}, headers=bearer())
@@ -172,14 +183,14 @@ def test_as_of_without_a_time_zone_is_a_422(client):
     assert "as_of" in response.get_json()["errors"]
 
 
-def test_an_unknown_client_is_a_404_problem(client):
+def test_an_unknown_client_is_a_404_problem(client: FlaskClient) -> None:
     response = client.get(f"/v1/clients/{uuid.uuid4()}", headers=bearer())
 
     assert response.status_code == 404
     assert response.mimetype == "application/problem+json"
 
 
-def test_the_referral_event_records_who_made_it(app, client):
+def test_the_referral_event_records_who_made_it(app: Flask, client: FlaskClient) -> None:
     refer(client, **{"X-Request-ID": "req-77"})
 
     [(raw,)] = stored(app, "SELECT metadata FROM events")

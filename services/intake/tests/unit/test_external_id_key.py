@@ -7,7 +7,7 @@ import base64
 import hashlib
 from pathlib import Path
 
-from sqlalchemy import insert, select
+from sqlalchemy import Connection, insert, select
 
 from waypoint_intake.adapters.tables import external_ids
 from waypoint_intake.bootstrap import EXTERNAL_ID_KEY, bootstrap
@@ -28,14 +28,18 @@ def derived_from_the_master_key() -> bytes:
     return hashlib.sha256(b"external-id:" + base64.b64decode(DEVELOPMENT_MASTER_KEY)).digest()
 
 
-def test_two_databases_with_the_same_master_key_hash_external_ids_with_different_keys(tmp_path):
+def test_two_databases_with_the_same_master_key_hash_external_ids_with_different_keys(
+    tmp_path: Path,
+) -> None:
     first, second = opened(tmp_path / "a"), opened(tmp_path / "b")
 
     assert len(first) == 32 and first != second
     assert derived_from_the_master_key() not in (first, second)
 
 
-def test_a_database_keeps_its_key_across_restarts_and_stores_it_only_wrapped(tmp_path):
+def test_a_database_keeps_its_key_across_restarts_and_stores_it_only_wrapped(
+    tmp_path: Path,
+) -> None:
     key = opened(tmp_path)
 
     assert opened(tmp_path) == key
@@ -48,11 +52,13 @@ def test_a_database_keeps_its_key_across_restarts_and_stores_it_only_wrapped(tmp
     assert key not in bytes(stored)
 
 
-def test_a_register_made_before_the_key_was_stored_keeps_the_key_it_was_hashed_with(tmp_path):
+def test_a_register_made_before_the_key_was_stored_keeps_the_key_it_was_hashed_with(
+    tmp_path: Path,
+) -> None:
     container = bootstrap(load_settings("intake", {"WAYPOINT_VAR_DIR": str(tmp_path)}))
     row = {"tenant_id": "clinic-a", "external_id_hash": "h", "client_id": "c-1"}
 
-    def as_before_keys_were_stored(conn):
+    def as_before_keys_were_stored(conn: Connection) -> None:
         conn.execute(data_keys.delete().where(data_keys.c.client_id == EXTERNAL_ID_KEY))
         conn.execute(insert(external_ids), row)
 

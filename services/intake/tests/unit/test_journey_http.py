@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from waypoint_shared import catalog
 
-from .conftest import CLINICIAN, CONFIDENTIALITY, TREATMENT
+from .conftest import CLINICIAN, CONFIDENTIALITY, TREATMENT, Driver
 
 CONTEXT = {
     "background": "grew up between Accra and Hamburg",
@@ -17,7 +17,9 @@ CONTEXT = {
 }
 
 
-def test_cultural_context_is_recorded_replaced_by_a_second_put_and_sealed_at_rest(intake):
+def test_cultural_context_is_recorded_replaced_by_a_second_put_and_sealed_at_rest(
+    intake: Driver,
+) -> None:
     client_id = intake.refer()
 
     intake.step(client_id, "PUT", "/cultural-context", CONTEXT)
@@ -32,7 +34,9 @@ def test_cultural_context_is_recorded_replaced_by_a_second_put_and_sealed_at_res
     assert first["data"]["therapist_preferences"].startswith("enc:v2:")
 
 
-def test_both_consents_make_the_client_in_active_care_and_answer_the_new_version(intake):
+def test_both_consents_make_the_client_in_active_care_and_answer_the_new_version(
+    intake: Driver,
+) -> None:
     client_id = intake.refer()
 
     intake.step(client_id, "POST", "/consents", TREATMENT)
@@ -49,7 +53,9 @@ def test_both_consents_make_the_client_in_active_care_and_answer_the_new_version
     }
 
 
-def test_confidentiality_without_its_limits_acknowledged_is_a_422_naming_the_field(intake):
+def test_confidentiality_without_its_limits_acknowledged_is_a_422_naming_the_field(
+    intake: Driver,
+) -> None:
     client_id = intake.refer()
 
     body = intake.step(
@@ -60,7 +66,7 @@ def test_confidentiality_without_its_limits_acknowledged_is_a_422_naming_the_fie
     assert len(intake.stored_events(client_id)) == 1
 
 
-def test_data_sharing_carries_its_scopes(intake):
+def test_data_sharing_carries_its_scopes(intake: Driver) -> None:
     client_id = intake.refer()
     sharing = {**TREATMENT, "kind": "data_sharing", "scopes": ["gp-letters", "research"]}
 
@@ -69,7 +75,7 @@ def test_data_sharing_carries_its_scopes(intake):
     assert body["consents"][0]["scopes"] == ["gp-letters", "research"]
 
 
-def test_revoking_treatment_consent_moves_the_client_out_of_active_care(intake):
+def test_revoking_treatment_consent_moves_the_client_out_of_active_care(intake: Driver) -> None:
     client_id = intake.refer()
     intake.step(client_id, "POST", "/consents", TREATMENT)
     revocation = {"reason": "needs a pause", "revoked_by": "Amara Osei", "recorded_by": CLINICIAN}
@@ -81,7 +87,7 @@ def test_revoking_treatment_consent_moves_the_client_out_of_active_care(intake):
     assert intake.stored_events(client_id)[-1]["data"]["kind"] == "treatment"
 
 
-def test_revoking_a_consent_that_is_not_active_is_a_409_problem(intake):
+def test_revoking_a_consent_that_is_not_active_is_a_409_problem(intake: Driver) -> None:
     client_id = intake.refer()
     revocation = {"reason": "x", "revoked_by": "Amara Osei", "recorded_by": CLINICIAN}
 
@@ -94,7 +100,7 @@ def test_revoking_a_consent_that_is_not_active_is_a_409_problem(intake):
     assert "no active confidentiality consent" in response.get_json()["detail"]
 
 
-def test_an_unknown_consent_kind_in_the_path_is_a_404(intake):
+def test_an_unknown_consent_kind_in_the_path_is_a_404(intake: Driver) -> None:
     client_id = intake.refer()
     revocation = {"reason": "x", "revoked_by": "A", "recorded_by": CLINICIAN}
 
@@ -103,7 +109,7 @@ def test_an_unknown_consent_kind_in_the_path_is_a_404(intake):
     assert response.status_code == 404
 
 
-def test_expectations_acknowledged_are_kept_per_topic_with_who_acknowledged(intake):
+def test_expectations_acknowledged_are_kept_per_topic_with_who_acknowledged(intake: Driver) -> None:
     client_id = intake.refer()
     by_client = {"role": "client", "id": "amara"}
 
@@ -121,14 +127,14 @@ def test_expectations_acknowledged_are_kept_per_topic_with_who_acknowledged(inta
     assert intake.stored_events(client_id)[-1]["metadata"]["actor"]["person"] == by_client
 
 
-def test_an_unknown_expectation_topic_is_a_422(intake):
+def test_an_unknown_expectation_topic_is_a_422(intake: Driver) -> None:
     client_id = intake.refer()
     body = {"topics": ["free_biscuits"], "acknowledged_by": {"role": "client", "id": "a"}}
 
     assert intake.step(client_id, "POST", "/expectations", body, 422)["errors"]["topics"]
 
 
-def test_a_phq9_screening_answers_total_severity_and_no_risk_flag(intake):
+def test_a_phq9_screening_answers_total_severity_and_no_risk_flag(intake: Driver) -> None:
     client_id = intake.refer()
 
     body = intake.screen(client_id, "PHQ-9", [2, 2, 2, 2, 2, 1, 0, 0, 0])
@@ -139,7 +145,9 @@ def test_a_phq9_screening_answers_total_severity_and_no_risk_flag(intake):
     )
 
 
-def test_a_positive_phq9_item_9_answers_risk_flag_and_appends_risk_flagged_with_it(intake):
+def test_a_positive_phq9_item_9_answers_risk_flag_and_appends_risk_flagged_with_it(
+    intake: Driver,
+) -> None:
     client_id = intake.refer()
 
     body = intake.screen(client_id, "PHQ-9", [0] * 8 + [2])
@@ -152,14 +160,14 @@ def test_a_positive_phq9_item_9_answers_risk_flag_and_appends_risk_flagged_with_
     assert flagged["data"]["screening_id"] == body["screening_id"]
 
 
-def test_a_gad7_screening_is_scored_and_has_no_risk_flag(intake):
+def test_a_gad7_screening_is_scored_and_has_no_risk_flag(intake: Driver) -> None:
     body = intake.screen(intake.refer(), "GAD-7", [3, 3, 3, 3, 3, 0, 0])
 
     assert (body["total"], body["severity"]) == (15, "severe")
     assert "risk_flag" not in body
 
 
-def test_a_screening_with_the_wrong_item_count_range_or_instrument_is_a_422(intake):
+def test_a_screening_with_the_wrong_item_count_range_or_instrument_is_a_422(intake: Driver) -> None:
     client_id = intake.refer()
     for instrument, items, field in (
         ("PHQ-9", [1] * 7, "items"),
@@ -172,7 +180,7 @@ def test_a_screening_with_the_wrong_item_count_range_or_instrument_is_a_422(inta
     assert len(intake.stored_events(client_id)) == 1
 
 
-def test_completion_is_refused_with_a_422_listing_every_missing_requirement(intake):
+def test_completion_is_refused_with_a_422_listing_every_missing_requirement(intake: Driver) -> None:
     client_id = intake.refer()
 
     response = intake.call(
@@ -189,7 +197,9 @@ def test_completion_is_refused_with_a_422_listing_every_missing_requirement(inta
     ]
 
 
-def test_completion_succeeds_once_consents_baseline_and_therapist_are_in_place(intake):
+def test_completion_succeeds_once_consents_baseline_and_therapist_are_in_place(
+    intake: Driver,
+) -> None:
     client_id = intake.ready_for_completion()
 
     body = intake.step(client_id, "POST", "/completion", {"recorded_by": CLINICIAN})
@@ -200,7 +210,7 @@ def test_completion_succeeds_once_consents_baseline_and_therapist_are_in_place(i
     assert completed["data"]["therapist_id"] == body["therapist_id"]
 
 
-def test_a_discharged_client_is_out_of_care_and_further_changes_are_a_409(intake):
+def test_a_discharged_client_is_out_of_care_and_further_changes_are_a_409(intake: Driver) -> None:
     client_id = intake.ready_for_completion()
 
     body = intake.step(
@@ -213,7 +223,7 @@ def test_a_discharged_client_is_out_of_care_and_further_changes_are_a_409(intake
     assert "discharged" in again.get_json()["detail"]
 
 
-def test_a_stale_if_match_is_a_412_and_appends_nothing(intake):
+def test_a_stale_if_match_is_a_412_and_appends_nothing(intake: Driver) -> None:
     client_id = intake.refer()
     intake.step(client_id, "POST", "/consents", TREATMENT)
 
@@ -225,7 +235,7 @@ def test_a_stale_if_match_is_a_412_and_appends_nothing(intake):
     assert len(intake.stored_events(client_id)) == 2
 
 
-def test_a_retried_screening_with_the_same_idempotency_key_is_recorded_once(intake):
+def test_a_retried_screening_with_the_same_idempotency_key_is_recorded_once(intake: Driver) -> None:
     client_id = intake.refer()
     body = {"instrument": "GAD-7", "items": [1] * 7, "recorded_by": CLINICIAN}
     path = f"/v1/clients/{client_id}/screenings"
@@ -237,7 +247,7 @@ def test_a_retried_screening_with_the_same_idempotency_key_is_recorded_once(inta
     assert len(intake.stored_events(client_id)) == 2
 
 
-def test_every_write_records_the_calling_system_and_the_acting_person(intake):
+def test_every_write_records_the_calling_system_and_the_acting_person(intake: Driver) -> None:
     client_id = intake.ready_for_completion()
 
     events = intake.stored_events(client_id)[1:]
@@ -246,7 +256,9 @@ def test_every_write_records_the_calling_system_and_the_acting_person(intake):
     assert {str(e["metadata"]["actor"]["person"]) for e in events} == {str(CLINICIAN)}
 
 
-def test_every_intake_event_type_is_produced_and_validates_against_its_catalog_schema(intake):
+def test_every_intake_event_type_is_produced_and_validates_against_its_catalog_schema(
+    intake: Driver,
+) -> None:
     client_id = intake.ready_for_completion()
     intake.step(client_id, "PUT", "/cultural-context", CONTEXT)
     intake.step(client_id, "PATCH", "", {"phone": "+49 30 1234", "recorded_by": CLINICIAN})
@@ -274,7 +286,7 @@ def test_every_intake_event_type_is_produced_and_validates_against_its_catalog_s
     assert {e["type"] for e in events} == intake_types
 
 
-def test_personal_values_of_every_step_stay_sealed_in_the_store(intake):
+def test_personal_values_of_every_step_stay_sealed_in_the_store(intake: Driver) -> None:
     client_id = intake.ready_for_completion()
     intake.step(client_id, "PUT", "/cultural-context", CONTEXT)
     revocation = {"reason": "a private matter", "revoked_by": "Kofi Osei", "recorded_by": CLINICIAN}

@@ -12,16 +12,17 @@ from typing import Any
 import pytest
 from sqlalchemy import select, text
 
+from waypoint_devkit.apps import bearer
 from waypoint_shared.config import DEVELOPMENT_SECRET
 from waypoint_shared.db.database import read
 from waypoint_shared.db.tables import idempotency_records
 from waypoint_shared.http.auth import mint_token
 
-from .conftest import CLINICIAN, TREATMENT, Driver, bearer
+from .conftest import CLINICIAN, TREATMENT, Driver
 
 PROBLEM_JSON = "application/problem+json"
 ADMIN = {"role": "administrator", "id": "dpo-1"}
-ERASURE = {"reason": "The client asked us to forget them", "recorded_by": ADMIN}
+ERASURE: dict[str, Any] = {"reason": "The client asked us to forget them", "recorded_by": ADMIN}
 DISTINCT = {
     "given_name": "Quillon",
     "family_name": "Ødegård-Wrenfield",
@@ -44,17 +45,17 @@ def database_bytes(intake: Driver) -> bytes:
 
 def client_routes(intake: Driver, client_id: str) -> list[tuple[str, str]]:
     """Every (method, path) of intake's API that names a client in its path."""
-    found = []
+    found: list[tuple[str, str]] = []
     for rule in intake.app.url_map.iter_rules():
         if "client_id" not in rule.arguments:
             continue
         path = re.sub(r"<any\([^)]*\):kind>", "treatment", rule.rule)
         path = path.replace("<uuid:client_id>", client_id)
-        found += [(m, path) for m in sorted(rule.methods - {"HEAD", "OPTIONS"})]
+        found += [(m, path) for m in sorted(set(rule.methods or ()) - {"HEAD", "OPTIONS"})]
     return found
 
 
-def test_after_erasure_every_route_about_the_client_answers_410(intake):
+def test_after_erasure_every_route_about_the_client_answers_410(intake: Driver) -> None:
     client_id = intake.ready_for_completion()
     erase(intake, client_id)
 
@@ -69,7 +70,9 @@ def test_after_erasure_every_route_about_the_client_answers_410(intake):
 
 
 @pytest.mark.parametrize("resource", ["Consent", "QuestionnaireResponse", "Observation"])
-def test_after_erasure_fhir_answers_410_as_an_operation_outcome(intake, resource):
+def test_after_erasure_fhir_answers_410_as_an_operation_outcome(
+    intake: Driver, resource: str
+) -> None:
     client_id = intake.ready_for_completion()
     erase(intake, client_id)
 
@@ -82,7 +85,7 @@ def test_after_erasure_fhir_answers_410_as_an_operation_outcome(intake, resource
         assert response.get_json()["issue"][0]["code"] == "deleted"
 
 
-def test_an_erased_client_leaves_the_list_and_frees_the_external_id(intake):
+def test_an_erased_client_leaves_the_list_and_frees_the_external_id(intake: Driver) -> None:
     client_id = intake.refer(external_id="EHR-77")
     erase(intake, client_id)
 
@@ -91,7 +94,7 @@ def test_an_erased_client_leaves_the_list_and_frees_the_external_id(intake):
     assert intake.refer(external_id="EHR-77") != client_id
 
 
-def test_erasure_frees_the_place_the_client_held_with_their_therapist(intake):
+def test_erasure_frees_the_place_the_client_held_with_their_therapist(intake: Driver) -> None:
     therapist = intake.register(capacity=1)
     client_id = intake.refer()
     intake.assign(client_id, therapist)
@@ -102,7 +105,7 @@ def test_erasure_frees_the_place_the_client_held_with_their_therapist(intake):
     intake.assign(intake.refer(), therapist)
 
 
-def test_erasure_needs_the_admin_scope(intake):
+def test_erasure_needs_the_admin_scope(intake: Driver) -> None:
     client_id = intake.refer()
     headers = bearer(scopes="intake:read intake:write")
 
@@ -112,7 +115,7 @@ def test_erasure_needs_the_admin_scope(intake):
     assert intake.get(f"/v1/clients/{client_id}").status_code == 200
 
 
-def test_another_tenants_client_cannot_be_erased_and_stays_a_404_for_them(intake):
+def test_another_tenants_client_cannot_be_erased_and_stays_a_404_for_them(intake: Driver) -> None:
     client_id = intake.refer()
     other = Driver(intake.app, intake.http, tenant="clinic-b")
 
@@ -121,7 +124,7 @@ def test_another_tenants_client_cannot_be_erased_and_stays_a_404_for_them(intake
     assert other.get(f"/v1/clients/{client_id}").status_code == 404
 
 
-def test_the_erasure_event_names_who_erased_and_keeps_no_reason(intake):
+def test_the_erasure_event_names_who_erased_and_keeps_no_reason(intake: Driver) -> None:
     client_id = intake.refer()
     erase(intake, client_id)
 
@@ -132,7 +135,9 @@ def test_the_erasure_event_names_who_erased_and_keeps_no_reason(intake):
     assert ERASURE["reason"].encode() not in database_bytes(intake)
 
 
-def test_erasure_leaves_no_personal_value_in_the_database_files_wal_included(intake):
+def test_erasure_leaves_no_personal_value_in_the_database_files_wal_included(
+    intake: Driver,
+) -> None:
     client_id = intake.refer(**DISTINCT)
     intake.step(client_id, "POST", "/consents", {**TREATMENT, "signed_by": "Quillon Ø."})
     # the stored reply quotes the client, sealed
@@ -151,7 +156,7 @@ def test_erasure_leaves_no_personal_value_in_the_database_files_wal_included(int
     assert "Ødegård".encode() not in stored
 
 
-def test_a_referral_is_kept_sealed_while_the_export_shows_it_decrypted(intake):
+def test_a_referral_is_kept_sealed_while_the_export_shows_it_decrypted(intake: Driver) -> None:
     client_id = intake.refer(**DISTINCT)
 
     exported = intake.get(f"/v1/clients/{client_id}/export").get_json()
@@ -163,7 +168,7 @@ def test_a_referral_is_kept_sealed_while_the_export_shows_it_decrypted(intake):
     assert exported["events"][0]["data"]["email"] == DISTINCT["email"]
 
 
-def test_the_export_holds_every_event_of_the_record_and_the_reads_so_far(intake):
+def test_the_export_holds_every_event_of_the_record_and_the_reads_so_far(intake: Driver) -> None:
     client_id = intake.ready_for_completion()
     intake.get(f"/v1/clients/{client_id}")
 
@@ -183,7 +188,9 @@ def read_as(intake: Driver, subject: str, path: str) -> str:
     return str(answer.headers["X-Request-ID"])
 
 
-def test_the_access_log_lists_each_read_in_order_with_the_caller_and_no_query(intake):
+def test_the_access_log_lists_each_read_in_order_with_the_caller_and_no_query(
+    intake: Driver,
+) -> None:
     client_id = intake.refer(external_id="EHR-Q9")
     soon = (datetime.now(UTC) + timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
     ids = [
@@ -206,7 +213,7 @@ def test_the_access_log_lists_each_read_in_order_with_the_caller_and_no_query(in
     assert "EHR-Q9" not in json.dumps(log)
 
 
-def test_writes_and_refused_reads_are_not_in_the_access_log(intake):
+def test_writes_and_refused_reads_are_not_in_the_access_log(intake: Driver) -> None:
     client_id = intake.refer()
     intake.step(client_id, "POST", "/consents", TREATMENT)
     intake.get(f"/v1/clients/{client_id}", as_of="not a time")
@@ -214,7 +221,7 @@ def test_writes_and_refused_reads_are_not_in_the_access_log(intake):
     assert intake.get(f"/v1/clients/{client_id}/access-log").get_json()["items"] == []
 
 
-def test_the_access_log_pages_and_is_only_for_admins(intake):
+def test_the_access_log_pages_and_is_only_for_admins(intake: Driver) -> None:
     client_id = intake.refer()
     for _ in range(3):
         intake.get(f"/v1/clients/{client_id}")
@@ -233,7 +240,7 @@ def test_the_access_log_pages_and_is_only_for_admins(intake):
 
 
 @pytest.mark.parametrize("method", ["PUT", "PATCH", "DELETE", "POST"])
-def test_the_access_log_cannot_be_changed_through_the_api(intake, method):
+def test_the_access_log_cannot_be_changed_through_the_api(intake: Driver, method: str) -> None:
     client_id = intake.refer()
     intake.get(f"/v1/clients/{client_id}")
 
@@ -244,7 +251,7 @@ def test_the_access_log_cannot_be_changed_through_the_api(intake, method):
     assert len(intake.get(f"/v1/clients/{client_id}/access-log").get_json()["items"]) == 1
 
 
-def test_the_access_log_of_another_tenants_client_is_empty(intake):
+def test_the_access_log_of_another_tenants_client_is_empty(intake: Driver) -> None:
     client_id = intake.refer()
     intake.get(f"/v1/clients/{client_id}")
     other = Driver(intake.app, intake.http, tenant="clinic-b")
@@ -252,11 +259,13 @@ def test_the_access_log_of_another_tenants_client_is_empty(intake):
     assert other.get(f"/v1/clients/{client_id}/access-log").get_json()["items"] == []
 
 
-def test_a_client_id_that_is_not_a_uuid_in_a_fhir_search_is_a_422_not_an_audit(intake):
+def test_a_client_id_that_is_not_a_uuid_in_a_fhir_search_is_a_422_not_an_audit(
+    intake: Driver,
+) -> None:
     assert intake.get("/fhir/Consent", patient=str(uuid.uuid4())[:8]).status_code == 422
 
 
-def test_erasure_deletes_the_stored_reply_of_a_consent(intake):
+def test_erasure_deletes_the_stored_reply_of_a_consent(intake: Driver) -> None:
     client_id = intake.refer()
     once = {"Idempotency-Key": "grant-consent-000001"}
     consent = {**TREATMENT, "signed_by": "Quillon Ø."}
@@ -272,7 +281,7 @@ def test_erasure_deletes_the_stored_reply_of_a_consent(intake):
         assert conn.execute(select(idempotency_records)).all() == []
 
 
-def move_given_name(intake, source: str, target: str, field: str = "given_name") -> None:
+def move_given_name(intake: Driver, source: str, target: str, field: str = "given_name") -> None:
     """Write access to the database: the referral of `target` gets `source`'s sealed name."""
     engine = intake.app.extensions["waypoint"].engine
     [referral] = [e for e in intake.stored_events(source) if "referred" in e["type"]]
@@ -285,8 +294,8 @@ def move_given_name(intake, source: str, target: str, field: str = "given_name")
 
 @pytest.mark.parametrize("path", ["", "/history", "/export"])
 def test_a_sealed_value_moved_into_another_clients_record_answers_409_never_their_data(
-    intake, path
-):
+    intake: Driver, path: str
+) -> None:
     victim, target = intake.refer(given_name="Zebedee"), intake.refer(given_name="Robin")
     move_given_name(intake, victim, target)
 
@@ -299,7 +308,9 @@ def test_a_sealed_value_moved_into_another_clients_record_answers_409_never_thei
     assert intake.get(f"/v1/clients/{victim}").get_json()["given_name"] == "Zebedee"
 
 
-def test_a_sealed_value_moved_to_another_field_of_the_same_record_is_not_shown_there(intake):
+def test_a_sealed_value_moved_to_another_field_of_the_same_record_is_not_shown_there(
+    intake: Driver,
+) -> None:
     client_id = intake.refer(given_name="Zebedee", family_name="Okafor")
     move_given_name(intake, client_id, client_id, field="family_name")
 

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import threading
 
-from .conftest import CLINICIAN, THERAPIST, bearer
+from waypoint_devkit.apps import bearer
+
+from .conftest import CLINICIAN, THERAPIST, Driver
 
 ADMIN = THERAPIST["recorded_by"]
 
 
-def test_a_registered_therapist_answers_201_with_location_and_reads_back(intake):
+def test_a_registered_therapist_answers_201_with_location_and_reads_back(intake: Driver) -> None:
     response = intake.call("POST", "/v1/therapists", THERAPIST)
 
     assert response.status_code == 201
@@ -21,14 +23,14 @@ def test_a_registered_therapist_answers_201_with_location_and_reads_back(intake)
     assert body["accepting_clients"] is True
 
 
-def test_a_modality_outside_the_shared_enum_is_a_422(intake):
+def test_a_modality_outside_the_shared_enum_is_a_422(intake: Driver) -> None:
     response = intake.call("POST", "/v1/therapists", {**THERAPIST, "modalities": ["astrology"]})
 
     assert response.status_code == 422
     assert "modalities" in response.get_json()["errors"]
 
 
-def test_the_roster_is_listed_in_registration_order_across_cursor_pages(intake):
+def test_the_roster_is_listed_in_registration_order_across_cursor_pages(intake: Driver) -> None:
     registered = [intake.register(name=f"Therapist {i}") for i in range(3)]
 
     first = intake.get("/v1/therapists", limit=2).get_json()
@@ -38,7 +40,7 @@ def test_the_roster_is_listed_in_registration_order_across_cursor_pages(intake):
     assert second["next_cursor"] is None
 
 
-def test_another_tenants_therapist_is_a_404_and_not_listed(intake):
+def test_another_tenants_therapist_is_a_404_and_not_listed(intake: Driver) -> None:
     therapist_id = intake.register()
     intake.tenant = "clinic-b"
 
@@ -46,7 +48,7 @@ def test_another_tenants_therapist_is_a_404_and_not_listed(intake):
     assert intake.get("/v1/therapists").get_json()["items"] == []
 
 
-def test_updating_a_therapist_changes_only_what_is_sent(intake):
+def test_updating_a_therapist_changes_only_what_is_sent(intake: Driver) -> None:
     therapist_id = intake.register()
 
     response = intake.call(
@@ -62,7 +64,7 @@ def test_updating_a_therapist_changes_only_what_is_sent(intake):
     assert updated["changes"]["capacity"] == {"before": 5, "after": 8}
 
 
-def test_matches_are_ranked_with_scores_and_reasons_and_ties_by_id(intake):
+def test_matches_are_ranked_with_scores_and_reasons_and_ties_by_id(intake: Driver) -> None:
     client_id = intake.refer(preferred_language="de", presenting_concerns=["panic at night"])
     intake.step(
         client_id,
@@ -92,7 +94,7 @@ def test_matches_are_ranked_with_scores_and_reasons_and_ties_by_id(intake):
     assert ranked[1]["score"] == ranked[2]["score"]
 
 
-def test_the_same_data_gives_the_same_matches(intake):
+def test_the_same_data_gives_the_same_matches(intake: Driver) -> None:
     client_id = intake.refer()
     for name in "abcd":
         intake.register(name=name, languages=["de"] if name in "bd" else ["en"])
@@ -102,7 +104,7 @@ def test_the_same_data_gives_the_same_matches(intake):
     assert intake.get(f"/v1/clients/{client_id}/therapist-matches").get_json() == first
 
 
-def test_matches_are_the_best_limit_and_a_limit_over_100_is_a_422(intake):
+def test_matches_are_the_best_limit_and_a_limit_over_100_is_a_422(intake: Driver) -> None:
     client_id = intake.refer()
     for name in "abcd":
         intake.register(name=name)
@@ -116,7 +118,7 @@ def test_matches_are_the_best_limit_and_a_limit_over_100_is_a_422(intake):
     assert too_many.status_code == 422 and "limit" in too_many.get_json()["errors"]
 
 
-def test_assigning_takes_the_client_onto_the_therapists_caseload(intake):
+def test_assigning_takes_the_client_onto_the_therapists_caseload(intake: Driver) -> None:
     client_id, therapist_id = intake.refer(), intake.register()
 
     body = intake.assign(client_id, therapist_id)
@@ -127,7 +129,7 @@ def test_assigning_takes_the_client_onto_the_therapists_caseload(intake):
     assert taken_on["data"]["client_id"] == client_id
 
 
-def test_a_therapist_at_capacity_is_a_409(intake):
+def test_a_therapist_at_capacity_is_a_409(intake: Driver) -> None:
     therapist_id = intake.register(capacity=1)
     intake.assign(intake.refer(), therapist_id)
 
@@ -136,19 +138,19 @@ def test_a_therapist_at_capacity_is_a_409(intake):
     assert "no free place" in body["detail"]
 
 
-def test_a_therapist_not_accepting_clients_is_a_409(intake):
+def test_a_therapist_not_accepting_clients_is_a_409(intake: Driver) -> None:
     therapist_id = intake.register(accepting_clients=False)
 
     assert "accepts no new clients" in intake.assign(intake.refer(), therapist_id, 409)["detail"]
 
 
-def test_an_unknown_therapist_is_a_404(intake):
+def test_an_unknown_therapist_is_a_404(intake: Driver) -> None:
     body = intake.assign(intake.refer(), "6f1c9a56-3c1e-4c61-9d47-3b8d1c7a9b10", 404)
 
     assert "therapist" in body["detail"]
 
 
-def test_reassigning_hands_the_client_over_from_the_previous_therapist(intake):
+def test_reassigning_hands_the_client_over_from_the_previous_therapist(intake: Driver) -> None:
     client_id = intake.refer()
     first, second = intake.register(), intake.register()
     intake.assign(client_id, first)
@@ -162,7 +164,7 @@ def test_reassigning_hands_the_client_over_from_the_previous_therapist(intake):
     assert intake.stored_events(first)[-1]["type"] == "waypoint.intake.client_handed_over.v1"
 
 
-def test_assigning_the_same_therapist_again_changes_nothing(intake):
+def test_assigning_the_same_therapist_again_changes_nothing(intake: Driver) -> None:
     client_id, therapist_id = intake.refer(), intake.register()
     intake.assign(client_id, therapist_id)
 
@@ -172,7 +174,7 @@ def test_assigning_the_same_therapist_again_changes_nothing(intake):
     assert intake.get(f"/v1/therapists/{therapist_id}").get_json()["caseload"] == 1
 
 
-def test_discharge_frees_the_place_with_the_therapist(intake):
+def test_discharge_frees_the_place_with_the_therapist(intake: Driver) -> None:
     therapist_id = intake.register(capacity=1)
     client_id = intake.refer()
     intake.assign(client_id, therapist_id)
@@ -183,7 +185,9 @@ def test_discharge_frees_the_place_with_the_therapist(intake):
     intake.assign(intake.refer(), therapist_id)
 
 
-def test_parallel_assignments_to_the_last_free_place_let_exactly_one_succeed(intake):
+def test_parallel_assignments_to_the_last_free_place_let_exactly_one_succeed(
+    intake: Driver,
+) -> None:
     therapist_id = intake.register(capacity=2)
     intake.assign(intake.refer(), therapist_id)
     clients = [intake.refer(external_id=f"EHR-{i}") for i in range(8)]

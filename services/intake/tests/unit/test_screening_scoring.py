@@ -26,18 +26,18 @@ def gad7_with_total(total: int) -> list[int]:
 
 
 @pytest.mark.parametrize(("total", "band"), PHQ9_BANDS)
-def test_phq9_totals_fall_into_the_design_bands(total, band):
+def test_phq9_totals_fall_into_the_design_bands(total: int, band: str) -> None:
     result = screening.score("PHQ-9", phq9_with_total(total))
 
     assert (result.total, result.severity) == (total, band)
 
 
-def test_the_highest_phq9_total_is_27_and_severe():
+def test_the_highest_phq9_total_is_27_and_severe() -> None:
     assert screening.score("PHQ-9", [3] * 9) == screening.Score(27, "severe")
 
 
 @pytest.mark.parametrize(("total", "band"), GAD7_BANDS)
-def test_gad7_totals_fall_into_the_design_bands(total, band):
+def test_gad7_totals_fall_into_the_design_bands(total: int, band: str) -> None:
     result = screening.score("GAD-7", gad7_with_total(total))
 
     assert (result.total, result.severity) == (total, band)
@@ -56,21 +56,21 @@ def test_gad7_totals_fall_into_the_design_bands(total, band):
     ],
 )
 def test_a_wrong_item_count_range_or_instrument_is_refused_naming_the_field(
-    instrument, items, field
-):
+    instrument: str, items: list[int], field: str
+) -> None:
     with pytest.raises(InvalidRequest) as refused:
         screening.score(instrument, items)
 
     assert list(refused.value.errors) == [field]
 
 
-def test_a_phq9_item_9_above_zero_is_a_risk_with_its_score():
+def test_a_phq9_item_9_above_zero_is_a_risk_with_its_score() -> None:
     assert screening.risk_score("PHQ-9", phq9_with_total(3, item9=2)) == 2
 
 
-def test_a_phq9_item_9_of_zero_is_no_risk_even_when_the_total_is_severe():
+def test_a_phq9_item_9_of_zero_is_no_risk_even_when_the_total_is_severe() -> None:
     assert screening.risk_score("PHQ-9", [3] * 8 + [0]) is None
 
 
-def test_a_gad7_carries_no_risk_item():
+def test_a_gad7_carries_no_risk_item() -> None:
     assert screening.risk_score("GAD-7", [3] * 7) is None

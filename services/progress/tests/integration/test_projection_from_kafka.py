@@ -6,8 +6,10 @@ import json
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from kafka import KafkaConsumer, KafkaProducer
 from sqlalchemy import delete, func, select
 
@@ -15,7 +17,7 @@ from waypoint_devkit.waiting import wait_until
 from waypoint_progress.adapters.tables import timeline_entries
 from waypoint_progress.bootstrap import Container
 from waypoint_shared.config import KafkaSettings
-from waypoint_shared.crypto.sealing import AESGCM, Place, seal_fields
+from waypoint_shared.crypto.sealing import Place, seal_fields
 from waypoint_shared.db.database import read, run_in_transaction
 from waypoint_shared.db.tables import consumer_offsets, events
 from waypoint_shared.eventstore.store import RecordedEvent
@@ -63,7 +65,7 @@ def entries(progress: Container, client_id: str) -> list[tuple[str, str]]:
         return [tuple(r) for r in rows]
 
 
-def drain(runner: ConsumerRunner, until: callable) -> None:  # type: ignore[valid-type]
+def drain(runner: ConsumerRunner, until: Callable[[], bool]) -> None:
     wait_until(lambda: runner.poll_once() >= 0 and until(), timeout=60, what="the projection")
 
 
@@ -131,7 +133,7 @@ def test_poison_records_of_every_kind_go_to_the_dead_letter_topic_with_their_ori
     ]
 
 
-def dead_letters(progress: Container, kafka_settings: KafkaSettings, expected: int) -> list:
+def dead_letters(progress: Container, kafka_settings: KafkaSettings, expected: int) -> list[Any]:
     dead = KafkaConsumer(
         progress.settings.dead_letter_topic,
         bootstrap_servers=kafka_settings.bootstrap_servers,

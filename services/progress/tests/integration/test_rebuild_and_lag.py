@@ -4,6 +4,7 @@ projection is measured per partition."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 from sqlalchemy import func, select
@@ -20,6 +21,8 @@ from waypoint_shared.messaging.consumer import ConsumerRunner
 from waypoint_shared.messaging.kafka_clients import durable_producer, group_consumer
 from waypoint_shared.messaging.lag import LagWatch
 
+from ..conftest import JourneyEvents
+
 RunnerFor = Callable[[Container], ConsumerRunner]
 pytestmark = [pytest.mark.kafka, pytest.mark.timeout(180)]
 
@@ -31,7 +34,7 @@ def produce(progress: Container, records: list[tuple[str, bytes, bytes]]) -> Non
     producer.close()
 
 
-def snapshot(progress: Container, client_id: str) -> list[tuple]:
+def snapshot(progress: Container, client_id: str) -> list[tuple[Any, ...]]:
     t = timeline_entries
     with read(progress.engine) as conn:
         rows = conn.execute(
@@ -60,9 +63,9 @@ def test_a_rebuild_from_offset_0_gives_the_same_ids_times_and_order(
     progress: Container,
     kafka_environment: dict[str, str],
     runner_for: RunnerFor,
-    monkeypatch,
-    journey,
-    acceptance_milestones,
+    monkeypatch: pytest.MonkeyPatch,
+    journey: type[JourneyEvents],
+    acceptance_milestones: list[str],
 ) -> None:
     client = journey()
     client.acceptance_journey()
@@ -86,7 +89,7 @@ def test_a_rebuild_from_offset_0_gives_the_same_ids_times_and_order(
 
 
 def test_lag_per_partition_falls_to_zero_once_the_projection_has_applied_everything(
-    progress: Container, journey, runner_for: RunnerFor
+    progress: Container, journey: type[JourneyEvents], runner_for: RunnerFor
 ) -> None:
     client = journey()
     client.acceptance_journey()

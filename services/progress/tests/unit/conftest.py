@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from flask import Flask
@@ -12,5 +13,5 @@ from waypoint_progress.entrypoints.app import create_app
 
 
 @pytest.fixture
-def app(tmp_path, monkeypatch) -> Iterator[Flask]:
+def app(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Flask]:
     yield from app_in(create_app, tmp_path, monkeypatch)

@@ -4,7 +4,7 @@ exports what it holds about a client, decrypted."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from datetime import date
 from pathlib import Path
 from types import SimpleNamespace
@@ -15,12 +15,14 @@ from sqlalchemy import func, select
 
 from waypoint_devkit.apps import deliver
 from waypoint_progress.adapters.tables import source_events, timeline_entries
-from waypoint_progress.service_layer.rebuild import rebuild
+from waypoint_progress.service_layer.rebuild import Position, rebuild
 from waypoint_shared.config import DEVELOPMENT_SECRET
 from waypoint_shared.db.database import read, run_in_transaction
 from waypoint_shared.db.tables import data_keys, events
 from waypoint_shared.http.auth import ALL_SCOPES, mint_token
 from waypoint_shared.messaging.envelope import Envelope
+
+from ..conftest import JourneyEvents
 
 ADMIN = {"role": "administrator", "id": "dpo-1"}
 REFLECTION = "I told my sister about the lighthouse dream"
@@ -58,11 +60,13 @@ def database_bytes(app: Flask) -> bytes:
     return b"".join(p.read_bytes() for p in sorted(var_dir.glob("progress.db*")))
 
 
-def erased(journey: Any) -> Envelope:
+def erased(journey: JourneyEvents) -> Envelope:
     return journey.make("intake", "client_erased", {"erased_by": ADMIN})
 
 
-def test_after_client_erased_every_progress_route_of_the_client_answers_410(app, journey):
+def test_after_client_erased_every_progress_route_of_the_client_answers_410(
+    app: Flask, journey: type[JourneyEvents]
+) -> None:
     client = journey()
     project(app, *client.acceptance_journey())
     record_session(app, client.client_id)
@@ -89,7 +93,9 @@ def test_after_client_erased_every_progress_route_of_the_client_answers_410(app,
     assert rows_of(app, client.client_id) == [0, 0, 0]
 
 
-def test_erasure_leaves_another_clients_timeline_as_it_was(app, journey):
+def test_erasure_leaves_another_clients_timeline_as_it_was(
+    app: Flask, journey: type[JourneyEvents]
+) -> None:
     kept, gone = journey(), journey()
     project(app, *kept.acceptance_journey())
     before = get(app, f"/v1/clients/{kept.client_id}/timeline", limit=200).get_json()
@@ -100,7 +106,9 @@ def test_erasure_leaves_another_clients_timeline_as_it_was(app, journey):
     assert after == before
 
 
-def test_an_event_of_an_erased_client_arriving_later_brings_nothing_back(app, journey):
+def test_an_event_of_an_erased_client_arriving_later_brings_nothing_back(
+    app: Flask, journey: type[JourneyEvents]
+) -> None:
     client = journey()
     project(app, client.referral(), erased(client))
     appended_before = count_events(app)
@@ -111,7 +119,9 @@ def test_an_event_of_an_erased_client_arriving_later_brings_nothing_back(app, jo
     assert count_events(app) == appended_before  # no milestone derived for them either
 
 
-def test_a_journey_and_its_erasure_in_one_batch_leave_nothing_and_publish_nothing(app, journey):
+def test_a_journey_and_its_erasure_in_one_batch_leave_nothing_and_publish_nothing(
+    app: Flask, journey: type[JourneyEvents]
+) -> None:
     client, other = journey(), journey()
     container = app.extensions["waypoint"]
     appended_before = count_events(app)
@@ -134,20 +144,22 @@ def count_events(app: Flask) -> int:
 class Replayed:
     """The topics as a rebuild reads them: every record produced, from offset 0."""
 
-    def __init__(self, *journeys: Any, erasures_first: bool = False):
+    def __init__(self, *journeys: JourneyEvents, erasures_first: bool = False):
         records = [r for j in journeys for r in j.records]
         if erasures_first:  # e.g. intake's topic read before the goals and progress topics
             records.sort(key=lambda r: b"client_erased" not in r[2])
         self.records = [(f"waypoint.{service}.events", value) for service, _, value in records]
 
-    def end_offsets(self) -> dict:
+    def end_offsets(self) -> dict[Position, int]:
         return {}
 
-    def batches(self, _targets: Any) -> Iterator[list[Any]]:
+    def batches(self, _targets: Mapping[Position, int]) -> Iterator[list[Any]]:
         yield [SimpleNamespace(topic=t, value=v) for t, v in self.records]
 
 
-def test_a_rebuild_keeps_an_erased_client_erased_and_the_others_whole(app, journey):
+def test_a_rebuild_keeps_an_erased_client_erased_and_the_others_whole(
+    app: Flask, journey: type[JourneyEvents]
+) -> None:
     kept, gone = journey(), journey()
     project(app, *kept.acceptance_journey(), *gone.acceptance_journey(), erased(gone))
     before = get(app, f"/v1/clients/{kept.client_id}/timeline", limit=200).get_json()
@@ -161,7 +173,9 @@ def test_a_rebuild_keeps_an_erased_client_erased_and_the_others_whole(app, journ
     assert get(app, f"/v1/clients/{kept.client_id}/timeline", limit=200).get_json() == before
 
 
-def test_a_rebuild_that_meets_an_erasure_the_worker_has_not_applied_erases_too(app, journey):
+def test_a_rebuild_that_meets_an_erasure_the_worker_has_not_applied_erases_too(
+    app: Flask, journey: type[JourneyEvents]
+) -> None:
     client = journey()
     project(app, *client.acceptance_journey())
     erased(client)  # on the topic, not yet applied by the live consumer
@@ -173,7 +187,9 @@ def test_a_rebuild_that_meets_an_erasure_the_worker_has_not_applied_erases_too(a
     assert get(app, f"/v1/clients/{client.client_id}/timeline").status_code == 410
 
 
-def test_the_export_holds_the_timeline_and_the_sessions_decrypted(app, journey):
+def test_the_export_holds_the_timeline_and_the_sessions_decrypted(
+    app: Flask, journey: type[JourneyEvents]
+) -> None:
     client = journey()
     project(app, *client.acceptance_journey())
     record_session(app, client.client_id)
@@ -188,11 +204,13 @@ def test_the_export_holds_the_timeline_and_the_sessions_decrypted(app, journey):
     assert "journey_started" in [entry["type"] for entry in exported["timeline"]]
 
 
-def test_a_client_progress_never_saw_has_no_export(app):
+def test_a_client_progress_never_saw_has_no_export(app: Flask) -> None:
     assert get(app, f"/v1/clients/{uuid.uuid4()}/export").status_code == 404
 
 
-def test_erasure_removes_the_stored_reply_that_quoted_a_reflection(app, journey):
+def test_erasure_removes_the_stored_reply_that_quoted_a_reflection(
+    app: Flask, journey: type[JourneyEvents]
+) -> None:
     client = journey()
     project(app, client.referral())
     once = {"Idempotency-Key": "record-session-00001"}
@@ -207,17 +225,17 @@ def test_erasure_removes_the_stored_reply_that_quoted_a_reflection(app, journey)
     assert stored_replies(app) == 0
 
 
-def stored_replies(app) -> int:  # type: ignore[no-untyped-def]
+def stored_replies(app: Flask) -> int:
     from sqlalchemy import func, select
 
     from waypoint_shared.db.database import read
     from waypoint_shared.db.tables import idempotency_records
 
     with read(app.extensions["waypoint"].engine) as conn:
-        return int(conn.execute(select(func.count()).select_from(idempotency_records)).scalar())
+        return int(conn.execute(select(func.count()).select_from(idempotency_records)).scalar_one())
 
 
-def reply_subjects(app) -> list[str]:  # type: ignore[no-untyped-def]
+def reply_subjects(app: Flask) -> list[str]:
     from sqlalchemy import select
 
     from waypoint_shared.db.database import read

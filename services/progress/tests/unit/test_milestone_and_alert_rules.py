@@ -4,22 +4,26 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from datetime import timedelta
 
 from waypoint_progress.domain.scoring import Thresholds
 from waypoint_progress.domain.timeline import Entry, derive, entry_id
 from waypoint_progress.service_layer.projector import source_event
+from waypoint_shared.messaging.envelope import Envelope
+
+from ..conftest import JourneyEvents
 
 GOAL, STEP_1, STEP_2, STEP_3 = (str(uuid.uuid4()) for _ in range(4))
 PHQ9_0 = [0] * 9
 GAD7_0 = [0] * 7
 
 
-def derived(events, thresholds: Thresholds | None = None) -> list[Entry]:
+def derived(events: Iterable[Envelope], thresholds: Thresholds | None = None) -> list[Entry]:
     return [e for e in derive([source_event(x) for x in events], thresholds) if e.kind != "event"]
 
 
-def types(events, thresholds: Thresholds | None = None) -> list[str]:
+def types(events: Iterable[Envelope], thresholds: Thresholds | None = None) -> list[str]:
     return [e.type for e in derived(events, thresholds)]
 
 
@@ -37,14 +41,16 @@ def gad7(total: int) -> list[int]:
     return items
 
 
-def test_a_referral_starts_the_journey(journey):
+def test_a_referral_starts_the_journey(journey: type[JourneyEvents]) -> None:
     j = journey()
     [started] = derived([j.referral()])
     assert started.type == "journey_started"
     assert started.id == entry_id("journey_started", j.tenant, j.client_id, "")
 
 
-def test_safe_space_needs_both_treatment_and_confidentiality_consents(journey):
+def test_safe_space_needs_both_treatment_and_confidentiality_consents(
+    journey: type[JourneyEvents],
+) -> None:
     j = journey()
     assert types([j.consent("treatment"), j.consent("data_sharing")]) == []
     both = [j.consent("treatment"), j.consent("confidentiality")]
@@ -52,7 +58,9 @@ def test_safe_space_needs_both_treatment_and_confidentiality_consents(journey):
     assert (safe.type, safe.source.event_id) == ("safe_space", both[1].event_id)
 
 
-def test_a_revoked_consent_does_not_count_towards_safe_space_and_raises_an_alert(journey):
+def test_a_revoked_consent_does_not_count_towards_safe_space_and_raises_an_alert(
+    journey: type[JourneyEvents],
+) -> None:
     j = journey()
     events = [j.consent("treatment"), j.consent_revoked("treatment"), j.consent("confidentiality")]
     [alert] = derived(events)
@@ -60,12 +68,14 @@ def test_a_revoked_consent_does_not_count_towards_safe_space_and_raises_an_alert
     assert alert.id == entry_id("consent_revoked", j.tenant, j.client_id, events[1].event_id)
 
 
-def test_therapist_assigned_is_matched_and_intake_completed_is_intake_complete(journey):
+def test_therapist_assigned_is_matched_and_intake_completed_is_intake_complete(
+    journey: type[JourneyEvents],
+) -> None:
     j = journey()
     assert types([j.assigned(), j.intake_completed()]) == ["matched", "intake_complete"]
 
 
-def test_the_first_goal_is_the_first_agreed_one_only(journey):
+def test_the_first_goal_is_the_first_agreed_one_only(journey: type[JourneyEvents]) -> None:
     j = journey()
     other = str(uuid.uuid4())
     events = [j.goal_proposed(GOAL), j.goal_agreed(GOAL), j.goal_agreed(other)]
@@ -73,7 +83,9 @@ def test_the_first_goal_is_the_first_agreed_one_only(journey):
     assert (first.type, first.source.event_id) == ("first_goal", events[1].event_id)
 
 
-def test_plan_ready_needs_a_step_on_an_agreed_goal_whichever_came_first(journey):
+def test_plan_ready_needs_a_step_on_an_agreed_goal_whichever_came_first(
+    journey: type[JourneyEvents],
+) -> None:
     j = journey()
     assert types([j.goal_proposed(GOAL), j.step_planned(GOAL, STEP_1)]) == []
     step_first = [j.step_planned(GOAL, STEP_1), j.goal_agreed(GOAL)]
@@ -82,7 +94,7 @@ def test_plan_ready_needs_a_step_on_an_agreed_goal_whichever_came_first(journey)
     ]
 
 
-def test_every_completed_step_is_a_small_win_of_its_own(journey):
+def test_every_completed_step_is_a_small_win_of_its_own(journey: type[JourneyEvents]) -> None:
     j = journey()
     events = [j.step_completed(GOAL, STEP_1), j.step_completed(GOAL, STEP_2)]
     wins = [e for e in derived(events) if e.type == "small_win"]
@@ -92,7 +104,9 @@ def test_every_completed_step_is_a_small_win_of_its_own(journey):
     ]
 
 
-def test_halfway_is_half_the_steps_of_a_goal_with_two_or_more_once_per_goal(journey):
+def test_halfway_is_half_the_steps_of_a_goal_with_two_or_more_once_per_goal(
+    journey: type[JourneyEvents],
+) -> None:
     j = journey()
     plan = [j.step_planned(GOAL, s) for s in (STEP_1, STEP_2, STEP_3)]
     one, two, three = (j.step_completed(GOAL, s) for s in (STEP_1, STEP_2, STEP_3))
@@ -103,12 +117,14 @@ def test_halfway_is_half_the_steps_of_a_goal_with_two_or_more_once_per_goal(jour
     ]
 
 
-def test_a_goal_with_a_single_step_has_no_halfway(journey):
+def test_a_goal_with_a_single_step_has_no_halfway(journey: type[JourneyEvents]) -> None:
     j = journey()
     assert "halfway" not in types([j.step_planned(GOAL, STEP_1), j.step_completed(GOAL, STEP_1)])
 
 
-def test_goal_achieved_is_once_per_goal_and_every_revision_adapts_the_plan(journey):
+def test_goal_achieved_is_once_per_goal_and_every_revision_adapts_the_plan(
+    journey: type[JourneyEvents],
+) -> None:
     j = journey()
     revision = {"reason": "too much", "changed_fields": ["title"], "changes": {}}
     events = [
@@ -122,14 +138,18 @@ def test_goal_achieved_is_once_per_goal_and_every_revision_adapts_the_plan(journ
     assert found[2].id == entry_id("goal_achieved", j.tenant, j.client_id, GOAL)
 
 
-def test_the_first_reflection_is_celebrated_once_without_reading_it(journey):
+def test_the_first_reflection_is_celebrated_once_without_reading_it(
+    journey: type[JourneyEvents],
+) -> None:
     j = journey()
     events = [j.session(), j.session(reflection="I slept"), j.session(reflection="Better")]
     [first] = derived(events)
     assert (first.type, first.source.event_id) == ("first_reflection", events[1].event_id)
 
 
-def test_sessions_five_ten_and_twenty_count_attended_sessions_only(journey):
+def test_sessions_five_ten_and_twenty_count_attended_sessions_only(
+    journey: type[JourneyEvents],
+) -> None:
     j = journey()
     events = [j.session(attended=False)] + [j.session() for _ in range(20)]
     sessions = [e for e in derived(events) if e.type == "sessions"]
@@ -142,14 +162,14 @@ def test_sessions_five_ten_and_twenty_count_attended_sessions_only(journey):
     assert sessions[0].source.event_id == events[5].event_id
 
 
-def test_srs_of_36_or_more_is_a_strong_alliance_once(journey):
+def test_srs_of_36_or_more_is_a_strong_alliance_once(journey: type[JourneyEvents]) -> None:
     j = journey()
     assert types([j.session(SRS=[9, 9, 9, 9]), j.session(SRS=[10, 10, 10, 10])]) == [
         "strong_alliance"
     ]
 
 
-def test_srs_30_is_an_alliance_concern_alert(journey):
+def test_srs_30_is_an_alliance_concern_alert(journey: type[JourneyEvents]) -> None:
     j = journey()
     session = j.session(SRS=[7.5, 7.5, 7.5, 7.5])
     [concern] = derived([session])
@@ -157,7 +177,9 @@ def test_srs_30_is_an_alliance_concern_alert(journey):
     assert concern.id == entry_id("alliance_concern", j.tenant, j.client_id, session.event_id)
 
 
-def test_phq9_item_9_above_0_is_a_risk_flag_at_a_session_or_a_screening(journey):
+def test_phq9_item_9_above_0_is_a_risk_flag_at_a_session_or_a_screening(
+    journey: type[JourneyEvents],
+) -> None:
     j = journey()
     risky = [0, 0, 0, 0, 0, 0, 0, 0, 1]
     at_session, at_screening = j.session(PHQ9=risky), j.screening("PHQ-9", risky)
@@ -167,7 +189,9 @@ def test_phq9_item_9_above_0_is_a_risk_flag_at_a_session_or_a_screening(journey)
     assert types([j.session(PHQ9=[3, 3, 3, 3, 3, 3, 3, 3, 0])]) == []
 
 
-def test_a_phq9_drop_of_6_from_the_screening_baseline_is_reliable_improvement(journey):
+def test_a_phq9_drop_of_6_from_the_screening_baseline_is_reliable_improvement(
+    journey: type[JourneyEvents],
+) -> None:
     j = journey()
     events = [j.screening("PHQ-9", phq9(16)), j.session(PHQ9=phq9(10))]
     [improved] = derived(events)
@@ -175,20 +199,24 @@ def test_a_phq9_drop_of_6_from_the_screening_baseline_is_reliable_improvement(jo
     assert types([j.screening("PHQ-9", phq9(16)), j.session(PHQ9=phq9(11))]) == []
 
 
-def test_a_gad7_drop_of_4_alone_is_reliable_improvement(journey):
+def test_a_gad7_drop_of_4_alone_is_reliable_improvement(journey: type[JourneyEvents]) -> None:
     j = journey()
     assert types([j.screening("GAD-7", gad7(7)), j.session(GAD7=gad7(3))]) == [
         "reliable_improvement"
     ]
 
 
-def test_phq9_up_6_with_gad7_down_4_is_neither_improvement_nor_deterioration(journey):
+def test_phq9_up_6_with_gad7_down_4_is_neither_improvement_nor_deterioration(
+    journey: type[JourneyEvents],
+) -> None:
     j = journey()
     baselines = [j.screening("PHQ-9", phq9(5)), j.screening("GAD-7", gad7(7))]
     assert types([*baselines, j.session(PHQ9=phq9(11), GAD7=gad7(3))]) == []
 
 
-def test_a_phq9_rise_of_6_is_a_reliable_deterioration_alert_every_time(journey):
+def test_a_phq9_rise_of_6_is_a_reliable_deterioration_alert_every_time(
+    journey: type[JourneyEvents],
+) -> None:
     j = journey()
     events = [j.screening("PHQ-9", phq9(4)), j.session(PHQ9=phq9(10)), j.session(PHQ9=phq9(12))]
     alerts = derived(events)
@@ -198,12 +226,16 @@ def test_a_phq9_rise_of_6_is_a_reliable_deterioration_alert_every_time(journey):
     )
 
 
-def test_without_a_screening_the_first_session_is_the_baseline(journey):
+def test_without_a_screening_the_first_session_is_the_baseline(
+    journey: type[JourneyEvents],
+) -> None:
     j = journey()
     assert types([j.session(PHQ9=phq9(16)), j.session(PHQ9=phq9(10))]) == ["reliable_improvement"]
 
 
-def test_recovery_needs_a_case_at_baseline_and_both_instruments_below_caseness_together(journey):
+def test_recovery_needs_a_case_at_baseline_and_both_instruments_below_caseness_together(
+    journey: type[JourneyEvents],
+) -> None:
     j = journey()
     baselines = [j.screening("PHQ-9", phq9(12)), j.screening("GAD-7", gad7(9))]
     assert "recovery" in types([*baselines, j.session(PHQ9=phq9(9), GAD7=gad7(7))])
@@ -213,21 +245,25 @@ def test_recovery_needs_a_case_at_baseline_and_both_instruments_below_caseness_t
     assert "recovery" not in types([*not_a_case, j.session(PHQ9=phq9(2), GAD7=gad7(1))])
 
 
-def test_thresholds_come_from_configuration(journey):
+def test_thresholds_come_from_configuration(journey: type[JourneyEvents]) -> None:
     j = journey()
     events = [j.screening("PHQ-9", phq9(16)), j.session(PHQ9=phq9(12))]
     assert types(events) == []
     assert types(events, Thresholds(phq9_reliable_change=4)) == ["reliable_improvement"]
 
 
-def test_issue_5_journey_lists_its_milestones_in_order(journey, acceptance_milestones):
+def test_issue_5_journey_lists_its_milestones_in_order(
+    journey: type[JourneyEvents], acceptance_milestones: list[str]
+) -> None:
     events = journey().acceptance_journey()
     found = derived(events)
     assert [e.type for e in found] == acceptance_milestones
     assert all(e.occurred_at == e.source.occurred_at for e in found)
 
 
-def test_a_milestone_takes_the_time_of_the_event_that_completed_it_first_in_source_order(journey):
+def test_a_milestone_takes_the_time_of_the_event_that_completed_it_first_in_source_order(
+    journey: type[JourneyEvents],
+) -> None:
     j = journey()
     other = str(uuid.uuid4())
     early, late = j.goal_agreed(other), j.goal_agreed(GOAL)
@@ -236,7 +272,7 @@ def test_a_milestone_takes_the_time_of_the_event_that_completed_it_first_in_sour
     assert late.time - early.time == timedelta(seconds=1)
 
 
-def test_roster_and_derived_events_are_not_on_the_timeline(journey):
+def test_roster_and_derived_events_are_not_on_the_timeline(journey: type[JourneyEvents]) -> None:
     j = journey()
     roster = j.make("intake", "client_taken_on", {"therapist_id": str(uuid.uuid4())})
     assert derive([source_event(roster)]) == []

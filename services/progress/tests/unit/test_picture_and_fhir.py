@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import uuid
 import xml.etree.ElementTree as ET
+from collections.abc import Iterable
 from datetime import UTC, datetime
+from typing import TypeVar
 
 import pytest
 from fhir.resources.R4B.bundle import Bundle
@@ -14,26 +16,37 @@ from flask import Flask
 
 from waypoint_devkit.apps import bearer, deliver
 from waypoint_progress.entrypoints.timeline import picture
+from waypoint_shared.messaging.envelope import Envelope
+
+from ..conftest import JourneyEvents
 
 SVG = "{http://www.w3.org/2000/svg}"
 LOINC = "http://loinc.org"
 MEASURES = "https://waypoint.example/fhir/CodeSystem/measures"
 
+T = TypeVar("T")
 
-def project(app: Flask, envelopes) -> None:
+
+def present(value: T | None) -> T:
+    """A field the FHIR model leaves optional, which this answer must hold."""
+    assert value is not None
+    return value
+
+
+def project(app: Flask, envelopes: Iterable[Envelope]) -> None:
     deliver(app, app.extensions["waypoint"].projector.handle, *envelopes)
 
 
 @pytest.fixture
-def client_id(app, journey) -> str:
+def client_id(app: Flask, journey: type[JourneyEvents]) -> str:
     events = journey()
     project(app, [*events.acceptance_journey(), events.session(ORS=[6.0, 6.5, 7.0, 7.5])])
     return events.client_id
 
 
 def test_the_picture_is_well_formed_svg_with_trajectories_and_milestone_markers(
-    app, client_id, acceptance_milestones
-):
+    app: Flask, client_id: str, acceptance_milestones: list[str]
+) -> None:
     response = app.test_client().get(f"/v1/clients/{client_id}/timeline.svg", headers=bearer())
 
     assert response.status_code == 200
@@ -47,7 +60,7 @@ def test_the_picture_is_well_formed_svg_with_trajectories_and_milestone_markers(
     assert lines == {"PHQ-9", "GAD-7", "SRS", "ORS"}
 
 
-def test_alerts_are_marked_on_the_picture(app, journey):
+def test_alerts_are_marked_on_the_picture(app: Flask, journey: type[JourneyEvents]) -> None:
     events = journey()
     project(app, [events.referral(), events.session(PHQ9=[0, 0, 0, 0, 0, 0, 0, 0, 2])])
 
@@ -59,7 +72,7 @@ def test_alerts_are_marked_on_the_picture(app, journey):
     assert [g.get("data-type") for g in groups if g.get("class") == "alert"] == ["risk_flag"]
 
 
-def test_every_text_in_the_picture_is_escaped():
+def test_every_text_in_the_picture_is_escaped() -> None:
     entry = {
         "id": "1",
         "kind": "milestone",
@@ -74,42 +87,47 @@ def test_every_text_in_the_picture_is_escaped():
     assert "<script>" not in svg
     [marker] = [g for g in root.findall(f"{SVG}g") if g.get("class") == "milestone"]
     assert marker.get("data-type") == 'x"><script>'
-    assert marker.find(f"{SVG}title").text.startswith("<b>&</b>")
+    assert present(present(marker.find(f"{SVG}title")).text).startswith("<b>&</b>")
 
 
-def test_the_picture_of_an_unknown_client_is_a_404_problem(app):
+def test_the_picture_of_an_unknown_client_is_a_404_problem(app: Flask) -> None:
     response = app.test_client().get(f"/v1/clients/{uuid.uuid4()}/timeline.svg", headers=bearer())
     assert response.status_code == 404
     assert response.mimetype == "application/problem+json"
 
 
-def test_observations_are_a_valid_r4_searchset_with_loinc_and_local_codes(app, client_id):
+def test_observations_are_a_valid_r4_searchset_with_loinc_and_local_codes(
+    app: Flask, client_id: str
+) -> None:
     response = app.test_client().get(f"/fhir/Observation?patient={client_id}", headers=bearer())
 
     assert response.status_code == 200
     assert response.mimetype == "application/fhir+json"
     bundle = Bundle.model_validate(response.get_json())
     assert (bundle.type, bundle.total) == ("searchset", 4)
-    observations = [Observation.model_validate(e.resource.model_dump()) for e in bundle.entry]
-    codes = [(o.code.coding[0].system, o.code.coding[0].code) for o in observations]
+    entries = present(bundle.entry)
+    observations = [Observation.model_validate(present(e.resource).model_dump()) for e in entries]
+    codes = [
+        (present(o.code.coding)[0].system, present(o.code.coding)[0].code) for o in observations
+    ]
     assert codes == [(LOINC, "44261-6"), (LOINC, "70274-6"), (MEASURES, "SRS"), (MEASURES, "ORS")]
     phq9 = observations[0]
     assert phq9.valueInteger == 8
-    assert phq9.subject.reference == f"Patient/{client_id}"
-    assert phq9.category[0].coding[0].code == "survey"
-    assert observations[3].valueQuantity.value == 27.0
-    for entry in bundle.entry:
-        assert entry.fullUrl.startswith("http://127.0.0.1:8003/fhir/Observation/")
+    assert present(phq9.subject).reference == f"Patient/{client_id}"
+    assert present(present(phq9.category)[0].coding)[0].code == "survey"
+    assert present(observations[3].valueQuantity).value == 27.0
+    for entry in entries:
+        assert str(entry.fullUrl).startswith("http://127.0.0.1:8003/fhir/Observation/")
 
 
-def test_another_tenant_finds_no_observations(app, client_id):
+def test_another_tenant_finds_no_observations(app: Flask, client_id: str) -> None:
     response = app.test_client().get(
         f"/fhir/Observation?patient={client_id}", headers=bearer("clinic-b")
     )
     assert Bundle.model_validate(response.get_json()).total == 0
 
 
-def test_fhir_errors_are_operation_outcomes(app):
+def test_fhir_errors_are_operation_outcomes(app: Flask) -> None:
     client = app.test_client()
     missing_patient = client.get("/fhir/Observation", headers=bearer())
     no_token = client.get(f"/fhir/Observation?patient={uuid.uuid4()}")
@@ -120,7 +138,7 @@ def test_fhir_errors_are_operation_outcomes(app):
         OperationOutcome.model_validate(response.get_json())
 
 
-def test_the_picture_scale_places_moments_at_the_ends_of_the_calendar_inside_the_plot():
+def test_the_picture_scale_places_moments_at_the_ends_of_the_calendar_inside_the_plot() -> None:
     first, last = datetime.min.replace(tzinfo=UTC), datetime.max.replace(tzinfo=UTC)
     for times in ([first], [last], [first, last]):
         scale = picture.Scale(times)

@@ -19,8 +19,9 @@ from waypoint_shared import catalog
 from waypoint_shared.catalog import golden
 from waypoint_shared.eventstore.repository import event_name
 
+ProgressEvent = SessionRecorded | MilestoneReached | AlertRaised | AlertAcknowledged
 CLIENT = str(uuid.uuid4())
-EXAMPLES = [
+EXAMPLES: list[ProgressEvent] = [
     SessionRecorded(
         CLIENT,
         str(uuid.uuid4()),
@@ -52,24 +53,24 @@ EXAMPLES = [
 
 
 @pytest.mark.parametrize("event_class", EVENTS, ids=lambda c: c.__name__)
-def test_each_domain_event_has_the_fields_of_its_catalog_schema(event_class):
+def test_each_domain_event_has_the_fields_of_its_catalog_schema(event_class: type) -> None:
     entry = catalog.latest("progress", event_name(event_class))
     fields = {f.name for f in dataclasses.fields(event_class)}
     assert fields == set(entry.schema._declared_fields)
 
 
-def test_every_progress_event_of_the_catalog_has_a_domain_event():
+def test_every_progress_event_of_the_catalog_has_a_domain_event() -> None:
     in_catalog = {t.name for t in catalog.CATALOG.values() if t.service == "progress"}
     assert in_catalog == {event_name(c) for c in EVENTS}
 
 
 @pytest.mark.parametrize("event", EXAMPLES, ids=lambda e: type(e).__name__)
-def test_what_progress_produces_validates_against_the_catalog(event):
+def test_what_progress_produces_validates_against_the_catalog(event: ProgressEvent) -> None:
     entry = catalog.latest("progress", event_name(type(event)))
     catalog.validate_plain(entry.type, dataclasses.asdict(event))
 
 
-def test_reflections_and_actions_taken_are_personal_and_derived_events_carry_none():
+def test_reflections_and_actions_taken_are_personal_and_derived_events_carry_none() -> None:
     personal = {
         t.name: set(t.personal_fields) for t in catalog.CATALOG.values() if t.service == "progress"
     }
@@ -81,5 +82,5 @@ def test_reflections_and_actions_taken_are_personal_and_derived_events_carry_non
     }
 
 
-def test_the_progress_golden_copies_match_the_catalog():
+def test_the_progress_golden_copies_match_the_catalog() -> None:
     assert [d for d in golden.compare_golden() if ".progress." in d] == []

@@ -7,6 +7,9 @@ from __future__ import annotations
 
 import tempfile
 import uuid
+from collections.abc import Iterable
+from functools import partial
+from typing import Any
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -16,6 +19,9 @@ from waypoint_progress.adapters.tables import timeline_entries
 from waypoint_progress.bootstrap import bootstrap
 from waypoint_shared.config import load_settings
 from waypoint_shared.db.database import read, run_in_transaction
+from waypoint_shared.messaging.envelope import Envelope
+
+from ..conftest import JourneyEvents
 
 PHQ9_RISK = [1, 1, 1, 1, 1, 1, 1, 1, 1]
 SOME_ARRIVALS = settings(
@@ -25,16 +31,16 @@ SOME_ARRIVALS = settings(
 )
 
 
-def topics_of(events) -> list[list]:
+def topics_of(events: Iterable[Envelope]) -> list[list[Envelope]]:
     """The events as the three topics carry them, each in its own order."""
-    by_service: dict[str, list] = {"intake": [], "goals": [], "progress": []}
+    by_service: dict[str, list[Envelope]] = {"intake": [], "goals": [], "progress": []}
     for event in events:
         by_service[event.source_service].append(event)
     return list(by_service.values())
 
 
 @st.composite
-def interleavings(draw, topics: list[list]) -> list:
+def interleavings(draw: st.DrawFn, topics: list[list[Envelope]]) -> list[Envelope]:
     """Merge the topics in a drawn order, now and then delivering a record a second time."""
     positions, merged = [0] * len(topics), []
     while any(p < len(t) for p, t in zip(positions, topics, strict=True)):
@@ -48,7 +54,7 @@ def interleavings(draw, topics: list[list]) -> list:
 
 
 @st.composite
-def batches(draw, events: list) -> list[list]:
+def batches(draw: st.DrawFn, events: list[Envelope]) -> list[list[Envelope]]:
     """The events cut into consecutive batches of drawn sizes, as polls deliver them."""
     cuts, start = [], 0
     while start < len(events):
@@ -58,17 +64,17 @@ def batches(draw, events: list) -> list[list]:
     return cuts
 
 
-def project(events) -> list[tuple]:
+def project(events: Iterable[Envelope]) -> list[tuple[Any, ...]]:
     """The timeline after projecting the events one at a time."""
     return project_in_batches([[e] for e in events])
 
 
-def project_in_batches(polled: list[list]) -> list[tuple]:
+def project_in_batches(polled: list[list[Envelope]]) -> list[tuple[Any, ...]]:
     with tempfile.TemporaryDirectory() as var:
         container = bootstrap(load_settings("progress", {"WAYPOINT_VAR_DIR": var}))
         for batch in polled:
             run_in_transaction(
-                container.engine, lambda c, b=batch: container.projector.handle_all(c, b)
+                container.engine, partial(container.projector.handle_all, events=batch)
             )
         t = timeline_entries
         with read(container.engine) as conn:
@@ -79,7 +85,7 @@ def project_in_batches(polled: list[list]) -> list[tuple]:
     return [tuple(r) for r in rows]
 
 
-def a_rich_journey(journey) -> list:
+def a_rich_journey(journey: type[JourneyEvents]) -> list[Envelope]:
     events = journey()
     goal, step = str(uuid.uuid4()), str(uuid.uuid4())
     return [
@@ -95,7 +101,9 @@ def a_rich_journey(journey) -> list:
 
 @SOME_ARRIVALS
 @given(data=st.data())
-def test_any_interleaving_with_duplicates_yields_the_same_timeline(journey, data):
+def test_any_interleaving_with_duplicates_yields_the_same_timeline(
+    journey: type[JourneyEvents], data: st.DataObject
+) -> None:
     events = a_rich_journey(journey)
     reference = project(events)
     # Arrival order is drawn here, after the events (and so their times) are fixed.
@@ -110,7 +118,9 @@ def test_any_interleaving_with_duplicates_yields_the_same_timeline(journey, data
     ]
 
 
-def test_the_reverse_of_every_topic_order_across_topics_changes_nothing(journey):
+def test_the_reverse_of_every_topic_order_across_topics_changes_nothing(
+    journey: type[JourneyEvents],
+) -> None:
     events = a_rich_journey(journey)
     goals_first = [e for t in reversed(topics_of(events)) for e in t]
 
@@ -119,7 +129,9 @@ def test_the_reverse_of_every_topic_order_across_topics_changes_nothing(journey)
 
 @SOME_ARRIVALS
 @given(data=st.data())
-def test_projecting_whole_batches_yields_the_timeline_of_one_event_at_a_time(journey, data):
+def test_projecting_whole_batches_yields_the_timeline_of_one_event_at_a_time(
+    journey: type[JourneyEvents], data: st.DataObject
+) -> None:
     events = a_rich_journey(journey)
     arrival = data.draw(interleavings(topics_of(events)))
     polled = data.draw(batches(arrival))
@@ -127,7 +139,7 @@ def test_projecting_whole_batches_yields_the_timeline_of_one_event_at_a_time(jou
     assert project_in_batches(polled) == project(events)
 
 
-def test_two_clients_in_one_batch_each_get_their_own_timeline(journey):
+def test_two_clients_in_one_batch_each_get_their_own_timeline(journey: type[JourneyEvents]) -> None:
     first, second = a_rich_journey(journey), a_rich_journey(journey)
 
     together = project_in_batches([first + second])

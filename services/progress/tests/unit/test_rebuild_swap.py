@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from sqlalchemy import insert, inspect
 
 from waypoint_progress.adapters import swap
@@ -14,7 +16,9 @@ from waypoint_shared.db.tables import consumer_offsets
 TOPIC = "waypoint.intake.events"
 
 
-def test_the_swap_waits_for_the_rebuild_to_read_as_far_as_the_worker_applied(tmp_path):
+def test_the_swap_waits_for_the_rebuild_to_read_as_far_as_the_worker_applied(
+    tmp_path: Path,
+) -> None:
     container = bootstrap(load_settings("progress", {"WAYPOINT_VAR_DIR": str(tmp_path)}))
     engine, fresh, group = container.engine, projection_tables("_next"), "waypoint-progress"
     row = {"consumer_group": group, "topic": TOPIC, "partition": 0, "next_offset": 5}

@@ -4,14 +4,21 @@ the measures that follow once the projection has the session."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable, Mapping
+from functools import partial
+from typing import Any
 
 import pytest
 from flask import Flask
+from flask.testing import FlaskClient
 from sqlalchemy import text
+from werkzeug.test import TestResponse
 
 from waypoint_devkit.apps import bearer, deliver
 from waypoint_shared.db.database import run_in_transaction
-from waypoint_shared.messaging.envelope import decode, encode
+from waypoint_shared.messaging.envelope import Envelope, decode, encode
+
+from ..conftest import JourneyEvents
 
 PHQ9_MILD = [1, 1, 1, 1, 1, 1, 1, 1, 0]
 PHQ9_RISK = [1, 1, 1, 1, 1, 1, 1, 1, 1]
@@ -27,7 +34,9 @@ SESSION = {
 }
 
 
-def record(client, client_id: str, body=SESSION, **headers):
+def record(
+    client: FlaskClient, client_id: str, body: Mapping[str, Any] = SESSION, **headers: str
+) -> TestResponse:
     return client.post(
         f"/v1/clients/{client_id}/sessions", json=body, headers={**bearer(), **headers}
     )
@@ -40,22 +49,24 @@ def relay(app: Flask) -> None:
         recorded = container.store.read_after(conn, 0, 1000)
     for event in recorded:
         envelope = decode(encode(event, "progress")[1])
-        run_in_transaction(container.engine, lambda c, e=envelope: container.projector.handle(c, e))
+        run_in_transaction(container.engine, partial(container.projector.handle, event=envelope))
 
 
-def project(app: Flask, envelopes) -> None:
+def project(app: Flask, envelopes: Iterable[Envelope]) -> None:
     deliver(app, app.extensions["waypoint"].projector.handle, *envelopes)
 
 
 @pytest.fixture
-def client_id(app, journey) -> str:
+def client_id(app: Flask, journey: type[JourneyEvents]) -> str:
     """A client whose referral progress has received: it takes sessions only for those."""
     events = journey()
     project(app, [events.referral()])
     return events.client_id
 
 
-def test_a_session_is_scored_and_answers_201_with_location_and_version(client, client_id):
+def test_a_session_is_scored_and_answers_201_with_location_and_version(
+    client: FlaskClient, client_id: str
+) -> None:
 
     response = record(client, client_id)
 
@@ -75,7 +86,9 @@ def test_a_session_is_scored_and_answers_201_with_location_and_version(client, c
     assert read.get_json()["reflection"] == SESSION["reflection"]
 
 
-def test_the_reflection_is_sealed_and_no_item_text_is_stored(app, client, client_id):
+def test_the_reflection_is_sealed_and_no_item_text_is_stored(
+    app: Flask, client: FlaskClient, client_id: str
+) -> None:
     record(client, client_id)
 
     with app.extensions["waypoint"].engine.connect() as conn:
@@ -86,7 +99,9 @@ def test_the_reflection_is_sealed_and_no_item_text_is_stored(app, client, client
     assert '"reflection": "enc:v2:' in raw
 
 
-def test_phq9_item_9_above_0_raises_a_risk_flag_at_once_in_the_response(app, client, client_id):
+def test_phq9_item_9_above_0_raises_a_risk_flag_at_once_in_the_response(
+    app: Flask, client: FlaskClient, client_id: str
+) -> None:
     body = {**SESSION, "measures": [{"instrument": "PHQ-9", "items": PHQ9_RISK}]}
 
     response = record(client, client_id, body)
@@ -105,7 +120,7 @@ def test_phq9_item_9_above_0_raises_a_risk_flag_at_once_in_the_response(app, cli
     assert raised == 1
 
 
-def test_srs_30_raises_an_alliance_concern_at_once(client, client_id):
+def test_srs_30_raises_an_alliance_concern_at_once(client: FlaskClient, client_id: str) -> None:
     body = {**SESSION, "measures": [{"instrument": "SRS", "items": [7.5, 7.5, 7.5, 7.5]}]}
 
     response = record(client, client_id, body)
@@ -123,7 +138,9 @@ def test_srs_30_raises_an_alliance_concern_at_once(client, client_id):
         ({"instrument": "SRS", "items": [5.25, 5.0, 5.0, 5.0]}, "Item 1"),
     ],
 )
-def test_items_that_do_not_fit_the_instrument_are_a_422_naming_the_field(client, measure, problem):
+def test_items_that_do_not_fit_the_instrument_are_a_422_naming_the_field(
+    client: FlaskClient, measure: dict[str, Any], problem: str
+) -> None:
     response = record(client, str(uuid.uuid4()), {**SESSION, "measures": [measure]})
 
     assert response.status_code == 422
@@ -132,28 +149,30 @@ def test_items_that_do_not_fit_the_instrument_are_a_422_naming_the_field(client,
     assert message.startswith(problem)
 
 
-def test_an_unknown_instrument_or_field_is_a_422(client):
+def test_an_unknown_instrument_or_field_is_a_422(client: FlaskClient) -> None:
     unknown_instrument = {**SESSION, "measures": [{"instrument": "BDI", "items": [1]}]}
     assert record(client, str(uuid.uuid4()), unknown_instrument).status_code == 422
     assert record(client, str(uuid.uuid4()), {**SESSION, "mood": "ok"}).status_code == 422
 
 
-def test_a_stale_if_match_is_412(client, client_id):
+def test_a_stale_if_match_is_412(client: FlaskClient, client_id: str) -> None:
     record(client, client_id)
 
-    response = record(client, client_id, **{"If-Match": '"0"'})
+    response = record(client, client_id, SESSION, **{"If-Match": '"0"'})
 
     assert response.status_code == 412
 
 
-def test_recording_needs_the_write_scope(client):
+def test_recording_needs_the_write_scope(client: FlaskClient) -> None:
     response = client.post(
         f"/v1/clients/{uuid.uuid4()}/sessions", json=SESSION, headers=bearer(scopes="progress:read")
     )
     assert response.status_code == 403
 
 
-def test_an_alert_is_acknowledged_once_with_what_was_done(app, client, client_id):
+def test_an_alert_is_acknowledged_once_with_what_was_done(
+    app: Flask, client: FlaskClient, client_id: str
+) -> None:
     body = {**SESSION, "measures": [{"instrument": "PHQ-9", "items": PHQ9_RISK}]}
     [alert] = record(client, client_id, body).get_json()["alerts"]
     path = f"/v1/clients/{client_id}/alerts/{alert['alert_id']}/acknowledgement"
@@ -171,7 +190,9 @@ def test_an_alert_is_acknowledged_once_with_what_was_done(app, client, client_id
     assert [i["type"] for i in items][-1] == "alert_acknowledged"
 
 
-def test_acknowledging_an_alert_that_was_never_raised_is_a_404(client, client_id):
+def test_acknowledging_an_alert_that_was_never_raised_is_a_404(
+    client: FlaskClient, client_id: str
+) -> None:
     record(client, client_id)
     ack = {"acknowledged_by": {"role": "clinician", "id": "dr-1"}, "action_taken": "Called"}
 
@@ -184,8 +205,8 @@ def test_acknowledging_an_alert_that_was_never_raised_is_a_404(client, client_id
 
 
 def test_milestones_list_only_milestones_in_timeline_order(
-    app, client, journey, acceptance_milestones
-):
+    app: Flask, client: FlaskClient, journey: type[JourneyEvents], acceptance_milestones: list[str]
+) -> None:
     events = journey()
     project(app, events.acceptance_journey())
 
@@ -194,7 +215,9 @@ def test_milestones_list_only_milestones_in_timeline_order(
     assert [m["type"] for m in response.get_json()["items"]] == acceptance_milestones
 
 
-def test_the_measures_trajectory_shows_change_from_the_screening_baseline(app, client, journey):
+def test_the_measures_trajectory_shows_change_from_the_screening_baseline(
+    app: Flask, client: FlaskClient, journey: type[JourneyEvents]
+) -> None:
     events = journey()
     project(app, events.acceptance_journey())
 
@@ -216,13 +239,15 @@ def test_the_measures_trajectory_shows_change_from_the_screening_baseline(app, c
     assert not session["reliable_deterioration"]
 
 
-def test_measures_need_a_known_instrument_and_a_known_client(client):
+def test_measures_need_a_known_instrument_and_a_known_client(client: FlaskClient) -> None:
     assert client.get(f"/v1/clients/{uuid.uuid4()}/measures", headers=bearer()).status_code == 422
     unknown = client.get(f"/v1/clients/{uuid.uuid4()}/measures?instrument=ORS", headers=bearer())
     assert unknown.status_code == 404
 
 
-def test_a_session_recorded_over_http_reaches_the_measures_once_projected(app, client, client_id):
+def test_a_session_recorded_over_http_reaches_the_measures_once_projected(
+    app: Flask, client: FlaskClient, client_id: str
+) -> None:
     record(client, client_id)
     relay(app)
 
@@ -232,7 +257,9 @@ def test_a_session_recorded_over_http_reaches_the_measures_once_projected(app, c
     assert (point["score"], point["date"], point["band"]) == (38.0, "2025-03-20", "strong alliance")
 
 
-def test_measures_come_in_pages_of_at_most_limit_points_with_a_cursor(app, client, journey):
+def test_measures_come_in_pages_of_at_most_limit_points_with_a_cursor(
+    app: Flask, client: FlaskClient, journey: type[JourneyEvents]
+) -> None:
     events = journey()
     project(app, events.acceptance_journey())
     path = f"/v1/clients/{events.client_id}/measures?instrument=PHQ-9&limit=1"
@@ -248,8 +275,8 @@ def test_measures_come_in_pages_of_at_most_limit_points_with_a_cursor(app, clien
 
 @pytest.mark.parametrize("day", ["0001-01-01", "1899-12-31", "2101-01-01", "9999-12-31"])
 def test_a_session_dated_outside_the_years_1900_to_2100_is_a_422_naming_date(
-    client, client_id, day
-):
+    client: FlaskClient, client_id: str, day: str
+) -> None:
     response = record(client, client_id, {**SESSION, "date": day})
 
     assert response.status_code == 422
@@ -258,8 +285,8 @@ def test_a_session_dated_outside_the_years_1900_to_2100_is_a_422_naming_date(
 
 @pytest.mark.parametrize("as_of", ["0001-01-01T00:00:00+01:00", "9999-12-31T23:59:59-01:00"])
 def test_reading_a_session_as_of_a_time_outside_the_range_is_a_422_naming_as_of(
-    client, client_id, as_of
-):
+    client: FlaskClient, client_id: str, as_of: str
+) -> None:
     session_id = record(client, client_id).get_json()["session_id"]
 
     response = client.get(
@@ -272,7 +299,9 @@ def test_reading_a_session_as_of_a_time_outside_the_range_is_a_422_naming_as_of(
     assert "as_of" in response.get_json()["errors"]
 
 
-def test_a_session_for_a_client_progress_has_not_heard_of_is_409_not_known_yet(app, client):
+def test_a_session_for_a_client_progress_has_not_heard_of_is_409_not_known_yet(
+    app: Flask, client: FlaskClient
+) -> None:
     client_id = str(uuid.uuid4())
 
     response = record(client, client_id)
@@ -285,18 +314,20 @@ def test_a_session_for_a_client_progress_has_not_heard_of_is_409_not_known_yet(a
         assert conn.execute(text("SELECT count(*) FROM events")).scalar_one() == 0
 
 
-def test_a_referral_in_another_tenant_does_not_make_the_client_known_here(app, client, journey):
+def test_a_referral_in_another_tenant_does_not_make_the_client_known_here(
+    app: Flask, client: FlaskClient, journey: type[JourneyEvents]
+) -> None:
     elsewhere = journey(tenant="clinic-b")
     project(app, [elsewhere.referral()])
 
-    response = record(client, elsewhere.client_id, **{"If-Match": '"1"'})
+    response = record(client, elsewhere.client_id, SESSION, **{"If-Match": '"1"'})
 
     assert response.status_code == 409
     assert response.get_json()["detail"].startswith("client not known yet: ")
     assert "current_version" not in response.get_json()
 
 
-def test_an_acknowledgement_for_a_client_not_known_yet_is_409(client):
+def test_an_acknowledgement_for_a_client_not_known_yet_is_409(client: FlaskClient) -> None:
     ack = {"acknowledged_by": {"role": "clinician", "id": "dr-1"}, "action_taken": "Called"}
     path = f"/v1/clients/{uuid.uuid4()}/alerts/{uuid.uuid4()}/acknowledgement"
 
@@ -311,8 +342,8 @@ def test_an_acknowledgement_for_a_client_not_known_yet_is_409(client):
     [("discharge", "discharged"), ("revocation", "treatment_consent_revoked")],
 )
 def test_no_session_after_a_discharge_or_a_revoked_treatment_consent(
-    app, client, journey, stop, reason
-):
+    app: Flask, client: FlaskClient, journey: type[JourneyEvents], stop: str, reason: str
+) -> None:
     events = journey()
     before = [events.referral(), events.consent("treatment")]
     later = events.discharge() if stop == "discharge" else events.consent_revoked("treatment")

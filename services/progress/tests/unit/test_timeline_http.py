@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
+from typing import Any
 
 from flask import Flask
 from sqlalchemy import text
+from werkzeug.test import TestResponse
 
 from waypoint_devkit.apps import bearer
 from waypoint_shared.db.database import run_in_transaction
@@ -35,13 +37,13 @@ def project(app: Flask, envelope: Envelope) -> None:
     run_in_transaction(container.engine, lambda conn: container.projector.handle(conn, envelope))
 
 
-def timeline(app: Flask, client_id: str, tenant: str = "clinic-a", **query):
+def timeline(app: Flask, client_id: str, tenant: str = "clinic-a", **query: Any) -> TestResponse:
     return app.test_client().get(
         f"/v1/clients/{client_id}/timeline", query_string=query, headers=bearer(tenant)
     )
 
 
-def test_a_referral_shows_as_an_event_and_the_journey_started_milestone(app):
+def test_a_referral_shows_as_an_event_and_the_journey_started_milestone(app: Flask) -> None:
     client_id = str(uuid.uuid4())
     referral = a_referral(client_id)
     project(app, referral)
@@ -58,7 +60,7 @@ def test_a_referral_shows_as_an_event_and_the_journey_started_milestone(app):
     assert all(datetime.fromisoformat(i["occurred_at"]) == REFERRED_AT for i in items)
 
 
-def test_a_redelivered_referral_changes_nothing_and_publishes_one_milestone(app):
+def test_a_redelivered_referral_changes_nothing_and_publishes_one_milestone(app: Flask) -> None:
     client_id = str(uuid.uuid4())
     referral = a_referral(client_id)
 
@@ -71,7 +73,7 @@ def test_a_redelivered_referral_changes_nothing_and_publishes_one_milestone(app)
     assert types == ["waypoint.progress.milestone_reached.v1"]
 
 
-def test_the_timeline_filters_by_kind_and_pages_with_a_cursor(app):
+def test_the_timeline_filters_by_kind_and_pages_with_a_cursor(app: Flask) -> None:
     client_id = str(uuid.uuid4())
     project(app, a_referral(client_id))
 
@@ -85,7 +87,7 @@ def test_the_timeline_filters_by_kind_and_pages_with_a_cursor(app):
     assert second["next_cursor"] is None
 
 
-def test_another_tenants_timeline_is_a_404_problem(app):
+def test_another_tenants_timeline_is_a_404_problem(app: Flask) -> None:
     client_id = str(uuid.uuid4())
     project(app, a_referral(client_id, tenant="clinic-a"))
 
@@ -95,7 +97,7 @@ def test_another_tenants_timeline_is_a_404_problem(app):
     assert response.mimetype == "application/problem+json"
 
 
-def test_a_cursor_not_handed_out_by_the_service_is_a_422_problem(app):
+def test_a_cursor_not_handed_out_by_the_service_is_a_422_problem(app: Flask) -> None:
     client_id = str(uuid.uuid4())
     project(app, a_referral(client_id))
 

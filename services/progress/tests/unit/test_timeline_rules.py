@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from waypoint_progress.domain.timeline import (
     MILESTONE_NAMESPACE,
@@ -30,12 +31,12 @@ def source(
     )
 
 
-def entry(kind: str = "event", **source_changes) -> Entry:
+def entry(kind: str = "event", **source_changes: Any) -> Entry:
     event = source(**source_changes)
     return Entry(str(uuid.uuid4()), kind, event.name, "title", event.occurred_at, event)
 
 
-def test_a_referral_is_an_event_entry_and_the_journey_started_milestone():
+def test_a_referral_is_an_event_entry_and_the_journey_started_milestone() -> None:
     referred = source()
 
     event, milestone = entries_for(referred)
@@ -50,7 +51,7 @@ def test_a_referral_is_an_event_entry_and_the_journey_started_milestone():
     assert milestone.source == referred
 
 
-def test_the_journey_starts_once_per_client_whichever_referral_event_completes_it():
+def test_the_journey_starts_once_per_client_whichever_referral_event_completes_it() -> None:
     other_client = str(uuid.uuid4())
 
     [_, first] = entries_for(source())
@@ -61,7 +62,7 @@ def test_the_journey_starts_once_per_client_whichever_referral_event_completes_i
     assert theirs.id != first.id
 
 
-def test_the_same_event_projected_twice_yields_identical_entries():
+def test_the_same_event_projected_twice_yields_identical_entries() -> None:
     referred = source()
 
     assert entries_for(referred) == entries_for(referred)
@@ -70,7 +71,7 @@ def test_the_same_event_projected_twice_yields_identical_entries():
     ]
 
 
-def test_an_event_without_a_rule_is_only_an_event_entry():
+def test_an_event_without_a_rule_is_only_an_event_entry() -> None:
     proposed = source("goal_proposed", "goals")
 
     [only] = entries_for(proposed)
@@ -78,14 +79,14 @@ def test_an_event_without_a_rule_is_only_an_event_entry():
     assert (only.kind, only.id, only.title) == ("event", proposed.event_id, "Goal proposed")
 
 
-def test_entries_are_ordered_by_time_first():
+def test_entries_are_ordered_by_time_first() -> None:
     later_intake = entry(service="intake", occurred_at=REFERRED_AT + timedelta(microseconds=1))
     earlier_progress = entry(service="progress", occurred_at=REFERRED_AT)
 
     assert earlier_progress.sort_key < later_intake.sort_key
 
 
-def test_at_the_same_time_intake_comes_before_goals_before_progress():
+def test_at_the_same_time_intake_comes_before_goals_before_progress() -> None:
     by_service = {s: entry(service=s) for s in ("progress", "goals", "intake")}
 
     ordered = sorted(by_service.values(), key=lambda e: e.sort_key)
@@ -93,7 +94,7 @@ def test_at_the_same_time_intake_comes_before_goals_before_progress():
     assert [e.source.service for e in ordered] == ["intake", "goals", "progress"]
 
 
-def test_within_a_service_and_time_the_stream_version_orders_numerically():
+def test_within_a_service_and_time_the_stream_version_orders_numerically() -> None:
     versions = [entry(stream_version=v) for v in (10, 9, 2, 100, 1)]
 
     ordered = sorted(versions, key=lambda e: e.sort_key)
@@ -101,7 +102,7 @@ def test_within_a_service_and_time_the_stream_version_orders_numerically():
     assert [e.source.stream_version for e in ordered] == [1, 2, 9, 10, 100]
 
 
-def test_for_one_source_event_the_event_comes_before_its_milestone_before_an_alert():
+def test_for_one_source_event_the_event_comes_before_its_milestone_before_an_alert() -> None:
     referred = source()
     event, milestone = entries_for(referred)
     alert = Entry(str(uuid.uuid4()), "alert", "risk_flag", "Risk flag", REFERRED_AT, referred)
@@ -111,19 +112,19 @@ def test_for_one_source_event_the_event_comes_before_its_milestone_before_an_ale
     assert [e.kind for e in ordered] == ["event", "milestone", "alert"]
 
 
-def test_milestones_and_alerts_progress_derived_itself_are_recognised():
+def test_milestones_and_alerts_progress_derived_itself_are_recognised() -> None:
     assert is_derived(source("milestone_reached", "progress"))
     assert is_derived(source("alert_raised", "progress"))
 
 
-def test_source_events_of_other_services_and_kinds_are_not_derived():
+def test_source_events_of_other_services_and_kinds_are_not_derived() -> None:
     assert not is_derived(source("client_referred", "intake"))
     assert not is_derived(source("goal_proposed", "goals"))
     assert not is_derived(source("session_checked_in", "progress"))
     assert not is_derived(source("milestone_reached", "goals"))
 
 
-def test_the_same_client_id_in_two_tenants_reaches_two_different_milestones():
+def test_the_same_client_id_in_two_tenants_reaches_two_different_milestones() -> None:
     referred = source()
     elsewhere = SourceEvent(
         str(uuid.uuid4()), "intake", "client_referred", "clinic-b", CLIENT, REFERRED_AT, 1
