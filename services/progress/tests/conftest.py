@@ -107,10 +107,20 @@ class JourneyEvents:
     def step_completed(self, goal_id: str, step_id: str) -> Envelope:
         return self.goal("action_step_completed", goal_id, step_id=step_id)
 
+    def later(self, days: int) -> JourneyEvents:
+        """Move the clock on by some days (a session's date is the day it is recorded)."""
+        self.clock += timedelta(days=days)
+        return self
+
     def session(
-        self, attended: bool = True, reflection: str | None = None, **measures: Sequence[float]
+        self,
+        attended: bool = True,
+        reflection: str | None = None,
+        date: str | None = None,
+        **measures: Sequence[float],
     ) -> Envelope:
-        """session(PHQ9=[…], GAD7=[…], SRS=[…], ORS=[…])"""
+        """session(PHQ9=[…], GAD7=[…], SRS=[…], ORS=[…]), dated the day it is recorded unless
+        `date` says otherwise."""
         scored = [
             {
                 "instrument": name.replace("PHQ9", "PHQ-9").replace("GAD7", "GAD-7"),
@@ -120,7 +130,8 @@ class JourneyEvents:
             }
             for name, items in measures.items()
         ]
-        data = {"session_id": str(uuid.uuid4()), "date": self.clock.date().isoformat()}
+        day = date or self.clock.date().isoformat()
+        data = {"session_id": str(uuid.uuid4()), "date": day}
         session = {**data, "attended": attended, "measures": scored, "reflection": reflection}
         return self.make("progress", "session_recorded", session)
 

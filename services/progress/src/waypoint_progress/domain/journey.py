@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from waypoint_progress.domain.outcomes import Assessment, assess
 from waypoint_progress.domain.scoring import CLINICAL, Thresholds
@@ -22,7 +23,7 @@ class Journey:
     planned: defaultdict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
     completed: defaultdict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
     screenings: dict[str, float] = field(default_factory=dict)
-    first_session_scores: dict[str, float] = field(default_factory=dict)
+    first_sessions: dict[str, tuple[str, datetime, float]] = field(default_factory=dict)
     attended_sessions: set[str] = field(default_factory=set)
 
     def take(self, event: SourceEvent) -> None:
@@ -44,22 +45,30 @@ class Journey:
         self.completed[event.facts["goal_id"]].add(event.facts["step_id"])
 
     def _take_screening_recorded(self, event: SourceEvent) -> None:
-        # The latest intake screening before a session is that session's baseline.
-        self.screenings[event.facts["instrument"]] = event.facts["total"]
+        # Screenings carry no clinical date: the first recorded is the first administered, and a
+        # re-screen never replaces it.
+        self.screenings.setdefault(event.facts["instrument"], event.facts["total"])
 
     def _take_session_recorded(self, event: SourceEvent) -> None:
+        if not event.facts.get("attended"):
+            return
+        self.attended_sessions.add(event.facts["session_id"])
+        when = (str(event.facts["date"]), event.occurred_at)
         for instrument, measure in measures_of(event).items():
-            self.first_session_scores.setdefault(instrument, measure["total"])
-        if event.facts.get("attended"):
-            self.attended_sessions.add(event.facts["session_id"])
+            first = self.first_sessions.get(instrument)
+            if first is None or when < first[:2]:
+                self.first_sessions[instrument] = (*when, measure["total"])
 
     @property
     def safe_space(self) -> bool:
         return self.active_consents >= SAFE_SPACE_CONSENTS
 
     def baselines(self) -> dict[str, float]:
-        """Per instrument: the intake screening, or else the first session score."""
-        return {**self.first_session_scores, **self.screenings}
+        """Per instrument, its first score (NHS Talking Therapies): the first intake screening,
+        or else the first attended session that scored it (by session date, then recorded time).
+        """
+        from_sessions = {i: total for i, (_, _, total) in self.first_sessions.items()}
+        return {**from_sessions, **self.screenings}
 
     def assessment(self, event: SourceEvent) -> Assessment:
         """How a session's PHQ-9/GAD-7 compare with the baselines (take the session first)."""

@@ -25,8 +25,8 @@ class Point:
     recorded_at: datetime
     score: float
     band: str
-    baseline: float
-    change_from_baseline: float
+    baseline: float | None  # None until the instrument has a first score (docs/progress.md)
+    change_from_baseline: float | None
     reliable_change: str | None  # per instrument, PHQ-9 and GAD-7 only
     reliable_improvement: bool  # the session as a whole, NHS Talking Therapies
     reliable_deterioration: bool
@@ -50,7 +50,7 @@ def trajectory(
 
 def point(journey: Journey, event: SourceEvent, instrument: str, score: float) -> Point:
     session = event.name == "session_recorded"
-    baseline = journey.baselines()[instrument]
+    baseline = journey.baselines().get(instrument)
     assessment = journey.assessment(event) if session else None
     return Point(
         source="session" if session else "screening",
@@ -61,7 +61,7 @@ def point(journey: Journey, event: SourceEvent, instrument: str, score: float) -
         score=score,
         band=band(instrument, score, journey.thresholds),
         baseline=baseline,
-        change_from_baseline=round(score - baseline, 1),
+        change_from_baseline=None if baseline is None else round(score - baseline, 1),
         reliable_change=assessment.reliable.get(instrument) if assessment else None,
         reliable_improvement=bool(assessment and assessment.reliable_improvement),
         reliable_deterioration=bool(assessment and assessment.reliable_deterioration),

@@ -32,7 +32,7 @@ def get_measures(query: dict[str, Any], client_id: Any) -> dict[str, Any]:
     return {
         "client_id": client_id,
         "instrument": instrument,
-        "baseline": number(points[-1].baseline) if points else None,
+        "baseline": _number(points[-1].baseline, number) if points else None,
         "points": [_point(p, number) for p in points[start : start + limit]],
         "next_cursor": str(start + limit) if start + limit < len(points) else None,
     }
@@ -41,5 +41,9 @@ def get_measures(query: dict[str, Any], client_id: Any) -> dict[str, Any]:
 def _point(point: Any, number: type) -> dict[str, Any]:
     out = dataclasses.asdict(point)
     for name in ("score", "baseline", "change_from_baseline"):
-        out[name] = number(out[name])
+        out[name] = _number(out[name], number)
     return {**out, "recorded_at": point.recorded_at.isoformat()}
+
+
+def _number(value: float | None, number: type) -> Any:
+    return None if value is None else number(value)
