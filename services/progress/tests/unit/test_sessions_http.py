@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Any
 
@@ -281,6 +282,73 @@ def test_a_session_dated_outside_the_years_1900_to_2100_is_a_422_naming_date(
 
     assert response.status_code == 422
     assert "date" in response.get_json()["errors"]
+
+
+def sessions_stored(app: Flask) -> int:
+    with app.extensions["waypoint"].engine.connect() as conn:
+        query = "SELECT count(*) FROM events WHERE type LIKE '%session_recorded%'"
+        return int(conn.execute(text(query)).scalar_one())
+
+
+def days_from_today(days: int) -> str:
+    """A date counted from today in UTC, the day the service takes as today."""
+    return (datetime.now(UTC).date() + timedelta(days=days)).isoformat()
+
+
+@pytest.mark.parametrize(
+    "measure",
+    [
+        {"instrument": "PHQ-9", "items": PHQ9_MILD},
+        {"instrument": "GAD-7", "items": [0, 0, 0, 0, 0, 0, 0]},
+        {"instrument": "ORS", "items": [5.0, 5.0, 5.0, 5.0]},
+        {"instrument": "SRS", "items": [9.5, 9.5, 9.5, 9.5]},
+    ],
+    ids=lambda measure: measure["instrument"],
+)
+def test_a_session_the_client_did_not_attend_carries_no_measure_so_one_with_a_measure_is_a_422(
+    app: Flask, client: FlaskClient, client_id: str, measure: dict[str, Any]
+) -> None:
+    response = record(client, client_id, {**SESSION, "attended": False, "measures": [measure]})
+
+    assert response.status_code == 422
+    assert response.mimetype == "application/problem+json"
+    [message] = response.get_json()["errors"]["measures"]
+    assert "attended" in message
+    assert sessions_stored(app) == 0
+
+
+def test_a_session_the_client_did_not_attend_is_still_recorded_without_measures(
+    app: Flask, client: FlaskClient, client_id: str
+) -> None:
+    missed = {"date": "2025-03-20", "attended": False, "reflection": "Could not come"}
+
+    response = record(client, client_id, missed)
+
+    assert response.status_code == 201
+    assert (response.get_json()["attended"], response.get_json()["measures"]) == (False, [])
+    assert sessions_stored(app) == 1
+
+
+@pytest.mark.parametrize("days_ahead", [2, 30, 365])
+def test_a_session_dated_more_than_one_day_after_today_is_a_422_naming_date(
+    app: Flask, client: FlaskClient, client_id: str, days_ahead: int
+) -> None:
+    response = record(client, client_id, {**SESSION, "date": days_from_today(days_ahead)})
+
+    assert response.status_code == 422
+    assert response.mimetype == "application/problem+json"
+    assert list(response.get_json()["errors"]) == ["date"]
+    assert sessions_stored(app) == 0
+
+
+@pytest.mark.parametrize("days_ahead", [1, 0, -31, -3650])
+def test_a_session_dated_tomorrow_today_or_in_the_past_is_recorded(
+    app: Flask, client: FlaskClient, client_id: str, days_ahead: int
+) -> None:
+    response = record(client, client_id, {**SESSION, "date": days_from_today(days_ahead)})
+
+    assert response.status_code == 201
+    assert sessions_stored(app) == 1
 
 
 @pytest.mark.parametrize("as_of", ["0001-01-01T00:00:00+01:00", "9999-12-31T23:59:59-01:00"])

@@ -27,7 +27,11 @@ blp = Blueprint("sessions", __name__, url_prefix="/v1", description="Session che
 @blp.route("/clients/<uuid:client_id>/sessions", methods=["POST"])
 @blp.arguments(SessionInputSchema)
 @blp.response(201, SessionSchema)
-@blp.alt_response(422, description="Items do not fit the instrument, or a field is invalid")
+@blp.alt_response(
+    422,
+    description="Items do not fit the instrument, measures of a session not attended, a date"
+    " more than one day after today (UTC), or another invalid field",
+)
 @requires("progress:write")
 def record_session(session: dict[str, Any], client_id: Any) -> Response:
     """Record a session check-in and its measures"""

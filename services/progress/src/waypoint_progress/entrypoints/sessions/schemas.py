@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
-from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
+from marshmallow import (
+    RAISE,
+    Schema,
+    ValidationError,
+    fields,
+    validate,
+    validates,
+    validates_schema,
+)
 
-from waypoint_progress.domain import scoring
+from waypoint_progress.domain import scoring, sessions
 from waypoint_shared.http.ranges import clinical_date, query_time
 
 INSTRUMENT = validate.OneOf(tuple(scoring.INSTRUMENTS))
@@ -25,10 +34,18 @@ class MeasureInputSchema(Schema):
 
 
 class SessionInputSchema(Schema):
-    date = clinical_date(required=True)
-    attended = fields.Boolean(required=True)
+    date = clinical_date(
+        required=True,
+        metadata={"description": "The day the session was held: at most one day after today (UTC)"},
+    )
+    attended = fields.Boolean(
+        required=True, metadata={"description": "false for a missed session: it has no measures"}
+    )
     measures = fields.List(
-        fields.Nested(MeasureInputSchema), load_default=list, validate=validate.Length(max=4)
+        fields.Nested(MeasureInputSchema),
+        load_default=list,
+        validate=validate.Length(max=4),
+        metadata={"description": "Taken in an attended session only"},
     )
     reflection = fields.String(
         allow_none=True,
@@ -36,11 +53,23 @@ class SessionInputSchema(Schema):
         metadata={"description": "The client's own words (personal: sealed at rest)"},
     )
 
+    @validates("date")
+    def not_after_tomorrow(self, day: dt.date, **_: Any) -> None:
+        problems = sessions.date_problems(day, dt.datetime.now(dt.UTC).date())
+        if problems:
+            raise ValidationError(problems)
+
     @validates_schema
     def one_score_per_instrument(self, data: dict[str, Any], **_: Any) -> None:
         instruments = [m["instrument"] for m in data.get("measures", [])]
         if len(set(instruments)) != len(instruments):
             raise ValidationError(["Each instrument at most once per session."], "measures")
+
+    @validates_schema
+    def measures_only_when_attended(self, data: dict[str, Any], **_: Any) -> None:
+        problems = sessions.measures_problems(data["attended"], data.get("measures", []))
+        if problems:
+            raise ValidationError(problems, "measures")
 
 
 class MeasureSchema(Schema):
