@@ -422,3 +422,16 @@ def test_no_session_after_a_discharge_or_a_revoked_treatment_consent(
     assert response.status_code == 409
     assert response.get_json()["reason"] == reason
     assert "Retry-After" not in response.headers
+
+
+def test_the_openapi_document_says_which_sessions_are_refused_with_a_422(
+    client: FlaskClient,
+) -> None:
+    spec = client.get("/openapi.json").get_json()
+
+    refused = spec["paths"]["/v1/clients/{client_id}/sessions"]["post"]["responses"]["422"]
+    fields = spec["components"]["schemas"]["SessionInput"]["properties"]
+    assert "session not attended" in refused["description"]
+    assert "one day after today" in refused["description"]
+    assert "one day after today" in fields["date"]["description"]
+    assert "attended session only" in fields["measures"]["description"]
