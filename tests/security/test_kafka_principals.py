@@ -17,7 +17,12 @@ from kafka.errors import KafkaError, TopicAuthorizationFailedError
 from waypoint_devkit import local_kafka
 from waypoint_devkit.infrastructure import free_port, unavailable
 from waypoint_devkit.suite import running_suite
-from waypoint_shared.config import KafkaSettings, load_settings, shared_kafka_settings
+from waypoint_shared.config import (
+    KafkaSettings,
+    kafka_principals,
+    load_settings,
+    shared_kafka_settings,
+)
 from waypoint_shared.messaging import kafka_acls
 from waypoint_shared.messaging.kafka_clients import durable_producer
 from waypoint_shared.messaging.topics import ensure_topics
@@ -59,7 +64,7 @@ def secure_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SecureBr
     secure = SecureBroker(environment, prefix)
     try:
         ensure_topics(secure.admin)
-        kafka_acls.grant(secure.admin, kafka_acls.principals_from(environment))
+        kafka_acls.grant(secure.admin, kafka_principals(environment))
         yield secure
     finally:
         broker.stop()

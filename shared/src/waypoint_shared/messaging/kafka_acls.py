@@ -137,11 +137,6 @@ def _key(acl: ACL) -> tuple[object, ...]:
     )
 
 
-def principals_from(env: Mapping[str, str]) -> dict[str, str]:
-    """Each service's SASL user: <SERVICE>_KAFKA_SASL_USERNAME, else the service's name."""
-    return kafka_principals(env)
-
-
 def main(argv: list[str] | None = None) -> None:
     """Grant the suite's ACLs with the admin credentials of KAFKA_SASL_USERNAME/PASSWORD."""
     argparse.ArgumentParser(description="Create Waypoint's Kafka ACLs.").parse_args(argv)
