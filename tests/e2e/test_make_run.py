@@ -51,6 +51,17 @@ def is_alive(pid: int) -> bool:
     return state != "Z"
 
 
+def lingering(pids: set[int]) -> list[str]:
+    """The command lines of the processes among pids still alive, to say which one stayed."""
+    lines = []
+    for pid in sorted(p for p in pids if is_alive(p)):
+        try:
+            lines.append(Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode())
+        except OSError:
+            continue
+    return lines
+
+
 def port_is_free(port: int) -> bool:
     with socket.socket() as s:
         return s.connect_ex(("127.0.0.1", port)) != 0
@@ -127,11 +138,14 @@ def test_make_run_serves_a_journey_and_ctrl_c_stops_every_process(
         assert len(children) >= 7  # six suite processes and the broker at least
     finally:
         ctrl_c(make)
-    wait_until(
-        lambda: not [p for p in children if is_alive(p)],
-        timeout=30,
-        what="every child process, the JVM included, to exit",
-    )
+    try:
+        wait_until(
+            lambda: not [p for p in children if is_alive(p)],
+            timeout=30,
+            what="every child process, the JVM included, to exit",
+        )
+    except AssertionError as timed_out:
+        raise AssertionError(f"{timed_out}; still alive: {lingering(children)}") from None
     busy = [name for name, port in ports.items() if not port_is_free(port)]
     assert busy == [], f"ports still in use after Ctrl-C: {busy}"
 

@@ -17,6 +17,7 @@ It runs in development (`WAYPOINT_ENV=development`) unless the caller set WAYPOI
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -78,6 +79,9 @@ class Suite:
             cwd=Path.cwd(),
             stdout=output,
             stderr=subprocess.STDOUT if output else None,
+            # Its own process group: Ctrl-C reaches the launcher only, which stops each group
+            # in order, and a group kill takes gunicorn's workers along with their arbiter.
+            start_new_session=True,
         )
 
     def urls(self) -> dict[str, str]:
@@ -112,10 +116,11 @@ class Suite:
         return "; its log ends:\n" + "\n".join(lines[-count:])
 
     def stop(self, timeout: float = 25) -> None:
-        """SIGTERM every process (gunicorn finishes in-flight requests), SIGKILL stragglers."""
+        """SIGTERM every process (gunicorn finishes in-flight requests), SIGKILL stragglers; then
+        SIGKILL what is left of each process group (a worker whose arbiter was killed)."""
         for process in self.processes.values():
             if process.poll() is None:
-                process.send_signal(signal.SIGTERM)
+                _signal_group(process.pid, signal.SIGTERM)
         deadline = time.monotonic() + timeout
         for process in self.processes.values():
             try:
@@ -123,6 +128,13 @@ class Suite:
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
+            _signal_group(process.pid, signal.SIGKILL)
+
+
+def _signal_group(pid: int, signum: int) -> None:
+    """Signal a child's process group (its pid: it leads its own session); gone is fine."""
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pid, signum)
 
 
 def own_environment(env: dict[str, str], service: str) -> dict[str, str]:
