@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 
 from waypoint_devkit.instruments import GAD7_BANDS, PHQ9_BANDS
 from waypoint_progress import config
 from waypoint_progress.domain.scoring import Thresholds, item_problems, score
+from waypoint_progress.domain.sources import SourceEvent
+from waypoint_progress.domain.trajectory import trajectory
 from waypoint_shared.config import load_settings
 
 NHS = Thresholds()
@@ -99,3 +103,22 @@ def test_the_ors_cut_offs_come_from_progress_settings_like_the_other_thresholds(
     thresholds = config.thresholds(load_settings("progress", env))
 
     assert [thresholds.ors_cutoff(g) for g in ("adult", "adolescent", "child")] == [24, 27.5, 31]
+
+
+@pytest.mark.parametrize(
+    ("age_group", "band"), [("child", "clinical range"), (None, "non-clinical range")]
+)
+def test_the_ors_trajectory_is_banded_by_the_age_group_of_the_kept_referral(
+    age_group: str | None, band: str
+) -> None:
+    at = datetime(2026, 3, 2, 9, tzinfo=UTC)
+    referral = SourceEvent(
+        "e-1", "intake", "client_referred", "clinic-a", "c-1", at, 1, {"age_group": age_group}
+    )
+    ors = {"instrument": "ORS", "items": [7.5] * 4, "total": 30.0, "band": None}
+    facts = {"session_id": "s-1", "date": "2026-03-09", "attended": True, "measures": [ors]}
+    session = SourceEvent("e-2", "progress", "session_recorded", "clinic-a", "c-1", at, 1, facts)
+
+    [point] = trajectory([session, referral], "ORS", NHS)
+
+    assert (point.score, point.band) == (30.0, band)

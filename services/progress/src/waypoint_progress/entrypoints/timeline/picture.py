@@ -67,7 +67,8 @@ class Scale:
         """`anchor` is where day and week ticks are counted from (the earliest time if None)."""
         days = [day_number(t) for t in times]
         self.empty = not days
-        self.start, self.end = _domain(days) if days else (FIRST_DAY, FIRST_DAY + SHORTEST_SPAN)
+        empty_domain = (float(FIRST_DAY), FIRST_DAY + SHORTEST_SPAN)
+        self.start, self.end = _domain(days) if days else empty_domain
         first = day_number(anchor) if anchor is not None else min(days, default=FIRST_DAY)
         self.first = math.floor(first)
 
