@@ -21,10 +21,12 @@ from ..conftest import START, JourneyEvents
 
 SVG = "{http://www.w3.org/2000/svg}"
 FIVE_WEEKLY = [date(2026, 11, 5) + timedelta(weeks=n) for n in range(5)]
+ONE_WEEK = [date(2026, 11, 5) + timedelta(days=n) for n in (0, 2, 4, 7)]
 TWO_YEARS = [date(2024, 12, 2) + timedelta(days=91 * n) for n in range(9)]
 ONE = [date(2026, 12, 3)]
 EDGES = [date(1, 1, 1), date(9999, 12, 31)]
 COURSES = {
+    "a one-week course": ONE_WEEK,
     "five weekly sessions": FIVE_WEEKLY,
     "a two-year course": TWO_YEARS,
     "one session": ONE,
@@ -101,7 +103,9 @@ def session_xs(root: ET.Element, instrument: str) -> list[tuple[str, float]]:
 
 
 @pytest.mark.parametrize(
-    "days", [FIVE_WEEKLY, TWO_YEARS, EDGES], ids=["weekly", "two years", "edges"]
+    "days",
+    [ONE_WEEK, FIVE_WEEKLY, TWO_YEARS, EDGES],
+    ids=["one week", "weekly", "two years", "edges"],
 )
 def test_session_points_lie_at_their_dates_x_increasing_strictly_with_date(
     days: list[date],
@@ -131,12 +135,13 @@ def test_date_tick_labels_never_overlap_at_860_px(days: list[date]) -> None:
 @pytest.mark.parametrize(
     ("days", "shown"),
     [
+        (ONE_WEEK, ["5 Nov 2026", "7 Nov 2026", "9 Nov 2026", "11 Nov 2026"]),
         (FIVE_WEEKLY, ["5 Nov 2026", "12 Nov 2026", "19 Nov 2026", "26 Nov 2026", "3 Dec 2026"]),
         (TWO_YEARS, ["Jan 2025", "Apr 2025", "Jul 2025", "Oct 2025", "Jan 2026", "Oct 2026"]),
         (ONE, ["3 Dec 2026"]),
         (EDGES, ["2000", "5000"]),
     ],
-    ids=["weekly", "two years", "one", "edges"],
+    ids=["one week", "weekly", "two years", "one", "edges"],
 )
 def test_the_axis_shows_the_dates(days: list[date], shown: list[str]) -> None:
     labels = [text for _, text, _ in tick_labels(drawn(days))]
