@@ -91,8 +91,10 @@ def _change(
     return goal
 
 
-def agree_goal(goals: Goals, conn: Connection, command: Command, agreed_by: Party) -> Goal:
-    return _change(goals, conn, command, lambda goal: goal.agree(agreed_by))
+def agree_goal(
+    goals: Goals, conn: Connection, command: Command, agreed_by: Party, agreed_on: str | None = None
+) -> Goal:
+    return _change(goals, conn, command, lambda goal: goal.agree(agreed_by, agreed_on))
 
 
 def reject_goal(
@@ -110,9 +112,15 @@ def plan_step(
 
 
 def complete_step(
-    goals: Goals, conn: Connection, command: Command, step_id: str, note: str | None
+    goals: Goals,
+    conn: Connection,
+    command: Command,
+    step_id: str,
+    note: str | None,
+    completed_on: str | None = None,
 ) -> Goal:
-    return _change(goals, conn, command, lambda goal: goal.complete_step(step_id, note))
+    decide = lambda goal: goal.complete_step(step_id, note, completed_on)  # noqa: E731
+    return _change(goals, conn, command, decide)
 
 
 def revise_goal(
