@@ -13,7 +13,7 @@ from waypoint_goals.adapters import eligibility, plan
 from waypoint_goals.domain.eligibility import ensure_known
 from waypoint_goals.domain.events import EVENTS, Party
 from waypoint_goals.domain.goal import Goal
-from waypoint_goals.service_layer.queries import load_goal
+from waypoint_goals.service_layer.queries import ALL_GOALS, load_goal
 from waypoint_shared.crypto.sealing import PersonalDataKeys
 from waypoint_shared.eventstore.repository import (
     Append,
@@ -161,3 +161,28 @@ def cancel_goal(goals: Goals, conn: Connection, command: Command, reason: str) -
 
 def achieve_goal(goals: Goals, conn: Connection, command: Command, note: str | None) -> Goal:
     return _change(goals, conn, command, lambda goal: goal.achieve(note))
+
+
+def meet_targets(
+    goals: Goals,
+    conn: Connection,
+    tenant_id: str,
+    client_id: str,
+    session: dict[str, Any],
+    metadata: dict[str, Any],
+) -> None:
+    """Record `goal_target_met` on each goal of the client whose target a session's score meets
+    for the first time: the goal decides, so a redelivered or replayed session records nothing
+    twice. `session` is `{session_id, date, scores: {instrument: total}}`."""
+    scores = session["scores"]
+    for _, goal_id in plan.goal_ids(conn, tenant_id, client_id, limit=ALL_GOALS):
+        goal = load_goal(goals, conn, tenant_id, goal_id)
+        instrument = (goal.details.get("target") or {}).get("instrument")
+        if instrument not in scores:
+            continue
+        met = goal.meet_target(
+            instrument, scores[instrument], session["session_id"], session["date"]
+        )
+        if met is not None:
+            append = Append(tenant_id, goal_id, client_id, goal.version, [met], metadata)
+            goals.repository.record(conn, append)

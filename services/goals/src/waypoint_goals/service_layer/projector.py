@@ -1,5 +1,8 @@
 """Goals' inbound events: intake's events applied to the eligibility view (docs/architecture.md §5),
-and progress's recorded sessions checked against goal targets (`service_layer/targets.py`).
+and progress's recorded sessions checked against goal targets (`handlers.meet_targets`).
+
+Only `session_recorded` is read from progress's topic, and only a session the client attended that
+carries measures: its scores may meet an agreed goal's target.
 
 Intake keys its events by client id, so one client's events arrive in order; an event for a
 client whose referral never arrived (dead-lettered) updates nothing. `client_erased` makes goals
@@ -11,12 +14,12 @@ client — a replay, a re-driven dead letter — brings a row back. The SQL is i
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from sqlalchemy import Connection
 
 from waypoint_goals.adapters import eligibility, plan
-from waypoint_goals.service_layer import targets
-from waypoint_goals.service_layer.handlers import Goals
+from waypoint_goals.service_layer.handlers import Goals, meet_targets
 from waypoint_shared.http import erasure
 from waypoint_shared.messaging.envelope import Envelope
 
@@ -100,9 +103,30 @@ def handler(goals: Goals) -> Callable[[Connection, Envelope], None]:
         if unversioned(event.type) != SESSION_RECORDED:
             handle(conn, event)
         elif not erasure.is_erased(conn, event.tenant_id, event.client_id):
-            targets.session_recorded(goals, conn, event)
+            session_recorded(goals, conn, event)
 
     return handle_with_targets
+
+
+def session_recorded(goals: Goals, conn: Connection, event: Envelope) -> None:
+    """An attended session's scores, checked against the client's goal targets."""
+    if not event.data.get("attended") or not event.data.get("measures"):
+        return
+    session = {
+        "session_id": str(event.data["session_id"]),
+        "date": str(event.data["date"]),
+        "scores": {m["instrument"]: float(m["total"]) for m in event.data["measures"]},
+    }
+    meet_targets(goals, conn, event.tenant_id, event.client_id, session, caused_by(event))
+
+
+def caused_by(event: Envelope) -> dict[str, Any]:
+    """The write audit trail of what goals records on consuming an event: that event."""
+    return {
+        "actor": {"system": "goals", "person": None},
+        "correlation_id": event.correlation_id or event.event_id,
+        "causation_id": event.event_id,
+    }
 
 
 def knows(conn: Connection, tenant_id: str, client_id: str) -> bool:
