@@ -3,9 +3,7 @@ progress's topic, through a real broker, delivered twice, records goal_target_me
 
 from __future__ import annotations
 
-import os
 import uuid
-from datetime import UTC, datetime
 
 import pytest
 from kafka import KafkaProducer
@@ -19,14 +17,11 @@ from waypoint_goals.entrypoints.common import goal_view
 from waypoint_goals.service_layer import handlers, projector
 from waypoint_goals.service_layer.queries import load_goal
 from waypoint_shared.config import KafkaSettings, load_settings
-from waypoint_shared.crypto.sealing import Place, seal_fields
 from waypoint_shared.db.database import read, run_in_transaction
-from waypoint_shared.eventstore.store import RecordedEvent
-from waypoint_shared.messaging.envelope import encode
+
+from .published import published
 
 pytestmark = [pytest.mark.kafka, pytest.mark.timeout(180)]
-KEY = os.urandom(32)
-SESSION_RECORDED = "waypoint.progress.session_recorded.v1"
 THERAPIST, CLIENT = {"role": "therapist", "id": "t-7"}, {"role": "client", "id": "amara"}
 PHQ9_AT_OR_BELOW_9 = {"instrument": "PHQ-9", "score": 9.0, "direction": "at_or_below"}
 METADATA = {"actor": {"system": "ehr", "person": None}, "request_id": "r-1"}
@@ -60,28 +55,18 @@ def agreed_goal(goals: Container, client_id: str, target: dict[str, object]) -> 
 
 def session_recorded(client_id: str, version: int, day: str, **totals: float) -> bytes:
     """A session_recorded event as progress's relay publishes it, the reflection sealed."""
-    event_type, session_id = SESSION_RECORDED, str(uuid.uuid4())
     measures = [
         {"instrument": name, "items": [], "total": total, "band": None}
         for name, total in totals.items()
     ]
-    data = {"session_id": session_id, "date": day, "attended": True, "measures": measures}
-    place = Place("progress", "clinic-a", client_id, event_type, "")
-    sealed = seal_fields(KEY, place, {**data, "reflection": "slept well"}, {"reflection"})
-    recorded = RecordedEvent(
-        version,
-        str(uuid.uuid4()),
-        "clinic-a",
-        client_id,
-        version,
-        client_id,
-        event_type,
-        1,
-        datetime.now(UTC),
-        {"client_id": client_id, **sealed},
-        {"correlation_id": "req-1"},
-    )
-    return encode(recorded, "progress")[1]
+    data = {
+        "session_id": str(uuid.uuid4()),
+        "date": day,
+        "attended": True,
+        "measures": measures,
+        "reflection": "slept well",
+    }
+    return published("progress", "session_recorded", client_id, version, data, {"reflection"})
 
 
 def test_a_session_meeting_the_target_on_progresss_topic_shows_target_met_at_on_the_goal(

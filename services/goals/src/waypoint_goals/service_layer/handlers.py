@@ -163,26 +163,31 @@ def achieve_goal(goals: Goals, conn: Connection, command: Command, note: str | N
     return _change(goals, conn, command, lambda goal: goal.achieve(note))
 
 
+@dataclass(frozen=True)
+class RecordedSession:
+    """A session progress recorded, as far as goal targets need it."""
+
+    tenant_id: str
+    client_id: str
+    session_id: str
+    held_on: str  # ISO date
+    scores: dict[str, float]  # instrument → total
+
+
 def meet_targets(
-    goals: Goals,
-    conn: Connection,
-    tenant_id: str,
-    client_id: str,
-    session: dict[str, Any],
-    metadata: dict[str, Any],
+    goals: Goals, conn: Connection, session: RecordedSession, metadata: dict[str, Any]
 ) -> None:
     """Record `goal_target_met` on each goal of the client whose target a session's score meets
     for the first time: the goal decides, so a redelivered or replayed session records nothing
-    twice. `session` is `{session_id, date, scores: {instrument: total}}`."""
-    scores = session["scores"]
+    twice."""
+    tenant_id, client_id = session.tenant_id, session.client_id
     for _, goal_id in plan.goal_ids(conn, tenant_id, client_id, limit=ALL_GOALS):
         goal = load_goal(goals, conn, tenant_id, goal_id)
         instrument = (goal.details.get("target") or {}).get("instrument")
-        if instrument not in scores:
+        if instrument not in session.scores:
             continue
-        met = goal.meet_target(
-            instrument, scores[instrument], session["session_id"], session["date"]
-        )
+        score = session.scores[instrument]
+        met = goal.meet_target(instrument, score, session.session_id, session.held_on)
         if met is not None:
             append = Append(tenant_id, goal_id, client_id, goal.version, [met], metadata)
             goals.repository.record(conn, append)

@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import Connection
 
 from waypoint_goals.adapters import eligibility, plan
-from waypoint_goals.service_layer.handlers import Goals, meet_targets
+from waypoint_goals.service_layer.handlers import Goals, RecordedSession, meet_targets
 from waypoint_shared.http import erasure
 from waypoint_shared.messaging.envelope import Envelope
 
@@ -112,12 +112,14 @@ def session_recorded(goals: Goals, conn: Connection, event: Envelope) -> None:
     """An attended session's scores, checked against the client's goal targets."""
     if not event.data.get("attended") or not event.data.get("measures"):
         return
-    session = {
-        "session_id": str(event.data["session_id"]),
-        "date": str(event.data["date"]),
-        "scores": {m["instrument"]: float(m["total"]) for m in event.data["measures"]},
-    }
-    meet_targets(goals, conn, event.tenant_id, event.client_id, session, caused_by(event))
+    session = RecordedSession(
+        event.tenant_id,
+        event.client_id,
+        str(event.data["session_id"]),
+        str(event.data["date"]),
+        {m["instrument"]: float(m["total"]) for m in event.data["measures"]},
+    )
+    meet_targets(goals, conn, session, caused_by(event))
 
 
 def caused_by(event: Envelope) -> dict[str, Any]:
