@@ -26,6 +26,9 @@ class ClientEligibility:
             raise ClientNotEligible(
                 self.client_id, "discharged", "The client has been discharged by intake."
             )
+        self.ensure_consent_holds()
+
+    def ensure_consent_holds(self) -> None:
         if self.treatment_consent == "revoked":
             raise ClientNotEligible(
                 self.client_id,

@@ -11,6 +11,7 @@ from sqlalchemy import Connection
 from waypoint_goals.adapters import eligibility, plan
 from waypoint_goals.domain.errors import ClientNotFound, NotFound
 from waypoint_goals.domain.goal import Goal
+from waypoint_goals.domain.staying_well import StayingWellPlan, plan_stream
 from waypoint_shared.eventstore.repository import EventSourcedRepository, RecordedEvent, exported
 from waypoint_shared.http import audit, erasure
 
@@ -37,6 +38,14 @@ def load_goal(
 ) -> Goal:
     events = goals.repository.replay(conn, tenant_id, goal_id, until=as_of)
     return Goal.rebuilt(goal_id, [e for e, _ in events])
+
+
+def load_staying_well_plan(
+    goals: Goals, conn: Connection, tenant_id: str, client_id: str
+) -> StayingWellPlan:
+    """The client's staying-well plan as last agreed (version 0 before any agreement)."""
+    events = goals.repository.replay(conn, tenant_id, plan_stream(client_id))
+    return StayingWellPlan.rebuilt(client_id, [e for e, _ in events])
 
 
 def goal_history(

@@ -102,6 +102,25 @@ class GoalAchievedV1(GoalEvent):
     note = fields.String(allow_none=True, load_default=None, metadata=PERSONAL)
 
 
+class Contact(Schema):
+    """Someone to contact when the warning signs show: a name, and optionally how they relate to
+    the client and a phone number (the whole list is sealed, so each item is personal)."""
+
+    name = fields.String(required=True)
+    relationship = fields.String(allow_none=True, load_default=None)
+    phone = fields.String(allow_none=True, load_default=None)
+
+
+class StayingWellPlanAgreedV1(Schema):
+    """A client's staying-well plan as client and therapist agreed it; a later one revises it."""
+
+    client_id = fields.UUID(required=True)
+    warning_signs = fields.List(fields.String(), required=True, metadata=PERSONAL)
+    what_helps = fields.List(fields.String(), required=True, metadata=PERSONAL)
+    who_to_contact = fields.List(fields.Nested(Contact), required=True, metadata=PERSONAL)
+    agreed_by = fields.List(fields.Nested(Party), required=True)
+
+
 EVENT_TYPES = tuple(
     EventType("goals", name, 1, schema)
     for name, schema in (
@@ -117,5 +136,6 @@ EVENT_TYPES = tuple(
         ("goal_resumed", GoalResumedV1),
         ("goal_cancelled", GoalCancelledV1),
         ("goal_achieved", GoalAchievedV1),
+        ("staying_well_plan_agreed", StayingWellPlanAgreedV1),
     )
 )
