@@ -268,3 +268,23 @@ def stored_types(app: Flask, client_id: str) -> list[str]:
             {"s": plan_stream(client_id)},
         )
         return [row.type for row in rows]
+
+
+def test_the_export_holds_the_staying_well_plan_and_its_events_opened(
+    api: GoalsApi, client_id: str
+) -> None:
+    put_plan(api, client_id)
+    put_plan(api, client_id, {**PLAN, "what_helps": ["Music"]})
+
+    exported = api.get(f"/v1/clients/{client_id}/export").get_json()
+
+    assert exported["staying_well_plan"]["what_helps"] == ["Music"]
+    plan_events = [e for e in exported["events"] if e["type"] == "staying_well_plan_agreed"]
+    assert [e["data"]["what_helps"] for e in plan_events] == [PLAN["what_helps"], ["Music"]]
+
+
+def test_an_erased_clients_plan_is_gone(api: GoalsApi, intake: Intake, client_id: str) -> None:
+    put_plan(api, client_id)
+    intake.tells("client_erased", client_id, erased_by={"role": "administrator", "id": "a-1"})
+
+    assert api.get(plan_path(client_id)).status_code == 410

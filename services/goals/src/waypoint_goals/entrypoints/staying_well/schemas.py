@@ -2,7 +2,7 @@
 
 from typing import Any
 
-from marshmallow import Schema, ValidationError, fields, validate, validates
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from waypoint_goals.entrypoints.goals.schemas import TEXT, TEXTS, PartySchema
 
@@ -39,10 +39,10 @@ class StayingWellPlanSchema(Schema):
         metadata={"description": "the client and the therapist who agree the plan"},
     )
 
-    @validates("agreed_by")
-    def _both_parties(self, parties: list[dict[str, Any]], **_: Any) -> None:
-        if sorted(party["role"] for party in parties) != ["client", "therapist"]:
-            raise ValidationError(BOTH_PARTIES)
+    @validates_schema  # after the fields: only once every party is well formed
+    def _both_parties(self, data: dict[str, Any], **_: Any) -> None:
+        if sorted(party["role"] for party in data["agreed_by"]) != ["client", "therapist"]:
+            raise ValidationError(BOTH_PARTIES, "agreed_by")
 
 
 class StayingWellPlanViewSchema(StayingWellPlanSchema):
