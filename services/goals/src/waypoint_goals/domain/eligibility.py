@@ -2,8 +2,8 @@
 
 A treatment consent that was granted and later revoked blocks, and so does a discharge (but for
 follow-up check-ins on achieved goals, `domain/staying_well.py`). A consent not granted yet does
-not: goal work may start while intake is still collecting consents (the
-suite's journey proposes goals alongside intake), and the clinic's own process governs that.
+not: goal work may start while intake is still collecting consents (the suite's journey proposes
+goals alongside intake), and the clinic's own process governs that.
 """
 
 from __future__ import annotations
