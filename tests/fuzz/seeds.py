@@ -75,7 +75,8 @@ def referral(client: str, tenant: str) -> Envelope:
 
 
 def goals(app: Flask, headers: dict[str, str], tenant: str) -> dict[str, str]:
-    """A client intake referred, with an agreed goal that has one planned step."""
+    """A client intake referred, with an agreed goal that has one planned step and a
+    staying-well plan."""
     from waypoint_goals.service_layer import projector
 
     client = str(uuid.uuid4())
@@ -86,6 +87,13 @@ def goals(app: Flask, headers: dict[str, str], tenant: str) -> dict[str, str]:
     goal = ok(app, headers, "POST", f"/v1/clients/{client}/goals", body)["goal_id"]
     ok(app, headers, "POST", f"/v1/goals/{goal}/agreement", {"agreed_by": CLIENT})
     step = ok(app, headers, "POST", f"/v1/goals/{goal}/steps", {"description": "Shoes on"})
+    plan = {
+        "warning_signs": ["Staying in"],
+        "what_helps": ["A walk"],
+        "who_to_contact": [{"name": "A friend"}],
+        "agreed_by": [CLIENT, THERAPIST],
+    }
+    ok(app, headers, "PUT", f"/v1/clients/{client}/staying-well-plan", plan)
     return {"client_id": client, "goal_id": goal, "step_id": step["step_id"]}
 
 

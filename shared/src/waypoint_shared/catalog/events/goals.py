@@ -175,6 +175,25 @@ class GoalTargetMetV1(GoalEvent):
     met_on = fields.Date(required=True)
 
 
+class Contact(Schema):
+    """Someone to contact when the warning signs show: a name, and optionally how they relate to
+    the client and a phone number (the whole list is sealed, so each item is personal)."""
+
+    name = fields.String(required=True)
+    relationship = fields.String(allow_none=True, load_default=None)
+    phone = fields.String(allow_none=True, load_default=None)
+
+
+class StayingWellPlanAgreedV1(Schema):
+    """A client's staying-well plan as client and therapist agreed it; a later one revises it."""
+
+    client_id = fields.UUID(required=True)
+    warning_signs = fields.List(fields.String(), required=True, metadata=PERSONAL)
+    what_helps = fields.List(fields.String(), required=True, metadata=PERSONAL)
+    who_to_contact = fields.List(fields.Nested(Contact), required=True, metadata=PERSONAL)
+    agreed_by = fields.List(fields.Nested(Party), required=True)
+
+
 EVENT_TYPES = tuple(
     EventType("goals", name, version, schema)
     for name, version, schema in (
@@ -195,6 +214,7 @@ EVENT_TYPES = tuple(
         ("action_step_completed", 2, ActionStepCompletedV2),
         ("goal_revised", 2, GoalRevisedV2),
         ("goal_target_met", 1, GoalTargetMetV1),
+        ("staying_well_plan_agreed", 1, StayingWellPlanAgreedV1),
     )
 )
 
