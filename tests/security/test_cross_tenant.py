@@ -157,8 +157,18 @@ ROUTES = [
     ("progress", "GET", "/fhir/Observation?patient={client}", None),
     # Last: if B could cancel, discharge or erase A's client, A's record would show it.
     ("goals", "POST", "/v1/goals/{goal}/cancellation", {"reason": "x"}),
-    ("intake", "POST", "/v1/clients/{client}/discharge", {"reason": "x", "recorded_by": WHO}),
-    ("intake", "POST", "/v1/clients/{client}/erasure", {"reason": "x", "recorded_by": WHO}),
+    (
+        "intake",
+        "POST",
+        "/v1/clients/{client}/discharge",
+        {"ending_reason": "not_known", "recorded_by": WHO},
+    ),
+    (
+        "intake",
+        "POST",
+        "/v1/clients/{client}/erasure",
+        {"ending_reason": "not_known", "recorded_by": WHO},
+    ),
 ]
 
 
