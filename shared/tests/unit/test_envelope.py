@@ -17,7 +17,7 @@ from waypoint_shared.crypto.sealing import Place, seal_fields
 from waypoint_shared.eventstore.store import RecordedEvent
 from waypoint_shared.messaging.envelope import UndecodableRecord, decode, encode
 
-REFERRED = "waypoint.intake.client_referred.v1"
+REFERRED = "waypoint.intake.client_referred.v2"  # the newest: decode upcasts older ones
 NAMES = ("Zoë", "Ångström-Okafor", "zoe.okafor@example.org", "EXT-778-secret", "panic at night")
 
 

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from sqlalchemy import Connection
 
 from waypoint_goals.adapters import eligibility, plan
+from waypoint_shared import catalog
 from waypoint_shared.http import erasure
 from waypoint_shared.messaging.envelope import Envelope
 
@@ -59,7 +60,7 @@ def client_erased(conn: Connection, event: Envelope) -> None:
 
 
 HANDLERS: dict[str, Callable[[Connection, Envelope], None]] = {
-    f"waypoint.intake.{handler.__name__}.v1": handler
+    catalog.latest("intake", handler.__name__).type: handler  # decode upcasts to the newest
     for handler in (
         client_referred,
         consent_granted,
