@@ -140,3 +140,12 @@ def test_a_corrected_date_of_birth_moves_the_age_group_on_the_same_referral_day(
     client.apply(corrected)
 
     assert client.details["age_group"] == "child"
+
+
+def test_a_date_of_birth_cannot_be_corrected_to_after_the_referral_day() -> None:
+    client = referral(born="2010-03-01", referred_on=date(2023, 3, 1))
+
+    assert client.correct({"date_of_birth": "2023-03-01"})
+    with pytest.raises(InvalidRequest) as refused:
+        client.correct({"date_of_birth": "2023-03-02"})
+    assert list(refused.value.errors) == ["date_of_birth"]

@@ -66,6 +66,9 @@ class Client:
         changes = changed(self.details, corrections)
         if not changes:
             return []
+        if "date_of_birth" in changes and self.referred_on is not None:
+            born = date.fromisoformat(changes["date_of_birth"]["after"])
+            clinical_dates.check_birth_date(born, self.referred_on)
         return [ClientDetailsCorrected(self.client_id, list(changes), changes)]
 
     def record_cultural_context(self, **context: Any) -> list[object]:

@@ -38,6 +38,12 @@ def check_referral_date(referred_on: date, date_of_birth: date, today: date) -> 
         _refuse("referred_on", "A referral cannot be dated before the client's date of birth.")
 
 
+def check_birth_date(date_of_birth: date, referred_on: date) -> None:
+    """A corrected date of birth keeps the referral on or after it."""
+    if date_of_birth > referred_on:
+        _refuse("date_of_birth", f"Must not be after the referral ({referred_on.isoformat()}).")
+
+
 def check_care_date(name: str, day: date, referred_on: date | None, today: date) -> None:
     """A date in the client's care (a screening, a discharge) lies between the referral day and
     one day after today; a referral recorded without a date (v1) bounds nothing."""
