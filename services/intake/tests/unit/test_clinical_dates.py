@@ -4,6 +4,7 @@ referral, screening and discharge dates (the caller's day is passed in: no clock
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from datetime import date
 
 import pytest
@@ -87,40 +88,28 @@ CARE_DATES = [
 ]
 
 
-@pytest.mark.parametrize(("administered_on", "accepted"), CARE_DATES)
-def test_a_screening_is_dated_from_the_referral_to_one_day_after_today(
-    administered_on: date, accepted: bool
+STEPS: dict[str, Callable[[Client, date], list[object]]] = {
+    "administered_on": lambda client, day: client.record_screening(
+        "s-1", "GAD-7", [1] * 7, TODAY, day
+    ),
+    "discharged_on": lambda client, day: client.discharge("completed_treatment", TODAY, day),
+}
+
+
+@pytest.mark.parametrize("field", sorted(STEPS))
+@pytest.mark.parametrize(("day", "accepted"), CARE_DATES)
+def test_a_screening_or_a_discharge_is_dated_from_the_referral_to_one_day_after_today(
+    field: str, day: date, accepted: bool
 ) -> None:
     client = referral(referred_on=REFERRED_ON)
 
-    def screen() -> list[object]:
-        return client.record_screening("s-1", "GAD-7", [1] * 7, TODAY, administered_on)
-
     if accepted:
-        [recorded] = screen()
-        assert recorded.administered_on == administered_on.isoformat()  # type: ignore[attr-defined]
+        [recorded] = STEPS[field](client, day)
+        assert getattr(recorded, field) == day.isoformat()
         return
     with pytest.raises(InvalidRequest) as refused:
-        screen()
-    assert list(refused.value.errors) == ["administered_on"]
-
-
-@pytest.mark.parametrize(("discharged_on", "accepted"), CARE_DATES)
-def test_a_discharge_is_dated_from_the_referral_to_one_day_after_today(
-    discharged_on: date, accepted: bool
-) -> None:
-    client = referral(referred_on=REFERRED_ON)
-
-    def discharge() -> list[object]:
-        return client.discharge("completed_treatment", TODAY, discharged_on)
-
-    if accepted:
-        [discharged] = discharge()
-        assert discharged.discharged_on == discharged_on.isoformat()  # type: ignore[attr-defined]
-        return
-    with pytest.raises(InvalidRequest) as refused:
-        discharge()
-    assert list(refused.value.errors) == ["discharged_on"]
+        STEPS[field](client, day)
+    assert list(refused.value.errors) == [field]
 
 
 def test_undated_screenings_and_discharges_are_dated_today() -> None:
