@@ -7,11 +7,11 @@ ones. Intake's and goals' events are fed to the consumers' handlers as their wor
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
 from typing import Any
 
 from flask import Flask
 
+from waypoint_devkit.apps import envelope
 from waypoint_shared.db.database import read, run_in_transaction
 from waypoint_shared.messaging.envelope import Envelope, decode, encode
 
@@ -59,19 +59,8 @@ def intake(app: Flask, headers: dict[str, str]) -> dict[str, str]:
 
 
 def referral(client: str, tenant: str) -> Envelope:
-    """Intake's `client_referred` of a client, as a consumer receives it."""
-    return Envelope(
-        str(uuid.uuid4()),
-        "intake",
-        "waypoint.intake.client_referred.v1",
-        client,
-        tenant,
-        datetime.now(UTC),
-        1,
-        None,
-        None,
-        {"client_id": client},
-    )
+    """Intake's `client_referred` of a client, as a consumer receives it (its newest version)."""
+    return envelope("intake", "client_referred", client, tenant)
 
 
 def goals(app: Flask, headers: dict[str, str], tenant: str) -> dict[str, str]:

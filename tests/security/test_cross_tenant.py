@@ -31,6 +31,7 @@ SOON = (datetime.now(UTC) + timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
 pytestmark = [pytest.mark.e2e, pytest.mark.kafka, pytest.mark.timeout(600)]
 
 WHO = {"role": "clinician", "id": "dr-b"}
+ENDED = {"ending_reason": "not_known", "recorded_by": WHO}  # a discharge's body
 THERAPIST = {"role": "therapist", "id": "t-b"}  # goals' parties are clients and therapists
 CLIENT = {"role": "client", "id": "c-a"}
 SESSION = {"date": date.today().isoformat(), "attended": True}
@@ -165,7 +166,7 @@ ROUTES = [
     ("progress", "GET", "/fhir/Observation?patient={client}", None),
     # Last: if B could cancel, discharge or erase A's client, A's record would show it.
     ("goals", "POST", "/v1/goals/{goal}/cancellation", {"reason": "x"}),
-    ("intake", "POST", "/v1/clients/{client}/discharge", {"reason": "x", "recorded_by": WHO}),
+    ("intake", "POST", "/v1/clients/{client}/discharge", ENDED),
     ("intake", "POST", "/v1/clients/{client}/erasure", {"reason": "x", "recorded_by": WHO}),
 ]
 

@@ -8,7 +8,14 @@ from typing import Any
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from waypoint_shared.catalog import instruments
-from waypoint_shared.catalog.events.common import MODALITIES, PERSONAL, PRIORITIES, EventType, Party
+from waypoint_shared.catalog.events.common import (
+    MODALITIES,
+    PERSONAL,
+    PRIORITIES,
+    EventType,
+    Party,
+    adding,
+)
 
 ACHIEVEMENT_STATUSES = (
     "in-progress",
@@ -250,14 +257,6 @@ def _goal_proposed_v1(data: dict[str, Any]) -> tuple[str, dict[str, Any]]:
     }
 
 
-def _goal_agreed_v1(data: dict[str, Any]) -> tuple[str, dict[str, Any]]:
-    return "waypoint.goals.goal_agreed.v2", {**data, "agreed_on": None}
-
-
-def _action_step_completed_v1(data: dict[str, Any]) -> tuple[str, dict[str, Any]]:
-    return "waypoint.goals.action_step_completed.v2", {**data, "completed_on": None}
-
-
 def _goal_revised_v1(data: dict[str, Any]) -> tuple[str, dict[str, Any]]:
     """A revised v1 target, before and after, as a target in the instrument's direction; sealed
     changes (a consumer without the key) pass as they are."""
@@ -271,7 +270,9 @@ def _goal_revised_v1(data: dict[str, Any]) -> tuple[str, dict[str, Any]]:
 
 UPCASTERS = {
     "waypoint.goals.goal_proposed.v1": _goal_proposed_v1,
-    "waypoint.goals.goal_agreed.v1": _goal_agreed_v1,
-    "waypoint.goals.action_step_completed.v1": _action_step_completed_v1,
+    "waypoint.goals.goal_agreed.v1": adding("waypoint.goals.goal_agreed.v2", "agreed_on"),
+    "waypoint.goals.action_step_completed.v1": adding(
+        "waypoint.goals.action_step_completed.v2", "completed_on"
+    ),
     "waypoint.goals.goal_revised.v1": _goal_revised_v1,
 }
