@@ -10,16 +10,19 @@ instrument.
 
 from __future__ import annotations
 
+import json
+import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from waypoint_progress.domain.journey import Journey, Scored
 from waypoint_progress.domain.outcomes import deteriorated, improved, is_case, reliably
-from waypoint_progress.domain.scoring import CLINICAL, Thresholds
+from waypoint_progress.domain.scoring import CLINICAL, INSTRUMENTS, Thresholds
 from waypoint_progress.domain.sources import SourceEvent, is_journey_event, source_order
 
 SO_FAR, FINAL = "so_far", "final"
+OUTCOME_NAMESPACE = uuid.UUID("0b8e4f2a-7c1d-5e39-8a64-2f5d9c3b7e10")
 MINIMUM_SESSIONS = 2  # attended treatment sessions of a finished course
 
 
@@ -52,6 +55,21 @@ def journey_of(events: Iterable[SourceEvent], thresholds: Thresholds) -> Journey
 def course_outcome(events: Iterable[SourceEvent], thresholds: Thresholds) -> CourseOutcome:
     """The outcome of a client's course from its source events."""
     return outcome_of(journey_of(events, thresholds))
+
+
+def at_discharge(
+    events: Iterable[SourceEvent], thresholds: Thresholds
+) -> tuple[SourceEvent, CourseOutcome] | None:
+    """A discharged client's last discharge and final outcome; None before discharge."""
+    journey = journey_of(events, thresholds)
+    return None if journey.discharge is None else (journey.discharge, outcome_of(journey))
+
+
+def outcome_event_id(discharge: SourceEvent, outcome: CourseOutcome) -> str:
+    """The id of the outcome published for a discharge: the same discharge and outcome always
+    give the same id; an outcome a late session changed gives another."""
+    content = json.dumps(outcome.as_dict(), sort_keys=True)
+    return str(uuid.uuid5(OUTCOME_NAMESPACE, f"{discharge.event_id}:{content}"))
 
 
 def outcome_of(journey: Journey) -> CourseOutcome:
@@ -112,3 +130,20 @@ def scores_on(scores: Mapping[str, Scored], pick: Any) -> dict[str, Any]:
 def whole(total: float) -> float | int:
     """PHQ-9 and GAD-7 totals are whole numbers; they travel as such."""
     return int(total) if float(total).is_integer() else total
+
+
+def first_to_last(journey: Journey) -> list[dict[str, Any]]:
+    """Each instrument scored, its first and its last score (docs/progress.md, "Outcomes")."""
+    return [
+        {
+            "instrument": instrument,
+            "first": scored_on(journey.firsts[instrument]),
+            "last": scored_on(journey.lasts.get(instrument)),
+        }
+        for instrument in INSTRUMENTS
+        if instrument in journey.firsts
+    ]
+
+
+def scored_on(score: Scored | None) -> dict[str, Any] | None:
+    return None if score is None else {"score": whole(score.total), "date": score.day.isoformat()}

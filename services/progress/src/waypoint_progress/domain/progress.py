@@ -58,7 +58,30 @@ class AlertAcknowledged:
     action_taken: str
 
 
-EVENTS: tuple[type, ...] = (SessionRecorded, MilestoneReached, AlertRaised, AlertAcknowledged)
+@dataclass(frozen=True)
+class CourseOutcomeRecorded:
+    """The course outcome at discharge (`domain/course.py`), as progress publishes it."""
+
+    client_id: str
+    status: str
+    finished_course: bool
+    attended_sessions: int
+    first: dict[str, Any]
+    last: dict[str, Any]
+    caseness_at_first: bool | None
+    recovery: bool | None
+    reliable_improvement: bool | None
+    reliable_deterioration: bool | None
+    reliable_recovery: bool | None
+
+
+EVENTS: tuple[type, ...] = (
+    SessionRecorded,
+    MilestoneReached,
+    AlertRaised,
+    AlertAcknowledged,
+    CourseOutcomeRecorded,
+)
 
 
 def session_recorded(
