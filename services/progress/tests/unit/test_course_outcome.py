@@ -31,22 +31,23 @@ def acceptance(j: JourneyEvents) -> list[Envelope]:
     return [*weekly(j, (16, 13), (12, 9), (8, 6)), j.discharge()]
 
 
+ACCEPTANCE_OUTCOME = {
+    "status": "final",
+    "finished_course": True,
+    "attended_sessions": 3,
+    "first": {"PHQ-9": 16, "GAD-7": 13, "date": "2025-03-11"},
+    "last": {"PHQ-9": 8, "GAD-7": 6, "date": "2025-03-25"},
+    "caseness_at_first": True,
+    "recovery": True,
+    "reliable_improvement": True,
+    "reliable_deterioration": False,
+    "reliable_recovery": True,
+}
 CASES: list[tuple[str, Events, dict[str, Any]]] = [
     (
         "16/13 → 8/6 over three attended sessions, discharged: a reliable recovery",
         acceptance,
-        {
-            "status": "final",
-            "finished_course": True,
-            "attended_sessions": 3,
-            "first": {"PHQ-9": 16, "GAD-7": 13, "date": "2025-03-11"},
-            "last": {"PHQ-9": 8, "GAD-7": 6, "date": "2025-03-25"},
-            "caseness_at_first": True,
-            "recovery": True,
-            "reliable_improvement": True,
-            "reliable_deterioration": False,
-            "reliable_recovery": True,
-        },
+        ACCEPTANCE_OUTCOME,
     ),
     (
         "the same course before discharge: so far, not finished",

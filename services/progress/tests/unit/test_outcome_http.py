@@ -17,20 +17,8 @@ from waypoint_devkit.apps import bearer, deliver
 from waypoint_shared.messaging.envelope import Envelope
 
 from ..conftest import JourneyEvents
+from .test_course_outcome import ACCEPTANCE_OUTCOME
 from .test_milestone_and_alert_rules import gad7, phq9
-
-ACCEPTANCE_OUTCOME = {
-    "status": "final",
-    "finished_course": True,
-    "attended_sessions": 3,
-    "first": {"PHQ-9": 16, "GAD-7": 13, "date": "2025-03-11"},
-    "last": {"PHQ-9": 8, "GAD-7": 6, "date": "2025-03-25"},
-    "caseness_at_first": True,
-    "recovery": True,
-    "reliable_improvement": True,
-    "reliable_deterioration": False,
-    "reliable_recovery": True,
-}
 
 
 def project(app: Flask, envelopes: Iterable[Envelope]) -> None:

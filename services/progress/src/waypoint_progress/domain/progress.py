@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from waypoint_progress.domain.course import CourseOutcome
 from waypoint_progress.domain.errors import AlertNotFound, AlreadyAcknowledged, SessionNotFound
 from waypoint_progress.domain.scoring import Score
 
@@ -59,20 +60,10 @@ class AlertAcknowledged:
 
 
 @dataclass(frozen=True)
-class CourseOutcomeRecorded:
+class CourseOutcomeRecorded(CourseOutcome):
     """The course outcome at discharge (`domain/course.py`), as progress publishes it."""
 
     client_id: str
-    status: str
-    finished_course: bool
-    attended_sessions: int
-    first: dict[str, Any]
-    last: dict[str, Any]
-    caseness_at_first: bool | None
-    recovery: bool | None
-    reliable_improvement: bool | None
-    reliable_deterioration: bool | None
-    reliable_recovery: bool | None
 
 
 EVENTS: tuple[type, ...] = (

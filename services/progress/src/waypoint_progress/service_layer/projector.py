@@ -176,7 +176,7 @@ def publish_outcomes(
                 derived_stream(discharge.client_id),
                 discharge.client_id,
                 None,
-                [CourseOutcomeRecorded(discharge.client_id, **outcome.as_dict())],
+                [CourseOutcomeRecorded(**outcome.as_dict(), client_id=discharge.client_id)],
                 {**cause, "causation_id": discharge.event_id},
                 [outcome_event_id(discharge, outcome)],
             )
