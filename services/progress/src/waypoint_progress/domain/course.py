@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 from waypoint_progress.domain.journey import Journey, Scored
@@ -118,7 +119,7 @@ def judge(
     }
 
 
-def scores_on(scores: Mapping[str, Scored], pick: Any) -> dict[str, Any]:
+def scores_on(scores: Mapping[str, Scored], pick: Callable[[list[date]], date]) -> dict[str, Any]:
     """The PHQ-9 and GAD-7 totals and the day of the first (min) or last (max) of them."""
     days = [scores[i].day for i in CLINICAL if i in scores]
     return {

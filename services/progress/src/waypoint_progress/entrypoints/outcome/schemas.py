@@ -5,9 +5,9 @@ from marshmallow import Schema, fields, validate
 from waypoint_progress.entrypoints.timeline.schemas import EntrySchema
 
 
-def day(**options: bool) -> fields.String:
+def day(allow_none: bool = False) -> fields.String:
     """An ISO date, YYYY-MM-DD."""
-    return fields.String(required=True, metadata={"format": "date"}, **options)
+    return fields.String(required=True, allow_none=allow_none, metadata={"format": "date"})
 
 
 # The PHQ-9 and GAD-7 totals (null when not scored) and the day of the first (or last) of them.
