@@ -31,14 +31,16 @@ EXAMPLES = [
         strengths=["determined"],
         addresses=["insomnia"],
         target_date="2025-12-01",
-        target={"instrument": "PHQ-9", "below": 10.0},
+        target={"instrument": "PHQ-9", "score": 9.0, "direction": "at_or_below"},
     ),
-    events.GoalAgreed(**IDS, agreed_by={"role": "therapist", "id": "t-7"}),
+    events.GoalAgreed(**IDS, agreed_by={"role": "therapist", "id": "t-7"}, agreed_on="2025-09-01"),
     events.GoalRejected(**IDS, rejected_by=PARTY, reason="not now"),
     events.ActionStepPlanned(
         **IDS, step_id=STEP_ID, description="Wind down", due_date="2025-10-01"
     ),
-    events.ActionStepCompleted(**IDS, step_id=STEP_ID, note="three nights"),
+    events.ActionStepCompleted(
+        **IDS, step_id=STEP_ID, note="three nights", completed_on="2025-09-20"
+    ),
     events.GoalCheckedIn(**IDS, rating=6, achievement_status="improving", by=PARTY, note="better"),
     events.GoalRevised(**IDS, reason="smaller", changed_fields=["title"], changes=CHANGE),
     events.ActionStepRevised(
@@ -52,6 +54,9 @@ EXAMPLES = [
     events.GoalResumed(**IDS, reason="recovered"),
     events.GoalCancelled(**IDS, reason="moved away"),
     events.GoalAchieved(**IDS, note="sleeping well"),
+    events.GoalTargetMet(
+        **IDS, instrument="PHQ-9", score=9.0, session_id=STEP_ID, met_on="2025-10-08"
+    ),
 ]
 
 

@@ -29,7 +29,9 @@ CATALOG: dict[str, EventType] = {
 }
 
 # (type, version) -> function turning that version's payload into the next version's.
-UPCASTERS: dict[str, Callable[[dict[str, Any]], tuple[str, dict[str, Any]]]] = {}
+UPCASTERS: dict[str, Callable[[dict[str, Any]], tuple[str, dict[str, Any]]]] = {
+    **goals.UPCASTERS,
+}
 
 
 @cache

@@ -58,8 +58,8 @@ SPEC = service.ServiceSpec[Container](
         ),
     ),
     listens=service.Listening(
-        services=("intake",),
-        handle=lambda _container: projector.handle,
+        services=("intake", "progress"),
+        handle=lambda container: projector.handler(container.goals),
         known_client=lambda _container: projector.knows,
     ),
 )

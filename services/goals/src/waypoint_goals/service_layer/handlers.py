@@ -13,7 +13,7 @@ from waypoint_goals.adapters import eligibility, plan
 from waypoint_goals.domain.eligibility import ensure_known
 from waypoint_goals.domain.events import EVENTS, Party
 from waypoint_goals.domain.goal import Goal
-from waypoint_goals.service_layer.queries import load_goal
+from waypoint_goals.service_layer.queries import ALL_GOALS, load_goal
 from waypoint_shared.crypto.sealing import PersonalDataKeys
 from waypoint_shared.eventstore.repository import (
     Append,
@@ -91,8 +91,10 @@ def _change(
     return goal
 
 
-def agree_goal(goals: Goals, conn: Connection, command: Command, agreed_by: Party) -> Goal:
-    return _change(goals, conn, command, lambda goal: goal.agree(agreed_by))
+def agree_goal(
+    goals: Goals, conn: Connection, command: Command, agreed_by: Party, agreed_on: str | None = None
+) -> Goal:
+    return _change(goals, conn, command, lambda goal: goal.agree(agreed_by, agreed_on))
 
 
 def reject_goal(
@@ -110,9 +112,15 @@ def plan_step(
 
 
 def complete_step(
-    goals: Goals, conn: Connection, command: Command, step_id: str, note: str | None
+    goals: Goals,
+    conn: Connection,
+    command: Command,
+    step_id: str,
+    note: str | None,
+    completed_on: str | None = None,
 ) -> Goal:
-    return _change(goals, conn, command, lambda goal: goal.complete_step(step_id, note))
+    decide = lambda goal: goal.complete_step(step_id, note, completed_on)  # noqa: E731
+    return _change(goals, conn, command, decide)
 
 
 def revise_goal(
@@ -153,3 +161,33 @@ def cancel_goal(goals: Goals, conn: Connection, command: Command, reason: str) -
 
 def achieve_goal(goals: Goals, conn: Connection, command: Command, note: str | None) -> Goal:
     return _change(goals, conn, command, lambda goal: goal.achieve(note))
+
+
+@dataclass(frozen=True)
+class RecordedSession:
+    """A session progress recorded, as far as goal targets need it."""
+
+    tenant_id: str
+    client_id: str
+    session_id: str
+    held_on: str  # ISO date
+    scores: dict[str, float]  # instrument → total
+
+
+def meet_targets(
+    goals: Goals, conn: Connection, session: RecordedSession, metadata: dict[str, Any]
+) -> None:
+    """Record `goal_target_met` on each goal of the client whose target a session's score meets
+    for the first time: the goal decides, so a redelivered or replayed session records nothing
+    twice."""
+    tenant_id, client_id = session.tenant_id, session.client_id
+    for _, goal_id in plan.goal_ids(conn, tenant_id, client_id, limit=ALL_GOALS):
+        goal = load_goal(goals, conn, tenant_id, goal_id)
+        instrument = (goal.details.get("target") or {}).get("instrument")
+        if instrument not in session.scores:
+            continue
+        score = session.scores[instrument]
+        met = goal.meet_target(instrument, score, session.session_id, session.held_on)
+        if met is not None:
+            append = Append(tenant_id, goal_id, client_id, goal.version, [met], metadata)
+            goals.repository.record(conn, append)
