@@ -163,6 +163,8 @@ ROUTES = [
     ("progress", "GET", "/v1/clients/{client}/measures?instrument=PHQ-9", None),
     ("progress", "GET", "/v1/clients/{client}/export", None),
     ("progress", "GET", "/v1/clients/{client}/access-log", None),
+    ("progress", "GET", "/v1/clients/{client}/outcome", None),
+    ("progress", "GET", "/v1/clients/{client}/summary", None),
     ("progress", "GET", "/fhir/Observation?patient={client}", None),
     # Last: if B could cancel, discharge or erase A's client, A's record would show it.
     ("goals", "POST", "/v1/goals/{goal}/cancellation", {"reason": "x"}),

@@ -18,8 +18,8 @@ ACCEPTANCE_MILESTONES = [
     "plan_ready",
     "small_win",
     "halfway",
-    "reliable_improvement",
-    "recovery",
+    "reliable_improvement_so_far",
+    "below_caseness",
     "strong_alliance",
 ]
 

@@ -47,7 +47,7 @@ def test_a_rescreen_mid_treatment_does_not_move_the_baseline(
     journey: type[JourneyEvents], rescreen: tuple[int, int]
 ) -> None:
     events = screened_then_rescreened(journey(), rescreen)
-    assert "reliable_deterioration" not in types(events)
+    assert "reliable_deterioration_so_far" not in types(events)
     day_21 = last_point(events, "PHQ-9")
     assert (day_21.baseline, day_21.change_from_baseline) == (20, -7)
     assert day_21.reliable_improvement and not day_21.reliable_deterioration
@@ -98,8 +98,12 @@ def test_a_first_session_as_baseline_gives_reliable_improvement_and_no_deteriora
     journey: type[JourneyEvents],
 ) -> None:
     j = journey()
-    events = [j.session(PHQ9=phq9(18)), j.session(PHQ9=phq9(11)), j.session(PHQ9=phq9(14))]
-    assert types(events) == ["reliable_improvement"]
+    events = [
+        j.session(PHQ9=phq9(18), GAD7=gad7(6)),
+        j.session(PHQ9=phq9(11), GAD7=gad7(6)),
+        j.session(PHQ9=phq9(14), GAD7=gad7(6)),
+    ]
+    assert types(events) == ["reliable_improvement_so_far"]
 
 
 def test_a_missed_session_before_any_score_has_no_baseline_yet(
@@ -124,4 +128,5 @@ def test_the_projector_raises_no_deterioration_alert_after_a_rescreen(
         with read(container.engine) as conn:
             kinds = conn.execute(select(timeline_entries.c.type)).scalars().all()
         container.engine.dispose()
-    assert "reliable_improvement" in kinds and "reliable_deterioration" not in kinds
+    assert "reliable_improvement_so_far" in kinds
+    assert "reliable_deterioration_so_far" not in kinds

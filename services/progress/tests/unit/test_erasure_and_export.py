@@ -82,12 +82,14 @@ def test_after_client_erased_every_progress_route_of_the_client_answers_410(
             ("measures", {"instrument": "PHQ-9"}),
             ("export", {}),
             ("access-log", {}),
+            ("outcome", {}),
+            ("summary", {}),
         )
     ]
     answers.append(record_session(app, client.client_id))
     fhir = get(app, "/fhir/Observation", patient=client.client_id)
 
-    assert [a.status_code for a in answers] == [410] * 7
+    assert [a.status_code for a in answers] == [410] * 9
     assert fhir.status_code == 410
     assert fhir.get_json()["issue"][0]["code"] == "deleted"
     assert rows_of(app, client.client_id) == [0, 0, 0]

@@ -189,20 +189,39 @@ def test_phq9_item_9_above_0_is_a_risk_flag_at_a_session_or_a_screening(
     assert types([j.session(PHQ9=[3, 3, 3, 3, 3, 3, 3, 3, 0])]) == []
 
 
-def test_a_phq9_drop_of_6_from_the_screening_baseline_is_reliable_improvement(
+def test_a_phq9_drop_of_6_from_the_screening_baseline_is_reliable_improvement_so_far(
     journey: type[JourneyEvents],
 ) -> None:
     j = journey()
-    events = [j.screening("PHQ-9", phq9(16)), j.session(PHQ9=phq9(10))]
+    screened = [j.screening("PHQ-9", phq9(16)), j.screening("GAD-7", gad7(6))]
+    events = [*screened, j.session(PHQ9=phq9(10), GAD7=gad7(6))]
     [improved] = derived(events)
-    assert (improved.type, improved.source.event_id) == ("reliable_improvement", events[1].event_id)
-    assert types([j.screening("PHQ-9", phq9(16)), j.session(PHQ9=phq9(11))]) == []
+    assert (improved.type, improved.source.event_id) == (
+        "reliable_improvement_so_far",
+        events[2].event_id,
+    )
+    assert improved.title == "Reliable improvement so far on PHQ-9 and GAD-7"
+    assert types([*screened, j.session(PHQ9=phq9(11), GAD7=gad7(6))]) == []
 
 
-def test_a_gad7_drop_of_4_alone_is_reliable_improvement(journey: type[JourneyEvents]) -> None:
+def test_a_gad7_drop_of_4_alone_is_reliable_improvement_so_far(
+    journey: type[JourneyEvents],
+) -> None:
     j = journey()
-    assert types([j.screening("GAD-7", gad7(7)), j.session(GAD7=gad7(3))]) == [
-        "reliable_improvement"
+    screened = [j.screening("PHQ-9", phq9(5)), j.screening("GAD-7", gad7(7))]
+    assert types([*screened, j.session(PHQ9=phq9(5), GAD7=gad7(3))]) == [
+        "reliable_improvement_so_far"
+    ]
+
+
+def test_a_session_with_only_phq9_claims_no_improvement_while_gad7_is_unknown(
+    journey: type[JourneyEvents],
+) -> None:
+    j = journey()
+    screened = [j.screening("PHQ-9", phq9(16)), j.screening("GAD-7", gad7(12))]
+    assert types([*screened, j.session(PHQ9=phq9(4))]) == []
+    assert types([j.screening("PHQ-9", phq9(16)), j.session(PHQ9=phq9(10), GAD7=gad7(9))]) == [
+        "reliable_improvement_so_far"
     ]
 
 
@@ -214,42 +233,62 @@ def test_phq9_up_6_with_gad7_down_4_is_neither_improvement_nor_deterioration(
     assert types([*baselines, j.session(PHQ9=phq9(11), GAD7=gad7(3))]) == []
 
 
-def test_a_phq9_rise_of_6_is_a_reliable_deterioration_alert_every_time(
+def test_a_phq9_rise_of_6_is_a_reliable_deterioration_so_far_alert_every_time(
     journey: type[JourneyEvents],
 ) -> None:
     j = journey()
     events = [j.screening("PHQ-9", phq9(4)), j.session(PHQ9=phq9(10)), j.session(PHQ9=phq9(12))]
     alerts = derived(events)
-    assert [(a.kind, a.type) for a in alerts] == [("alert", "reliable_deterioration")] * 2
+    assert [(a.kind, a.type) for a in alerts] == [("alert", "reliable_deterioration_so_far")] * 2
     assert alerts[0].id == entry_id(
-        "reliable_deterioration", j.tenant, j.client_id, events[1].event_id
+        "reliable_deterioration_so_far", j.tenant, j.client_id, events[1].event_id
     )
+
+
+def test_a_session_not_attended_never_counts_towards_a_flag(
+    journey: type[JourneyEvents],
+) -> None:
+    j = journey()
+    screened = [j.screening("PHQ-9", phq9(4)), j.screening("GAD-7", gad7(3))]
+    assert types([*screened, j.session(attended=False, PHQ9=phq9(20), GAD7=gad7(15))]) == []
+    high = [j.screening("PHQ-9", phq9(20)), j.screening("GAD-7", gad7(15))]
+    assert types([*high, j.session(attended=False, PHQ9=phq9(4), GAD7=gad7(3))]) == []
 
 
 def test_without_a_screening_the_first_session_is_the_baseline(
     journey: type[JourneyEvents],
 ) -> None:
     j = journey()
-    assert types([j.session(PHQ9=phq9(16)), j.session(PHQ9=phq9(10))]) == ["reliable_improvement"]
+    sessions = [j.session(PHQ9=phq9(16), GAD7=gad7(6)), j.session(PHQ9=phq9(10), GAD7=gad7(6))]
+    assert types(sessions) == ["reliable_improvement_so_far"]
 
 
-def test_recovery_needs_a_case_at_baseline_and_both_instruments_below_caseness_together(
+def test_below_caseness_needs_a_case_at_first_and_both_measures_below_in_one_session(
     journey: type[JourneyEvents],
 ) -> None:
     j = journey()
     baselines = [j.screening("PHQ-9", phq9(12)), j.screening("GAD-7", gad7(9))]
-    assert "recovery" in types([*baselines, j.session(PHQ9=phq9(9), GAD7=gad7(7))])
-    assert "recovery" not in types([*baselines, j.session(PHQ9=phq9(9))])
-    assert "recovery" not in types([*baselines, j.session(PHQ9=phq9(9), GAD7=gad7(8))])
+    [below] = derived([*baselines, j.session(PHQ9=phq9(9), GAD7=gad7(7))])
+    assert (below.type, below.title) == ("below_caseness", "Below caseness on PHQ-9 and GAD-7")
+    assert "below_caseness" not in types([*baselines, j.session(PHQ9=phq9(9))])
+    assert "below_caseness" not in types([*baselines, j.session(PHQ9=phq9(9), GAD7=gad7(8))])
     not_a_case = [j.screening("PHQ-9", phq9(9)), j.screening("GAD-7", gad7(7))]
-    assert "recovery" not in types([*not_a_case, j.session(PHQ9=phq9(2), GAD7=gad7(1))])
+    assert "below_caseness" not in types([*not_a_case, j.session(PHQ9=phq9(2), GAD7=gad7(1))])
+
+
+def test_the_old_per_session_names_are_gone(journey: type[JourneyEvents]) -> None:
+    j = journey()
+    baselines = [j.screening("PHQ-9", phq9(16)), j.screening("GAD-7", gad7(12))]
+    found = set(types([*baselines, j.session(PHQ9=phq9(4), GAD7=gad7(3))]))
+    assert found == {"reliable_improvement_so_far", "below_caseness"}
+    assert not found & {"reliable_improvement", "recovery", "reliable_deterioration"}
 
 
 def test_thresholds_come_from_configuration(journey: type[JourneyEvents]) -> None:
     j = journey()
-    events = [j.screening("PHQ-9", phq9(16)), j.session(PHQ9=phq9(12))]
+    events = [j.session(PHQ9=phq9(16), GAD7=gad7(5)), j.session(PHQ9=phq9(12), GAD7=gad7(5))]
     assert types(events) == []
-    assert types(events, Thresholds(phq9_reliable_change=4)) == ["reliable_improvement"]
+    assert types(events, Thresholds(phq9_reliable_change=4)) == ["reliable_improvement_so_far"]
 
 
 def test_issue_5_journey_lists_its_milestones_in_order(

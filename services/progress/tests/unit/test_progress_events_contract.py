@@ -12,6 +12,7 @@ from waypoint_progress.domain.progress import (
     EVENTS,
     AlertAcknowledged,
     AlertRaised,
+    CourseOutcomeRecorded,
     MilestoneReached,
     SessionRecorded,
 )
@@ -19,7 +20,9 @@ from waypoint_shared import catalog
 from waypoint_shared.catalog import golden
 from waypoint_shared.eventstore.repository import event_name
 
-ProgressEvent = SessionRecorded | MilestoneReached | AlertRaised | AlertAcknowledged
+ProgressEvent = (
+    SessionRecorded | MilestoneReached | AlertRaised | AlertAcknowledged | CourseOutcomeRecorded
+)
 CLIENT = str(uuid.uuid4())
 EXAMPLES: list[ProgressEvent] = [
     SessionRecorded(
@@ -49,6 +52,19 @@ EXAMPLES: list[ProgressEvent] = [
         str(uuid.uuid4()),
     ),
     AlertAcknowledged(str(uuid.uuid4()), CLIENT, {"role": "clinician", "id": "dr-1"}, "Called"),
+    CourseOutcomeRecorded(
+        status="final",
+        finished_course=True,
+        attended_sessions=3,
+        first={"PHQ-9": 16, "GAD-7": 13, "date": "2025-03-11"},
+        last={"PHQ-9": 8, "GAD-7": None, "date": "2025-03-25"},
+        caseness_at_first=True,
+        recovery=None,
+        reliable_improvement=None,
+        reliable_deterioration=None,
+        reliable_recovery=None,
+        client_id=CLIENT,
+    ),
 ]
 
 
@@ -79,6 +95,7 @@ def test_reflections_and_actions_taken_are_personal_and_derived_events_carry_non
         "alert_acknowledged": {"action_taken"},
         "milestone_reached": set(),
         "alert_raised": set(),
+        "course_outcome_recorded": set(),
     }
 
 

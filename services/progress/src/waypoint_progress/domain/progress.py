@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from waypoint_progress.domain.course import CourseOutcome
 from waypoint_progress.domain.errors import AlertNotFound, AlreadyAcknowledged, SessionNotFound
 from waypoint_progress.domain.scoring import Score
 
@@ -58,7 +59,20 @@ class AlertAcknowledged:
     action_taken: str
 
 
-EVENTS: tuple[type, ...] = (SessionRecorded, MilestoneReached, AlertRaised, AlertAcknowledged)
+@dataclass(frozen=True)
+class CourseOutcomeRecorded(CourseOutcome):
+    """The course outcome at discharge (`domain/course.py`), as progress publishes it."""
+
+    client_id: str
+
+
+EVENTS: tuple[type, ...] = (
+    SessionRecorded,
+    MilestoneReached,
+    AlertRaised,
+    AlertAcknowledged,
+    CourseOutcomeRecorded,
+)
 
 
 def session_recorded(

@@ -12,7 +12,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
-from waypoint_progress.domain.journey import Journey
+from waypoint_progress.domain.course import outcome_of
+from waypoint_progress.domain.journey import Journey, attended
 from waypoint_progress.domain.sources import SourceEvent, measures_of
 
 Detect = Callable[[Journey, SourceEvent], Iterable[str]]
@@ -93,15 +94,25 @@ def alliance_concern(journey: Journey, event: SourceEvent) -> Iterable[str]:
     )
 
 
-def outcome(flag: str, key: Callable[[SourceEvent], str]) -> Detect:
-    """Reliable improvement, deterioration or recovery of a session against the baselines."""
+def so_far(flag: str, key: Callable[[SourceEvent], str]) -> Detect:
+    """An attended session's flag against the first scores: reliable improvement, reliable
+    deterioration or below caseness so far (`outcomes.Assessment`)."""
 
     def detect(journey: Journey, event: SourceEvent) -> Iterable[str]:
-        if event.name != "session_recorded":
+        if not attended(event):
             return ()
         return (key(event),) if getattr(journey.assessment(event), flag) else ()
 
     return detect
+
+
+def reliable_recovery(journey: Journey, _event: SourceEvent) -> Iterable[str]:
+    """The final course outcome says reliable recovery: completed by the discharge, or by a
+    session of the discharge day that sorts after it."""
+    if journey.discharge is None:
+        return ()
+    outcome = outcome_of(journey)
+    return ONCE if outcome.finished_course and outcome.reliable_recovery else ()
 
 
 def risk_flag(_journey: Journey, event: SourceEvent) -> Iterable[str]:
@@ -125,23 +136,28 @@ MILESTONES = (
     Rule("first_reflection", "First reflection shared", first_reflection),
     Rule("sessions", "{key} sessions attended", sessions),
     # Outcomes before alliance (ADR 0004): the table as first agreed listed strong alliance first;
-    # issue 5's acceptance journey orders a session's milestones improvement, recovery, alliance
-    # (see docs/progress.md).
+    # issue 5's acceptance journey orders a session's milestones improvement so far, below
+    # caseness, alliance (see docs/progress.md). Reliable recovery comes last: it is a course's.
     Rule(
-        "reliable_improvement",
-        "Reliable improvement",
-        outcome("reliable_improvement", lambda _: ""),
+        "reliable_improvement_so_far",
+        "Reliable improvement so far on PHQ-9 and GAD-7",
+        so_far("reliable_improvement", lambda _: ""),
     ),
-    Rule("recovery", "Recovery", outcome("recovery", lambda _: "")),
+    Rule(
+        "below_caseness",
+        "Below caseness on PHQ-9 and GAD-7",
+        so_far("below_caseness", lambda _: ""),
+    ),
     Rule("strong_alliance", "Strong alliance", strong_alliance),
+    Rule("reliable_recovery", "Reliable recovery (NHS Talking Therapies)", reliable_recovery),
 )
 
 ALERTS = (
     Rule("risk_flag", "Risk flag: PHQ-9 item 9 above 0", risk_flag),
     Rule(
-        "reliable_deterioration",
-        "Reliable deterioration",
-        outcome("reliable_deterioration", event_id),
+        "reliable_deterioration_so_far",
+        "Reliable deterioration so far",
+        so_far("reliable_deterioration", event_id),
     ),
     Rule("alliance_concern", "Alliance concern: SRS below threshold", alliance_concern),
     Rule("consent_revoked", "Consent revoked", on("consent_revoked", key=event_id)),

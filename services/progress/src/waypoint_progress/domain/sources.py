@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any
 
 SERVICE_RANK = {"intake": 0, "goals": 1, "progress": 2}
-DERIVED_TYPES = ("milestone_reached", "alert_raised")
+DERIVED_TYPES = ("milestone_reached", "alert_raised", "course_outcome_recorded")
 # Intake's therapist roster is not a client's journey.
 ROSTER_TYPES = (
     "therapist_registered",
@@ -44,7 +44,8 @@ def source_order(event: SourceEvent) -> tuple[datetime, int, int, str]:
 
 
 def is_derived(event: SourceEvent) -> bool:
-    """Milestones and alerts progress derived itself; projecting them again would loop."""
+    """Milestones, alerts and course outcomes progress derived itself; projecting them again
+    would loop."""
     return event.service == "progress" and event.name in DERIVED_TYPES
 
 

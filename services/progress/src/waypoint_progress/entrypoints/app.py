@@ -22,6 +22,7 @@ from waypoint_progress.entrypoints import rebuild
 from waypoint_progress.entrypoints.alerts.resources import blp as alerts
 from waypoint_progress.entrypoints.fhir.resources import blp as fhir
 from waypoint_progress.entrypoints.measures.resources import blp as measures
+from waypoint_progress.entrypoints.outcome.resources import blp as outcome
 from waypoint_progress.entrypoints.privacy.resources import blp as privacy
 from waypoint_progress.entrypoints.sessions.resources import blp as sessions
 from waypoint_progress.entrypoints.timeline.resources import blp as timeline
@@ -40,7 +41,7 @@ SPEC = service.ServiceSpec[Container](
     title="Waypoint progress",
     settings=config.settings,
     bootstrap=bootstrap,
-    blueprints=(timeline, sessions, alerts, measures, privacy, fhir),
+    blueprints=(timeline, sessions, alerts, measures, privacy, fhir, outcome),
     errors=(
         ErrorMapping(
             ClientNotSeen,

@@ -11,7 +11,7 @@ arrives later (from another topic, a replay, a rebuild) is ignored, so nothing o
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -22,7 +22,13 @@ from waypoint_progress.adapters import projection
 from waypoint_progress.adapters.projection import Client
 from waypoint_progress.adapters.tables import LIVE, ProjectionTables
 from waypoint_progress.domain import timeline
-from waypoint_progress.domain.progress import AlertRaised, MilestoneReached, derived_stream
+from waypoint_progress.domain.course import at_discharge, outcome_event_id
+from waypoint_progress.domain.progress import (
+    AlertRaised,
+    CourseOutcomeRecorded,
+    MilestoneReached,
+    derived_stream,
+)
 from waypoint_progress.domain.scoring import Thresholds
 from waypoint_progress.domain.sources import SourceEvent, is_journey_event
 from waypoint_progress.domain.timeline import Entry
@@ -65,6 +71,7 @@ class Projector:
         projection.replace_timelines(conn, timelines, self.tables)
         derived = [e for entries in timelines.values() for e in entries if e.kind != "event"]
         publish(self.repository, conn, derived, _correlation_in(events))
+        publish_outcomes(self.repository, conn, histories.values(), self.thresholds)
 
     def _live_clients(
         self, conn: Connection, events: Sequence[Envelope]
@@ -148,6 +155,32 @@ def publish(
     for entry in entries:
         by_cause.setdefault(entry.source.event_id, []).append(entry)
     appends = [_derived(theirs, correlation_of(theirs[0])) for theirs in by_cause.values()]
+    return repository.record(conn, *appends, skip_stored=True)
+
+
+def publish_outcomes(
+    repository: EventSourcedRepository,
+    conn: Connection,
+    histories: Iterable[Sequence[SourceEvent]],
+    thresholds: Thresholds,
+) -> list[RecordedEvent]:
+    """Each discharged client's final course outcome, as `course_outcome_recorded` on the derived
+    stream, caused by the discharge; its id comes from the discharge and the outcome, so an
+    unchanged outcome is appended once and one a late session changed is appended again."""
+    appends = []
+    for discharge, outcome in filter(None, (at_discharge(h, thresholds) for h in histories)):
+        cause = {"actor": ACTOR, "correlation_id": discharge.event_id}
+        appends.append(
+            Append(
+                discharge.tenant_id,
+                derived_stream(discharge.client_id),
+                discharge.client_id,
+                None,
+                [CourseOutcomeRecorded(**outcome.as_dict(), client_id=discharge.client_id)],
+                {**cause, "causation_id": discharge.event_id},
+                [outcome_event_id(discharge, outcome)],
+            )
+        )
     return repository.record(conn, *appends, skip_stored=True)
 
 

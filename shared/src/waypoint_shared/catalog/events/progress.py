@@ -57,6 +57,34 @@ class AlertAcknowledgedV1(Schema):
     action_taken = fields.String(required=True, metadata=PERSONAL)
 
 
+# A course's first or last PHQ-9 and GAD-7 totals (None when not scored) and the day of the first
+# (or last) of them.
+OutcomeScores = Schema.from_dict(
+    {
+        "PHQ-9": fields.Integer(required=True, allow_none=True),
+        "GAD-7": fields.Integer(required=True, allow_none=True),
+        "date": fields.Date(required=True, allow_none=True),
+    },
+    name="OutcomeScores",
+)
+
+
+class CourseOutcomeRecordedV1(ClientEvent):
+    """A course's outcome after NHS Talking Therapies, at discharge (docs/progress.md,
+    "Outcomes"); recovery and reliable change are None where the PHQ-9/GAD-7 pair is missing."""
+
+    status = fields.String(required=True, validate=validate.OneOf(("so_far", "final")))
+    finished_course = fields.Boolean(required=True)
+    attended_sessions = fields.Integer(required=True)
+    first = fields.Nested(OutcomeScores, required=True)
+    last = fields.Nested(OutcomeScores, required=True)
+    caseness_at_first = fields.Boolean(required=True, allow_none=True)
+    recovery = fields.Boolean(required=True, allow_none=True)
+    reliable_improvement = fields.Boolean(required=True, allow_none=True)
+    reliable_deterioration = fields.Boolean(required=True, allow_none=True)
+    reliable_recovery = fields.Boolean(required=True, allow_none=True)
+
+
 EVENT_TYPES = tuple(
     EventType("progress", name, 1, schema)
     for name, schema in (
@@ -64,5 +92,6 @@ EVENT_TYPES = tuple(
         ("milestone_reached", MilestoneReachedV1),
         ("alert_raised", AlertRaisedV1),
         ("alert_acknowledged", AlertAcknowledgedV1),
+        ("course_outcome_recorded", CourseOutcomeRecordedV1),
     )
 )
