@@ -79,6 +79,7 @@ def test_reflections_and_actions_taken_are_personal_and_derived_events_carry_non
         "alert_acknowledged": {"action_taken"},
         "milestone_reached": set(),
         "alert_raised": set(),
+        "milestone_withdrawn": set(),
     }
 
 

@@ -57,6 +57,18 @@ class AlertAcknowledgedV1(Schema):
     action_taken = fields.String(required=True, metadata=PERSONAL)
 
 
+class MilestoneWithdrawnV1(ClientEvent):
+    """A published milestone that the client's facts no longer derive, after a late event (a
+    screening administered before the first session, a correction); same id as it was reached.
+    The source is the event that had completed it."""
+
+    milestone_id = fields.UUID(required=True)
+    rule = fields.String(required=True)
+    withdrawn_at = fields.String(required=True)
+    source_service = fields.String(required=True)
+    source_event_id = fields.UUID(required=True)
+
+
 EVENT_TYPES = tuple(
     EventType("progress", name, 1, schema)
     for name, schema in (
@@ -64,5 +76,6 @@ EVENT_TYPES = tuple(
         ("milestone_reached", MilestoneReachedV1),
         ("alert_raised", AlertRaisedV1),
         ("alert_acknowledged", AlertAcknowledgedV1),
+        ("milestone_withdrawn", MilestoneWithdrawnV1),
     )
 )
