@@ -102,48 +102,67 @@ def day(iso: str) -> datetime:
     return datetime.fromisoformat(f"{iso}T00:00:00+00:00")
 
 
+@dataclass(frozen=True)
+class Told:
+    """A referral, two PHQ-9 sessions dated 10 and 17 March, and a screening administered on
+    5 March but recorded after them."""
+
+    referral: Envelope
+    sessions: list[Envelope]
+    late_screening: Envelope
+
+
+def told(j: JourneyEvents, first: int, second: int, screened: int) -> Told:
+    referral = j.referral()
+    sessions = [
+        j.session(date="2025-03-10", PHQ9=phq9(first)),
+        j.session(date="2025-03-17", PHQ9=phq9(second)),
+    ]
+    late_screening = administered(j.screening("PHQ-9", phq9(screened)), "2025-03-05")
+    return Told(referral, sessions, late_screening)
+
+
+def before_the_screening(
+    progress: Container, j: JourneyEvents, first: int, second: int, screened: int
+) -> tuple[Told, Projected]:
+    """The referral and the sessions projected; the late screening kept for later."""
+    events = told(j, first, second, screened)
+    projected = Projected(progress, j.client_id).project([events.referral], events.sessions)
+    return events, projected
+
+
 def test_a_late_screening_administered_before_the_first_session_withdraws_an_improvement(
     progress: Container, journey: type[JourneyEvents]
 ) -> None:
-    j = journey()
-    sessions = [
-        j.session(date="2025-03-10", PHQ9=phq9(18)),
-        j.session(date="2025-03-17", PHQ9=phq9(11)),  # 7 below the first session: improved
-    ]
-    late_screening = administered(j.screening("PHQ-9", phq9(12)), "2025-03-05")
-    projected = Projected(progress, j.client_id).project([j.referral()], sessions)
+    # 11 is 7 below the first session: improved
+    events, projected = before_the_screening(progress, journey(), 18, 11, screened=12)
     [improved] = improvement(projected.milestones_published())
 
-    projected.project([late_screening])  # the baseline is now 12: 11 is no reliable change
+    projected.project([events.late_screening])  # the baseline is now 12: 11 is no reliable change
 
     assert improvement(projected.milestones_published()) == {}
     assert improved not in projected.timeline_milestones()
     [(_, _, withdrawal)] = [e for e in projected.derived_stream() if e[1] == "milestone_withdrawn"]
     assert withdrawal["milestone_id"] == improved
     assert IMPROVEMENT in withdrawal["rule"]
-    assert withdrawal["source_event_id"] == sessions[1].event_id
+    assert withdrawal["source_event_id"] == events.sessions[1].event_id
 
 
 def test_a_late_screening_administered_before_the_first_session_moves_an_improvement_earlier(
     progress: Container, journey: type[JourneyEvents]
 ) -> None:
-    j = journey()
-    sessions = [
-        j.session(date="2025-03-10", PHQ9=phq9(14)),
-        j.session(date="2025-03-17", PHQ9=phq9(8)),  # 6 below the first session: improved
-    ]
-    late_screening = administered(j.screening("PHQ-9", phq9(20)), "2025-03-05")
-    projected = Projected(progress, j.client_id).project([j.referral()], sessions)
+    # 8 is 6 below the first session: improved
+    events, projected = before_the_screening(progress, journey(), 14, 8, screened=20)
     [(improved, (when, _))] = improvement(projected.milestones_published()).items()
     assert when == day("2025-03-17")
 
-    projected.project([late_screening])  # the baseline is now 20: 14 is already improved
+    projected.project([events.late_screening])  # the baseline is now 20: 14 is already improved
 
     assert improvement(projected.milestones_published())[improved][0] == day("2025-03-10")
     assert projected.timeline_milestones()[improved][0] == day("2025-03-10")
     reached = [e for e in projected.derived_stream() if e[2].get("milestone_id") == improved]
     assert [name for _, name, _ in reached] == ["milestone_reached", "milestone_reached"]
-    assert reached[1][2]["source_event_id"] == sessions[0].event_id
+    assert reached[1][2]["source_event_id"] == events.sessions[0].event_id
     first_id, second_id = (event_id for event_id, _, _ in reached)
     assert first_id == improved and second_id != improved
 
@@ -152,12 +171,8 @@ def test_a_moved_milestone_is_published_once_however_often_its_events_are_projec
     progress: Container, journey: type[JourneyEvents]
 ) -> None:
     j = journey()
-    sessions = [
-        j.session(date="2025-03-10", PHQ9=phq9(14)),
-        j.session(date="2025-03-17", PHQ9=phq9(8)),
-    ]
-    late_screening = administered(j.screening("PHQ-9", phq9(20)), "2025-03-05")
-    referral = j.referral()
+    events = told(j, 14, 8, screened=20)
+    referral, sessions, late_screening = events.referral, events.sessions, events.late_screening
     projected = Projected(progress, j.client_id).project([referral], sessions, [late_screening])
     stream = projected.derived_stream()
 
@@ -195,17 +210,12 @@ def test_a_milestone_published_under_a_rule_that_no_longer_derives_is_withdrawn(
 def test_an_alert_once_raised_is_never_withdrawn_though_the_timeline_no_longer_shows_it(
     progress: Container, journey: type[JourneyEvents]
 ) -> None:
-    j = journey()
-    sessions = [
-        j.session(date="2025-03-10", PHQ9=phq9(10)),
-        j.session(date="2025-03-17", PHQ9=phq9(16)),  # 6 above the first session: deteriorated
-    ]
-    late_screening = administered(j.screening("PHQ-9", phq9(17)), "2025-03-05")
-    projected = Projected(progress, j.client_id).project([j.referral()], sessions)
+    # 16 is 6 above the first session: deteriorated
+    events, projected = before_the_screening(progress, journey(), 10, 16, screened=17)
     raised = [e for e in projected.derived_stream() if e[1] == "alert_raised"]
     assert [e[2]["rule"] for e in raised] == ["reliable_deterioration"]
 
-    projected.project([late_screening])  # the baseline is now 17: no deterioration
+    projected.project([events.late_screening])  # the baseline is now 17: no deterioration
 
     after = projected.derived_stream()
     assert [e for e in after if e[1] == "alert_raised"] == raised
