@@ -9,6 +9,10 @@ timeline derived now gives the publications still owed (docs/progress.md, "Withd
 - a milestone published and no longer derived: withdrawn;
 - an alert derived and never raised: raised. Alerts are never withdrawn nor moved (ADR 0011).
 
+A published milestone is moved or withdrawn only once the facts hold the event it was published
+from: until then they are known to be incomplete (a replay from offset 0 over a full store, a
+projection being filled again) and what they derive is no reason to take anything back.
+
 Every publication of a milestone has its own event id, a function of the milestone id and the
 publication's position among that milestone's publications (the first is the milestone id
 itself, as it always was), so a re-run, a redelivery or a concurrent projector appends each one
@@ -103,25 +107,25 @@ def owed(entries: Sequence[Entry], published: Publications) -> list[Publication]
     """The publications that make what is published agree with the derived entries: reached
     and raised in timeline order, then withdrawn in the order they were published."""
     derived = {e.id: e for e in entries if e.kind == "milestone"}
+    known = {e.id for e in entries if e.kind == "event"}
     due = [_raised(e) for e in entries if e.kind == "alert" and e.id not in published.alerts]
-    due += [_reached(e, published) for e in entries if e.kind != "event" and _moved(e, published)]
+    due += [_reached(e, published) for e in derived.values() if _moved(e, published, known)]
     due += [
         _withdrawn(milestone_id, last, published)
         for milestone_id, last in published.milestones.items()
-        if milestone_id not in derived
+        if milestone_id not in derived and last.source_event_id in known
     ]
     return sorted(due, key=lambda p: p.entry.sort_key if p.entry else "~")
 
 
-def _moved(entry: Entry, published: Publications) -> bool:
-    """A milestone not published, or published at another time or from another source."""
-    if entry.kind != "milestone":
-        return False
+def _moved(entry: Entry, published: Publications, known: set[str]) -> bool:
+    """A milestone not published, or published at another time or from another source (one
+    whose event is among the facts)."""
     last = published.milestones.get(entry.id)
-    return last is None or (last.time, last.source_event_id) != (
-        entry.occurred_at,
-        entry.source.event_id,
-    )
+    if last is None:
+        return True
+    now = (entry.occurred_at, entry.source.event_id)
+    return (last.time, last.source_event_id) != now and last.source_event_id in known
 
 
 def _position(milestone_id: str, published: Publications) -> int:
