@@ -8,10 +8,11 @@ from __future__ import annotations
 import dataclasses
 import tempfile
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -22,6 +23,7 @@ from waypoint_progress.adapters.projection import utc
 from waypoint_progress.adapters.tables import LIVE, timeline_entries
 from waypoint_progress.bootstrap import Container, bootstrap
 from waypoint_progress.domain.progress import MilestoneReached, derived_stream
+from waypoint_progress.service_layer.rebuild import rebuild
 from waypoint_shared.config import load_settings
 from waypoint_shared.db.database import read, run_in_transaction
 from waypoint_shared.eventstore.repository import Append
@@ -189,28 +191,72 @@ def test_a_moved_milestone_is_published_once_when_its_events_come_again_or_are_r
     assert [name for _, name, _ in improved] == ["milestone_reached", "milestone_reached"]
 
 
+def published_by_an_older_version(progress: Container, j: JourneyEvents, source: Envelope) -> str:
+    """A `recovery` milestone in the client's derived stream, a rule no longer derived."""
+    retired = str(uuid.uuid4())
+    old = MilestoneReached(
+        retired, j.client_id, "recovery", "Recovery", "2025-03-04T09:00:00+00:00", "intake",
+        source.event_id,
+    )  # fmt: skip
+    append = Append(j.tenant, derived_stream(j.client_id), j.client_id, None, [old], {}, [retired])
+    run_in_transaction(
+        progress.engine, lambda conn: progress.progress.repository.record(conn, append)
+    )
+    return retired
+
+
+def withdrawn_rules(projected: Projected) -> list[str]:
+    return [e[2]["rule"] for e in projected.derived_stream() if e[1] == "milestone_withdrawn"]
+
+
 def test_a_milestone_published_under_a_rule_that_no_longer_derives_is_withdrawn(
     progress: Container, journey: type[JourneyEvents]
 ) -> None:
     j = journey()
     referral = j.referral()
     projected = Projected(progress, j.client_id).project([referral])
-    retired = str(uuid.uuid4())
-    old = MilestoneReached(
-        retired, j.client_id, "recovery", "Recovery", "2025-03-04T09:00:00+00:00", "intake",
-        referral.event_id,
-    )  # fmt: skip
-    append = Append(j.tenant, derived_stream(j.client_id), j.client_id, None, [old], {}, [retired])
-    run_in_transaction(
-        progress.engine, lambda conn: progress.progress.repository.record(conn, append)
-    )
+    retired = published_by_an_older_version(progress, j, referral)
 
     projected.project([j.consent("treatment")])
 
     assert retired not in projected.milestones_published()
-    assert [e[2]["rule"] for e in projected.derived_stream() if e[1] == "milestone_withdrawn"] == [
-        "recovery"
-    ]
+    assert withdrawn_rules(projected) == ["recovery"]
+
+
+class OneRecordAtATime:
+    """The topics as a rebuild reads them, progress's first, each record in a poll of its own."""
+
+    def __init__(self, j: JourneyEvents):
+        records = sorted(j.records, key=lambda r: r[0] != "progress")
+        self.records = [(f"waypoint.{service}.events", value) for service, _, value in records]
+
+    def end_offsets(self) -> dict[tuple[str, int], int]:
+        return {}
+
+    def batches(self, _targets: Mapping[tuple[str, int], int]) -> Iterator[list[Any]]:
+        for topic, value in self.records:
+            yield [SimpleNamespace(topic=topic, value=value)]
+
+
+def test_a_rebuild_publishes_at_its_swap_what_the_live_projector_would_and_nothing_midway(
+    progress: Container, journey: type[JourneyEvents]
+) -> None:
+    j = journey()
+    referral = j.referral()
+    events = [referral, j.screening("PHQ-9", phq9(20))]
+    events += [j.session(date="2025-03-10", PHQ9=phq9(14)), j.session(PHQ9=phq9(8))]
+    projected = Projected(progress, j.client_id).project(events)
+    timeline, stream = projected.timeline(), projected.derived_stream()
+    published_by_an_older_version(progress, j, referral)
+
+    # Read alone, the sessions would move the improvement to the second one, then back.
+    rebuild(progress.engine, progress.projector, OneRecordAtATime(j), "waypoint-progress")
+
+    assert projected.timeline() == timeline
+    after = projected.derived_stream()
+    assert [e for e in after if e[1] != "milestone_withdrawn"][: len(stream)] == stream
+    assert withdrawn_rules(projected) == ["recovery"]
+    assert len(after) == len(stream) + 2  # the older version's milestone, and its withdrawal
 
 
 def test_an_alert_once_raised_is_never_withdrawn_though_the_timeline_no_longer_shows_it(
