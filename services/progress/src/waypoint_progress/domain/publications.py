@@ -7,7 +7,7 @@ timeline derived now gives the publications still owed (docs/progress.md, "Withd
 - a milestone derived and not published (or withdrawn since): reached;
 - a milestone published at another time or from another source event: reached again (moved);
 - a milestone published and no longer derived: withdrawn;
-- an alert derived and never raised: raised. Alerts are never withdrawn nor moved (ADR 0011).
+- an alert derived and never raised: raised. Alerts are never withdrawn nor moved (ADR 0012).
 
 A published milestone is moved or withdrawn only once the facts hold the event it was published
 from: until then they are known to be incomplete (a replay from offset 0 over a full store, a
