@@ -7,11 +7,11 @@ ones. Intake's and goals' events are fed to the consumers' handlers as their wor
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
 from typing import Any
 
 from flask import Flask
 
+from waypoint_devkit.apps import envelope
 from waypoint_shared.db.database import read, run_in_transaction
 from waypoint_shared.messaging.envelope import Envelope, decode, encode
 
@@ -59,23 +59,13 @@ def intake(app: Flask, headers: dict[str, str]) -> dict[str, str]:
 
 
 def referral(client: str, tenant: str) -> Envelope:
-    """Intake's `client_referred` of a client, as a consumer receives it."""
-    return Envelope(
-        str(uuid.uuid4()),
-        "intake",
-        "waypoint.intake.client_referred.v1",
-        client,
-        tenant,
-        datetime.now(UTC),
-        1,
-        None,
-        None,
-        {"client_id": client},
-    )
+    """Intake's `client_referred` of a client, as a consumer receives it (its newest version)."""
+    return envelope("intake", "client_referred", client, tenant)
 
 
 def goals(app: Flask, headers: dict[str, str], tenant: str) -> dict[str, str]:
-    """A client intake referred, with an agreed goal that has one planned step."""
+    """A client intake referred, with an agreed goal that has one planned step and a
+    staying-well plan."""
     from waypoint_goals.service_layer import projector
 
     client = str(uuid.uuid4())
@@ -86,6 +76,13 @@ def goals(app: Flask, headers: dict[str, str], tenant: str) -> dict[str, str]:
     goal = ok(app, headers, "POST", f"/v1/clients/{client}/goals", body)["goal_id"]
     ok(app, headers, "POST", f"/v1/goals/{goal}/agreement", {"agreed_by": CLIENT})
     step = ok(app, headers, "POST", f"/v1/goals/{goal}/steps", {"description": "Shoes on"})
+    plan = {
+        "warning_signs": ["Staying in"],
+        "what_helps": ["A walk"],
+        "who_to_contact": [{"name": "A friend"}],
+        "agreed_by": [CLIENT, THERAPIST],
+    }
+    ok(app, headers, "PUT", f"/v1/clients/{client}/staying-well-plan", plan)
     return {"client_id": client, "goal_id": goal, "step_id": step["step_id"]}
 
 

@@ -90,7 +90,7 @@ def test_a_write_logs_its_event_with_request_id_tenant_and_client_but_no_persona
     [appended] = [line for line in json_logs() if line["message"] == "event appended"]
     assert (appended["request_id"], appended["correlation_id"]) == (request_id, "trace-42")
     assert (appended["tenant"], appended["client_id"]) == ("clinic-a", answer.json["client_id"])
-    assert appended["event_type"] == "waypoint.intake.client_referred.v1"
+    assert appended["event_type"] == "waypoint.intake.client_referred.v2"
     assert not [v for v in REFERRAL.values() if v in json.dumps(appended)]
 
 

@@ -231,7 +231,7 @@ def test_one_request_id_is_followed_from_the_response_through_logs_and_the_kafka
             what=f"{worker} to log the event it applied",
         )
         assert {e["client_id"] for e in applied} == {client_id}
-        assert {e["event_type"] for e in applied} >= {"waypoint.intake.client_referred.v1"}
+        assert {e["event_type"] for e in applied} >= {"waypoint.intake.client_referred.v2"}
     milestone = logged(
         suite, "progress-worker", correlation_id=request_id, message="event appended"
     )

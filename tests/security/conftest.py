@@ -47,7 +47,12 @@ def url(suite: Any, service: str, path: str) -> str:
 
 def refer(suite: Any, headers: dict[str, str]) -> str:
     """A client of the caller's clinic, known to all three services once this returns."""
-    body = {"given_name": "Amara", "family_name": "Osei", "date_of_birth": "1992-06-30"}
+    body = {
+        "given_name": "Amara",
+        "family_name": "Osei",
+        "date_of_birth": "1992-06-30",
+        "referred_on": "2025-01-06",  # before any session date these tests post
+    }
     referred = requests.post(url(suite, "intake", "/v1/clients"), json=body, headers=headers)
     assert referred.status_code == 201, referred.text
     client_id = str(referred.json()["client_id"])

@@ -31,6 +31,7 @@ SOON = (datetime.now(UTC) + timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
 pytestmark = [pytest.mark.e2e, pytest.mark.kafka, pytest.mark.timeout(600)]
 
 WHO = {"role": "clinician", "id": "dr-b"}
+ENDED = {"ending_reason": "not_known", "recorded_by": WHO}  # a discharge's body
 THERAPIST = {"role": "therapist", "id": "t-b"}  # goals' parties are clients and therapists
 CLIENT = {"role": "client", "id": "c-a"}
 SESSION = {"date": date.today().isoformat(), "attended": True}
@@ -41,6 +42,12 @@ CONSENT = {
     "signed_by": "Someone Else",
     "signed_at": "2026-01-05T10:00:00+00:00",
     "recorded_by": WHO,
+}
+STAYING_WELL = {
+    "warning_signs": ["x"],
+    "what_helps": ["x"],
+    "who_to_contact": [{"name": "x"}],
+    "agreed_by": [CLIENT, THERAPIST],
 }
 T = TypeVar("T")
 FOREIGN = ("client", "goal", "step", "therapist", "session", "alert")  # clinic A's ids
@@ -127,6 +134,8 @@ ROUTES = [
     ("goals", "POST", "/v1/goals/{goal}/hold", {"reason": "x"}),
     ("goals", "POST", "/v1/goals/{goal}/resume", {"reason": "x"}),
     ("goals", "POST", "/v1/goals/{goal}/achievement", {}),
+    ("goals", "GET", "/v1/clients/{client}/staying-well-plan", None),
+    ("goals", "PUT", "/v1/clients/{client}/staying-well-plan", STAYING_WELL),
     ("goals", "GET", "/v1/clients/{client}/export", None),
     ("goals", "GET", "/v1/clients/{client}/access-log", None),
     ("goals", "GET", "/fhir/Goal/{goal}", None),
@@ -157,7 +166,7 @@ ROUTES = [
     ("progress", "GET", "/fhir/Observation?patient={client}", None),
     # Last: if B could cancel, discharge or erase A's client, A's record would show it.
     ("goals", "POST", "/v1/goals/{goal}/cancellation", {"reason": "x"}),
-    ("intake", "POST", "/v1/clients/{client}/discharge", {"reason": "x", "recorded_by": WHO}),
+    ("intake", "POST", "/v1/clients/{client}/discharge", ENDED),
     ("intake", "POST", "/v1/clients/{client}/erasure", {"reason": "x", "recorded_by": WHO}),
 ]
 
@@ -197,6 +206,7 @@ def a_view(suite: Any, a: dict[str, str], headers: dict[str, str]) -> dict[str, 
         "client": read("intake", f"/v1/clients/{client}"),
         "history": read("intake", f"/v1/clients/{client}/history"),
         "goal": read("goals", f"/v1/goals/{goal}"),
+        "staying_well_plan": read("goals", f"/v1/clients/{client}/staying-well-plan"),
         "timeline": read("progress", f"/v1/clients/{client}/timeline?limit=200"),
     }
 
@@ -230,6 +240,8 @@ def make_world(suite: Any, a: dict[str, str], b: dict[str, str]) -> World:
         headers=a,
     )
     ids["step"] = str(ok(step, 201)["step_id"])
+    plan = url(suite, "goals", f"/v1/clients/{ids['client']}/staying-well-plan")
+    ok(requests.put(plan, json=STAYING_WELL, headers=a), 201)
     sessions = f"/v1/clients/{ids['client']}/sessions"
     session = post_when_known(suite, "progress", sessions, RISKY_SESSION, a)
     ids["session"], ids["alert"] = session["session_id"], session["alerts"][0]["alert_id"]
@@ -309,7 +321,8 @@ def route_id(route: tuple) -> str:
     return f"{route[0]} {route[1]} {route[2]}"
 
 
-# A's client and session streams are at version 1, A's goal at 3 (proposed, agreed, one step).
+# A's client, session and staying-well plan streams are at version 1, A's goal at 3 (proposed,
+# agreed, one step).
 @pytest.mark.parametrize("if_match", [None, '"1"', '"3"'], ids=["no If-Match", '"1"', '"3"'])
 @pytest.mark.parametrize("route", ROUTES, ids=[route_id(r) for r in ROUTES])
 def test_another_clinic_gets_for_a_clients_ids_what_it_gets_for_random_ids(

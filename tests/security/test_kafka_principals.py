@@ -81,21 +81,19 @@ def test_the_goals_principal_cannot_write_to_intakes_topic(secure_broker: Secure
         producer.close(timeout=5)
 
 
-def test_intakes_principal_writes_its_topic_and_progress_principal_reads_it(
-    secure_broker: SecureBroker,
-) -> None:
-    topic = f"{secure_broker.prefix}waypoint.intake.events"
-    value = f"referral {uuid.uuid4()}".encode()
-    producer = durable_producer(secure_broker.settings("intake"))
+def read_back(secure_broker: SecureBroker, writer: str, reader: str) -> None:
+    """The writer's principal writes its events topic; the reader's principal reads it back."""
+    topic = f"{secure_broker.prefix}waypoint.{writer}.events"
+    value = f"{writer} event {uuid.uuid4()}".encode()
+    producer = durable_producer(secure_broker.settings(writer))
     try:
         producer.send(topic, key=b"client", value=value).get(timeout=30)
     finally:
         producer.close(timeout=5)
-    progress = secure_broker.settings("progress")
     consumer = KafkaConsumer(
         topic,
-        **progress.client_options(),
-        group_id=f"{secure_broker.prefix}waypoint-progress",
+        **secure_broker.settings(reader).client_options(),
+        group_id=f"{secure_broker.prefix}waypoint-{reader}",
         auto_offset_reset="earliest",
         consumer_timeout_ms=15_000,
     )
@@ -103,6 +101,18 @@ def test_intakes_principal_writes_its_topic_and_progress_principal_reads_it(
         assert value in [record.value for record in consumer]
     finally:
         consumer.close()
+
+
+def test_intakes_principal_writes_its_topic_and_progress_principal_reads_it(
+    secure_broker: SecureBroker,
+) -> None:
+    read_back(secure_broker, "intake", "progress")
+
+
+def test_the_goals_principal_reads_progresss_topic_for_recorded_sessions(
+    secure_broker: SecureBroker,
+) -> None:
+    read_back(secure_broker, "progress", "goals")
 
 
 def test_a_wrong_password_is_refused_by_the_broker(secure_broker: SecureBroker) -> None:

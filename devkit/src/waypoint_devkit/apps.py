@@ -13,6 +13,7 @@ import pytest
 from flask import Flask
 from sqlalchemy import Connection
 
+from waypoint_shared import catalog
 from waypoint_shared.config import DEVELOPMENT_SECRET
 from waypoint_shared.db.database import run_in_transaction
 from waypoint_shared.http.auth import ALL_SCOPES, mint_token
@@ -52,18 +53,22 @@ def envelope(
     stream_version: int = 1,
     **data: Any,
 ) -> Envelope:
-    """An event of another service as the consumer would decode it (version 1 of its type)."""
+    """An event of another service as the consumer would decode it: written as version 1 of its
+    type, upcast to the newest version."""
+    event_type, payload = catalog.upcast(
+        f"waypoint.{service}.{name}.v1", {"client_id": client_id, **data}
+    )
     return Envelope(
         event_id=str(uuid.uuid4()),
         source_service=service,
-        type=f"waypoint.{service}.{name}.v1",
+        type=event_type,
         client_id=client_id,
         tenant_id=tenant,
         time=time or datetime.now(UTC),
         stream_version=stream_version,
         correlation_id=None,
         causation_id=None,
-        data={"client_id": client_id, **data},
+        data=payload,
     )
 
 

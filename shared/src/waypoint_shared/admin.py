@@ -40,7 +40,7 @@ from waypoint_shared.messaging.kafka_clients import (
 from waypoint_shared.messaging.lag import measure_lag, stored_offsets
 from waypoint_shared.messaging.topics import LISTENING_SERVICES, ensure_topics
 
-LISTENS_TO = {"goals": ("intake",), "progress": SERVICES}
+LISTENS_TO = {"goals": ("intake", "progress"), "progress": SERVICES}
 REBUILDS = {"progress": "waypoint_progress.entrypoints.rebuild"}
 
 

@@ -101,7 +101,7 @@ def test_the_relay_publishes_stored_events_as_cloudevents_keyed_by_client(
     events = [JSONFormat().read(None, r.value) for r in records]
     assert sorted(r.key.decode() for r in records) == sorted(clients)
     assert {e.get_subject() for e in events} == set(clients)
-    assert all(e.get_type() == "waypoint.intake.client_referred.v1" for e in events)
+    assert all(e.get_type() == "waypoint.intake.client_referred.v2" for e in events)
     assert all(e.get_source() == "/waypoint/intake" for e in events)
     assert all(e.get_extension("tenantid") == "clinic-a" for e in events)
     assert all(dict(r.headers)["content-type"] == b"application/cloudevents+json" for r in records)

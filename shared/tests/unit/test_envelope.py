@@ -8,6 +8,7 @@ import os
 import random
 import uuid
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 from cloudevents.core.bindings.kafka import KafkaMessage, from_structured_event
@@ -15,18 +16,38 @@ from cloudevents.core.bindings.kafka import KafkaMessage, from_structured_event
 from waypoint_shared import catalog
 from waypoint_shared.crypto.sealing import Place, seal_fields
 from waypoint_shared.eventstore.store import RecordedEvent
+from waypoint_shared.messaging import trust
 from waypoint_shared.messaging.envelope import UndecodableRecord, decode, encode
 
-REFERRED = "waypoint.intake.client_referred.v1"
+REFERRED = "waypoint.intake.client_referred.v2"  # the newest: decode upcasts older ones
 NAMES = ("Zoë", "Ångström-Okafor", "zoe.okafor@example.org", "EXT-778-secret", "panic at night")
 
 
-def a_referral_event() -> RecordedEvent:
+def a_recorded_event(event_type: str, payload: dict[str, Any]) -> RecordedEvent:
+    """An intake event as stored and relayed: validated, its personal fields sealed."""
     client_id, key = str(uuid.uuid4()), os.urandom(32)
-    plain = catalog.validate_plain(
+    plain = catalog.validate_plain(event_type, {"client_id": client_id, **payload})
+    personal = catalog.lookup(event_type).personal_fields
+    place = Place("intake", "clinic-a", client_id, event_type, "")
+    return RecordedEvent(
+        position=7,
+        event_id=str(uuid.uuid4()),
+        tenant_id="clinic-a",
+        stream_id=client_id,
+        stream_version=1,
+        client_id=client_id,
+        type=event_type,
+        schema_version=catalog.lookup(event_type).version,
+        occurred_at=datetime(2025, 3, 4, 5, 6, 7, 891011, tzinfo=UTC),
+        data=seal_fields(key, place, plain, personal),
+        metadata={"correlation_id": "req-1", "causation_id": "req-1", "actor": {"system": "x"}},
+    )
+
+
+def a_referral_event() -> RecordedEvent:
+    return a_recorded_event(
         REFERRED,
         {
-            "client_id": client_id,
             "given_name": NAMES[0],
             "family_name": NAMES[1],
             "email": NAMES[2],
@@ -35,21 +56,6 @@ def a_referral_event() -> RecordedEvent:
             "date_of_birth": "1991-04-02",
             "preferred_language": "de",
         },
-    )
-    personal = catalog.lookup(REFERRED).personal_fields
-    data = seal_fields(key, Place("intake", "clinic-a", client_id, REFERRED, ""), plain, personal)
-    return RecordedEvent(
-        position=7,
-        event_id=str(uuid.uuid4()),
-        tenant_id="clinic-a",
-        stream_id=client_id,
-        stream_version=1,
-        client_id=client_id,
-        type=REFERRED,
-        schema_version=1,
-        occurred_at=datetime(2025, 3, 4, 5, 6, 7, 891011, tzinfo=UTC),
-        data=data,
-        metadata={"correlation_id": "req-1", "causation_id": "req-1", "actor": {"system": "x"}},
     )
 
 
@@ -205,3 +211,45 @@ def test_a_damaged_record_either_decodes_or_is_undecodable_never_anything_else()
         except UndecodableRecord:
             refused += 1
     assert refused > 0
+
+
+# Intake's v1 events as published before v2, and what each gains when decoded: every new fact None.
+V1_EVENTS: dict[str, tuple[dict[str, Any], dict[str, None]]] = {
+    "client_referred": (
+        {"given_name": "Kofi", "family_name": "Mensah", "date_of_birth": "2011-05-06"},
+        {"referred_on": None, "age_group": None},
+    ),
+    "screening_recorded": (
+        {
+            "screening_id": str(uuid.uuid4()),
+            "instrument": "PHQ-9",
+            "items": [1] * 9,
+            "total": 9,
+            "severity": "mild",
+        },
+        {"administered_on": None},
+    ),
+    "client_discharged": ({"reason": "moved away"}, {"ending_reason": None, "discharged_on": None}),
+}
+
+
+@pytest.mark.parametrize("name", sorted(V1_EVENTS))
+def test_a_v1_record_decodes_as_v2_with_each_new_fact_none_and_the_old_ones_kept(
+    name: str,
+) -> None:
+    payload, gained = V1_EVENTS[name]
+    event = a_recorded_event(f"waypoint.intake.{name}.v1", payload)
+
+    envelope = decode(encode(event, "intake")[1])
+
+    assert envelope.type == f"waypoint.intake.{name}.v2"
+    assert envelope.data == {**event.data, **gained}
+
+
+def test_a_v1_discharge_of_a_client_not_known_is_still_refused_after_the_upcast() -> None:
+    discharged = a_recorded_event("waypoint.intake.client_discharged.v1", {"reason": "moved"})
+    envelope = decode(encode(discharged, "intake")[1])
+
+    error = trust.client_error(None, envelope, trust.no_client_known)  # type: ignore[arg-type]
+
+    assert error is not None and error.startswith(trust.KNOWN_CLIENT_CHECK)

@@ -62,5 +62,6 @@ def test_only_a_services_own_principal_may_write_under_its_prefix() -> None:
     }
     assert reads == {
         ("User:goals", "t1.waypoint.intake.events"),
+        ("User:goals", "t1.waypoint.progress.events"),
         *{("User:progress", f"t1.waypoint.{s}.events") for s in principals},
     }

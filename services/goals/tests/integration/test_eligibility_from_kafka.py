@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import os
 import uuid
-from datetime import UTC, datetime
 
 import pytest
 from kafka import KafkaProducer
@@ -17,14 +15,12 @@ from waypoint_goals.domain.errors import ClientNotEligible
 from waypoint_goals.service_layer import projector
 from waypoint_goals.service_layer.handlers import ensure_goal_work_may_continue
 from waypoint_shared.config import KafkaSettings, load_settings
-from waypoint_shared.crypto.sealing import Place, seal_fields
 from waypoint_shared.db.database import read
-from waypoint_shared.eventstore.store import RecordedEvent
 from waypoint_shared.messaging.consumer import ConsumerRunner
-from waypoint_shared.messaging.envelope import encode
+
+from .published import published
 
 pytestmark = [pytest.mark.kafka, pytest.mark.timeout(180)]
-KEY = os.urandom(32)
 
 
 @pytest.fixture
@@ -41,24 +37,7 @@ def runner_for(goals: Container) -> ConsumerRunner:
 def intake_event(client_id: str, version: int, name: str, **data: object) -> bytes:
     """An intake event as intake's relay publishes it, personal fields sealed."""
     personal = {"given_name", "family_name", "date_of_birth", "signed_by", "reason", "revoked_by"}
-    event_type = f"waypoint.intake.{name}.v1"
-    sealed = seal_fields(
-        KEY, Place("intake", "clinic-a", client_id, event_type, ""), data, personal
-    )
-    recorded = RecordedEvent(
-        version,
-        str(uuid.uuid4()),
-        "clinic-a",
-        client_id,
-        version,
-        client_id,
-        f"waypoint.intake.{name}.v1",
-        1,
-        datetime.now(UTC),
-        {"client_id": client_id, **sealed},
-        {"correlation_id": "req-1"},
-    )
-    return encode(recorded, "intake")[1]
+    return published("intake", name, client_id, version, data, personal)
 
 
 def test_a_referral_then_a_revoked_treatment_consent_reach_the_view_once(

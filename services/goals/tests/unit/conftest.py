@@ -31,7 +31,7 @@ GOAL = {
     "modality": "cbt",
     "priority": "high",
     "target_date": "2025-12-01",
-    "target": {"instrument": "PHQ-9", "below": 10},
+    "target": {"instrument": "PHQ-9", "score": 9},
     "proposed_by": THERAPIST,
 }
 

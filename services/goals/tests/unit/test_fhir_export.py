@@ -43,8 +43,12 @@ def test_a_proposed_goal_exports_as_a_valid_goal_without_achievement(
     assert body["description"]["text"] == "Sleep through the night"
     assert body["priority"]["coding"][0]["code"] == "high-priority"
     [target] = body["target"]
-    assert target["measure"]["coding"][0] == {"system": "http://loinc.org", "code": "44261-6"}
-    assert target["detailQuantity"] == {"value": 10.0, "comparator": "<"}
+    assert target["measure"]["coding"][0] == {
+        "system": "http://loinc.org",
+        "code": "44261-6",
+        "display": "Patient Health Questionnaire 9 item (PHQ-9) total score [Reported]",
+    }
+    assert target["detailQuantity"] == {"value": 9.0, "comparator": "<="}
     assert target["dueDate"] == "2025-12-01"
 
 

@@ -23,7 +23,7 @@ PROPOSAL = {
     "modality": "act",
     "priority": "high",
     "target_date": "2025-09-01",
-    "target": {"instrument": "PHQ-9", "below": 10},
+    "target": {"instrument": "PHQ-9", "score": 9},
     "proposed_by": {"role": "client", "id": "c-1"},
 }
 
@@ -70,7 +70,7 @@ def test_once_intake_referred_the_client_a_goal_is_proposed_and_reads_back(
     assert goal["client_id"] == client_id
     assert goal["title"] == PROPOSAL["title"]
     assert goal["strengths"] == PROPOSAL["strengths"]
-    assert goal["target"] == PROPOSAL["target"]
+    assert goal["target"] == {**PROPOSAL["target"], "direction": "at_or_below"}
     assert goal["target_date"] == "2025-09-01"
 
 

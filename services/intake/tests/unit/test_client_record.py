@@ -4,6 +4,7 @@ lifecycle, corrections that keep the old values, and a closed record after disch
 from __future__ import annotations
 
 import uuid
+from datetime import date
 from typing import Any
 
 import pytest
@@ -18,13 +19,14 @@ from waypoint_intake.domain.events import (
     TherapistAssigned,
 )
 
+TODAY = date(2025, 3, 1)
 SIGNED = {"document_version": "2025-01", "signed_by": "Amara Osei", "signed_at": "2025-02-01"}
 
 
 def a_client() -> Client:
     client_id = str(uuid.uuid4())
     referred = Client.refer(
-        client_id, given_name="Amara", family_name="Osei", date_of_birth="1992-06-30"
+        client_id, TODAY, given_name="Amara", family_name="Osei", date_of_birth="1992-06-30"
     )
     return Client.rebuilt(client_id, [referred])
 
@@ -42,7 +44,7 @@ def grant(client: Client, kind: str, **extra: Any) -> Client:
 def ready_to_complete() -> Client:
     client = grant(a_client(), "treatment")
     grant(client, "confidentiality", limits_acknowledged=True)
-    act(client, client.record_screening(str(uuid.uuid4()), "GAD-7", [1] * 7))
+    act(client, client.record_screening(str(uuid.uuid4()), "GAD-7", [1] * 7, TODAY))
     return act(client, client.assign_therapist(str(uuid.uuid4())))
 
 
@@ -150,7 +152,7 @@ def test_a_correction_that_changes_nothing_records_nothing() -> None:
 def test_a_phq9_with_item_9_above_zero_raises_a_risk_flag_in_the_same_step() -> None:
     client = a_client()
 
-    recorded, flagged = client.record_screening("s-1", "PHQ-9", [0] * 8 + [1])
+    recorded, flagged = client.record_screening("s-1", "PHQ-9", [0] * 8 + [1], TODAY)
 
     assert isinstance(recorded, ScreeningRecorded)
     assert (recorded.total, recorded.severity) == (1, "minimal")
@@ -168,10 +170,10 @@ def test_reassigning_names_the_previous_therapist_and_the_same_one_records_nothi
 
 def test_a_discharged_clients_record_is_closed_to_changes() -> None:
     client = a_client()
-    act(client, client.discharge("treatment finished"))
+    act(client, client.discharge("completed_treatment", TODAY, reason="treatment finished"))
 
     assert client.status == "discharged"
     with pytest.raises(Refused):
         client.grant_consent("treatment", **SIGNED)
     with pytest.raises(Refused):
-        client.discharge("again")
+        client.discharge("completed_treatment", TODAY)

@@ -179,7 +179,12 @@ def test_discharge_frees_the_place_with_the_therapist(intake: Driver) -> None:
     client_id = intake.refer()
     intake.assign(client_id, therapist_id)
 
-    intake.step(client_id, "POST", "/discharge", {"reason": "finished", "recorded_by": CLINICIAN})
+    intake.step(
+        client_id,
+        "POST",
+        "/discharge",
+        {"ending_reason": "completed_treatment", "recorded_by": CLINICIAN},
+    )
 
     assert intake.get(f"/v1/therapists/{therapist_id}").get_json()["free_places"] == 1
     intake.assign(intake.refer(), therapist_id)

@@ -7,14 +7,13 @@ changes; a new version gets a new schema and an upcaster from the previous one.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from functools import cache
 from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate
 
 from waypoint_shared.catalog.events import goals, intake, progress
-from waypoint_shared.catalog.events.common import MODALITIES, PRIORITIES, EventType
+from waypoint_shared.catalog.events.common import MODALITIES, PRIORITIES, EventType, Upcaster
 from waypoint_shared.crypto.sealing import is_sealed
 
 __all__ = ["CATALOG", "MODALITIES", "PRIORITIES", "EventType", "InvalidEvent"]
@@ -28,8 +27,9 @@ CATALOG: dict[str, EventType] = {
     t.type: t for t in (*intake.EVENT_TYPES, *goals.EVENT_TYPES, *progress.EVENT_TYPES)
 }
 
-# (type, version) -> function turning that version's payload into the next version's.
-UPCASTERS: dict[str, Callable[[dict[str, Any]], tuple[str, dict[str, Any]]]] = {}
+# Full type string of an old version -> the function turning its payload into the next version's.
+# Each producing service's module lists its own; `upcast` follows them to the newest version.
+UPCASTERS: dict[str, Upcaster] = {**intake.UPCASTERS, **goals.UPCASTERS}
 
 
 @cache

@@ -32,7 +32,7 @@ ROSTER_EVENTS = {
     "client_taken_on",
     "client_handed_over",
 }
-LISTENS_TO = {"goals": ("intake",), "progress": SERVICES}
+LISTENS_TO = {"goals": ("intake", "progress"), "progress": SERVICES}
 
 
 def document() -> dict[str, Any]:

@@ -43,7 +43,11 @@ from waypoint_shared.config import (
     topic_of,
 )
 
-CONSUMES = {"intake": (), "goals": ("intake",), "progress": ("intake", "goals", "progress")}
+CONSUMES = {
+    "intake": (),
+    "goals": ("intake", "progress"),  # progress's recorded sessions meet goal targets
+    "progress": ("intake", "goals", "progress"),
+}
 
 
 def _allow(

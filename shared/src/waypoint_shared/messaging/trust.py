@@ -35,6 +35,7 @@ NEEDS_KNOWN_CLIENT = frozenset(
         "waypoint.intake.client_details_corrected.v1",
         "waypoint.intake.consent_revoked.v1",
         "waypoint.intake.client_discharged.v1",
+        "waypoint.intake.client_discharged.v2",
     }
 )
 

@@ -1,8 +1,9 @@
 """Whether a client's goals may move forward, from what intake has told goals about the client.
 
-A treatment consent that was granted and later revoked blocks, and so does a discharge. A consent
-not granted yet does not: goal work may start while intake is still collecting consents (the
-suite's journey proposes goals alongside intake), and the clinic's own process governs that.
+A treatment consent that was granted and later revoked blocks, and so does a discharge (but for
+follow-up check-ins on achieved goals, `domain/staying_well.py`). A consent not granted yet does
+not: goal work may start while intake is still collecting consents (the suite's journey proposes
+goals alongside intake), and the clinic's own process governs that.
 """
 
 from __future__ import annotations
@@ -26,6 +27,9 @@ class ClientEligibility:
             raise ClientNotEligible(
                 self.client_id, "discharged", "The client has been discharged by intake."
             )
+        self.ensure_consent_holds()
+
+    def ensure_consent_holds(self) -> None:
         if self.treatment_consent == "revoked":
             raise ClientNotEligible(
                 self.client_id,

@@ -39,3 +39,7 @@ class ClientNotEligible(Exception):
 
 class ClientNotFound(Exception):
     """Goals has heard nothing of this client: no referral, no goal."""
+
+
+class StayingWellPlanNotFound(Exception):
+    """No staying-well plan has been agreed for this client in this tenant."""

@@ -34,6 +34,7 @@ class GoalProposed(GoalEvent):
 @dataclass(frozen=True)
 class GoalAgreed(GoalEvent):
     agreed_by: Party
+    agreed_on: str | None = None  # ISO date; None for an agreement recorded before it was kept
 
 
 @dataclass(frozen=True)
@@ -53,6 +54,7 @@ class ActionStepPlanned(GoalEvent):
 class ActionStepCompleted(GoalEvent):
     step_id: str
     note: str | None = None
+    completed_on: str | None = None  # ISO date; None for a completion recorded before it was kept
 
 
 @dataclass(frozen=True)
@@ -98,6 +100,14 @@ class GoalAchieved(GoalEvent):
     note: str | None = None
 
 
+@dataclass(frozen=True)
+class GoalTargetMet(GoalEvent):
+    instrument: str
+    score: float
+    session_id: str
+    met_on: str  # ISO date: the session's
+
+
 EVENTS: tuple[type, ...] = (
     GoalProposed,
     GoalAgreed,
@@ -111,4 +121,5 @@ EVENTS: tuple[type, ...] = (
     GoalResumed,
     GoalCancelled,
     GoalAchieved,
+    GoalTargetMet,
 )

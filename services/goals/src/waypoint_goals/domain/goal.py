@@ -20,6 +20,7 @@ from waypoint_goals.domain.events import (
     GoalRejected,
     GoalResumed,
     GoalRevised,
+    GoalTargetMet,
     Party,
 )
 from waypoint_goals.domain.lifecycle import (
@@ -28,6 +29,7 @@ from waypoint_goals.domain.lifecycle import (
     achievement_after,
     next_status,
 )
+from waypoint_goals.domain.targets import meets
 
 __all__ = ["EVENTS", "Goal", "Step"]
 
@@ -43,6 +45,7 @@ GOAL_FIELDS = (
     "target",
 )
 STEP_FIELDS = ("description", "due_date")
+AGREED_AND_OPEN = ("active", "on-hold")  # the statuses in which a target can be met
 
 
 @dataclass
@@ -52,6 +55,7 @@ class Step:
     due_date: str | None = None
     status: str = "planned"
     note: str | None = None
+    completed_on: str | None = None
 
 
 @dataclass
@@ -64,15 +68,17 @@ class Goal:
     latest_rating: int | None = None
     details: dict[str, Any] = field(default_factory=dict)
     agreed_by: Party | None = None
+    agreed_on: str | None = None
     steps: dict[str, Step] = field(default_factory=dict)
+    target_met: dict[str, Any] | None = None  # {instrument, score, session_id, met_on}
 
     @staticmethod
     def propose(goal_id: str, client_id: str, **details: Any) -> GoalProposed:
         return GoalProposed(goal_id=goal_id, client_id=client_id, **details)
 
-    def agree(self, agreed_by: Party) -> GoalAgreed:
+    def agree(self, agreed_by: Party, agreed_on: str | None = None) -> GoalAgreed:
         self._ensure_other_party("agree", agreed_by)
-        return GoalAgreed(self.goal_id, self.client_id, agreed_by)
+        return GoalAgreed(self.goal_id, self.client_id, agreed_by, agreed_on)
 
     def reject(self, rejected_by: Party, reason: str) -> GoalRejected:
         self._ensure_other_party("reject", rejected_by)
@@ -82,11 +88,27 @@ class Goal:
         next_status("plan_step", self.lifecycle_status)
         return ActionStepPlanned(self.goal_id, self.client_id, step_id, description, due_date)
 
-    def complete_step(self, step_id: str, note: str | None) -> ActionStepCompleted:
+    def complete_step(
+        self, step_id: str, note: str | None, completed_on: str | None = None
+    ) -> ActionStepCompleted:
         next_status("complete_step", self.lifecycle_status)
         if self.step(step_id).status == "completed":
             raise Refused("This action step is already completed.", step_id=step_id)
-        return ActionStepCompleted(self.goal_id, self.client_id, step_id, note)
+        return ActionStepCompleted(self.goal_id, self.client_id, step_id, note, completed_on)
+
+    def meet_target(
+        self, instrument: str, score: float, session_id: str, held_on: str
+    ) -> GoalTargetMet | None:
+        """The target met by a session's score, or None: the goal must be agreed and open, its
+        target not met before, and the session held on or after the day it was agreed."""
+        target = self.details.get("target")
+        if self.target_met or self.lifecycle_status not in AGREED_AND_OPEN or not target:
+            return None
+        if self.agreed_on and held_on < self.agreed_on:
+            return None
+        if not meets(target, instrument, score):
+            return None
+        return GoalTargetMet(self.goal_id, self.client_id, instrument, score, session_id, held_on)
 
     def revise(self, reason: str, changes: dict[str, Any]) -> GoalRevised:
         next_status("revise", self.lifecycle_status)
@@ -146,7 +168,7 @@ class Goal:
 
     def _apply_GoalAgreed(self, event: GoalAgreed) -> None:
         self._move("agree")
-        self.agreed_by = event.agreed_by
+        self.agreed_by, self.agreed_on = event.agreed_by, event.agreed_on
 
     def _apply_GoalRejected(self, event: GoalRejected) -> None:
         self._move("reject")
@@ -155,7 +177,8 @@ class Goal:
         self.steps[event.step_id] = Step(event.step_id, event.description, event.due_date)
 
     def _apply_ActionStepCompleted(self, event: ActionStepCompleted) -> None:
-        self.steps[event.step_id].status, self.steps[event.step_id].note = "completed", event.note
+        step = self.steps[event.step_id]
+        step.status, step.note, step.completed_on = "completed", event.note, event.completed_on
 
     def _apply_GoalCheckedIn(self, event: GoalCheckedIn) -> None:
         self.latest_rating, self.achievement_status = event.rating, event.achievement_status
@@ -179,6 +202,11 @@ class Goal:
     def _apply_GoalAchieved(self, event: GoalAchieved) -> None:
         self._move("achieve")
         self.achievement_status = "achieved"
+
+    def _apply_GoalTargetMet(self, event: GoalTargetMet) -> None:
+        self.target_met = {
+            k: v for k, v in vars(event).items() if k not in ("goal_id", "client_id")
+        }
 
     @classmethod
     def rebuilt(cls, goal_id: str, events: list[object]) -> Goal:

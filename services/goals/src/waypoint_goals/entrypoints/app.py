@@ -16,6 +16,7 @@ from waypoint_goals.domain.errors import (
     NotFound,
     NothingChanged,
     Refused,
+    StayingWellPlanNotFound,
     StepNotFound,
 )
 from waypoint_goals.entrypoints.check_ins.resources import blp as check_ins
@@ -24,6 +25,7 @@ from waypoint_goals.entrypoints.goals.resources import blp as goals
 from waypoint_goals.entrypoints.lifecycle.resources import blp as lifecycle
 from waypoint_goals.entrypoints.plans.resources import blp as plans
 from waypoint_goals.entrypoints.privacy.resources import blp as privacy
+from waypoint_goals.entrypoints.staying_well.resources import blp as staying_well
 from waypoint_goals.entrypoints.steps.resources import blp as steps
 from waypoint_goals.service_layer import projector
 from waypoint_shared import service
@@ -37,7 +39,7 @@ SPEC = service.ServiceSpec[Container](
     title="Waypoint goals",
     settings=config.settings,
     bootstrap=bootstrap,
-    blueprints=(goals, lifecycle, steps, check_ins, plans, privacy, fhir),
+    blueprints=(goals, lifecycle, steps, check_ins, plans, privacy, fhir, staying_well),
     errors=(
         ErrorMapping(NotFound, 404, "Not Found", lambda e: f"No goal {e} for this tenant."),
         ErrorMapping(
@@ -45,6 +47,12 @@ SPEC = service.ServiceSpec[Container](
         ),
         ErrorMapping(
             ClientNotFound, 404, "Not Found", lambda e: f"Goals has heard of no client {e}."
+        ),
+        ErrorMapping(
+            StayingWellPlanNotFound,
+            404,
+            "Not Found",
+            lambda e: f"No staying-well plan has been agreed for client {e}.",
         ),
         client_not_known_yet("goals", ClientNotKnownYet),
         client_not_eligible(ClientNotEligible),
@@ -58,8 +66,8 @@ SPEC = service.ServiceSpec[Container](
         ),
     ),
     listens=service.Listening(
-        services=("intake",),
-        handle=lambda _container: projector.handle,
+        services=("intake", "progress"),
+        handle=lambda container: projector.handler(container.goals),
         known_client=lambda _container: projector.knows,
     ),
 )

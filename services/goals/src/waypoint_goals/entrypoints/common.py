@@ -47,9 +47,21 @@ def goal_view(goal: Goal) -> dict[str, Any]:
         "achievement_status": goal.achievement_status,
         "latest_rating": goal.latest_rating,
         "agreed_by": goal.agreed_by,
+        "agreed_on": goal.agreed_on,
+        **_target_met(goal.target_met),
         "allowed_actions": allowed_actions(goal.lifecycle_status),
         "steps": [vars(step) for step in goal.steps.values()],
         "version": goal.version,
+    }
+
+
+def _target_met(met: dict[str, Any] | None) -> dict[str, Any]:
+    if met is None:
+        return {"target_met_at": None, "target_met_score": None, "target_met_session_id": None}
+    return {
+        "target_met_at": met["met_on"],
+        "target_met_score": met["score"],
+        "target_met_session_id": met["session_id"],
     }
 
 

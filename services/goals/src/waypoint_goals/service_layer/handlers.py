@@ -10,10 +10,12 @@ from typing import Any
 from sqlalchemy import Connection
 
 from waypoint_goals.adapters import eligibility, plan
-from waypoint_goals.domain.eligibility import ensure_known
+from waypoint_goals.domain import staying_well
+from waypoint_goals.domain.eligibility import ClientEligibility, ensure_known
 from waypoint_goals.domain.events import EVENTS, Party
 from waypoint_goals.domain.goal import Goal
-from waypoint_goals.service_layer.queries import load_goal
+from waypoint_goals.domain.staying_well import StayingWellPlan, plan_stream
+from waypoint_goals.service_layer.queries import ALL_GOALS, load_goal, load_staying_well_plan
 from waypoint_shared.crypto.sealing import PersonalDataKeys
 from waypoint_shared.eventstore.repository import (
     Append,
@@ -31,7 +33,8 @@ class Goals:
 
     @classmethod
     def create(cls, store: EventStore, keys: PersonalDataKeys) -> Goals:
-        return cls(EventSourcedRepository(SERVICE, store, keys, EVENTS))
+        events = (*EVENTS, *staying_well.EVENTS)
+        return cls(EventSourcedRepository(SERVICE, store, keys, events))
 
 
 @dataclass(frozen=True)
@@ -46,8 +49,12 @@ class Command:
 
 def ensure_goal_work_may_continue(conn: Connection, tenant_id: str, client_id: str) -> None:
     """Refuse when intake has not referred the client, or has discharged it or lost consent."""
-    found = ensure_known(eligibility.find(conn, tenant_id, client_id), client_id)
-    found.ensure_goal_work_may_continue()
+    known_client(conn, tenant_id, client_id).ensure_goal_work_may_continue()
+
+
+def known_client(conn: Connection, tenant_id: str, client_id: str) -> ClientEligibility:
+    """What intake has told goals of the client; refused while its referral has not arrived."""
+    return ensure_known(eligibility.find(conn, tenant_id, client_id), client_id)
 
 
 def propose_goal(
@@ -76,14 +83,24 @@ def _change(
     decide: Callable[[Goal], object],
     closing: bool = False,
 ) -> Goal:
-    goal = load_goal(goals, conn, command.tenant_id, command.goal_id)
-    if command.expected_version not in (None, goal.version):
-        raise ConcurrencyConflict(
-            command.tenant_id, goal.goal_id, command.expected_version, goal.version
-        )
+    goal = _loaded(goals, conn, command)
     if not closing:  # winding a goal down stays possible after a discharge or a revocation
         ensure_goal_work_may_continue(conn, command.tenant_id, goal.client_id)
-    event = decide(goal)
+    return _recorded(goals, conn, command, goal, decide(goal))
+
+
+def _loaded(goals: Goals, conn: Connection, command: Command) -> Goal:
+    goal = load_goal(goals, conn, command.tenant_id, command.goal_id)
+    _ensure_version(command.tenant_id, goal.goal_id, command.expected_version, goal.version)
+    return goal
+
+
+def _ensure_version(tenant_id: str, stream_id: str, expected: int | None, current: int) -> None:
+    if expected not in (None, current):
+        raise ConcurrencyConflict(tenant_id, stream_id, expected, current)
+
+
+def _recorded(goals: Goals, conn: Connection, command: Command, goal: Goal, event: object) -> Goal:
     tenant_id, metadata = command.tenant_id, command.metadata
     append = Append(tenant_id, goal.goal_id, goal.client_id, goal.version, [event], metadata)
     goals.repository.record(conn, append)
@@ -91,8 +108,10 @@ def _change(
     return goal
 
 
-def agree_goal(goals: Goals, conn: Connection, command: Command, agreed_by: Party) -> Goal:
-    return _change(goals, conn, command, lambda goal: goal.agree(agreed_by))
+def agree_goal(
+    goals: Goals, conn: Connection, command: Command, agreed_by: Party, agreed_on: str | None = None
+) -> Goal:
+    return _change(goals, conn, command, lambda goal: goal.agree(agreed_by, agreed_on))
 
 
 def reject_goal(
@@ -110,9 +129,15 @@ def plan_step(
 
 
 def complete_step(
-    goals: Goals, conn: Connection, command: Command, step_id: str, note: str | None
+    goals: Goals,
+    conn: Connection,
+    command: Command,
+    step_id: str,
+    note: str | None,
+    completed_on: str | None = None,
 ) -> Goal:
-    return _change(goals, conn, command, lambda goal: goal.complete_step(step_id, note))
+    decide = lambda goal: goal.complete_step(step_id, note, completed_on)  # noqa: E731
+    return _change(goals, conn, command, decide)
 
 
 def revise_goal(
@@ -136,7 +161,11 @@ def revise_step(
 def check_in(
     goals: Goals, conn: Connection, command: Command, rating: int, by: Party, note: str | None
 ) -> Goal:
-    return _change(goals, conn, command, lambda goal: goal.check_in(rating, by, note))
+    """A check-in on an active goal, or after discharge a follow-up on an achieved one."""
+    goal = _loaded(goals, conn, command)
+    client = known_client(conn, command.tenant_id, goal.client_id)
+    event = staying_well.check_in(goal, client, rating, by, note)
+    return _recorded(goals, conn, command, goal, event)
 
 
 def hold_goal(goals: Goals, conn: Connection, command: Command, reason: str) -> Goal:
@@ -153,3 +182,56 @@ def cancel_goal(goals: Goals, conn: Connection, command: Command, reason: str) -
 
 def achieve_goal(goals: Goals, conn: Connection, command: Command, note: str | None) -> Goal:
     return _change(goals, conn, command, lambda goal: goal.achieve(note))
+
+
+@dataclass(frozen=True)
+class RecordedSession:
+    """A session progress recorded, as far as goal targets need it."""
+
+    tenant_id: str
+    client_id: str
+    session_id: str
+    held_on: str  # ISO date
+    scores: dict[str, float]  # instrument → total
+
+
+def meet_targets(
+    goals: Goals, conn: Connection, session: RecordedSession, metadata: dict[str, Any]
+) -> None:
+    """Record `goal_target_met` on each goal of the client whose target a session's score meets
+    for the first time: the goal decides, so a redelivered or replayed session records nothing
+    twice."""
+    tenant_id, client_id = session.tenant_id, session.client_id
+    for _, goal_id in plan.goal_ids(conn, tenant_id, client_id, limit=ALL_GOALS):
+        goal = load_goal(goals, conn, tenant_id, goal_id)
+        instrument = (goal.details.get("target") or {}).get("instrument")
+        if instrument not in session.scores:
+            continue
+        score = session.scores[instrument]
+        met = goal.meet_target(instrument, score, session.session_id, session.held_on)
+        if met is not None:
+            append = Append(tenant_id, goal_id, client_id, goal.version, [met], metadata)
+            goals.repository.record(conn, append)
+
+
+def agree_staying_well_plan(
+    goals: Goals,
+    conn: Connection,
+    tenant_id: str,
+    client_id: str,
+    agreed: dict[str, Any],
+    expected_version: int | None,
+    metadata: dict[str, Any],
+) -> StayingWellPlan:
+    """Agree the client's staying-well plan, or revise it, from referral until discharge; the
+    plan already on record is answered as it is."""
+    ensure_goal_work_may_continue(conn, tenant_id, client_id)
+    current = load_staying_well_plan(goals, conn, tenant_id, client_id)
+    stream_id = plan_stream(client_id)
+    _ensure_version(tenant_id, stream_id, expected_version, current.version)
+    event = current.agree(**agreed)
+    if event is not None:
+        append = Append(tenant_id, stream_id, client_id, current.version, [event], metadata)
+        goals.repository.record(conn, append)
+        current.apply(event)
+    return current

@@ -11,6 +11,7 @@ from sqlalchemy import Connection
 from waypoint_goals.adapters import eligibility, plan
 from waypoint_goals.domain.errors import ClientNotFound, NotFound
 from waypoint_goals.domain.goal import Goal
+from waypoint_goals.domain.staying_well import StayingWellPlan, plan_stream
 from waypoint_shared.eventstore.repository import EventSourcedRepository, RecordedEvent, exported
 from waypoint_shared.http import audit, erasure
 
@@ -37,6 +38,14 @@ def load_goal(
 ) -> Goal:
     events = goals.repository.replay(conn, tenant_id, goal_id, until=as_of)
     return Goal.rebuilt(goal_id, [e for e, _ in events])
+
+
+def load_staying_well_plan(
+    goals: Goals, conn: Connection, tenant_id: str, client_id: str
+) -> StayingWellPlan:
+    """The client's staying-well plan as last agreed (version 0 before any agreement)."""
+    events = goals.repository.replay(conn, tenant_id, plan_stream(client_id))
+    return StayingWellPlan.rebuilt(client_id, [e for e, _ in events])
 
 
 def goal_history(
@@ -80,16 +89,22 @@ def goals_of(goals: Goals, conn: Connection, tenant_id: str, client_id: str) -> 
 def subject_access(
     goals: Goals, conn: Connection, tenant_id: str, client_id: str
 ) -> dict[str, Any]:
-    """Everything goals holds about a client, opened: what intake told it, every goal as it is
-    and every event of it, and the reads of the client's data so far."""
+    """Everything goals holds about a client, opened: what intake told it, every goal as it is,
+    the staying-well plan as last agreed, every event of them, and the reads of the client's data
+    so far."""
     known = eligibility.find(conn, tenant_id, client_id)
     goal_ids = [g for _, g in plan.goal_ids(conn, tenant_id, client_id, limit=ALL_GOALS)]
     if known is None and not goal_ids:
         raise ClientNotFound(client_id)
     histories = {g: goals.repository.replay(conn, tenant_id, g) for g in goal_ids}
+    plan_history = goals.repository.replay(conn, tenant_id, plan_stream(client_id))
+    staying_well = StayingWellPlan.rebuilt(client_id, [e for e, _ in plan_history])
     return {
         "eligibility": known,
         "goals": [Goal.rebuilt(g, [e for e, _ in h]) for g, h in histories.items()],
-        "events": [entry for history in histories.values() for entry in exported(history)],
+        "staying_well_plan": staying_well if staying_well.version else None,
+        "events": [
+            entry for history in [*histories.values(), plan_history] for entry in exported(history)
+        ],
         "access_log": audit.access_log(conn, tenant_id, client_id)[0],
     }

@@ -45,13 +45,13 @@ therapist_index = Table(
     Column("position", BigInteger, nullable=False, index=True),
 )
 
-REFERRED = "waypoint.intake.client_referred.v1"
+REFERRED = ("waypoint.intake.client_referred.v1", "waypoint.intake.client_referred.v2")
 
 
 def _index_existing_referrals(conn: Connection) -> None:
     """Clients referred before the index existed are listed too."""
     referrals = select(events.c.tenant_id, events.c.stream_id, events.c.position).where(
-        events.c.type == REFERRED
+        events.c.type.in_(REFERRED)
     )
     conn.execute(
         insert(client_index).from_select(["tenant_id", "client_id", "position"], referrals)

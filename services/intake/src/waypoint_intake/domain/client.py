@@ -4,9 +4,10 @@ rebuilds itself from those events (the same path for a live command and a replay
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
+from datetime import date
 from typing import Any
 
-from waypoint_intake.domain import screening
+from waypoint_intake.domain import clinical_dates, screening
 from waypoint_intake.domain.errors import IntakeIncomplete, InvalidRequest, NotFound, Refused
 from waypoint_intake.domain.events import (
     ClientDetailsCorrected,
@@ -43,10 +44,21 @@ class Client:
     screenings: list[dict[str, Any]] = field(default_factory=list)
     therapist_id: str | None = None
     discharge_reason: str | None = None
+    ending_reason: str | None = None
+    discharged_on: str | None = None
 
     @staticmethod
-    def refer(client_id: str, **details: Any) -> ClientReferred:
-        return ClientReferred(client_id=client_id, **details)
+    def refer(
+        client_id: str, today: date, referred_on: date | None = None, **details: Any
+    ) -> ClientReferred:
+        """A referral dated `referred_on` (today when not given), with the age group then."""
+        referred_on = referred_on or today
+        born = date.fromisoformat(details["date_of_birth"])
+        clinical_dates.check_referral_date(referred_on, born, today)
+        group = clinical_dates.age_group(born, referred_on)
+        return ClientReferred(
+            client_id=client_id, referred_on=referred_on.isoformat(), age_group=group, **details
+        )
 
     def correct(self, corrections: dict[str, Any]) -> list[ClientDetailsCorrected]:
         """Only values that really change are recorded, each with its value before."""
@@ -54,6 +66,9 @@ class Client:
         changes = changed(self.details, corrections)
         if not changes:
             return []
+        if "date_of_birth" in changes and self.referred_on is not None:
+            born = date.fromisoformat(changes["date_of_birth"]["after"])
+            clinical_dates.check_birth_date(born, self.referred_on)
         return [ClientDetailsCorrected(self.client_id, list(changes), changes)]
 
     def record_cultural_context(self, **context: Any) -> list[object]:
@@ -83,13 +98,25 @@ class Client:
         return [ExpectationsAcknowledged(client_id=self.client_id, **acknowledgement)]
 
     def record_screening(
-        self, screening_id: str, instrument: str, items: list[int]
+        self,
+        screening_id: str,
+        instrument: str,
+        items: list[int],
+        today: date,
+        administered_on: date | None = None,
     ) -> list[object]:
         """Scores the instrument; a positive PHQ-9 item 9 raises a risk flag in the same step."""
         self._ensure_open()
+        administered_on = self._care_date("administered_on", administered_on, today)
         result = screening.score(instrument, items)
         recorded = ScreeningRecorded(
-            self.client_id, screening_id, instrument, list(items), result.total, result.severity
+            self.client_id,
+            screening_id,
+            instrument,
+            list(items),
+            result.total,
+            result.severity,
+            administered_on.isoformat(),
         )
         risk = screening.risk_score(instrument, items)
         if risk is None:
@@ -113,9 +140,17 @@ class Client:
             raise IntakeIncomplete(missing)
         return [IntakeCompleted(self.client_id, str(self.therapist_id))]
 
-    def discharge(self, reason: str) -> list[object]:
+    def discharge(
+        self,
+        ending_reason: str,
+        today: date,
+        discharged_on: date | None = None,
+        reason: str | None = None,
+    ) -> list[object]:
+        """End treatment for a structured reason, on `discharged_on` (today when not given)."""
         self._ensure_open()
-        return [ClientDischarged(self.client_id, reason)]
+        discharged_on = self._care_date("discharged_on", discharged_on, today)
+        return [ClientDischarged(self.client_id, reason, ending_reason, discharged_on.isoformat())]
 
     def erase(self, erased_by: dict[str, str]) -> list[object]:
         """Erasure is possible in any state, a discharged record included."""
@@ -138,6 +173,17 @@ class Client:
     def in_active_care(self) -> bool:
         return self.status != "discharged" and self.active_consent("treatment") is not None
 
+    @property
+    def referred_on(self) -> date | None:
+        return clinical_dates.parsed(self.details.get("referred_on"))
+
+    def _care_date(self, name: str, day: date | None, today: date) -> date:
+        """The date of a step in the client's care: today when not given, checked against the
+        referral day and today."""
+        day = day or today
+        clinical_dates.check_care_date(name, day, self.referred_on, today)
+        return day
+
     def _ensure_open(self) -> None:
         if self.status == "discharged":
             raise Refused("The client was discharged; their record is closed to changes.")
@@ -152,6 +198,9 @@ class Client:
 
     def _apply_ClientDetailsCorrected(self, event: ClientDetailsCorrected) -> None:
         self.details.update({name: c["after"] for name, c in event.changes.items()})
+        if "date_of_birth" in event.changes and self.referred_on is not None:
+            born = date.fromisoformat(self.details["date_of_birth"])
+            self.details["age_group"] = clinical_dates.age_group(born, self.referred_on)
 
     def _apply_CulturalContextRecorded(self, event: CulturalContextRecorded) -> None:
         self.cultural_context = {k: v for k, v in asdict(event).items() if k != "client_id"}
@@ -190,6 +239,7 @@ class Client:
 
     def _apply_ClientDischarged(self, event: ClientDischarged) -> None:
         self.status, self.discharge_reason = "discharged", event.reason
+        self.ending_reason, self.discharged_on = event.ending_reason, event.discharged_on
 
     def _apply_ClientErased(self, _event: ClientErased) -> None:
         self.status, self.details = "erased", {}

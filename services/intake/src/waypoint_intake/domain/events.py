@@ -37,6 +37,8 @@ class ClientReferred(ClientEvent):
     preferred_language: str | None = None
     interpreter_needed: bool = False
     referral_source: str | None = None
+    referred_on: str | None = None  # ISO date; None on a v1 referral
+    age_group: str | None = None
 
 
 @dataclass(frozen=True)
@@ -85,6 +87,7 @@ class ScreeningRecorded(ClientEvent):
     items: list[int]
     total: int
     severity: str
+    administered_on: str | None = None  # ISO date; None on a v1 screening
 
 
 @dataclass(frozen=True)
@@ -108,7 +111,9 @@ class IntakeCompleted(ClientEvent):
 
 @dataclass(frozen=True)
 class ClientDischarged(ClientEvent):
-    reason: str
+    reason: str | None = None
+    ending_reason: str | None = None  # None on a v1 discharge
+    discharged_on: str | None = None  # ISO date; None on a v1 discharge
 
 
 @dataclass(frozen=True)

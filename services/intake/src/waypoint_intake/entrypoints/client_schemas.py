@@ -6,11 +6,21 @@ from marshmallow import RAISE, Schema, ValidationError, fields, validate, valida
 
 from waypoint_shared.catalog import MODALITIES
 from waypoint_shared.catalog.events.common import ROLES
-from waypoint_shared.catalog.events.intake import CONSENT_KINDS, EXPECTATION_TOPICS
+from waypoint_shared.catalog.events.intake import (
+    AGE_GROUPS,
+    CONSENT_KINDS,
+    ENDING_REASONS,
+    EXPECTATION_TOPICS,
+)
 from waypoint_shared.http.ranges import clinical_date
 
 NAME = validate.Length(min=1, max=200)
 TEXT = validate.Length(min=1, max=4000)
+
+
+def stored_date(description: str) -> fields.String:
+    """A date in an answer: an ISO `YYYY-MM-DD` string as the events keep it, or null."""
+    return fields.String(allow_none=True, metadata={"format": "date", "description": description})
 
 
 class ActorSchema(Schema):
@@ -48,6 +58,12 @@ class DetailsSchema(Schema):
 
 
 class ReferralSchema(DetailsSchema):
+    referred_on = clinical_date(
+        metadata={
+            "description": "the day of the referral (default today, UTC): never in the future, "
+            "never before the date of birth; an earlier day brings a history over"
+        }
+    )
     recorded_by = recorded_by(required=False)
 
 
@@ -106,6 +122,7 @@ class ScreeningStateSchema(Schema):
     total = fields.Integer(required=True)
     severity = fields.String(required=True)
     risk_flag = fields.Boolean(required=True)
+    administered_on = stored_date("the day it was filled in (null if recorded undated)")
 
 
 class ClientSchema(DetailsSchema):
@@ -122,8 +139,16 @@ class ClientSchema(DetailsSchema):
     consents = fields.List(fields.Nested(ConsentStateSchema))
     expectations = fields.List(fields.Nested(ExpectationSchema))
     screenings = fields.List(fields.Nested(ScreeningStateSchema))
+    referred_on = stored_date("the referral's clinical date (null if recorded undated)")
+    age_group = fields.String(
+        allow_none=True,
+        validate=validate.OneOf(AGE_GROUPS),
+        metadata={"description": "on the referral day: child (<13), adolescent (13-17), adult"},
+    )
     therapist_id = fields.UUID(allow_none=True)
     discharge_reason = fields.String(allow_none=True)
+    ending_reason = fields.String(allow_none=True, validate=validate.OneOf(ENDING_REASONS))
+    discharged_on = stored_date("the day treatment ended")
     missing_requirements = fields.List(
         fields.String(), metadata={"description": "what completing intake still waits for"}
     )

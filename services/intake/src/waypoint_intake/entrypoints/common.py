@@ -96,6 +96,8 @@ def client_body(client: Client) -> dict[str, Any]:
             "screenings": client.screenings,
             "therapist_id": client.therapist_id,
             "discharge_reason": client.discharge_reason,
+            "ending_reason": client.ending_reason,
+            "discharged_on": client.discharged_on,
             "missing_requirements": client.missing_requirements(),
         }
     )

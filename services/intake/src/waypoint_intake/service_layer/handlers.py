@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import Connection
@@ -52,10 +52,15 @@ class ClientCommand:
     expected_version: int | None = None
 
 
+def today() -> date:
+    """The current day in UTC: what an undated clinical step is dated, and what bounds dates."""
+    return datetime.now(UTC).date()
+
+
 def new_client(details: dict[str, Any]) -> tuple[ClientReferred, Client]:
     """Decide a referral: the new client's event and the client it makes (no database, so it
     runs before the write transaction, as `change_client` applies what it records)."""
-    referral = Client.refer(str(uuid.uuid4()), **details)
+    referral = Client.refer(str(uuid.uuid4()), today(), **details)
     return referral, Client.rebuilt(referral.client_id, [referral])
 
 
@@ -131,13 +136,18 @@ def acknowledge_expectations(
 
 
 def record_screening(
-    intake: Intake, conn: Connection, cmd: ClientCommand, instrument: str, items: list[int]
+    intake: Intake,
+    conn: Connection,
+    cmd: ClientCommand,
+    instrument: str,
+    items: list[int],
+    administered_on: date | None = None,
 ) -> tuple[Client, str]:
     """Score and record a screening; returns the client and the new screening's id."""
     screening_id = str(uuid.uuid4())
 
     def decide(client: Client) -> list[object]:
-        return client.record_screening(screening_id, instrument, items)
+        return client.record_screening(screening_id, instrument, items, today(), administered_on)
 
     return change_client(intake, conn, cmd, decide), screening_id
 

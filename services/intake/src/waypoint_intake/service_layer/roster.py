@@ -8,6 +8,7 @@ assignments that read the same caseload only one can commit.
 from __future__ import annotations
 
 import uuid
+from datetime import date
 from typing import Any
 
 from sqlalchemy import Connection
@@ -16,7 +17,13 @@ from waypoint_intake.adapters import indexes
 from waypoint_intake.domain import matching
 from waypoint_intake.domain.client import Client
 from waypoint_intake.domain.therapist import Therapist
-from waypoint_intake.service_layer.handlers import ClientCommand, Intake, change_client, load_client
+from waypoint_intake.service_layer.handlers import (
+    ClientCommand,
+    Intake,
+    change_client,
+    load_client,
+    today,
+)
 from waypoint_shared.eventstore.repository import Append, ConcurrencyConflict
 from waypoint_shared.http import erasure
 
@@ -98,11 +105,18 @@ def assign_therapist(
     return change_client(intake, conn, cmd, decide)
 
 
-def discharge(intake: Intake, conn: Connection, cmd: ClientCommand, reason: str) -> Client:
+def discharge(
+    intake: Intake,
+    conn: Connection,
+    cmd: ClientCommand,
+    ending_reason: str,
+    discharged_on: date | None = None,
+    reason: str | None = None,
+) -> Client:
     """End of treatment: the client's place with their therapist is freed."""
 
     def decide(client: Client) -> list[object]:
-        events = client.discharge(reason)
+        events = client.discharge(ending_reason, today(), discharged_on, reason)
         _hand_over(intake, conn, cmd, client.therapist_id)
         return events
 

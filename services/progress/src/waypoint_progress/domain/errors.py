@@ -29,3 +29,12 @@ class ClientNotEligible(Exception):
 
 class ClientNotSeen(Exception):
     """Progress has no event of this client (yet)."""
+
+
+class InvalidSession(Exception):
+    """A session that cannot be clinically true given what progress knows of the client (422
+    naming the field)."""
+
+    def __init__(self, field: str, problems: list[str]):
+        super().__init__("; ".join(problems))
+        self.field, self.problems = field, problems

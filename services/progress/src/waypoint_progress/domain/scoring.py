@@ -1,7 +1,9 @@
 """Scoring the instruments: item scores in, total and band out. Item texts are never kept.
 
 PHQ-9 and GAD-7 items are integers 0 to 3; ORS and SRS items are 10 cm visual-analogue marks scored
-0.0 to 10.0 with one decimal. Bands of ORS and SRS use the clinical cut-offs from configuration.
+0.0 to 10.0 with one decimal. Bands of ORS and SRS use the clinical cut-offs from configuration;
+ORS's cut-off depends on the client's age group (adult 25, adolescent 28, child 32: the ORS and
+CORS manuals), read from intake's referral, and a client of unknown age group counts as an adult.
 """
 
 from __future__ import annotations
@@ -19,7 +21,17 @@ class Thresholds:
     phq9_reliable_change: int = 6
     gad7_reliable_change: int = 4
     srs_alliance: float = 36.0
-    ors_clinical_cutoff: float = 25.0
+    ors_clinical_cutoff: float = 25.0  # adults (18 and over), and clients of unknown age group
+    ors_clinical_cutoff_adolescent: float = 28.0  # 13 to 17
+    ors_clinical_cutoff_child: float = 32.0  # under 13
+
+    def ors_cutoff(self, age_group: str | None) -> float:
+        """The ORS clinical cut-off for an age group ("child", "adolescent", "adult" or None)."""
+        if age_group == "child":
+            return self.ors_clinical_cutoff_child
+        if age_group == "adolescent":
+            return self.ors_clinical_cutoff_adolescent
+        return self.ors_clinical_cutoff
 
 
 @dataclass(frozen=True)
@@ -83,19 +95,24 @@ def _item_ok(spec: Instrument, value: object) -> bool:
     return 0 <= value <= spec.highest and abs(round(value, 1) - value) < 1e-9
 
 
-def score(instrument: str, items: Sequence[float], thresholds: Thresholds) -> Score:
-    """Total and band of items that passed item_problems."""
+def score(
+    instrument: str, items: Sequence[float], thresholds: Thresholds, age_group: str | None = None
+) -> Score:
+    """Total and band of items that passed item_problems, for a client of this age group."""
     total = sum(items) if INSTRUMENTS[instrument].integer else round(sum(items), 1)
-    return Score(instrument, tuple(items), total, band(instrument, total, thresholds))
+    return Score(instrument, tuple(items), total, band(instrument, total, thresholds, age_group))
 
 
-def band(instrument: str, total: float, thresholds: Thresholds) -> str:
+def band(
+    instrument: str, total: float, thresholds: Thresholds, age_group: str | None = None
+) -> str:
     if instrument == "PHQ-9":
         return _lookup(PHQ9_BANDS, total)
     if instrument == "GAD-7":
         return _lookup(GAD7_BANDS, total)
     if instrument == "ORS":
-        return "clinical range" if total < thresholds.ors_clinical_cutoff else "non-clinical range"
+        clinical = total < thresholds.ors_cutoff(age_group)
+        return "clinical range" if clinical else "non-clinical range"
     return "alliance concern" if total < thresholds.srs_alliance else "strong alliance"
 
 

@@ -1,4 +1,5 @@
-"""A measure's trajectory: every score of one instrument with its change from baseline."""
+"""A measure's trajectory: every score of one instrument with its change from baseline, banded for
+the client's age group (ORS)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from waypoint_progress.domain.sources import (
     measures_of,
     source_order,
 )
+from waypoint_progress.domain.standing import age_group_of
 
 
 @dataclass(frozen=True)
@@ -37,18 +39,21 @@ def trajectory(
     events: Iterable[SourceEvent], instrument: str, thresholds: Thresholds
 ) -> list[Point]:
     """Scores of one instrument in source order, each against the baseline of its time."""
-    journey, points = Journey(thresholds), []
-    for event in sorted({e.event_id: e for e in events}.values(), key=source_order):
+    unique = list({e.event_id: e for e in events}.values())
+    journey, points, age_group = Journey(thresholds), [], age_group_of(unique)
+    for event in sorted(unique, key=source_order):
         if not is_journey_event(event):
             continue
         journey.take(event)
         measure = measures_of(event).get(instrument)
         if measure is not None:
-            points.append(point(journey, event, instrument, measure["total"]))
+            points.append(point(journey, event, instrument, measure["total"], age_group))
     return points
 
 
-def point(journey: Journey, event: SourceEvent, instrument: str, score: float) -> Point:
+def point(
+    journey: Journey, event: SourceEvent, instrument: str, score: float, age_group: str | None
+) -> Point:
     session = event.name == "session_recorded"
     baseline = journey.baselines().get(instrument)
     assessment = journey.assessment(event) if session else None
@@ -59,7 +64,7 @@ def point(journey: Journey, event: SourceEvent, instrument: str, score: float) -
         date=str(event.facts.get("date") or event.occurred_at.date().isoformat()),
         recorded_at=event.occurred_at,
         score=score,
-        band=band(instrument, score, journey.thresholds),
+        band=band(instrument, score, journey.thresholds, age_group),
         baseline=baseline,
         change_from_baseline=None if baseline is None else round(score - baseline, 1),
         reliable_change=assessment.reliable.get(instrument) if assessment else None,

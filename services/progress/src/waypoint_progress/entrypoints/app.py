@@ -15,6 +15,7 @@ from waypoint_progress.domain.errors import (
     ClientNotEligible,
     ClientNotKnownYet,
     ClientNotSeen,
+    InvalidSession,
     SessionNotFound,
 )
 from waypoint_progress.entrypoints import rebuild
@@ -60,6 +61,13 @@ SPEC = service.ServiceSpec[Container](
         ),
         client_not_known_yet("progress", ClientNotKnownYet),
         client_not_eligible(ClientNotEligible),
+        ErrorMapping(
+            InvalidSession,
+            422,
+            "Unprocessable Content",
+            lambda _: "The request body or parameters are not valid.",
+            lambda e: {"errors": {e.field: e.problems}},
+        ),
     ),
     listens=service.Listening(
         services=("intake", "goals", "progress"),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import Connection
@@ -62,9 +62,11 @@ def record_session(
 ) -> SessionOutcome:
     """Score and record a check-in; the alerts it raises on its own are raised at once. Only for
     a client whose referral progress has received in this tenant, not discharged, consenting."""
-    projection.standing_of(conn, tenant_id, client_id).ensure_sessions_may_be_recorded()
+    standing = projection.standing_of(conn, tenant_id, client_id)
+    standing.ensure_sessions_may_be_recorded(date.fromisoformat(session["date"]))
     scores = [
-        scoring.score(m["instrument"], m["items"], progress.thresholds) for m in session["measures"]
+        scoring.score(m["instrument"], m["items"], progress.thresholds, standing.age_group)
+        for m in session["measures"]
     ]
     client = load_progress(progress, conn, tenant_id, client_id)
     event = session_recorded(client_id, str(uuid.uuid4()), session, scores)

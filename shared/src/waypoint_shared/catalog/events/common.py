@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -13,6 +14,8 @@ ROLES = ("client", "therapist", "clinician", "administrator", "guardian")
 INSTRUMENTS = ("PHQ-9", "GAD-7", "ORS", "SRS")
 PERSONAL = {"personal": True}
 F = TypeVar("F", bound=fields.Field[Any])
+# Turns one version's payload into the next version's: (payload) -> (next type, next payload).
+Upcaster = Callable[[dict[str, Any]], tuple[str, dict[str, Any]]]
 
 
 def personal(field: F) -> F:
@@ -61,3 +64,13 @@ class EventType:
     def personal_fields(self) -> tuple[str, ...]:
         declared = self.schema._declared_fields
         return tuple(n for n, f in declared.items() if f.metadata.get("personal"))
+
+
+def adding(next_type: str, *names: str) -> Upcaster:
+    """The upcaster to a version that only adds fields: an older event has each of them as None
+    (what it did not say is not made up)."""
+
+    def upcast(data: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+        return next_type, {**dict.fromkeys(names), **data}
+
+    return upcast

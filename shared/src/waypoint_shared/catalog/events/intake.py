@@ -5,7 +5,14 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
-from waypoint_shared.catalog.events.common import PERSONAL, Actor, ClientEvent, EventType
+from waypoint_shared.catalog.events.common import (
+    PERSONAL,
+    Actor,
+    ClientEvent,
+    EventType,
+    Upcaster,
+    adding,
+)
 
 CONSENT_KINDS = ("treatment", "confidentiality", "data_sharing")
 EXPECTATION_TOPICS = (
@@ -15,6 +22,22 @@ EXPECTATION_TOPICS = (
     "what_therapy_involves",
 )
 SCREENING_INSTRUMENTS = ("PHQ-9", "GAD-7")
+# The client's age on the referral day: child under 13, adolescent 13 to 17, adult 18 and over.
+AGE_GROUPS = ("child", "adolescent", "adult")
+# Why treatment ended: a subset of the NHS Talking Therapies Data Set ending codes (ENDCODE); the
+# mapping to the codes is listed in docs/intake.md.
+ENDING_REASONS = (
+    "completed_treatment",
+    "ended_early_by_client",
+    "ended_early_by_service",
+    "referred_elsewhere",
+    "declined_treatment",
+    "not_suitable",
+    "assessment_incomplete",
+    "advice_and_support_only",
+    "deceased",
+    "not_known",
+)
 
 
 class ClientReferredV1(ClientEvent):
@@ -30,6 +53,16 @@ class ClientReferredV1(ClientEvent):
     preferred_language = fields.String(allow_none=True, load_default=None)
     interpreter_needed = fields.Boolean(load_default=False)
     referral_source = fields.String(allow_none=True, load_default=None)
+
+
+class ClientReferredV2(ClientReferredV1):
+    """The referral dated (`referred_on`, the clinical date) and the age group intake derives from
+    the date of birth on that day; both None on a v1 referral."""
+
+    referred_on = fields.Date(allow_none=True, load_default=None)
+    age_group = fields.String(
+        allow_none=True, load_default=None, validate=validate.OneOf(AGE_GROUPS)
+    )
 
 
 class ClientDetailsCorrectedV1(ClientEvent):
@@ -76,6 +109,12 @@ class ScreeningRecordedV1(ClientEvent):
     severity = fields.String(required=True)
 
 
+class ScreeningRecordedV2(ScreeningRecordedV1):
+    """The day the questionnaire was filled in; None on a v1 screening."""
+
+    administered_on = fields.Date(allow_none=True, load_default=None)
+
+
 class RiskFlaggedV1(ClientEvent):
     screening_id = fields.UUID(required=True)
     instrument = fields.String(required=True)
@@ -94,6 +133,17 @@ class IntakeCompletedV1(ClientEvent):
 
 class ClientDischargedV1(ClientEvent):
     reason = fields.String(required=True, metadata=PERSONAL)
+
+
+class ClientDischargedV2(ClientDischargedV1):
+    """A structured ending reason and the day treatment ended (both None on a v1 discharge); the
+    free-text reason becomes optional."""
+
+    reason = fields.String(allow_none=True, load_default=None, metadata=PERSONAL)
+    ending_reason = fields.String(
+        allow_none=True, load_default=None, validate=validate.OneOf(ENDING_REASONS)
+    )
+    discharged_on = fields.Date(allow_none=True, load_default=None)
 
 
 class ClientErasedV1(ClientEvent):
@@ -138,7 +188,7 @@ class ClientHandedOverV1(CaseloadChange):
     pass
 
 
-EVENT_TYPES = tuple(
+FIRST_VERSIONS = tuple(
     EventType("intake", name, 1, schema)
     for name, schema in (
         ("client_referred", ClientReferredV1),
@@ -159,3 +209,18 @@ EVENT_TYPES = tuple(
         ("client_handed_over", ClientHandedOverV1),
     )
 )
+
+CLIENT_REFERRED_V2 = EventType("intake", "client_referred", 2, ClientReferredV2)
+SCREENING_RECORDED_V2 = EventType("intake", "screening_recorded", 2, ScreeningRecordedV2)
+CLIENT_DISCHARGED_V2 = EventType("intake", "client_discharged", 2, ClientDischargedV2)
+EVENT_TYPES = (*FIRST_VERSIONS, CLIENT_REFERRED_V2, SCREENING_RECORDED_V2, CLIENT_DISCHARGED_V2)
+
+UPCASTERS: dict[str, Upcaster] = {
+    "waypoint.intake.client_referred.v1": adding(
+        CLIENT_REFERRED_V2.type, "referred_on", "age_group"
+    ),
+    "waypoint.intake.screening_recorded.v1": adding(SCREENING_RECORDED_V2.type, "administered_on"),
+    "waypoint.intake.client_discharged.v1": adding(
+        CLIENT_DISCHARGED_V2.type, "ending_reason", "discharged_on"
+    ),
+}

@@ -1,6 +1,9 @@
 """Goals as FHIR R4 resources: Goal per goal, one CarePlan per client whose activities are steps.
 
-Lifecycle and achievement statuses are already FHIR codes (goal-status, goal-achievement).
+Lifecycle and achievement statuses are already FHIR codes (goal-status, goal-achievement). A
+target's measure is the instrument's coding in the shared instruments table, the very coding of
+progress's Observation of that instrument; a met target is the goal's `outcomeReference` to the
+Observation of the session's score.
 """
 
 from __future__ import annotations
@@ -8,13 +11,12 @@ from __future__ import annotations
 from typing import Any
 
 from waypoint_goals.domain.goal import Goal, Step
+from waypoint_shared.catalog.instruments import instrument as instrument_entry
 
 ACHIEVEMENT = "http://terminology.hl7.org/CodeSystem/goal-achievement"
 PRIORITY = "http://terminology.hl7.org/CodeSystem/goal-priority"
 MODALITY = "https://waypoint.example/fhir/CodeSystem/therapy-modality"
-LOINC = "http://loinc.org"
-TOTAL_SCORES = {"PHQ-9": "44261-6", "GAD-7": "70274-6"}  # LOINC totals; ORS/SRS have none
-WAYPOINT_INSTRUMENTS = "https://waypoint.example/fhir/CodeSystem/instrument"
+COMPARATORS = {"at_or_below": "<=", "at_or_above": ">="}
 STEP_STATUS_BY_GOAL = {"on-hold": "on-hold", "cancelled": "cancelled", "rejected": "cancelled"}
 
 
@@ -33,6 +35,7 @@ def goal_resource(goal: Goal) -> dict[str, Any]:
         "addresses": [{"display": concern} for concern in details.get("addresses") or []],
         "note": [{"text": text} for text in _notes(details)],
         "target": _targets(details),
+        "outcomeReference": _outcome(goal.target_met),
     }
     if goal.achievement_status:
         code = {"system": ACHIEVEMENT, "code": goal.achievement_status}
@@ -71,12 +74,24 @@ def _targets(details: dict[str, Any]) -> list[dict[str, Any]]:
         return []
     out: dict[str, Any] = {"dueDate": due} if due else {}
     if target:
-        instrument = target["instrument"]
-        system = LOINC if instrument in TOTAL_SCORES else WAYPOINT_INSTRUMENTS
-        code = TOTAL_SCORES.get(instrument, instrument)
-        out["measure"] = {"coding": [{"system": system, "code": code}], "text": instrument}
-        out["detailQuantity"] = {"value": target["below"], "comparator": "<"}
+        coding = instrument_entry(target["instrument"]).coding.as_fhir()
+        out["measure"] = {"coding": [coding], "text": target["instrument"]}
+        comparator = COMPARATORS[target["direction"]]
+        out["detailQuantity"] = {"value": target["score"], "comparator": comparator}
     return [out]
+
+
+def _outcome(met: dict[str, Any] | None) -> list[dict[str, Any]]:
+    """The Observation (as progress exports it) whose score met the target."""
+    if met is None:
+        return []
+    instrument, score = met["instrument"], met["score"]
+    return [
+        {
+            "reference": f"Observation/{met['session_id']}-{instrument.lower()}",
+            "display": f"{instrument} {score:g} on {met['met_on']} met the target",
+        }
+    ]
 
 
 def _plan_status(statuses: list[str]) -> str:

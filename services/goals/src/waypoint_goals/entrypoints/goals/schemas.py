@@ -1,10 +1,25 @@
 """Request and response schemas of the goals resource (goal and step shapes shared by the rest)."""
 
+import datetime as dt
 from typing import Any
 
-from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
+from marshmallow import (
+    RAISE,
+    Schema,
+    ValidationError,
+    fields,
+    post_load,
+    validate,
+    validates_schema,
+)
 
 from waypoint_shared.catalog import MODALITIES, PRIORITIES
+from waypoint_shared.catalog.events.goals import (
+    TARGET_DIRECTIONS,
+    target_direction,
+    target_problems,
+)
+from waypoint_shared.catalog.instruments import NAMES as INSTRUMENT_NAMES
 from waypoint_shared.http.ranges import clinical_date, query_time
 
 TEXT = validate.Length(min=1, max=2000)
@@ -25,11 +40,48 @@ def acting_party() -> fields.Nested:
     return fields.Nested(PartySchema, metadata={"description": "who acts (audit trail)"})
 
 
+def today() -> dt.date:
+    """Today's date in UTC: the default of a clinical date left out."""
+    return dt.datetime.now(dt.UTC).date()
+
+
+def not_after_tomorrow(day: dt.date) -> None:
+    """A day something happened is not after today; a day of slack covers time zones ahead."""
+    if day > today() + dt.timedelta(days=1):
+        raise ValidationError("Must not be more than one day after today (UTC).")
+
+
+def day_it_happened(description: str) -> fields.Date:
+    """An optional date of a clinical fact: today (UTC) when left out, never in the future."""
+    field = clinical_date(load_default=today, metadata={"description": description})
+    field.validators.append(not_after_tomorrow)
+    return field
+
+
 class TargetSchema(Schema):
-    instrument = fields.String(
-        required=True, validate=validate.OneOf(("PHQ-9", "GAD-7", "ORS", "SRS"))
+    """A score to reach on an instrument; the direction follows from the instrument."""
+
+    instrument = fields.String(required=True, validate=validate.OneOf(INSTRUMENT_NAMES))
+    score = fields.Float(
+        required=True,
+        metadata={
+            "description": "within the instrument's range: PHQ-9 0-27, GAD-7 0-21, ORS/SRS 0-40"
+        },
     )
-    below = fields.Float(required=True, validate=validate.Range(min=0, max=40))
+    direction = fields.String(
+        validate=validate.OneOf(TARGET_DIRECTIONS.values()),
+        metadata={"description": "at_or_below (PHQ-9, GAD-7) or at_or_above (ORS, SRS); optional"},
+    )
+
+    @validates_schema
+    def _fits_the_instrument(self, data: dict[str, Any], **_: Any) -> None:
+        problems = target_problems(data)
+        if problems:
+            raise ValidationError(problems)
+
+    @post_load
+    def _with_direction(self, data: dict[str, Any], **_: Any) -> dict[str, Any]:
+        return {**data, "direction": target_direction(data["instrument"])}
 
 
 class ProposalSchema(Schema):
@@ -78,6 +130,7 @@ class StepSchema(Schema):
     due_date = fields.String(allow_none=True)
     status = fields.String(required=True, metadata={"description": "planned or completed"})
     note = fields.String(allow_none=True)
+    completed_on = fields.String(allow_none=True)
 
 
 class GoalSchema(ProposalSchema):
@@ -87,6 +140,15 @@ class GoalSchema(ProposalSchema):
     achievement_status = fields.String(allow_none=True)
     latest_rating = fields.Integer(allow_none=True)
     agreed_by = fields.Nested(PartySchema, allow_none=True)
+    agreed_on = fields.String(allow_none=True)
+    target_met_at = fields.String(
+        allow_none=True,
+        metadata={"description": "the date of the session whose score met the target"},
+    )
+    target_met_score = fields.Float(
+        allow_none=True, metadata={"description": "the score that met it"}
+    )
+    target_met_session_id = fields.UUID(allow_none=True)
     allowed_actions = fields.List(fields.String(), required=True)
     steps = fields.List(fields.Nested(StepSchema), required=True)
     version = fields.Integer(required=True)

@@ -68,7 +68,9 @@ LIFECYCLE = (
         "agreement",
         AgreementSchema,
         "Agree to a proposed goal (the party that did not propose it): it becomes active",
-        lambda goals, conn, cmd, body: handlers.agree_goal(goals, conn, cmd, body["agreed_by"]),
+        lambda goals, conn, cmd, body: handlers.agree_goal(
+            goals, conn, cmd, body["agreed_by"], body["agreed_on"].isoformat()
+        ),
         acting=lambda body: body["agreed_by"],
     ),
     GoalCommand(

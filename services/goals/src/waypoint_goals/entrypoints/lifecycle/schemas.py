@@ -2,11 +2,18 @@
 
 from marshmallow import Schema, fields
 
-from waypoint_goals.entrypoints.goals.schemas import TEXT, PartySchema, acting_party, reason
+from waypoint_goals.entrypoints.goals.schemas import (
+    TEXT,
+    PartySchema,
+    acting_party,
+    day_it_happened,
+    reason,
+)
 
 
 class AgreementSchema(Schema):
     agreed_by = fields.Nested(PartySchema, required=True)
+    agreed_on = day_it_happened("the day the goal was agreed: today (UTC) when left out")
 
 
 class RejectionSchema(Schema):

@@ -3,6 +3,7 @@
 from marshmallow import Schema, fields
 
 from waypoint_goals.entrypoints.goals.schemas import GoalSchema
+from waypoint_goals.entrypoints.staying_well.schemas import StayingWellPlanViewSchema
 from waypoint_shared.http import privacy
 
 
@@ -20,3 +21,4 @@ class ExportSchema(privacy.ExportSchema):
 
     eligibility = fields.Nested(EligibilityExportSchema, allow_none=True)
     goals = fields.List(fields.Nested(GoalSchema), required=True)
+    staying_well_plan = fields.Nested(StayingWellPlanViewSchema, allow_none=True)

@@ -75,12 +75,12 @@ def get_step(goal_id: Any, step_id: Any) -> Response:
 @requires("goals:write")
 def complete_step(body: dict[str, Any], goal_id: Any, step_id: Any) -> Response:
     """Complete an action step of an active goal"""
-    note = body["note"]
+    note, completed_on = body["note"], body["completed_on"].isoformat()
     return on_goal(
         goal_id,
         body.get("by"),
         lambda goals, conn, cmd: goal_written(
-            handlers.complete_step(goals, conn, cmd, str(step_id), note)
+            handlers.complete_step(goals, conn, cmd, str(step_id), note, completed_on)
         ),
     )
 

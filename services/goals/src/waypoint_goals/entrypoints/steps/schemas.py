@@ -7,6 +7,7 @@ from waypoint_goals.entrypoints.goals.schemas import (
     AtLeastOneChange,
     StepSchema,
     acting_party,
+    day_it_happened,
     reason,
 )
 from waypoint_shared.http.ranges import clinical_date
@@ -20,6 +21,7 @@ class NewStepSchema(Schema):
 
 class CompletionSchema(Schema):
     note = fields.String(validate=TEXT, allow_none=True, load_default=None)
+    completed_on = day_it_happened("the day the step was completed: today (UTC) when left out")
     by = acting_party()
 
 

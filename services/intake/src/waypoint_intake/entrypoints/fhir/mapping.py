@@ -16,6 +16,8 @@ OBSERVATION_CATEGORY = "http://terminology.hl7.org/CodeSystem/observation-catego
 SUITE = "https://waypoint.example/fhir"
 # Confidentiality and data sharing are both about the client's privacy.
 SCOPE_OF = {"treatment": "treatment", "confidentiality": "patient-privacy"}
+# Referred and not yet through intake: planned; in treatment: active; discharged: finished.
+EPISODE_STATUS = {"intake_complete": "active", "discharged": "finished"}
 PANELS = {
     "PHQ-9": {
         "panel": ("44249-1", "PHQ-9 quick depression assessment panel"),
@@ -83,6 +85,35 @@ def consent(client_id: str, granted: dict[str, Any]) -> dict[str, Any]:
     return resource
 
 
+def episode_of_care(client: Client) -> dict[str, Any]:
+    """The client's one episode with the clinic: from the referral day to the discharge day, with
+    the age group at referral and the ending reason as extensions."""
+    resource: dict[str, Any] = {
+        "resourceType": "EpisodeOfCare",
+        "id": str(uuid.uuid5(uuid.UUID(client.client_id), "episode-of-care")),
+        "status": EPISODE_STATUS.get(client.status, "planned"),
+        "patient": {"reference": f"Patient/{client.client_id}"},
+    }
+    period = {"start": client.details.get("referred_on"), "end": client.discharged_on}
+    if any(period.values()):
+        resource["period"] = {k: v for k, v in period.items() if v}
+    extensions = [
+        _suite_coding("age-group", client.details.get("age_group")),
+        _suite_coding("ending-reason", client.ending_reason),
+    ]
+    if any(extensions):
+        resource["extension"] = [e for e in extensions if e]
+    return resource
+
+
+def _suite_coding(name: str, code: str | None) -> dict[str, Any] | None:
+    """An extension whose value is a code of the suite's code system of the same name."""
+    if code is None:
+        return None
+    coding = {"system": f"{SUITE}/CodeSystem/{name}", "code": code}
+    return {"url": f"{SUITE}/StructureDefinition/{name}", "valueCoding": coding}
+
+
 def questionnaire_response(
     client_id: str, screening: dict[str, Any], authored: datetime
 ) -> dict[str, Any]:
@@ -107,9 +138,10 @@ def questionnaire_response(
 
 
 def observations(
-    client_id: str, screening: dict[str, Any], effective: datetime
+    client_id: str, screening: dict[str, Any], recorded: datetime
 ) -> list[dict[str, Any]]:
-    """The panel (item scores as components, the total as a member) and the total score."""
+    """The panel (item scores as components, the total as a member) and the total score, at the
+    day the questionnaire was filled in (when it was recorded, for an undated screening)."""
     codes, screening_id = PANELS[screening["instrument"]], screening["screening_id"]
     total_id = str(uuid.uuid5(uuid.UUID(screening_id), "total"))
     common = {
@@ -119,7 +151,7 @@ def observations(
             {"coding": [{"system": OBSERVATION_CATEGORY, "code": "survey", "display": "Survey"}]}
         ],
         "subject": {"reference": f"Patient/{client_id}"},
-        "effectiveDateTime": effective.isoformat(),
+        "effectiveDateTime": screening.get("administered_on") or recorded.isoformat(),
         "derivedFrom": [{"reference": f"QuestionnaireResponse/{screening_id}"}],
     }
     total = {

@@ -1,4 +1,5 @@
-"""Intake as a FHIR R4 base: Patient, Consent, QuestionnaireResponse, Observation."""
+"""Intake as a FHIR R4 base: Patient, EpisodeOfCare, Consent, QuestionnaireResponse,
+Observation."""
 
 from __future__ import annotations
 
@@ -59,6 +60,12 @@ def read_patient(client_id: Any) -> Response:
     with read(app.engine) as conn:
         client = handlers.load_client(app.intake, conn, principal().tenant, str(client_id))
     return fhir_response(mapping.patient(client))
+
+
+@patient_search("/EpisodeOfCare")
+def search_episodes_of_care(query: dict[str, Any]) -> Response:
+    """Search a client's episode of care (referral to discharge, ending reason, age group)"""
+    return _search(query, lambda c, _: [mapping.episode_of_care(c)])
 
 
 @patient_search("/Consent")

@@ -23,5 +23,5 @@ def complete_intake(completion: dict[str, Any], client_id: Any) -> Response:
 @client_route(blp, "/<uuid:client_id>/discharge", DischargeSchema())
 def discharge(discharge_: dict[str, Any], client_id: Any) -> Response:
     """Discharge a client at the end of treatment (frees their therapist's place)"""
-    reason = discharge_["reason"]
-    return change_client(client_id, discharge_["recorded_by"], roster.discharge, reason)
+    acting = discharge_.pop("recorded_by")
+    return change_client(client_id, acting, roster.discharge, **discharge_)

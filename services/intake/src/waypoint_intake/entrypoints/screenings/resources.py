@@ -23,7 +23,12 @@ def record_screening(screening: dict[str, Any], client_id: Any) -> Response:
 
     def work(intake: Intake, conn: Connection, cmd: ClientCommand) -> Reply:
         client, screening_id = handlers.record_screening(
-            intake, conn, cmd, screening["instrument"], screening["items"]
+            intake,
+            conn,
+            cmd,
+            screening["instrument"],
+            screening["items"],
+            screening.get("administered_on"),
         )
         [result] = [s for s in client.screenings if s["screening_id"] == screening_id]
         if result["instrument"] != "PHQ-9":

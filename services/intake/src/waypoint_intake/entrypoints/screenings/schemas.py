@@ -2,7 +2,8 @@
 
 from marshmallow import Schema, fields, validate
 
-from waypoint_intake.entrypoints.client_schemas import recorded_by
+from waypoint_intake.entrypoints.client_schemas import recorded_by, stored_date
+from waypoint_shared.http.ranges import clinical_date
 
 
 class ScreeningSchema(Schema):
@@ -19,6 +20,12 @@ class ScreeningSchema(Schema):
         validate=validate.Length(max=20),
         metadata={"description": "each 0 to 3, in the instrument's order"},
     )
+    administered_on = clinical_date(
+        metadata={
+            "description": "the day it was filled in (default today, UTC): not before the "
+            "referral, not more than one day after today"
+        }
+    )
     recorded_by = recorded_by()
 
 
@@ -29,5 +36,6 @@ class ScreeningResultSchema(Schema):
     items = fields.List(fields.Integer(), required=True)
     total = fields.Integer(required=True)
     severity = fields.String(required=True, metadata={"description": "severity band"})
+    administered_on = stored_date("the day it was filled in")
     risk_flag = fields.Boolean(metadata={"description": "PHQ-9 only: item 9 above 0"})
     version = fields.Integer(required=True)

@@ -1,5 +1,6 @@
-"""Session measures as FHIR R4 Observations (docs/architecture.md §8): LOINC for PHQ-9 and GAD-7
-totals, the suite's own CodeSystem for ORS and SRS (they have no LOINC codes), category survey."""
+"""Session measures as FHIR R4 Observations (docs/architecture.md §8), category survey. Each total
+is coded as the shared instruments table codes it: LOINC for PHQ-9 and GAD-7, the suite's
+CodeSystem of measures for ORS and SRS (they have no LOINC codes)."""
 
 from __future__ import annotations
 
@@ -8,17 +9,10 @@ from typing import Any
 
 from waypoint_progress.domain.scoring import INSTRUMENTS
 from waypoint_progress.domain.sources import SourceEvent
+from waypoint_shared.catalog.instruments import instrument as instrument_entry
 
-LOINC = "http://loinc.org"
-MEASURES_SYSTEM = "https://waypoint.example/fhir/CodeSystem/measures"
 CATEGORY = "http://terminology.hl7.org/CodeSystem/observation-category"
 UCUM = "http://unitsofmeasure.org"
-CODES = {
-    "PHQ-9": (LOINC, "44261-6", "Patient Health Questionnaire 9 item (PHQ-9) total score"),
-    "GAD-7": (LOINC, "70274-6", "Generalized anxiety disorder 7 item (GAD-7) total score"),
-    "ORS": (MEASURES_SYSTEM, "ORS", "Outcome Rating Scale total score"),
-    "SRS": (MEASURES_SYSTEM, "SRS", "Session Rating Scale total score"),
-}
 
 
 def observation_id(session_id: str, instrument: str) -> str:
@@ -35,14 +29,13 @@ def observations(client_id: str, sessions: Sequence[SourceEvent]) -> list[dict[s
 
 def observation(client_id: str, session: SourceEvent, measure: Mapping[str, Any]) -> dict[str, Any]:
     instrument = measure["instrument"]
-    system, code, display = CODES[instrument]
     return {
         "resourceType": "Observation",
         "id": observation_id(session.facts["session_id"], instrument),
         "status": "final",
         "category": [{"coding": [{"system": CATEGORY, "code": "survey", "display": "Survey"}]}],
         "code": {
-            "coding": [{"system": system, "code": code, "display": display}],
+            "coding": [instrument_entry(instrument).coding.as_fhir()],
             "text": instrument,
         },
         "subject": {"reference": f"Patient/{client_id}"},

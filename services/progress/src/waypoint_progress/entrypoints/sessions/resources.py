@@ -30,7 +30,8 @@ blp = Blueprint("sessions", __name__, url_prefix="/v1", description="Session che
 @blp.alt_response(
     422,
     description="Items do not fit the instrument, measures of a session not attended, a date"
-    " more than one day after today (UTC), or another invalid field",
+    " more than one day after today (UTC) or before the client's referral, or another invalid"
+    " field",
 )
 @requires("progress:write")
 def record_session(session: dict[str, Any], client_id: Any) -> Response:

@@ -36,7 +36,10 @@ class MeasureInputSchema(Schema):
 class SessionInputSchema(Schema):
     date = clinical_date(
         required=True,
-        metadata={"description": "The day the session was held: at most one day after today (UTC)"},
+        metadata={
+            "description": "The day the session was held: at most one day after today (UTC),"
+            " not before the client's referral"
+        },
     )
     attended = fields.Boolean(
         required=True, metadata={"description": "false for a missed session: it has no measures"}

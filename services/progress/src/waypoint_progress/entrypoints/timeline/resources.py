@@ -7,6 +7,7 @@ from typing import Any
 from flask import Response
 from flask_smorest import Blueprint
 
+from waypoint_progress.adapters import projection
 from waypoint_progress.entrypoints.common import container
 from waypoint_progress.entrypoints.timeline import picture
 from waypoint_progress.entrypoints.timeline.reads import client_read
@@ -59,4 +60,6 @@ def get_timeline_picture(client_id: Any) -> Response:
     with read(wired.engine) as conn:
         entries = queries.whole_timeline(conn, tenant, str(client_id))
         trajectories = queries.trajectories(conn, tenant, str(client_id), thresholds)
-    return Response(picture.render(str(client_id), trajectories, entries), mimetype=SVG)
+        age_group = projection.standing_of(conn, tenant, str(client_id)).age_group
+    drawn = picture.render(str(client_id), trajectories, entries, thresholds, age_group)
+    return Response(drawn, mimetype=SVG)
