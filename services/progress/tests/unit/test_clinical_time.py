@@ -10,8 +10,10 @@ from typing import Any
 
 import pytest
 
+from waypoint_progress.domain.scoring import Thresholds
 from waypoint_progress.domain.sources import SourceEvent, clinical_time, source_order
 from waypoint_progress.domain.timeline import derive
+from waypoint_progress.domain.trajectory import trajectory
 
 CLIENT = str(uuid.uuid4())
 RECORDED = datetime(2025, 1, 20, 14, 30, tzinfo=UTC)
@@ -123,3 +125,18 @@ def test_a_milestone_happens_at_the_clinical_time_of_the_event_that_completed_it
 
     assert started.occurred_at == datetime(2024, 11, 5, tzinfo=UTC)
     assert started.recorded_at == RECORDED
+
+
+def test_a_measured_point_keeps_its_clinical_date_and_the_time_it_was_recorded() -> None:
+    screening = fact(
+        "screening_recorded",
+        RECORDED,
+        administered_on="2025-01-02",
+        instrument="GAD-7",
+        total=3,
+        items=[0, 0, 0, 1, 1, 1, 0],
+    )
+
+    [point] = trajectory([screening], "GAD-7", Thresholds())
+
+    assert (point.date, point.recorded_at) == ("2025-01-02", RECORDED)
