@@ -22,11 +22,11 @@ WITHDRAWAL = ".milestone_withdrawn.v"
 
 
 def count_milestones(committed: Sequence[RecordedEvent]) -> None:
-    """Each milestone once when first reached (a moved one is published again under another
-    event id, and is not counted again), and each withdrawal."""
+    """Each `milestone_reached` appended (a moved milestone's is counted again) and each
+    withdrawal."""
     for recorded in committed:
         rule = str(recorded.data.get("rule"))
-        if MILESTONE in recorded.type and recorded.event_id == recorded.data.get("milestone_id"):
+        if MILESTONE in recorded.type:
             MILESTONES_REACHED.labels(rule).inc()
         elif WITHDRAWAL in recorded.type:
             MILESTONES_WITHDRAWN.labels(rule).inc()
