@@ -32,8 +32,10 @@ class JourneyEvents:
         self.versions: defaultdict[str, int] = defaultdict(int)
         self.records: list[tuple[str, bytes, bytes]] = []  # (service, key, value) as produced
 
-    def make(self, service: str, name: str, data: dict[str, Any], stream: str = "") -> Envelope:
-        event_type = f"waypoint.{service}.{name}.v1"
+    def make(
+        self, service: str, name: str, data: dict[str, Any], stream: str = "", version: int = 1
+    ) -> Envelope:
+        event_type = f"waypoint.{service}.{name}.v{version}"
         plain = catalog.validate_plain(event_type, {"client_id": self.client_id, **data})
         personal = catalog.lookup(event_type).personal_fields
         place = Place(service, self.tenant, self.client_id, event_type, "")
@@ -63,7 +65,9 @@ class JourneyEvents:
         return self.make("intake", "client_referred", names)
 
     def consent(self, kind: str) -> Envelope:
-        signed = {"document_version": "v1", "signed_by": "Amara", "signed_at": "2025-03-04"}
+        """A consent signed the moment it is recorded."""
+        signed_at = (self.clock + timedelta(seconds=1)).isoformat()
+        signed = {"document_version": "v1", "signed_by": "Amara", "signed_at": signed_at}
         return self.make("intake", "consent_granted", {"kind": kind, **signed})
 
     def consent_revoked(self, kind: str) -> Envelope:
@@ -71,7 +75,13 @@ class JourneyEvents:
         return self.make("intake", "consent_revoked", {"kind": kind, **reason})
 
     def discharge(self) -> Envelope:
-        return self.make("intake", "client_discharged", {"reason": "completed the plan"})
+        """A discharge dated like a session recorded now: the day after the clock's."""
+        ended = {
+            "reason": "completed the plan",
+            "ending_reason": "completed_treatment",
+            "discharged_on": (self.clock + timedelta(days=1)).date().isoformat(),
+        }
+        return self.make("intake", "client_discharged", ended, version=2)
 
     def screening(self, instrument: str, items: list[int]) -> Envelope:
         data = {"screening_id": str(uuid.uuid4()), "instrument": instrument, "items": items}
@@ -108,7 +118,7 @@ class JourneyEvents:
         return self.goal("action_step_completed", goal_id, step_id=step_id)
 
     def later(self, days: int) -> JourneyEvents:
-        """Move the clock on by some days (a session's date is the day it is recorded)."""
+        """Move the clock on by some days (a session is dated the day after the clock's)."""
         self.clock += timedelta(days=days)
         return self
 
@@ -119,8 +129,9 @@ class JourneyEvents:
         date: str | None = None,
         **measures: Sequence[float],
     ) -> Envelope:
-        """session(PHQ9=[…], GAD7=[…], SRS=[…], ORS=[…]), dated the day it is recorded unless
-        `date` says otherwise."""
+        """session(PHQ9=[…], GAD7=[…], SRS=[…], ORS=[…]), dated the day after the clock's unless
+        `date` says otherwise: the other events built here carry no clinical date (v1), so they
+        happened when recorded, and a session dated their day (00:00 UTC) would come first."""
         scored = [
             {
                 "instrument": name.replace("PHQ9", "PHQ-9").replace("GAD7", "GAD-7"),
@@ -130,7 +141,7 @@ class JourneyEvents:
             }
             for name, items in measures.items()
         ]
-        day = date or self.clock.date().isoformat()
+        day = date or (self.clock + timedelta(days=1)).date().isoformat()
         data = {"session_id": str(uuid.uuid4()), "date": day}
         session = {**data, "attended": attended, "measures": scored, "reflection": reflection}
         return self.make("progress", "session_recorded", session)

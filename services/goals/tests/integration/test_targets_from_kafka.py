@@ -4,6 +4,7 @@ progress's topic, through a real broker, delivered twice, records goal_target_me
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 import pytest
 from kafka import KafkaProducer
@@ -55,7 +56,7 @@ def agreed_goal(goals: Container, client_id: str, target: dict[str, object]) -> 
 
 def session_recorded(client_id: str, version: int, day: str, **totals: float) -> bytes:
     """A session_recorded event as progress's relay publishes it, the reflection sealed."""
-    measures = [
+    measures: list[dict[str, Any]] = [
         {"instrument": name, "items": [], "total": total, "band": None}
         for name, total in totals.items()
     ]

@@ -16,7 +16,7 @@ from waypoint_devkit.apps import envelope as devkit_envelope
 from waypoint_goals.service_layer import projector
 from waypoint_shared.db.database import run_in_transaction
 
-PROPOSAL = {
+PROPOSAL: dict[str, Any] = {
     "title": "Walk to the park twice a week",
     "why_it_matters": "Being outside helps me feel like myself",
     "strengths": ["curious", "persistent"],

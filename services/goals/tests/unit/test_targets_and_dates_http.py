@@ -131,8 +131,12 @@ def test_a_step_completion_is_dated_and_never_more_than_a_day_ahead(
     assert completed.get_json()["steps"][0]["completed_on"] == "2025-11-12"
 
 
-def session(client_id: str, day: str, attended: bool = True, **totals: float) -> Any:
-    measures = [
+def session(client_id: str, day: str, *, attended: bool = True, **totals: float) -> Any:
+    """A session of progress with totals by instrument (PHQ9=…, GAD7=…, ORS=…, SRS=…)."""
+    totals = {
+        name.replace("PHQ9", "PHQ-9").replace("GAD7", "GAD-7"): t for name, t in totals.items()
+    }
+    measures: list[dict[str, Any]] = [
         {"instrument": name, "items": [], "total": total, "band": None}
         for name, total in totals.items()
     ]
@@ -160,7 +164,7 @@ def test_a_session_score_meeting_an_agreed_goals_target_shows_on_the_goal(
     )
     api.post(f"{goal}/agreement", {"agreed_by": CLIENT, "agreed_on": "2025-11-01"})
     not_yet, met, again = (
-        session(client_id, "2025-11-05", ORS=24.9, **{"PHQ-9": 8}),
+        session(client_id, "2025-11-05", ORS=24.9, PHQ9=8),
         session(client_id, "2025-11-12", ORS=25.0),
         session(client_id, "2025-11-19", ORS=31.0),
     )
@@ -184,11 +188,11 @@ def test_a_missed_session_or_a_goal_not_agreed_meets_no_target(
     agreed = str(api.propose(client_id).headers["Location"])
     api.post(f"{agreed}/agreement", {"agreed_by": CLIENT, "agreed_on": "2025-11-01"})
 
-    progress_records(app, session(client_id, "2025-11-05", attended=False, **{"PHQ-9": 4}))
-    progress_records(app, session(client_id, "2025-11-12", **{"GAD-7": 4}))
+    progress_records(app, session(client_id, "2025-11-05", attended=False, PHQ9=4))
+    progress_records(app, session(client_id, "2025-11-12", GAD7=4))
 
     assert api.get(agreed).get_json()["target_met_at"] is None
-    progress_records(app, session(client_id, "2025-11-19", **{"PHQ-9": 9}))
+    progress_records(app, session(client_id, "2025-11-19", PHQ9=9))
     assert api.get(agreed).get_json()["target_met_at"] == "2025-11-19"
     assert api.get(goal).get_json()["target_met_at"] is None  # proposed only
 
@@ -196,7 +200,7 @@ def test_a_missed_session_or_a_goal_not_agreed_meets_no_target(
 def test_a_met_target_is_the_fhir_goals_outcome_the_observation_that_met_it(
     app: Flask, api: GoalsApi, client_id: str, active_goal: str
 ) -> None:
-    met = session(client_id, datetime.now(UTC).date().isoformat(), **{"PHQ-9": 6})
+    met = session(client_id, datetime.now(UTC).date().isoformat(), PHQ9=6)
 
     progress_records(app, met)
     body = api.get(active_goal.replace("/v1/goals/", "/fhir/Goal/")).get_json()

@@ -16,7 +16,7 @@ from waypoint_shared.runtime import personal_data_keys
 
 from .conftest import Driver
 
-V1_RECORD = [
+V1_RECORD: list[tuple[str, dict[str, Any]]] = [
     (
         "waypoint.intake.client_referred.v1",
         {"given_name": "Kofi", "family_name": "Mensah", "date_of_birth": "2011-05-06"},

@@ -93,8 +93,8 @@ def test_the_summary_holds_the_outcome_milestones_goals_achieved_and_measures_fi
     assert [m["type"] for m in body["milestones"]] == [
         "journey_started",
         "reliable_improvement_so_far",
+        "goal_achieved",  # recorded the day before the last session's date (no clinical date)
         "below_caseness",
-        "goal_achieved",
         "reliable_recovery",
     ]
     assert body["goals_achieved"] == [{"goal_id": goal, "achieved_at": achieved.time.isoformat()}]
@@ -102,13 +102,13 @@ def test_the_summary_holds_the_outcome_milestones_goals_achieved_and_measures_fi
     assert body["measures"] == [
         {
             "instrument": "PHQ-9",
-            "first": {"score": 16, "date": "2025-03-11"},
-            "last": {"score": 8, "date": "2025-03-25"},
+            "first": {"score": 16, "date": "2025-03-12"},
+            "last": {"score": 8, "date": "2025-03-26"},
         },
         {
             "instrument": "GAD-7",
-            "first": {"score": 13, "date": "2025-03-11"},
-            "last": {"score": 6, "date": "2025-03-25"},
+            "first": {"score": 13, "date": "2025-03-12"},
+            "last": {"score": 6, "date": "2025-03-26"},
         },
     ]
 
@@ -141,14 +141,14 @@ def test_a_late_session_that_changes_the_outcome_publishes_it_again(
 ) -> None:
     j = journey()
     project(app, [*treated(j), j.discharge()])
-    late = j.session(date="2025-03-26", PHQ9=phq9(22), GAD7=gad7(18))
+    late = j.session(date="2025-03-27", PHQ9=phq9(22), GAD7=gad7(18))
     project(app, [late])
     project(app, [late])
 
     first, second = (data for _, data in published_outcomes(app))
 
     assert (first["reliable_recovery"], second["reliable_recovery"]) == (True, False)
-    assert second["last"] == {"PHQ-9": 22, "GAD-7": 18, "date": "2025-03-26"}
+    assert second["last"] == {"PHQ-9": 22, "GAD-7": 18, "date": "2025-03-27"}
 
 
 def test_no_outcome_is_published_before_discharge(app: Flask, journey: type[JourneyEvents]) -> None:

@@ -96,6 +96,7 @@ def test_reflections_and_actions_taken_are_personal_and_derived_events_carry_non
         "milestone_reached": set(),
         "alert_raised": set(),
         "course_outcome_recorded": set(),
+        "milestone_withdrawn": set(),
     }
 
 

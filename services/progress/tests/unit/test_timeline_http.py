@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -106,3 +107,44 @@ def test_a_cursor_not_handed_out_by_the_service_is_a_422_problem(app: Flask) -> 
     assert response.status_code == 422
     assert response.mimetype == "application/problem+json"
     assert "cursor" in response.get_json()["errors"]
+
+
+def test_an_entry_carries_its_clinical_time_and_the_time_it_was_recorded(app: Flask) -> None:
+    client_id = str(uuid.uuid4())
+    referral = a_referral(client_id)
+    project(app, replace(referral, data={**referral.data, "referred_on": "2024-11-05"}))
+
+    items = timeline(app, client_id).get_json()["items"]
+
+    clinical = datetime(2024, 11, 5, tzinfo=UTC)
+    assert [(i["type"], datetime.fromisoformat(i["occurred_at"])) for i in items] == [
+        ("client_referred", clinical),
+        ("journey_started", clinical),
+    ]
+    assert all(datetime.fromisoformat(i["recorded_at"]) == REFERRED_AT for i in items)
+
+
+def test_since_and_until_select_entries_by_clinical_time(app: Flask) -> None:
+    client_id = str(uuid.uuid4())
+    referral = a_referral(client_id)
+    project(app, replace(referral, data={**referral.data, "referred_on": "2024-11-05"}))
+
+    before = timeline(app, client_id, until="2024-12-01T00:00:00Z").get_json()["items"]
+    after = timeline(app, client_id, since="2024-12-01T00:00:00Z").get_json()["items"]
+
+    assert [i["type"] for i in before] == ["client_referred", "journey_started"]
+    assert after == []
+
+
+def test_the_openapi_document_says_which_time_is_clinical_and_which_recorded(app: Flask) -> None:
+    spec = app.test_client().get("/openapi.json").get_json()
+
+    entry = spec["components"]["schemas"]["Entry"]["properties"]
+    assert entry["occurred_at"]["description"].startswith("Clinical time")
+    assert entry["recorded_at"]["description"].startswith("Recorded time")
+    until = next(
+        p
+        for p in spec["paths"]["/v1/clients/{client_id}/timeline"]["get"]["parameters"]
+        if p["name"] == "until"
+    )
+    assert "clinical time" in until["description"]

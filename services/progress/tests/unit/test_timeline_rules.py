@@ -115,6 +115,8 @@ def test_for_one_source_event_the_event_comes_before_its_milestone_before_an_ale
 def test_milestones_and_alerts_progress_derived_itself_are_recognised() -> None:
     assert is_derived(source("milestone_reached", "progress"))
     assert is_derived(source("alert_raised", "progress"))
+    assert is_derived(source("milestone_withdrawn", "progress"))
+    assert is_derived(source("course_outcome_recorded", "progress"))
 
 
 def test_source_events_of_other_services_and_kinds_are_not_derived() -> None:

@@ -58,6 +58,7 @@ def _fact_row(event: SourceEvent) -> dict[str, Any]:
         "service": event.service,
         "name": event.name,
         "occurred_at": event.occurred_at,
+        "recorded_at": event.recorded,
         "stream_version": event.stream_version,
         "facts": dict(event.facts),
     }
@@ -70,6 +71,13 @@ def has_client(
     t = tables.source_events
     query = select(t.c.event_id).where(t.c.tenant_id == tenant_id, t.c.client_id == client_id)
     return conn.execute(query.limit(1)).first() is not None
+
+
+def clients(conn: Connection, tables: ProjectionTables = LIVE) -> list[Client]:
+    """Every client with a kept fact, as (tenant, client) pairs."""
+    t = tables.source_events
+    query = select(t.c.tenant_id, t.c.client_id).distinct().order_by(t.c.tenant_id, t.c.client_id)
+    return [(row.tenant_id, row.client_id) for row in conn.execute(query)]
 
 
 def facts_of(
@@ -115,6 +123,7 @@ def _source(row: Any) -> SourceEvent:
         utc(row.occurred_at),
         row.stream_version,
         row.facts,
+        utc(row.recorded_at),
     )
 
 
@@ -141,6 +150,7 @@ def _row(entry: Entry) -> dict[str, Any]:
         "type": entry.type,
         "title": entry.title,
         "occurred_at": entry.occurred_at,
+        "recorded_at": entry.recorded_at,
         "source_service": entry.source.service,
         "source_event_id": entry.source.event_id,
         "stream_version": entry.source.stream_version,

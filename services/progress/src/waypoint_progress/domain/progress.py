@@ -41,6 +41,18 @@ class MilestoneReached:
 
 
 @dataclass(frozen=True)
+class MilestoneWithdrawn:
+    """A published milestone the client's facts no longer derive (same id as it was reached)."""
+
+    client_id: str
+    milestone_id: str
+    rule: str
+    withdrawn_at: str
+    source_service: str
+    source_event_id: str
+
+
+@dataclass(frozen=True)
 class AlertRaised:
     alert_id: str
     client_id: str
@@ -72,6 +84,7 @@ EVENTS: tuple[type, ...] = (
     AlertRaised,
     AlertAcknowledged,
     CourseOutcomeRecorded,
+    MilestoneWithdrawn,
 )
 
 
@@ -113,6 +126,9 @@ class ClientProgress:
 
     def _apply_MilestoneReached(self, event: MilestoneReached) -> None:
         """Milestones need no state here; they are the timeline's."""
+
+    def _apply_MilestoneWithdrawn(self, event: MilestoneWithdrawn) -> None:
+        """Nor do withdrawals."""
 
     def _apply_AlertRaised(self, event: AlertRaised) -> None:
         self.alerts.add(event.alert_id)

@@ -58,7 +58,10 @@ def plan_ready(journey: Journey, event: SourceEvent) -> Iterable[str]:
 
 
 def halfway(journey: Journey, event: SourceEvent) -> Iterable[str]:
-    if event.name != "action_step_completed":
+    """Half of a goal's planned steps (two at least) completed, by a completion or by a planning
+    that comes later in clinical time (a step completed on a date is at 00:00 of that day, so it
+    may sort before the planning recorded later that day)."""
+    if event.name not in ("action_step_completed", "action_step_planned"):
         return ()
     goal = goal_id(event)
     planned, done = journey.planned[goal], journey.completed[goal] & journey.planned[goal]
@@ -150,6 +153,8 @@ MILESTONES = (
     ),
     Rule("strong_alliance", "Strong alliance", strong_alliance),
     Rule("reliable_recovery", "Reliable recovery (NHS Talking Therapies)", reliable_recovery),
+    Rule("goal_target_met", "Goal target met", on("goal_target_met", key=goal_id)),
+    Rule("staying_well_plan", "Staying-well plan agreed", on("staying_well_plan_agreed")),
 )
 
 ALERTS = (

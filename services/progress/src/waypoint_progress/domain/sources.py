@@ -2,17 +2,27 @@
 
 Personal fields never reach progress in the clear; `facts["personal"]` only names those present
 (so "first reflection shared" can be told without reading the reflection).
+
+Each source event has two times (docs/progress.md, "Clinical time and recorded time"): when it
+happened clinically (`occurred_at`, from the fact `CLINICAL_FACTS` names, a date-only fact at
+00:00 UTC of its day) and when it was recorded (`recorded_at`). An event without such a fact, or
+whose fact is missing (upcast v1 events), happened when it was recorded.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 SERVICE_RANK = {"intake": 0, "goals": 1, "progress": 2}
-DERIVED_TYPES = ("milestone_reached", "alert_raised", "course_outcome_recorded")
+DERIVED_TYPES = (
+    "milestone_reached",
+    "milestone_withdrawn",
+    "alert_raised",
+    "course_outcome_recorded",
+)
 # Intake's therapist roster is not a client's journey.
 ROSTER_TYPES = (
     "therapist_registered",
@@ -20,6 +30,18 @@ ROSTER_TYPES = (
     "client_taken_on",
     "client_handed_over",
 )
+
+# The fact that says when an event happened clinically, by event name.
+CLINICAL_FACTS = {
+    "client_referred": "referred_on",
+    "screening_recorded": "administered_on",
+    "consent_granted": "signed_at",
+    "goal_agreed": "agreed_on",
+    "action_step_completed": "completed_on",
+    "goal_target_met": "met_on",
+    "client_discharged": "discharged_on",
+    "session_recorded": "date",
+}
 
 
 @dataclass(frozen=True)
@@ -32,15 +54,49 @@ class SourceEvent:
     occurred_at: datetime
     stream_version: int
     facts: Mapping[str, Any] = field(default_factory=dict)
+    recorded_at: datetime | None = None  # None: recorded when it happened
+
+    def __post_init__(self) -> None:
+        if self.recorded_at is None:
+            object.__setattr__(self, "recorded_at", self.occurred_at)
+
+    @property
+    def recorded(self) -> datetime:
+        """When the event was recorded (never None)."""
+        return self.recorded_at or self.occurred_at
 
     def has_personal(self, name: str) -> bool:
         return name in self.facts.get("personal", ())
 
 
-def source_order(event: SourceEvent) -> tuple[datetime, int, int, str]:
-    """Source order (docs/architecture.md §6): time, then service, then stream version (the event
-    id only breaks exact ties)."""
-    return (event.occurred_at, SERVICE_RANK[event.service], event.stream_version, event.event_id)
+def clinical_time(name: str, facts: Mapping[str, Any], recorded_at: datetime) -> datetime:
+    """When an event happened clinically: its clinical fact (a date at 00:00 UTC, a time without
+    a zone as UTC), or its recorded time if it has none or the fact is not a date or time."""
+    value = facts.get(CLINICAL_FACTS.get(name, ""))
+    if isinstance(value, datetime):
+        moment = value
+    elif isinstance(value, date):
+        moment = datetime(value.year, value.month, value.day)
+    elif isinstance(value, str):
+        try:
+            moment = datetime.fromisoformat(value)
+        except ValueError:
+            return recorded_at
+    else:
+        return recorded_at
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def source_order(event: SourceEvent) -> tuple[datetime, datetime, int, int, str]:
+    """Source order (docs/architecture.md §6): clinical time, then recorded time, then service,
+    then stream version (the event id only breaks exact ties)."""
+    return (
+        event.occurred_at,
+        event.recorded,
+        SERVICE_RANK[event.service],
+        event.stream_version,
+        event.event_id,
+    )
 
 
 def is_derived(event: SourceEvent) -> bool:

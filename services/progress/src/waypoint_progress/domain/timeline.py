@@ -1,11 +1,11 @@
 """The milestone timeline: what happened, what to celebrate, what needs care.
 
 The timeline is a function of the SET of source events, never of their arrival order: `derive`
-walks them in source order (time, service, stream version), each entry's identity comes from the
-rule, the tenant, the client and a once-key, and its time from the event that completed the rule.
-Order of entries: source time, then service (intake < goals < progress), stream version, kind
-(event < milestone < alert), then the rule's row in the tables of `rules.py`
-(docs/architecture.md §6).
+walks them in source order (clinical time, recorded time, service, stream version), each entry's
+identity comes from the rule, the tenant, the client and a once-key, and its time from the
+clinical time of the event that completed the rule. Order of entries: the source's clinical time,
+recorded time, service (intake < goals < progress), stream version, then kind (event < milestone
+< alert), then the rule's row in the tables of `rules.py` (docs/architecture.md §6).
 """
 
 from __future__ import annotations
@@ -44,11 +44,17 @@ class Entry:
     rule_row: int = 0
 
     @property
+    def recorded_at(self) -> datetime:
+        """When the event that put the entry on the timeline was recorded."""
+        return self.source.recorded
+
+    @property
     def sort_key(self) -> str:
         s = self.source
         return (
-            f"{s.occurred_at.strftime(TIME_FORMAT)}|{SERVICE_RANK[s.service]}"
-            f"|{s.stream_version:010d}|{KIND_RANK[self.kind]}|{self.rule_row:03d}|{self.id}"
+            f"{s.occurred_at.strftime(TIME_FORMAT)}|{s.recorded.strftime(TIME_FORMAT)}"
+            f"|{SERVICE_RANK[s.service]}|{s.stream_version:010d}|{KIND_RANK[self.kind]}"
+            f"|{self.rule_row:03d}|{self.id}"
         )
 
 
@@ -77,6 +83,8 @@ EVENT_TITLES = {
     "goal_resumed": "Goal resumed",
     "goal_cancelled": "Goal cancelled",
     "goal_achieved": "Goal achieved",
+    "goal_target_met": "Goal target met: {instrument}",
+    "staying_well_plan_agreed": "Staying-well plan agreed",
     "session_recorded": "Session checked in",
     "alert_acknowledged": "Alert acknowledged",
 }

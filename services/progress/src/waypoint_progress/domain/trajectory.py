@@ -62,7 +62,7 @@ def point(
         source_event_id=event.event_id,
         session_id=event.facts.get("session_id"),
         date=str(event.facts.get("date") or event.occurred_at.date().isoformat()),
-        recorded_at=event.occurred_at,
+        recorded_at=event.recorded,
         score=score,
         band=band(instrument, score, journey.thresholds, age_group),
         baseline=baseline,

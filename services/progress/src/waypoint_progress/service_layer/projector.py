@@ -1,9 +1,11 @@
 """The timeline projector: every event of the suite in, timeline entries, milestones, alerts out.
 
-For each event it keeps the event's non-personal facts, derives the client's whole timeline again
-from the set of facts (so arrival order never matters), and stores it. Milestones and alerts new to
-progress's store are appended there (event id = entry id, so the store's unique event id refuses a
-second one) and published as `milestone_reached` / `alert_raised`.
+For each event it keeps the event's non-personal facts with their clinical and recorded times,
+derives the client's whole timeline again from the set of facts (so arrival order never matters),
+and stores it. Then it makes what progress's store has published agree with the timeline
+(`domain/publications.py`): alerts new to the store are raised, milestones new or moved are
+reached (again), milestones no longer derived are withdrawn. Each publication has a deterministic
+event id, so the store's unique event id refuses a second one.
 
 Intake's `client_erased` makes progress forget the client; an event of an erased client that
 arrives later (from another topic, a replay, a rebuild) is ignored, so nothing of theirs returns.
@@ -11,9 +13,10 @@ arrives later (from another topic, a replay, a rebuild) is ignored, so nothing o
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from itertools import islice
 from typing import Any
 
 from sqlalchemy import Connection
@@ -21,16 +24,18 @@ from sqlalchemy import Connection
 from waypoint_progress.adapters import projection
 from waypoint_progress.adapters.projection import Client
 from waypoint_progress.adapters.tables import LIVE, ProjectionTables
-from waypoint_progress.domain import timeline
+from waypoint_progress.domain import publications, timeline
 from waypoint_progress.domain.course import at_discharge, outcome_event_id
 from waypoint_progress.domain.progress import (
     AlertRaised,
     CourseOutcomeRecorded,
     MilestoneReached,
+    MilestoneWithdrawn,
     derived_stream,
 )
+from waypoint_progress.domain.publications import Publication
 from waypoint_progress.domain.scoring import Thresholds
-from waypoint_progress.domain.sources import SourceEvent, is_journey_event
+from waypoint_progress.domain.sources import SourceEvent, clinical_time, is_journey_event
 from waypoint_progress.domain.timeline import Entry
 from waypoint_shared import catalog
 from waypoint_shared.eventstore.repository import Append, EventSourcedRepository, RecordedEvent
@@ -39,6 +44,8 @@ from waypoint_shared.messaging.envelope import Envelope
 
 ACTOR = {"system": "waypoint-progress", "person": None}
 CLIENT_ERASED = "waypoint.intake.client_erased.v1"
+CLIENTS_PER_ROUND = 200
+Correlation = Callable[[Entry], str | None]
 
 
 @dataclass(frozen=True)
@@ -46,6 +53,7 @@ class Projector:
     repository: EventSourcedRepository
     thresholds: Thresholds = field(default_factory=Thresholds)
     tables: ProjectionTables = LIVE
+    publishes: bool = True  # a rebuild publishes once, at the end (`publish_all`)
 
     def handle(self, conn: Connection, event: Envelope) -> None:
         """Project one decoded event of any topic into its client's timeline."""
@@ -69,9 +77,18 @@ class Projector:
         histories = projection.facts_of_clients(conn, journeys.keys(), self.tables)
         timelines = {c: timeline.derive(histories[c], self.thresholds) for c in journeys}
         projection.replace_timelines(conn, timelines, self.tables)
-        derived = [e for entries in timelines.values() for e in entries if e.kind != "event"]
-        publish(self.repository, conn, derived, _correlation_in(events))
-        publish_outcomes(self.repository, conn, histories.values(), self.thresholds)
+        if self.publishes:
+            publish_owed(self.repository, conn, timelines, _correlation_in(events))
+            publish_outcomes(self.repository, conn, histories.values(), self.thresholds)
+
+    def publish_all(self, conn: Connection) -> None:
+        """Make what the store has published agree with every client's timeline, derived again
+        from the kept facts (the end of a rebuild)."""
+        for clients in _rounds(projection.clients(conn, self.tables)):
+            histories = projection.facts_of_clients(conn, clients, self.tables)
+            timelines = {c: timeline.derive(h, self.thresholds) for c, h in histories.items()}
+            publish_owed(self.repository, conn, timelines, lambda _: None)
+            publish_outcomes(self.repository, conn, histories.values(), self.thresholds)
 
     def _live_clients(
         self, conn: Connection, events: Sequence[Envelope]
@@ -102,7 +119,13 @@ class Projector:
         erasure.forget_client(conn, tenant_id, client_id)
 
 
-def _correlation_in(events: Sequence[Envelope]) -> Callable[[Entry], str | None]:
+def _rounds(clients: Sequence[Client]) -> Iterator[list[Client]]:
+    it = iter(clients)
+    while chunk := list(islice(it, CLIENTS_PER_ROUND)):
+        yield chunk
+
+
+def _correlation_in(events: Sequence[Envelope]) -> Correlation:
     """A derived entry's correlation id: its source event's if that is in the batch, else that
     of its client's newest event in the batch (the one that completed the rule)."""
     by_event = {e.event_id: e.correlation_id for e in events}
@@ -116,7 +139,8 @@ def _correlation_in(events: Sequence[Envelope]) -> Callable[[Entry], str | None]
 
 
 def source_event(event: Envelope) -> SourceEvent:
-    """A consumed event as the projection keeps it: non-personal facts only."""
+    """A consumed event as the projection keeps it: non-personal facts only, with its clinical
+    time and the time it was recorded."""
     return _source(event, event.time)
 
 
@@ -130,15 +154,17 @@ def _source(event: Envelope | RecordedEvent, time: datetime) -> SourceEvent:
     personal = catalog.lookup(event.type).personal_fields
     facts: dict[str, Any] = {k: v for k, v in event.data.items() if k not in personal}
     facts["personal"] = sorted(n for n in personal if event.data.get(n) is not None)
+    recorded_at = time.astimezone(UTC)
     return SourceEvent(
         event.event_id,
         service,
         name,
         event.tenant_id,
         event.client_id,
-        time.astimezone(UTC),
+        clinical_time(name, facts, recorded_at),
         event.stream_version,
         facts,
+        recorded_at,
     )
 
 
@@ -146,15 +172,29 @@ def publish(
     repository: EventSourcedRepository,
     conn: Connection,
     entries: Sequence[Entry],
-    correlation_of: Callable[[Entry], str | None],
+    correlation_of: Correlation,
 ) -> list[RecordedEvent]:
-    """Append the derived milestones and alerts progress's store does not hold yet (each once:
-    event id = entry id), one append per source event to the client's derived stream, in one
-    call that leaves out those already stored; returns what was appended."""
-    by_cause: dict[str, list[Entry]] = {}
-    for entry in entries:
-        by_cause.setdefault(entry.source.event_id, []).append(entry)
-    appends = [_derived(theirs, correlation_of(theirs[0])) for theirs in by_cause.values()]
+    """Append the derived alerts (or first milestones) progress's store does not hold yet (each
+    once: event id = entry id), one append per source event, leaving out those already stored;
+    returns what was appended."""
+    owed = [Publication(_name(e), e.id, e.id, e) for e in entries]
+    return repository.record(conn, *_appends(owed, correlation_of), skip_stored=True)
+
+
+def publish_owed(
+    repository: EventSourcedRepository,
+    conn: Connection,
+    timelines: Mapping[Client, Sequence[Entry]],
+    correlation_of: Correlation,
+) -> list[RecordedEvent]:
+    """Append what each client's derived stream owes its timeline (`publications.owed`): alerts
+    raised, milestones reached, moved or withdrawn; returns what was appended."""
+    appends: list[Append] = []
+    for (tenant_id, client_id), entries in timelines.items():
+        stored = repository.stored(conn, tenant_id, derived_stream(client_id))
+        published = publications.fold((r.type.split(".")[2], r.data) for r in stored)
+        owed = publications.owed(entries, published)
+        appends += _appends(owed, correlation_of, _newest(entries))
     return repository.record(conn, *appends, skip_stored=True)
 
 
@@ -184,9 +224,32 @@ def publish_outcomes(
     return repository.record(conn, *appends, skip_stored=True)
 
 
-def _derived(entries: Sequence[Entry], correlation_id: str | None) -> Append:
-    """One source event's milestones and alerts, after whatever the derived stream holds."""
-    cause = entries[0].source
+def _name(entry: Entry) -> str:
+    return publications.REACHED if entry.kind == "milestone" else publications.RAISED
+
+
+def _newest(entries: Sequence[Entry]) -> Entry | None:
+    """The client's most recently recorded event: what a withdrawal is caused by."""
+    events = [e for e in entries if e.kind == "event"]
+    return max(events, key=lambda e: (e.recorded_at, e.id), default=None)
+
+
+def _appends(
+    owed: Sequence[Publication], correlation_of: Correlation, newest: Entry | None = None
+) -> list[Append]:
+    """One append per cause: the source event of what is reached or raised, the client's newest
+    event for what is withdrawn."""
+    by_cause: dict[str, list[tuple[Entry, Publication]]] = {}
+    for publication in owed:
+        cause = publication.entry or newest
+        if cause is not None:
+            by_cause.setdefault(cause.source.event_id, []).append((cause, publication))
+    return [_derived(theirs, correlation_of(theirs[0][0])) for theirs in by_cause.values()]
+
+
+def _derived(owed: Sequence[tuple[Entry, Publication]], correlation_id: str | None) -> Append:
+    """One cause's publications, after whatever the derived stream holds."""
+    cause = owed[0][0].source
     metadata = {
         "actor": ACTOR,
         "correlation_id": correlation_id or cause.event_id,
@@ -197,13 +260,34 @@ def _derived(entries: Sequence[Entry], correlation_id: str | None) -> Append:
         derived_stream(cause.client_id),
         cause.client_id,
         None,
-        [derived_event(e) for e in entries],
+        [derived_event(p, cause) for _, p in owed],
         metadata,
-        [e.id for e in entries],
+        [p.event_id for _, p in owed],
     )
 
 
-def derived_event(entry: Entry) -> MilestoneReached | AlertRaised:
+def derived_event(
+    publication: Publication, cause: SourceEvent
+) -> MilestoneReached | AlertRaised | MilestoneWithdrawn:
+    """The domain event of one publication; a withdrawal is dated when its cause was recorded."""
+    entry, last = publication.entry, publication.withdrawn
+    if entry is None and last is not None:
+        return MilestoneWithdrawn(
+            cause.client_id,
+            publication.entry_id,
+            last.rule,
+            cause.recorded.isoformat(),
+            last.source_service,
+            last.source_event_id,
+        )
+    return _reached_or_raised(entry or _missing(publication))
+
+
+def _missing(publication: Publication) -> Entry:
+    raise ValueError(f"publication {publication.event_id} has neither entry nor withdrawal")
+
+
+def _reached_or_raised(entry: Entry) -> MilestoneReached | AlertRaised:
     kind = MilestoneReached if entry.kind == "milestone" else AlertRaised
     return kind(
         entry.id,

@@ -21,6 +21,8 @@ from waypoint_progress.domain.trajectory import Point, trajectory
 from waypoint_shared.eventstore.repository import EventSourcedRepository, exported
 from waypoint_shared.http import audit
 
+SORT_KEY_PARTS = 7  # clinical time, recorded time, service, version, kind, row, id
+
 
 class BadCursor(ValueError):
     """A cursor this service did not hand out."""
@@ -38,7 +40,8 @@ class TimelineQuery:
 
 
 def timeline(conn: Connection, q: TimelineQuery) -> tuple[list[dict[str, Any]], str | None]:
-    """One page of a client's timeline and the cursor of the next page (None at the end)."""
+    """One page of a client's timeline and the cursor of the next page (None at the end).
+    `since` and `until` bound the clinical time: what had happened by then, as known now."""
     mine = (t.c.tenant_id == q.tenant_id, t.c.client_id == q.client_id)
     if conn.execute(select(t.c.id).where(*mine).limit(1)).first() is None:
         raise ClientNotSeen(q.client_id)
@@ -73,6 +76,7 @@ def _entry(row: Any) -> dict[str, Any]:
         "type": row.type,
         "title": row.title,
         "occurred_at": utc(row.occurred_at).isoformat(),
+        "recorded_at": utc(row.recorded_at or row.occurred_at).isoformat(),
         "source": {"service": row.source_service, "event_id": row.source_event_id},
     }
 
@@ -86,7 +90,7 @@ def _decode_cursor(cursor: str) -> str:
         key = base64.urlsafe_b64decode(cursor.encode()).decode()
     except ValueError as error:
         raise BadCursor(cursor) from error
-    if key.count("|") != 5:
+    if key.count("|") != SORT_KEY_PARTS - 1:
         raise BadCursor(cursor)
     return key
 

@@ -3,8 +3,14 @@
 The live worker may keep running: the rebuild reads without joining its consumer group, and swaps
 only once it has read at least as far as the worker has applied (checked inside the swap's
 transaction, which holds the write lock), so the new tables miss nothing. Derived ids and times are
-functions of the source events, so they come out identical; the store refuses a second
-`milestone_reached` for an id it already holds.
+functions of the source events, so they come out identical.
+
+The replay publishes nothing: halfway through, a client's timeline lacks what later records
+bring, and publishing it would withdraw milestones only to reach them again. In the swap's
+transaction, once the rebuilt tables are live, every client's timeline is compared with what the
+store has published, as the live projector compares it (`Projector.publish_all`): the same
+publications come out, and each publication's deterministic event id keeps it from being
+appended twice.
 """
 
 from __future__ import annotations
@@ -47,23 +53,31 @@ def rebuild(engine: Engine, projector: Projector, reader: Reader, group: str) ->
     """Replay every record into fresh tables, then swap them in for the live ones."""
     fresh = projection_tables("_next")
     run_in_transaction(engine, lambda conn: swap.create_fresh(conn, fresh))
-    into_fresh = dataclasses.replace(projector, tables=fresh)
+    into_fresh = dataclasses.replace(projector, tables=fresh, publishes=False)
     targets, report = reader.end_offsets(), Rebuilt()
     while True:
         report.rounds += 1
         for batch in reader.batches(targets):
             _apply(engine, into_fresh, batch, report)
-        behind = run_in_transaction(engine, _swap_in(fresh, group, targets))
+        behind = run_in_transaction(engine, _swap_in(projector, fresh, group, targets))
         if not behind:
             return report
         targets = {**targets, **behind}  # the worker applied more meanwhile: read that too
 
 
 def _swap_in(
-    fresh: ProjectionTables, group: str, reached: Mapping[Position, int]
+    projector: Projector, fresh: ProjectionTables, group: str, reached: Mapping[Position, int]
 ) -> Callable[[Connection], dict[Position, int]]:
-    """The transaction that swaps the rebuilt tables in once the rebuild has read `reached`."""
-    return lambda conn: swap.swap_in(conn, fresh, group, reached)
+    """The transaction that swaps the rebuilt tables in once the rebuild has read `reached`, and
+    then publishes what the rebuilt timelines owe the store."""
+
+    def swap_and_publish(conn: Connection) -> dict[Position, int]:
+        behind = swap.swap_in(conn, fresh, group, reached)
+        if not behind:
+            projector.publish_all(conn)
+        return behind
+
+    return swap_and_publish
 
 
 def _apply(engine: Engine, projector: Projector, records: Iterable[Any], report: Rebuilt) -> None:

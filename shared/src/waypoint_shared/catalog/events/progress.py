@@ -85,6 +85,18 @@ class CourseOutcomeRecordedV1(ClientEvent):
     reliable_recovery = fields.Boolean(required=True, allow_none=True)
 
 
+class MilestoneWithdrawnV1(ClientEvent):
+    """A published milestone that the client's facts no longer derive, after a late event (a
+    screening administered before the first session, a correction); same id as it was reached.
+    The source is the event that had completed it."""
+
+    milestone_id = fields.UUID(required=True)
+    rule = fields.String(required=True)
+    withdrawn_at = fields.String(required=True)
+    source_service = fields.String(required=True)
+    source_event_id = fields.UUID(required=True)
+
+
 EVENT_TYPES = tuple(
     EventType("progress", name, 1, schema)
     for name, schema in (
@@ -93,5 +105,6 @@ EVENT_TYPES = tuple(
         ("alert_raised", AlertRaisedV1),
         ("alert_acknowledged", AlertAcknowledgedV1),
         ("course_outcome_recorded", CourseOutcomeRecordedV1),
+        ("milestone_withdrawn", MilestoneWithdrawnV1),
     )
 )

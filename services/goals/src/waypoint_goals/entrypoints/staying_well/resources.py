@@ -35,7 +35,8 @@ PATH = "/<uuid:client_id>/staying-well-plan"
 def plan_view(plan: StayingWellPlan) -> dict[str, Any]:
     body = {name: getattr(plan, name) for name in PLAN_FIELDS}
     view = {**body, "client_id": plan.client_id, "version": plan.version}
-    return StayingWellPlanViewSchema().dump(view)
+    dumped: dict[str, Any] = StayingWellPlanViewSchema().dump(view)
+    return dumped
 
 
 @blp.route(PATH, methods=["PUT"])

@@ -21,7 +21,7 @@ class ContactSchema(Schema):
     )
 
 
-def texts(minimum: int) -> fields.List:
+def texts(minimum: int) -> fields.List[Any]:
     return fields.List(
         fields.String(validate=TEXT),
         required=True,

@@ -40,7 +40,7 @@ def observation(client_id: str, session: SourceEvent, measure: Mapping[str, Any]
         },
         "subject": {"reference": f"Patient/{client_id}"},
         "effectiveDateTime": session.facts["date"],
-        "issued": session.occurred_at.isoformat(),
+        "issued": session.recorded.isoformat(),
         **_value(instrument, measure["total"]),
         **({"interpretation": [{"text": measure["band"]}]} if measure.get("band") else {}),
     }

@@ -15,8 +15,15 @@ class PageQuerySchema(Schema):
 
 class TimelineQuerySchema(PageQuerySchema):
     kind = fields.String(validate=validate.OneOf(("event", "milestone", "alert")))
-    since = query_time()
-    until = query_time()
+    since = query_time(
+        metadata={"description": "RFC 3339 time: entries whose clinical time is at or after it"}
+    )
+    until = query_time(
+        metadata={
+            "description": "RFC 3339 time: entries whose clinical time is at or before it (what"
+            " had happened by then, as known now; `recorded_at` tells when each became known)"
+        }
+    )
 
 
 class SourceSchema(Schema):
@@ -29,7 +36,21 @@ class EntrySchema(Schema):
     kind = fields.String(required=True)
     type = fields.String(required=True)
     title = fields.String(required=True)
-    occurred_at = fields.String(required=True)
+    occurred_at = fields.String(
+        required=True,
+        metadata={
+            "description": "Clinical time: when it happened (a session's date, a consent's"
+            " signing…; a date-only fact is 00:00 UTC of its day); for a milestone or alert,"
+            " the clinical time of the event that completed it. The timeline is in this order."
+        },
+    )
+    recorded_at = fields.String(
+        required=True,
+        metadata={
+            "description": "Recorded time: when the event (for a milestone or alert, the event"
+            " that completed it) was recorded; breaks ties of clinical time."
+        },
+    )
     source = fields.Nested(SourceSchema, required=True)
 
 
