@@ -19,7 +19,28 @@ from waypoint_devkit.waiting import wait_until
 pytestmark = [pytest.mark.e2e, pytest.mark.kafka, pytest.mark.timeout(420)]
 THERAPIST = {"role": "therapist", "id": "t-okafor"}
 CLIENT = {"role": "client", "id": "c-amara"}
-EXPECTED_MILESTONES = [*ACCEPTANCE_MILESTONES, "plan_adapted", "goal_achieved"]
+# The journey is entered live, all on one day. In clinical time (docs/progress.md) what carries
+# only a date (referral, screenings, agreement, step completion, session) counts as 00:00 of that
+# day, so it comes before what carries a time (consents) or no clinical time at all (matching,
+# intake completion, planning, revision, achievement: the moment each is recorded).
+EXPECTED_MILESTONES = [
+    "journey_started",
+    "first_goal",
+    "small_win",
+    "reliable_improvement_so_far",
+    "below_caseness",
+    "strong_alliance",
+    "safe_space",
+    "matched",
+    "intake_complete",
+    "plan_ready",
+    "halfway",
+    "plan_adapted",
+    "goal_achieved",
+]
+assert sorted(EXPECTED_MILESTONES) == sorted(
+    [*ACCEPTANCE_MILESTONES, "plan_adapted", "goal_achieved"]
+)
 
 
 class Api:
