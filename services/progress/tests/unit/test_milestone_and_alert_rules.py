@@ -315,3 +315,45 @@ def test_roster_and_derived_events_are_not_on_the_timeline(journey: type[Journey
     j = journey()
     roster = j.make("intake", "client_taken_on", {"therapist_id": str(uuid.uuid4())})
     assert derive([source_event(roster)]) == []
+
+
+def test_halfway_is_reached_by_a_planning_that_comes_after_a_completion(
+    journey: type[JourneyEvents],
+) -> None:
+    # A step completed on a date counts as 00:00 of that day, so it may precede a planning
+    # recorded later that day: the planning that leaves the goal half done completes halfway.
+    j = journey()
+    events = [
+        j.step_planned(GOAL, STEP_1),
+        j.step_completed(GOAL, STEP_1),
+        planning := j.step_planned(GOAL, STEP_2),
+    ]
+    halfway = [e for e in derived(events) if e.type == "halfway"]
+    assert [e.source.event_id for e in halfway] == [planning.event_id]
+
+
+def test_a_goal_target_met_is_a_milestone_once_per_goal(journey: type[JourneyEvents]) -> None:
+    j = journey()
+    met = {"instrument": "ORS", "score": 26.0, "session_id": str(uuid.uuid4())}
+    events = [
+        j.goal("goal_target_met", GOAL, **met, met_on="2025-03-12"),
+        j.goal("goal_target_met", str(uuid.uuid4()), **met, met_on="2025-03-19"),
+    ]
+    found = [e for e in derived(events) if e.type == "goal_target_met"]
+    assert len(found) == 2
+    assert found[0].id == entry_id("goal_target_met", j.tenant, j.client_id, GOAL)
+    assert found[0].title == "Goal target met"
+
+
+def test_the_first_staying_well_plan_agreed_is_a_milestone(journey: type[JourneyEvents]) -> None:
+    j = journey()
+    plan = {
+        "warning_signs": ["sleeping badly"],
+        "what_helps": ["a walk"],
+        "who_to_contact": [{"name": "Sam"}],
+        "agreed_by": [{"role": "client", "id": "c-1"}, {"role": "therapist", "id": "t-1"}],
+    }
+    first = j.make("goals", "staying_well_plan_agreed", plan)
+    revised = j.make("goals", "staying_well_plan_agreed", plan)
+    found = [e for e in derived([first, revised]) if e.type == "staying_well_plan"]
+    assert [e.source.event_id for e in found] == [first.event_id]
