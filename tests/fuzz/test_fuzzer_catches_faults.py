@@ -29,6 +29,8 @@ DOCUMENT = {
                 }
             },
             "/html-error": {},
+            "/undocumented-status": {"application/json": {"schema": {"type": "object"}}},
+            "/undocumented-media": {"application/json": {"schema": {"type": "object"}}},
             "/fine": {"application/json": {"schema": {"type": "object"}}},
         }.items()
     },
@@ -42,6 +44,10 @@ def broken_app() -> Flask:
     app.add_url_rule("/wrong-shape", "shape", lambda: jsonify({"count": "many"}))
     app.add_url_rule(
         "/html-error", "html", lambda: Response("<h1>no</h1>", 404, mimetype="text/html")
+    )
+    app.add_url_rule("/undocumented-status", "status", lambda: (jsonify({}), 202))
+    app.add_url_rule(
+        "/undocumented-media", "media", lambda: Response("{}", 200, mimetype="text/plain")
     )
     app.add_url_rule("/fine", "fine", lambda: jsonify({}))
     return app
@@ -59,6 +65,8 @@ def operations() -> dict[str, Any]:
         ("/crash", "Server error"),
         ("/wrong-shape", "Response violates schema"),
         ("/html-error", "answered 'text/html'"),
+        ("/undocumented-status", "ST103 Undocumented status"),
+        ("/undocumented-media", "Undocumented Content-Type"),
     ],
 )
 def test_a_broken_promise_is_reported_with_the_operation(

@@ -1,6 +1,7 @@
-"""Schemathesis against each service's OpenAPI document, with a token holding every scope:
-no server error, no response outside its documented schema, and every error as problem+json
-(a FHIR OperationOutcome under /fhir). Bounded and derandomized, so a failure reproduces."""
+"""Schemathesis against each service's OpenAPI document, with a token holding every scope, and
+its four standard conformance checks: no server error, and no status, media type or body that
+the document does not declare; plus every error as problem+json (a FHIR OperationOutcome under
+/fhir). Bounded and derandomized, so a failure reproduces."""
 
 from __future__ import annotations
 
@@ -46,9 +47,19 @@ def errors_are_problem_details(ctx: Any, response: Any, case: Any) -> None:
 
 def checks() -> list[Any]:
     from schemathesis.checks import not_a_server_error
-    from schemathesis.specs.openapi.checks import response_schema_conformance
+    from schemathesis.specs.openapi.checks import (
+        content_type_conformance,
+        response_schema_conformance,
+        status_code_conformance,
+    )
 
-    return [not_a_server_error, response_schema_conformance, errors_are_problem_details]
+    return [
+        not_a_server_error,
+        status_code_conformance,
+        content_type_conformance,
+        response_schema_conformance,
+        errors_are_problem_details,
+    ]
 
 
 def app_of(service: str, var_dir: Path) -> Flask:

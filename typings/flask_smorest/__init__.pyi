@@ -87,6 +87,8 @@ class Blueprint(FlaskBlueprint):
         success: bool = False,
         **doc: Unpack[_ResponseDoc],
     ) -> Callable[[_F], _F]: ...
+    # Only adds to the operation's OpenAPI document; the view keeps its signature and result.
+    def doc(self, **kwargs: Any) -> Callable[[_F], _F]: ...
 
 class Api:
     def __init__(

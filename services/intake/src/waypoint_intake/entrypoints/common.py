@@ -7,7 +7,6 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from flask_smorest import Blueprint
-from marshmallow import Schema, fields
 
 from waypoint_intake.bootstrap import Container
 from waypoint_intake.domain.client import Client
@@ -15,6 +14,7 @@ from waypoint_intake.entrypoints.client_schemas import ClientSchema
 from waypoint_intake.service_layer.handlers import ClientCommand
 from waypoint_shared.http.auth import principal
 from waypoint_shared.http.idempotency import Reply, expected_version_from_if_match, written
+from waypoint_shared.http.openapi import ProblemSchema
 from waypoint_shared.http.problems import PROBLEM_JSON
 from waypoint_shared.http.web import current_container
 from waypoint_shared.runtime import request_metadata
@@ -27,23 +27,6 @@ PROBLEMS = {
     412: "If-Match names a version that is no longer current.",
     422: "The body is not valid, or a rule refuses it (errors by field).",
 }
-
-
-class ProblemSchema(Schema):
-    """RFC 9457 problem details."""
-
-    type = fields.String()
-    title = fields.String(required=True)
-    status = fields.Integer(required=True)
-    detail = fields.String()
-    instance = fields.String()
-    errors = fields.Dict(metadata={"description": "messages by field (422)"})
-    missing = fields.List(fields.String(), metadata={"description": "unmet requirements"})
-    client_id = fields.UUID(metadata={"description": "409: the client already referred; 410"})
-    location = fields.String(metadata={"description": "409: where that client is"})
-    current_version = fields.Integer(
-        allow_none=True, metadata={"description": "409/412: the version the record is at now"}
-    )
 
 
 def documents_problems(blp: Blueprint, *statuses: int) -> Callable[[F], F]:

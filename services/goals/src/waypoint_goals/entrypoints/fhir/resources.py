@@ -16,6 +16,7 @@ from waypoint_goals.service_layer import queries
 from waypoint_shared.db.database import read
 from waypoint_shared.http import audit
 from waypoint_shared.http.auth import principal, requires
+from waypoint_shared.http.openapi import fhir_answer
 from waypoint_shared.http.problems import FHIR_JSON
 from waypoint_shared.http.web import public_url
 
@@ -44,6 +45,7 @@ def _client_goals(client_id: str) -> list[Any]:
 
 
 @blp.route("/Goal/<uuid:goal_id>", methods=["GET"])
+@blp.doc(responses=fhir_answer("Goal", "The goal as a FHIR R4 Goal"))
 @requires("goals:read")
 def read_goal(goal_id: Any) -> Response:
     """Read a goal as a FHIR R4 Goal"""
@@ -55,6 +57,7 @@ def read_goal(goal_id: Any) -> Response:
 
 
 @blp.route("/CarePlan", methods=["GET"])
+@blp.doc(responses=fhir_answer("Bundle", "A searchset Bundle of the patient's CarePlan"))
 @blp.arguments(CarePlanSearchSchema, location="query")
 @requires("goals:read")
 def search_care_plans(query: dict[str, Any]) -> Response:
@@ -69,6 +72,7 @@ def search_care_plans(query: dict[str, Any]) -> Response:
 
 
 @blp.route("/CarePlan/<uuid:client_id>", methods=["GET"])
+@blp.doc(responses=fhir_answer("CarePlan", "The client's plan as a FHIR R4 CarePlan"))
 @requires("goals:read")
 def read_care_plan(client_id: Any) -> Response:
     """Read a client's CarePlan (its id is the client id)"""

@@ -14,6 +14,7 @@ from waypoint_progress.entrypoints.fhir.schemas import ObservationSearchSchema
 from waypoint_progress.service_layer import queries
 from waypoint_shared.db.database import read
 from waypoint_shared.http.auth import principal, requires
+from waypoint_shared.http.openapi import fhir_answer
 from waypoint_shared.http.problems import FHIR_JSON
 from waypoint_shared.http.web import public_url
 
@@ -23,6 +24,7 @@ blp = Blueprint("fhir", __name__, url_prefix="/fhir", description="FHIR R4 Obser
 @blp.route("/Observation", methods=["GET"])
 @blp.arguments(ObservationSearchSchema, location="query")
 @blp.response(200, content_type=FHIR_JSON, description="A searchset Bundle of Observations")
+@blp.doc(responses=fhir_answer("Bundle", "A searchset Bundle of Observations"))
 @requires("progress:read")
 def search_observations(query: dict[str, Any]) -> Response:
     """Search a client's session measures as FHIR Observations"""

@@ -53,6 +53,14 @@ def get_milestones(query: dict[str, Any], client_id: Any) -> dict[str, Any]:
     content_type=SVG,
     description="Measure trajectories with milestones, alerts",
 )
+@blp.doc(
+    responses={
+        "200": {
+            "description": "Measure trajectories with milestones, alerts",
+            "content": {SVG: {"schema": {"type": "string"}}},
+        }
+    }
+)
 def get_timeline_picture(client_id: Any) -> Response:
     """Draw a client's timeline as SVG"""
     wired = container()

@@ -1,0 +1,131 @@
+"""Every error an operation can answer, declared once for all three services' OpenAPI documents.
+
+The services answer every error as RFC 9457 problem+json (a FHIR OperationOutcome under /fhir,
+`problems.py`). Views declare only the errors of their own rules (404, 409, 422 …); this apispec
+plugin adds the statuses the shared edge answers for any operation (a missing or weak token, the
+rate limit, a body too large or not JSON, a malformed header), and gives every error response of
+every operation the one problem schema and its media type, so the document matches the wire.
+"""
+
+from __future__ import annotations
+
+from http import HTTPStatus
+from typing import Any
+
+from apispec import APISpec, BasePlugin
+from marshmallow import INCLUDE, Schema, fields
+
+from waypoint_shared.http.problems import FHIR_JSON, PROBLEM_JSON
+
+WRITES = ("post", "put", "patch", "delete")
+# Answered by the shared edge whatever the operation: malformed header (If-Match, Idempotency-Key),
+# no or bad token, a token without the scope, the rate limit.
+ANY_OPERATION = (400, 401, 403, 429)
+# Answered for any write: a stale or malformed version, a body too large, a body that is not JSON,
+# one that does not validate.
+ANY_WRITE = (409, 412, 413, 415, 422)
+# Answered for any operation on a resource named in the path: unknown, or its client erased.
+ANY_RESOURCE = (404, 410)
+OPERATION_OUTCOME = {
+    "type": "object",
+    "description": "A FHIR R4 OperationOutcome: how errors are answered under /fhir.",
+    "required": ["resourceType", "issue"],
+    "properties": {
+        "resourceType": {"type": "string", "const": "OperationOutcome"},
+        "issue": {"type": "array", "items": {"type": "object"}},
+    },
+}
+
+
+class ProblemSchema(Schema):
+    """RFC 9457 problem details; its extension members (`errors`, `allowed_actions` …) name
+    what was wrong, so others than those listed may come."""
+
+    class Meta:
+        unknown = INCLUDE
+
+    type = fields.String()
+    title = fields.String(required=True)
+    status = fields.Integer(required=True)
+    detail = fields.String()
+    instance = fields.String()
+    errors = fields.Dict(metadata={"description": "messages by field (422)"})
+    missing = fields.List(fields.String(), metadata={"description": "unmet requirements"})
+    client_id = fields.UUID(metadata={"description": "409: the client already referred; 410"})
+    location = fields.String(metadata={"description": "409: where that client is"})
+    current_version = fields.Integer(
+        allow_none=True, metadata={"description": "409/412: the version the record is at now"}
+    )
+
+
+class ProblemResponses(BasePlugin):
+    """Declares every error of every operation as problem+json (OperationOutcome under /fhir)."""
+
+    def init_spec(self, spec: APISpec) -> None:
+        super().init_spec(spec)
+        spec.components.schema("Problem", schema=ProblemSchema)
+        spec.components.schema("OperationOutcome", OPERATION_OUTCOME)
+
+    def operation_helper(
+        self, path: str | None = None, operations: dict[str, Any] | None = None, **_: Any
+    ) -> None:
+        for method, operation in (operations or {}).items():
+            fhir = (path or "").startswith("/fhir")
+            responses = by_status(operation.get("responses", {}))
+            for status in statuses_of(path or "", method):
+                responses.setdefault(str(status), {})
+            for code, response in list(responses.items()):
+                if code == "default" or int(code) >= 400:
+                    responses[code] = error_response(code, response, fhir)
+            operation["responses"] = responses
+
+
+def by_status(declared: dict[Any, Any]) -> dict[str, Any]:
+    """The declared responses keyed by status as text: a view's own (`alt_response`, with its
+    description) wins over the one flask-smorest adds by name for the same status."""
+    responses: dict[str, Any] = {}
+    for code, response in declared.items():
+        if str(code) not in responses or (
+            isinstance(response, dict) and response.get("description")
+        ):
+            responses[str(code)] = response
+    return responses
+
+
+def statuses_of(path: str, method: str) -> tuple[int, ...]:
+    """The error statuses the shared edge may answer for one operation."""
+    statuses: tuple[int, ...] = ANY_OPERATION
+    if method.lower() in WRITES:
+        statuses += ANY_WRITE
+    if "{" in path:
+        statuses += ANY_RESOURCE
+    if not path.startswith("/fhir") and path.startswith("/v1"):
+        statuses += (422,)  # a query parameter it does not know or cannot read
+    return statuses
+
+
+def error_response(code: str, declared: Any, fhir: bool) -> dict[str, Any]:
+    """One error response: its description kept, its content the problem schema."""
+    description = declared.get("description") if isinstance(declared, dict) else None
+    if not description:
+        description = "Any other error" if code == "default" else HTTPStatus(int(code)).phrase
+    media, schema = (FHIR_JSON, "OperationOutcome") if fhir else (PROBLEM_JSON, "Problem")
+    content = {media: {"schema": {"$ref": f"#/components/schemas/{schema}"}}}
+    headers = declared.get("headers") if isinstance(declared, dict) else None
+    return {
+        "description": description,
+        "content": content,
+        **({"headers": headers} if headers else {}),
+    }
+
+
+def fhir_answer(resource_type: str, description: str) -> dict[str, Any]:
+    """The responses declaration (`blp.doc(responses=…)`) of a 200 answering one FHIR R4
+    resource: its type is stated here, HL7's definitions state the rest."""
+    resource = {"type": "string", "const": resource_type}
+    schema = {
+        "type": "object",
+        "required": ["resourceType"],
+        "properties": {"resourceType": resource},
+    }
+    return {"200": {"description": description, "content": {FHIR_JSON: {"schema": schema}}}}
