@@ -99,3 +99,14 @@ def test_a_problem_may_carry_members_that_name_what_was_wrong(document: dict[str
     problem = document["components"]["schemas"]["Problem"]
     assert problem.get("additionalProperties", True) is not False
     assert {"title", "status"} <= set(problem["required"])
+
+
+def test_every_write_declares_the_headers_it_honours(document: dict[str, Any]) -> None:
+    lacking = [
+        f"{method.upper()} {path}"
+        for path, method, operation in operations(document)
+        if method in ("post", "put", "patch", "delete")
+        and not {"Idempotency-Key", "If-Match"}
+        <= {p["name"] for p in operation.get("parameters", []) if p.get("in") == "header"}
+    ]
+    assert lacking == []

@@ -15,6 +15,7 @@ from typing import Any
 from apispec import APISpec, BasePlugin
 from marshmallow import INCLUDE, Schema, fields
 
+from waypoint_shared.http.idempotency import HEADER, MAX_KEY_LENGTH, MIN_KEY_LENGTH
 from waypoint_shared.http.problems import FHIR_JSON, PROBLEM_JSON
 
 WRITES = ("post", "put", "patch", "delete")
@@ -26,6 +27,25 @@ ANY_OPERATION = (400, 401, 403, 429)
 ANY_WRITE = (409, 412, 413, 415, 422)
 # Answered for any operation on a resource named in the path: unknown, or its client erased.
 ANY_RESOURCE = (404, 410)
+# The headers every write honours.
+WRITE_HEADERS = (
+    {
+        "name": HEADER,
+        "in": "header",
+        "required": False,
+        "description": "Makes a retry safe: the same key with the same body answers the first "
+        "answer again and records nothing more; with another body, 422.",
+        "schema": {"type": "string", "minLength": MIN_KEY_LENGTH, "maxLength": MAX_KEY_LENGTH},
+    },
+    {
+        "name": "If-Match",
+        "in": "header",
+        "required": False,
+        "description": 'The version last read, as its ETag (such as "3"): a write to a record '
+        "changed since is refused with 412.",
+        "schema": {"type": "string", "pattern": '^"[0-9]+"$'},
+    },
+)
 OPERATION_OUTCOME = {
     "type": "object",
     "description": "A FHIR R4 OperationOutcome: how errors are answered under /fhir.",
@@ -78,6 +98,14 @@ class ProblemResponses(BasePlugin):
                 if code == "default" or int(code) >= 400:
                     responses[code] = error_response(code, response, fhir)
             operation["responses"] = responses
+            if method.lower() in WRITES:
+                declare_write_headers(operation)
+
+
+def declare_write_headers(operation: dict[str, Any]) -> None:
+    parameters = operation.setdefault("parameters", [])
+    named = {p.get("name", "").lower() for p in parameters if isinstance(p, dict)}
+    parameters += [h for h in WRITE_HEADERS if str(h["name"]).lower() not in named]
 
 
 def by_status(declared: dict[Any, Any]) -> dict[str, Any]:
