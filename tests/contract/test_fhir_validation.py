@@ -241,7 +241,7 @@ class Api:
 
 def journey(api: Api) -> dict[str, str]:
     """Referral, three consents, PHQ-9 and GAD-7 screenings, a therapist assigned, intake done,
-    a goal with a target and a step, two sessions with all four measures."""
+    a goal with a target, agreed, with a step, two sessions with all four measures."""
     therapist = api.send("POST", "intake", "/v1/therapists", {
         "name": "Dr Okafor", "languages": ["en"], "modalities": ["cbt"],
         "specialties": ["low mood"], "capacity": 5,
@@ -268,6 +268,7 @@ def journey(api: Api) -> dict[str, str]:
         "title": "Sleep through the night", "modality": "cbt", "priority": "high",
         "proposed_by": THERAPIST, "target": {"instrument": "PHQ-9", "score": 9},
     })["goal_id"]  # fmt: skip
+    api.send("POST", "goals", f"/v1/goals/{goal}/agreement", {"agreed_by": CLIENT})
     api.send("POST", "goals", f"/v1/goals/{goal}/steps", {"description": "Keep a sleep diary"})
     measures = [{"instrument": "PHQ-9", "items": PHQ9_8}, {"instrument": "GAD-7", "items": GAD7_6},
                 {"instrument": "ORS", "items": [6.5, 7.0, 6.0, 7.5]},

@@ -103,7 +103,8 @@ def prepare(cache_dir: Path | None = None) -> Path:
     )
     (partial / MARKER).write_text(_sources_digest())
     for stale in cache_dir.parent.iterdir():  # builds of older sources
-        shutil.rmtree(stale, ignore_errors=True)
+        if stale != partial:
+            shutil.rmtree(stale, ignore_errors=True)
     partial.rename(cache_dir)
     return cache_dir
 

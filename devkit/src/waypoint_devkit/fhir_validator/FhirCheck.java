@@ -318,7 +318,11 @@ public class FhirCheck {
       try {
         ExpressionNode expression =
             expressions.computeIfAbsent(constraint.getExpression(), fhirPath::parse);
-        if (!fhirPath.evaluateToBoolean(null, resource, root, element, expression)) {
+        // Violated only when false: an empty result is FHIRPath's "unknown" (ref-1 on a Reference
+        // with only a display: `reference.startsWith('#').not()` is empty, not false).
+        List<org.hl7.fhir.r4.model.Base> result =
+            fhirPath.evaluate(null, resource, root, element, expression);
+        if (!result.isEmpty() && !fhirPath.convertToBoolean(result)) {
           add(severity, path, constraint.getHuman() + " (" + constraint.getExpression() + ")",
               constraint.getKey());
         }
