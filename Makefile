@@ -4,7 +4,7 @@ PY := .venv/bin/python
 UV := $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
 PYTEST_ARGS ?=
 
-.PHONY: help setup run test test-fast lint fmt kafka kafka-jars topics token up down golden bench faults clean
+.PHONY: help setup run test test-fast lint fmt kafka kafka-jars fhir-validator topics token up down golden bench faults clean
 
 help:
 	@echo "make run      set up and start Kafka + the six processes (Ctrl-C stops)"
@@ -16,7 +16,7 @@ help:
 	@echo "make faults   long fault-injection runs and fuzzing (FAULTS_SCALE, FUZZ_EXAMPLES)"
 
 # --- set-up -------------------------------------------------------------------------------
-setup: .venv/.synced kafka-jars
+setup: .venv/.synced kafka-jars fhir-validator
 
 .venv/.synced: pyproject.toml uv.lock shared/pyproject.toml services/*/pyproject.toml
 	@command -v uv >/dev/null 2>&1 || python3 -m uv --version >/dev/null 2>&1 \
@@ -27,6 +27,11 @@ setup: .venv/.synced kafka-jars
 kafka-jars:
 	@bash deploy/ensure-system-packages.sh
 	@$(PY) -m waypoint_devkit.local_kafka fetch
+
+# HL7's FHIR R4 definitions and FHIRPath engine (Maven Central), and the validator compiled on them.
+fhir-validator: .venv/.synced
+	@bash deploy/ensure-system-packages.sh
+	@$(PY) -m waypoint_devkit.fhir_validation prepare
 
 # --- running -------------------------------------------------------------------------------
 run: setup
@@ -68,7 +73,7 @@ test: setup lint
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 test-fast: .venv/.synced
-	$(PY) -m pytest -m "not kafka and not postgres and not e2e" $(PYTEST_ARGS)
+	$(PY) -m pytest -m "not kafka and not postgres and not e2e and not java" $(PYTEST_ARGS)
 
 bench: setup
 	@command -v wrk >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq wrk; }

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# Installs what the suite needs from Debian's packages when it is missing: a Java 17+ runtime and
-# Maven (for the local Apache Kafka broker) and PostgreSQL (for the event-store contract tests).
+# Installs what the suite needs from Debian's packages when it is missing: a Java 17+ JDK and Maven
+# (for the local Apache Kafka broker, and javac for the FHIR validator) and PostgreSQL (for the
+# event-store contract tests).
 set -euo pipefail
 missing=()
-command -v java >/dev/null 2>&1 || missing+=(openjdk-17-jre-headless)
+command -v javac >/dev/null 2>&1 || missing+=(openjdk-17-jdk-headless)
 command -v mvn >/dev/null 2>&1 || missing+=(maven)
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing+=(postgresql)
 if [ ${#missing[@]} -gt 0 ]; then
