@@ -153,6 +153,8 @@ PLANTED = [
      "code": "ors-sum"}]}}, "code-unknown", "Observation.code.coding[0]"),
     ("unknown linkId", {**RESPONSE, "item": [{"linkId": "9"}]}, "questionnaire-linkid",
      "QuestionnaireResponse.item[0]"),
+    ("reference to no contained resource", {**OBSERVATION, "subject": {"reference": "#p1"}},
+     "ref-1", "Observation.subject"),
     ("answer of another type", {**RESPONSE, "item": [{"linkId": "1", "answer": [{"valueString":
      "7"}]}]}, "questionnaire-answer-type", "QuestionnaireResponse.item[0].answer[0].valueString"),
 ]  # fmt: skip
@@ -161,6 +163,7 @@ VALID = [
     {**OBSERVATION, "code": {"coding": [{"system": CODES["url"], "code": "ors-total"}]}},
     {**RESPONSE, "item": [{"linkId": "1", "answer": [{"valueDecimal": 7.5}]}]},
     {**PATIENT, "gender": "female", "birthDate": "1992-06-30"},
+    {**OBSERVATION, "performer": [{"display": "Dr Okafor"}]},  # ref-1 as HL7 corrects it
 ]
 
 
