@@ -4,10 +4,11 @@ PY := .venv/bin/python
 UV := $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
 PYTEST_ARGS ?=
 
-.PHONY: help setup run test test-fast lint fmt kafka kafka-jars fhir-validator topics token up down golden bench faults clean
+.PHONY: help setup run run-cluster test test-fast lint fmt kafka kafka-jars fhir-validator topics token up down golden bench faults clean
 
 help:
 	@echo "make run      set up and start Kafka + the six processes (Ctrl-C stops)"
+	@echo "make run-cluster  three Kafka brokers, PostgreSQL, two replicas of each process, HAProxy"
 	@echo "make test     set up and run every test (unit, contract, Kafka, PostgreSQL, e2e)"
 	@echo "make lint     ruff + import-linter + mypy --strict;  make fmt: format"
 	@echo "make kafka    run only the local Apache Kafka broker;  make topics: create topics"
@@ -36,6 +37,10 @@ fhir-validator: .venv/.synced
 # --- running -------------------------------------------------------------------------------
 run: setup
 	$(PY) -m waypoint_devkit.launcher
+
+# The same suite as production runs it, in miniature (docs/operations.md, "Cluster").
+run-cluster: setup
+	$(PY) -m waypoint_devkit.launcher --cluster
 
 kafka: setup
 	$(PY) -m waypoint_devkit.local_kafka run

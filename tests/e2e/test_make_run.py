@@ -77,8 +77,10 @@ def ports() -> dict[str, int]:
     return chosen
 
 
-def make_run(tmp_path: Path, ports: dict[str, int], **variables: str) -> tuple[Any, Path]:
-    """`make run` in its own process group, its output in a file."""
+def make_run(
+    tmp_path: Path, ports: dict[str, int], target: str = "run", **variables: str
+) -> tuple[Any, Path]:
+    """`make run` (or another target) in its own process group, its output in a file."""
     env = {k: v for k, v in os.environ.items() if k != "KAFKA_BOOTSTRAP_SERVERS"}
     env.update({k: str(v) for k, v in ports.items()})
     env["WAYPOINT_VAR_DIR"] = str(tmp_path / "var")
@@ -86,7 +88,7 @@ def make_run(tmp_path: Path, ports: dict[str, int], **variables: str) -> tuple[A
     output = tmp_path / "make-run.out"
     with output.open("wb") as sink:
         make = subprocess.Popen(
-            ["make", "--no-print-directory", "run"],
+            ["make", "--no-print-directory", target],
             cwd=ROOT,
             env=env,
             stdout=sink,
@@ -96,10 +98,10 @@ def make_run(tmp_path: Path, ports: dict[str, int], **variables: str) -> tuple[A
     return make, output
 
 
-def wait_ready(make: Any, output: Path) -> None:
+def wait_ready(make: Any, output: Path, timeout: float = 300) -> None:
     wait_until(
         lambda: "Ready." in output.read_text(errors="replace") or make.poll(),
-        timeout=300,
+        timeout=timeout,
         interval=0.5,
         what="make run to print Ready.",
     )
@@ -138,6 +140,11 @@ def test_make_run_serves_a_journey_and_ctrl_c_stops_every_process(
         assert len(children) >= 7  # six suite processes and the broker at least
     finally:
         ctrl_c(make)
+    assert_all_stopped(children, ports)
+
+
+def assert_all_stopped(children: set[int], ports: dict[str, int]) -> None:
+    """No process started under `make` is alive, no port it was given is still in use."""
     try:
         wait_until(
             lambda: not [p for p in children if is_alive(p)],
@@ -185,7 +192,9 @@ def test_make_run_in_production_with_its_own_secrets_starts(
     assert "refuses" not in output.read_text(errors="replace")
 
 
-def journey(ports: dict[str, int], headers: dict[str, str]) -> None:
+def journey(ports: dict[str, int], headers: dict[str, str]) -> str:
+    """Refer a client, see the journey start on progress's timeline within 2 seconds, propose a
+    goal and see it there after; returns the client's id."""
     intake = f"http://127.0.0.1:{ports['INTAKE_WEB_PORT']}"
     goals = f"http://127.0.0.1:{ports['GOALS_WEB_PORT']}"
     progress = f"http://127.0.0.1:{ports['PROGRESS_WEB_PORT']}"
@@ -222,6 +231,7 @@ def journey(ports: dict[str, int], headers: dict[str, str]) -> None:
         what="the goal on the timeline",
     )
     assert order.index("goal_proposed") > order.index("journey_started")
+    return str(client_id)
 
 
 def kinds(progress: str, client_id: str, headers: dict[str, str]) -> list[str]:

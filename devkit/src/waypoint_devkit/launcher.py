@@ -13,10 +13,22 @@ are generated per var dir (var/kafka/credentials.json). WAYPOINT_KAFKA_SASL=off 
 
 It runs in development (`WAYPOINT_ENV=development`) unless the caller set WAYPOINT_ENV: with
 `WAYPOINT_ENV=production` it refuses to start anything until the secrets are set.
+
+With `--cluster` (`make run-cluster`) it runs the same suite the way production does, in miniature:
+a three-node Kafka cluster (var/kafka-cluster/node-1..3 on 9092/9093, 9094/9095, 9096/9097; topics
+with replication factor 3 and min.insync.replicas 2), PostgreSQL as every service's store
+(var/postgres on WAYPOINT_POSTGRES_PORT, 55432), two replicas of every web process (ports +10000
+and +20000: 18001 and 28001 for intake) behind HAProxy on the usual ports 8001-8003 (statistics on
+WAYPOINT_HAPROXY_STATS_PORT, 8404), and two replicas of every worker (health on 18101 and 28101
+…). Replica ports can be set as lists: INTAKE_WEB_REPLICA_PORTS=18001,28001,
+INTAKE_WORKER_REPLICA_PORTS=…; the brokers' as WAYPOINT_KAFKA_PORTS and
+WAYPOINT_KAFKA_CONTROLLER_PORTS. Each web replica runs WEB_CONCURRENCY gunicorn workers, 1 unless
+set: the replicas are the redundancy.
 """
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import os
 import signal
@@ -24,14 +36,19 @@ import subprocess
 import sys
 import time
 import urllib.request
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from waypoint_devkit.local_kafka import LocalKafka
+from waypoint_devkit import balancer
+from waypoint_devkit.local_kafka import KafkaCluster, LocalKafka, cluster_ports
+from waypoint_devkit.local_postgres import LocalPostgres
 from waypoint_shared.config import KafkaSettings, UnsafeConfiguration, process_settings
 
 SERVICES = {"intake": (8001, 8101), "goals": (8002, 8102), "progress": (8003, 8103)}
 BIN = Path(sys.executable).parent
 ADMIN_CREDENTIALS = ("KAFKA_SASL_USERNAME", "KAFKA_SASL_PASSWORD")  # never handed to the suite
+CLUSTER_REPLICAS = 2  # of every web and worker process in a cluster
+REPLICA_PORT_STEP = 10_000  # replica i of a process on port p listens on p + i * 10000
 
 
 def ports(env: dict[str, str], service: str) -> tuple[int, int]:
@@ -40,34 +57,94 @@ def ports(env: dict[str, str], service: str) -> tuple[int, int]:
     return int(env.get(f"{prefix}_WEB_PORT", web)), int(env.get(f"{prefix}_WORKER_PORT", worker))
 
 
-class Suite:
-    """The six processes of the suite, started and stopped together."""
+def replica_ports(env: dict[str, str], variable: str, port: int, count: int) -> list[int]:
+    """The ports of a process's replicas: the list in `variable`, else port + 10000, + 20000 …"""
+    listed = env.get(variable)
+    if listed:
+        return [int(p) for p in listed.split(",")][:count]
+    return [port + REPLICA_PORT_STEP * i for i in range(1, count + 1)]
 
-    def __init__(self, env: dict[str, str], log_dir: Path | None = None):
-        self.env, self.log_dir = env, log_dir
+
+@dataclass(frozen=True)
+class Replica:
+    """One web process and one worker of a service, with what their environments add."""
+
+    web: str  # process names
+    worker: str
+    web_port: int
+    worker_port: int
+    web_env: dict[str, str] = field(default_factory=dict)
+    worker_env: dict[str, str] = field(default_factory=dict)
+
+
+class Suite:
+    """The processes of the suite, started and stopped together: a web process and a worker per
+    service, or with replicas > 1 that many of each behind HAProxy."""
+
+    def __init__(self, env: dict[str, str], log_dir: Path | None = None, replicas: int = 1):
+        self.env, self.log_dir, self.replicas = env, log_dir, replicas
         self.processes: dict[str, subprocess.Popen[bytes]] = {}
         self.var_dir: Path | None = None  # set by the tests' running_suite
         self.kafka: KafkaSettings | None = None
 
     def start(self) -> Suite:
         for service in SERVICES:
-            web, _ = ports(self.env, service)
             app = f"waypoint_{service}.entrypoints.app:create_app()"
-            self._spawn(
-                f"{service}-web",
-                [
-                    str(BIN / "gunicorn"),
-                    "-c",
-                    "python:waypoint_shared.http.gunicorn_conf",
-                    "--bind",
-                    f"127.0.0.1:{web}",
-                    app,
-                ],
-            )
-            self._spawn(f"{service}-worker", [str(BIN / f"waypoint-{service}-worker")])
+            for replica in self.replicas_of(service):
+                self._spawn(
+                    replica.web,
+                    [
+                        str(BIN / "gunicorn"),
+                        "-c",
+                        "python:waypoint_shared.http.gunicorn_conf",
+                        "--bind",
+                        f"127.0.0.1:{replica.web_port}",
+                        app,
+                    ],
+                    replica.web_env,
+                )
+                command = [str(BIN / f"waypoint-{service}-worker")]
+                self._spawn(replica.worker, command, replica.worker_env)
+        if self.replicas > 1:
+            self._spawn("haproxy", [balancer.haproxy_command(), "-db", "-f", str(self._balance())])
         return self
 
-    def _spawn(self, name: str, command: list[str]) -> None:
+    def replicas_of(self, service: str) -> list[Replica]:
+        web, worker = ports(self.env, service)
+        if self.replicas == 1:
+            return [Replica(f"{service}-web", f"{service}-worker", web, worker)]
+        prefix = service.upper()
+        webs = replica_ports(self.env, f"{prefix}_WEB_REPLICA_PORTS", web, self.replicas)
+        workers = replica_ports(self.env, f"{prefix}_WORKER_REPLICA_PORTS", worker, self.replicas)
+        return [
+            Replica(
+                f"{service}-web-{i}",
+                f"{service}-worker-{i}",
+                web_port,
+                worker_port,
+                # Each replica's gunicorn empties its own metrics directory when it starts.
+                {"PROMETHEUS_MULTIPROC_DIR": str(self.var / "metrics" / f"{service}-web-{i}")},
+                {f"{prefix}_WORKER_PORT": str(worker_port)},
+            )
+            for i, (web_port, worker_port) in enumerate(zip(webs, workers, strict=True), 1)
+        ]
+
+    @property
+    def var(self) -> Path:
+        return Path(self.env.get("WAYPOINT_VAR_DIR", "var")).resolve()
+
+    @property
+    def stats_port(self) -> int:
+        return int(self.env.get("WAYPOINT_HAPROXY_STATS_PORT", "8404"))
+
+    def _balance(self) -> Path:
+        """HAProxy's configuration for this suite's replicas, written into the var dir."""
+        fronts = {service: ports(self.env, service)[0] for service in SERVICES}
+        replicas = {s: [r.web_port for r in self.replicas_of(s)] for s in SERVICES}
+        text = balancer.configuration(fronts, replicas, self.stats_port)
+        return balancer.write_configuration(self.var / "haproxy" / "haproxy.cfg", text)
+
+    def _spawn(self, name: str, command: list[str], extra: dict[str, str] | None = None) -> None:
         service = name.split("-")[0]
         output = None
         if self.log_dir is not None:
@@ -75,7 +152,7 @@ class Suite:
             output = open(self.log_dir / f"{name}.log", "ab")  # noqa: SIM115 - the child owns it
         self.processes[name] = subprocess.Popen(
             command,
-            env=own_environment(self.env, service),
+            env=own_environment({**self.env, **(extra or {})}, service),
             cwd=Path.cwd(),
             stdout=output,
             stderr=subprocess.STDOUT if output else None,
@@ -85,11 +162,14 @@ class Suite:
         )
 
     def urls(self) -> dict[str, str]:
+        """Each service's web address (HAProxy's, with replicas), then every replica's own."""
         out = {}
         for service in SERVICES:
-            web, worker = ports(self.env, service)
-            out[f"{service}-web"] = f"http://127.0.0.1:{web}"
-            out[f"{service}-worker"] = f"http://127.0.0.1:{worker}"
+            out[f"{service}-web"] = f"http://127.0.0.1:{ports(self.env, service)[0]}"
+            for replica in self.replicas_of(service):
+                if self.replicas > 1:
+                    out[replica.web] = f"http://127.0.0.1:{replica.web_port}"
+                out[replica.worker] = f"http://127.0.0.1:{replica.worker_port}"
         return out
 
     def wait_ready(self, timeout: float = 60) -> None:
@@ -162,57 +242,111 @@ def refusal(env: dict[str, str]) -> str | None:
     return None
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Run the whole suite on this machine.")
+    parser.add_argument("--cluster", action="store_true", help="three brokers, replicas, HAProxy")
+    cluster = parser.parse_args(argv).cluster
     env = dict(os.environ)
     env.setdefault("WAYPOINT_ENV", "development")
+    if cluster:
+        env.setdefault("WEB_CONCURRENCY", "1")
     var_dir = Path(env.setdefault("WAYPOINT_VAR_DIR", str(Path.cwd() / "var")))
     refused = refusal(env)
     if refused:
         print(refused, file=sys.stderr, flush=True)
         return 2
-    kafka = None
     stop_requested: list[int] = []
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda s, _f: stop_requested.append(s))
+    try:
+        with contextlib.ExitStack() as running:
+            try:
+                return _run(env, var_dir, cluster, running, stop_requested)
+            finally:
+                print("stopping …", flush=True)
+    finally:
+        print("stopped", flush=True)
+
+
+def _run(
+    env: dict[str, str],
+    var_dir: Path,
+    cluster: bool,
+    running: contextlib.ExitStack,
+    stop_requested: list[int],
+) -> int:
+    """Start what the topology needs (each stopped by `running`, the last started first), then
+    wait for a stop request."""
+    if cluster:
+        env = {**env, **_postgres(env, var_dir, running)}
     admin_env = env
+    kafka = None
     if not env.get("KAFKA_BOOTSTRAP_SERVERS"):
-        port = int(env.get("WAYPOINT_KAFKA_PORT", "9092"))
-        kafka = LocalKafka(
-            port,
-            int(env.get("WAYPOINT_KAFKA_CONTROLLER_PORT", port + 1)),
-            var_dir / "kafka",
-            sasl=env.get("WAYPOINT_KAFKA_SASL", "on") != "off",
-        )
-        print(f"starting Apache Kafka on 127.0.0.1:{port} …", flush=True)
+        kafka = _kafka(env, var_dir, cluster)
+        print(f"starting Apache Kafka on {kafka.bootstrap} …", flush=True)
         kafka.start()
+        running.callback(kafka.stop)
         admin_env = {**env, **kafka.client_environment()}
         env = {k: v for k, v in admin_env.items() if k not in ADMIN_CREDENTIALS}
-    suite = Suite(env, var_dir / "logs")
-    try:
-        subprocess.run([str(BIN / "waypoint-topics")], env=admin_env, check=True)
-        if kafka is not None and kafka.sasl:
-            acls = [sys.executable, "-m", "waypoint_shared.messaging.kafka_acls"]
-            subprocess.run(acls, env=admin_env, check=True)
-        suite.start().wait_ready()
-        _print_banner(suite, env)
-        while not stop_requested:
-            suite._check_alive()
-            time.sleep(0.3)
-        return 0
-    finally:
-        print("stopping …", flush=True)
-        suite.stop()
-        if kafka is not None:
-            kafka.stop()
-        print("stopped", flush=True)
+    suite = Suite(env, var_dir / "logs", CLUSTER_REPLICAS if cluster else 1)
+    running.callback(suite.stop)
+    subprocess.run([str(BIN / "waypoint-topics")], env=admin_env, check=True)
+    if kafka is not None and kafka.sasl:
+        acls = [sys.executable, "-m", "waypoint_shared.messaging.kafka_acls"]
+        subprocess.run(acls, env=admin_env, check=True)
+    suite.start().wait_ready(timeout=240 if cluster else 60)
+    _print_banner(suite, env)
+    while not stop_requested:
+        suite._check_alive()
+        time.sleep(0.3)
+    return 0
+
+
+def _postgres(env: dict[str, str], var_dir: Path, running: contextlib.ExitStack) -> dict[str, str]:
+    """PostgreSQL in var/postgres, a database per service: their <SERVICE>_DATABASE_URL."""
+    port = int(env.get("WAYPOINT_POSTGRES_PORT", "55432"))
+    postgres = LocalPostgres(port, var_dir / "postgres")
+    print(f"starting PostgreSQL on 127.0.0.1:{port} …", flush=True)
+    postgres.start()
+    running.callback(postgres.stop)
+    return {f"{s.upper()}_DATABASE_URL": postgres.create_database(s) for s in SERVICES}
+
+
+def _kafka(env: dict[str, str], var_dir: Path, cluster: bool) -> LocalKafka | KafkaCluster:
+    """The broker `make run` starts, or with `cluster` the three of `make run-cluster`."""
+    port = int(env.get("WAYPOINT_KAFKA_PORT", "9092"))
+    controller = int(env.get("WAYPOINT_KAFKA_CONTROLLER_PORT", port + 1))
+    sasl = env.get("WAYPOINT_KAFKA_SASL", "on") != "off"
+    if not cluster:
+        return LocalKafka(port, controller, var_dir / "kafka", sasl=sasl)
+    brokers, controllers = cluster_ports(port, controller)
+    return KafkaCluster(
+        _listed(env, "WAYPOINT_KAFKA_PORTS", brokers),
+        _listed(env, "WAYPOINT_KAFKA_CONTROLLER_PORTS", controllers),
+        var_dir / "kafka-cluster",
+        sasl=sasl,
+    )
+
+
+def _listed(env: dict[str, str], variable: str, default: list[int]) -> list[int]:
+    return [int(p) for p in env[variable].split(",")] if env.get(variable) else default
 
 
 def _print_banner(suite: Suite, env: dict[str, str]) -> None:
     print("\nWaypoint is running (logs in var/logs/):", flush=True)
-    for name, url in suite.urls().items():
-        print(f"  {name:16} {url}")
+    urls = suite.urls()
+    width = max(16, *(len(name) + 1 for name in urls))
+    for name, url in urls.items():
+        print(f"  {name:{width}} {url}")
     secured = " (SASL/SCRAM, ACLs)" if env.get("KAFKA_SASL_MECHANISM") else ""
-    print(f"  kafka            {env['KAFKA_BOOTSTRAP_SERVERS']}{secured}")
+    print(f"  {'kafka':{width}} {env['KAFKA_BOOTSTRAP_SERVERS']}{secured}")
+    if suite.replicas > 1:
+        replication = env.get("WAYPOINT_TOPIC_REPLICATION_FACTOR", "1")
+        min_insync = env.get("WAYPOINT_TOPIC_MIN_INSYNC_REPLICAS", "1")
+        topics = f"replication factor {replication}, min.insync.replicas {min_insync}"
+        print(f"  {'topics':{width}} {topics}")
+        print(f"  {'postgresql':{width}} 127.0.0.1:{env.get('WAYPOINT_POSTGRES_PORT', '55432')}")
+        print(f"  {'haproxy stats':{width}} http://127.0.0.1:{suite.stats_port}/")
     if env["WAYPOINT_ENV"] == "development":
         token = subprocess.run(
             [str(BIN / "waypoint-token")], env=env, check=True, capture_output=True, text=True

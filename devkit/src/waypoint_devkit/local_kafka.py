@@ -13,6 +13,10 @@ From Python::
     with LocalKafka(port=19092, controller_port=19093, data_dir=tmp / "kafka") as kafka:
         use(kafka.bootstrap)
 
+``KafkaCluster`` runs three such nodes as one cluster (each a combined controller+broker, on its
+own ports and data dir, one cluster id and one set of credentials): its internal topics are
+replicated three times and a write needs two in-sync replicas (``run --cluster``).
+
 With ``sasl=True`` (``run --sasl``) clients must authenticate with SASL/SCRAM-SHA-512 as one of
 the principals ``admin`` (a super user, for topics and ACLs), ``intake``, ``goals``, ``progress``,
 whose passwords are generated once per data dir into ``credentials.json`` (mode 600) and
@@ -164,7 +168,11 @@ def _receive(conn: socket.socket, size: int) -> bytes:
 
 
 class LocalKafka:
-    """One Kafka broker+controller process on 127.0.0.1, its state kept in data_dir."""
+    """One Kafka broker+controller process on 127.0.0.1, its state kept in data_dir.
+
+    Alone it is a cluster of one (node 1). As a node of a KafkaCluster it has its own node_id,
+    the quorum's `voters`, and a `home` shared with the other nodes, which holds the cluster id
+    and the credentials."""
 
     def __init__(
         self,
@@ -173,12 +181,18 @@ class LocalKafka:
         data_dir: Path,
         jars_dir: Path | None = None,
         sasl: bool = False,
+        node_id: int = 1,
+        voters: str | None = None,
+        home: Path | None = None,
     ):
         self.port = port
         self.controller_port = controller_port
         self.data_dir = Path(data_dir).resolve()
         self.jars_dir = Path(jars_dir).resolve() if jars_dir else None
         self.sasl = sasl
+        self.node_id = node_id
+        self.voters = voters or f"{node_id}@127.0.0.1:{controller_port}"
+        self.home = Path(home).resolve() if home else self.data_dir
         self._process: subprocess.Popen[bytes] | None = None
         self._log_offset = 0
 
@@ -197,9 +211,9 @@ class LocalKafka:
     @property
     def credentials(self) -> dict[str, str]:
         """The principals' passwords (SASL only), generated once per data dir."""
-        path = self.data_dir / "credentials.json"
+        path = self.home / "credentials.json"
         if not path.exists():
-            self.data_dir.mkdir(parents=True, exist_ok=True)
+            self.home.mkdir(parents=True, exist_ok=True)
             users = (*PRINCIPALS, CONTROLLER_USER)
             generated = {user: secrets.token_hex(24) for user in users}
             descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -229,6 +243,13 @@ class LocalKafka:
         """Format storage if new, start the broker and wait until it serves requests."""
         if self.is_running():
             return self
+        self.launch()
+        self.wait_until_ready(timeout)
+        return self
+
+    def launch(self) -> None:
+        """Format storage if new and start the process, without waiting for it: the nodes of a
+        cluster must all be started before any of them can elect a controller."""
         java = java_command()
         self.jars_dir = self.jars_dir or fetch_jars()
         self.data_dir.mkdir(parents=True, exist_ok=True)
@@ -236,8 +257,12 @@ class LocalKafka:
         self._format_storage(java, properties)
         self._launch(java, properties)
         atexit.register(self.stop)  # a crashed test session must not leave a JVM behind
-        self._wait_until_ready(timeout)
-        return self
+
+    def terminate(self) -> None:
+        """Ask the broker to stop (SIGTERM) without waiting: a cluster's nodes are asked together,
+        so that none waits for a controller that has already left."""
+        if self._process is not None:
+            _signal_group(self._process.pid, signal.SIGTERM)
 
     def stop(self, timeout: float = 30) -> None:
         """SIGTERM the broker's process group, SIGKILL it if it lingers. Safe to call twice."""
@@ -271,13 +296,19 @@ class LocalKafka:
                 tails.append(f"--- {log} ---\n" + "\n".join(text))
         return "\n".join(tails)
 
+    @property
+    def replicas(self) -> int:
+        """How many copies of each internal topic: one per node, three at most."""
+        return min(3, self.voters.count("@"))
+
     def _write_properties(self) -> Path:
+        replicas, min_insync = str(self.replicas), str(min_insync_of(self.replicas))
         settings = {
             "process.roles": "broker,controller",
-            "node.id": "1",
-            # Static quorum: the voter's address comes from this file on every start, so a
+            "node.id": str(self.node_id),
+            # Static quorum: the voters' addresses come from this file on every start, so a
             # restart never depends on what the previous run wrote into the metadata log.
-            "controller.quorum.voters": f"1@127.0.0.1:{self.controller_port}",
+            "controller.quorum.voters": self.voters,
             "listeners": f"PLAINTEXT://127.0.0.1:{self.port},CONTROLLER://127.0.0.1:{self.controller_port}",
             "advertised.listeners": f"PLAINTEXT://127.0.0.1:{self.port}",
             "listener.security.protocol.map": "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
@@ -286,11 +317,13 @@ class LocalKafka:
             "log.dirs": str(self.data_dir / "data"),
             "num.partitions": "1",
             "auto.create.topics.enable": "false",
-            "offsets.topic.replication.factor": "1",
-            "transaction.state.log.replication.factor": "1",
-            "transaction.state.log.min.isr": "1",
-            "share.coordinator.state.topic.replication.factor": "1",
-            "share.coordinator.state.topic.min.isr": "1",
+            "default.replication.factor": replicas,
+            "min.insync.replicas": min_insync,
+            "offsets.topic.replication.factor": replicas,
+            "transaction.state.log.replication.factor": replicas,
+            "transaction.state.log.min.isr": min_insync,
+            "share.coordinator.state.topic.replication.factor": replicas,
+            "share.coordinator.state.topic.min.isr": min_insync,
             "group.initial.rebalance.delay.ms": "0",
         }
         if self.sasl:
@@ -338,7 +371,7 @@ class LocalKafka:
 
     def _cluster_id(self) -> str:
         # Kept beside the data so the same id is offered on every start of this data_dir.
-        path = self.data_dir / "cluster.id"
+        path = self.home / "cluster.id"
         if not path.exists():
             path.write_text(base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("="))
         return path.read_text().strip()
@@ -399,7 +432,7 @@ class LocalKafka:
     def _classpath(self) -> str:
         return f"{self.jars_dir}/*"
 
-    def _wait_until_ready(self, timeout: float) -> None:
+    def wait_until_ready(self, timeout: float) -> None:
         deadline = time.monotonic() + timeout
         while not (self._logged_running() and answers_api_versions(self.port)):
             if not self.is_running():
@@ -422,15 +455,111 @@ class LocalKafka:
             return bool(RUNNING_LINE.search(log.read().decode(errors="replace")))
 
 
+def min_insync_of(replicas: int) -> int:
+    """Replicas a write must reach: a majority, so one broker of three may be lost."""
+    return replicas // 2 + 1
+
+
+class KafkaCluster:
+    """Three (or `len(ports)`) LocalKafka nodes on 127.0.0.1 as one KRaft cluster: each node a
+    combined controller+broker in data_dir/node-<id>, the cluster id and credentials in data_dir."""
+
+    def __init__(
+        self,
+        ports: list[int],
+        controller_ports: list[int],
+        data_dir: Path,
+        jars_dir: Path | None = None,
+        sasl: bool = False,
+    ):
+        self.data_dir = Path(data_dir).resolve()
+        self.sasl = sasl
+        voters = ",".join(f"{i}@127.0.0.1:{c}" for i, c in enumerate(controller_ports, 1))
+        addresses = enumerate(zip(ports, controller_ports, strict=True), 1)
+        self.nodes = [
+            LocalKafka(
+                port,
+                controller,
+                self.data_dir / f"node-{i}",
+                jars_dir,
+                sasl,
+                node_id=i,
+                voters=voters,
+                home=self.data_dir,
+            )
+            for i, (port, controller) in addresses
+        ]
+
+    @property
+    def bootstrap(self) -> str:
+        return ",".join(node.bootstrap for node in self.nodes)
+
+    @property
+    def replicas(self) -> int:
+        return self.nodes[0].replicas
+
+    def client_environment(self) -> dict[str, str]:
+        """As a single broker's, with every node as a bootstrap server and the topics' replication
+        (WAYPOINT_TOPIC_REPLICATION_FACTOR, WAYPOINT_TOPIC_MIN_INSYNC_REPLICAS)."""
+        return {
+            **self.nodes[0].client_environment(),
+            "KAFKA_BOOTSTRAP_SERVERS": self.bootstrap,
+            "WAYPOINT_TOPIC_REPLICATION_FACTOR": str(self.replicas),
+            "WAYPOINT_TOPIC_MIN_INSYNC_REPLICAS": str(min_insync_of(self.replicas)),
+        }
+
+    def is_running(self) -> bool:
+        return all(node.is_running() for node in self.nodes)
+
+    def start(self, timeout: float = 120) -> KafkaCluster:
+        """Start every node, then wait until each one serves requests."""
+        deadline = time.monotonic() + timeout
+        try:
+            for node in self.nodes:
+                node.launch()
+            for node in self.nodes:
+                node.wait_until_ready(max(1.0, deadline - time.monotonic()))
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def stop(self, timeout: float = 30) -> None:
+        for node in self.nodes:
+            node.terminate()
+        for node in self.nodes:
+            node.stop(timeout)
+
+    def log_tail(self, lines: int = 40) -> str:
+        return "\n".join(node.log_tail(lines) for node in self.nodes)
+
+    def __enter__(self) -> KafkaCluster:
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+
 def _signal_group(pid: int, signum: int) -> None:
     with contextlib.suppress(ProcessLookupError):  # already gone
         os.killpg(pid, signum)  # the JVM leads its own session, so its group id is its pid
 
 
+def cluster_ports(port: int, controller_port: int, nodes: int = 3) -> tuple[list[int], list[int]]:
+    """The nodes' client and controller ports: node i on port + 2i and controller_port + 2i
+    (9092/9093, 9094/9095, 9096/9097 by default)."""
+    return [port + 2 * i for i in range(nodes)], [controller_port + 2 * i for i in range(nodes)]
+
+
 def _run(args: argparse.Namespace) -> int:
-    kafka = LocalKafka(
-        args.port, args.controller_port, Path(args.data_dir), args.jars_dir, sasl=args.sasl
-    )
+    kafka: LocalKafka | KafkaCluster
+    if args.cluster:
+        ports, controllers = cluster_ports(args.port, args.controller_port)
+        kafka = KafkaCluster(ports, controllers, Path(args.data_dir), args.jars_dir, args.sasl)
+    else:
+        kafka = LocalKafka(
+            args.port, args.controller_port, Path(args.data_dir), args.jars_dir, sasl=args.sasl
+        )
     stop = StopRequest()
     started = time.monotonic()
     kafka.start(timeout=args.timeout)
@@ -456,6 +585,7 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--jars-dir", type=Path, default=None)
     run.add_argument("--timeout", type=float, default=90)
     run.add_argument("--sasl", action="store_true", help="SASL/SCRAM, one principal per service")
+    run.add_argument("--cluster", action="store_true", help="three nodes (ports +2, +4)")
     return command_line(
         parser, argv, lambda args: f"kafka jars in {fetch_jars(args.cache_dir)}", _run, KafkaError
     )

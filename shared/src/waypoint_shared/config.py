@@ -50,6 +50,8 @@ class KafkaSettings:
     ssl_cafile: str | None = None
     partitions: int = 3
     replication_factor: int = 1
+    # Replicas that must have a write before the broker acknowledges it to an `acks=all` producer.
+    min_insync_replicas: int = 1
     # Empty in production; tests and side-by-side environments on one broker set their own.
     topic_prefix: str = ""
 
@@ -128,6 +130,7 @@ def _kafka_from(env: Mapping[str, str], service: str | None) -> KafkaSettings:
         ssl_cafile=env.get("KAFKA_SSL_CAFILE") or None,
         partitions=int(env.get("WAYPOINT_TOPIC_PARTITIONS", "3")),
         replication_factor=int(env.get("WAYPOINT_TOPIC_REPLICATION_FACTOR", "1")),
+        min_insync_replicas=int(env.get("WAYPOINT_TOPIC_MIN_INSYNC_REPLICAS", "1")),
         topic_prefix=env.get("WAYPOINT_TOPIC_PREFIX", ""),
     )
 

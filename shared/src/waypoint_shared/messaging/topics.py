@@ -1,5 +1,9 @@
 """Explicit topic creation (docs/architecture.md §2): the event topics are the history and never
-expire or compact; dead-letter topics keep 14 days. The broker itself never auto-creates topics."""
+expire or compact; dead-letter topics keep 14 days. The broker itself never auto-creates topics.
+
+Replication comes from the settings (WAYPOINT_TOPIC_REPLICATION_FACTOR and
+WAYPOINT_TOPIC_MIN_INSYNC_REPLICAS, 1 and 1 for one broker; 3 and 2 on a three-broker cluster, so
+an `acks=all` write survives the loss of any one broker)."""
 
 from __future__ import annotations
 
@@ -29,8 +33,9 @@ def suite_topics(settings: KafkaSettings) -> list[NewTopic]:
     """Every topic of the suite with its partitions, replication and retention."""
 
     def topic(name: str, config: dict[str, str]) -> NewTopic:
+        replicated = {**config, "min.insync.replicas": str(settings.min_insync_replicas)}
         return NewTopic(
-            name, settings.partitions, settings.replication_factor, topic_configs=config
+            name, settings.partitions, settings.replication_factor, topic_configs=replicated
         )
 
     prefix = settings.topic_prefix

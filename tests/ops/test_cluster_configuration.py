@@ -1,0 +1,75 @@
+"""What `make run-cluster` configures, checked without starting it: the topics' replication from
+the environment, the replicas' ports, and an HAProxy configuration that HAProxy itself accepts."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+from waypoint_devkit import balancer
+from waypoint_devkit.infrastructure import unavailable
+from waypoint_devkit.launcher import Suite
+from waypoint_devkit.local_kafka import KafkaCluster, cluster_ports
+from waypoint_shared.config import shared_kafka_settings
+from waypoint_shared.messaging.topics import suite_topics
+
+
+def test_topics_take_replication_and_min_insync_replicas_from_the_environment() -> None:
+    env = {"WAYPOINT_TOPIC_REPLICATION_FACTOR": "3", "WAYPOINT_TOPIC_MIN_INSYNC_REPLICAS": "2"}
+    topics = suite_topics(shared_kafka_settings(env))
+
+    assert {t.replication_factor for t in topics} == {3}
+    assert {t.topic_configs["min.insync.replicas"] for t in topics} == {"2"}
+
+
+def test_one_broker_keeps_one_replica_and_one_in_sync() -> None:
+    topics = suite_topics(shared_kafka_settings({}))
+
+    assert {(t.replication_factor, t.topic_configs["min.insync.replicas"]) for t in topics} == {
+        (1, "1")
+    }
+
+
+def test_the_cluster_tells_its_clients_every_node_and_the_replication(tmp_path: Path) -> None:
+    ports, controllers = cluster_ports(9092, 9093)
+    cluster = KafkaCluster(ports, controllers, tmp_path / "kafka-cluster")
+
+    env = cluster.client_environment()
+
+    assert ports == [9092, 9094, 9096] and controllers == [9093, 9095, 9097]
+    assert env["KAFKA_BOOTSTRAP_SERVERS"] == "127.0.0.1:9092,127.0.0.1:9094,127.0.0.1:9096"
+    assert env["WAYPOINT_TOPIC_REPLICATION_FACTOR"] == "3"
+    assert env["WAYPOINT_TOPIC_MIN_INSYNC_REPLICAS"] == "2"
+    assert {n.voters for n in cluster.nodes} == {
+        "1@127.0.0.1:9093,2@127.0.0.1:9095,3@127.0.0.1:9097"
+    }
+
+
+def test_replicas_listen_ten_and_twenty_thousand_above_the_usual_ports(tmp_path: Path) -> None:
+    suite = Suite({"WAYPOINT_VAR_DIR": str(tmp_path)}, replicas=2)
+
+    intake = suite.replicas_of("intake")
+
+    assert [(r.web, r.web_port, r.worker_port) for r in intake] == [
+        ("intake-web-1", 18001, 18101),
+        ("intake-web-2", 28001, 28101),
+    ]
+    assert intake[0].worker_env == {"INTAKE_WORKER_PORT": "18101"}
+    assert intake[0].web_env["PROMETHEUS_MULTIPROC_DIR"].endswith("metrics/intake-web-1")
+
+
+def test_haproxy_accepts_the_configuration_and_checks_every_replica(tmp_path: Path) -> None:
+    text = balancer.configuration(
+        {"intake": 8001, "goals": 8002}, {"intake": [18001, 28001], "goals": [18002, 28002]}, 8404
+    )
+    config = balancer.write_configuration(tmp_path / "haproxy.cfg", text)
+
+    assert text.count(" check\n") == 4
+    assert "option httpchk GET /health/ready" in text
+    if not (shutil.which("haproxy") or Path("/usr/sbin/haproxy").exists()):
+        unavailable("haproxy is not installed (make kafka-jars installs it)")
+    checked = subprocess.run(
+        [balancer.haproxy_command(), "-c", "-f", str(config)], capture_output=True, text=True
+    )
+    assert checked.returncode == 0, checked.stdout + checked.stderr
