@@ -34,6 +34,7 @@ GENERATOR_CONFIG = {
 }
 THERAPIST = {"role": "therapist", "id": "t-okafor"}
 CLIENT = {"role": "client", "id": "c-amara"}
+MEASURES = {"PHQ-9": PHQ9_8, "SRS": SRS_38}
 
 
 def generate(document: dict[str, Any], package: Path) -> str:
@@ -178,14 +179,9 @@ def agree_goal(api: Generated, client_id: uuid.UUID) -> Any:
 
 
 def record_session(api: Generated, client_id: uuid.UUID) -> Any:
-    session = {
-        "date": date.today().isoformat(),
-        "attended": True,
-        "measures": [
-            {"instrument": "PHQ-9", "items": PHQ9_8},
-            {"instrument": "SRS", "items": SRS_38},
-        ],
-    }
+    """An attended session with a PHQ-9 and a strong SRS (progress)."""
+    measures = [{"instrument": name, "items": items} for name, items in MEASURES.items()]
+    session = {"date": date.today().isoformat(), "attended": True, "measures": measures}
     return api.once_known(
         "progress",
         "sessions.record_session",
