@@ -110,3 +110,13 @@ def test_every_write_declares_the_headers_it_honours(document: dict[str, Any]) -
         <= {p["name"] for p in operation.get("parameters", []) if p.get("in") == "header"}
     ]
     assert lacking == []
+
+
+def test_every_operation_has_a_name_of_its_own(document: dict[str, Any]) -> None:
+    names = [operation.get("operationId") for _, _, operation in operations(document)]
+    assert None not in names
+    assert len(names) == len(set(names))
+
+
+def test_the_only_error_schemas_are_those_the_wire_answers(document: dict[str, Any]) -> None:
+    assert "Error" not in document["components"]["schemas"]  # flask-smorest's, never answered

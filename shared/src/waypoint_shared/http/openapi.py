@@ -1,10 +1,13 @@
-"""Every error an operation can answer, declared once for all three services' OpenAPI documents.
+"""Every error an operation can answer, declared once for all three services' OpenAPI documents,
+and every operation named.
 
 The services answer every error as RFC 9457 problem+json (a FHIR OperationOutcome under /fhir,
 `problems.py`). Views declare only the errors of their own rules (404, 409, 422 …); this apispec
 plugin adds the statuses the shared edge answers for any operation (a missing or weak token, the
 rate limit, a body too large or not JSON, a malformed header), and gives every error response of
 every operation the one problem schema and its media type, so the document matches the wire.
+It also names each operation after its view function (`operationId`, unique in the document), the
+name a client generated from the document gives the call.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from http import HTTPStatus
 from typing import Any
 
 from apispec import APISpec, BasePlugin
+from flask_smorest import Api
 from marshmallow import INCLUDE, Schema, fields
 
 from waypoint_shared.http.idempotency import HEADER, MAX_KEY_LENGTH, MIN_KEY_LENGTH
@@ -78,18 +82,33 @@ class ProblemSchema(Schema):
     )
 
 
+class ProblemApi(Api):
+    """flask-smorest's Api with the problem schema as its error schema: its own `Error` schema
+    names a shape no service answers, and would be published beside `Problem`."""
+
+    ERROR_SCHEMA = ProblemSchema
+
+
 class ProblemResponses(BasePlugin):
-    """Declares every error of every operation as problem+json (OperationOutcome under /fhir)."""
+    """Declares every error of every operation as problem+json (OperationOutcome under /fhir),
+    and names every operation."""
 
     def init_spec(self, spec: APISpec) -> None:
         super().init_spec(spec)
         spec.components.schema("Problem", schema=ProblemSchema)
         spec.components.schema("OperationOutcome", OPERATION_OUTCOME)
+        self.operation_ids: set[str] = set()
 
     def operation_helper(
-        self, path: str | None = None, operations: dict[str, Any] | None = None, **_: Any
+        self,
+        path: str | None = None,
+        operations: dict[str, Any] | None = None,
+        rule: Any = None,
+        **_: Any,
     ) -> None:
         for method, operation in (operations or {}).items():
+            if rule is not None:
+                self.name(operation, rule.endpoint)
             fhir = (path or "").startswith("/fhir")
             responses = by_status(operation.get("responses", {}))
             for status in statuses_of(path or "", method):
@@ -100,6 +119,14 @@ class ProblemResponses(BasePlugin):
             operation["responses"] = responses
             if method.lower() in WRITES:
                 declare_write_headers(operation)
+
+    def name(self, operation: dict[str, Any], endpoint: str) -> None:
+        """The operation's id: one a view declares (`blp.doc(operationId=…)`), else the view
+        function's name (each view serves one method); two operations of one name are refused."""
+        operation_id = operation.setdefault("operationId", endpoint.rsplit(".", 1)[-1])
+        if operation_id in self.operation_ids:
+            raise ValueError(f"two operations are named {operation_id!r}; rename one view")
+        self.operation_ids.add(operation_id)
 
 
 def declare_write_headers(operation: dict[str, Any]) -> None:

@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
 from flask import Flask, Response, current_app, g, jsonify, request
-from flask_smorest import Api, Blueprint
+from flask_smorest import Blueprint
 from sqlalchemy import Engine, text
 
 from waypoint_shared.config import Settings
@@ -17,7 +17,7 @@ from waypoint_shared.crypto.sealing import CryptoError, UnreadableRecord
 from waypoint_shared.eventstore.store import ConcurrencyConflict
 from waypoint_shared.http.auth import TokenVerifier, install_auth, requires
 from waypoint_shared.http.idempotency import install_idempotency
-from waypoint_shared.http.openapi import ProblemResponses
+from waypoint_shared.http.openapi import ProblemApi, ProblemResponses
 from waypoint_shared.http.problems import Problem, install_problem_handlers, problem_response
 from waypoint_shared.http.ratelimit import RateLimiter, install_rate_limit
 from waypoint_shared.observability import logs, metrics
@@ -59,7 +59,7 @@ def create_base_app(
             "security": [{"bearer": []}],
         },
     )
-    api = Api(app, spec_kwargs={"extra_plugins": [ProblemResponses()]})
+    api = ProblemApi(app, spec_kwargs={"extra_plugins": [ProblemResponses()]})
     # webargs excludes unknown query parameters by default; let each query schema's
     # `Meta.unknown` decide (RAISE under /v1, so a misspelt filter is a 422, not ignored).
     parser = Blueprint.ARGUMENTS_PARSER  # one parser instance, shared by every blueprint

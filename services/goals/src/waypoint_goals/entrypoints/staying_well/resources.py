@@ -46,7 +46,7 @@ def plan_view(plan: StayingWellPlan) -> dict[str, Any]:
 @blp.alt_response(409, description=REFUSED)
 @blp.alt_response(412, description="If-Match names a version the plan has moved past")
 @requires("goals:write")
-def agree_plan(agreed: dict[str, Any], client_id: Any) -> Response:
+def agree_staying_well_plan(agreed: dict[str, Any], client_id: Any) -> Response:
     """Agree a client's staying-well plan, or revise it (client and therapist together)"""
     wired, tenant, expected = container(), principal().tenant, expected_version_from_if_match()
     metadata = request_metadata()  # no one person: the event names both parties that agreed
@@ -65,7 +65,7 @@ def agree_plan(agreed: dict[str, Any], client_id: Any) -> Response:
 @blp.response(200, StayingWellPlanViewSchema)
 @blp.alt_response(404, description="no staying-well plan agreed for this client")
 @requires("goals:read")
-def get_plan(client_id: Any) -> Response:
+def get_staying_well_plan(client_id: Any) -> Response:
     """Read a client's staying-well plan as last agreed"""
     wired = container()
     with read(wired.engine) as conn:
