@@ -16,11 +16,15 @@ from waypoint_progress.entrypoints.sessions.schemas import (
     AmendmentSchema,
     AsOfSchema,
     EnteredInErrorSchema,
+    HistoryPageSchema,
     SessionInputSchema,
     SessionSchema,
 )
-from waypoint_progress.service_layer import handlers
+from waypoint_progress.entrypoints.timeline.reads import client_read
+from waypoint_progress.entrypoints.timeline.schemas import PageQuerySchema
+from waypoint_progress.service_layer import handlers, queries
 from waypoint_shared.db.database import read
+from waypoint_shared.eventstore.repository import RecordedEvent, event_name
 from waypoint_shared.http.auth import principal, requires
 from waypoint_shared.http.idempotency import Reply, execute, expected_version_from_if_match, written
 from waypoint_shared.runtime import request_metadata
@@ -143,6 +147,40 @@ def _session_body(client: ClientProgress, session_id: str) -> dict[str, Any]:
         "status": client.status(session_id),
         "version": client.version,
     }
+
+
+@client_read(blp, "history", PageQuerySchema, HistoryPageSchema)
+def client_history(query: dict[str, Any], client_id: Any) -> dict[str, Any]:
+    """Read what progress recorded of a client: sessions, their amendments and entries in error
+    with the reasons, acknowledgements"""
+    wired = container()
+    with read(wired.engine) as conn:
+        page, next_cursor = queries.client_history(
+            conn,
+            wired.progress.repository,
+            principal().tenant,
+            str(client_id),
+            query.get("cursor"),
+            query["limit"],
+        )
+    return {"items": [_history_entry(e, r) for e, r in page], "next_cursor": next_cursor}
+
+
+HISTORY_FIELDS = ("session_id", "date", "attended", "reason", "alert_id")
+
+
+def _history_entry(event: object, recorded: RecordedEvent) -> dict[str, Any]:
+    entry = {
+        "event_id": recorded.event_id,
+        "type": event_name(type(event)),
+        "recorded_at": recorded.occurred_at.isoformat(),
+        "version": recorded.stream_version,
+        "actor": recorded.metadata.get("actor") or {"system": "unknown", "person": None},
+    }
+    entry.update({n: getattr(event, n) for n in HISTORY_FIELDS if hasattr(event, n)})
+    if hasattr(event, "measures"):
+        entry["measures"] = [_measure(m) for m in event.measures]
+    return entry
 
 
 def _measure(measure: dict[str, Any]) -> dict[str, Any]:

@@ -149,3 +149,33 @@ class AsOfSchema(Schema):
         unknown = RAISE
 
     as_of = query_time(metadata={"description": "RFC 3339 time: the state then"})
+
+
+class HistoryEntrySchema(Schema):
+    event_id = fields.UUID(required=True)
+    type = fields.String(
+        required=True,
+        metadata={
+            "description": "session_recorded, session_amended, session_entered_in_error or"
+            " alert_acknowledged"
+        },
+    )
+    recorded_at = fields.String(required=True)
+    version = fields.Integer(required=True)
+    actor = fields.Dict(required=True, metadata={"description": "Who recorded it"})
+    session_id = fields.UUID()
+    date = fields.String()
+    attended = fields.Boolean()
+    measures = fields.List(
+        fields.Nested(MeasureSchema),
+        metadata={"description": "As recorded, or as an amendment replaced them"},
+    )
+    reason = fields.String(
+        metadata={"description": "Why the session was amended or entered in error"}
+    )
+    alert_id = fields.UUID()
+
+
+class HistoryPageSchema(Schema):
+    items = fields.List(fields.Nested(HistoryEntrySchema), required=True)
+    next_cursor = fields.String(allow_none=True)
