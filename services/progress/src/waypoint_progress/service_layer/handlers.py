@@ -65,10 +65,7 @@ def record_session(
     a client whose referral progress has received in this tenant, not discharged, consenting."""
     standing = projection.standing_of(conn, tenant_id, client_id)
     standing.ensure_sessions_may_be_recorded(date.fromisoformat(session["date"]))
-    scores = [
-        scoring.score(m["instrument"], m["items"], progress.thresholds, standing.age_group)
-        for m in session["measures"]
-    ]
+    scores = _scored(progress, session["measures"], standing.age_group)
     client = load_progress(progress, conn, tenant_id, client_id)
     event = session_recorded(client_id, str(uuid.uuid4()), session, scores)
     version = client.version if expected_version is None else expected_version
@@ -77,6 +74,14 @@ def record_session(
     alerts = immediate_alerts(progress, recorded)
     publish(progress.repository, conn, alerts, lambda _: metadata.get("correlation_id"))
     return SessionOutcome(recorded, scores, alerts)
+
+
+def _scored(
+    progress: Progress, measures: list[dict[str, Any]], age_group: str | None
+) -> list[Score]:
+    return [
+        scoring.score(m["instrument"], m["items"], progress.thresholds, age_group) for m in measures
+    ]
 
 
 def immediate_alerts(progress: Progress, *recorded: RecordedEvent) -> list[Entry]:
@@ -112,10 +117,7 @@ def amend_session(
     corrected, and what was derived from it follows."""
     standing = projection.standing_of(conn, target.tenant_id, target.client_id)
     standing.ensure_known()
-    scores = [
-        scoring.score(m["instrument"], m["items"], progress.thresholds, standing.age_group)
-        for m in amendment["measures"]
-    ]
+    scores = _scored(progress, amendment["measures"], standing.age_group)
     client, sessions = _loaded(progress, conn, target.tenant_id, target.client_id)
     event = client.amend(target.session_id, scores, amendment["reason"])
     recorded = _record(progress, conn, target, client, event, metadata, expected_version)
