@@ -132,19 +132,26 @@ class JourneyEvents:
         """session(PHQ9=[…], GAD7=[…], SRS=[…], ORS=[…]), dated the day after the clock's unless
         `date` says otherwise: the other events built here carry no clinical date (v1), so they
         happened when recorded, and a session dated their day (00:00 UTC) would come first."""
-        scored = [
-            {
-                "instrument": name.replace("PHQ9", "PHQ-9").replace("GAD7", "GAD-7"),
-                "items": items,
-                "total": round(sum(items), 1),
-                "band": None,
-            }
-            for name, items in measures.items()
-        ]
         day = date or (self.clock + timedelta(days=1)).date().isoformat()
         data = {"session_id": str(uuid.uuid4()), "date": day}
-        session = {**data, "attended": attended, "measures": scored, "reflection": reflection}
+        session = {
+            **data,
+            "attended": attended,
+            "measures": scored(measures),
+            "reflection": reflection,
+        }
         return self.make("progress", "session_recorded", session)
+
+    def amendment(
+        self, session: Envelope, reason: str = "Typed the wrong items", **measures: Sequence[float]
+    ) -> Envelope:
+        """amendment(session, PHQ9=[…], …): the session's measures as they should have been."""
+        data = {"session_id": session.data["session_id"], "measures": scored(measures)}
+        return self.make("progress", "session_amended", {**data, "reason": reason})
+
+    def entered_in_error(self, session: Envelope, reason: str = "Another client's") -> Envelope:
+        data = {"session_id": session.data["session_id"], "reason": reason}
+        return self.make("progress", "session_entered_in_error", data)
 
     def acceptance_journey(self) -> list[Envelope]:
         """Issue 5's journey: refer, consents, baselines, match, intake, goal, steps, session."""
@@ -164,6 +171,19 @@ class JourneyEvents:
             self.step_completed(goal, first),
             self.session(PHQ9=PHQ9_8, GAD7=GAD7_6, SRS=SRS_38),
         ]
+
+
+def scored(measures: dict[str, Sequence[float]]) -> list[dict[str, Any]]:
+    """Measures as events carry them, from `PHQ9=[…]`-style names."""
+    return [
+        {
+            "instrument": name.replace("PHQ9", "PHQ-9").replace("GAD7", "GAD-7"),
+            "items": items,
+            "total": round(sum(items), 1),
+            "band": None,
+        }
+        for name, items in measures.items()
+    ]
 
 
 @pytest.fixture

@@ -14,6 +14,8 @@ from waypoint_progress.domain.progress import (
     AlertRaised,
     CourseOutcomeRecorded,
     MilestoneReached,
+    SessionAmended,
+    SessionEnteredInError,
     SessionRecorded,
 )
 from waypoint_shared import catalog
@@ -21,7 +23,13 @@ from waypoint_shared.catalog import golden
 from waypoint_shared.eventstore.repository import event_name
 
 ProgressEvent = (
-    SessionRecorded | MilestoneReached | AlertRaised | AlertAcknowledged | CourseOutcomeRecorded
+    SessionRecorded
+    | MilestoneReached
+    | AlertRaised
+    | AlertAcknowledged
+    | CourseOutcomeRecorded
+    | SessionAmended
+    | SessionEnteredInError
 )
 CLIENT = str(uuid.uuid4())
 EXAMPLES: list[ProgressEvent] = [
@@ -65,6 +73,13 @@ EXAMPLES: list[ProgressEvent] = [
         reliable_recovery=None,
         client_id=CLIENT,
     ),
+    SessionAmended(
+        CLIENT,
+        str(uuid.uuid4()),
+        [{"instrument": "PHQ-9", "items": [0] * 9, "total": 0, "band": "minimal"}],
+        "Typed the GAD-7 items into the PHQ-9",
+    ),
+    SessionEnteredInError(CLIENT, str(uuid.uuid4()), "Another client's session"),
 ]
 
 
@@ -86,7 +101,7 @@ def test_what_progress_produces_validates_against_the_catalog(event: ProgressEve
     catalog.validate_plain(entry.type, dataclasses.asdict(event))
 
 
-def test_reflections_and_actions_taken_are_personal_and_derived_events_carry_none() -> None:
+def test_reflections_actions_taken_and_reasons_are_personal_and_derived_events_carry_none() -> None:
     personal = {
         t.name: set(t.personal_fields) for t in catalog.CATALOG.values() if t.service == "progress"
     }
@@ -97,6 +112,8 @@ def test_reflections_and_actions_taken_are_personal_and_derived_events_carry_non
         "alert_raised": set(),
         "course_outcome_recorded": set(),
         "milestone_withdrawn": set(),
+        "session_amended": {"reason"},
+        "session_entered_in_error": {"reason"},
     }
 
 

@@ -145,3 +145,33 @@ def test_two_clients_in_one_batch_each_get_their_own_timeline(journey: type[Jour
     together = project_in_batches([first + second])
 
     assert sorted(together) == sorted(project(first) + project(second))
+
+
+def a_corrected_journey(journey: type[JourneyEvents]) -> list[Envelope]:
+    """The rich journey, then its risky session amended and its first session entered in error."""
+    events = journey()
+    rich = [*events.acceptance_journey()]
+    risky = events.session(PHQ9=PHQ9_RISK, SRS=[7.0, 7.0, 7.0, 7.0], reflection="Hard week")
+    later = events.session(PHQ9=[1] * 8 + [0], GAD7=[1] * 7)
+    events.later(10)
+    corrections = [
+        events.amendment(risky, PHQ9=[0] * 9, SRS=[9.5, 9.5, 9.5, 9.5]),
+        events.entered_in_error(rich[-1]),
+        events.amendment(later, PHQ9=[2] * 8 + [0], GAD7=[2] * 7),
+    ]
+    return [*rich, risky, later, *corrections]
+
+
+@SOME_ARRIVALS
+@given(data=st.data())
+def test_any_interleaving_and_batching_of_sessions_and_their_corrections_yields_one_timeline(
+    journey: type[JourneyEvents], data: st.DataObject
+) -> None:
+    events = a_corrected_journey(journey)
+    reference = project(events)
+    arrival = data.draw(interleavings(topics_of(events)))
+    # Corrections may even come before their session: the timeline is a function of the set.
+    shuffled = data.draw(st.permutations(arrival))
+
+    assert project_in_batches(data.draw(batches(shuffled))) == reference
+    assert "strong_alliance" in [r[2] for r in reference]  # from the amended SRS

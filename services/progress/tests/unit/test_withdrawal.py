@@ -6,7 +6,6 @@ projector on real SQLite; the screenings' `administered_on` is built by hand."""
 from __future__ import annotations
 
 import dataclasses
-import tempfile
 import uuid
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
@@ -15,16 +14,14 @@ from functools import partial
 from types import SimpleNamespace
 from typing import Any
 
-import pytest
 from sqlalchemy import select
 
 from waypoint_progress.adapters import projection
 from waypoint_progress.adapters.projection import utc
 from waypoint_progress.adapters.tables import LIVE, timeline_entries
-from waypoint_progress.bootstrap import Container, bootstrap
+from waypoint_progress.bootstrap import Container
 from waypoint_progress.domain.progress import MilestoneReached, derived_stream
 from waypoint_progress.service_layer.rebuild import rebuild
-from waypoint_shared.config import load_settings
 from waypoint_shared.db.database import read, run_in_transaction
 from waypoint_shared.eventstore.repository import Append
 from waypoint_shared.messaging.envelope import Envelope
@@ -87,14 +84,6 @@ class Projected:
             for row in self.timeline()
             if row[1] == "milestone"  # (id, kind, type, occurred_at, recorded_at)
         }
-
-
-@pytest.fixture
-def progress() -> Iterator[Container]:
-    with tempfile.TemporaryDirectory() as var:
-        container = bootstrap(load_settings("progress", {"WAYPOINT_VAR_DIR": var}))
-        yield container
-        container.engine.dispose()
 
 
 def improvement(published: dict[str, tuple[datetime, str]]) -> dict[str, tuple[datetime, str]]:

@@ -17,10 +17,11 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from waypoint_progress.domain.corrections import counts, in_source_order
 from waypoint_progress.domain.journey import Journey, Scored
 from waypoint_progress.domain.outcomes import deteriorated, improved, is_case, reliably
 from waypoint_progress.domain.scoring import CLINICAL, INSTRUMENTS, Thresholds
-from waypoint_progress.domain.sources import SourceEvent, is_journey_event, source_order
+from waypoint_progress.domain.sources import SourceEvent
 
 SO_FAR, FINAL = "so_far", "final"
 OUTCOME_NAMESPACE = uuid.UUID("0b8e4f2a-7c1d-5e39-8a64-2f5d9c3b7e10")
@@ -47,8 +48,8 @@ class CourseOutcome:
 def journey_of(events: Iterable[SourceEvent], thresholds: Thresholds) -> Journey:
     """A client's journey after all of its source events, taken in source order."""
     journey = Journey(thresholds)
-    for event in sorted({e.event_id: e for e in events}.values(), key=source_order):
-        if is_journey_event(event):
+    for event in in_source_order(events):
+        if counts(event):
             journey.take(event)
     return journey
 

@@ -7,6 +7,10 @@ class SessionNotFound(Exception):
     """No such session of this client for this tenant."""
 
 
+class SessionEnteredInErrorBefore(Exception):
+    """The session was marked entered in error: it can be neither amended nor marked again."""
+
+
 class AlertNotFound(Exception):
     """No such alert of this client for this tenant."""
 

@@ -15,6 +15,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
+from waypoint_progress.domain.corrections import MARKS, counts, in_source_order
 from waypoint_progress.domain.journey import Journey
 from waypoint_progress.domain.rules import ALERTS, MILESTONES, Rule
 from waypoint_progress.domain.scoring import Thresholds
@@ -23,7 +24,6 @@ from waypoint_progress.domain.sources import (
     SourceEvent,
     is_derived,
     is_journey_event,
-    source_order,
 )
 
 __all__ = ["MILESTONE_NAMESPACE", "Entry", "SourceEvent", "derive", "entries_for", "is_derived"]
@@ -86,6 +86,8 @@ EVENT_TITLES = {
     "goal_target_met": "Goal target met: {instrument}",
     "staying_well_plan_agreed": "Staying-well plan agreed",
     "session_recorded": "Session checked in",
+    "session_amended": "Session measures amended",
+    "session_entered_in_error": "Session marked entered in error",
     "alert_acknowledged": "Alert acknowledged",
 }
 
@@ -96,12 +98,20 @@ def entry_id(rule: str, tenant_id: str, client_id: str, once_key: str) -> str:
     return str(uuid.uuid5(MILESTONE_NAMESPACE, f"{rule}:{tenant_id}:{client_id}:{once_key}"))
 
 
+# How a corrected session's own entry is marked (`corrections.MARKS`).
+CORRECTION_NOTES = {
+    MARKS["session_amended"]: " (measures amended)",
+    MARKS["session_entered_in_error"]: " (entered in error)",
+}
+
+
 def event_title(event: SourceEvent) -> str:
     template = EVENT_TITLES.get(event.name, event.name.replace("_", " ").capitalize())
+    note = CORRECTION_NOTES.get(str(event.facts.get("correction")), "")
     try:
-        return template.format_map(event.facts)
+        return template.format_map(event.facts) + note
     except (KeyError, ValueError):
-        return template.split(":")[0]
+        return template.split(":")[0] + note
 
 
 def event_entry(event: SourceEvent) -> Entry:
@@ -112,10 +122,12 @@ def derive(events: Iterable[SourceEvent], thresholds: Thresholds | None = None) 
     """Every entry of a client's timeline from the set of its source events, in timeline order."""
     journey = Journey(thresholds or Thresholds())
     entries: dict[str, Entry] = {}
-    for event in sorted({e.event_id: e for e in events}.values(), key=source_order):
+    for event in in_source_order(events):
         if not is_journey_event(event):
             continue
         entries.setdefault(event.event_id, event_entry(event))
+        if not counts(event):
+            continue  # a session entered in error: on the timeline, marked, and nothing more
         journey.take(event)
         for kind, table in (("milestone", MILESTONES), ("alert", ALERTS)):
             for row, rule in enumerate(table, start=1):

@@ -7,14 +7,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
+from waypoint_progress.domain.corrections import counts, in_source_order
 from waypoint_progress.domain.journey import Journey
 from waypoint_progress.domain.scoring import Thresholds, band
-from waypoint_progress.domain.sources import (
-    SourceEvent,
-    is_journey_event,
-    measures_of,
-    source_order,
-)
+from waypoint_progress.domain.sources import SourceEvent, measures_of
 from waypoint_progress.domain.standing import age_group_of
 
 
@@ -39,10 +35,10 @@ def trajectory(
     events: Iterable[SourceEvent], instrument: str, thresholds: Thresholds
 ) -> list[Point]:
     """Scores of one instrument in source order, each against the baseline of its time."""
-    unique = list({e.event_id: e for e in events}.values())
-    journey, points, age_group = Journey(thresholds), [], age_group_of(unique)
-    for event in sorted(unique, key=source_order):
-        if not is_journey_event(event):
+    ordered = in_source_order(events)
+    journey, points, age_group = Journey(thresholds), [], age_group_of(ordered)
+    for event in ordered:
+        if not counts(event):
             continue
         journey.take(event)
         measure = measures_of(event).get(instrument)

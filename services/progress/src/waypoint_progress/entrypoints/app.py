@@ -16,6 +16,7 @@ from waypoint_progress.domain.errors import (
     ClientNotKnownYet,
     ClientNotSeen,
     InvalidSession,
+    SessionEnteredInErrorBefore,
     SessionNotFound,
 )
 from waypoint_progress.entrypoints import rebuild
@@ -52,6 +53,12 @@ SPEC = service.ServiceSpec[Container](
         bad_cursor(BadCursor),
         ErrorMapping(
             SessionNotFound, 404, "Not Found", lambda e: f"No session {e} of this client."
+        ),
+        ErrorMapping(
+            SessionEnteredInErrorBefore,
+            409,
+            "Conflict",
+            lambda e: f"Session {e} was marked entered in error; it cannot be changed.",
         ),
         ErrorMapping(AlertNotFound, 404, "Not Found", lambda e: f"No alert {e} of this client."),
         ErrorMapping(

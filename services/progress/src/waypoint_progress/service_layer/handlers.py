@@ -14,6 +14,7 @@ from waypoint_progress.domain import scoring, timeline
 from waypoint_progress.domain.progress import (
     EVENTS,
     ClientProgress,
+    SessionRecorded,
     derived_stream,
     session_recorded,
 )
@@ -64,10 +65,7 @@ def record_session(
     a client whose referral progress has received in this tenant, not discharged, consenting."""
     standing = projection.standing_of(conn, tenant_id, client_id)
     standing.ensure_sessions_may_be_recorded(date.fromisoformat(session["date"]))
-    scores = [
-        scoring.score(m["instrument"], m["items"], progress.thresholds, standing.age_group)
-        for m in session["measures"]
-    ]
+    scores = _scored(progress, session["measures"], standing.age_group)
     client = load_progress(progress, conn, tenant_id, client_id)
     event = session_recorded(client_id, str(uuid.uuid4()), session, scores)
     version = client.version if expected_version is None else expected_version
@@ -78,14 +76,98 @@ def record_session(
     return SessionOutcome(recorded, scores, alerts)
 
 
-def immediate_alerts(progress: Progress, recorded: RecordedEvent) -> list[Entry]:
-    """The same alerts, ids and times the projection will derive when the session reaches it."""
-    source = recorded_source(recorded)
+def _scored(
+    progress: Progress, measures: list[dict[str, Any]], age_group: str | None
+) -> list[Score]:
+    return [
+        scoring.score(m["instrument"], m["items"], progress.thresholds, age_group) for m in measures
+    ]
+
+
+def immediate_alerts(progress: Progress, *recorded: RecordedEvent) -> list[Entry]:
+    """The same alerts, ids and times the projection will derive when the session (and the
+    amendment that follows it, if one is given) reaches it."""
+    sources = [recorded_source(r) for r in recorded]
     return [
         e
-        for e in timeline.derive([source], progress.thresholds)
+        for e in timeline.derive(sources, progress.thresholds)
         if e.kind == "alert" and e.type in SESSION_LOCAL_ALERTS
     ]
+
+
+@dataclass(frozen=True)
+class Correction:
+    """A session's correction as recorded, the client after it, and the alerts it raised."""
+
+    recorded: RecordedEvent
+    client: ClientProgress
+    alerts: list[Entry]
+
+
+def amend_session(
+    progress: Progress,
+    conn: Connection,
+    target: SessionOf,
+    amendment: dict[str, Any],
+    metadata: dict[str, Any],
+    expected_version: int | None = None,
+) -> Correction:
+    """Record new measures for a recorded session, with the reason; the alerts the amended
+    measures raise on their own are raised at once. Also after a discharge: the record is
+    corrected, and what was derived from it follows."""
+    standing = projection.standing_of(conn, target.tenant_id, target.client_id)
+    standing.ensure_known()
+    scores = _scored(progress, amendment["measures"], standing.age_group)
+    client, sessions = _loaded(progress, conn, target.tenant_id, target.client_id)
+    event = client.amend(target.session_id, scores, amendment["reason"])
+    recorded = _record(progress, conn, target, client, event, metadata, expected_version)
+    alerts = immediate_alerts(progress, sessions[target.session_id], recorded)
+    publish(progress.repository, conn, alerts, lambda _: metadata.get("correlation_id"))
+    return Correction(recorded, client, alerts)
+
+
+def mark_entered_in_error(
+    progress: Progress,
+    conn: Connection,
+    target: SessionOf,
+    reason: str,
+    metadata: dict[str, Any],
+    expected_version: int | None = None,
+) -> Correction:
+    """Mark a recorded session entered in error, with the reason: it stays in the record and
+    counts for nothing derived."""
+    projection.standing_of(conn, target.tenant_id, target.client_id).ensure_known()
+    client = load_progress(progress, conn, target.tenant_id, target.client_id)
+    event = client.mark_entered_in_error(target.session_id, reason)
+    recorded = _record(progress, conn, target, client, event, metadata, expected_version)
+    return Correction(recorded, client, [])
+
+
+@dataclass(frozen=True)
+class SessionOf:
+    """A session of a client in a tenant, as a command names it."""
+
+    tenant_id: str
+    client_id: str
+    session_id: str
+
+
+def _record(
+    progress: Progress,
+    conn: Connection,
+    target: SessionOf,
+    client: ClientProgress,
+    event: object,
+    metadata: dict[str, Any],
+    expected_version: int | None,
+) -> RecordedEvent:
+    """Append one event to the client's stream and apply it to `client`."""
+    version = client.version if expected_version is None else expected_version
+    stream = target.client_id
+    append = Append(target.tenant_id, stream, target.client_id, version, [event], metadata)
+    [recorded] = progress.repository.record(conn, append)
+    client.apply(event)
+    return recorded
 
 
 def acknowledge_alert(
@@ -119,9 +201,22 @@ def load_progress(
     as_of: datetime | None = None,
 ) -> ClientProgress:
     """A client as progress recorded it (optionally as it was at `as_of`)."""
+    return _loaded(progress, conn, tenant_id, client_id, as_of)[0]
+
+
+def _loaded(
+    progress: Progress,
+    conn: Connection,
+    tenant_id: str,
+    client_id: str,
+    as_of: datetime | None = None,
+) -> tuple[ClientProgress, dict[str, RecordedEvent]]:
+    """The client, and the stored record of each session recorded, by session id."""
     until = as_of.astimezone(UTC) if as_of else None
-    client = ClientProgress(client_id)
+    client, sessions = ClientProgress(client_id), {}
     for stream, own in ((client_id, True), (derived_stream(client_id), False)):
-        for event, _ in progress.repository.replay(conn, tenant_id, stream, until):
+        for event, recorded in progress.repository.replay(conn, tenant_id, stream, until):
             client.apply(event, own_stream=own)
-    return client
+            if isinstance(event, SessionRecorded):
+                sessions[event.session_id] = recorded
+    return client, sessions

@@ -4,21 +4,26 @@ course's outcome and end-of-treatment summary, computed on read from the kept fa
 from __future__ import annotations
 
 import base64
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, select
 
-from waypoint_progress.adapters.projection import facts_of, utc
+from waypoint_progress.adapters.projection import facts_of, has_client, utc
 from waypoint_progress.adapters.tables import timeline_entries as t
 from waypoint_progress.domain import course
+from waypoint_progress.domain.corrections import corrected
 from waypoint_progress.domain.errors import ClientNotSeen
 from waypoint_progress.domain.progress import derived_stream
 from waypoint_progress.domain.scoring import Thresholds
 from waypoint_progress.domain.sources import SourceEvent, source_order
 from waypoint_progress.domain.trajectory import Point, trajectory
-from waypoint_shared.eventstore.repository import EventSourcedRepository, exported
+from waypoint_shared.eventstore.repository import (
+    EventSourcedRepository,
+    RecordedEvent,
+    exported,
+)
 from waypoint_shared.http import audit
 
 SORT_KEY_PARTS = 7  # clinical time, recorded time, service, version, kind, row, id
@@ -95,6 +100,36 @@ def _decode_cursor(cursor: str) -> str:
     return key
 
 
+def client_history(
+    conn: Connection,
+    repository: EventSourcedRepository,
+    tenant_id: str,
+    client_id: str,
+    cursor: str | None,
+    limit: int,
+) -> tuple[list[tuple[Any, RecordedEvent]], str | None]:
+    """A page of what progress recorded of a client (sessions, their amendments and entries in
+    error with their reasons, acknowledgements), opened, oldest first, with the next cursor."""
+    history = repository.replay(conn, tenant_id, client_id)
+    if not history and not has_client(conn, tenant_id, client_id):
+        raise ClientNotSeen(client_id)
+    after = _decode_version(cursor) if cursor else 0
+    rest = [(e, r) for e, r in history if r.stream_version > after]
+    page = rest[:limit]
+    more = len(rest) > limit
+    return page, _encode_cursor(f"v{page[-1][1].stream_version}") if more else None
+
+
+def _decode_version(cursor: str) -> int:
+    try:
+        key = base64.urlsafe_b64decode(cursor.encode()).decode()
+    except ValueError:
+        key = ""
+    if not (key.startswith("v") and key[1:].isdigit()):
+        raise BadCursor(cursor)
+    return int(key[1:])
+
+
 def _history(conn: Connection, tenant_id: str, client_id: str) -> list[SourceEvent]:
     history = facts_of(conn, tenant_id, client_id)
     if not history:
@@ -118,13 +153,22 @@ def trajectories(
 
 
 def session_measures(conn: Connection, tenant_id: str, client_id: str) -> list[SourceEvent]:
-    """A client's projected sessions that scored something, in recording order (for FHIR)."""
+    """A client's projected sessions that scored something, as corrected, in recording order
+    (for FHIR). A corrected session's recorded time is that of its last correction: the time
+    its measures, as answered, were made available."""
     sessions = [
-        e
-        for e in facts_of(conn, tenant_id, client_id)
+        _as_last_recorded(e)
+        for e in corrected(facts_of(conn, tenant_id, client_id))
         if e.name == "session_recorded" and e.facts.get("measures")
     ]
     return sorted(sessions, key=lambda e: (e.occurred_at, e.stream_version))
+
+
+def _as_last_recorded(session: SourceEvent) -> SourceEvent:
+    corrected_at = session.facts.get("corrected_at")
+    if corrected_at is None:
+        return session
+    return replace(session, recorded_at=datetime.fromisoformat(str(corrected_at)))
 
 
 def subject_access(

@@ -30,6 +30,24 @@ class SessionRecordedV1(ClientEvent):
     reflection = fields.String(allow_none=True, load_default=None, metadata=PERSONAL)
 
 
+class SessionAmendedV1(ClientEvent):
+    """A recorded session's measures corrected: the new measures, scored, replace those it was
+    recorded (or last amended) with; the session keeps its id, date and attendance. The reason
+    is the clinician's own words about the client's record."""
+
+    session_id = fields.UUID(required=True)
+    measures = fields.List(fields.Nested(Measure), required=True)
+    reason = fields.String(required=True, metadata=PERSONAL)
+
+
+class SessionEnteredInErrorV1(ClientEvent):
+    """A recorded session that should never have been recorded (another client's, a duplicate):
+    it stays in the record, marked, and counts for nothing derived from it."""
+
+    session_id = fields.UUID(required=True)
+    reason = fields.String(required=True, metadata=PERSONAL)
+
+
 class DerivedEntry(ClientEvent):
     """A timeline entry progress derived by a rule from the event (of any service) that
     completed it."""
@@ -106,5 +124,7 @@ EVENT_TYPES = tuple(
         ("alert_acknowledged", AlertAcknowledgedV1),
         ("course_outcome_recorded", CourseOutcomeRecordedV1),
         ("milestone_withdrawn", MilestoneWithdrawnV1),
+        ("session_amended", SessionAmendedV1),
+        ("session_entered_in_error", SessionEnteredInErrorV1),
     )
 )

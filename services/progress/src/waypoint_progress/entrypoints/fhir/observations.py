@@ -13,6 +13,8 @@ from waypoint_shared.catalog.instruments import instrument as instrument_entry
 
 CATEGORY = "http://terminology.hl7.org/CodeSystem/observation-category"
 UCUM = "http://unitsofmeasure.org"
+# A session's Observations by what corrected it last (`domain/corrections.py`).
+STATUS = {None: "final", "amended": "amended", "entered_in_error": "entered-in-error"}
 
 
 def observation_id(session_id: str, instrument: str) -> str:
@@ -32,7 +34,7 @@ def observation(client_id: str, session: SourceEvent, measure: Mapping[str, Any]
     return {
         "resourceType": "Observation",
         "id": observation_id(session.facts["session_id"], instrument),
-        "status": "final",
+        "status": STATUS[session.facts.get("correction")],
         "category": [{"coding": [{"system": CATEGORY, "code": "survey", "display": "Survey"}]}],
         "code": {
             "coding": [instrument_entry(instrument).coding.as_fhir()],

@@ -33,7 +33,34 @@ class MeasureInputSchema(Schema):
             raise ValidationError(problems, "items")
 
 
-class SessionInputSchema(Schema):
+class MeasuresInputSchema(Schema):
+    """A body carrying a session's measures: each instrument at most once."""
+
+    @validates_schema
+    def one_score_per_instrument(self, data: dict[str, Any], **_: Any) -> None:
+        instruments = [m["instrument"] for m in data.get("measures", [])]
+        if len(set(instruments)) != len(instruments):
+            raise ValidationError(["Each instrument at most once per session."], "measures")
+
+
+def measures_input(**options: Any) -> fields.List[Any]:
+    return fields.List(
+        fields.Nested(MeasureInputSchema), validate=validate.Length(max=4), **options
+    )
+
+
+def reason_input(what: str) -> fields.String:
+    return fields.String(
+        required=True,
+        validate=[
+            validate.Length(min=1, max=2000),
+            validate.Regexp(r"\S", error="Must not be blank."),
+        ],
+        metadata={"description": f"Why the session is {what} (personal: sealed at rest)"},
+    )
+
+
+class SessionInputSchema(MeasuresInputSchema):
     date = clinical_date(
         required=True,
         metadata={
@@ -44,11 +71,8 @@ class SessionInputSchema(Schema):
     attended = fields.Boolean(
         required=True, metadata={"description": "false for a missed session: it has no measures"}
     )
-    measures = fields.List(
-        fields.Nested(MeasureInputSchema),
-        load_default=list,
-        validate=validate.Length(max=4),
-        metadata={"description": "Taken in an attended session only"},
+    measures = measures_input(
+        load_default=list, metadata={"description": "Taken in an attended session only"}
     )
     reflection = fields.String(
         allow_none=True,
@@ -63,16 +87,25 @@ class SessionInputSchema(Schema):
             raise ValidationError(problems)
 
     @validates_schema
-    def one_score_per_instrument(self, data: dict[str, Any], **_: Any) -> None:
-        instruments = [m["instrument"] for m in data.get("measures", [])]
-        if len(set(instruments)) != len(instruments):
-            raise ValidationError(["Each instrument at most once per session."], "measures")
-
-    @validates_schema
     def measures_only_when_attended(self, data: dict[str, Any], **_: Any) -> None:
         problems = sessions.measures_problems(data["attended"], data.get("measures", []))
         if problems:
             raise ValidationError(problems, "measures")
+
+
+class AmendmentSchema(MeasuresInputSchema):
+    measures = measures_input(
+        required=True,
+        metadata={
+            "description": "The session's measures as they should have been recorded: they"
+            " replace those recorded (an attended session only; [] for none)"
+        },
+    )
+    reason = reason_input("amended")
+
+
+class EnteredInErrorSchema(Schema):
+    reason = reason_input("entered in error")
 
 
 class MeasureSchema(Schema):
@@ -96,6 +129,14 @@ class SessionSchema(Schema):
     attended = fields.Boolean(required=True)
     measures = fields.List(fields.Nested(MeasureSchema), required=True)
     reflection = fields.String(allow_none=True)
+    status = fields.String(
+        required=True,
+        validate=validate.OneOf(("recorded", "amended", "entered_in_error")),
+        metadata={
+            "description": "recorded; amended (its measures corrected, see the client's"
+            " history); entered_in_error (counts for nothing derived)"
+        },
+    )
     alerts = fields.List(
         fields.Nested(RaisedAlertSchema),
         metadata={"description": "Alerts this session raised at once (risk flag, alliance)"},
@@ -108,3 +149,33 @@ class AsOfSchema(Schema):
         unknown = RAISE
 
     as_of = query_time(metadata={"description": "RFC 3339 time: the state then"})
+
+
+class HistoryEntrySchema(Schema):
+    event_id = fields.UUID(required=True)
+    type = fields.String(
+        required=True,
+        metadata={
+            "description": "session_recorded, session_amended, session_entered_in_error or"
+            " alert_acknowledged"
+        },
+    )
+    recorded_at = fields.String(required=True)
+    version = fields.Integer(required=True)
+    actor = fields.Dict(required=True, metadata={"description": "Who recorded it"})
+    session_id = fields.UUID()
+    date = fields.String()
+    attended = fields.Boolean()
+    measures = fields.List(
+        fields.Nested(MeasureSchema),
+        metadata={"description": "As recorded, or as an amendment replaced them"},
+    )
+    reason = fields.String(
+        metadata={"description": "Why the session was amended or entered in error"}
+    )
+    alert_id = fields.UUID()
+
+
+class HistoryPageSchema(Schema):
+    items = fields.List(fields.Nested(HistoryEntrySchema), required=True)
+    next_cursor = fields.String(allow_none=True)
