@@ -15,6 +15,7 @@ from typing import Any, cast
 import pytest
 from fhir.resources.R4B.codesystem import CodeSystem
 from fhir.resources.R4B.questionnaire import Questionnaire
+from fhir.resources.R4B.structuredefinition import StructureDefinition
 
 from waypoint_devkit.apps import bearer
 from waypoint_goals.domain.events import GoalProposed
@@ -37,6 +38,8 @@ CLIENT_ID = "5f1c6d5e-0000-4000-8000-000000000001"
 RECORDED = datetime(2025, 11, 5, 9, 30, tzinfo=UTC)
 DEFINITIONS = fhir_definitions.all()
 BY_URL = {d["url"]: d for d in DEFINITIONS}
+MODELS = {"CodeSystem": CodeSystem, "Questionnaire": Questionnaire}
+MODELS["StructureDefinition"] = StructureDefinition
 
 
 def codings(resource: Any) -> Iterator[dict[str, Any]]:
@@ -139,8 +142,7 @@ EMITTED = [*intake_resources(), *progress_resources(), *goals_resources()]
 
 def test_every_definition_is_a_valid_r4_resource_with_a_canonical_under_the_suites_base() -> None:
     for definition in DEFINITIONS:
-        model = CodeSystem if definition["resourceType"] == "CodeSystem" else Questionnaire
-        model.model_validate(definition)
+        MODELS[definition["resourceType"]].model_validate(definition)
         kind, name = definition["resourceType"], definition["id"]
         assert definition["url"] == f"{SUITE}{kind}/{name}"
         assert definition["version"]
@@ -163,6 +165,16 @@ def test_every_suite_coding_the_services_emit_is_a_code_of_a_served_code_system(
         system = BY_URL.get(coding["system"])
         assert system is not None and system["resourceType"] == "CodeSystem", coding
         assert coding["code"] in {c["code"] for c in system["concept"]}, coding
+
+
+def test_every_suite_extension_the_services_emit_is_defined_for_its_resource() -> None:
+    extended = [(r["resourceType"], e) for r in EMITTED for e in r.get("extension", [])]
+
+    assert extended
+    for resource_type, extension in extended:
+        definition = BY_URL[extension["url"]]
+        assert definition["resourceType"] == "StructureDefinition"
+        assert definition["context"] == [{"type": "element", "expression": resource_type}]
 
 
 def test_every_band_the_services_score_is_coded_as_an_interpretation() -> None:

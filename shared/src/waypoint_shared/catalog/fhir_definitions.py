@@ -1,7 +1,8 @@
 """The suite's own FHIR definitions: a CodeSystem for each set of local codes the services emit,
-and the screening Questionnaires. Every base serves the CodeSystems (`/fhir/CodeSystem`); intake
-also serves the Questionnaires. `all()` is the list a validator takes to resolve the suite's codes
-and canonicals.
+the screening Questionnaires, and the StructureDefinitions of the extensions intake puts on an
+EpisodeOfCare. Every base serves the CodeSystems (`/fhir/CodeSystem`); intake also serves the
+Questionnaires and the extensions. `all()` is the list a validator takes to resolve the suite's
+codes and canonicals.
 
 Each CodeSystem is built from the table the services code from (the instruments and band table,
 the event catalog's enumerations), so a code cannot be emitted that its CodeSystem lacks.
@@ -184,6 +185,53 @@ def questionnaires() -> list[dict[str, Any]]:
     return [questionnaire(panel) for panel in PANELS.values()]
 
 
+# The EpisodeOfCare extensions: each a Coding of the suite's CodeSystem of the same name.
+EXTENSIONS = {
+    "age-group": "The client's age group on the referral day.",
+    "ending-reason": "Why treatment ended (a subset of the NHS Talking Therapies ending codes).",
+}
+
+
+def structure_definitions() -> list[dict[str, Any]]:
+    return [_extension(name, definition) for name, definition in EXTENSIONS.items()]
+
+
+def _extension(name: str, definition: str) -> dict[str, Any]:
+    url = f"{SUITE}/StructureDefinition/{name}"
+    value = {
+        "id": "Extension.value[x]",
+        "path": "Extension.value[x]",
+        "short": f"A code of {code_system_url(name)}",
+        "min": 1,
+        "type": [{"code": "Coding"}],
+    }
+    return {
+        "resourceType": "StructureDefinition",
+        "id": name,
+        "url": url,
+        "version": VERSION,
+        "name": "".join(part.capitalize() for part in name.split("-")),
+        "status": "active",
+        "publisher": PUBLISHER,
+        "description": definition,
+        "fhirVersion": "4.0.1",
+        "kind": "complex-type",
+        "abstract": False,
+        "context": [{"type": "element", "expression": "EpisodeOfCare"}],
+        "type": "Extension",
+        "baseDefinition": "http://hl7.org/fhir/StructureDefinition/Extension",
+        "derivation": "constraint",
+        "differential": {
+            "element": [
+                {"id": "Extension", "path": "Extension", "definition": definition, "max": "1"},
+                {"id": "Extension.extension", "path": "Extension.extension", "max": "0"},
+                {"id": "Extension.url", "path": "Extension.url", "fixedUri": url},
+                value,
+            ]
+        },
+    }
+
+
 def all() -> list[dict[str, Any]]:
-    """The suite's CodeSystems and Questionnaires."""
-    return [*code_systems(), *questionnaires()]
+    """The suite's CodeSystems, Questionnaires and extension StructureDefinitions."""
+    return [*code_systems(), *questionnaires(), *structure_definitions()]

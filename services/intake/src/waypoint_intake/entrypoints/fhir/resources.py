@@ -1,5 +1,6 @@
 """Intake as a FHIR R4 base: Patient, EpisodeOfCare, Consent, QuestionnaireResponse,
-Observation, and the Questionnaires the QuestionnaireResponses answer."""
+Observation, the Questionnaires the QuestionnaireResponses answer and the StructureDefinitions of
+the EpisodeOfCare's extensions."""
 
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ from waypoint_intake.entrypoints.fhir.schemas import (
     PatientSearchSchema,
 )
 from waypoint_intake.service_layer import handlers, queries
-from waypoint_shared.catalog.fhir_definitions import questionnaires
+from waypoint_shared.catalog.fhir_definitions import questionnaires, structure_definitions
 from waypoint_shared.db.database import read
 from waypoint_shared.http.auth import principal, requires
 from waypoint_shared.http.fhir_definitions import serve
@@ -32,6 +33,7 @@ OUTCOME = "An OperationOutcome saying what went wrong."
 F = TypeVar("F", bound=Callable[..., Any])
 Build = Callable[[Client, dict[int, datetime]], list[dict[str, Any]]]
 serve(blp, "Questionnaire", questionnaires)
+serve(blp, "StructureDefinition", structure_definitions)  # the EpisodeOfCare extensions
 
 
 def patient_search(rule: str) -> Callable[[F], F]:
