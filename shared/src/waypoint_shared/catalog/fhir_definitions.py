@@ -77,7 +77,7 @@ def measures() -> dict[str, Any]:
     ]
     concepts += [
         {
-            **_concept(b.code, b.display, b.definition),
+            **_concept(b.code, b.as_fhir()["display"], b.definition),
             "property": [
                 {"code": "kind", "valueCode": "band"},
                 {"code": "instrument", "valueString": b.instrument},

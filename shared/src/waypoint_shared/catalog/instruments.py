@@ -92,12 +92,10 @@ class Band:
         """The band's code in the CodeSystem of measures, e.g. `PHQ-9-moderately-severe`."""
         return f"{self.instrument}-{self.name.replace(' ', '-')}"
 
-    @property
-    def display(self) -> str:
-        return f"{self.instrument} {self.name}"
-
     def as_fhir(self) -> dict[str, str]:
-        return {"system": MEASURES_SYSTEM, "code": self.code, "display": self.display}
+        """Its coding, displayed as the instrument and the band's name (`PHQ-9 mild`)."""
+        display = f"{self.instrument} {self.name}"
+        return {"system": MEASURES_SYSTEM, "code": self.code, "display": display}
 
 
 def _scored(instrument: str, maximum: int, *lowest: tuple[int, str]) -> tuple[Band, ...]:
