@@ -10,6 +10,7 @@ the services' scoring tables must name exactly these bands (their tests compare 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 LOINC = "http://loinc.org"
 MEASURES_SYSTEM = "https://waypoint.example/fhir/CodeSystem/measures"
@@ -141,7 +142,7 @@ def band(instrument_name: str, name: str) -> Band | None:
     return next((b for b in BANDS.get(instrument_name, ()) if b.name == name), None)
 
 
-def interpretation(instrument_name: str, name: str) -> dict[str, object]:
+def interpretation(instrument_name: str, name: str) -> dict[str, Any]:
     """A FHIR `interpretation` entry for a band: its coding (when the table knows it) and text."""
     known = band(instrument_name, name)
     return {"coding": [known.as_fhir()], "text": name} if known else {"text": name}
