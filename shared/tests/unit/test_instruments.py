@@ -3,7 +3,15 @@
 import pytest
 
 from waypoint_shared.catalog.events.common import INSTRUMENTS as CATALOG_INSTRUMENTS
-from waypoint_shared.catalog.instruments import INSTRUMENTS, LOINC, MEASURES_SYSTEM, instrument
+from waypoint_shared.catalog.instruments import (
+    BANDS,
+    INSTRUMENTS,
+    LOINC,
+    MEASURES_SYSTEM,
+    band,
+    instrument,
+    interpretation,
+)
 
 
 @pytest.mark.parametrize(
@@ -44,3 +52,31 @@ def test_ors_and_srs_share_the_suites_code_system_of_measures() -> None:
 
 def test_the_table_knows_every_instrument_the_catalog_names() -> None:
     assert set(INSTRUMENTS) == set(CATALOG_INSTRUMENTS)
+
+
+def test_a_band_is_coded_in_the_code_system_of_measures_with_its_name_as_text() -> None:
+    assert interpretation("PHQ-9", "moderately severe") == {
+        "coding": [
+            {
+                "system": MEASURES_SYSTEM,
+                "code": "PHQ-9-moderately-severe",
+                "display": "PHQ-9 moderately severe",
+            }
+        ],
+        "text": "moderately severe",
+    }
+    assert interpretation("ORS", "clinical range")["coding"][0]["code"] == "ORS-clinical-range"
+
+
+def test_a_band_the_table_does_not_know_stays_text() -> None:
+    assert interpretation("SRS", "fragile") == {"text": "fragile"}
+    assert band("GAD-7", "moderately severe") is None  # a PHQ-9 band only
+
+
+def test_each_scored_band_runs_from_its_lowest_total_to_the_next_bands() -> None:
+    assert [b.definition for b in BANDS["GAD-7"]] == [
+        "GAD-7 total 0 to 4",
+        "GAD-7 total 5 to 9",
+        "GAD-7 total 10 to 14",
+        "GAD-7 total 15 to 21",
+    ]

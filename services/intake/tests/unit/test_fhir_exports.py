@@ -4,16 +4,23 @@ codes docs/intake.md names; errors under /fhir are OperationOutcome."""
 from __future__ import annotations
 
 import uuid
+from datetime import date
 from typing import Any, TypeVar, cast
 
+import pytest
 from fhir.resources.R4B.bundle import Bundle
+from fhir.resources.R4B.codesystem import CodeSystem
 from fhir.resources.R4B.consent import Consent
 from fhir.resources.R4B.observation import Observation
 from fhir.resources.R4B.operationoutcome import OperationOutcome
 from fhir.resources.R4B.patient import Patient
+from fhir.resources.R4B.questionnaire import Questionnaire
 from fhir.resources.R4B.questionnaireresponse import QuestionnaireResponse
 
-from .conftest import CLINICIAN, CONFIDENTIALITY, TREATMENT, Driver
+from waypoint_intake.domain.client import Client
+from waypoint_intake.entrypoints.fhir import mapping
+
+from .conftest import CLINICIAN, CONFIDENTIALITY, REFERRAL, THERAPIST, TREATMENT, Driver
 
 LOINC = "http://loinc.org"
 FHIR_JSON = "application/fhir+json"
@@ -83,16 +90,18 @@ def test_consents_export_with_their_scope_and_a_revoked_one_is_inactive(intake: 
     assert (treatment["status"], confidentiality["status"]) == ("inactive", "active")
 
 
-def test_a_data_sharing_consent_exports_its_scopes_as_permitted_purposes(intake: Driver) -> None:
+def test_a_data_sharing_consent_exports_its_scopes_as_the_permitted_data(intake: Driver) -> None:
     client_id = intake.refer()
-    sharing = {**TREATMENT, "kind": "data_sharing", "scopes": ["gp-letters"]}
+    sharing = {**TREATMENT, "kind": "data_sharing", "scopes": ["gp-letters", "outcome scores"]}
     intake.step(client_id, "POST", "/consents", sharing)
 
     [body] = searched(intake, "Consent", client_id)
 
     Consent.model_validate(body)
     assert body["provision"]["type"] == "permit"
-    assert [p["code"] for p in body["provision"]["purpose"]] == ["gp-letters"]
+    assert body["provision"]["code"] == [{"text": "gp-letters"}, {"text": "outcome scores"}]
+    kind = "https://waypoint.example/fhir/CodeSystem/consent-kind"
+    assert codes(body["category"][1]) == {(kind, "data_sharing")}
 
 
 def test_screenings_export_as_questionnaire_responses_with_item_scores_as_answers(
@@ -109,12 +118,56 @@ def test_screenings_export_as_questionnaire_responses_with_item_scores_as_answer
         assert body["status"] == "completed"
         assert body["subject"] == {"reference": f"Patient/{client_id}"}
     assert first["id"] == phq9["screening_id"]
-    assert first["questionnaire"] == "http://loinc.org/q/44249-1"
-    answers = [i["answer"][0]["valueInteger"] for i in first["item"]]
-    assert answers == [1, 2, 3, 0, 1, 2, 3, 0, 1, 13]
-    assert first["item"][-1]["linkId"] == "44261-6"
-    assert second["questionnaire"] == "http://loinc.org/q/69737-5"
-    assert second["item"][-1] == {"linkId": "70274-6", "answer": [{"valueInteger": 7}]}
+    assert first["questionnaire"] == "https://waypoint.example/fhir/Questionnaire/phq-9|1.0.0"
+    answers = [i["answer"][0] for i in first["item"]]
+    assert [weight(a["valueCoding"]) for a in answers[:-1]] == [1, 2, 3, 0, 1, 2, 3, 0, 1]
+    assert [a["valueCoding"]["code"] for a in answers[:2]] == ["LA6569-3", "LA6570-1"]
+    assert {a["valueCoding"]["system"] for a in answers[:-1]} == {LOINC}
+    assert [i["linkId"] for i in first["item"]] == [*(f"item-{n}" for n in range(1, 10)), "total"]
+    assert first["item"][-1] == {"linkId": "total", "answer": [{"valueInteger": 13}]}
+    assert second["questionnaire"] == "https://waypoint.example/fhir/Questionnaire/gad-7|1.0.0"
+    assert second["item"][-1] == {"linkId": "total", "answer": [{"valueInteger": 7}]}
+    assert [weight(i["answer"][0]["valueCoding"]) for i in second["item"][:-1]] == [1] * 7
+
+
+def weight(coding: dict[str, Any]) -> float:
+    """An answer's score: its `ordinalValue` extension."""
+    [extension] = coding["extension"]
+    assert extension["url"] == "http://hl7.org/fhir/StructureDefinition/ordinalValue"
+    return float(extension["valueDecimal"])
+
+
+def test_the_questionnaires_are_served_by_id_and_found_by_canonical_url(intake: Driver) -> None:
+    canonical = "https://waypoint.example/fhir/Questionnaire/phq-9"
+
+    read = fhir(intake, "/fhir/Questionnaire/phq-9")
+    found = fhir(intake, "/fhir/Questionnaire", url=f"{canonical}|1.0.0")
+    everything = fhir(intake, "/fhir/Questionnaire")
+
+    Questionnaire.model_validate(read)
+    assert (read["url"], read["version"]) == (canonical, "1.0.0")
+    assert [i["code"][0]["code"] for i in read["item"][:2]] == ["44250-9", "44255-8"]
+    assert found["total"] == 1 and found["entry"][0]["resource"] == read
+    assert found["entry"][0]["fullUrl"] == "http://127.0.0.1:8001/fhir/Questionnaire/phq-9"
+    assert {e["resource"]["id"] for e in everything["entry"]} == {"phq-9", "gad-7"}
+    assert fhir(intake, "/fhir/Questionnaire", url=f"{canonical}|0.9")["total"] == 0
+    assert intake.get("/fhir/Questionnaire/phq-8").status_code == 404
+
+
+def test_the_suites_code_systems_are_served_by_id_and_found_by_canonical_url(
+    intake: Driver,
+) -> None:
+    canonical = "https://waypoint.example/fhir/CodeSystem/measures"
+
+    read = fhir(intake, "/fhir/CodeSystem/measures")
+    found = fhir(intake, "/fhir/CodeSystem", url=canonical)
+
+    CodeSystem.model_validate(read)
+    assert read["url"] == canonical and read["content"] == "complete"
+    assert {"ORS", "SRS", "PHQ-9-moderately-severe"} <= {c["code"] for c in read["concept"]}
+    assert [e["resource"] for e in found["entry"]] == [read]
+    response = intake.get("/fhir/CodeSystem/data-sharing-scope")
+    assert response.status_code == 404 and response.mimetype == FHIR_JSON
 
 
 def test_screenings_export_as_loinc_survey_observations_panel_and_total(intake: Driver) -> None:
@@ -133,7 +186,10 @@ def test_screenings_export_as_loinc_survey_observations_panel_and_total(intake: 
     assert set(by_code) == {"44249-1", "44261-6", "69737-5", "70274-6"}
     assert by_code["44261-6"]["valueInteger"] == 18
     assert by_code["70274-6"]["valueInteger"] == 21
+    measures = "https://waypoint.example/fhir/CodeSystem/measures"
     assert by_code["70274-6"]["interpretation"][0]["text"] == "severe"
+    assert codes(by_code["70274-6"]["interpretation"][0]) == {(measures, "GAD-7-severe")}
+    assert codes(by_code["44261-6"]["interpretation"][0]) == {(measures, "PHQ-9-moderately-severe")}
     panel = by_code["44249-1"]
     assert [c["valueInteger"] for c in panel["component"]] == [2] * 9
     assert panel["hasMember"] == [{"reference": f"Observation/{by_code['44261-6']['id']}"}]
@@ -179,3 +235,64 @@ def test_without_a_token_fhir_answers_a_401_operation_outcome(intake: Driver) ->
     assert response.status_code == 401
     assert response.headers["WWW-Authenticate"].startswith("Bearer")
     OperationOutcome.model_validate(response.get_json())
+
+
+def stored_client(**details: Any) -> Client:
+    """A client as its stored referral has it, whatever rules input has since gained."""
+    client_id = str(uuid.uuid4())
+    referred = Client.refer(
+        client_id,
+        date(2025, 3, 1),
+        given_name="Amara",
+        family_name="Osei",
+        date_of_birth="1992-06-30",
+        **details,
+    )
+    return Client.rebuilt(client_id, [referred])
+
+
+def test_a_preferred_language_exports_as_a_bcp47_coding() -> None:
+    exported = mapping.patient(stored_client(preferred_language="pt-BR"))
+
+    [communication] = exported["communication"]
+    language = {"coding": [{"system": "urn:ietf:bcp:47", "code": "pt-BR"}]}
+    assert communication == {"language": language, "preferred": True}
+
+
+def test_a_language_stored_as_free_text_before_tags_were_required_exports_as_text() -> None:
+    exported = mapping.patient(stored_client(preferred_language="Brazilian Portuguese"))
+
+    Patient.model_validate(exported)
+    [communication] = exported["communication"]
+    assert communication["language"] == {"text": "Brazilian Portuguese"}
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "field"),
+    [
+        ("/v1/clients", {"preferred_language": "English"}, "preferred_language"),
+        ("/v1/clients", {"preferred_language": "en_US"}, "preferred_language"),
+        ("/v1/therapists", {"languages": ["de", "Deutsch"]}, "languages"),
+    ],
+)
+def test_a_language_that_is_not_a_bcp47_tag_is_a_422_naming_the_field(
+    intake: Driver, path: str, body: dict[str, Any], field: str
+) -> None:
+    base = REFERRAL if path == "/v1/clients" else THERAPIST
+    response = intake.call("POST", path, {**base, **body})
+
+    assert response.status_code == 422
+    assert response.mimetype == "application/problem+json"
+    assert field in response.get_json()["errors"]
+
+
+def test_a_preferred_language_in_therapist_preferences_must_be_a_bcp47_tag(
+    intake: Driver,
+) -> None:
+    client_id = intake.refer()
+    context = {"therapist_preferences": {"language": "Deutsch"}, "recorded_by": CLINICIAN}
+
+    response = intake.call("PUT", f"/v1/clients/{client_id}/cultural-context", context)
+
+    assert response.status_code == 422
+    assert "therapist_preferences" in response.get_json()["errors"]

@@ -30,6 +30,7 @@ from waypoint_goals.entrypoints.steps.resources import blp as steps
 from waypoint_goals.service_layer import projector
 from waypoint_shared import service
 from waypoint_shared.config import Settings
+from waypoint_shared.http.fhir_definitions import blp as fhir_definitions
 from waypoint_shared.http.problems import ErrorMapping, client_not_eligible, client_not_known_yet
 
 NOTHING_CHANGED = "Every value in changes equals the current one: there is nothing to revise."
@@ -39,7 +40,17 @@ SPEC = service.ServiceSpec[Container](
     title="Waypoint goals",
     settings=config.settings,
     bootstrap=bootstrap,
-    blueprints=(goals, lifecycle, steps, check_ins, plans, privacy, fhir, staying_well),
+    blueprints=(
+        goals,
+        lifecycle,
+        steps,
+        check_ins,
+        plans,
+        privacy,
+        fhir,
+        fhir_definitions,
+        staying_well,
+    ),
     errors=(
         ErrorMapping(NotFound, 404, "Not Found", lambda e: f"No goal {e} for this tenant."),
         ErrorMapping(

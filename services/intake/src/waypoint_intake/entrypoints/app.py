@@ -29,6 +29,7 @@ from waypoint_intake.entrypoints.screenings.resources import blp as screenings
 from waypoint_intake.entrypoints.therapists.resources import blp as therapists
 from waypoint_shared import service
 from waypoint_shared.config import Settings
+from waypoint_shared.http.fhir_definitions import blp as fhir_definitions
 from waypoint_shared.http.problems import ErrorMapping, bad_cursor
 
 UNPROCESSABLE = "Unprocessable Content"
@@ -48,6 +49,7 @@ SPEC = service.ServiceSpec[Container](
         lifecycle,
         privacy,
         fhir,
+        fhir_definitions,
     ),
     errors=(
         ErrorMapping(NotFound, 404, "Not Found", lambda e: f"No client {e} for this tenant."),

@@ -1,7 +1,9 @@
 """Request and response schemas shared by the client resources."""
 
+import re
 from typing import Any
 
+import langcodes
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
 from waypoint_shared.catalog import MODALITIES
@@ -16,6 +18,26 @@ from waypoint_shared.http.ranges import clinical_date
 
 NAME = validate.Length(min=1, max=200)
 TEXT = validate.Length(min=1, max=4000)
+LANGUAGE_FORM = re.compile(r"[A-Za-z0-9]{1,8}(?:-[A-Za-z0-9]{1,8})*")  # subtags joined by hyphens
+
+
+def is_language_tag(value: str) -> bool:
+    """A BCP 47 language tag whose subtags are registered: `en`, `de`, `pt-BR`, `zh-Hant-TW`."""
+    return bool(LANGUAGE_FORM.fullmatch(value)) and langcodes.tag_is_valid(value)
+
+
+def _check_language_tag(value: str) -> None:
+    if not is_language_tag(value):
+        raise ValidationError("Not a BCP 47 language tag (such as en, de or pt-BR).")
+
+
+def language_tag(**kwargs: Any) -> fields.String:
+    """A language as a BCP 47 tag (RFC 5646), as FHIR exports it (`urn:ietf:bcp:47`)."""
+    return fields.String(
+        validate=[validate.Length(min=2, max=35), _check_language_tag],
+        metadata={"description": "a BCP 47 language tag, such as en, de or pt-BR"},
+        **kwargs,
+    )
 
 
 def stored_date(description: str) -> fields.String:
@@ -46,7 +68,7 @@ class DetailsSchema(Schema):
     date_of_birth: fields.Field[Any] = clinical_date(required=True)  # ClientSchema: a string
     email = fields.Email(allow_none=True)
     phone = fields.String(validate=validate.Length(min=3, max=40), allow_none=True)
-    preferred_language = fields.String(validate=validate.Length(min=2, max=35), allow_none=True)
+    preferred_language = language_tag(allow_none=True)
     interpreter_needed = fields.Boolean(load_default=False)
     presenting_concerns = fields.List(
         fields.String(validate=validate.Length(min=1, max=500)),
@@ -84,7 +106,7 @@ def correction() -> CorrectionSchema:
 
 
 class PreferencesSchema(Schema):
-    language = fields.String(validate=validate.Length(min=2, max=35))
+    language = language_tag()
     gender = fields.String(validate=validate.Length(min=1, max=50))
     modality = fields.String(validate=validate.OneOf(MODALITIES))
     other = fields.String(validate=validate.Length(max=1000))

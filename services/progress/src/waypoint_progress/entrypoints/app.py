@@ -30,6 +30,7 @@ from waypoint_progress.entrypoints.timeline.resources import blp as timeline
 from waypoint_progress.service_layer.queries import BadCursor
 from waypoint_shared import service
 from waypoint_shared.config import Settings
+from waypoint_shared.http.fhir_definitions import blp as fhir_definitions
 from waypoint_shared.http.problems import (
     ErrorMapping,
     bad_cursor,
@@ -42,7 +43,7 @@ SPEC = service.ServiceSpec[Container](
     title="Waypoint progress",
     settings=config.settings,
     bootstrap=bootstrap,
-    blueprints=(timeline, sessions, alerts, measures, privacy, fhir, outcome),
+    blueprints=(timeline, sessions, alerts, measures, privacy, fhir, fhir_definitions, outcome),
     errors=(
         ErrorMapping(
             ClientNotSeen,

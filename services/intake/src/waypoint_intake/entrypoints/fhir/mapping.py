@@ -9,30 +9,21 @@ from typing import Any
 from urllib.parse import quote
 
 from waypoint_intake.domain.client import Client
+from waypoint_intake.entrypoints.client_schemas import is_language_tag
+from waypoint_shared.catalog.fhir_definitions import code_system_url
+from waypoint_shared.catalog.instruments import instrument, interpretation
+from waypoint_shared.catalog.questionnaires import PANELS, loinc, questionnaire_response_items
 
-LOINC = "http://loinc.org"
 CONSENT_SCOPE = "http://terminology.hl7.org/CodeSystem/consentscope"
 OBSERVATION_CATEGORY = "http://terminology.hl7.org/CodeSystem/observation-category"
 SUITE = "https://waypoint.example/fhir"
+BCP_47 = "urn:ietf:bcp:47"
+# LOINC's code of a consent document, without a display: a receiver shows LOINC's own name.
+CONSENT_DOCUMENT = loinc("59284-0")
 # Confidentiality and data sharing are both about the client's privacy.
 SCOPE_OF = {"treatment": "treatment", "confidentiality": "patient-privacy"}
 # Referred and not yet through intake: planned; in treatment: active; discharged: finished.
 EPISODE_STATUS = {"intake_complete": "active", "discharged": "finished"}
-PANELS = {
-    "PHQ-9": {
-        "panel": ("44249-1", "PHQ-9 quick depression assessment panel"),
-        "total": ("44261-6", "Patient Health Questionnaire 9 item (PHQ-9) total score"),
-        "items": (
-            *("44250-9", "44255-8", "44259-0", "44254-1", "44251-7"),
-            *("44258-2", "44252-5", "44253-3", "44260-8"),
-        ),
-    },
-    "GAD-7": {
-        "panel": ("69737-5", "Generalized anxiety disorder 7 item (GAD-7)"),
-        "total": ("70274-6", "Generalized anxiety disorder 7 item (GAD-7) total score"),
-        "items": ("69725-0", "68509-9", "69733-4", "69734-2", "69735-9", "69689-8", "69736-7"),
-    },
-}
 
 
 def patient(client: Client) -> dict[str, Any]:
@@ -53,9 +44,17 @@ def patient(client: Client) -> dict[str, Any]:
     if d.get("external_id"):
         resource["identifier"] = [{"system": f"{SUITE}/sid/external-id", "value": d["external_id"]}]
     if d.get("preferred_language"):
-        language = {"coding": [{"system": "urn:ietf:bcp:47", "code": d["preferred_language"]}]}
-        resource["communication"] = [{"language": language, "preferred": True}]
+        resource["communication"] = [
+            {"language": _language(d["preferred_language"]), "preferred": True}
+        ]
     return resource
+
+
+def _language(stated: str) -> dict[str, Any]:
+    """A BCP 47 coding; a language stored as free text before tags were required stays text."""
+    if is_language_tag(stated):
+        return {"coding": [{"system": BCP_47, "code": stated}]}
+    return {"text": stated}
 
 
 def consent(client_id: str, granted: dict[str, Any]) -> dict[str, Any]:
@@ -68,8 +67,8 @@ def consent(client_id: str, granted: dict[str, Any]) -> dict[str, Any]:
         "status": "active" if granted["status"] == "active" else "inactive",
         "scope": {"coding": [{"system": CONSENT_SCOPE, "code": scope}]},
         "category": [
-            {"coding": [{"system": LOINC, "code": "59284-0", "display": "Patient Consent"}]},
-            {"coding": [{"system": f"{SUITE}/CodeSystem/consent-kind", "code": kind}]},
+            {"coding": [CONSENT_DOCUMENT]},
+            {"coding": [{"system": code_system_url("consent-kind"), "code": kind}]},
         ],
         "patient": {"reference": f"Patient/{client_id}"},
         "dateTime": granted["signed_at"],
@@ -77,11 +76,9 @@ def consent(client_id: str, granted: dict[str, Any]) -> dict[str, Any]:
         "policy": [{"uri": f"{SUITE}/consent-documents/{document}"}],
     }
     if granted.get("scopes"):
-        purposes = [
-            {"system": f"{SUITE}/CodeSystem/data-sharing-scope", "code": s}
-            for s in granted["scopes"]
-        ]
-        resource["provision"] = {"type": "permit", "purpose": purposes}
+        # Scopes are the clinic's own words for the data that may be shared: text, not codes.
+        scopes = [{"text": scope} for scope in granted["scopes"]]
+        resource["provision"] = {"type": "permit", "code": scopes}
     return resource
 
 
@@ -110,30 +107,23 @@ def _suite_coding(name: str, code: str | None) -> dict[str, Any] | None:
     """An extension whose value is a code of the suite's code system of the same name."""
     if code is None:
         return None
-    coding = {"system": f"{SUITE}/CodeSystem/{name}", "code": code}
+    coding = {"system": code_system_url(name), "code": code}
     return {"url": f"{SUITE}/StructureDefinition/{name}", "valueCoding": coding}
 
 
 def questionnaire_response(
     client_id: str, screening: dict[str, Any], authored: datetime
 ) -> dict[str, Any]:
-    codes = PANELS[screening["instrument"]]
-    answers = [
-        {"linkId": code, "answer": [{"valueInteger": score}]}
-        for code, score in zip(codes["items"], screening["items"], strict=True)
-    ]
-    total_code = codes["total"][0]
+    """The screening as answers to the suite's Questionnaire of its instrument."""
+    name = screening["instrument"]
     return {
         "resourceType": "QuestionnaireResponse",
         "id": screening["screening_id"],
-        "questionnaire": f"{LOINC}/q/{codes['panel'][0]}",
+        "questionnaire": PANELS[name].canonical,
         "status": "completed",
         "subject": {"reference": f"Patient/{client_id}"},
         "authored": authored.isoformat(),
-        "item": [
-            *answers,
-            {"linkId": total_code, "answer": [{"valueInteger": screening["total"]}]},
-        ],
+        "item": questionnaire_response_items(name, screening["items"], screening["total"]),
     }
 
 
@@ -142,7 +132,8 @@ def observations(
 ) -> list[dict[str, Any]]:
     """The panel (item scores as components, the total as a member) and the total score, at the
     day the questionnaire was filled in (when it was recorded, for an undated screening)."""
-    codes, screening_id = PANELS[screening["instrument"]], screening["screening_id"]
+    name, screening_id = screening["instrument"], screening["screening_id"]
+    panel_codes = PANELS[name]
     total_id = str(uuid.uuid5(uuid.UUID(screening_id), "total"))
     common = {
         "resourceType": "Observation",
@@ -157,26 +148,21 @@ def observations(
     total = {
         **common,
         "id": total_id,
-        "code": _loinc(*codes["total"]),
+        "code": {"coding": [instrument(name).coding.as_fhir()]},
         "valueInteger": screening["total"],
-        "interpretation": [{"text": screening["severity"]}],
+        "interpretation": [interpretation(name, screening["severity"])],
     }
     panel = {
         **common,
         "id": str(uuid.uuid5(uuid.UUID(screening_id), "panel")),
-        "code": _loinc(*codes["panel"]),
+        "code": {"coding": [loinc(panel_codes.panel, panel_codes.panel_display)]},
         "hasMember": [{"reference": f"Observation/{total_id}"}],
         "component": [
-            {"code": _loinc(code), "valueInteger": score}
-            for code, score in zip(codes["items"], screening["items"], strict=True)
+            {"code": {"coding": [loinc(code)]}, "valueInteger": score}
+            for (code, _text), score in zip(panel_codes.items, screening["items"], strict=True)
         ],
     }
     return [panel, total]
-
-
-def _loinc(code: str, display: str | None = None) -> dict[str, Any]:
-    coding = {"system": LOINC, "code": code}
-    return {"coding": [{**coding, "display": display} if display else coding]}
 
 
 def searchset(resources: list[dict[str, Any]], base_url: str, self_url: str) -> dict[str, Any]:

@@ -1,5 +1,6 @@
 """Intake as a FHIR R4 base: Patient, EpisodeOfCare, Consent, QuestionnaireResponse,
-Observation."""
+Observation, the Questionnaires the QuestionnaireResponses answer and the StructureDefinitions of
+the EpisodeOfCare's extensions."""
 
 from __future__ import annotations
 
@@ -20,8 +21,10 @@ from waypoint_intake.entrypoints.fhir.schemas import (
     PatientSearchSchema,
 )
 from waypoint_intake.service_layer import handlers, queries
+from waypoint_shared.catalog.fhir_definitions import questionnaires, structure_definitions
 from waypoint_shared.db.database import read
 from waypoint_shared.http.auth import principal, requires
+from waypoint_shared.http.fhir_definitions import serve
 from waypoint_shared.http.problems import FHIR_JSON
 from waypoint_shared.http.web import public_url, public_url_of_request
 
@@ -29,6 +32,8 @@ blp = Blueprint("fhir", __name__, url_prefix="/fhir", description="FHIR R4 expor
 OUTCOME = "An OperationOutcome saying what went wrong."
 F = TypeVar("F", bound=Callable[..., Any])
 Build = Callable[[Client, dict[int, datetime]], list[dict[str, Any]]]
+serve(blp, "Questionnaire", questionnaires)
+serve(blp, "StructureDefinition", structure_definitions)  # the EpisodeOfCare extensions
 
 
 def patient_search(rule: str) -> Callable[[F], F]:

@@ -4,7 +4,12 @@ from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from waypoint_intake.entrypoints.client_schemas import NAME, PageQuerySchema, recorded_by
+from waypoint_intake.entrypoints.client_schemas import (
+    NAME,
+    PageQuerySchema,
+    language_tag,
+    recorded_by,
+)
 from waypoint_shared.catalog import MODALITIES
 
 __all__ = ["PageQuerySchema", "TherapistProfileSchema", "TherapistSchema", "TherapistUpdateSchema"]
@@ -14,7 +19,7 @@ class ProfileSchema(Schema):
     name = fields.String(required=True, validate=NAME)
     gender = fields.String(validate=validate.Length(min=1, max=50), allow_none=True)
     languages = fields.List(
-        fields.String(validate=validate.Length(min=2, max=35)),
+        language_tag(),
         validate=validate.Length(max=20),
         load_default=list,
     )

@@ -10,6 +10,7 @@ from typing import Any
 from waypoint_progress.domain.scoring import INSTRUMENTS
 from waypoint_progress.domain.sources import SourceEvent
 from waypoint_shared.catalog.instruments import instrument as instrument_entry
+from waypoint_shared.catalog.instruments import interpretation
 
 CATEGORY = "http://terminology.hl7.org/CodeSystem/observation-category"
 UCUM = "http://unitsofmeasure.org"
@@ -44,8 +45,13 @@ def observation(client_id: str, session: SourceEvent, measure: Mapping[str, Any]
         "effectiveDateTime": session.facts["date"],
         "issued": session.recorded.isoformat(),
         **_value(instrument, measure["total"]),
-        **({"interpretation": [{"text": measure["band"]}]} if measure.get("band") else {}),
+        **_interpretation(instrument, measure.get("band")),
     }
+
+
+def _interpretation(instrument: str, band: str | None) -> dict[str, Any]:
+    """The band, coded in the suite's CodeSystem of measures, with its name as text."""
+    return {"interpretation": [interpretation(instrument, band)]} if band else {}
 
 
 def _value(instrument: str, total: float) -> dict[str, Any]:
