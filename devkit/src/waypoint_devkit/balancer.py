@@ -12,7 +12,10 @@ token), counts the requests it let through in a sliding window (`gpc0_rate`); a 
 would exceed the services' own limit (`WAYPOINT_RATE_LIMIT`, read from the services' settings) is
 answered by HAProxy with 429 problem+json (a FHIR OperationOutcome under /fhir), `Retry-After`,
 the headers every answer of the services carries, and `X-Served-By: haproxy`. Refused requests
-are not counted, so a flooding token keeps getting the rate the services would admit. Requests
+are not counted, so a flooding token keeps getting the rate the services would admit. A refusal
+is answered after one window (1 s at 100/s; HAProxy's tarpit): a client that sends its next
+request only once answered then costs the machine one refusal per connection per second, not as
+many as it can send, and the CPU stays with the requests that are served. Requests
 without a bearer token, and the public paths, pass: the service answers them (401 for a missing
 token). The services' own limiter stays as the second line (several proxies, direct access).
 """
@@ -116,8 +119,9 @@ def token_limit(rate: float) -> str:
     detail = f"This token sent more than {rate:g} requests per second; retry after {retry_after} s."
     headers = {"Retry-After": str(retry_after), **SAFETY_HEADERS, SERVED_BY: "haproxy"}
     shown = "".join(f" hdr {name} {value}" for name, value in headers.items())
-    refuse = "    http-request deny deny_status 429 content-type"
+    refuse = "    http-request tarpit deny_status 429 content-type"
     return (
+        f"    timeout tarpit {period_ms}ms\n"
         f"    stick-table type binary len 32 size {TOKENS_TRACKED} expire {2 * period_ms}ms"
         f" store gpc0_rate({period_ms}ms)\n"
         '    acl bearer req.fhdr(authorization) -m beg "Bearer "\n'
