@@ -24,7 +24,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import requests
-from common import gunicorn, save, wait_for
+from common import gunicorn, save, serving
 
 from waypoint_devkit import balancer
 from waypoint_devkit.infrastructure import free_port
@@ -85,18 +85,9 @@ def haproxy(web: str, env: dict[str, str], work_dir: Path) -> Iterator[str]:
     front, replica = free_port(), urlsplit(web).port or 80
     text = balancer.configuration({"intake": front}, {"intake": [replica]}, free_port(), env)
     config = balancer.write_configuration(work_dir / "haproxy.cfg", text)
-    process = subprocess.Popen(
-        [balancer.haproxy_command(), "-db", "-f", str(config)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{front}"
-    try:
-        wait_for(f"{url}{balancer.HEALTH_PATH}")
+    command = [balancer.haproxy_command(), "-db", "-f", str(config)]
+    with serving(command, env, front, balancer.HEALTH_PATH) as url:
         yield url
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
 
 
 def isolation(url: str) -> dict[str, float | int]:

@@ -73,3 +73,25 @@ def test_haproxy_accepts_the_configuration_and_checks_every_replica(tmp_path: Pa
         [balancer.haproxy_command(), "-c", "-f", str(config)], capture_output=True, text=True
     )
     assert checked.returncode == 0, checked.stdout + checked.stderr
+
+
+def test_haproxy_limits_each_token_at_the_services_own_rate(tmp_path: Path) -> None:
+    text = balancer.configuration(
+        {"intake": 8001}, {"intake": [18001, 28001]}, 8404, {"WAYPOINT_RATE_LIMIT": "250"}
+    )
+    config = balancer.write_configuration(tmp_path / "haproxy.cfg", text)
+
+    assert "store gpc0_rate(1000ms)" in text and "sc_gpc0_rate(0) ge 250" in text
+    assert "track-sc0 req.fhdr(authorization),sha2(256) if bearer !public" in text  # a hash only
+    assert "more than 250 requests per second; retry after 1 s." in text
+    assert (balancer.window(100), balancer.window(0.5), balancer.window(2.5)) == (
+        (100, 1000),
+        (1, 2000),
+        (2, 800),
+    )
+    if not (shutil.which("haproxy") or Path("/usr/sbin/haproxy").exists()):
+        unavailable("haproxy is not installed (make kafka-jars installs it)")
+    checked = subprocess.run(
+        [balancer.haproxy_command(), "-c", "-f", str(config)], capture_output=True, text=True
+    )
+    assert checked.returncode == 0, checked.stdout + checked.stderr

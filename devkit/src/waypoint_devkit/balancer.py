@@ -129,6 +129,8 @@ def token_limit(rate: float) -> str:
         "    acl fhir path_beg /fhir\n"
         "    http-request track-sc0 req.fhdr(authorization),sha2(256) if bearer !public\n"
         f"    acl over_limit sc_gpc0_rate(0) ge {requests}\n"
+        # The answer is built once the tarpit ends, when only variables still hold the request.
+        "    http-request set-var(txn.refused_path) path if over_limit\n"
         f"{refuse} application/fhir+json string '{_outcome(detail)}'{shown} if over_limit fhir\n"
         f"{refuse} application/problem+json lf-string '{_problem(detail)}'{shown} if over_limit\n"
         "    http-request sc-inc-gpc0(0) if { sc_tracked(0) }\n"
@@ -137,10 +139,10 @@ def token_limit(rate: float) -> str:
 
 def _problem(detail: str) -> str:
     """The services' problem+json body of a 429 (waypoint_shared.http.problems), its `instance`
-    the request's path as HAProxy escapes it for JSON."""
+    the request's path (kept in a variable) as HAProxy escapes it for JSON."""
     body = {"type": "about:blank", "title": "Too Many Requests", "status": 429}
     text = json.dumps({**body, "detail": detail, "instance": "PATH"}, separators=(",", ":"))
-    return text.replace('"PATH"', '"%[path,json(utf8s)]"')
+    return text.replace('"PATH"', '"%[var(txn.refused_path),json(utf8s)]"')
 
 
 def _outcome(detail: str) -> str:
