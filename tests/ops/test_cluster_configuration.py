@@ -81,13 +81,14 @@ def test_haproxy_limits_each_token_at_the_services_own_rate(tmp_path: Path) -> N
     )
     config = balancer.write_configuration(tmp_path / "haproxy.cfg", text)
 
-    assert "store gpc0_rate(1000ms)" in text and "sc_gpc0_rate(0) ge 250" in text
+    assert "store gpt0" in text and "add(4000),and(4294967295) if tracked stored ahead" in text
+    assert "acl over_limit var(txn.ahead) -m int gt 996000" in text  # 1 s less one interval
     assert "track-sc0 req.fhdr(authorization),sha2(256) if bearer !public" in text  # a hash only
-    assert "more than 250 requests per second; retry after 1 s." in text
-    assert (balancer.window(100), balancer.window(0.5), balancer.window(2.5)) == (
-        (100, 1000),
-        (1, 2000),
-        (2, 800),
+    assert "more than 250 requests per second; retry after %[var(txn.retry_after)] s." in text
+    assert (balancer.gcra(100), balancer.gcra(0.5), balancer.gcra(3)) == (
+        (10_000, 1_000_000),
+        (2_000_000, 1_000_000),
+        (333_333, 1_000_000),  # rounded down: the proxy never refuses what a service admits
     )
     if not (shutil.which("haproxy") or Path("/usr/sbin/haproxy").exists()):
         unavailable("haproxy is not installed (make kafka-jars installs it)")
