@@ -134,7 +134,7 @@ def main() -> None:
             "settings": f"intake, gunicorn 2 gthread workers of 8 threads, SQLite, limit 100/s; "
             f"A {A_RATE}/s for {SECONDS}s; B wrk -t{FLOOD_THREADS} -c{FLOOD_CONNECTIONS}; "
             "first straight at gunicorn, then through HAProxy 2.6 (devkit balancer: per-token "
-            "limit in a stick table, 429 answered by HAProxy)",
+            "limit in a stick table, 429 answered by HAProxy after its 1 s tarpit)",
         },
     )
 
