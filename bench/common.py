@@ -51,25 +51,29 @@ def gunicorn(app: str, env: dict[str, str], workers: int = 2) -> Iterator[str]:
         "WEB_CONCURRENCY": str(workers),
         "WAYPOINT_LOG_LEVEL": "WARNING",
     }
+    command = [
+        str(BIN / "gunicorn"),
+        "-c",
+        "python:waypoint_shared.http.gunicorn_conf",
+        "--access-logfile",
+        "/dev/null",
+        "--bind",
+        f"127.0.0.1:{port}",
+        app,
+    ]
+    with serving(command, env, port, "/health/live") as url:
+        yield url
+
+
+@contextmanager
+def serving(command: list[str], env: dict[str, str], port: int, ready: str) -> Iterator[str]:
+    """A server process on 127.0.0.1:port, its URL once `ready` answers; stopped after."""
     process = subprocess.Popen(
-        [
-            str(BIN / "gunicorn"),
-            "-c",
-            "python:waypoint_shared.http.gunicorn_conf",
-            "--access-logfile",
-            "/dev/null",
-            "--bind",
-            f"127.0.0.1:{port}",
-            app,
-        ],
-        env=env,
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        command, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
     url = f"http://127.0.0.1:{port}"
     try:
-        wait_for(f"{url}/health/live")
+        wait_for(f"{url}{ready}")
         yield url
     finally:
         process.terminate()

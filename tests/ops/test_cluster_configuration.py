@@ -73,3 +73,26 @@ def test_haproxy_accepts_the_configuration_and_checks_every_replica(tmp_path: Pa
         [balancer.haproxy_command(), "-c", "-f", str(config)], capture_output=True, text=True
     )
     assert checked.returncode == 0, checked.stdout + checked.stderr
+
+
+def test_haproxy_limits_each_token_at_the_services_own_rate(tmp_path: Path) -> None:
+    text = balancer.configuration(
+        {"intake": 8001}, {"intake": [18001, 28001]}, 8404, {"WAYPOINT_RATE_LIMIT": "250"}
+    )
+    config = balancer.write_configuration(tmp_path / "haproxy.cfg", text)
+
+    assert "store gpt0" in text and "add(4000),and(4294967295) if tracked stored ahead" in text
+    assert "acl over_limit var(txn.ahead) -m int gt 996000" in text  # 1 s less one interval
+    assert "track-sc0 req.fhdr(authorization),sha2(256) if bearer !public" in text  # a hash only
+    assert "more than 250 requests per second; retry after %[var(txn.retry_after)] s." in text
+    assert (balancer.gcra(100), balancer.gcra(0.5), balancer.gcra(3)) == (
+        (10_000, 1_000_000),
+        (2_000_000, 1_000_000),
+        (333_333, 1_000_000),  # rounded down: the proxy never refuses what a service admits
+    )
+    if not (shutil.which("haproxy") or Path("/usr/sbin/haproxy").exists()):
+        unavailable("haproxy is not installed (make kafka-jars installs it)")
+    checked = subprocess.run(
+        [balancer.haproxy_command(), "-c", "-f", str(config)], capture_output=True, text=True
+    )
+    assert checked.returncode == 0, checked.stdout + checked.stderr

@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 import pytest
 import requests
 
+from waypoint_devkit.load import flood
 from waypoint_devkit.suite import own_suite
 
 from .conftest import url
@@ -31,14 +32,6 @@ def suite(tmp_path_factory: pytest.TempPathFactory, kafka_bootstrap: str) -> Ite
     """The suite with a rate limit low enough for a test client to overrun it."""
     with own_suite(tmp_path_factory, kafka_bootstrap, "lim", rate_limit=RATE_LIMIT) as running:
         yield running
-
-
-def flood(target: str, headers: dict[str, str], until: float) -> list[requests.Response]:
-    answers = []
-    with requests.Session() as session:
-        while time.monotonic() < until:
-            answers.append(session.get(target, headers=headers, timeout=30))
-    return answers
 
 
 def steady(target: str, headers: dict[str, str], until: float) -> list[int]:

@@ -5,16 +5,44 @@ round-robin over its replicas, each checked every second on /health/ready: a rep
 checks in a row gets no requests until it passes two again. Every answer names the replica that
 served it in `X-Served-By` (e.g. `intake-web-2`), and HAProxy's own statistics page lists each
 replica's state. HAProxy comes from Debian's `haproxy` package (2.6).
+
+Each frontend also refuses a token over its rate before any web process sees the request (ADR
+0010), by the services' own algorithm and numbers: GCRA at `WAYPOINT_RATE_LIMIT` requests/s (read
+from the services' settings) with one second of tolerance, as waypoint_shared.http.ratelimit
+counts. A stick table per service, keyed by the SHA-256 of the `Authorization` header (never the
+token), keeps each token's theoretical arrival time in `gpt0` (microseconds, modulo 2^32: the
+arithmetic is modular, and an entry expires long before it could wrap). A request that would
+overrun is answered by HAProxy with 429 problem+json (a FHIR OperationOutcome under /fhir),
+`Retry-After`, the headers every answer of the services carries, and `X-Served-By: haproxy`;
+it counts nothing, so a flooding token keeps getting exactly what the services would admit. A
+refusal is answered after one second (HAProxy's tarpit): a client that sends its next request
+once answered then costs the machine one refusal per connection per second, not as many as it can
+send, and the CPU stays with the requests that are served. Requests without a bearer token, and
+the public paths, pass: the service answers them (401 for a missing token). The services' own
+limiter stays as the second line (several proxies, direct access, and the few requests two
+HAProxy threads may both admit at the same instant).
 """
 
 from __future__ import annotations
 
+import json
+import math
 import shutil
 from collections.abc import Mapping
 from pathlib import Path
 
+from waypoint_shared.config import load_settings
+
 SERVED_BY = "X-Served-By"
 HEALTH_PATH = "/health/ready"
+PUBLIC_PATHS = ("/health/live", "/health/ready", "/openapi.json")  # as waypoint_shared.http.auth
+TOKENS_TRACKED = "100k"  # entries of each service's stick table (about 100 bytes each)
+# Answered by the services on every response (waypoint_shared.http.web.SAFETY_HEADERS).
+SAFETY_HEADERS = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"}
+MICROSECONDS = 1_000_000
+TOLERANCE = MICROSECONDS  # one second of requests may come at once, as the services' RateLimiter
+MODULO = 2**32  # gpt0 is 32 bits wide: arrival times are kept in µs modulo 2^32 (71 minutes)
+TARPIT_MS = 1000  # a refusal is answered after this long
 
 GLOBAL = """\
 global
@@ -44,11 +72,18 @@ def haproxy_command() -> str:
     return found
 
 
-def configuration(fronts: Mapping[str, int], replicas: Mapping[str, list[int]], stats: int) -> str:
-    """HAProxy's configuration: service -> its front port, service -> its replicas' ports."""
+def configuration(
+    fronts: Mapping[str, int],
+    replicas: Mapping[str, list[int]],
+    stats: int,
+    env: Mapping[str, str] | None = None,
+) -> str:
+    """HAProxy's configuration: service -> its front port, service -> its replicas' ports; each
+    service's per-token limit from its settings in env (the process environment by default)."""
     sections = [GLOBAL]
     for service, port in fronts.items():
-        sections.append(_service(service, port, replicas[service]))
+        rate = load_settings(service, env).rate_limit
+        sections.append(_service(service, port, replicas[service], rate))
     sections.append(
         f"listen stats\n    bind 127.0.0.1:{stats}\n    stats enable\n    stats uri /\n"
         "    stats refresh 5s\n"
@@ -56,7 +91,7 @@ def configuration(fronts: Mapping[str, int], replicas: Mapping[str, list[int]], 
     return "\n".join(sections)
 
 
-def _service(service: str, port: int, replica_ports: list[int]) -> str:
+def _service(service: str, port: int, replica_ports: list[int], rate: float) -> str:
     servers = "".join(
         f"    server {service}-web-{i} 127.0.0.1:{replica} check\n"
         for i, replica in enumerate(replica_ports, 1)
@@ -64,6 +99,7 @@ def _service(service: str, port: int, replica_ports: list[int]) -> str:
     return (
         f"frontend {service}\n"
         f"    bind 127.0.0.1:{port}\n"
+        f"{token_limit(rate)}"
         f"    default_backend {service}-web\n\n"
         f"backend {service}-web\n"
         "    balance roundrobin\n"
@@ -72,6 +108,78 @@ def _service(service: str, port: int, replica_ports: list[int]) -> str:
         f"    http-response set-header {SERVED_BY} %[srv_name]\n"
         f"{servers}"
     )
+
+
+def gcra(rate: float) -> tuple[int, int]:
+    """(interval, tolerance) in microseconds of the services' GCRA at `rate` requests/s: each
+    admitted request moves the token's arrival time on by the interval (rounded down, so the
+    proxy never refuses what the services admit) and may run ahead of now by the tolerance."""
+    if rate <= 0:
+        raise ValueError("WAYPOINT_RATE_LIMIT must be a positive number of requests/s")
+    interval = math.floor(MICROSECONDS / rate)
+    if interval + TOLERANCE >= MODULO // 2:
+        raise ValueError(
+            "WAYPOINT_RATE_LIMIT below one request in 30 minutes: HAProxy cannot count it"
+        )
+    return interval, TOLERANCE
+
+
+def token_limit(rate: float) -> str:
+    """The frontend's rules refusing a bearer token over `rate` requests/s with HAProxy's 429."""
+    interval, tolerance = gcra(rate)
+    expire_ms = (interval + tolerance) // 1000 + 1000  # by then its arrival time has passed
+    retry = "%[var(txn.retry_after)]"
+    detail = f"This token sent more than {rate:g} requests per second; retry after {retry} s."
+    headers = {"Retry-After": retry, **SAFETY_HEADERS, SERVED_BY: "haproxy"}
+    shown = "".join(f" hdr {name} {value}" for name, value in headers.items())
+    refuse = "    http-request tarpit deny_status 429 content-type"
+    over, mask = "if tracked stored ahead over_limit", MODULO - 1
+    table = f"type binary len 32 size {TOKENS_TRACKED} expire {expire_ms}ms store gpt0"
+    return (
+        f"    timeout tarpit {TARPIT_MS}ms\n"
+        f"    stick-table {table}\n"
+        '    acl bearer req.fhdr(authorization) -m beg "Bearer "\n'
+        f"    acl public path {' '.join(PUBLIC_PATHS)}\n"
+        "    acl fhir path_beg /fhir\n"
+        "    http-request track-sc0 req.fhdr(authorization),sha2(256) if bearer !public\n"
+        "    acl tracked sc_tracked(0)\n"
+        # now and the token's arrival time, modulo 2^32 µs; ahead: how far that time is past now
+        f"    http-request set-var(txn.now) date(0,us),and({mask}) if tracked\n"
+        "    http-request set-var(txn.tat) sc_get_gpt0(0) if tracked\n"
+        f"    http-request set-var(txn.ahead) var(txn.tat),sub(txn.now),and({mask}) if tracked\n"
+        "    acl stored var(txn.tat) -m int gt 0\n"
+        f"    acl ahead var(txn.ahead) -m int lt {MODULO // 2}\n"
+        f"    acl over_limit var(txn.ahead) -m int gt {max(0, tolerance - interval)}\n"
+        # whole seconds until one more fits: ceil((ahead + interval - tolerance) / 1 s)
+        f"    http-request set-var(txn.retry_after) var(txn.ahead),"
+        f"add({interval - tolerance + MICROSECONDS - 1}),div({MICROSECONDS}) {over}\n"
+        # The answer is built once the tarpit ends, when only variables still hold the request.
+        f"    http-request set-var(txn.refused_path) path {over}\n"
+        f"{refuse} application/fhir+json lf-string '{_outcome(detail)}'{shown} {over} fhir\n"
+        f"{refuse} application/problem+json lf-string '{_problem(detail)}'{shown} {over}\n"
+        f"    http-request sc-set-gpt0(0) var(txn.tat),add({interval}),and({mask})"
+        " if tracked stored ahead\n"
+        f"    http-request sc-set-gpt0(0) var(txn.now),add({interval}),and({mask})"
+        " if tracked !stored || tracked !ahead\n"
+    )
+
+
+def _problem(detail: str) -> str:
+    """The services' problem+json body of a 429 (waypoint_shared.http.problems), its `instance`
+    the request's path (kept in a variable) as HAProxy escapes it for JSON."""
+    body = {"type": "about:blank", "title": "Too Many Requests", "status": 429}
+    text = json.dumps({**body, "detail": detail, "instance": "PATH"}, separators=(",", ":"))
+    return text.replace('"PATH"', '"%[var(txn.refused_path),json(utf8s)]"')
+
+
+def _outcome(detail: str) -> str:
+    """The same refusal as a FHIR R4 OperationOutcome, as the services answer under /fhir."""
+    issue = {
+        "severity": "error",
+        "code": "throttled",
+        "diagnostics": f"Too Many Requests: {detail}",
+    }
+    return json.dumps({"resourceType": "OperationOutcome", "issue": [issue]}, separators=(",", ":"))
 
 
 def write_configuration(path: Path, text: str) -> Path:

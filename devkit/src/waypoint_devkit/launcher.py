@@ -138,10 +138,11 @@ class Suite:
         return int(self.env.get("WAYPOINT_HAPROXY_STATS_PORT", "8404"))
 
     def _balance(self) -> Path:
-        """HAProxy's configuration for this suite's replicas, written into the var dir."""
+        """HAProxy's configuration for this suite's replicas (and the services' rate limit), written
+        into the var dir."""
         fronts = {service: ports(self.env, service)[0] for service in SERVICES}
         replicas = {s: [r.web_port for r in self.replicas_of(s)] for s in SERVICES}
-        text = balancer.configuration(fronts, replicas, self.stats_port)
+        text = balancer.configuration(fronts, replicas, self.stats_port, self.env)
         return balancer.write_configuration(self.var / "haproxy" / "haproxy.cfg", text)
 
     def _spawn(self, name: str, command: list[str], extra: dict[str, str] | None = None) -> None:
