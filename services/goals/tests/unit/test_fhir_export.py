@@ -104,7 +104,7 @@ def test_the_care_plan_search_returns_a_bundle_with_the_plan_and_its_goals(
     plan = plan_entry["resource"]
     CarePlan.model_validate(plan)
     assert (plan["status"], plan["intent"]) == ("active", "plan")
-    assert plan["subject"] == {"reference": f"Patient/{client_id}"}
+    assert plan["subject"] == {"reference": f"http://127.0.0.1:8001/fhir/Patient/{client_id}"}
     activities = [a["detail"] for a in plan["activity"]]
     assert [(a["description"], a["status"]) for a in activities] == [
         ("Wind down", "completed"),
@@ -126,7 +126,7 @@ def test_fhir_errors_are_operation_outcomes(api: GoalsApi) -> None:
     missing = api.get("/fhir/Goal/00000000-0000-4000-8000-000000000000")
     no_patient = api.get("/fhir/CarePlan")
 
-    for response, status in ((missing, 404), (no_patient, 422)):
+    for response, status in ((missing, 404), (no_patient, 400)):
         assert response.status_code == status
         assert response.mimetype == "application/fhir+json"
         assert response.get_json()["resourceType"] == "OperationOutcome"

@@ -23,6 +23,7 @@ from waypoint_intake.entrypoints.fhir import mapping
 from .conftest import CLINICIAN, CONFIDENTIALITY, REFERRAL, THERAPIST, TREATMENT, Driver
 
 LOINC = "http://loinc.org"
+BASE = "http://127.0.0.1:8001/fhir"  # intake's public URL in tests, and so every Patient's
 FHIR_JSON = "application/fhir+json"
 
 T = TypeVar("T")
@@ -47,7 +48,7 @@ def searched(intake: Driver, resource_type: str, client_id: str) -> list[dict[st
     assert body["type"] == "searchset"
     for entry in body.get("entry", []):
         resource = entry["resource"]
-        assert entry["fullUrl"] == f"http://127.0.0.1:8001/fhir/{resource_type}/{resource['id']}"
+        assert entry["fullUrl"] == f"{BASE}/{resource_type}/{resource['id']}"
     return [e["resource"] for e in body.get("entry", [])]
 
 
@@ -82,7 +83,7 @@ def test_consents_export_with_their_scope_and_a_revoked_one_is_inactive(intake: 
 
     for body in (treatment, confidentiality):
         Consent.model_validate(body)
-        assert body["patient"] == {"reference": f"Patient/{client_id}"}
+        assert body["patient"] == {"reference": f"{BASE}/Patient/{client_id}"}
         assert (LOINC, "59284-0") in codes(body["category"][0])
     scope = "http://terminology.hl7.org/CodeSystem/consentscope"
     assert codes(treatment["scope"]) == {(scope, "treatment")}
@@ -116,7 +117,7 @@ def test_screenings_export_as_questionnaire_responses_with_item_scores_as_answer
     for body in (first, second):
         QuestionnaireResponse.model_validate(body)
         assert body["status"] == "completed"
-        assert body["subject"] == {"reference": f"Patient/{client_id}"}
+        assert body["subject"] == {"reference": f"{BASE}/Patient/{client_id}"}
     assert first["id"] == phq9["screening_id"]
     assert first["questionnaire"] == "https://waypoint.example/fhir/Questionnaire/phq-9|1.0.0"
     answers = [i["answer"][0] for i in first["item"]]
@@ -192,7 +193,7 @@ def test_screenings_export_as_loinc_survey_observations_panel_and_total(intake: 
     assert codes(by_code["44261-6"]["interpretation"][0]) == {(measures, "PHQ-9-moderately-severe")}
     panel = by_code["44249-1"]
     assert [c["valueInteger"] for c in panel["component"]] == [2] * 9
-    assert panel["hasMember"] == [{"reference": f"Observation/{by_code['44261-6']['id']}"}]
+    assert panel["hasMember"] == [{"reference": f"{BASE}/Observation/{by_code['44261-6']['id']}"}]
 
 
 def test_a_search_for_a_patient_of_another_tenant_matches_nothing(intake: Driver) -> None:

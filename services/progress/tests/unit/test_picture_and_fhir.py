@@ -113,7 +113,7 @@ def test_observations_are_a_valid_r4_searchset_with_loinc_and_local_codes(
     assert codes == [(LOINC, "44261-6"), (LOINC, "70274-6"), (MEASURES, "SRS"), (MEASURES, "ORS")]
     phq9 = observations[0]
     assert phq9.valueInteger == 8
-    assert present(phq9.subject).reference == f"Patient/{client_id}"
+    assert present(phq9.subject).reference == f"http://127.0.0.1:8001/fhir/Patient/{client_id}"
     assert present(present(phq9.category)[0].coding)[0].code == "survey"
     assert present(observations[3].valueQuantity).value == 27.0
     for entry in entries:
@@ -132,7 +132,7 @@ def test_fhir_errors_are_operation_outcomes(app: Flask) -> None:
     missing_patient = client.get("/fhir/Observation", headers=bearer())
     no_token = client.get(f"/fhir/Observation?patient={uuid.uuid4()}")
 
-    for response, status in ((missing_patient, 422), (no_token, 401)):
+    for response, status in ((missing_patient, 400), (no_token, 401)):
         assert response.status_code == status
         assert response.mimetype == "application/fhir+json"
         OperationOutcome.model_validate(response.get_json())

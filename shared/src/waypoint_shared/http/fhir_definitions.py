@@ -14,6 +14,7 @@ from flask_smorest import Blueprint
 from marshmallow import EXCLUDE, Schema, fields
 
 from waypoint_shared.catalog import fhir_definitions
+from waypoint_shared.http import fhir
 from waypoint_shared.http.auth import requires
 from waypoint_shared.http.openapi import fhir_answer
 from waypoint_shared.http.problems import FHIR_JSON, Problem
@@ -21,6 +22,13 @@ from waypoint_shared.http.web import public_url, public_url_of_request
 
 READ_SCOPES = ("intake:read", "goals:read", "progress:read")
 Definitions = Callable[[], list[dict[str, Any]]]
+
+
+URL_PARAMETER = {
+    "name": "url",
+    "type": "uri",
+    "documentation": "The canonical URL (a `|version` suffix is matched too)",
+}
 
 
 class CanonicalSearchSchema(Schema):
@@ -32,9 +40,14 @@ class CanonicalSearchSchema(Schema):
     )
 
 
-def serve(blp: Blueprint, resource_type: str, definitions: Definitions) -> None:
-    """Route a read by id and a search by canonical URL of one type of definition on `blp`."""
+def serve(
+    blp: Blueprint, resource_type: str, definitions: Definitions, listed: fhir.Capabilities
+) -> None:
+    """Route a read by id and a search by canonical URL of one type of definition on `blp`,
+    listed in the base's CapabilityStatement."""
     kind = resource_type.lower()
+    listed.declare(resource_type, "read")
+    listed.declare(resource_type, "search-type", URL_PARAMETER)
 
     def read(id: str) -> Response:
         found = [d for d in definitions() if d["id"] == id]
@@ -100,4 +113,6 @@ blp = Blueprint(
     url_prefix="/fhir",
     description="The suite's FHIR definitions (CodeSystems of its own codes)",
 )
-serve(blp, "CodeSystem", fhir_definitions.code_systems)
+# What every base lists of `blp` in its CapabilityStatement (fhir.Capabilities.include).
+capabilities = fhir.Capabilities("The suite's definitions", " or ".join(READ_SCOPES))
+serve(blp, "CodeSystem", fhir_definitions.code_systems, capabilities)
