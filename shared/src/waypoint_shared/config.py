@@ -97,6 +97,8 @@ class Settings:
     # Every service's public base URL as configured (`<SERVICE>_PUBLIC_URL`, only those set): a
     # FHIR reference to another base is built from it (a Patient always points at intake's).
     public_urls: Mapping[str, str] = field(default_factory=dict)
+    # Every service's web port (`<SERVICE>_WEB_PORT`): the development default of its public URL.
+    web_ports: Mapping[str, int] = field(default_factory=lambda: dict(WEB_PORTS))
     log_level: str = "INFO"
     # prometheus-client's multiprocess directory, set for web processes by the gunicorn settings
     metrics_dir: str | None = None
@@ -122,7 +124,7 @@ class Settings:
         default on its web port (this service's own as `public_url`)."""
         if service == self.service:
             return self.public_url
-        return _public_url(self.public_urls.get(service), WEB_PORTS[service])
+        return _public_url(self.public_urls.get(service), self.web_ports[service])
 
     @property
     def patient_base(self) -> str:
@@ -200,6 +202,7 @@ def load_settings(service: str, env: Mapping[str, str] | None = None) -> Setting
         environment=environment_of(env),
         public_url=_public_url(env.get(f"{prefix}_PUBLIC_URL"), web_port),
         public_urls={s: v for s in SERVICES if (v := env.get(f"{s.upper()}_PUBLIC_URL", ""))},
+        web_ports={s: int(env.get(f"{s.upper()}_WEB_PORT", WEB_PORTS[s])) for s in SERVICES},
         log_level=log_level(env),
         metrics_dir=env.get("PROMETHEUS_MULTIPROC_DIR") or None,
         extra={k: v for k, v in env.items() if k.startswith(f"{prefix}_")},

@@ -121,3 +121,8 @@ def test_references_to_other_bases_are_built_from_their_public_urls() -> None:
 def test_in_development_the_patient_base_is_intake_on_its_default_port() -> None:
     settings = load_settings("progress", {"WAYPOINT_ENV": "development"})
     assert settings.patient_base == "http://127.0.0.1:8001"
+
+
+def test_in_development_another_base_is_on_that_services_own_web_port() -> None:
+    env = {"WAYPOINT_ENV": "development", "INTAKE_WEB_PORT": "18001"}
+    assert load_settings("goals", env).patient_base == "http://127.0.0.1:18001"

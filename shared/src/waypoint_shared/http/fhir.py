@@ -188,16 +188,24 @@ class Token:
         return system_ok and (not self.code or coding.get("code") == self.code)
 
 
+def _text(field: fields.String, value: Any, attr: Any, data: Any, **kwargs: Any) -> str:
+    """The value as text, no longer than the field's documented maxLength."""
+    text = str(fields.String._deserialize(field, value, attr, data, **kwargs))
+    if len(text) > field.metadata.get("maxLength", len(text)):
+        raise ValidationError(f"Longer than {field.metadata['maxLength']} characters.")
+    return text
+
+
 class DateParam(fields.String):
     """A FHIR date search value, `[prefix]date` (prefixes eq, ne, lt, le, gt, ge)."""
 
     # Loads as a DateBound, not the text: webargs hands the view what the field makes of it.
     def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> DateBound:  # type: ignore[override]
-        text = str(super()._deserialize(value, attr, data, **kwargs))
+        text = _text(self, value, attr, data, **kwargs)
         prefix = text[:2] if text[:2] in DATE_PREFIXES else "eq"
         try:
             return DateBound(prefix, span(text.removeprefix(prefix)))
-        except ValueError as error:
+        except (ValueError, OverflowError) as error:  # no such day, or past the year 9999
             raise ValidationError(f"{error}; prefixes: {', '.join(DATE_PREFIXES)}") from error
 
 
@@ -206,7 +214,7 @@ class TokenParam(fields.String):
 
     # Loads as the tokens, not the text.
     def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> list[Token]:  # type: ignore[override]
-        text = str(super()._deserialize(value, attr, data, **kwargs))
+        text = _text(self, value, attr, data, **kwargs)
         tokens = []
         for part in text.split(","):
             system, bar, code = part.rpartition("|")
@@ -219,7 +227,7 @@ class PatientParam(fields.String):
     as the client id, or "" for a Patient of another server (which matches nothing)."""
 
     def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> str:
-        text = str(super()._deserialize(value, attr, data, **kwargs))
+        text = _text(self, value, attr, data, **kwargs)
         found = PATIENT_REFERENCE.match(text)
         if not found:
             raise ValidationError("Send the client id, Patient/<id> or the Patient's URL.")
@@ -230,25 +238,23 @@ class PatientParam(fields.String):
 
 def date_param(description: str, data_key: str | None = None) -> fields.List[str]:
     """A date parameter, `[prefix]date`; repeated, every value must hold (a range)."""
-    item = DateParam(validate=validate.Length(max=64), metadata={"pattern": DATE_PATTERN})
+    item = DateParam(metadata={"pattern": DATE_PATTERN, "maxLength": 64})
     metadata = {"description": description, "fhir_type": "date"}
     return fields.List(item, data_key=data_key, metadata=metadata)
 
 
-def patient_param(description: str = "The client: their id, Patient/<id> or URL") -> PatientParam:
+def patient_param(
+    description: str = "The client: their id, Patient/<id> or URL (this or `subject` is required)",
+) -> PatientParam:
     pattern = r"^((https?://.+/fhir/)?Patient/)?[0-9a-fA-F-]{36}$"
-    return PatientParam(
-        validate=validate.Length(max=512),
-        metadata={"description": description, "fhir_type": "reference", "pattern": pattern},
-    )
+    metadata = {"description": description, "fhir_type": "reference", "pattern": pattern}
+    return PatientParam(metadata={**metadata, "maxLength": 512})
 
 
 def token_param(description: str) -> TokenParam:
     """A token parameter: `code`, `system|code`, several separated by commas."""
-    return TokenParam(
-        validate=validate.Length(max=512),
-        metadata={"description": description, "fhir_type": "token"},
-    )
+    metadata = {"description": description, "fhir_type": "token", "maxLength": 512}
+    return TokenParam(metadata=metadata)
 
 
 class SearchSchema(Schema):
