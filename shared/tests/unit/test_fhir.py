@@ -174,9 +174,9 @@ def test_unknown_parameters_are_ignored_unless_handling_is_strict(app: Flask) ->
     with app.test_request_context("/fhir/Goal?patient=p&colour=red&_format=json"):
         fhir.refuse_unknown_when_strict([*known, "_format"])
     strict = {"Prefer": "return=minimal, handling=strict"}
-    with app.test_request_context("/fhir/Goal?patient=p&colour=red", headers=strict):
-        with pytest.raises(Problem) as refused:
-            fhir.refuse_unknown_when_strict(known)
+    request = app.test_request_context("/fhir/Goal?patient=p&colour=red", headers=strict)
+    with request, pytest.raises(Problem) as refused:
+        fhir.refuse_unknown_when_strict(known)
     assert refused.value.status == 400
     assert refused.value.extra["errors"] == {"colour": ["not a search parameter of this resource"]}
 

@@ -136,3 +136,32 @@ def test_fhir_reads_need_the_goals_read_scope(api: GoalsApi, goal: str) -> None:
     api.scopes = "goals:write"
 
     assert api.get(goal.replace("/v1/goals/", "/fhir/Goal/")).status_code == 403
+
+
+def test_a_patients_goals_are_a_searchset_and_each_full_url_reads_back(
+    api: GoalsApi, client_id: str
+) -> None:
+    for _ in range(3):
+        api.propose(client_id)
+
+    first = api.get("/fhir/Goal", patient=client_id, _count=2).get_json()
+    links = {link["relation"]: link["url"] for link in first["link"]}
+
+    Bundle.model_validate(first)
+    assert (first["total"], len(first["entry"])) == (3, 2)
+    assert links["next"].startswith("http://127.0.0.1:8002/fhir/Goal?")
+    for entry in first["entry"]:
+        read = api.get(entry["fullUrl"].removeprefix("http://127.0.0.1:8002"))
+        assert read.status_code == 200
+        assert read.get_json() == entry["resource"]
+        assert read.get_json()["meta"]["lastUpdated"]
+
+
+def test_a_care_plans_goal_references_read_back(api: GoalsApi, client_id: str) -> None:
+    api.propose(client_id)
+
+    [plan, goal] = api.get("/fhir/CarePlan", patient=client_id).get_json()["entry"]
+
+    assert plan["resource"]["goal"] == [{"reference": goal["fullUrl"]}]
+    assert api.get(plan["fullUrl"].removeprefix("http://127.0.0.1:8002")).status_code == 200
+    assert api.get(goal["fullUrl"].removeprefix("http://127.0.0.1:8002")).status_code == 200
