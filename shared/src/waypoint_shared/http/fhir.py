@@ -32,6 +32,7 @@ from waypoint_shared.http.web import public_url
 FHIR_VERSION = "4.0.1"
 DEFAULT_COUNT, MAX_COUNT = 50, 500
 STRICT = "handling=strict"
+JSON_FORMATS = ["json", "application/json", FHIR_JSON]  # `_format` values answered
 UUID = r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
 PATIENT_REFERENCE = re.compile(rf"^(?:(?P<base>https?://.+)/fhir/)?(?:Patient/)?(?P<id>{UUID})$")
 DATE_PREFIXES = ("eq", "ne", "lt", "le", "gt", "ge")
@@ -288,7 +289,7 @@ class SearchSchema(Schema):
     )
     format = fields.String(
         data_key="_format",
-        validate=validate.OneOf(["json", "application/json", FHIR_JSON]),
+        validate=validate.OneOf(JSON_FORMATS),
         metadata={"description": "Only JSON is answered"},
     )
 
@@ -390,6 +391,22 @@ def refuse_unknown_when_strict(known: Iterable[str]) -> None:
 # ---- the routes and the CapabilityStatement ------------------------------------------------------
 
 
+class MetadataSchema(Schema):
+    """What `GET /fhir/metadata` takes: the full statement, in JSON."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+    mode = fields.String(
+        validate=validate.OneOf(["full"]), metadata={"description": "Only the full statement"}
+    )
+    format = fields.String(
+        data_key="_format",
+        validate=validate.OneOf(JSON_FORMATS),
+        metadata={"description": "Only JSON is answered"},
+    )
+
+
 STARTED = date.today()  # the statement's date: this process's code is what it describes
 
 
@@ -459,7 +476,8 @@ class Capabilities:
             security=[],
             responses=fhir_answer("CapabilityStatement", "What this FHIR base supports"),
         )
-        def capability_statement() -> Response:
+        @blp.arguments(MetadataSchema, location="query", error_status_code=400)
+        def capability_statement(_query: dict[str, Any]) -> Response:
             """The CapabilityStatement of this FHIR base (no token needed)"""
             return answer(self.statement())
 
