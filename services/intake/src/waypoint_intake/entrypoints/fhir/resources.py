@@ -83,52 +83,45 @@ def read_patient(client_id: Any) -> Response:
     return fhir.answer(_patient(*found)[0])
 
 
-@capabilities.read(blp, "EpisodeOfCare", "<uuid:resource_id>")
-def read_episode_of_care(resource_id: Any) -> Response:
-    """Read a client's episode of care by its id"""
-    return _read("EpisodeOfCare", str(resource_id), _episodes)
+# Each export but Patient: what builds it, its search's parameters, and what it is.
+EXPORTS: dict[str, tuple[Build, type[fhir.SearchSchema], str]] = {
+    "EpisodeOfCare": (
+        _episodes,
+        PatientSearchSchema,
+        "a client's episode of care (referral to discharge, ending reason, age group)",
+    ),
+    "Consent": (_consents, PatientSearchSchema, "a client's consents (revoked ones are inactive)"),
+    "QuestionnaireResponse": (
+        _questionnaire_responses,
+        QuestionnaireResponseSearchSchema,
+        "a client's screenings as QuestionnaireResponses (item scores as answers)",
+    ),
+    "Observation": (
+        _observations,
+        ObservationSearchSchema,
+        "a client's screening scores as LOINC survey Observations (panel and total)",
+    ),
+}
 
 
-@capabilities.read(blp, "Consent", "<uuid:resource_id>")
-def read_consent(resource_id: Any) -> Response:
-    """Read a consent by its id"""
-    return _read("Consent", str(resource_id), _consents)
+def _route(resource_type: str, build: Build, schema: type[fhir.SearchSchema], what: str) -> None:
+    """`GET /fhir/<type>/<id>` and `GET /fhir/<type>?patient=…` of one export."""
+
+    def read_one(resource_id: Any) -> Response:
+        return _read(resource_type, str(resource_id), build)
+
+    def search(query: dict[str, Any]) -> Response:
+        return _search(query, build)
+
+    name = resource_type.lower()
+    read_one.__name__, read_one.__doc__ = f"read_{name}", f"Read one of {what}, by its id"
+    search.__name__, search.__doc__ = f"search_{name}", f"Search {what}"
+    capabilities.read(blp, resource_type, "<uuid:resource_id>")(read_one)
+    capabilities.search(blp, resource_type, schema)(search)
 
 
-@capabilities.read(blp, "QuestionnaireResponse", "<uuid:resource_id>")
-def read_questionnaire_response(resource_id: Any) -> Response:
-    """Read a screening as a QuestionnaireResponse (its id is the screening id)"""
-    return _read("QuestionnaireResponse", str(resource_id), _questionnaire_responses)
-
-
-@capabilities.read(blp, "Observation", "<uuid:resource_id>")
-def read_observation(resource_id: Any) -> Response:
-    """Read a screening's panel or total score Observation by its id"""
-    return _read("Observation", str(resource_id), _observations)
-
-
-@capabilities.search(blp, "EpisodeOfCare", PatientSearchSchema)
-def search_episodes_of_care(query: dict[str, Any]) -> Response:
-    """Search a client's episode of care (referral to discharge, ending reason, age group)"""
-    return _search(query, _episodes)
-
-
-@capabilities.search(blp, "Consent", PatientSearchSchema)
-def search_consents(query: dict[str, Any]) -> Response:
-    """Search a client's consents (revoked ones are inactive)"""
-    return _search(query, _consents)
-
-
-@capabilities.search(blp, "QuestionnaireResponse", QuestionnaireResponseSearchSchema)
-def search_questionnaire_responses(query: dict[str, Any]) -> Response:
-    """Search a client's screenings as QuestionnaireResponses (item scores as answers)"""
-    return _search(query, _questionnaire_responses)
-
-
-@capabilities.search(blp, "Observation", ObservationSearchSchema)
-def search_observations(query: dict[str, Any]) -> Response:
-    """Search a client's screening scores as LOINC survey Observations"""
-    return _search(query, _observations)
+for _type, (_build, _schema, _what) in EXPORTS.items():
+    _route(_type, _build, _schema, _what)
 
 
 def _client(client_id: str) -> tuple[Client, Times] | None:
