@@ -185,7 +185,7 @@ def test_the_capability_statement_lists_what_the_routes_declared(app: Flask) -> 
     from flask_smorest import Blueprint
 
     blp = Blueprint("fhir", __name__, url_prefix="/fhir")
-    capabilities = fhir.Capabilities("Waypoint test", "goals:read")
+    capabilities = fhir.Capabilities("Waypoint test", ("goals:read",))
 
     @capabilities.read(blp, "Goal", "<uuid:goal_id>")
     def read_goal(goal_id: Any) -> Any:

@@ -334,7 +334,8 @@ def matches(resource: Mapping[str, Any], query: Mapping[str, Any]) -> bool:
     for (of_type, name), path in DATE_PATHS.items():
         if of_type == kind and not _within(query.get(name), span_of(resource.get(path))):
             return False
-    codings = (resource.get("code") or {}).get("coding") or []
+    concept = resource.get("code")  # a CodeableConcept (a definition's `code` is not one)
+    codings = concept.get("coding") or [] if isinstance(concept, Mapping) else []
     return "code" not in query or any(t.matches(c) for t in query["code"] for c in codings)
 
 
@@ -422,7 +423,7 @@ class Capabilities:
     CapabilityStatement at `GET /fhir/metadata` lists exactly these."""
 
     software: str
-    scope: str
+    scopes: tuple[str, ...]  # any of them reads (the first is the service's own)
     resources: dict[str, ResourceSupport] = field(default_factory=dict)
     included: list[Capabilities] = field(default_factory=list)
 
@@ -430,24 +431,26 @@ class Capabilities:
         """Also list what another blueprint of the same base serves (the shared definitions)."""
         self.included.append(other)
 
-    def declare(self, resource_type: str, interaction: str, *params: dict[str, str]) -> None:
-        """Note a route made without the decorators below: an interaction, its parameters."""
-        support = self._support(resource_type)
-        support.interactions.append(interaction)
-        support.search_params += params
-
-    def read(self, blp: Blueprint, resource_type: str, id_rule: str) -> Callable[[F], F]:
+    def read(
+        self, blp: Blueprint, resource_type: str, id_rule: str, endpoint: str | None = None
+    ) -> Callable[[F], F]:
         """Route `GET /fhir/<type>/<id>` (id_rule: `<converter:name>`), answering one resource."""
         self._support(resource_type).interactions.append("read")
 
         def decorate(view: F) -> F:
             documented = blp.doc(responses=fhir_answer(resource_type, f"The {resource_type}"))
-            routed = blp.route(f"/{resource_type}/{id_rule}", methods=["GET"])
-            return routed(documented(requires(self.scope)(view)))
+            routed = blp.route(f"/{resource_type}/{id_rule}", methods=["GET"], endpoint=endpoint)
+            return routed(documented(requires(*self.scopes)(view)))
 
         return decorate
 
-    def search(self, blp: Blueprint, resource_type: str, schema: type[Schema]) -> Callable[[F], F]:
+    def search(
+        self,
+        blp: Blueprint,
+        resource_type: str,
+        schema: type[Schema],
+        endpoint: str | None = None,
+    ) -> Callable[[F], F]:
         """Route `GET /fhir/<type>`: the view gets the parsed query and answers a searchset."""
         support = self._support(resource_type)
         support.interactions.append("search-type")
@@ -463,8 +466,9 @@ class Capabilities:
 
             bundle = fhir_answer("Bundle", f"A searchset Bundle of {resource_type} resources")
             parsed = blp.arguments(schema, location="query", error_status_code=400)
-            routed = blp.route(f"/{resource_type}", methods=["GET"])
-            return cast(F, routed(blp.doc(responses=bundle)(parsed(requires(self.scope)(strict)))))
+            routed = blp.route(f"/{resource_type}", methods=["GET"], endpoint=endpoint)
+            scoped = requires(*self.scopes)(strict)
+            return cast(F, routed(blp.doc(responses=bundle)(parsed(scoped))))
 
         return decorate
 
@@ -490,7 +494,8 @@ class Capabilities:
             }
             for kind, support in sorted(self._all_resources().items())
         ]
-        security = f"A bearer JWT with the scope {self.scope}; /metadata needs none."
+        needed = " or ".join(self.scopes)
+        security = f"A bearer JWT with the scope {needed}; /metadata needs none."
         return {
             "resourceType": "CapabilityStatement",
             "status": "active",

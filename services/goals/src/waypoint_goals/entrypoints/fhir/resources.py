@@ -21,7 +21,7 @@ from waypoint_shared.http import audit, fhir, fhir_definitions
 from waypoint_shared.http.auth import principal
 
 blp = Blueprint("fhir", __name__, url_prefix="/fhir", description="FHIR R4: Goal and CarePlan")
-capabilities = fhir.Capabilities("Waypoint goals", "goals:read")
+capabilities = fhir.Capabilities("Waypoint goals", ("goals:read",))
 capabilities.serve_metadata(blp)
 capabilities.include(fhir_definitions.capabilities)  # the CodeSystems every base serves
 Timed = list[tuple[Goal, datetime]]

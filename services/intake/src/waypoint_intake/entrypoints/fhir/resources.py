@@ -28,11 +28,13 @@ from waypoint_shared.http import audit, fhir, fhir_definitions
 from waypoint_shared.http.auth import principal
 
 blp = Blueprint("fhir", __name__, url_prefix="/fhir", description="FHIR R4 exports")
-capabilities = fhir.Capabilities("Waypoint intake", "intake:read")
+capabilities = fhir.Capabilities("Waypoint intake", ("intake:read",))
 capabilities.serve_metadata(blp)
 capabilities.include(fhir_definitions.capabilities)  # the CodeSystems every base serves
-fhir_definitions.serve(blp, "Questionnaire", questionnaires, capabilities)
-fhir_definitions.serve(blp, "StructureDefinition", structure_definitions, capabilities)
+definitions = fhir.Capabilities("Waypoint intake", fhir_definitions.READ_SCOPES)
+capabilities.include(definitions)
+fhir_definitions.serve(blp, "Questionnaire", questionnaires, definitions)
+fhir_definitions.serve(blp, "StructureDefinition", structure_definitions, definitions)
 Times = dict[int, datetime]
 Build = Callable[[Client, Times], list[dict[str, Any]]]
 

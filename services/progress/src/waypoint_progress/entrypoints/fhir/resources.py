@@ -18,7 +18,7 @@ from waypoint_shared.http import audit, fhir, fhir_definitions
 from waypoint_shared.http.auth import principal
 
 blp = Blueprint("fhir", __name__, url_prefix="/fhir", description="FHIR R4 Observations")
-capabilities = fhir.Capabilities("Waypoint progress", "progress:read")
+capabilities = fhir.Capabilities("Waypoint progress", ("progress:read",))
 capabilities.serve_metadata(blp)
 capabilities.include(fhir_definitions.capabilities)  # the CodeSystems every base serves
 # An Observation's id: the session's id, then the instrument's name in lower case.
