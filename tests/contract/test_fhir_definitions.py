@@ -16,6 +16,7 @@ import pytest
 from fhir.resources.R4B.codesystem import CodeSystem
 from fhir.resources.R4B.questionnaire import Questionnaire
 from fhir.resources.R4B.structuredefinition import StructureDefinition
+from flask import Flask
 
 from waypoint_devkit.apps import bearer
 from waypoint_goals.domain.events import GoalProposed
@@ -137,7 +138,16 @@ def goals_resources() -> Iterator[dict[str, Any]]:
         yield goal_resource(Goal.rebuilt("g-1", [proposed]))
 
 
-EMITTED = [*intake_resources(), *progress_resources(), *goals_resources()]
+def emitted() -> list[dict[str, Any]]:
+    """Every resource above, built as a request builds them: references from the public URLs."""
+    app = Flask(__name__)
+    urls = {s: f"https://{s}.clinic.example" for s in ("intake", "goals", "progress")}
+    app.config.update(WAYPOINT_PUBLIC_URL=urls["intake"], WAYPOINT_PUBLIC_URLS=urls)
+    with app.app_context():
+        return [*intake_resources(), *progress_resources(), *goals_resources()]
+
+
+EMITTED = emitted()
 
 
 def test_every_definition_is_a_valid_r4_resource_with_a_canonical_under_the_suites_base() -> None:

@@ -3,9 +3,11 @@ of progress's Observation of that instrument, both from the shared instruments t
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import pytest
+from flask import Flask
 
 from waypoint_goals.domain.events import GoalProposed
 from waypoint_goals.domain.goal import Goal
@@ -16,6 +18,16 @@ from waypoint_shared.catalog.events.goals import target_direction
 from waypoint_shared.catalog.instruments import NAMES
 
 CLIENT_ID, SESSION_ID = "5f1c6d5e-0000-4000-8000-000000000001", "s-1"
+
+
+@pytest.fixture(autouse=True)
+def _public_urls() -> Iterator[None]:
+    """The FHIR mappings build absolute references from the app's configured public URLs."""
+    app = Flask(__name__)
+    urls = {s: f"https://{s}.clinic.example" for s in ("intake", "goals", "progress")}
+    app.config.update(WAYPOINT_PUBLIC_URL=urls["goals"], WAYPOINT_PUBLIC_URLS=urls)
+    with app.app_context():
+        yield
 
 
 def goal_target_measure(instrument: str) -> dict[str, object]:

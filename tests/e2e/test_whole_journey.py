@@ -324,3 +324,78 @@ def test_a_journey_is_celebrated_in_order_survives_a_rebuild_and_revocation_stop
         timeout=20,
         what="the consent-revoked alert",
     )
+
+
+def fhir_links(value: Any) -> set[str]:
+    """Every fullUrl, reference and Bundle link in an answer, however deep."""
+    if isinstance(value, list):
+        return {u for v in value for u in fhir_links(v)}
+    if not isinstance(value, dict):
+        return set()
+    here = {value[k] for k in ("fullUrl", "reference") if isinstance(value.get(k), str)}
+    if value.get("relation") in ("self", "next"):
+        here.add(value["url"])
+    return here | {u for v in value.values() for u in fhir_links(v)}
+
+
+def test_every_fhir_reference_and_full_url_of_a_journey_reads_back(suite: Any, api: Api) -> None:
+    client_id = start_safely(api)
+    set_goals(api, client_id)
+    targeted = {
+        "title": "Feel less low",
+        "modality": "cbt",
+        "priority": "high",
+        "proposed_by": THERAPIST,
+        "target": {"instrument": "PHQ-9", "score": 10},
+    }
+    goal_id = api.post_once_known("goals", f"/v1/clients/{client_id}/goals", targeted)["goal_id"]
+    api.post("goals", f"/v1/goals/{goal_id}/agreement", {"agreed_by": CLIENT})
+    record_session(api, client_id)
+
+    def fhir(service: str, path: str) -> Any:
+        return api.call("GET", service, f"/fhir/{path}").json()
+
+    wait_until(
+        lambda: fhir("goals", f"Goal/{goal_id}").get("outcomeReference"),
+        timeout=60,
+        what="the goal's target to be met",
+    )
+    answers = [
+        *(
+            fhir("intake", f"{kind}?patient={client_id}")
+            for kind in ("EpisodeOfCare", "Consent", "QuestionnaireResponse", "Observation")
+        ),
+        fhir("goals", f"Goal?patient={client_id}"),
+        fhir("goals", f"CarePlan?patient={client_id}&_count=1"),
+        wait_until(
+            lambda: (
+                (found := fhir("progress", f"Observation?patient={client_id}")).get("entry")
+                and found
+            ),
+            timeout=60,
+            what="progress's Observations",
+        ),
+    ]
+    links = fhir_links(answers)
+
+    bases = {s: url_of(suite, f"{s}-web") + "/fhir/" for s in ("intake", "goals", "progress")}
+    served = {
+        (service, link.removeprefix(base).split("/")[0].split("?")[0])
+        for service, base in bases.items()
+        for link in links
+        if link.startswith(base)
+    }
+    assert served >= {
+        *(("intake", kind) for kind in ("Patient", "EpisodeOfCare", "Consent", "Observation")),
+        ("intake", "QuestionnaireResponse"),
+        ("goals", "Goal"),
+        ("goals", "CarePlan"),
+        ("progress", "Observation"),  # a search's, and the goal's outcome
+    }
+    for link in sorted(links):
+        assert link.startswith(tuple(bases.values())), f"not absolute, or not ours: {link}"
+        answer = requests.get(link, headers=api.headers, timeout=10)
+        assert answer.status_code == 200, f"{link}: {answer.text}"
+        assert answer.headers["Content-Type"].startswith("application/fhir+json")
+    for service in bases:
+        assert requests.get(bases[service] + "metadata", timeout=10).status_code == 200

@@ -49,8 +49,17 @@ STAYING_WELL = {
     "who_to_contact": [{"name": "x"}],
     "agreed_by": [CLIENT, THERAPIST],
 }
+SCREENING = {"instrument": "GAD-7", "items": [1] * 7, "recorded_by": WHO}
 T = TypeVar("T")
-FOREIGN = ("client", "goal", "step", "therapist", "session", "alert")  # clinic A's ids
+# A placeholder for the id of the first of A's FHIR resources of a type, as A's search finds it.
+FHIR_IDS = {
+    "episode": "EpisodeOfCare",
+    "consent": "Consent",
+    "questionnaire_response": "QuestionnaireResponse",
+    "observation": "Observation",
+}
+# Clinic A's ids; the last four are ids of A's FHIR resources.
+FOREIGN = ("client", "goal", "step", "therapist", "session", "alert", *FHIR_IDS)
 
 # service, method, path, body: every route that takes a client, goal, step, therapist, session or
 # alert id. {own_client} and {own_goal} are clinic B's own (to try A's therapist and step ids).
@@ -101,6 +110,12 @@ ROUTES = [
     ("intake", "GET", "/fhir/Consent?patient={client}", None),
     ("intake", "GET", "/fhir/QuestionnaireResponse?patient={client}", None),
     ("intake", "GET", "/fhir/Observation?patient={client}", None),
+    ("intake", "GET", "/fhir/Observation?subject=Patient/{client}", None),
+    ("intake", "GET", "/fhir/EpisodeOfCare?patient={client}", None),
+    ("intake", "GET", "/fhir/EpisodeOfCare/{episode}", None),
+    ("intake", "GET", "/fhir/Consent/{consent}", None),
+    ("intake", "GET", "/fhir/QuestionnaireResponse/{questionnaire_response}", None),
+    ("intake", "GET", "/fhir/Observation/{observation}", None),
     (
         "goals",
         "POST",
@@ -141,6 +156,7 @@ ROUTES = [
     ("goals", "GET", "/fhir/Goal/{goal}", None),
     ("goals", "GET", "/fhir/CarePlan/{client}", None),
     ("goals", "GET", "/fhir/CarePlan?patient={client}", None),
+    ("goals", "GET", "/fhir/Goal?patient={client}", None),
     ("progress", "POST", "/v1/clients/{client}/sessions", SESSION),
     ("progress", "GET", "/v1/clients/{client}/sessions/{session}", None),
     ("progress", "GET", "/v1/clients/{own_client}/sessions/{session}", None),
@@ -166,6 +182,8 @@ ROUTES = [
     ("progress", "GET", "/v1/clients/{client}/outcome", None),
     ("progress", "GET", "/v1/clients/{client}/summary", None),
     ("progress", "GET", "/fhir/Observation?patient={client}", None),
+    ("progress", "GET", "/fhir/Observation?subject=Patient/{client}", None),
+    ("progress", "GET", "/fhir/Observation/{session}-phq-9", None),
     # Last: if B could cancel, discharge or erase A's client, A's record would show it.
     ("goals", "POST", "/v1/goals/{goal}/cancellation", {"reason": "x"}),
     ("intake", "POST", "/v1/clients/{client}/discharge", ENDED),
@@ -231,6 +249,11 @@ def make_world(suite: Any, a: dict[str, str], b: dict[str, str]) -> World:
     therapist = {"name": "Dr A", "capacity": 5, "recorded_by": WHO}
     made = ok(requests.post(url(suite, "intake", "/v1/therapists"), json=therapist, headers=a), 201)
     ids = {"therapist": str(made["therapist_id"]), "client": refer(suite, a)}
+    intake_path = f"/v1/clients/{ids['client']}"
+    for step, body in (("consents", {**CONSENT, "signed_by": "Amara"}), ("screenings", SCREENING)):
+        answer = requests.post(url(suite, "intake", f"{intake_path}/{step}"), json=body, headers=a)
+        assert answer.status_code in (200, 201), answer.text
+    ids.update(fhir_ids(suite, ids["client"], a))
     proposal = {"title": "Sleep", "modality": "cbt", "priority": "high", "proposed_by": THERAPIST}
     goals_path = f"/v1/clients/{ids['client']}/goals"
     ids["goal"] = str(post_when_known(suite, "goals", goals_path, proposal, a)["goal_id"])
@@ -253,6 +276,16 @@ def make_world(suite: Any, a: dict[str, str], b: dict[str, str]) -> World:
     own["own_goal"] = str(post_when_known(suite, "goals", own_goals, proposal, b)["goal_id"])
     before = settled(lambda: a_view(suite, ids, a), "clinic A's record")
     return World(ids, own, before, settled(lambda: rows_of_tenant(suite, "clinic-b"), "B's rows"))
+
+
+def fhir_ids(suite: Any, client_id: str, headers: dict[str, str]) -> dict[str, str]:
+    """The ids of the client's first FHIR resource of each type, as its clinic finds them."""
+    ids = {}
+    for name, resource_type in FHIR_IDS.items():
+        path = f"/fhir/{resource_type}?patient={client_id}"
+        bundle = ok(requests.get(url(suite, "intake", path), headers=headers, timeout=10))
+        ids[name] = bundle["entry"][0]["resource"]["id"]
+    return ids
 
 
 def settled(look: Callable[[], T], what: str) -> T:

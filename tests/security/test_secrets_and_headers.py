@@ -47,7 +47,7 @@ def production(service: str, **overrides: str) -> dict[str, str]:
             "WAYPOINT_ENV": "production",
             "WAYPOINT_JWT_SECRET": base64.b64encode(os.urandom(48)).decode(),
             f"{prefix}_MASTER_KEY": a_key(),
-            f"{prefix}_PUBLIC_URL": f"https://{service}.clinic.example",
+            **{f"{s.upper()}_PUBLIC_URL": f"https://{s}.clinic.example" for s in SERVICES},
             **overrides,
         }
     )

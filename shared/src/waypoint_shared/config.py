@@ -17,6 +17,9 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 SERVICES = ("intake", "goals", "progress")
+# The other services whose FHIR bases a service's answers refer to: every Patient is intake's, and
+# a goal met names progress's Observation of the session's score.
+REFERRED_BASES = {"intake": (), "goals": ("intake", "progress"), "progress": ("intake",)}
 WEB_PORTS = {"intake": 8001, "goals": 8002, "progress": 8003}
 WORKER_PORTS = {"intake": 8101, "goals": 8102, "progress": 8103}
 DEVELOPMENT_SECRET = "waypoint-development-secret-change-me-0123456789"
@@ -91,6 +94,11 @@ class Settings:
     # Where callers reach this service (scheme://host[:port], no trailing slash): absolute links
     # are built from it, never from the request's Host header.
     public_url: str = ""
+    # Every service's public base URL as configured (`<SERVICE>_PUBLIC_URL`, only those set): a
+    # FHIR reference to another base is built from it (a Patient always points at intake's).
+    public_urls: Mapping[str, str] = field(default_factory=dict)
+    # Every service's web port (`<SERVICE>_WEB_PORT`): the development default of its public URL.
+    web_ports: Mapping[str, int] = field(default_factory=lambda: dict(WEB_PORTS))
     log_level: str = "INFO"
     # prometheus-client's multiprocess directory, set for web processes by the gunicorn settings
     metrics_dir: str | None = None
@@ -110,6 +118,18 @@ class Settings:
     @property
     def consumer_group(self) -> str:
         return f"{self.kafka.topic_prefix}waypoint-{self.service}"
+
+    def public_url_of(self, service: str) -> str:
+        """Where callers reach a service: its `<SERVICE>_PUBLIC_URL`, else the development
+        default on its web port (this service's own as `public_url`)."""
+        if service == self.service:
+            return self.public_url
+        return _public_url(self.public_urls.get(service), self.web_ports[service])
+
+    @property
+    def patient_base(self) -> str:
+        """The base URL of the service that serves Patient (intake): `INTAKE_PUBLIC_URL`."""
+        return self.public_url_of("intake")
 
 
 def shared_kafka_settings(env: Mapping[str, str] | None = None) -> KafkaSettings:
@@ -181,6 +201,8 @@ def load_settings(service: str, env: Mapping[str, str] | None = None) -> Setting
         idempotency_ttl_hours=float(env.get("WAYPOINT_IDEMPOTENCY_TTL_HOURS", "24")),
         environment=environment_of(env),
         public_url=_public_url(env.get(f"{prefix}_PUBLIC_URL"), web_port),
+        public_urls={s: v for s in SERVICES if (v := env.get(f"{s.upper()}_PUBLIC_URL", ""))},
+        web_ports={s: int(env.get(f"{s.upper()}_WEB_PORT", WEB_PORTS[s])) for s in SERVICES},
         log_level=log_level(env),
         metrics_dir=env.get("PROMETHEUS_MULTIPROC_DIR") or None,
         extra={k: v for k, v in env.items() if k.startswith(f"{prefix}_")},
@@ -255,7 +277,8 @@ def process_settings(service: str, env: Mapping[str, str] | None = None) -> Sett
 
 def check_production(settings: Settings) -> None:
     """In production, refuse development values, weak or missing secrets, and a missing public
-    URL; each refusal names the variable to set. In development, accept everything."""
+    URL, of this service or of one its FHIR answers refer to (intake's for a Patient); each
+    refusal names the variable to set. In development, accept everything."""
     if settings.environment != PRODUCTION:
         return
     prefix = settings.service.upper()
@@ -263,6 +286,11 @@ def check_production(settings: Settings) -> None:
         *_token_key_problems(settings),
         *_master_key_problems(f"{prefix}_MASTER_KEY", settings.extra.get(f"{prefix}_MASTER_KEY")),
         *_public_url_problems(settings.service, settings.extra.get(f"{prefix}_PUBLIC_URL")),
+        *[
+            problem
+            for other in REFERRED_BASES[settings.service]
+            for problem in _public_url_problems(other, settings.public_urls.get(other))
+        ],
     ]
     if problems:
         raise UnsafeConfiguration(

@@ -29,6 +29,8 @@ def production(**overrides: str) -> dict[str, str]:
         "WAYPOINT_JWT_SECRET": "s" * 32,
         "GOALS_MASTER_KEY": a_key(),
         "GOALS_PUBLIC_URL": "https://goals.clinic.example",
+        "INTAKE_PUBLIC_URL": "https://intake.clinic.example",
+        "PROGRESS_PUBLIC_URL": "https://progress.clinic.example",
         **overrides,
     }
     return {k: v for k, v in env.items() if v}
@@ -70,6 +72,8 @@ def test_production_is_the_default_when_waypoint_env_is_unset() -> None:
         ("GOALS_MASTER_KEY", "c2hvcnQ=", "GOALS_MASTER_KEY must be 32 bytes"),
         ("GOALS_PUBLIC_URL", "", "GOALS_PUBLIC_URL must be"),
         ("GOALS_PUBLIC_URL", "goals.clinic.example", "GOALS_PUBLIC_URL must be"),
+        ("INTAKE_PUBLIC_URL", "", "INTAKE_PUBLIC_URL must be"),
+        ("PROGRESS_PUBLIC_URL", "ftp://progress.clinic.example", "PROGRESS_PUBLIC_URL must be"),
     ],
 )
 def test_production_refuses_a_missing_development_or_weak_value_naming_it(
@@ -105,3 +109,20 @@ def test_development_accepts_the_published_defaults() -> None:
 def test_an_unknown_environment_is_refused_naming_the_variable() -> None:
     with pytest.raises(UnsafeConfiguration, match="WAYPOINT_ENV"):
         load_settings("goals", {"WAYPOINT_ENV": "staging"})
+
+
+def test_references_to_other_bases_are_built_from_their_public_urls() -> None:
+    settings = load_settings("goals", production())
+    assert settings.patient_base == "https://intake.clinic.example"
+    assert settings.public_url_of("progress") == "https://progress.clinic.example"
+    assert settings.public_url_of("goals") == settings.public_url
+
+
+def test_in_development_the_patient_base_is_intake_on_its_default_port() -> None:
+    settings = load_settings("progress", {"WAYPOINT_ENV": "development"})
+    assert settings.patient_base == "http://127.0.0.1:8001"
+
+
+def test_in_development_another_base_is_on_that_services_own_web_port() -> None:
+    env = {"WAYPOINT_ENV": "development", "INTAKE_WEB_PORT": "18001"}
+    assert load_settings("goals", env).patient_base == "http://127.0.0.1:18001"

@@ -104,7 +104,7 @@ def test_the_care_plan_search_returns_a_bundle_with_the_plan_and_its_goals(
     plan = plan_entry["resource"]
     CarePlan.model_validate(plan)
     assert (plan["status"], plan["intent"]) == ("active", "plan")
-    assert plan["subject"] == {"reference": f"Patient/{client_id}"}
+    assert plan["subject"] == {"reference": f"http://127.0.0.1:8001/fhir/Patient/{client_id}"}
     activities = [a["detail"] for a in plan["activity"]]
     assert [(a["description"], a["status"]) for a in activities] == [
         ("Wind down", "completed"),
@@ -126,7 +126,7 @@ def test_fhir_errors_are_operation_outcomes(api: GoalsApi) -> None:
     missing = api.get("/fhir/Goal/00000000-0000-4000-8000-000000000000")
     no_patient = api.get("/fhir/CarePlan")
 
-    for response, status in ((missing, 404), (no_patient, 422)):
+    for response, status in ((missing, 404), (no_patient, 400)):
         assert response.status_code == status
         assert response.mimetype == "application/fhir+json"
         assert response.get_json()["resourceType"] == "OperationOutcome"
@@ -136,3 +136,32 @@ def test_fhir_reads_need_the_goals_read_scope(api: GoalsApi, goal: str) -> None:
     api.scopes = "goals:write"
 
     assert api.get(goal.replace("/v1/goals/", "/fhir/Goal/")).status_code == 403
+
+
+def test_a_patients_goals_are_a_searchset_and_each_full_url_reads_back(
+    api: GoalsApi, client_id: str
+) -> None:
+    for _ in range(3):
+        api.propose(client_id)
+
+    first = api.get("/fhir/Goal", patient=client_id, _count=2).get_json()
+    links = {link["relation"]: link["url"] for link in first["link"]}
+
+    Bundle.model_validate(first)
+    assert (first["total"], len(first["entry"])) == (3, 2)
+    assert links["next"].startswith("http://127.0.0.1:8002/fhir/Goal?")
+    for entry in first["entry"]:
+        read = api.get(entry["fullUrl"].removeprefix("http://127.0.0.1:8002"))
+        assert read.status_code == 200
+        assert read.get_json() == entry["resource"]
+        assert read.get_json()["meta"]["lastUpdated"]
+
+
+def test_a_care_plans_goal_references_read_back(api: GoalsApi, client_id: str) -> None:
+    api.propose(client_id)
+
+    [plan, goal] = api.get("/fhir/CarePlan", patient=client_id).get_json()["entry"]
+
+    assert plan["resource"]["goal"] == [{"reference": goal["fullUrl"]}]
+    assert api.get(plan["fullUrl"].removeprefix("http://127.0.0.1:8002")).status_code == 200
+    assert api.get(goal["fullUrl"].removeprefix("http://127.0.0.1:8002")).status_code == 200

@@ -207,7 +207,8 @@ def test_a_met_target_is_the_fhir_goals_outcome_the_observation_that_met_it(
 
     assert body["outcomeReference"] == [
         {
-            "reference": f"Observation/{met.data['session_id']}-phq-9",
+            # progress's FHIR base serves the Observation
+            "reference": f"http://127.0.0.1:8003/fhir/Observation/{met.data['session_id']}-phq-9",
             "display": f"PHQ-9 6 on {met.data['date']} met the target",
         }
     ]

@@ -196,7 +196,7 @@ def test_the_episode_of_care_runs_from_the_referral_to_the_discharge(intake: Dri
     }
 
     assert episode["status"] == "finished"
-    assert episode["patient"] == {"reference": f"Patient/{client_id}"}
+    assert episode["patient"] == {"reference": f"http://127.0.0.1:8001/fhir/Patient/{client_id}"}
     assert episode["period"] == {"start": iso(SIX_WEEKS_AGO), "end": iso(TODAY)}
     assert extensions == {"age-group": "adult", "ending-reason": "completed_treatment"}
 

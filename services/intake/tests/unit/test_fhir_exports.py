@@ -17,12 +17,14 @@ from fhir.resources.R4B.patient import Patient
 from fhir.resources.R4B.questionnaire import Questionnaire
 from fhir.resources.R4B.questionnaireresponse import QuestionnaireResponse
 
+from waypoint_devkit.apps import bearer
 from waypoint_intake.domain.client import Client
 from waypoint_intake.entrypoints.fhir import mapping
 
 from .conftest import CLINICIAN, CONFIDENTIALITY, REFERRAL, THERAPIST, TREATMENT, Driver
 
 LOINC = "http://loinc.org"
+BASE = "http://127.0.0.1:8001/fhir"  # intake's public URL in tests, and so every Patient's
 FHIR_JSON = "application/fhir+json"
 
 T = TypeVar("T")
@@ -47,7 +49,7 @@ def searched(intake: Driver, resource_type: str, client_id: str) -> list[dict[st
     assert body["type"] == "searchset"
     for entry in body.get("entry", []):
         resource = entry["resource"]
-        assert entry["fullUrl"] == f"http://127.0.0.1:8001/fhir/{resource_type}/{resource['id']}"
+        assert entry["fullUrl"] == f"{BASE}/{resource_type}/{resource['id']}"
     return [e["resource"] for e in body.get("entry", [])]
 
 
@@ -82,7 +84,7 @@ def test_consents_export_with_their_scope_and_a_revoked_one_is_inactive(intake: 
 
     for body in (treatment, confidentiality):
         Consent.model_validate(body)
-        assert body["patient"] == {"reference": f"Patient/{client_id}"}
+        assert body["patient"] == {"reference": f"{BASE}/Patient/{client_id}"}
         assert (LOINC, "59284-0") in codes(body["category"][0])
     scope = "http://terminology.hl7.org/CodeSystem/consentscope"
     assert codes(treatment["scope"]) == {(scope, "treatment")}
@@ -116,7 +118,7 @@ def test_screenings_export_as_questionnaire_responses_with_item_scores_as_answer
     for body in (first, second):
         QuestionnaireResponse.model_validate(body)
         assert body["status"] == "completed"
-        assert body["subject"] == {"reference": f"Patient/{client_id}"}
+        assert body["subject"] == {"reference": f"{BASE}/Patient/{client_id}"}
     assert first["id"] == phq9["screening_id"]
     assert first["questionnaire"] == "https://waypoint.example/fhir/Questionnaire/phq-9|1.0.0"
     answers = [i["answer"][0] for i in first["item"]]
@@ -192,7 +194,7 @@ def test_screenings_export_as_loinc_survey_observations_panel_and_total(intake: 
     assert codes(by_code["44261-6"]["interpretation"][0]) == {(measures, "PHQ-9-moderately-severe")}
     panel = by_code["44249-1"]
     assert [c["valueInteger"] for c in panel["component"]] == [2] * 9
-    assert panel["hasMember"] == [{"reference": f"Observation/{by_code['44261-6']['id']}"}]
+    assert panel["hasMember"] == [{"reference": f"{BASE}/Observation/{by_code['44261-6']['id']}"}]
 
 
 def test_a_search_for_a_patient_of_another_tenant_matches_nothing(intake: Driver) -> None:
@@ -296,3 +298,107 @@ def test_a_preferred_language_in_therapist_preferences_must_be_a_bcp47_tag(
 
     assert response.status_code == 422
     assert "therapist_preferences" in response.get_json()["errors"]
+
+
+def walk_references(value: Any) -> list[str]:
+    """Every `reference` in a resource, however deep."""
+    if isinstance(value, dict):
+        here = [value["reference"]] if isinstance(value.get("reference"), str) else []
+        return here + [r for v in value.values() for r in walk_references(v)]
+    if isinstance(value, list):
+        return [r for v in value for r in walk_references(v)]
+    return []
+
+
+def test_every_full_url_and_reference_of_a_clients_exports_reads_back(intake: Driver) -> None:
+    client_id = intake.refer()
+    intake.step(client_id, "POST", "/consents", TREATMENT)
+    intake.screen(client_id, "PHQ-9", [1] * 9)
+    kinds = ("EpisodeOfCare", "Consent", "QuestionnaireResponse", "Observation")
+    bundles = [fhir(intake, f"/fhir/{kind}", patient=client_id) for kind in kinds]
+    urls = {e["fullUrl"] for b in bundles for e in b["entry"]}
+    urls |= {r for b in bundles for e in b["entry"] for r in walk_references(e["resource"])}
+
+    assert len(urls) == 6  # the patient, episode, consent, response, panel and total
+    for url in urls:
+        assert url.startswith(f"{BASE}/"), url
+        body = fhir(intake, url.removeprefix("http://127.0.0.1:8001"))
+        assert f"{body['resourceType']}/{body['id']}" == url.removeprefix(f"{BASE}/")
+        assert body["meta"]["lastUpdated"]
+
+
+def test_another_tenants_resource_reads_as_an_unknown_id_does(intake: Driver) -> None:
+    client_id = intake.refer()
+    intake.step(client_id, "POST", "/consents", TREATMENT)
+    [consent] = searched(intake, "Consent", client_id)
+    intake.tenant = "clinic-b"
+
+    theirs = intake.get(f"/fhir/Consent/{consent['id']}")
+    unknown = intake.get(f"/fhir/Consent/{uuid.uuid4()}")
+
+    assert theirs.status_code == unknown.status_code == 404
+    assert theirs.mimetype == FHIR_JSON
+    said = theirs.get_json()["issue"][0]["diagnostics"].replace(consent["id"], "<id>")
+    assert said == "Not Found: There is no Consent <id> here."
+
+
+def test_observations_are_searched_by_code_date_and_subject(intake: Driver) -> None:
+    client_id = intake.refer()
+    intake.screen(client_id, "PHQ-9", [2] * 9)
+    intake.screen(client_id, "GAD-7", [3] * 7)
+    today = fhir(intake, "/fhir/Observation", patient=client_id)["entry"][0]["resource"]
+    day = today["effectiveDateTime"][:10]
+
+    def ids(**query: Any) -> list[str]:
+        body = fhir(intake, "/fhir/Observation", **query)
+        return [e["resource"]["code"]["coding"][0]["code"] for e in body.get("entry", [])]
+
+    assert ids(patient=client_id, code="70274-6") == ["70274-6"]
+    assert ids(subject=f"Patient/{client_id}", code=f"{LOINC}|44261-6,{LOINC}|70274-6") == [
+        "44261-6",
+        "70274-6",
+    ]
+    assert len(ids(patient=client_id, date=f"eq{day}")) == 4
+    assert ids(patient=client_id, date=f"gt{day}") == []
+    assert ids(patient=client_id, _lastUpdated="lt2000-01-01") == []
+
+
+def test_a_search_pages_by_count_and_links_the_next_page(intake: Driver) -> None:
+    client_id = intake.refer()
+    for _ in range(3):
+        intake.screen(client_id, "GAD-7", [1] * 7)
+
+    first = fhir(intake, "/fhir/Observation", patient=client_id, _count=4)
+    links = {link["relation"]: link["url"] for link in first["link"]}
+    next_page = links["next"].removeprefix("http://127.0.0.1:8001")
+    second = intake.http.get(next_page, headers=bearer(intake.tenant)).get_json()
+
+    assert (first["total"], len(first["entry"]), len(second["entry"])) == (6, 4, 2)
+    assert links["next"].startswith(f"{BASE}/Observation?")
+    assert "next" not in {link["relation"] for link in second["link"]}
+    seen = [e["fullUrl"] for e in first["entry"] + second["entry"]]
+    assert len(set(seen)) == 6
+
+
+def test_unknown_search_parameters_are_ignored_unless_handling_is_strict(intake: Driver) -> None:
+    client_id = intake.refer()
+    query = {"patient": client_id, "colour": "red", "_format": "json"}
+
+    lenient = intake.get("/fhir/Consent", **query)
+    strict = intake.http.get(
+        "/fhir/Consent",
+        query_string=query,
+        headers={**bearer(intake.tenant), "Prefer": "handling=strict"},
+    )
+
+    assert lenient.status_code == 200
+    assert strict.status_code == 400
+    outcome = OperationOutcome.model_validate(strict.get_json())
+    assert any(issue.expression == ["colour"] for issue in outcome.issue)
+
+
+def test_the_capability_statement_needs_no_token(intake: Driver) -> None:
+    response = intake.http.get("/fhir/metadata")
+
+    assert response.status_code == 200
+    assert response.get_json()["resourceType"] == "CapabilityStatement"

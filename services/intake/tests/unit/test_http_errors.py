@@ -19,7 +19,7 @@ from waypoint_goals.entrypoints.app import create_app as create_goals_app
 from waypoint_intake.entrypoints.app import create_app as create_intake_app
 from waypoint_progress.entrypoints.app import create_app as create_progress_app
 from waypoint_shared.config import DEVELOPMENT_SECRET
-from waypoint_shared.http.auth import ALL_SCOPES, mint_token
+from waypoint_shared.http.auth import ALL_SCOPES, PUBLIC_PATHS, mint_token
 
 FACTORIES = {
     "intake": create_intake_app,
@@ -253,8 +253,8 @@ def api_calls(app: Flask) -> list[tuple[str, str]]:
     calls: list[tuple[str, str]] = []
     with app.test_request_context():
         for rule in app.url_map.iter_rules():
-            if not rule.rule.startswith(("/v1/", "/fhir/")):
-                continue
+            if not rule.rule.startswith(("/v1/", "/fhir/")) or rule.rule in PUBLIC_PATHS:
+                continue  # a FHIR base's CapabilityStatement is public
             values: dict[str, Any] = {
                 name: a_value_for(rule._converters[name]) for name in rule.arguments
             }
@@ -280,7 +280,7 @@ def test_every_route_of_every_service_refuses_missing_tokens_and_missing_scopes(
 def test_health_and_openapi_answer_without_a_token(service: Service) -> None:
     _, client = service
 
-    for path in ("/health/live", "/health/ready", "/openapi.json"):
+    for path in ("/health/live", "/health/ready", "/openapi.json", "/fhir/metadata"):
         assert client.get(path).status_code == 200, path
     assert re.fullmatch(r"3\.1\.\d+", client.get("/openapi.json").get_json()["openapi"])
 

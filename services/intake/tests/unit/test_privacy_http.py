@@ -259,10 +259,10 @@ def test_the_access_log_of_another_tenants_client_is_empty(intake: Driver) -> No
     assert other.get(f"/v1/clients/{client_id}/access-log").get_json()["items"] == []
 
 
-def test_a_client_id_that_is_not_a_uuid_in_a_fhir_search_is_a_422_not_an_audit(
+def test_a_client_id_that_is_not_a_uuid_in_a_fhir_search_is_a_400_not_an_audit(
     intake: Driver,
 ) -> None:
-    assert intake.get("/fhir/Consent", patient=str(uuid.uuid4())[:8]).status_code == 422
+    assert intake.get("/fhir/Consent", patient=str(uuid.uuid4())[:8]).status_code == 400
 
 
 def test_erasure_deletes_the_stored_reply_of_a_consent(intake: Driver) -> None:

@@ -113,7 +113,7 @@ def test_observations_are_a_valid_r4_searchset_with_loinc_and_local_codes(
     assert codes == [(LOINC, "44261-6"), (LOINC, "70274-6"), (MEASURES, "SRS"), (MEASURES, "ORS")]
     phq9 = observations[0]
     assert phq9.valueInteger == 8
-    assert present(phq9.subject).reference == f"Patient/{client_id}"
+    assert present(phq9.subject).reference == f"http://127.0.0.1:8001/fhir/Patient/{client_id}"
     assert present(present(phq9.category)[0].coding)[0].code == "survey"
     assert present(observations[3].valueQuantity).value == 27.0
     for entry in entries:
@@ -132,7 +132,7 @@ def test_fhir_errors_are_operation_outcomes(app: Flask) -> None:
     missing_patient = client.get("/fhir/Observation", headers=bearer())
     no_token = client.get(f"/fhir/Observation?patient={uuid.uuid4()}")
 
-    for response, status in ((missing_patient, 422), (no_token, 401)):
+    for response, status in ((missing_patient, 400), (no_token, 401)):
         assert response.status_code == status
         assert response.mimetype == "application/fhir+json"
         OperationOutcome.model_validate(response.get_json())
@@ -144,3 +144,53 @@ def test_the_picture_scale_places_moments_at_the_ends_of_the_calendar_inside_the
         scale = picture.Scale(times)
         for moment in times:
             assert picture.LEFT <= scale.x(moment) <= picture.WIDTH - picture.RIGHT
+
+
+def searched_ids(app: Flask, **query: str) -> list[str]:
+    response = app.test_client().get("/fhir/Observation", query_string=query, headers=bearer())
+    assert response.status_code == 200, response.get_data(as_text=True)
+    return [e["resource"]["id"] for e in response.get_json().get("entry", [])]
+
+
+def test_every_observation_of_a_search_reads_back_by_its_full_url(
+    app: Flask, client_id: str
+) -> None:
+    bundle = app.test_client().get(f"/fhir/Observation?patient={client_id}", headers=bearer())
+
+    for entry in bundle.get_json()["entry"]:
+        path = entry["fullUrl"].removeprefix("http://127.0.0.1:8003")
+        read = app.test_client().get(path, headers=bearer())
+        assert read.status_code == 200, path
+        assert read.get_json() == entry["resource"]
+        assert read.get_json()["meta"]["lastUpdated"]
+
+
+def test_another_tenants_observation_reads_as_an_unknown_one_does(
+    app: Flask, client_id: str
+) -> None:
+    [first, *_] = searched_ids(app, patient=client_id)
+    unknown = f"{uuid.uuid4()}-phq-9"
+
+    theirs = app.test_client().get(f"/fhir/Observation/{first}", headers=bearer("clinic-b"))
+    none = app.test_client().get(f"/fhir/Observation/{unknown}", headers=bearer("clinic-b"))
+
+    assert theirs.status_code == none.status_code == 404
+    OperationOutcome.model_validate(theirs.get_json())
+    assert theirs.get_data(as_text=True).replace(first, "<id>") == none.get_data(
+        as_text=True
+    ).replace(unknown, "<id>")
+
+
+def test_observations_are_searched_by_code_date_subject_and_paged(
+    app: Flask, client_id: str
+) -> None:
+    everything = searched_ids(app, patient=client_id)
+
+    assert searched_ids(app, subject=f"Patient/{client_id}", code=f"{MEASURES}|ORS") == [
+        everything[3]
+    ]
+    assert searched_ids(app, patient=client_id, code="44261-6,70274-6") == everything[:2]
+    assert searched_ids(app, patient=client_id, date="lt2000-01-01") == []
+    assert searched_ids(app, patient=client_id, date="ge2000-01-01") == everything
+    assert searched_ids(app, patient=client_id, _count="3", _offset="3") == everything[3:]
+    assert searched_ids(app, patient=client_id, _id=everything[1]) == [everything[1]]

@@ -107,7 +107,7 @@ def _from_http_exception(error: HTTPException) -> Response:
     extra: dict[str, Any] = {}
     data = getattr(error, "data", None) or {}
     messages = data.get("messages") if isinstance(data, dict) else None
-    if status == 422 and messages:
+    if status in (400, 422) and messages:  # a query (400 under /fhir) or a body
         extra["errors"] = _field_errors(messages)
         detail: str | None = "The request body or parameters are not valid."
     else:

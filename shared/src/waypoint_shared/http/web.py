@@ -12,7 +12,7 @@ from flask import Flask, Response, current_app, g, jsonify, request
 from flask_smorest import Blueprint
 from sqlalchemy import Engine, text
 
-from waypoint_shared.config import Settings
+from waypoint_shared.config import SERVICES, Settings
 from waypoint_shared.crypto.sealing import CryptoError, UnreadableRecord
 from waypoint_shared.eventstore.store import ConcurrencyConflict
 from waypoint_shared.http.auth import TokenVerifier, install_auth, requires
@@ -44,6 +44,7 @@ def create_base_app(
     app = Flask(f"waypoint_{settings.service}")
     app.config.update(
         WAYPOINT_PUBLIC_URL=settings.public_url,
+        WAYPOINT_PUBLIC_URLS={s: settings.public_url_of(s) for s in SERVICES},
         API_TITLE=title,
         API_VERSION="v1",
         OPENAPI_VERSION="3.1.0",

@@ -40,6 +40,14 @@ def load_goal(
     return Goal.rebuilt(goal_id, [e for e, _ in events])
 
 
+def goal_with_time(
+    goals: Goals, conn: Connection, tenant_id: str, goal_id: str
+) -> tuple[Goal, datetime]:
+    """A goal as it is, and when it last changed."""
+    events = goals.repository.replay(conn, tenant_id, goal_id)
+    return Goal.rebuilt(goal_id, [e for e, _ in events]), events[-1][1].occurred_at
+
+
 def load_staying_well_plan(
     goals: Goals, conn: Connection, tenant_id: str, client_id: str
 ) -> StayingWellPlan:
@@ -84,6 +92,15 @@ def goals_of(goals: Goals, conn: Connection, tenant_id: str, client_id: str) -> 
     """Every goal of a client (none for a client goals has not heard of): a CarePlan's goals."""
     rows = plan.goal_ids(conn, tenant_id, client_id, limit=ALL_GOALS)
     return [load_goal(goals, conn, tenant_id, goal_id) for _, goal_id in rows]
+
+
+def goals_with_times(
+    goals: Goals, conn: Connection, tenant_id: str, client_id: str
+) -> list[tuple[Goal, datetime]]:
+    """Every goal of a client, each with when it last changed (none for a client goals has not
+    heard of)."""
+    rows = plan.goal_ids(conn, tenant_id, client_id, limit=ALL_GOALS)
+    return [goal_with_time(goals, conn, tenant_id, goal_id) for _, goal_id in rows]
 
 
 def subject_access(

@@ -5,10 +5,14 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import uuid
+from collections.abc import Callable
+from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Table, bindparam, delete, insert, select
+from sqlalchemy import ColumnElement, Connection, Row, Table, bindparam, delete, insert, select
 
 from waypoint_intake.adapters.tables import client_index, external_ids, therapist_index
+from waypoint_shared.db.tables import events
 
 # The statements every referral runs, built once (a reused statement keeps its compiled form).
 _EXTERNAL_ID_HOLDER = select(external_ids.c.client_id).where(
@@ -128,3 +132,58 @@ def decode_cursor(cursor: str) -> int:
         return int(text.removeprefix("p:"))
     except ValueError as error:  # also bad base64 and bad UTF-8
         raise BadCursor(cursor) from error
+
+
+# Which client a FHIR resource of intake's belongs to, found from the tenant's events alone. The
+# ids of intake's FHIR resources derive from what the events hold in the clear: an episode of care
+# from the client id, a consent from the client id and the stream version of its grant, a
+# questionnaire response is its screening's id and the screening's two observations derive from
+# it; so nothing personal is opened to find the owner. The look-up scans the tenant's events of
+# one type: fine for a clinic's records; an index of its own if they grow large.
+FHIR_EVENT_OF = {
+    "EpisodeOfCare": "waypoint.intake.client_referred.",
+    "Consent": "waypoint.intake.consent_granted.",
+    "QuestionnaireResponse": "waypoint.intake.screening_recorded.",
+    "Observation": "waypoint.intake.screening_recorded.",
+}
+
+
+def _episode(row: Row[Any, Any, Any]) -> set[str]:
+    return {str(uuid.uuid5(uuid.UUID(row.client_id), "episode-of-care"))}
+
+
+def _consent(row: Row[Any, Any, Any]) -> set[str]:
+    return {str(uuid.uuid5(uuid.UUID(row.client_id), f"consent/{row.stream_version}"))}
+
+
+def _questionnaire_response(row: Row[Any, Any, Any]) -> set[str]:
+    return {str(row.data["screening_id"])}
+
+
+def _observations(row: Row[Any, Any, Any]) -> set[str]:
+    screening = uuid.UUID(str(row.data["screening_id"]))
+    return {str(uuid.uuid5(screening, part)) for part in ("panel", "total")}
+
+
+FHIR_IDS_OF: dict[str, Callable[[Row[Any, Any, Any]], set[str]]] = {
+    "EpisodeOfCare": _episode,
+    "Consent": _consent,
+    "QuestionnaireResponse": _questionnaire_response,
+    "Observation": _observations,
+}
+
+
+def owner_of_fhir_resource(
+    conn: Connection, tenant_id: str, resource_type: str, resource_id: str
+) -> str | None:
+    """The client of this tenant whose resource of that type has that id; None if none has."""
+    if resource_type not in FHIR_EVENT_OF:
+        return None
+    rows = conn.execute(
+        select(events.c.client_id, events.c.stream_version, events.c.data).where(
+            events.c.tenant_id == tenant_id,
+            events.c.type.startswith(FHIR_EVENT_OF[resource_type], autoescape=True),
+        )
+    )
+    ids_of = FHIR_IDS_OF[resource_type]
+    return next((row.client_id for row in rows if resource_id in ids_of(row)), None)

@@ -56,6 +56,13 @@ def find_client_with_times(
     return client, {r.stream_version: r.occurred_at for _, r in history}
 
 
+def owner_of_fhir_resource(
+    conn: Connection, tenant_id: str, resource_type: str, resource_id: str
+) -> str | None:
+    """The client of this tenant a FHIR resource of intake's belongs to; None if no client's."""
+    return indexes.owner_of_fhir_resource(conn, tenant_id, resource_type, resource_id)
+
+
 def subject_access(
     intake: Intake, conn: Connection, tenant_id: str, client_id: str
 ) -> tuple[Client, dict[str, Any]]:

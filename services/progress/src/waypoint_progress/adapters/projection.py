@@ -100,6 +100,21 @@ def facts_of_clients(
     return history
 
 
+def client_of_session(
+    conn: Connection, tenant_id: str, session_id: str, tables: ProjectionTables = LIVE
+) -> str | None:
+    """The client of this tenant whose kept session has that id (a scan of the tenant's
+    sessions); None if none has."""
+    t = tables.source_events
+    query = select(t.c.client_id, t.c.facts).where(
+        t.c.tenant_id == tenant_id, t.c.name == "session_recorded"
+    )
+    found = (
+        row.client_id for row in conn.execute(query) if row.facts.get("session_id") == session_id
+    )
+    return next(found, None)
+
+
 def standing_of(conn: Connection, tenant_id: str, client_id: str) -> ClientStanding:
     """What intake has told progress of a client in this tenant (referral, treatment consent,
     discharge), from the kept facts; another tenant's events of the same id are not seen."""

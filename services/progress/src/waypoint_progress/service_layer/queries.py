@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlalchemy import Connection, select
 
+from waypoint_progress.adapters import projection
 from waypoint_progress.adapters.projection import facts_of, has_client, utc
 from waypoint_progress.adapters.tables import timeline_entries as t
 from waypoint_progress.domain import course
@@ -169,6 +170,11 @@ def _as_last_recorded(session: SourceEvent) -> SourceEvent:
     if corrected_at is None:
         return session
     return replace(session, recorded_at=datetime.fromisoformat(str(corrected_at)))
+
+
+def client_of_session(conn: Connection, tenant_id: str, session_id: str) -> str | None:
+    """The client of this tenant who had that session; None if none did."""
+    return projection.client_of_session(conn, tenant_id, session_id)
 
 
 def subject_access(

@@ -12,6 +12,7 @@ from typing import Any
 
 from waypoint_goals.domain.goal import Goal, Step
 from waypoint_shared.catalog.instruments import instrument as instrument_entry
+from waypoint_shared.http import fhir
 
 ACHIEVEMENT = "http://terminology.hl7.org/CodeSystem/goal-achievement"
 PRIORITY = "http://terminology.hl7.org/CodeSystem/goal-priority"
@@ -30,7 +31,7 @@ def goal_resource(goal: Goal) -> dict[str, Any]:
         "category": [{"coding": [{"system": MODALITY, "code": details["modality"]}]}],
         "priority": {"coding": [{"system": PRIORITY, "code": f"{details['priority']}-priority"}]},
         "description": {"text": details["title"]},
-        "subject": {"reference": f"Patient/{goal.client_id}"},
+        "subject": fhir.reference("Patient", goal.client_id),
         "expressedBy": _party(details["proposed_by"]),
         "addresses": [{"display": concern} for concern in details.get("addresses") or []],
         "note": [{"text": text} for text in _notes(details)],
@@ -50,8 +51,8 @@ def care_plan_resource(client_id: str, goals: list[Goal]) -> dict[str, Any]:
         "status": _plan_status([goal.lifecycle_status for goal in goals]),
         "intent": "plan",
         "title": "Goals and action steps",
-        "subject": {"reference": f"Patient/{client_id}"},
-        "goal": [{"reference": f"Goal/{goal.goal_id}"} for goal in goals],
+        "subject": fhir.reference("Patient", client_id),
+        "goal": [fhir.reference("Goal", goal.goal_id) for goal in goals],
         "activity": [_activity(goal, step) for goal in goals for step in goal.steps.values()],
     }
 
@@ -88,7 +89,9 @@ def _outcome(met: dict[str, Any] | None) -> list[dict[str, Any]]:
     instrument, score = met["instrument"], met["score"]
     return [
         {
-            "reference": f"Observation/{met['session_id']}-{instrument.lower()}",
+            **fhir.reference(
+                "Observation", f"{met['session_id']}-{instrument.lower()}", "progress"
+            ),
             "display": f"{instrument} {score:g} on {met['met_on']} met the target",
         }
     ]
@@ -109,7 +112,7 @@ def _activity(goal: Goal, step: Step) -> dict[str, Any]:
         "kind": "Task",
         "status": status,
         "description": step.description,
-        "goal": [{"reference": f"Goal/{goal.goal_id}"}],
+        "goal": [fhir.reference("Goal", goal.goal_id)],
     }
     if step.due_date:
         detail["scheduledPeriod"] = {"end": step.due_date}

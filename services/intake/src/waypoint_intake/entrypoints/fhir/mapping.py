@@ -13,6 +13,7 @@ from waypoint_intake.entrypoints.client_schemas import is_language_tag
 from waypoint_shared.catalog.fhir_definitions import code_system_url
 from waypoint_shared.catalog.instruments import instrument, interpretation
 from waypoint_shared.catalog.questionnaires import PANELS, loinc, questionnaire_response_items
+from waypoint_shared.http import fhir
 
 CONSENT_SCOPE = "http://terminology.hl7.org/CodeSystem/consentscope"
 OBSERVATION_CATEGORY = "http://terminology.hl7.org/CodeSystem/observation-category"
@@ -70,7 +71,7 @@ def consent(client_id: str, granted: dict[str, Any]) -> dict[str, Any]:
             {"coding": [CONSENT_DOCUMENT]},
             {"coding": [{"system": code_system_url("consent-kind"), "code": kind}]},
         ],
-        "patient": {"reference": f"Patient/{client_id}"},
+        "patient": fhir.reference("Patient", client_id),
         "dateTime": granted["signed_at"],
         "performer": [{"display": granted["signed_by"]}],
         "policy": [{"uri": f"{SUITE}/consent-documents/{document}"}],
@@ -89,7 +90,7 @@ def episode_of_care(client: Client) -> dict[str, Any]:
         "resourceType": "EpisodeOfCare",
         "id": str(uuid.uuid5(uuid.UUID(client.client_id), "episode-of-care")),
         "status": EPISODE_STATUS.get(client.status, "planned"),
-        "patient": {"reference": f"Patient/{client.client_id}"},
+        "patient": fhir.reference("Patient", client.client_id),
     }
     period = {"start": client.details.get("referred_on"), "end": client.discharged_on}
     if any(period.values()):
@@ -121,7 +122,7 @@ def questionnaire_response(
         "id": screening["screening_id"],
         "questionnaire": PANELS[name].canonical,
         "status": "completed",
-        "subject": {"reference": f"Patient/{client_id}"},
+        "subject": fhir.reference("Patient", client_id),
         "authored": authored.isoformat(),
         "item": questionnaire_response_items(name, screening["items"], screening["total"]),
     }
@@ -141,9 +142,9 @@ def observations(
         "category": [
             {"coding": [{"system": OBSERVATION_CATEGORY, "code": "survey", "display": "Survey"}]}
         ],
-        "subject": {"reference": f"Patient/{client_id}"},
+        "subject": fhir.reference("Patient", client_id),
         "effectiveDateTime": screening.get("administered_on") or recorded.isoformat(),
-        "derivedFrom": [{"reference": f"QuestionnaireResponse/{screening_id}"}],
+        "derivedFrom": [fhir.reference("QuestionnaireResponse", screening_id)],
     }
     total = {
         **common,
@@ -156,28 +157,10 @@ def observations(
         **common,
         "id": str(uuid.uuid5(uuid.UUID(screening_id), "panel")),
         "code": {"coding": [loinc(panel_codes.panel, panel_codes.panel_display)]},
-        "hasMember": [{"reference": f"Observation/{total_id}"}],
+        "hasMember": [fhir.reference("Observation", total_id)],
         "component": [
             {"code": {"coding": [loinc(code)]}, "valueInteger": score}
             for (code, _text), score in zip(panel_codes.items, screening["items"], strict=True)
         ],
     }
     return [panel, total]
-
-
-def searchset(resources: list[dict[str, Any]], base_url: str, self_url: str) -> dict[str, Any]:
-    """A search result Bundle whose entries carry absolute fullUrls."""
-    return {
-        "resourceType": "Bundle",
-        "type": "searchset",
-        "total": len(resources),
-        "link": [{"relation": "self", "url": self_url}],
-        "entry": [
-            {
-                "fullUrl": f"{base_url}fhir/{r['resourceType']}/{r['id']}",
-                "resource": r,
-                "search": {"mode": "match"},
-            }
-            for r in resources
-        ],
-    }

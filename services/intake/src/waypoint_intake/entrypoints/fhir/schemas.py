@@ -1,35 +1,23 @@
-"""Schemas of intake's FHIR endpoints: the search parameter, and the resources for the docs
-(the bodies are FHIR R4 JSON, answered as built)."""
+"""Query schemas of intake's FHIR searches: each names the patient (the client), and the
+parameters FHIR R4 defines for its resource type that intake answers."""
 
-from marshmallow import INCLUDE, RAISE, Schema, fields, validate
+from __future__ import annotations
 
-UUID_PATTERN = r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
-
-
-class PatientSearchSchema(Schema):
-    class Meta:
-        unknown = RAISE
-
-    patient = fields.String(
-        required=True,
-        validate=validate.Regexp(rf"^(Patient/)?{UUID_PATTERN}$"),
-        metadata={"description": "the client id, or Patient/<client id>"},
-    )
+from waypoint_shared.http import fhir
 
 
-class FhirResourceSchema(Schema):
-    """A FHIR R4 resource (see hl7.org/fhir/R4)."""
+class PatientSearchSchema(fhir.PatientSearchSchema):
+    """EpisodeOfCare and Consent: by patient, and `date` (the period; the day signed)."""
 
-    class Meta:
-        unknown = INCLUDE
-
-    resourceType = fields.String(required=True)
-    id = fields.String()
+    date = fhir.date_param("The episode's period, or the day the consent was signed")
 
 
-class FhirBundleSchema(FhirResourceSchema):
-    """A FHIR R4 Bundle of type searchset."""
+class QuestionnaireResponseSearchSchema(fhir.PatientSearchSchema):
+    subject = fhir.patient_param("The client, as `patient`")
+    authored = fhir.date_param("When the questionnaire was filled in")
 
-    type = fields.String(required=True)
-    total = fields.Integer()
-    entry = fields.List(fields.Dict())
+
+class ObservationSearchSchema(fhir.PatientSearchSchema):
+    subject = fhir.patient_param("The client, as `patient`")
+    code = fhir.token_param("The LOINC code of the panel or total, `system|code` or `code`")
+    date = fhir.date_param("The day the questionnaire was filled in (effectiveDateTime)")

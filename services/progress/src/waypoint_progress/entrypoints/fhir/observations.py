@@ -11,6 +11,7 @@ from waypoint_progress.domain.scoring import INSTRUMENTS
 from waypoint_progress.domain.sources import SourceEvent
 from waypoint_shared.catalog.instruments import instrument as instrument_entry
 from waypoint_shared.catalog.instruments import interpretation
+from waypoint_shared.http import fhir
 
 CATEGORY = "http://terminology.hl7.org/CodeSystem/observation-category"
 UCUM = "http://unitsofmeasure.org"
@@ -41,7 +42,7 @@ def observation(client_id: str, session: SourceEvent, measure: Mapping[str, Any]
             "coding": [instrument_entry(instrument).coding.as_fhir()],
             "text": instrument,
         },
-        "subject": {"reference": f"Patient/{client_id}"},
+        "subject": fhir.reference("Patient", client_id),
         "effectiveDateTime": session.facts["date"],
         "issued": session.recorded.isoformat(),
         **_value(instrument, measure["total"]),
@@ -58,19 +59,3 @@ def _value(instrument: str, total: float) -> dict[str, Any]:
     if INSTRUMENTS[instrument].integer:
         return {"valueInteger": int(total)}
     return {"valueQuantity": {"value": total, "unit": "score", "system": UCUM, "code": "{score}"}}
-
-
-def searchset(base_url: str, resources: Sequence[dict[str, Any]]) -> dict[str, Any]:
-    return {
-        "resourceType": "Bundle",
-        "type": "searchset",
-        "total": len(resources),
-        "entry": [
-            {
-                "fullUrl": f"{base_url}fhir/{r['resourceType']}/{r['id']}",
-                "resource": r,
-                "search": {"mode": "match"},
-            }
-            for r in resources
-        ],
-    }

@@ -1,10 +1,16 @@
-"""Query schemas of the FHIR endpoints."""
+"""Query schemas of progress's FHIR searches."""
 
-from marshmallow import RAISE, Schema, fields
+from __future__ import annotations
+
+from waypoint_shared.http import fhir
 
 
-class ObservationSearchSchema(Schema):
-    class Meta:
-        unknown = RAISE
+class ObservationSearchSchema(fhir.PatientSearchSchema):
+    """Observation: a client's session measures, by patient (or subject), code and date."""
 
-    patient = fields.UUID(required=True, metadata={"description": "The client id"})
+    subject = fhir.patient_param("The client, as `patient`")
+    code = fhir.token_param(
+        "The instrument's code (LOINC for PHQ-9 and GAD-7, the suite's measures for ORS and "
+        "SRS), `system|code` or `code`"
+    )
+    date = fhir.date_param("The session's date (effectiveDateTime)")
