@@ -285,7 +285,8 @@ def test_once_projected_the_timeline_fhir_and_outcome_show_the_amended_measures(
     history = client.get(f"/v1/clients/{referred}/history", headers=bearer()).get_json()
     assert phq9["issued"] == history["items"][-1]["recorded_at"]
     srs = [e["resource"] for e in bundle["entry"] if e["resource"]["code"]["text"] == "SRS"]
-    assert srs == []  # the amendment measured PHQ-9 and GAD-7 only
+    # The amendment measured PHQ-9 and GAD-7 only: the SRS once published was entered in error.
+    assert [o["status"] for o in srs] == ["entered-in-error"]
     outcome = client.get(f"/v1/clients/{referred}/outcome", headers=bearer()).get_json()
     assert outcome["last"]["PHQ-9"] == 16
 

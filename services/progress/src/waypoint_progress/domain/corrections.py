@@ -6,7 +6,9 @@ A recorded session is never edited: a clinician who typed a wrong score records 
 facts (timeline, milestones, alerts, outcome, trajectories, FHIR) reads them through `corrected`:
 
 - an amended session carries the measures of its last amendment (in the order progress recorded
-  them) and keeps its id, date, attendance and times, so its timeline entry keeps its place;
+  them) and keeps its id, date, attendance and times, so its timeline entry keeps its place; the
+  measures of instruments the amendment no longer scores are kept apart (`measures_withdrawn`),
+  so the Observations once published for them can say they were entered in error;
 - a session entered in error stays among the facts, marked, so its timeline entry says so and the
   milestones once published from it can be withdrawn; it counts for nothing (`counts`);
 - the corrections themselves stay too: they are entries of the timeline, at the time they were
@@ -68,7 +70,14 @@ def _session_as_corrected(session: SourceEvent, last: dict[str, SourceEvent]) ->
     }
     if correction.name == AMENDED:
         facts["measures"] = correction.facts["measures"]
+        facts["measures_withdrawn"] = _dropped(session.facts["measures"], facts["measures"])
     return replace(session, facts=facts)
+
+
+def _dropped(before: list[dict[str, object]], after: list[dict[str, object]]) -> list[object]:
+    """The measures of instruments an amendment no longer scores: they were recorded in error."""
+    kept = {m["instrument"] for m in after}
+    return [m for m in before if m["instrument"] not in kept]
 
 
 def counts(event: SourceEvent) -> bool:

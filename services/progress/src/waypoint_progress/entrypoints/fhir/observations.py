@@ -24,19 +24,27 @@ def observation_id(session_id: str, instrument: str) -> str:
 
 
 def observations(client_id: str, sessions: Sequence[SourceEvent]) -> list[dict[str, Any]]:
+    """Each session's measures, last changed when the session was recorded or corrected; an
+    instrument an amendment dropped stays, entered in error."""
     return [
-        observation(client_id, session, measure)
+        fhir.recorded(observation(client_id, session, measure, status), session.recorded)
         for session in sessions
-        for measure in session.facts["measures"]
+        for measures, status in (
+            (session.facts["measures"], STATUS[session.facts.get("correction")]),
+            (session.facts.get("measures_withdrawn", []), STATUS["entered_in_error"]),
+        )
+        for measure in measures
     ]
 
 
-def observation(client_id: str, session: SourceEvent, measure: Mapping[str, Any]) -> dict[str, Any]:
+def observation(
+    client_id: str, session: SourceEvent, measure: Mapping[str, Any], status: str = "final"
+) -> dict[str, Any]:
     instrument = measure["instrument"]
     return {
         "resourceType": "Observation",
         "id": observation_id(session.facts["session_id"], instrument),
-        "status": STATUS[session.facts.get("correction")],
+        "status": status,
         "category": [{"coding": [{"system": CATEGORY, "code": "survey", "display": "Survey"}]}],
         "code": {
             "coding": [instrument_entry(instrument).coding.as_fhir()],

@@ -26,15 +26,11 @@ OBSERVATION_ID = re.compile(rf"^(?P<session>{fhir.UUID})-[a-z0-9-]{{1,16}}$")
 
 
 def _observations(client_id: str) -> list[dict[str, Any]]:
-    """The client's session measures, each last changed when its session was recorded."""
+    """The client's session measures as Observations."""
     wired = container()
     with read(wired.engine) as conn:
         sessions = queries.session_measures(conn, principal().tenant, client_id)
-    return [
-        fhir.recorded(observations.observation(client_id, session, measure), session.recorded)
-        for session in sessions
-        for measure in session.facts["measures"]
-    ]
+    return observations.observations(client_id, sessions)
 
 
 @capabilities.read(blp, "Observation", "<string:observation_id>")
