@@ -78,6 +78,7 @@ def add_partitions(
     options: dict[str, Any] = {**settings.client_options(), "request_timeout_ms": 10_000}
     admin = KafkaAdminClient(**options)
     try:
+        _await_partitions(admin, dict.fromkeys(wanted, 1))  # those just created, too
         existing = _partition_counts(admin, list(wanted))
         raised = {name: wanted[name] for name, count in existing.items() if count < wanted[name]}
         if raised:
@@ -94,9 +95,13 @@ def _partition_counts(admin: KafkaAdminClient, names: list[str]) -> dict[str, in
 
 
 def _await_partitions(admin: KafkaAdminClient, wanted: dict[str, int], timeout: float = 30) -> None:
-    """Until the brokers' metadata shows the new partitions (a rerun then sees them too)."""
+    """Until the brokers' metadata shows the topics with their partitions (so that a rerun, or
+    the next command, sees them too)."""
     deadline = time.monotonic() + timeout
-    while any(c < wanted[n] for n, c in _partition_counts(admin, list(wanted)).items()):
+    while True:
+        counts = _partition_counts(admin, list(wanted))
+        if all(counts.get(name, 0) >= count for name, count in wanted.items()):
+            return
         if time.monotonic() > deadline:
             raise TimeoutError(f"partitions not visible after {timeout}s: {wanted}")
         time.sleep(0.2)
