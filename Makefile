@@ -4,7 +4,7 @@ PY := .venv/bin/python
 UV := $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
 PYTEST_ARGS ?=
 
-.PHONY: help setup run run-cluster test test-fast lint fmt kafka kafka-jars fhir-validator topics token up down golden bench faults clean
+.PHONY: help setup run run-cluster up-cluster test test-fast lint fmt kafka kafka-jars fhir-validator topics token up down golden bench faults clean
 
 help:
 	@echo "make run      set up and start Kafka + the six processes (Ctrl-C stops)"
@@ -13,6 +13,7 @@ help:
 	@echo "make lint     ruff + import-linter + mypy --strict;  make fmt: format"
 	@echo "make kafka    run only the local Apache Kafka broker;  make topics: create topics"
 	@echo "make token    print a development token;  make up/down: docker compose"
+	@echo "make up-cluster  docker compose's cluster profile (three brokers, replicas, HAProxy)"
 	@echo "make bench    benchmarks, as ratios against raw baselines (bench/results/)"
 	@echo "make faults   long fault-injection runs and fuzzing (FAULTS_SCALE, FUZZ_EXAMPLES)"
 
@@ -58,6 +59,10 @@ up:
 down:
 	docker compose down
 
+# docker-compose.yml's cluster profile: HAProxy and, through its dependencies, the whole cluster.
+up-cluster:
+	docker compose --profile cluster up --build -d haproxy
+
 # --- checking ------------------------------------------------------------------------------
 # The test folders have no __init__.py and share module names (conftest); mypy names their
 # modules by their path from the repository root, as pytest's importlib mode does.
@@ -88,6 +93,7 @@ bench: setup
 	cd bench && ../$(PY) rebuild_throughput.py
 	cd bench && ../$(PY) e2e_latency.py
 	cd bench && ../$(PY) rate_limit_isolation.py
+	cd bench && ../$(PY) event_sizes.py
 
 # Longer fault tests (more commands, more kills) and more fuzzing than `make test` runs.
 FAULTS_SCALE ?= 10

@@ -77,32 +77,37 @@ def journey(client_id: str) -> list[tuple[str, str, dict[str, Any]]]:
     # fmt: on
 
 
-def record(
+def sealed_event(
     service: str, stream: str, version: int, client_id: str, name: str, data: dict, at: datetime
-) -> tuple[bytes, bytes, list[tuple[str, bytes]]]:
-    """The Kafka record of one event as its service publishes it: validated, personal sealed."""
+) -> RecordedEvent:
+    """One event as its service stores it: validated against the catalog, personal sealed."""
     event_type = f"waypoint.{service}.{name}.v1"
     plain = catalog.validate_plain(event_type, {"client_id": client_id, **data})
     personal = catalog.lookup(event_type).personal_fields
     sealed = seal_fields(KEY, Place(service, "bench", client_id, event_type, ""), plain, personal)
-    event = RecordedEvent(
+    return RecordedEvent(
         1, str(uuid.uuid4()), "bench", stream, version, client_id, event_type, 1, at, sealed, {}
     )
-    return encode(event, service)
+
+
+def journey_events(client_id: str) -> list[tuple[str, RecordedEvent]]:
+    """One client's journey as (service, event), a day apart, with per-store stream versions."""
+    versions, made = Counter[tuple[str, str]](), []
+    for day, (service, name, data) in enumerate(journey(client_id)):
+        stream = data.get("goal_id", client_id)  # goals keep a stream per goal
+        versions[service, stream] += 1  # each service has its own store
+        at = START + timedelta(days=day)
+        version = versions[service, stream]
+        made.append((service, sealed_event(service, stream, version, client_id, name, data, at)))
+    return made
 
 
 def publish(settings: KafkaSettings, events: int) -> int:
     """events // 10 client journeys onto the three topics; returns how many events were sent."""
     producer, sent = durable_producer(settings), 0
     for _ in range(events // 10):
-        client_id, versions = str(uuid.uuid4()), Counter[tuple[str, str]]()
-        for day, (service, name, data) in enumerate(journey(client_id)):
-            stream = data.get("goal_id", client_id)  # goals keep a stream per goal
-            versions[service, stream] += 1  # each service has its own store
-            at = START + timedelta(days=day)
-            key, value, headers = record(
-                service, stream, versions[service, stream], client_id, name, data, at
-            )
+        for service, event in journey_events(str(uuid.uuid4())):
+            key, value, headers = encode(event, service)
             topic = topic_of(service, settings.topic_prefix)
             producer.send(topic, key=key, value=value, headers=headers)
             sent += 1

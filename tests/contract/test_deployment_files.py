@@ -10,14 +10,22 @@ from pathlib import Path
 
 import pytest
 from ruamel.yaml import YAML  # installed with check-jsonschema (dev group); PyYAML is not
+from sqlalchemy import make_url
 
-from waypoint_shared.config import DEVELOPMENT_MASTER_KEY, DEVELOPMENT_SECRET
+from waypoint_devkit import balancer
+from waypoint_devkit.infrastructure import unavailable
+from waypoint_shared.config import DEVELOPMENT_MASTER_KEY, DEVELOPMENT_SECRET, shared_kafka_settings
+from waypoint_shared.messaging.topics import suite_topics
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE_FILE = ROOT / "docker-compose.yml"
 SERVICES = ("intake", "goals", "progress")
 PROCESSES = [f"{service}-{kind}" for service in SERVICES for kind in ("web", "worker")]
 DOCKERFILE = ROOT / "deploy" / "Dockerfile"  # one for every service, named by build args
+BROKERS = ("kafka-1", "kafka-2", "kafka-3")
+CLUSTER_PROCESSES = [f"{process}-{i}" for process in PROCESSES for i in (1, 2)]
+CLUSTER = {*BROKERS, "cluster-kafka-setup", "cluster-postgres", *CLUSTER_PROCESSES, "haproxy"}
+HAPROXY_CONFIG = ROOT / "deploy" / "haproxy" / "haproxy.cfg"
 
 
 def dev_tool(name: str) -> str:
@@ -87,17 +95,25 @@ def kafka_environment() -> dict:
     return compose_services()["kafka"]["environment"]
 
 
-def test_kafka_authenticates_clients_with_scram_over_tls_and_authorises_by_acl():
-    env = kafka_environment()
-    listeners = dict(p.split(":") for p in env["KAFKA_LISTENER_SECURITY_PROTOCOL_MAP"].split(","))
+def protocols(env: dict) -> dict[str, str]:
+    return dict(p.split(":") for p in env["KAFKA_LISTENER_SECURITY_PROTOCOL_MAP"].split(","))
+
+
+def assert_scram_over_tls_and_acls(env: dict) -> None:
     advertised = [a.split("://")[0] for a in env["KAFKA_ADVERTISED_LISTENERS"].split(",")]
-    assert advertised and all(listeners[name] == "SASL_SSL" for name in advertised)
+    assert advertised and all(protocols(env)[name] == "SASL_SSL" for name in advertised)
     assert env["KAFKA_SASL_ENABLED_MECHANISMS"] == "SCRAM-SHA-512"
     assert env["KAFKA_CONTROLLER_LISTENER_NAMES"] == "CONTROLLER"
-    assert "CONTROLLER://localhost:" in env["KAFKA_LISTENERS"]  # the controller on loopback
     assert env["KAFKA_AUTHORIZER_CLASS_NAME"].endswith("metadata.authorizer.StandardAuthorizer")
     assert str(env["KAFKA_ALLOW_EVERYONE_IF_NO_ACL_FOUND"]) == "false"
+    assert str(env["KAFKA_AUTO_CREATE_TOPICS_ENABLE"]) == "false"
     assert set(env["KAFKA_SUPER_USERS"].split(";")) == {"User:controller", "User:admin"}
+
+
+def test_kafka_authenticates_clients_with_scram_over_tls_and_authorises_by_acl():
+    env = kafka_environment()
+    assert_scram_over_tls_and_acls(env)
+    assert "CONTROLLER://localhost:" in env["KAFKA_LISTENERS"]  # the controller on loopback
 
 
 def test_kafka_credentials_and_certificates_are_required_from_the_operator():
@@ -111,7 +127,7 @@ def test_kafka_credentials_and_certificates_are_required_from_the_operator():
     assert not re.search(r"\$\{WAYPOINT_KAFKA_\w+:-", text), "no Kafka secret has a default"
 
 
-@pytest.mark.parametrize("process", PROCESSES)
+@pytest.mark.parametrize("process", PROCESSES + CLUSTER_PROCESSES)
 def test_each_service_process_connects_to_kafka_as_its_own_principal(process):
     service = process.split("-")[0]
     env = compose_services()[process]["environment"]
@@ -178,7 +194,7 @@ def compose_environment(process: str) -> dict[str, str]:
     return {k: str(v) for k, v in compose_services()[process]["environment"].items()}
 
 
-@pytest.mark.parametrize("process", PROCESSES)
+@pytest.mark.parametrize("process", PROCESSES + CLUSTER_PROCESSES)
 def test_every_process_runs_in_production_and_compose_refuses_to_start_without_its_secrets(
     process,
 ):
@@ -204,3 +220,168 @@ def test_prometheus_scrapes_the_web_processes_with_a_bearer_token_from_a_mounted
     token_file = web["authorization"]["credentials_file"]
     mounted = [v.split(":")[-2] for v in compose_services()["prometheus"]["volumes"]]
     assert web["authorization"]["type"] == "Bearer" and token_file in mounted
+
+
+# --- the cluster profile ----------------------------------------------------------------------
+
+
+def in_profile(profile: str) -> set[str]:
+    return {n for n, s in compose_services().items() if profile in s.get("profiles", [])}
+
+
+def started_with(name: str) -> set[str]:
+    """What `docker compose up <name>` starts: the service and, transitively, its dependencies."""
+    services, found, todo = compose_services(), set(), [name]
+    while todo:
+        current = todo.pop()
+        if current not in found:
+            found.add(current)
+            todo.extend(services[current].get("depends_on") or {})
+    return found
+
+
+def test_the_cluster_profile_holds_three_brokers_postgres_two_replicas_of_each_and_haproxy():
+    assert in_profile("cluster") == CLUSTER
+
+
+def test_starting_haproxy_in_the_cluster_profile_starts_the_whole_cluster_and_nothing_else():
+    assert started_with("haproxy") == CLUSTER
+    waits = compose_services()["haproxy"]["depends_on"]
+    assert {n for n, w in waits.items() if w["condition"] == "service_healthy"} == set(
+        CLUSTER_PROCESSES
+    )
+
+
+def broker_environment(name: str) -> dict:
+    return compose_services()[name]["environment"]
+
+
+@pytest.mark.parametrize("broker", BROKERS)
+def test_each_broker_is_a_voter_of_one_three_node_quorum_reachable_by_the_others(broker):
+    env = broker_environment(broker)
+    voters = dict(v.split("@") for v in env["KAFKA_CONTROLLER_QUORUM_VOTERS"].split(","))
+    controller_port = re.search(r"CONTROLLER://:(\d+)", env["KAFKA_LISTENERS"]).group(1)
+
+    assert voters == {str(i): f"kafka-{i}:{controller_port}" for i in (1, 2, 3)}
+    assert voters[str(env["KAFKA_NODE_ID"])].split(":")[0] == broker
+    assert env["KAFKA_PROCESS_ROLES"] == "broker,controller"
+    assert f"SASL_SSL://{broker}:9092" in env["KAFKA_ADVERTISED_LISTENERS"]
+    assert env["CLUSTER_ID"] == broker_environment("kafka-1")["CLUSTER_ID"]
+    assert env["CLUSTER_ID"] != kafka_environment()["CLUSTER_ID"]
+
+
+@pytest.mark.parametrize("broker", BROKERS)
+def test_each_broker_is_secured_as_the_single_one_and_its_controller_speaks_tls(broker):
+    env = broker_environment(broker)
+    assert_scram_over_tls_and_acls(env)
+    assert set(protocols(env).values()) == {"SASL_SSL"}  # on the network, the controller too
+    assert env["KAFKA_SSL_TRUSTSTORE_LOCATION"] == "/etc/kafka/secrets/ca.pem"  # peers' CA
+
+
+@pytest.mark.parametrize("broker", BROKERS)
+def test_each_broker_replicates_its_own_topics_three_times_with_two_in_sync(broker):
+    env = {k: str(v) for k, v in broker_environment(broker).items()}
+    for topic in ("OFFSETS_TOPIC", "TRANSACTION_STATE_LOG", "SHARE_COORDINATOR_STATE_TOPIC"):
+        assert env[f"KAFKA_{topic}_REPLICATION_FACTOR"] == "3", topic
+    for topic in ("TRANSACTION_STATE_LOG", "SHARE_COORDINATOR_STATE_TOPIC"):
+        assert env[f"KAFKA_{topic}_MIN_ISR"] == "2", topic
+    assert (env["KAFKA_DEFAULT_REPLICATION_FACTOR"], env["KAFKA_MIN_INSYNC_REPLICAS"]) == ("3", "2")
+
+
+@pytest.mark.parametrize("name", ["cluster-kafka-setup", *CLUSTER_PROCESSES])
+def test_the_cluster_creates_every_topic_with_three_replicas_and_two_in_sync(name):
+    env = {k: str(v) for k, v in compose_services()[name]["environment"].items()}
+    topics = suite_topics(shared_kafka_settings(env))
+
+    assert env["KAFKA_BOOTSTRAP_SERVERS"] == ",".join(f"{b}:9092" for b in BROKERS)
+    assert {t.replication_factor for t in topics} == {3}
+    assert {t.topic_configs["min.insync.replicas"] for t in topics} == {"2"}
+
+
+def test_the_cluster_sets_up_topics_and_acls_as_admin_after_all_three_brokers_are_healthy():
+    setup = compose_services()["cluster-kafka-setup"]
+    assert setup["command"] == compose_services()["kafka-setup"]["command"]
+    assert setup["environment"]["KAFKA_SASL_USERNAME"] == "admin"
+    assert setup["restart"] == "no"
+    assert {n: w["condition"] for n, w in setup["depends_on"].items()} == dict.fromkeys(
+        BROKERS, "service_healthy"
+    )
+
+
+@pytest.mark.parametrize("process", CLUSTER_PROCESSES)
+def test_every_cluster_process_keeps_its_service_database_on_the_clusters_postgresql(process):
+    service = process.split("-")[0]
+    url = make_url(compose_services()[process]["environment"][f"{service.upper()}_DATABASE_URL"])
+    waits = compose_services()[process]["depends_on"]
+
+    assert (url.drivername, url.host, url.database) == (
+        "postgresql+psycopg",
+        "cluster-postgres",
+        service,
+    )
+    assert waits["cluster-postgres"]["condition"] == "service_healthy"
+    assert {waits[b]["condition"] for b in BROKERS} == {"service_healthy"}
+    assert waits["cluster-kafka-setup"]["condition"] == "service_completed_successfully"
+
+
+@pytest.mark.parametrize("process", PROCESSES)
+def test_the_two_replicas_of_a_process_are_the_same_as_the_single_one_on_the_cluster(process):
+    single = compose_services()[process]
+    first, second = (compose_services()[f"{process}-{i}"] for i in (1, 2))
+    assert first == second
+    assert (first["image"], first["command"], first["build"]) == (
+        single["image"],
+        single["command"],
+        single["build"],
+    )
+
+
+def test_the_haproxy_configuration_is_the_one_the_balancer_module_writes():
+    assert HAPROXY_CONFIG.read_text() == balancer.compose_file(), (
+        "run: python -m waypoint_devkit.balancer > deploy/haproxy/haproxy.cfg"
+    )
+    mounted = {v.split(":")[0]: v.split(":")[1] for v in compose_services()["haproxy"]["volumes"]}
+    assert mounted["./deploy/haproxy/haproxy.cfg"] == "/usr/local/etc/haproxy/haproxy.cfg"
+
+
+def test_haproxy_balances_each_service_over_its_two_web_replicas_at_their_port():
+    text = HAPROXY_CONFIG.read_text()
+    servers = re.findall(r"^\s*server (\S+) ([\w-]+):(\d+) check", text, flags=re.MULTILINE)
+    fronts = re.findall(r"^\s*bind \*:(\d+)$", text, flags=re.MULTILINE)
+    published = {p.split(":")[1] for p in compose_services()["haproxy"]["ports"]}
+    for name, host, port in servers:
+        assert name == host and host in compose_services(), host  # X-Served-By names the service
+        assert f"0.0.0.0:{port}" in compose_services()[host]["command"]  # where gunicorn binds
+    assert {host for _, host, _ in servers} == {p for p in CLUSTER_PROCESSES if "-web-" in p}
+    assert set(fronts) == published == {"8001", "8002", "8003", "8404"}
+
+
+def haproxy_check(config: Path, *wrapper: str) -> subprocess.CompletedProcess:
+    if not (shutil.which("haproxy") or Path("/usr/sbin/haproxy").exists()):
+        unavailable("haproxy is not installed (make kafka-jars installs it)")
+    command = [*wrapper, balancer.haproxy_command(), "-c", "-f", str(config)]
+    return subprocess.run(command, capture_output=True, text=True, timeout=60)
+
+
+def test_haproxy_accepts_the_cluster_configuration_before_the_replicas_resolve():
+    checked = haproxy_check(HAPROXY_CONFIG)  # as the container starts: no replica yet
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+
+
+def test_haproxy_accepts_the_cluster_configuration_with_every_compose_name_resolvable(tmp_path):
+    # Docker's DNS answers each service's name; here a private /etc/hosts does, in a mount
+    # namespace of haproxy's own (so the check resolves the very names compose defines).
+    hosts = tmp_path / "hosts"
+    names = sorted(compose_services())
+    hosts.write_text(
+        "127.0.0.1 localhost\n" + "".join(f"10.9.0.{i} {n}\n" for i, n in enumerate(names, 2))
+    )
+    script = f'mount --bind {hosts} /etc/hosts && exec "$@"'
+    wrapper = ("unshare", "--user", "--map-root-user", "--mount", "sh", "-c", script, "sh")
+    if not shutil.which("unshare") or subprocess.run([*wrapper, "true"]).returncode != 0:
+        unavailable("no user and mount namespaces here to give haproxy the compose names")
+
+    checked = haproxy_check(HAPROXY_CONFIG, *wrapper)
+
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    assert "could not resolve" not in checked.stderr, checked.stderr

@@ -21,6 +21,12 @@ send, and the CPU stays with the requests that are served. Requests without a be
 the public paths, pass: the service answers them (401 for a missing token). The services' own
 limiter stays as the second line (several proxies, direct access, and the few requests two
 HAProxy threads may both admit at the same instant).
+
+`docker-compose.yml`'s `cluster` profile runs the same rules from `deploy/haproxy/haproxy.cfg`,
+which this module writes (`python -m waypoint_devkit.balancer > deploy/haproxy/haproxy.cfg`;
+tests/contract/test_deployment_files.py checks the file is what it writes): there the replicas
+are compose services (`intake-web-1` …) found through Docker's DNS, so the HAProxy container
+starts before they resolve and picks them up when they do.
 """
 
 from __future__ import annotations
@@ -28,6 +34,7 @@ from __future__ import annotations
 import json
 import math
 import shutil
+import sys
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -43,6 +50,23 @@ MICROSECONDS = 1_000_000
 TOLERANCE = MICROSECONDS  # one second of requests may come at once, as the services' RateLimiter
 MODULO = 2**32  # gpt0 is 32 bits wide: arrival times are kept in µs modulo 2^32 (71 minutes)
 TARPIT_MS = 1000  # a refusal is answered after this long
+
+COMPOSE_SERVICES = {"intake": 8001, "goals": 8002, "progress": 8003}  # each web's own port
+COMPOSE_REPLICAS = 2
+COMPOSE_STATS_PORT = 8404
+
+# Docker's embedded DNS: a replica not (yet) running has no address; HAProxy keeps its server
+# slot down and resolves it again every 2 s (`init-addr last,libc,none` lets it start meanwhile).
+DOCKER_RESOLVERS = """\
+resolvers docker
+    nameserver dns 127.0.0.11:53
+    resolve_retries 3
+    timeout resolve 1s
+    timeout retry 1s
+    hold valid 2s
+    hold other 2s
+"""
+DOCKER_SERVER_OPTIONS = " resolvers docker init-addr last,libc,none"
 
 GLOBAL = """\
 global
@@ -78,27 +102,64 @@ def configuration(
     stats: int,
     env: Mapping[str, str] | None = None,
 ) -> str:
-    """HAProxy's configuration: service -> its front port, service -> its replicas' ports; each
-    service's per-token limit from its settings in env (the process environment by default)."""
-    sections = [GLOBAL]
-    for service, port in fronts.items():
+    """HAProxy's configuration for `make run-cluster`: service -> its front port, service -> its
+    replicas' ports, all on 127.0.0.1; each service's per-token limit from its settings in env
+    (the process environment by default)."""
+    return render(
+        {service: f"127.0.0.1:{port}" for service, port in fronts.items()},
+        {service: [f"127.0.0.1:{p}" for p in ports] for service, ports in replicas.items()},
+        f"127.0.0.1:{stats}",
+        env=env,
+    )
+
+
+def compose_configuration() -> str:
+    """HAProxy's configuration for docker-compose.yml's `cluster` profile: the same rules, with
+    the web replicas as compose services (`intake-web-1:8001` …) resolved by Docker's DNS, and
+    the limit the compose file gives the services (its default)."""
+    replicas = {
+        service: [f"{service}-web-{i}:{port}" for i in range(1, COMPOSE_REPLICAS + 1)]
+        for service, port in COMPOSE_SERVICES.items()
+    }
+    return render(
+        {service: f"*:{port}" for service, port in COMPOSE_SERVICES.items()},
+        replicas,
+        f"*:{COMPOSE_STATS_PORT}",
+        resolvers=DOCKER_RESOLVERS,
+        server_options=DOCKER_SERVER_OPTIONS,
+        env={},
+    )
+
+
+def render(
+    fronts: Mapping[str, str],
+    replicas: Mapping[str, list[str]],
+    stats: str,
+    resolvers: str = "",
+    server_options: str = "",
+    env: Mapping[str, str] | None = None,
+) -> str:
+    """service -> the address its frontend binds, service -> its replicas' addresses."""
+    sections = [GLOBAL] + ([resolvers] if resolvers else [])
+    for service, bind in fronts.items():
         rate = load_settings(service, env).rate_limit
-        sections.append(_service(service, port, replicas[service], rate))
+        sections.append(_service(service, bind, replicas[service], rate, server_options))
     sections.append(
-        f"listen stats\n    bind 127.0.0.1:{stats}\n    stats enable\n    stats uri /\n"
-        "    stats refresh 5s\n"
+        f"listen stats\n    bind {stats}\n    stats enable\n    stats uri /\n    stats refresh 5s\n"
     )
     return "\n".join(sections)
 
 
-def _service(service: str, port: int, replica_ports: list[int], rate: float) -> str:
+def _service(
+    service: str, bind: str, addresses: list[str], rate: float, server_options: str
+) -> str:
     servers = "".join(
-        f"    server {service}-web-{i} 127.0.0.1:{replica} check\n"
-        for i, replica in enumerate(replica_ports, 1)
+        f"    server {service}-web-{i} {address} check{server_options}\n"
+        for i, address in enumerate(addresses, 1)
     )
     return (
         f"frontend {service}\n"
-        f"    bind 127.0.0.1:{port}\n"
+        f"    bind {bind}\n"
         f"{token_limit(rate)}"
         f"    default_backend {service}-web\n\n"
         f"backend {service}-web\n"
@@ -186,3 +247,16 @@ def write_configuration(path: Path, text: str) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text)
     return path
+
+
+def compose_file() -> str:
+    """deploy/haproxy/haproxy.cfg as it must read."""
+    return (
+        "# Written by `python -m waypoint_devkit.balancer` (devkit/src/waypoint_devkit/balancer.py)"
+        "\n# for docker-compose.yml's cluster profile: change the module, then write it again.\n"
+        + compose_configuration()
+    )
+
+
+if __name__ == "__main__":
+    sys.stdout.write(compose_file())

@@ -1,6 +1,6 @@
 """`waypoint-admin`: the operator's commands, configured by the same environment as the services.
 
-waypoint-admin topics                      create the suite's topics
+waypoint-admin topics                      create the suite's topics, raise their partitions
 waypoint-admin backlog                     events stored but not yet published, per service
 waypoint-admin lag                         records not yet applied, per group and partition
 waypoint-admin dlq list goals              dead-lettered records of a listening service
@@ -38,7 +38,7 @@ from waypoint_shared.messaging.kafka_clients import (
     known_position,
 )
 from waypoint_shared.messaging.lag import measure_lag, stored_offsets
-from waypoint_shared.messaging.topics import LISTENING_SERVICES, ensure_topics
+from waypoint_shared.messaging.topics import LISTENING_SERVICES, prepare_topics
 
 LISTENS_TO = {"goals": ("intake", "progress"), "progress": SERVICES}
 REBUILDS = {"progress": "waypoint_progress.entrypoints.rebuild"}
@@ -49,8 +49,7 @@ class NoDatabase(Exception):
 
 
 def create_topics(_args: argparse.Namespace) -> None:
-    created = ensure_topics(load_settings("intake").kafka)
-    print("created: " + (", ".join(created) or "nothing, all topics exist"))
+    print("\n".join(prepare_topics(load_settings("intake").kafka)))
 
 
 def show_backlog(_args: argparse.Namespace) -> None:
@@ -220,7 +219,7 @@ def parser() -> argparse.ArgumentParser:
         sub.set_defaults(run=run)
         return sub
 
-    command("topics", create_topics, "create the suite's Kafka topics")
+    command("topics", create_topics, "create the suite's Kafka topics, raise their partitions")
     command("backlog", show_backlog, "events stored but not yet published, per service")
     command("lag", show_lag, "records not yet applied, per consumer group and partition")
     dlq = commands.add_parser("dlq", help="dead-lettered records").add_subparsers(required=True)

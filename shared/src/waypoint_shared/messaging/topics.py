@@ -3,12 +3,18 @@ expire or compact; dead-letter topics keep 14 days. The broker itself never auto
 
 Replication comes from the settings (WAYPOINT_TOPIC_REPLICATION_FACTOR and
 WAYPOINT_TOPIC_MIN_INSYNC_REPLICAS, 1 and 1 for one broker; 3 and 2 on a three-broker cluster, so
-an `acks=all` write survives the loss of any one broker)."""
+an `acks=all` write survives the loss of any one broker).
+
+Partitions come from WAYPOINT_TOPIC_PARTITIONS. Raised above what a topic has, `waypoint-topics`
+adds partitions to it; it never removes any (Kafka cannot). Adding partitions moves keys, and so
+clients, to other partitions: docs/operations.md "Raising the partition count" says what that does
+to per-client order and how to do it safely."""
 
 from __future__ import annotations
 
 import argparse
 import logging
+import time
 from typing import Any
 
 from kafka.admin import KafkaAdminClient, NewTopic
@@ -62,8 +68,65 @@ def ensure_topics(settings: KafkaSettings, topics: list[NewTopic] | None = None)
         admin.close()
 
 
+def add_partitions(
+    settings: KafkaSettings, topics: list[NewTopic] | None = None
+) -> dict[str, tuple[int, int]]:
+    """Raise each existing topic with fewer partitions than wanted to the wanted count (never
+    lower one); returns topic -> (partitions before, partitions now) for every topic examined.
+    Needs Alter on the topics: the admin principal's tool, not the services' start-up."""
+    wanted = {t.name: t.num_partitions for t in (topics or suite_topics(settings))}
+    options: dict[str, Any] = {**settings.client_options(), "request_timeout_ms": 10_000}
+    admin = KafkaAdminClient(**options)
+    try:
+        _await_partitions(admin, dict.fromkeys(wanted, 1))  # those just created, too
+        existing = _partition_counts(admin, list(wanted))
+        raised = {name: wanted[name] for name, count in existing.items() if count < wanted[name]}
+        if raised:
+            admin.create_partitions(raised)
+            _await_partitions(admin, raised)
+        return {name: (count, max(count, wanted[name])) for name, count in existing.items()}
+    finally:
+        admin.close()
+
+
+def _partition_counts(admin: KafkaAdminClient, names: list[str]) -> dict[str, int]:
+    described = admin.describe_topics(names)
+    return {t["name"]: len(t["partitions"]) for t in described if t["partitions"]}
+
+
+def _await_partitions(admin: KafkaAdminClient, wanted: dict[str, int], timeout: float = 30) -> None:
+    """Until the brokers' metadata shows the topics with their partitions (so that a rerun, or
+    the next command, sees them too)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        counts = _partition_counts(admin, list(wanted))
+        if all(counts.get(name, 0) >= count for name, count in wanted.items()):
+            return
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"partitions not visible after {timeout}s: {wanted}")
+        time.sleep(0.2)
+
+
+def prepare_topics(settings: KafkaSettings) -> list[str]:
+    """Create the missing topics and raise the partitions of the others; lines to print."""
+    created = ensure_topics(settings)
+    lines = ["created: " + (", ".join(created) or "nothing, all topics exist")]
+    for name, (before, now) in sorted(add_partitions(settings).items()):
+        if name in created:
+            continue
+        if now > before:
+            lines.append(f"partitions: {name} {before} -> {now}")
+        elif before > settings.partitions:
+            lines.append(
+                f"partitions: {name} keeps {before} (more than {settings.partitions}; "
+                "partitions are never removed)"
+            )
+    return lines
+
+
 def topics_cli(argv: list[str] | None = None) -> None:
-    """`waypoint-topics`: create the suite's topics on the configured broker."""
-    argparse.ArgumentParser(description="Create Waypoint's Kafka topics.").parse_args(argv)
-    created = ensure_topics(shared_kafka_settings())
-    print("created: " + (", ".join(created) or "nothing, all topics exist"))
+    """`waypoint-topics`: create the suite's topics on the configured broker, or add partitions
+    to those that have fewer than WAYPOINT_TOPIC_PARTITIONS."""
+    description = "Create Waypoint's Kafka topics; raise their partitions to the setting."
+    argparse.ArgumentParser(description=description).parse_args(argv)
+    print("\n".join(prepare_topics(shared_kafka_settings())))
