@@ -373,9 +373,16 @@ public class FhirCheck {
             + ": code system unknown", "system-unknown");
         return;
       }
-      ValidationResult result = "code".equals(type)
-          ? context.validateCode(options, coding.getCode(), valueSet)
-          : context.validateCode(options, coding, valueSet);
+      ValidationResult result;
+      try {
+        result = "code".equals(type)
+            ? context.validateCode(options, coding.getCode(), valueSet)
+            : context.validateCode(options, coding, valueSet);
+      } catch (Error | RuntimeException e) { // a value set only a terminology server expands
+        add("warning", path, "cannot check " + describe(coding) + " against " + valueSet.getUrl()
+            + " without a terminology server: " + e.getMessage(), "valueset-unexpandable");
+        return;
+      }
       if (result.isOk()) {
         return;
       }
