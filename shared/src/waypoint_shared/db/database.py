@@ -93,6 +93,31 @@ def _is_transient(error: DBAPIError) -> bool:
     )
 
 
+# What the driver says when the server is gone, restarting or refusing connections; the pool's
+# pre-ping replaces a connection that broke while idle, these are the ones that break in use.
+_UNAVAILABLE = (
+    "server closed the connection",
+    "terminating connection",
+    "connection refused",
+    "could not connect",
+    "connection is closed",
+    "connection already closed",
+    "the database system is shutting down",
+    "the database system is starting up",
+    "the database system is in recovery mode",
+    "consuming input failed",
+)
+
+
+def is_unavailable(error: DBAPIError) -> bool:
+    """The database could not be reached or dropped the connection (not a fault of the request):
+    whatever the request did is rolled back, unless the connection broke during COMMIT."""
+    if error.connection_invalidated:
+        return True
+    message = str(error.orig).lower()
+    return any(s in message for s in _UNAVAILABLE)
+
+
 _queued = threading.local()  # the lock files this thread holds
 
 
