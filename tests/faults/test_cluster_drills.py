@@ -92,8 +92,11 @@ def degradation(load: OpenLoad) -> dict[str, object]:
 
 
 def busy(cluster: Cluster, load: OpenLoad) -> bool:
-    """Work is in flight: commands awaiting their answer, or events awaiting their relay."""
-    return load.in_flight > 0 or any(cluster.relay_backlog(s) > 0 for s in SERVICES)
+    """Work is in flight: commands awaiting their answer or answered in the last second, or
+    events awaiting their relay."""
+    answered = max((a.answered for a in load.answers), default=0.0)
+    flowing = time.monotonic() - answered < 1.0
+    return flowing or load.in_flight > 0 or any(cluster.relay_backlog(s) > 0 for s in SERVICES)
 
 
 def since(started: float) -> str:
@@ -122,12 +125,20 @@ def controller_killed(cluster: Cluster, load: OpenLoad, tally: Tally) -> dict[st
     tally.fault(in_flight=busy(cluster, load))
     killed = time.monotonic()
     cluster.kafka_node(controller).kill()
-    elected = poll_until(lambda: cluster.active_controller() != controller, 60, interval=0.5)
+    elected = poll_until(lambda: _controller(cluster) not in (None, controller), 60, 0.5)
     elected_s = since(killed)
     time.sleep(max(0.0, DOWN_SECONDS - (time.monotonic() - killed)))
     cluster.kafka_node(controller).start()
     poll_until(lambda: cluster.under_replicated() == 0, timeout=120, interval=1)
     return {"killed": f"node-{controller}", "new_controller_s": elected_s if elected else "none"}
+
+
+def _controller(cluster: Cluster) -> int | None:
+    """The active controller, or None while the admin client cannot learn it (a node is down)."""
+    try:
+        return cluster.active_controller()
+    except Exception:
+        return None
 
 
 def web_replicas_killed(cluster: Cluster, load: OpenLoad, tally: Tally) -> dict[str, object]:
@@ -163,7 +174,7 @@ def workers_killed(cluster: Cluster, load: OpenLoad, tally: Tally) -> dict[str, 
 def _holder(cluster: Cluster, service: str) -> str | None:
     try:
         return cluster.relay_holder(service)
-    except (LookupError, Exception):
+    except Exception:  # no holder yet, or its socket not yet found
         return None
 
 

@@ -193,7 +193,8 @@ class Cluster:
             port = conn.execute(holding, {"key": ADVISORY_LOCK_KEY}).scalar_one()
         inode = _socket_inode(int(port))
         for name in (f"{service}-worker-{r}" for r in range(1, REPLICAS + 1)):
-            if inode in _socket_inodes(self.suite.processes[name].pid):
+            process = self.suite.processes[name]
+            if process.poll() is None and inode in _socket_inodes(process.pid):
                 return name
         raise LookupError(f"no {service} worker holds the socket of port {port}")
 
