@@ -48,15 +48,31 @@ Fault = Callable[[Cluster, OpenLoad, Tally], dict[str, object]]
 
 
 @pytest.fixture(scope="module")
-def cluster() -> Iterator[Cluster]:
+def cluster(request: pytest.FixtureRequest) -> Iterator[Cluster]:
     """One cluster for the module's drills; a var dir of its own that no other test session's
-    clean-up of old temporary folders removes while it runs (PostgreSQL's socket lives there)."""
+    clean-up of old temporary folders removes while it runs (PostgreSQL's socket lives there).
+    When a drill failed, the processes' logs are kept in var/drills/ to say why."""
     var_dir = Path(tempfile.mkdtemp(prefix="waypoint-drills-"))
+    failed_before = request.session.testsfailed
     try:
         with running_cluster(var_dir, {"WAYPOINT_RATE_LIMIT": "10000"}) as running:
             yield running
     finally:
+        if request.session.testsfailed > failed_before:
+            keep_logs(var_dir)
         shutil.rmtree(var_dir, ignore_errors=True)
+
+
+def keep_logs(var_dir: Path) -> None:
+    """Copy the cluster's logs (processes, brokers, PostgreSQL) out of its var dir."""
+    kept = Path("var") / "drills" / time.strftime("%Y%m%d-%H%M%S")
+    logs = [*var_dir.glob("logs/*.log"), *var_dir.rglob("postgres.log")]
+    logs += [*var_dir.rglob("server.log"), *var_dir.rglob("kafka.out")]
+    for log in logs:
+        target = kept / log.relative_to(var_dir)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(log, target)
+    print(f"\nthe drills' logs are kept in {kept.resolve()}", flush=True)
 
 
 @pytest.fixture

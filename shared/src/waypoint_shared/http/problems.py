@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 from flask import Flask, Response, json, request
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, PendingRollbackError
 from werkzeug.exceptions import HTTPException
 
 from waypoint_shared.db.database import is_unavailable
@@ -159,15 +159,16 @@ def install_problem_handlers(app: Flask) -> None:
     app.register_error_handler(HTTPException, _from_http_exception)
     app.register_error_handler(Exception, _from_unexpected)
     app.register_error_handler(DBAPIError, _from_database_error)
+    app.register_error_handler(PendingRollbackError, _from_database_error)
 
 
-def _from_database_error(error: DBAPIError) -> Response:
+def _from_database_error(error: DBAPIError | PendingRollbackError) -> Response:
     """503 while the database is unreachable (restarting, failed over): the pool reconnects by
     itself, so the client retries; any other database error is unexpected (500)."""
     if not is_unavailable(error):
         return _from_unexpected(error)
     log.warning(
-        "database unavailable while handling %s %s: %s", request.method, request.path, error.orig
+        "database unavailable while handling %s %s: %s", request.method, request.path, error
     )
     return problem_response(
         503,

@@ -25,9 +25,8 @@ from kafka.consumer.fetcher import ConsumerRecord
 from kafka.errors import KafkaError
 from kafka.structs import OffsetAndMetadata
 from sqlalchemy import Connection, Engine, insert, select, update
-from sqlalchemy.exc import DBAPIError
 
-from waypoint_shared.db.database import is_unavailable, run_in_transaction
+from waypoint_shared.db.database import DATABASE_ERRORS, is_unavailable, run_in_transaction
 from waypoint_shared.db.tables import applied_events, consumer_offsets
 from waypoint_shared.messaging import envelope, trust
 from waypoint_shared.messaging.envelope import Envelope, UndecodableRecord
@@ -155,7 +154,7 @@ class ConsumerRunner:
             try:
                 self._applied(run_in_transaction(self.engine, lambda c: self._apply_new(c, [pair])))
                 return
-            except DBAPIError as error:
+            except DATABASE_ERRORS as error:
                 if is_unavailable(error):
                     raise  # the database, not the record: run() starts again from stored offsets
                 if attempt == HANDLER_ATTEMPTS:

@@ -18,9 +18,13 @@ from datetime import UTC, datetime, timedelta
 from kafka import KafkaProducer
 from kafka.errors import KafkaError
 from sqlalchemy import Connection, Engine, delete, insert, select, text, update
-from sqlalchemy.exc import DBAPIError
 
-from waypoint_shared.db.database import is_sqlite, is_unavailable, run_in_transaction
+from waypoint_shared.db.database import (
+    DATABASE_ERRORS,
+    is_sqlite,
+    is_unavailable,
+    run_in_transaction,
+)
 from waypoint_shared.db.tables import relay_lock, relay_position
 from waypoint_shared.eventstore.store import EventStore, RecordedEvent
 from waypoint_shared.messaging import envelope
@@ -74,7 +78,7 @@ class RelayLock:
         try:
             self._pg_connection.execute(text("SELECT 1")).scalar_one()
             self._pg_connection.commit()
-        except DBAPIError:
+        except DATABASE_ERRORS:
             log.warning("relay lock of %s lost with its database session", self.name)
             self.forget()
             return False
@@ -158,10 +162,10 @@ class Relay:
                 self._drop_producer()
                 stop.wait(backoff)
                 backoff = min(backoff * 2, 5.0)
-            except DBAPIError as error:  # restarting or failed over: take the lock afresh
+            except DATABASE_ERRORS as error:  # restarting or failed over: take the lock afresh
                 if not is_unavailable(error):
                     raise
-                log.warning("relay cannot reach the database (%s); retrying", error.orig)
+                log.warning("relay cannot reach the database (%s); retrying", error)
                 self.lock.forget()
                 stop.wait(backoff)
                 backoff = min(backoff * 2, 5.0)
