@@ -32,12 +32,13 @@ from waypoint_devkit.cluster import Cluster, running_cluster
 from waypoint_devkit.drills import Commands, OpenLoad, check, seed_clients, timeline
 from waypoint_devkit.faults import Tally, poll_until, scale
 from waypoint_devkit.launcher import SERVICES
+from waypoint_shared.messaging.relay import LEASE
 
 FULL = "FAULTS_SCALE" in os.environ  # `make faults`: all five drills, the longer outages
 DOWN_SECONDS = 30 if FULL else 10  # how long a killed broker or replica stays down
 STEADY_SECONDS = 5 * scale() if FULL else 3  # of load before the fault and after the recovery
 RATE = 2.0  # commands per second to each service
-only_in_make_faults = pytest.mark.skipif(not FULL, reason="make faults runs it (FAULTS_SCALE)")
+only_in_make_faults = pytest.mark.make_faults  # deselected without FAULTS_SCALE (conftest.py)
 pytestmark = [
     pytest.mark.kafka,
     pytest.mark.postgres,
@@ -167,24 +168,61 @@ def web_replicas_killed(cluster: Cluster, load: OpenLoad, tally: Tally) -> dict[
 
 
 def workers_killed(cluster: Cluster, load: OpenLoad, tally: Tally) -> dict[str, object]:
+    """The relay lock's holder and a progress worker SIGKILLed: the other intake worker takes
+    the relay over within the lease time; progress's groups drop the killed consumer (after
+    their session timeout) and the survivor consumes every partition, while it is down."""
     relay = cluster.relay_holder("intake")
     consumer = next(
         f"progress-worker-{r}"
         for r in (1, 2)
         if f"progress-worker-{r}" != cluster.relay_holder("progress")
     )
+    groups = {group: cluster.group_members(group) for group in cluster.consumed("progress")}
     tally.fault(in_flight=busy(cluster, load))
     killed = time.monotonic()
     cluster.kill(relay)
     cluster.kill(consumer)
-    took_over = poll_until(lambda: _holder(cluster, "intake") not in (None, relay), 60, 0.2)
-    taken_s = since(killed)
+    took_over = poll_until(lambda: _holder(cluster, "intake") not in (None, relay), 30, 0.2)
+    taken_s = time.monotonic() - killed
+    rebalanced = poll_until(
+        lambda: all(cluster.group_members(g) < n for g, n in groups.items()), 60, 0.5
+    )
+    rebalanced_s = since(killed)
+    ends = ends_of(cluster, "progress")
+    caught_up = poll_until(lambda: consumed_up_to(cluster, "progress", ends), 60, 0.5)
+    caught_up_s = since(killed)
     time.sleep(max(0.0, DOWN_SECONDS - (time.monotonic() - killed)))
     cluster.restart(relay, consumer)
+    assert took_over and taken_s <= LEASE.total_seconds(), f"relay taken over in {taken_s:.1f}s"
+    assert groups and rebalanced, f"the killed consumer is still in progress's groups {groups}"
+    assert caught_up, "progress's surviving worker did not consume every partition"
     return {
         "killed": f"{relay},{consumer}",
-        "relay_taken_over_s": taken_s if took_over else "never",
+        "relay_taken_over_s": f"{taken_s:.1f}",
+        "rebalanced_s": rebalanced_s,
+        "caught_up_s": caught_up_s,
     }
+
+
+def ends_of(cluster: Cluster, service: str) -> dict[str, dict[tuple[str, int], int]]:
+    """Per consumer group of the service, the end offset of now of every partition it reads."""
+    return {
+        group: cluster.end_offsets(sorted({topic for topic, _ in offsets}))
+        for group, offsets in cluster.consumed(service).items()
+    }
+
+
+def consumed_up_to(
+    cluster: Cluster, service: str, ends: dict[str, dict[tuple[str, int], int]]
+) -> bool:
+    """Each of the service's groups has consumed every partition up to those end offsets (a
+    partition without a stored offset counts from 0)."""
+    consumed = cluster.consumed(service)
+    return all(
+        consumed.get(group, {}).get(tp, 0) >= end
+        for group, partitions in ends.items()
+        for tp, end in partitions.items()
+    )
 
 
 def _holder(cluster: Cluster, service: str) -> str | None:

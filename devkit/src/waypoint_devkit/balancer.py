@@ -4,7 +4,8 @@ One frontend per service on the service's usual address (127.0.0.1:8001 …) bal
 round-robin over its replicas, each checked every second on /health/ready: a replica that fails two
 checks in a row gets no requests until it passes two again. Every answer names the replica that
 served it in `X-Served-By` (e.g. `intake-web-2`), and HAProxy's own statistics page lists each
-replica's state. HAProxy comes from Debian's `haproxy` package (2.6).
+replica's state; HAProxy's own errors are problem+json, as the services' are. HAProxy comes from
+Debian's `haproxy` package (2.6).
 """
 
 from __future__ import annotations
@@ -35,6 +36,25 @@ defaults
     default-server inter 1s fall 2 rise 2
 """
 
+# HAProxy's own answers (no replica ready, e.g. while the database restarts: 503; a replica that
+# failed or timed out: 502, 504) are RFC 9457 problems with Retry-After, as the services' own.
+PROBLEMS = {503: "Service Unavailable", 502: "Bad Gateway", 504: "Gateway Timeout"}
+
+
+def _problem(status: int, title: str) -> str:
+    body = (
+        f'{{"type":"about:blank","title":"{title}","status":{status},'
+        '"detail":"No replica of the service could answer. Retry shortly with the same '
+        'Idempotency-Key."}'
+    )
+    return (
+        f"    http-error status {status} content-type application/problem+json "
+        f"string '{body}' hdr Retry-After 1\n"
+    )
+
+
+DEFAULTS = GLOBAL + "".join(_problem(status, title) for status, title in PROBLEMS.items())
+
 
 def haproxy_command() -> str:
     """The haproxy executable (Debian installs it in /usr/sbin)."""
@@ -46,7 +66,7 @@ def haproxy_command() -> str:
 
 def configuration(fronts: Mapping[str, int], replicas: Mapping[str, list[int]], stats: int) -> str:
     """HAProxy's configuration: service -> its front port, service -> its replicas' ports."""
-    sections = [GLOBAL]
+    sections = [DEFAULTS]
     for service, port in fronts.items():
         sections.append(_service(service, port, replicas[service]))
     sections.append(

@@ -160,7 +160,39 @@ class Cluster:
             for p in topic["partitions"]
         )
 
+    def group_members(self, group: str) -> int:
+        """How many consumers the coordinator counts in the group (a killed one until its
+        session times out)."""
+        with self.admin() as admin:
+            described = admin.describe_groups([group])
+        return len(described[group]["members"])
+
+    def end_offsets(self, topics: list[str]) -> dict[tuple[str, int], int]:
+        """Every partition of the topics, with its end offset."""
+        with self.admin() as admin:
+            described = admin.describe_topics(topics)
+        partitions = [
+            TopicPartition(t["name"], p["partition_index"])
+            for t in described
+            for p in t["partitions"]
+        ]
+        consumer = KafkaConsumer(**self._admin_settings())
+        try:
+            ends = consumer.end_offsets(partitions)
+        finally:
+            consumer.close()
+        return {(tp.topic, tp.partition): end for tp, end in ends.items()}
+
     # --- PostgreSQL -------------------------------------------------------------------------
+
+    def consumed(self, service: str) -> dict[str, dict[tuple[str, int], int]]:
+        """Per consumer group of the service, the next offset it stored for each partition."""
+        query = text("SELECT consumer_group, topic, partition, next_offset FROM consumer_offsets")
+        found: dict[str, dict[tuple[str, int], int]] = {}
+        with self.database(service) as conn:
+            for group, topic, partition, offset in conn.execute(query):
+                found.setdefault(group, {})[(topic, partition)] = int(offset)
+        return found
 
     def database_url(self, service: str) -> str:
         return str(self.suite.env[f"{service.upper()}_DATABASE_URL"])
