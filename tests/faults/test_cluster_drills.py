@@ -58,6 +58,7 @@ def cluster(request: pytest.FixtureRequest) -> Iterator[Cluster]:
     try:
         with running_cluster(var_dir, {"WAYPOINT_RATE_LIMIT": "10000"}) as running:
             yield running
+            running.kill_all()
     finally:
         if request.session.testsfailed > failed_before:
             keep_logs(var_dir)
@@ -93,7 +94,8 @@ def drill(cluster: Cluster, name: str, fault: Fault, seconds: float) -> tuple[Ta
         figures = fault(cluster, load, tally)
         time.sleep(STEADY_SECONDS)
     check(cluster, load, tally)
-    tally.report(**figures, **degradation(load))
+    load_average = f"{os.getloadavg()[0]:.1f}"  # the machine's, over the drill's last minute
+    tally.report(**figures, **degradation(load), load_avg_1m=load_average)
     tally.assert_sound(at_least=1)
     return tally, load
 

@@ -256,6 +256,15 @@ class Cluster:
                     self.suite.start_worker(service, replica)
         self.suite.wait_ready(timeout=120)
 
+    def kill_all(self) -> None:
+        """SIGKILL every replica, HAProxy and broker: a test's cluster, whose var dir goes next,
+        needs no clean shutdown (the suite's and brokers' graceful stops then have nothing left
+        to stop)."""
+        for name in self.suite.processes:
+            self.kill(name)
+        for node in self.kafka.nodes:
+            node.kill()
+
     def wait_whole(self, timeout: float = 180) -> None:
         """Until every broker runs and every partition is fully in sync, every replica ready."""
         for node in self.kafka.nodes:

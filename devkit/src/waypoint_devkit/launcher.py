@@ -36,6 +36,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -299,16 +300,22 @@ def start_topology(
     """Start PostgreSQL (cluster), Kafka (unless KAFKA_BOOTSTRAP_SERVERS names one), the topics,
     the ACLs and the suite, each stopped by `running` (the last started first); wait until ready."""
     postgres = None
-    if cluster:
-        postgres, databases = _postgres(env, var_dir, running)
-        env = {**env, **databases}
+    with ThreadPoolExecutor(max_workers=1) as starting:  # PostgreSQL starts while Kafka does
+        databases = starting.submit(_postgres, env, var_dir) if cluster else None
+        kafka = None
+        try:
+            if not env.get("KAFKA_BOOTSTRAP_SERVERS"):
+                kafka = _kafka(env, var_dir, cluster)
+                print(f"starting Apache Kafka on {kafka.bootstrap} …", flush=True)
+                kafka.start()
+                running.callback(kafka.stop)
+        finally:
+            if databases is not None:
+                postgres, urls = databases.result()
+                running.callback(postgres.stop)
+                env = {**env, **urls}
     admin_env = env
-    kafka = None
-    if not env.get("KAFKA_BOOTSTRAP_SERVERS"):
-        kafka = _kafka(env, var_dir, cluster)
-        print(f"starting Apache Kafka on {kafka.bootstrap} …", flush=True)
-        kafka.start()
-        running.callback(kafka.stop)
+    if kafka is not None:
         admin_env = {**env, **kafka.client_environment()}
         env = {k: v for k, v in admin_env.items() if k not in ADMIN_CREDENTIALS}
     suite = Suite(env, var_dir / "logs", CLUSTER_REPLICAS if cluster else 1)
@@ -321,16 +328,13 @@ def start_topology(
     return Topology(suite, kafka, postgres)
 
 
-def _postgres(
-    env: dict[str, str], var_dir: Path, running: contextlib.ExitStack
-) -> tuple[LocalPostgres, dict[str, str]]:
+def _postgres(env: dict[str, str], var_dir: Path) -> tuple[LocalPostgres, dict[str, str]]:
     """PostgreSQL in var/postgres, a database per service: the server and each service's
     <SERVICE>_DATABASE_URL."""
     port = int(env.get("WAYPOINT_POSTGRES_PORT", "55432"))
     postgres = LocalPostgres(port, var_dir / "postgres")
     print(f"starting PostgreSQL on 127.0.0.1:{port} …", flush=True)
     postgres.start()
-    running.callback(postgres.stop)
     return postgres, {f"{s.upper()}_DATABASE_URL": postgres.create_database(s) for s in SERVICES}
 
 

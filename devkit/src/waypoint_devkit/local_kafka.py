@@ -393,6 +393,8 @@ class LocalKafka:
                 f"{self.data_dir} was formatted without SASL credentials: remove it to start "
                 "afresh, or run without SASL (WAYPOINT_KAFKA_SASL=off)"
             )
+        if formatted:  # a restart: the tool would start a JVM only to find it formatted
+            return
         command = [
             java,
             "-cp",
