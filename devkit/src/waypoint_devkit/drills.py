@@ -33,6 +33,7 @@ from waypoint_shared.http.auth import ALL_SCOPES, mint_token
 
 ENTRY_OF = {"intake": "client_referred", "goals": "goal_proposed", "progress": "session_recorded"}
 NOT_KNOWN_YET = 409  # goals and progress have not yet heard of the client: nothing was stored
+MEASURES = [{"instrument": "PHQ-9", "items": PHQ9_8}, {"instrument": "GAD-7", "items": GAD7_6}]
 REFERRAL = {"given_name": "Amara", "family_name": "Osei", "date_of_birth": "1992-06-30"}
 
 
@@ -90,14 +91,7 @@ class Commands:
             return "/v1/clients", REFERRAL
         if service == "goals":
             return f"/v1/clients/{client_id}/goals", GOAL
-        session = {
-            "date": date.today().isoformat(),
-            "attended": True,
-            "measures": [
-                {"instrument": "PHQ-9", "items": PHQ9_8},
-                {"instrument": "GAD-7", "items": GAD7_6},
-            ],
-        }
+        session = {"date": date.today().isoformat(), "attended": True, "measures": MEASURES}
         return f"/v1/clients/{client_id}/sessions", session
 
 
