@@ -7,7 +7,7 @@ import psycopg
 import pytest
 from flask import Flask
 from psycopg import errors
-from sqlalchemy import create_engine
+from sqlalchemy import Connection, create_engine
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError, PendingRollbackError
 
 from waypoint_shared.db.database import is_unavailable, run_in_transaction
@@ -108,8 +108,8 @@ def test_a_connection_lost_in_a_transaction_raises_the_drivers_error() -> None:
     observe_commits(engine, lambda _events: None)
     lost = OperationalError("SELECT 1", {}, Exception("server closed the connection"))
 
-    def work(conn: object) -> None:
-        conn.invalidate()  # type: ignore[attr-defined]
+    def work(conn: Connection) -> None:
+        conn.invalidate()
         raise lost
 
     with pytest.raises(OperationalError) as raised:
