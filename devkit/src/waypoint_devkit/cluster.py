@@ -33,6 +33,7 @@ from waypoint_shared.messaging.relay import ADVISORY_LOCK_KEY
 
 REPLICAS = 2
 NODES = 3
+ESTABLISHED = "01"  # a TCP socket's state in /proc/net/tcp
 
 
 def cluster_environment(var_dir: Path, extra: Mapping[str, str] | None = None) -> dict[str, str]:
@@ -283,11 +284,12 @@ def _leader_of(quorum: Mapping[str, Any]) -> int:
 
 
 def _socket_inode(port: int) -> str:
-    """The inode of the local TCP socket bound to 127.0.0.1:port (from /proc/net/tcp)."""
+    """The inode of the established local TCP socket bound to 127.0.0.1:port (/proc/net/tcp); an
+    earlier connection from the same port may linger in TIME_WAIT, with no inode (0)."""
     wanted = f"0100007F:{port:04X}"
     for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
         fields = line.split()
-        if fields[1] == wanted:
+        if fields[1] == wanted and fields[3] == ESTABLISHED and fields[9] != "0":
             return fields[9]
     raise LookupError(f"no socket on 127.0.0.1:{port}")
 
