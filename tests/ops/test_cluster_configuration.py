@@ -7,10 +7,13 @@ import shutil
 import subprocess
 from pathlib import Path
 
+import requests
+
 from waypoint_devkit import balancer
-from waypoint_devkit.infrastructure import unavailable
+from waypoint_devkit.infrastructure import free_port, unavailable
 from waypoint_devkit.launcher import Suite
 from waypoint_devkit.local_kafka import KafkaCluster, cluster_ports
+from waypoint_devkit.waiting import wait_until
 from waypoint_shared.config import shared_kafka_settings
 from waypoint_shared.messaging.topics import suite_topics
 
@@ -96,3 +99,32 @@ def test_haproxy_limits_each_token_at_the_services_own_rate(tmp_path: Path) -> N
         [balancer.haproxy_command(), "-c", "-f", str(config)], capture_output=True, text=True
     )
     assert checked.returncode == 0, checked.stdout + checked.stderr
+
+
+def test_haproxy_answers_no_replica_ready_with_503_problem_json(tmp_path: Path) -> None:
+    """As while the database restarts: every replica fails its check, HAProxy answers itself."""
+    if not (shutil.which("haproxy") or Path("/usr/sbin/haproxy").exists()):
+        unavailable("haproxy is not installed (make kafka-jars installs it)")
+    front, nobody, stats = free_port(), free_port(), free_port()
+    text = balancer.configuration({"intake": front}, {"intake": [nobody]}, stats)
+    config = balancer.write_configuration(tmp_path / "haproxy.cfg", text)
+    haproxy = subprocess.Popen([balancer.haproxy_command(), "-db", "-f", str(config)])
+    try:
+        url = f"http://127.0.0.1:{front}/v1/clients"
+        wait_until(lambda: _answers(url), 10, 0.1, "haproxy listening")
+        response = requests.post(url, timeout=5)
+    finally:
+        haproxy.terminate()
+        haproxy.wait(10)
+    assert response.status_code == 503
+    assert response.headers["Content-Type"] == "application/problem+json"
+    assert response.headers["Retry-After"] == "1"
+    assert response.json()["status"] == 503
+
+
+def _answers(url: str) -> bool:
+    try:
+        requests.post(url, timeout=1)
+    except requests.ConnectionError:
+        return False
+    return True

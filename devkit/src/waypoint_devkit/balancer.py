@@ -4,7 +4,8 @@ One frontend per service on the service's usual address (127.0.0.1:8001 …) bal
 round-robin over its replicas, each checked every second on /health/ready: a replica that fails two
 checks in a row gets no requests until it passes two again. Every answer names the replica that
 served it in `X-Served-By` (e.g. `intake-web-2`), and HAProxy's own statistics page lists each
-replica's state. HAProxy comes from Debian's `haproxy` package (2.6).
+replica's state; HAProxy's own errors are problem+json, as the services' are. HAProxy comes from
+Debian's `haproxy` package (2.6).
 
 Each frontend also refuses a token over its rate before any web process sees the request (ADR
 0010), by the services' own algorithm and numbers: GCRA at `WAYPOINT_RATE_LIMIT` requests/s (read
@@ -88,6 +89,26 @@ defaults
 """
 
 
+# HAProxy's own answers (no replica ready, e.g. while the database restarts: 503; a replica that
+# failed or timed out: 502, 504) are RFC 9457 problems with Retry-After, as the services' own.
+PROBLEMS = {503: "Service Unavailable", 502: "Bad Gateway", 504: "Gateway Timeout"}
+
+
+def _gateway_problem(status: int, title: str) -> str:
+    body = (
+        f'{{"type":"about:blank","title":"{title}","status":{status},'
+        '"detail":"No replica of the service could answer. Retry shortly with the same '
+        'Idempotency-Key."}'
+    )
+    return (
+        f"    http-error status {status} content-type application/problem+json "
+        f"string '{body}' hdr Retry-After 1\n"
+    )
+
+
+DEFAULTS = GLOBAL + "".join(_gateway_problem(status, title) for status, title in PROBLEMS.items())
+
+
 def haproxy_command() -> str:
     """The haproxy executable (Debian installs it in /usr/sbin)."""
     found = shutil.which("haproxy") or shutil.which("haproxy", path="/usr/sbin:/usr/local/sbin")
@@ -140,7 +161,7 @@ def render(
     env: Mapping[str, str] | None = None,
 ) -> str:
     """service -> the address its frontend binds, service -> its replicas' addresses."""
-    sections = [GLOBAL] + ([resolvers] if resolvers else [])
+    sections = [DEFAULTS] + ([resolvers] if resolvers else [])
     for service, bind in fronts.items():
         rate = load_settings(service, env).rate_limit
         sections.append(_service(service, bind, replicas[service], rate, server_options))

@@ -36,6 +36,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -89,25 +90,25 @@ class Suite:
 
     def start(self) -> Suite:
         for service in SERVICES:
-            app = f"waypoint_{service}.entrypoints.app:create_app()"
             for replica in self.replicas_of(service):
-                self._spawn(
-                    replica.web,
-                    [
-                        str(BIN / "gunicorn"),
-                        "-c",
-                        "python:waypoint_shared.http.gunicorn_conf",
-                        "--bind",
-                        f"127.0.0.1:{replica.web_port}",
-                        app,
-                    ],
-                    replica.web_env,
-                )
-                command = [str(BIN / f"waypoint-{service}-worker")]
-                self._spawn(replica.worker, command, replica.worker_env)
+                self.start_web(service, replica)
+                self.start_worker(service, replica)
         if self.replicas > 1:
             self._spawn("haproxy", [balancer.haproxy_command(), "-db", "-f", str(self._balance())])
         return self
+
+    def start_web(self, service: str, replica: Replica) -> None:
+        """Start (or start again, after it was killed) one web process of a service."""
+        app = f"waypoint_{service}.entrypoints.app:create_app()"
+        conf = "python:waypoint_shared.http.gunicorn_conf"
+        bind = f"127.0.0.1:{replica.web_port}"
+        command = [str(BIN / "gunicorn"), "-c", conf, "--bind", bind, app]
+        self._spawn(replica.web, command, replica.web_env)
+
+    def start_worker(self, service: str, replica: Replica) -> None:
+        """Start (or start again) one worker process of a service."""
+        command = [str(BIN / f"waypoint-{service}-worker")]
+        self._spawn(replica.worker, command, replica.worker_env)
 
     def replicas_of(self, service: str) -> list[Replica]:
         web, worker = ports(self.env, service)
@@ -276,17 +277,46 @@ def _run(
     running: contextlib.ExitStack,
     stop_requested: list[int],
 ) -> int:
-    """Start what the topology needs (each stopped by `running`, the last started first), then
-    wait for a stop request."""
-    if cluster:
-        env = {**env, **_postgres(env, var_dir, running)}
+    """Start what the topology needs, then wait for a stop request."""
+    suite = start_topology(env, var_dir, cluster, running).suite
+    _print_banner(suite, suite.env)
+    while not stop_requested:
+        suite._check_alive()
+        time.sleep(0.3)
+    return 0
+
+
+@dataclass
+class Topology:
+    """What `start_topology` started: the suite, and the broker(s) and database it runs on."""
+
+    suite: Suite
+    kafka: LocalKafka | KafkaCluster | None = None
+    postgres: LocalPostgres | None = None
+
+
+def start_topology(
+    env: dict[str, str], var_dir: Path, cluster: bool, running: contextlib.ExitStack
+) -> Topology:
+    """Start PostgreSQL (cluster), Kafka (unless KAFKA_BOOTSTRAP_SERVERS names one), the topics,
+    the ACLs and the suite, each stopped by `running` (the last started first); wait until ready."""
+    postgres = None
+    with ThreadPoolExecutor(max_workers=1) as starting:  # PostgreSQL starts while Kafka does
+        databases = starting.submit(_postgres, env, var_dir) if cluster else None
+        kafka = None
+        try:
+            if not env.get("KAFKA_BOOTSTRAP_SERVERS"):
+                kafka = _kafka(env, var_dir, cluster)
+                print(f"starting Apache Kafka on {kafka.bootstrap} …", flush=True)
+                kafka.start()
+                running.callback(kafka.stop)
+        finally:
+            if databases is not None:
+                postgres, urls = databases.result()
+                running.callback(postgres.stop)
+                env = {**env, **urls}
     admin_env = env
-    kafka = None
-    if not env.get("KAFKA_BOOTSTRAP_SERVERS"):
-        kafka = _kafka(env, var_dir, cluster)
-        print(f"starting Apache Kafka on {kafka.bootstrap} …", flush=True)
-        kafka.start()
-        running.callback(kafka.stop)
+    if kafka is not None:
         admin_env = {**env, **kafka.client_environment()}
         env = {k: v for k, v in admin_env.items() if k not in ADMIN_CREDENTIALS}
     suite = Suite(env, var_dir / "logs", CLUSTER_REPLICAS if cluster else 1)
@@ -296,21 +326,17 @@ def _run(
         acls = [sys.executable, "-m", "waypoint_shared.messaging.kafka_acls"]
         subprocess.run(acls, env=admin_env, check=True)
     suite.start().wait_ready(timeout=240 if cluster else 60)
-    _print_banner(suite, env)
-    while not stop_requested:
-        suite._check_alive()
-        time.sleep(0.3)
-    return 0
+    return Topology(suite, kafka, postgres)
 
 
-def _postgres(env: dict[str, str], var_dir: Path, running: contextlib.ExitStack) -> dict[str, str]:
-    """PostgreSQL in var/postgres, a database per service: their <SERVICE>_DATABASE_URL."""
+def _postgres(env: dict[str, str], var_dir: Path) -> tuple[LocalPostgres, dict[str, str]]:
+    """PostgreSQL in var/postgres, a database per service: the server and each service's
+    <SERVICE>_DATABASE_URL."""
     port = int(env.get("WAYPOINT_POSTGRES_PORT", "55432"))
     postgres = LocalPostgres(port, var_dir / "postgres")
     print(f"starting PostgreSQL on 127.0.0.1:{port} …", flush=True)
     postgres.start()
-    running.callback(postgres.stop)
-    return {f"{s.upper()}_DATABASE_URL": postgres.create_database(s) for s in SERVICES}
+    return postgres, {f"{s.upper()}_DATABASE_URL": postgres.create_database(s) for s in SERVICES}
 
 
 def _kafka(env: dict[str, str], var_dir: Path, cluster: bool) -> LocalKafka | KafkaCluster:

@@ -277,6 +277,15 @@ class LocalKafka:
             _signal_group(process.pid, signal.SIGKILL)
             process.wait()
 
+    def kill(self) -> None:
+        """SIGKILL the broker (no clean shutdown, as a crashed machine); start() brings it back on
+        the same data_dir."""
+        process, self._process = self._process, None
+        atexit.unregister(self.stop)
+        if process is not None:
+            _signal_group(process.pid, signal.SIGKILL)
+            process.wait()
+
     def restart(self, timeout: float = 90) -> LocalKafka:
         """Stop and start again on the same data_dir: topics and messages survive."""
         self.stop()
@@ -384,6 +393,8 @@ class LocalKafka:
                 f"{self.data_dir} was formatted without SASL credentials: remove it to start "
                 "afresh, or run without SASL (WAYPOINT_KAFKA_SASL=off)"
             )
+        if formatted:  # a restart: the tool would start a JVM only to find it formatted
+            return
         command = [
             java,
             "-cp",

@@ -32,7 +32,7 @@ from sqlalchemy import (
     select,
     text,
 )
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError, PendingRollbackError
 from sqlalchemy.pool import ConnectionPoolEntry
 
 T = TypeVar("T")
@@ -91,6 +91,46 @@ def _is_transient(error: DBAPIError) -> bool:
             "database table is locked",
         )
     )
+
+
+# SQLSTATEs of a server that is unreachable, shutting down, starting up or out of sessions: class 08
+# (connection exception), admin and crash shutdown, cannot connect now, too many connections.
+_UNAVAILABLE_STATES = ("08", "57P01", "57P02", "57P03", "53300")
+# What a driver without SQLSTATEs says when the server is gone, restarting or refusing connections.
+_UNAVAILABLE = (
+    "server closed the connection",
+    "terminating connection",
+    "connection refused",
+    "could not connect",
+    "connection is closed",
+    "connection already closed",
+    "connection is lost",
+    "no connection to the server",
+    "the database system is",
+    "consuming input failed",
+)
+
+
+# What a statement can raise when the database is at fault (is_unavailable tells an outage apart).
+DATABASE_ERRORS = (DBAPIError, PendingRollbackError)
+
+
+def is_unavailable(error: BaseException) -> bool:
+    """The database could not be reached or dropped the connection (not a fault of the request):
+    whatever the request did is rolled back, unless the connection broke during COMMIT."""
+    if isinstance(error, PendingRollbackError):  # a connection broken earlier in the transaction
+        return True
+    if not isinstance(error, DBAPIError):
+        return False
+    if error.connection_invalidated:
+        return True
+    if hasattr(error.orig, "sqlstate"):  # psycopg: the server's SQLSTATE, None for the client's
+        state = getattr(error.orig, "sqlstate")  # noqa: B009 - the driver's own attribute
+        if state is None:  # lost, refused or timed out before the server could answer
+            return isinstance(error, (OperationalError, InterfaceError))
+        return str(state).startswith(_UNAVAILABLE_STATES)
+    message = str(error.orig).lower()
+    return any(s in message for s in _UNAVAILABLE)
 
 
 _queued = threading.local()  # the lock files this thread holds

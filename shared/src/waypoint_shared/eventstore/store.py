@@ -277,7 +277,8 @@ def observe_commits(engine: Engine, *observers: CommitObserver) -> None:
             observe(recorded)
 
     def rolled_back(conn: Connection) -> None:
-        conn.info.pop(_APPENDED, None)
+        if not conn.invalidated:  # else its info goes with the broken DBAPI connection
+            conn.info.pop(_APPENDED, None)
 
     event.listen(engine, "commit", committed)
     event.listen(engine, "rollback", rolled_back)

@@ -9,7 +9,10 @@ from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 from flask import Flask, Response, json, request
+from sqlalchemy.exc import DBAPIError, PendingRollbackError
 from werkzeug.exceptions import HTTPException
+
+from waypoint_shared.db.database import is_unavailable
 
 log = logging.getLogger(__name__)
 PROBLEM_JSON = "application/problem+json"
@@ -155,6 +158,25 @@ def install_problem_handlers(app: Flask) -> None:
     app.register_error_handler(Problem, _from_problem)
     app.register_error_handler(HTTPException, _from_http_exception)
     app.register_error_handler(Exception, _from_unexpected)
+    app.register_error_handler(DBAPIError, _from_database_error)
+    app.register_error_handler(PendingRollbackError, _from_database_error)
+
+
+def _from_database_error(error: DBAPIError | PendingRollbackError) -> Response:
+    """503 while the database is unreachable (restarting, failed over): the pool reconnects by
+    itself, so the client retries; any other database error is unexpected (500)."""
+    if not is_unavailable(error):
+        return _from_unexpected(error)
+    log.warning(
+        "database unavailable while handling %s %s: %s", request.method, request.path, error
+    )
+    return problem_response(
+        503,
+        "Service Unavailable",
+        "The database is not reachable. Retry shortly with the same Idempotency-Key: "
+        "a command whose answer was lost is then not stored twice.",
+        {"Retry-After": "1"},
+    )
 
 
 def _no_extra(_error: Exception) -> Mapping[str, Any]:

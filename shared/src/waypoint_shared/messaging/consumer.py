@@ -26,7 +26,7 @@ from kafka.errors import KafkaError
 from kafka.structs import OffsetAndMetadata
 from sqlalchemy import Connection, Engine, insert, select, update
 
-from waypoint_shared.db.database import run_in_transaction
+from waypoint_shared.db.database import DATABASE_ERRORS, is_unavailable, run_in_transaction
 from waypoint_shared.db.tables import applied_events, consumer_offsets
 from waypoint_shared.messaging import envelope, trust
 from waypoint_shared.messaging.envelope import Envelope, UndecodableRecord
@@ -154,6 +154,11 @@ class ConsumerRunner:
             try:
                 self._applied(run_in_transaction(self.engine, lambda c: self._apply_new(c, [pair])))
                 return
+            except DATABASE_ERRORS as error:
+                if is_unavailable(error):
+                    raise  # the database, not the record: run() starts again from stored offsets
+                if attempt == HANDLER_ATTEMPTS:
+                    self._dead_letter([DeadLetter(record, f"handler failed: {error!r}")])
             except Exception as error:  # a handler bug must not stop the whole service
                 if attempt == HANDLER_ATTEMPTS:
                     self._dead_letter([DeadLetter(record, f"handler failed: {error!r}")])

@@ -7,6 +7,7 @@ the relay backs off and retries, and commands keep being accepted and stored mea
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
@@ -18,7 +19,12 @@ from kafka import KafkaProducer
 from kafka.errors import KafkaError
 from sqlalchemy import Connection, Engine, delete, insert, select, text, update
 
-from waypoint_shared.db.database import is_sqlite, run_in_transaction
+from waypoint_shared.db.database import (
+    DATABASE_ERRORS,
+    is_sqlite,
+    is_unavailable,
+    run_in_transaction,
+)
 from waypoint_shared.db.tables import relay_lock, relay_position
 from waypoint_shared.eventstore.store import EventStore, RecordedEvent
 from waypoint_shared.messaging import envelope
@@ -36,10 +42,13 @@ class RelayLock:
         self.engine, self.name, self.owner = engine, name, f"{uuid.uuid4()}"
         self._pg_connection: Connection | None = None
         self._lease_until: datetime | None = None  # when the lease this relay holds runs out
+        self._checked = 0.0  # when the advisory lock's session was last seen alive
 
     def acquire(self) -> bool:
         if is_sqlite(self.engine):
             return self._has_lease()
+        if self._pg_connection is not None and not self._still_held():
+            return False
         if self._pg_connection is None:
             conn = self.engine.connect()
             held = conn.execute(
@@ -50,6 +59,29 @@ class RelayLock:
                 conn.close()
                 return False
             self._pg_connection = conn
+        return True
+
+    def forget(self) -> None:
+        """Drop a lock whose database session was lost (the server ended the lock with it)."""
+        if self._pg_connection is not None:
+            with contextlib.suppress(Exception):
+                self._pg_connection.close()
+            self._pg_connection = None
+        self._lease_until = None
+
+    def _still_held(self) -> bool:
+        """The session holding the advisory lock is alive (checked once a second): after a
+        restart of the server another worker may hold the lock, and this one must stop relaying."""
+        if time.monotonic() < self._checked + 1.0 or self._pg_connection is None:
+            return True
+        self._checked = time.monotonic()
+        try:
+            self._pg_connection.execute(text("SELECT 1")).scalar_one()
+            self._pg_connection.commit()
+        except DATABASE_ERRORS:
+            log.warning("relay lock of %s lost with its database session", self.name)
+            self.forget()
+            return False
         return True
 
     def release(self) -> None:
@@ -128,6 +160,13 @@ class Relay:
             except KafkaError as error:
                 log.warning("relay cannot publish yet (%s); retrying in %.1fs", error, backoff)
                 self._drop_producer()
+                stop.wait(backoff)
+                backoff = min(backoff * 2, 5.0)
+            except DATABASE_ERRORS as error:  # restarting or failed over: take the lock afresh
+                if not is_unavailable(error):
+                    raise
+                log.warning("relay cannot reach the database (%s); retrying", error)
+                self.lock.forget()
                 stop.wait(backoff)
                 backoff = min(backoff * 2, 5.0)
         self._drop_producer()

@@ -52,10 +52,15 @@ class Worker:
 
     def _guard(self, loop: Loop) -> Callable[[], None]:
         def run() -> None:
-            try:
-                loop.run(self.stop)
-            except Exception:
-                log.exception("%s stopped unexpectedly", loop.name)
+            backoff = 1.0
+            while not self.stop.is_set():
+                try:
+                    loop.run(self.stop)
+                    return
+                except Exception:
+                    log.exception("%s stopped unexpectedly; again in %.0fs", loop.name, backoff)
+                    self.stop.wait(backoff)
+                    backoff = min(backoff * 2, 30.0)
 
         return run
 
