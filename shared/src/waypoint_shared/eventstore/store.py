@@ -264,23 +264,41 @@ def _recorded(row: Row[Any]) -> RecordedEvent:
 
 
 _APPENDED = "waypoint_appended_events"  # a connection's appends, kept until it commits
+_MARKS = "waypoint_appended_marks"  # how many appends each open savepoint began after
 CommitObserver = Callable[[Sequence[RecordedEvent]], None]
 
 
 def observe_commits(engine: Engine, *observers: CommitObserver) -> None:
     """Hand each observer the events of every transaction on this engine once it commits; a
-    rollback drops them. The composition root calls this once per engine (metrics, logs)."""
+    rollback drops them, and a rollback to a savepoint drops those appended since it (a command
+    that failed in a group commit). The composition root calls this once per engine (metrics,
+    logs)."""
 
     def committed(conn: Connection) -> None:
         recorded = conn.info.pop(_APPENDED, None)
+        conn.info.pop(_MARKS, None)
         for observe in observers if recorded else ():
             observe(recorded)
 
     def rolled_back(conn: Connection) -> None:
         conn.info.pop(_APPENDED, None)
+        conn.info.pop(_MARKS, None)
+
+    def savepoint(conn: Connection, _name: str) -> None:
+        conn.info.setdefault(_MARKS, []).append(len(conn.info.get(_APPENDED, ())))
+
+    def released(conn: Connection, _name: str, _xid: object) -> None:
+        conn.info.get(_MARKS, [0]).pop()
+
+    def rolled_back_to_savepoint(conn: Connection, _name: str, _xid: object) -> None:
+        marks = conn.info.get(_MARKS, [0])
+        del conn.info.get(_APPENDED, [])[marks.pop() if marks else 0 :]
 
     event.listen(engine, "commit", committed)
     event.listen(engine, "rollback", rolled_back)
+    event.listen(engine, "savepoint", savepoint)
+    event.listen(engine, "release_savepoint", released)
+    event.listen(engine, "rollback_savepoint", rolled_back_to_savepoint)
 
 
 class EventStore:
