@@ -26,6 +26,7 @@ from sqlalchemy import (
     select,
     text,
 )
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
 from waypoint_shared.db.database import Migration, create_tables, is_sqlite
@@ -172,6 +173,16 @@ class RecordedEvent:
 # call is constructed, keyed and looked up again each time (most of a command's SQL cost).
 _LOCK_EVENTS = text("LOCK TABLE events IN EXCLUSIVE MODE")
 _INSERT_EVENTS_RETURNING = insert(events).returning(events.c.position, sort_by_parameter_order=True)
+_VERSION_KEY = ["tenant_id", "stream_id", "stream_version"]
+# A stream's first event needs no look-up of its version: inserted unless the version is taken.
+_INSERT_FIRST = {
+    "sqlite": sqlite.insert(events)
+    .on_conflict_do_nothing(index_elements=_VERSION_KEY)
+    .returning(events.c.position),
+    "postgresql": postgresql.insert(events)
+    .on_conflict_do_nothing(index_elements=_VERSION_KEY)
+    .returning(events.c.position),
+}
 _STREAM_VERSIONS = (
     select(events.c.tenant_id, events.c.stream_id, func.max(events.c.stream_version))
     .where(
@@ -326,6 +337,9 @@ class EventStore:
         if self.serialize_appends and not is_sqlite(conn):
             conn.execute(_LOCK_EVENTS)
         todo = _not_stored(conn, appends) if skip_stored else appends
+        first = _first_event(todo, conn.dialect.name)
+        if first is not None:
+            return self._insert_first(conn, first, encode(conn, first, first.events[0]))
         versions = _stream_versions(conn, {(a.tenant_id, a.stream_id) for a in todo})
         now, rows = datetime.now(UTC), []
         for a in todo:
@@ -352,9 +366,25 @@ class EventStore:
             raise ConcurrencyConflict(
                 first.tenant_id, first.stream_id, first.expected_version, None
             ) from error
-        recorded = [RecordedEvent(position=p, **r) for p, r in zip(positions, rows, strict=True)]
-        conn.info.setdefault(_APPENDED, []).extend(recorded)  # for observe_commits
-        return recorded
+        return _noted(
+            conn, [RecordedEvent(position=p, **r) for p, r in zip(positions, rows, strict=True)]
+        )
+
+    def _insert_first(
+        self, conn: Connection, append: Append, encoded: Encoded
+    ) -> list[RecordedEvent]:
+        """A new stream's first event, in one statement; ConcurrencyConflict if it is not new."""
+        event_id = append.event_ids[0] if append.event_ids else str(uuid.uuid4())
+        row = _row(append, 1, event_id, encoded, datetime.now(UTC))
+        try:
+            position = conn.execute(_INSERT_FIRST[conn.dialect.name], row).scalar()
+        except IntegrityError as error:
+            raise ConcurrencyConflict(append.tenant_id, append.stream_id, 0, None) from error
+        if position is None:  # the stream has events already
+            actual = _stream_versions(conn, [(append.tenant_id, append.stream_id)])
+            stream = (append.tenant_id, append.stream_id)
+            raise ConcurrencyConflict(append.tenant_id, append.stream_id, 0, actual.get(stream))
+        return _noted(conn, [RecordedEvent(position=position, **row)])
 
     def read_stream(
         self, conn: Connection, tenant_id: str, stream_id: str, until: datetime | None = None
@@ -378,6 +408,20 @@ class EventStore:
 
     def last_position(self, conn: Connection) -> int:
         return int(conn.execute(_LAST_POSITION).scalar_one())
+
+
+def _noted(conn: Connection, recorded: list[RecordedEvent]) -> list[RecordedEvent]:
+    """Keep a transaction's appends on its connection until it commits (observe_commits)."""
+    conn.info.setdefault(_APPENDED, []).extend(recorded)
+    return recorded
+
+
+def _first_event(appends: Sequence[Append], dialect: str) -> Append | None:
+    """The append, if the call is one event opening a new stream (no version to look up)."""
+    if len(appends) != 1 or dialect not in _INSERT_FIRST:
+        return None
+    [append] = appends
+    return append if append.expected_version == 0 and len(append.events) == 1 else None
 
 
 def _not_stored(conn: Connection, appends: Sequence[Append]) -> list[Append]:
