@@ -96,7 +96,7 @@ def test_a_failing_command_leaves_its_neighbours_committed(migrated: Engine) -> 
         appending(streams[2], 0)(conn)
         raise ValueError("refused after writing")
 
-    works = [appending(s, 0) for s in streams]
+    works: list[Callable[[Connection], Any]] = [appending(s, 0) for s in streams]
     works[2] = fails_after_writing
     outcomes = run_together(queue, works)
     assert queue.batches == 1
