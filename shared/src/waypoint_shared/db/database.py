@@ -80,7 +80,7 @@ def _begin_sqlite(conn: Connection) -> None:
     conn.exec_driver_sql("BEGIN IMMEDIATE" if writing else "BEGIN")
 
 
-def _is_transient(error: DBAPIError) -> bool:
+def is_transient(error: DBAPIError) -> bool:
     message = str(error.orig).lower()
     return any(
         s in message
@@ -166,7 +166,8 @@ def _queue_path(engine: Engine) -> str | None:
 
 
 @contextmanager
-def _transaction(engine: Engine, write: bool) -> Iterator[Connection]:
+def transaction(engine: Engine, write: bool) -> Iterator[Connection]:
+    """One transaction, not retried; a write one queues for the SQLite file's write lock."""
     queue = _queue_path(engine) if write else None
     with engine.connect() as conn:
         conn.execution_options(write=write)
@@ -178,10 +179,10 @@ def run_in_transaction(engine: Engine, work: Callable[[Connection], T], write: b
     """Run work in one transaction; a busy or deadlocked database is retried, whole."""
     for attempt in range(RETRIES):
         try:
-            with _transaction(engine, write) as conn:
+            with transaction(engine, write) as conn:
                 return work(conn)
         except (OperationalError, DBAPIError) as error:
-            if not _is_transient(error) or attempt == RETRIES - 1:
+            if not is_transient(error) or attempt == RETRIES - 1:
                 raise
             time.sleep(0.05 * 2**attempt)
     raise AssertionError("unreachable")
@@ -189,7 +190,7 @@ def run_in_transaction(engine: Engine, work: Callable[[Connection], T], write: b
 
 def read(engine: Engine) -> AbstractContextManager[Connection]:
     """A read-only transaction (no write lock on SQLite)."""
-    return _transaction(engine, write=False)
+    return transaction(engine, write=False)
 
 
 @dataclass(frozen=True)

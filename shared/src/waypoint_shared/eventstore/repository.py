@@ -33,7 +33,9 @@ from waypoint_shared.eventstore.store import (
     ConcurrencyConflict,
     Encoded,
     EventStore,
+    NewEvent,
     RecordedEvent,
+    as_stored,
 )
 
 __all__ = [
@@ -85,15 +87,31 @@ class EventSourcedRepository:
         self, conn: Connection, *appends: Append, skip_stored: bool = False
     ) -> list[RecordedEvent]:
         """Validate, seal and append the appends' domain events in one call to the store; raises
-        ConcurrencyConflict when a stream is not at the expected version. With skip_stored, events
-        whose id the store already holds are left out (progress's derived events)."""
-        for tenant_id, client_ids in _clients_by_tenant(appends).items():
-            erased = erased_among(conn, tenant_id, client_ids)
-            if erased:
-                raise ClientErased(min(erased))
-        return self._store.append(conn, appends, self._encoded, skip_stored=skip_stored)
+        ConcurrencyConflict when a stream is not at the expected version, ClientErased for an
+        erased client. With skip_stored, events whose id the store already holds are left out
+        (progress's derived events)."""
+        if skip_stored:  # sealed only once the store knows which are new
+            _refuse_erased(conn, appends)
+            return self._store.append(conn, appends, self._encoded, skip_stored=True)
+        sealed = [self._sealed(conn, a) for a in appends]
+        # Sealing a personal value fetched the client's data key, which an erased client no
+        # longer has (ClientErased): only clients with nothing sealed need the erasure look-up.
+        _refuse_erased(conn, [a for a, keyed in sealed if not keyed])
+        return self._store.append(conn, [a for a, _ in sealed], as_stored)
+
+    def _sealed(self, conn: Connection, append: Append) -> tuple[Append, bool]:
+        """The append with its events in their stored form, and whether any was sealed."""
+        stored, keyed = [], False
+        for event in append.events:
+            encoded, sealed = self._encode(conn, append, event)
+            stored.append(NewEvent(**encoded))
+            keyed = keyed or sealed
+        return dataclasses.replace(append, events=stored), keyed
 
     def _encoded(self, conn: Connection, append: Append, event: object) -> Encoded:
+        return self._encode(conn, append, event)[0]
+
+    def _encode(self, conn: Connection, append: Append, event: object) -> tuple[Encoded, bool]:
         if not dataclasses.is_dataclass(event) or isinstance(event, type):
             raise TypeError(f"not a domain event: {event!r}")
         entry = _latest(self.service, event_name(type(event)))
@@ -101,7 +119,8 @@ class EventSourcedRepository:
         sealed = self._codec.seal(
             conn, append.tenant_id, append.client_id, entry.type, plain, entry.personal_fields
         )
-        return {"type": entry.type, "schema_version": entry.version, "data": sealed}
+        keyed = any(plain.get(name) is not None for name in entry.personal_fields)
+        return {"type": entry.type, "schema_version": entry.version, "data": sealed}, keyed
 
     def stored(self, conn: Connection, tenant_id: str, stream_id: str) -> list[RecordedEvent]:
         """A stream's records as stored, personal fields sealed (its write audit trail); unlike
@@ -146,6 +165,13 @@ class EventSourcedRepository:
             raise UnreadableRecord(recorded.client_id, recorded.stream_id) from error
         type_, data = catalog.upcast(recorded.type, data)
         return self.classes[catalog.lookup(type_).name](**data)
+
+
+def _refuse_erased(conn: Connection, appends: Sequence[Append]) -> None:
+    for tenant_id, client_ids in _clients_by_tenant(appends).items():
+        erased = erased_among(conn, tenant_id, client_ids)
+        if erased:
+            raise ClientErased(min(erased))
 
 
 def _ensure_not_erased(conn: Connection, tenant_id: str, client_id: str) -> None:

@@ -26,6 +26,7 @@ from sqlalchemy import (
     select,
     text,
 )
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
 from waypoint_shared.db.database import Migration, create_tables, is_sqlite
@@ -172,6 +173,16 @@ class RecordedEvent:
 # call is constructed, keyed and looked up again each time (most of a command's SQL cost).
 _LOCK_EVENTS = text("LOCK TABLE events IN EXCLUSIVE MODE")
 _INSERT_EVENTS_RETURNING = insert(events).returning(events.c.position, sort_by_parameter_order=True)
+_VERSION_KEY = ["tenant_id", "stream_id", "stream_version"]
+# A stream's first event needs no look-up of its version: inserted unless the version is taken.
+_INSERT_FIRST = {
+    "sqlite": sqlite.insert(events)
+    .on_conflict_do_nothing(index_elements=_VERSION_KEY)
+    .returning(events.c.position),
+    "postgresql": postgresql.insert(events)
+    .on_conflict_do_nothing(index_elements=_VERSION_KEY)
+    .returning(events.c.position),
+}
 _STREAM_VERSIONS = (
     select(events.c.tenant_id, events.c.stream_id, func.max(events.c.stream_version))
     .where(
@@ -264,24 +275,42 @@ def _recorded(row: Row[Any]) -> RecordedEvent:
 
 
 _APPENDED = "waypoint_appended_events"  # a connection's appends, kept until it commits
+_MARKS = "waypoint_appended_marks"  # how many appends each open savepoint began after
 CommitObserver = Callable[[Sequence[RecordedEvent]], None]
 
 
 def observe_commits(engine: Engine, *observers: CommitObserver) -> None:
     """Hand each observer the events of every transaction on this engine once it commits; a
-    rollback drops them. The composition root calls this once per engine (metrics, logs)."""
+    rollback drops them, and a rollback to a savepoint drops those appended since it (a command
+    that failed in a group commit). The composition root calls this once per engine (metrics,
+    logs)."""
 
     def committed(conn: Connection) -> None:
         recorded = conn.info.pop(_APPENDED, None)
+        conn.info.pop(_MARKS, None)
         for observe in observers if recorded else ():
             observe(recorded)
 
     def rolled_back(conn: Connection) -> None:
         if not conn.invalidated:  # else its info goes with the broken DBAPI connection
             conn.info.pop(_APPENDED, None)
+            conn.info.pop(_MARKS, None)
+
+    def savepoint(conn: Connection, _name: str) -> None:
+        conn.info.setdefault(_MARKS, []).append(len(conn.info.get(_APPENDED, ())))
+
+    def released(conn: Connection, _name: str, _xid: object) -> None:
+        conn.info.get(_MARKS, [0]).pop()
+
+    def rolled_back_to_savepoint(conn: Connection, _name: str, _xid: object) -> None:
+        marks = conn.info.get(_MARKS, [0])
+        del conn.info.get(_APPENDED, [])[marks.pop() if marks else 0 :]
 
     event.listen(engine, "commit", committed)
     event.listen(engine, "rollback", rolled_back)
+    event.listen(engine, "savepoint", savepoint)
+    event.listen(engine, "release_savepoint", released)
+    event.listen(engine, "rollback_savepoint", rolled_back_to_savepoint)
 
 
 class EventStore:
@@ -309,6 +338,9 @@ class EventStore:
         if self.serialize_appends and not is_sqlite(conn):
             conn.execute(_LOCK_EVENTS)
         todo = _not_stored(conn, appends) if skip_stored else appends
+        first = _first_event(todo, conn.dialect.name)
+        if first is not None:
+            return self._insert_first(conn, first, encode(conn, first, first.events[0]))
         versions = _stream_versions(conn, {(a.tenant_id, a.stream_id) for a in todo})
         now, rows = datetime.now(UTC), []
         for a in todo:
@@ -335,9 +367,25 @@ class EventStore:
             raise ConcurrencyConflict(
                 first.tenant_id, first.stream_id, first.expected_version, None
             ) from error
-        recorded = [RecordedEvent(position=p, **r) for p, r in zip(positions, rows, strict=True)]
-        conn.info.setdefault(_APPENDED, []).extend(recorded)  # for observe_commits
-        return recorded
+        return _noted(
+            conn, [RecordedEvent(position=p, **r) for p, r in zip(positions, rows, strict=True)]
+        )
+
+    def _insert_first(
+        self, conn: Connection, append: Append, encoded: Encoded
+    ) -> list[RecordedEvent]:
+        """A new stream's first event, in one statement; ConcurrencyConflict if it is not new."""
+        event_id = append.event_ids[0] if append.event_ids else str(uuid.uuid4())
+        row = _row(append, 1, event_id, encoded, datetime.now(UTC))
+        try:
+            position = conn.execute(_INSERT_FIRST[conn.dialect.name], row).scalar()
+        except IntegrityError as error:
+            raise ConcurrencyConflict(append.tenant_id, append.stream_id, 0, None) from error
+        if position is None:  # the stream has events already
+            actual = _stream_versions(conn, [(append.tenant_id, append.stream_id)])
+            stream = (append.tenant_id, append.stream_id)
+            raise ConcurrencyConflict(append.tenant_id, append.stream_id, 0, actual.get(stream))
+        return _noted(conn, [RecordedEvent(position=position, **row)])
 
     def read_stream(
         self, conn: Connection, tenant_id: str, stream_id: str, until: datetime | None = None
@@ -361,6 +409,20 @@ class EventStore:
 
     def last_position(self, conn: Connection) -> int:
         return int(conn.execute(_LAST_POSITION).scalar_one())
+
+
+def _noted(conn: Connection, recorded: list[RecordedEvent]) -> list[RecordedEvent]:
+    """Keep a transaction's appends on its connection until it commits (observe_commits)."""
+    conn.info.setdefault(_APPENDED, []).extend(recorded)
+    return recorded
+
+
+def _first_event(appends: Sequence[Append], dialect: str) -> Append | None:
+    """The append, if the call is one event opening a new stream (no version to look up)."""
+    if len(appends) != 1 or dialect not in _INSERT_FIRST:
+        return None
+    [append] = appends
+    return append if append.expected_version == 0 and len(append.events) == 1 else None
 
 
 def _not_stored(conn: Connection, appends: Sequence[Append]) -> list[Append]:

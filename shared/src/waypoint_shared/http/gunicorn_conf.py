@@ -33,7 +33,9 @@ workers = SERVER.workers
 # Threads per worker: a client that sends its request slowly holds one thread, not the worker,
 # so a few slow clients cannot stall a service. What a worker keeps per process is thread-safe:
 # SQLAlchemy engines and pools, the verified-token LRU cache, the rate limiter (its state is in
-# the database), logging context in context variables, SQLite write queues per thread.
+# the database), logging context in context variables, SQLite write queues per thread. The
+# commands a worker's threads run at one moment share one durable commit
+# (waypoint_shared.db.group_commit), so threads are also what fills a batch.
 worker_class = "gthread"
 threads = SERVER.threads
 timeout = SERVER.timeout

@@ -31,6 +31,7 @@ from sqlalchemy.exc import IntegrityError
 from waypoint_shared.config import Settings
 from waypoint_shared.crypto.sealing import MasterKey, PersonalDataKeys
 from waypoint_shared.db.database import run_in_transaction
+from waypoint_shared.db.group_commit import run_in_group
 from waypoint_shared.db.tables import idempotency_records
 from waypoint_shared.http.auth import principal
 from waypoint_shared.http.problems import Problem
@@ -106,16 +107,18 @@ def expected_version_from_if_match() -> int | None:
 
 
 def execute(engine: Engine, work: Callable[[Connection], Reply]) -> Response:
-    """Run a command's work in one transaction, honouring `Idempotency-Key`."""
+    """Run a command's work, honouring `Idempotency-Key`, in the process's next group commit
+    (`waypoint_shared.db.group_commit`): isolated from the other commands of that transaction
+    by a savepoint, and answered only once the transaction has durably committed."""
     key = request.headers.get(HEADER)
     if key is None:
-        return run_in_transaction(engine, work).to_response()
+        return run_in_group(engine, work).to_response()
     _check(key)
     settings: Idempotency = current_app.extensions[_EXTENSION]
     try:
-        return run_in_transaction(engine, lambda c: _once(c, settings, key, work)).to_response()
+        return run_in_group(engine, lambda c: _once(c, settings, key, work)).to_response()
     except IntegrityError:  # a concurrent first use of the same key won: answer as it did
-        return run_in_transaction(engine, lambda c: _once(c, settings, key, work)).to_response()
+        return run_in_group(engine, lambda c: _once(c, settings, key, work)).to_response()
 
 
 def _check(key: str) -> None:
