@@ -1,6 +1,9 @@
-"""Shared plumbing of the benchmarks: a broker, free ports, processes, results.
+"""Shared plumbing of the benchmarks: a broker, stores, free ports, processes, results.
 
 Every figure is a ratio against a raw baseline measured in the same run on the same machine.
+A benchmark that touches a store runs once per store `BENCH_STORE` names (`sqlite`, `postgres`
+or `both`, the default) and saves each figure per store (`relay_ratio_sqlite`,
+`relay_ratio_postgres`) beside the better store's unsuffixed (`relay_ratio`), see `by_store`.
 """
 
 from __future__ import annotations
@@ -12,18 +15,75 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from importlib.metadata import version
 from pathlib import Path
 
-from waypoint_devkit.infrastructure import free_port, local_kafka
+from waypoint_devkit.infrastructure import free_port, local_kafka, local_postgres
 
 ROOT = Path(__file__).resolve().parents[1]
 # The processes a benchmark starts use the development secrets, as `make run` does.
 os.environ.setdefault("WAYPOINT_ENV", "development")
 RESULTS = ROOT / "bench" / "results"
 BIN = Path(sys.executable).parent
+STORES = ("sqlite", "postgres")
+# The product's durability on the benchmark's own server (the test server's defaults are off).
+DURABLE_POSTGRES = {"fsync": "on", "synchronous_commit": "on", "full_page_writes": "on"}
+
+
+def stores() -> list[str]:
+    """The stores to measure: BENCH_STORE=sqlite|postgres|both (default both)."""
+    chosen = os.environ.get("BENCH_STORE", "both").strip().lower()
+    if chosen == "both":
+        return list(STORES)
+    if chosen not in STORES:
+        raise SystemExit(f"BENCH_STORE must be sqlite, postgres or both, not {chosen!r}")
+    return [chosen]
+
+
+@contextmanager
+def postgres(work_dir: Path) -> Iterator[Callable[[str], str]]:
+    """A PostgreSQL server of the benchmark's own (Debian's packages, devkit's runner) with the
+    product's durability (fsync, synchronous_commit on); yields a maker of database URLs."""
+    server = local_postgres(work_dir / "postgres")
+    server.start()
+    try:
+        for setting, value in DURABLE_POSTGRES.items():
+            server.sql(f"ALTER SYSTEM SET {setting} = '{value}'")
+        server.sql("SELECT pg_reload_conf()")
+        yield server.create_database
+    finally:
+        server.stop()
+
+
+@contextmanager
+def databases(store: str, work_dir: Path) -> Iterator[Callable[[str], str]]:
+    """A maker of database URLs on `store`: a file per name under work_dir for SQLite, a database
+    per name on the benchmark's own server for PostgreSQL."""
+    if store == "postgres":
+        with postgres(work_dir) as create:
+            yield create
+        return
+    yield lambda name: f"sqlite:///{work_dir}/{name}.db"
+
+
+def database_env(services: Mapping[str, str]) -> dict[str, str]:
+    """The environment pointing each service (name → URL) at its database, for running_suite."""
+    return {f"{service.upper()}_DATABASE_URL": url for service, url in services.items()}
+
+
+def by_store(
+    figures: Mapping[str, Mapping[str, object]], headline: str, lower_is_better: bool = False
+) -> dict[str, object]:
+    """Per-store figures flattened: each key suffixed with its store, and unsuffixed the figures
+    of the store that did better on `headline` (named under "store")."""
+    pick = min if lower_is_better else max
+    best = pick(figures, key=lambda store: figures[store][headline])  # type: ignore[arg-type,return-value]
+    flat: dict[str, object] = {"store": best, **figures[best]}
+    for store, theirs in figures.items():
+        flat.update({f"{key}_{store}": value for key, value in theirs.items()})
+    return flat
 
 
 @contextmanager
