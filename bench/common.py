@@ -65,6 +65,7 @@ def databases(store: str, work_dir: Path) -> Iterator[Callable[[str], str]]:
         with postgres(work_dir) as create:
             yield create
         return
+    work_dir.mkdir(parents=True, exist_ok=True)
     yield lambda name: f"sqlite:///{work_dir}/{name}.db"
 
 

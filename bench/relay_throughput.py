@@ -1,6 +1,6 @@
 """Relay throughput: events the outbox relay publishes per second ÷ a raw kafka-python producer
 (a `send()` loop, then one `flush()`) sending the same records with the same durability settings
-(`acks="all"`, idempotence on). Target ≥ 0.8."""
+(`acks="all"`, idempotence on). Target ≥ 0.8. Runs on each store BENCH_STORE names."""
 
 from __future__ import annotations
 
@@ -8,9 +8,10 @@ import sys
 import tempfile
 import time
 import uuid
+from datetime import date
 from pathlib import Path
 
-from common import broker, save
+from common import broker, by_store, databases, save, stores
 from kafka.admin import NewTopic
 from sqlalchemy import Engine
 
@@ -41,6 +42,7 @@ def stored_referrals(engine: Engine, count: int) -> None:
             client_id = str(uuid.uuid4())
             event = Client.refer(
                 client_id,
+                date.today(),
                 given_name="Amara",
                 family_name="Osei",
                 date_of_birth="1992-06-30",
@@ -72,27 +74,34 @@ def relay_rate(engine: Engine, settings: KafkaSettings, topic: str) -> float:
     return EVENTS / (time.perf_counter() - started)
 
 
-def main() -> None:
-    with tempfile.TemporaryDirectory() as tmp, broker(Path(tmp)) as bootstrap:
-        settings = KafkaSettings(bootstrap_servers=bootstrap)
-        ensure_topics(settings, [NewTopic(t, 3, 1) for t in ("bench.raw", "bench.relay")])
-        engine = connect(f"sqlite:///{tmp}/intake.db")
+def measure(store: str, settings: KafkaSettings, work_dir: Path) -> dict[str, object]:
+    """Both rates on one store: the raw producer sends the very records the relay will."""
+    topics = (f"bench.{store}.raw", f"bench.{store}.relay")
+    ensure_topics(settings, [NewTopic(t, 3, 1) for t in topics])
+    with databases(store, work_dir) as database:
+        engine = connect(database("intake"))
         migrate(engine, SHARED_MIGRATIONS)
         stored_referrals(engine, EVENTS)
         with read(engine) as conn:
             records = [encode(e, "intake") for e in EventStore().read_after(conn, 0, EVENTS)]
-        raw = raw_producer_rate(settings, "bench.raw", records)
-        ours = relay_rate(engine, settings, "bench.relay")
+        raw = raw_producer_rate(settings, topics[0], records)
+        ours = relay_rate(engine, settings, topics[1])
+        engine.dispose()
+    return {"raw_producer_per_s": raw, "relay_per_s": ours, "relay_ratio": ours / raw}
+
+
+def main() -> None:
+    with tempfile.TemporaryDirectory() as tmp, broker(Path(tmp)) as bootstrap:
+        settings = KafkaSettings(bootstrap_servers=bootstrap)
+        figures = {store: measure(store, settings, Path(tmp) / store) for store in stores()}
     save(
         "relay_throughput",
         {
             "events": EVENTS,
-            "raw_producer_per_s": raw,
-            "relay_per_s": ours,
-            "relay_ratio": ours / raw,
+            **by_store(figures, "relay_ratio"),
             "target": 0.8,
             "settings": "acks=all, idempotence on, linger 5 ms, batches of "
-            "500 rows, SQLite store, 3 partitions",
+            "500 rows, 3 partitions; SQLite synchronous=FULL, PostgreSQL synchronous_commit=on",
         },
     )
 
