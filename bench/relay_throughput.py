@@ -1,6 +1,7 @@
 """Relay throughput: events the outbox relay publishes per second ÷ a raw kafka-python producer
 (a `send()` loop, then one `flush()`) sending the same records with the same durability settings
-(`acks="all"`, idempotence on). Target ≥ 0.8. Runs on each store BENCH_STORE names."""
+(`acks="all"`, idempotence on), measured before and after the relay, the faster counting.
+Target ≥ 0.8. Runs on each store BENCH_STORE names."""
 
 from __future__ import annotations
 
@@ -69,7 +70,7 @@ def relay_rate(engine: Engine, settings: KafkaSettings, topic: str) -> float:
     relay = Relay(engine, EventStore(), "intake", topic, lambda: durable_producer(settings))
     relay.lock.acquire()
     started = time.perf_counter()
-    while relay.publish_once():
+    while relay.publish_next():  # as a running relay turns: the next batch sent meanwhile
         pass
     return EVENTS / (time.perf_counter() - started)
 
@@ -84,8 +85,11 @@ def measure(store: str, settings: KafkaSettings, work_dir: Path) -> dict[str, ob
         stored_referrals(engine, EVENTS)
         with read(engine) as conn:
             records = [encode(e, "intake") for e in EventStore().read_after(conn, 0, EVENTS)]
+        # raw before and after the relay, the faster one counting: a busy moment of the shared
+        # machine during one raw run must not flatter the ratio
         raw = raw_producer_rate(settings, topics[0], records)
         ours = relay_rate(engine, settings, topics[1])
+        raw = max(raw, raw_producer_rate(settings, topics[0], records))
         engine.dispose()
     return {"raw_producer_per_s": raw, "relay_per_s": ours, "relay_ratio": ours / raw}
 
