@@ -17,10 +17,12 @@ import time
 import urllib.request
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import replace
 from importlib.metadata import version
 from pathlib import Path
 
 from waypoint_devkit.infrastructure import free_port, local_kafka, local_postgres
+from waypoint_shared.config import KafkaSettings
 
 ROOT = Path(__file__).resolve().parents[1]
 # The processes a benchmark starts use the development secrets, as `make run` does.
@@ -72,6 +74,11 @@ def databases(store: str, work_dir: Path) -> Iterator[Callable[[str], str]]:
 def database_env(services: Mapping[str, str]) -> dict[str, str]:
     """The environment pointing each service (name → URL) at its database, for running_suite."""
     return {f"{service.upper()}_DATABASE_URL": url for service, url in services.items()}
+
+
+def own_topics(settings: KafkaSettings, store: str) -> KafkaSettings:
+    """The settings with topics and groups of the store's run only (a prefix of its own)."""
+    return replace(settings, topic_prefix=f"{settings.topic_prefix}{store}.")
 
 
 def by_store(

@@ -18,7 +18,18 @@ import time
 import uuid
 from pathlib import Path
 
-from common import BIN, ROOT, broker, by_store, database_env, databases, save, stores, wait_for
+from common import (
+    BIN,
+    ROOT,
+    broker,
+    by_store,
+    database_env,
+    databases,
+    own_topics,
+    save,
+    stores,
+    wait_for,
+)
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.admin import NewTopic
 
@@ -169,7 +180,7 @@ def main() -> None:
         settings = KafkaSettings(bootstrap_servers=bootstrap, topic_prefix="bench.")
         ensure_topics(settings)
         raw_p99 = raw_round_trip_ms(settings)
-        figures = {s: measure(s, settings, Path(tmp) / s) for s in stores()}
+        figures = {s: measure(s, own_topics(settings, s), Path(tmp) / s) for s in stores()}
     save(
         "idle_cpu",
         {
