@@ -15,14 +15,19 @@ import subprocess
 import sys
 import time
 import urllib.request
+import uuid
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import replace
 from importlib.metadata import version
 from pathlib import Path
 
+from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+from kafka.admin import NewTopic
+
 from waypoint_devkit.infrastructure import free_port, local_kafka, local_postgres
 from waypoint_shared.config import KafkaSettings
+from waypoint_shared.messaging.topics import ensure_topics
 
 ROOT = Path(__file__).resolve().parents[1]
 # The processes a benchmark starts use the development secrets, as `make run` does.
@@ -184,3 +189,42 @@ def save(name: str, figures: dict[str, object]) -> Path:
         shown = f"{value:,.3f}" if isinstance(value, float) else str(value)
         print(f"  {key:<{width}}  {shown}")
     return path
+
+
+def percentile(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
+
+
+def tail(settings: KafkaSettings, topic: str) -> KafkaConsumer:
+    """A consumer at the end of every partition of the topic."""
+    consumer = KafkaConsumer(bootstrap_servers=settings.bootstrap_servers, fetch_max_wait_ms=10)
+    deadline = time.monotonic() + 30
+    while not consumer.partitions_for_topic(topic) and time.monotonic() < deadline:
+        consumer.topics()  # asks the broker for fresh metadata
+        time.sleep(0.1)
+    partitions = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or ()]
+    consumer.assign(partitions)
+    consumer.seek_to_end()
+    for partition in partitions:
+        consumer.position(partition)
+    return consumer
+
+
+def raw_round_trip_ms(settings: KafkaSettings, count: int = 200, pause: float = 0.02) -> float:
+    """A bare produce (acks=all) → consume round trip through the broker, p99 in ms."""
+    topic = f"bench-rtt-{uuid.uuid4().hex[:6]}"
+    ensure_topics(settings, [NewTopic(topic, 1, 1)])
+    consumer = tail(settings, topic)
+    producer = KafkaProducer(bootstrap_servers=settings.bootstrap_servers, acks="all")
+    samples = []
+    for _ in range(count):
+        sent = time.monotonic()
+        producer.send(topic, b"x").get(timeout=10)
+        while not consumer.poll(timeout_ms=1000):
+            pass
+        samples.append((time.monotonic() - sent) * 1000)
+        time.sleep(pause)
+    producer.close()
+    consumer.close()
+    return percentile(samples, 99)

@@ -13,29 +13,30 @@ import sys
 import tempfile
 import threading
 import time
-import uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import requests
-from common import broker, by_store, database_env, databases, own_topics, save, stores
-from kafka import KafkaConsumer, KafkaProducer
-from kafka.admin import NewTopic
+from common import (
+    broker,
+    by_store,
+    database_env,
+    databases,
+    own_topics,
+    percentile,
+    raw_round_trip_ms,
+    save,
+    stores,
+)
 from sqlalchemy import bindparam, create_engine, text
 
 from waypoint_devkit.suite import running_suite, url_of
 from waypoint_shared.config import DEVELOPMENT_SECRET, KafkaSettings
 from waypoint_shared.http.auth import mint_token
-from waypoint_shared.messaging.topics import ensure_topics
 
 RATE, SECONDS = 50, int(sys.argv[1]) if len(sys.argv) > 1 else 30
 SENDERS = 16  # enough that a slow answer never holds back the next start at 50/s
 BODY = {"given_name": "Amara", "family_name": "Osei", "date_of_birth": "1992-06-30"}
-
-
-def percentile(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
 
 
 def send_on_schedule(url: str, token: str, acked: dict[str, float]) -> None:
@@ -80,29 +81,6 @@ def watch_timeline(
                 visible.setdefault(client_id, now)
         time.sleep(0.005)
     engine.dispose()
-
-
-def raw_round_trip_ms(settings: KafkaSettings, count: int = 200) -> float:
-    topic = f"bench-rtt-{uuid.uuid4().hex[:6]}"
-    ensure_topics(settings, [NewTopic(topic, 1, 1)])
-    consumer = KafkaConsumer(
-        topic,
-        bootstrap_servers=settings.bootstrap_servers,
-        auto_offset_reset="latest",
-        group_id=f"rtt-{uuid.uuid4()}",
-    )
-    consumer.poll(timeout_ms=2000)
-    producer = KafkaProducer(bootstrap_servers=settings.bootstrap_servers, acks="all")
-    samples = []
-    for _ in range(count):
-        sent = time.monotonic()
-        producer.send(topic, b"x").get(timeout=10)
-        while not consumer.poll(timeout_ms=1000):
-            pass
-        samples.append((time.monotonic() - sent) * 1000)
-    producer.close()
-    consumer.close()
-    return percentile(samples, 99)
 
 
 def measure(store: str, settings: KafkaSettings, work_dir: Path) -> dict[str, object]:

@@ -26,12 +26,13 @@ from common import (
     database_env,
     databases,
     own_topics,
+    percentile,
+    raw_round_trip_ms,
     save,
     stores,
+    tail,
     wait_for,
 )
-from kafka import KafkaConsumer, KafkaProducer, TopicPartition
-from kafka.admin import NewTopic
 
 from waypoint_devkit.suite import suite_environment
 from waypoint_shared.config import KafkaSettings
@@ -81,26 +82,6 @@ def idle_cpu(workers: dict[str, subprocess.Popen[bytes]]) -> dict[str, float]:
     }
 
 
-def percentile(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
-
-
-def tail(settings: KafkaSettings, topic: str) -> KafkaConsumer:
-    """A consumer at the end of every partition of the topic."""
-    consumer = KafkaConsumer(bootstrap_servers=settings.bootstrap_servers, fetch_max_wait_ms=10)
-    deadline = time.monotonic() + 30
-    while not consumer.partitions_for_topic(topic) and time.monotonic() < deadline:
-        consumer.topics()  # asks the broker for fresh metadata
-        time.sleep(0.1)
-    partitions = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or ()]
-    consumer.assign(partitions)
-    consumer.seek_to_end()
-    for partition in partitions:
-        consumer.position(partition)
-    return consumer
-
-
 def relay_latency_ms(settings: KafkaSettings, database_url: str) -> list[float]:
     """Commit RATE events/s to intake's store for LOAD_SECONDS; commit → record seen, in ms."""
     consumer = tail(settings, settings.topic_prefix + "waypoint.intake.events")
@@ -135,24 +116,6 @@ def relay_latency_ms(settings: KafkaSettings, database_url: str) -> list[float]:
     consumer.close()
     engine.dispose()
     return [(seen[c] - t) * 1000 for c, t in committed.items() if c in seen]
-
-
-def raw_round_trip_ms(settings: KafkaSettings, count: int = 200) -> float:
-    topic = f"bench-rtt-{uuid.uuid4().hex[:6]}"
-    ensure_topics(settings, [NewTopic(topic, 1, 1)])
-    consumer = tail(settings, topic)
-    producer = KafkaProducer(bootstrap_servers=settings.bootstrap_servers, acks="all")
-    samples = []
-    for _ in range(count):
-        sent = time.monotonic()
-        producer.send(topic, b"x").get(timeout=10)
-        while not consumer.poll(timeout_ms=1000):
-            pass
-        samples.append((time.monotonic() - sent) * 1000)
-        time.sleep(1 / RATE)
-    producer.close()
-    consumer.close()
-    return percentile(samples, 99)
 
 
 def measure(store: str, settings: KafkaSettings, work_dir: Path) -> dict[str, object]:
