@@ -45,18 +45,8 @@ class Envelope:
 
 def encode(event: RecordedEvent, service: str) -> tuple[bytes, bytes, list[tuple[str, bytes]]]:
     """A stored event as a Kafka (key, value, headers)."""
-    value = wire.structured_value(
-        event_id=event.event_id,
-        service=service,
-        type_=event.type,
-        client_id=event.client_id,
-        occurred_at=event.occurred_at,
-        tenant_id=event.tenant_id,
-        correlation_id=event.metadata.get("correlation_id"),
-        causation_id=event.metadata.get("causation_id"),
-        stream_version=event.stream_version,
-        data_json=json.dumps(event.data),
-    )
+    trace = (event.metadata.get("correlation_id"), event.metadata.get("causation_id"))
+    value = wire.structured_value(event, service, event.occurred_at, trace, json.dumps(event.data))
     return wire.record(event.client_id, value)
 
 

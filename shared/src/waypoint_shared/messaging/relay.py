@@ -229,18 +229,8 @@ class Relay:
         return _InFlight(rows[-1].position, recorded, backlog - len(rows), futures)
 
     def _value(self, row: Row[Any], occurred: datetime) -> bytes:
-        return wire.structured_value(
-            event_id=row.event_id,
-            service=self.service,
-            type_=row.type,
-            client_id=row.client_id,
-            occurred_at=occurred,
-            tenant_id=row.tenant_id,
-            correlation_id=row.correlation_id,
-            causation_id=row.causation_id,
-            stream_version=row.stream_version,
-            data_json=row.data,
-        )
+        trace = (row.correlation_id, row.causation_id)
+        return wire.structured_value(row, self.service, occurred, trace, row.data)  # type: ignore[arg-type]
 
     def _finish(self) -> None:
         """Send what the producer holds at once and complete the batch in flight, if any."""

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 CONTENT_TYPE = "application/cloudevents+json"
 CONTENT_TYPE_HEADER = ("content-type", CONTENT_TYPE.encode())
@@ -24,32 +24,44 @@ def rfc3339(moment: datetime) -> str:
     return text[:-6] + "Z" if text.endswith("+00:00") else text
 
 
+class Identified(Protocol):
+    """What a stored event (or the relay's row of one) says of itself."""
+
+    @property
+    def event_id(self) -> str: ...
+    @property
+    def type(self) -> str: ...
+    @property
+    def client_id(self) -> str: ...
+    @property
+    def tenant_id(self) -> str: ...
+    @property
+    def stream_version(self) -> int: ...
+
+
 def structured_value(
-    *,
-    event_id: str,
+    event: Identified,
     service: str,
-    type_: str,
-    client_id: str,
     occurred_at: datetime,
-    tenant_id: str,
-    correlation_id: str | None,
-    causation_id: str | None,
-    stream_version: int,
+    trace: tuple[str | None, str | None],
     data_json: str,
 ) -> bytes:
-    """The record's value; `data_json` is the event's data as a JSON object text."""
+    """The record's value; `trace` is (correlation id, causation id), `data_json` the event's
+    data as a JSON object text."""
+    correlation_id, causation_id = trace
+    event_id, type_ = event.event_id, event.type
     attributes: dict[str, Any] = {
         "id": event_id,
         "source": f"/waypoint/{service}",
         "type": type_,
-        "subject": client_id,
+        "subject": event.client_id,
         "time": rfc3339(occurred_at),
         "datacontenttype": "application/json",
         "dataschema": f"{SCHEMA_BASE}/{type_}.json",
-        "tenantid": tenant_id,
+        "tenantid": event.tenant_id,
         "correlationid": correlation_id or event_id,
         "causationid": causation_id or event_id,
-        "streamversion": stream_version,
+        "streamversion": event.stream_version,
         "specversion": "1.0",
     }
     return f'{json.dumps(attributes)[:-1]}, "data": {data_json}}}'.encode()
