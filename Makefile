@@ -89,6 +89,7 @@ bench: setup
 	@command -v wrk >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq wrk; }
 	cd bench && ../$(PY) command_throughput.py
 	cd bench && ../$(PY) relay_throughput.py
+	cd bench && ../$(PY) idle_cpu.py
 	cd bench && ../$(PY) projector_throughput.py
 	cd bench && ../$(PY) rebuild_throughput.py
 	cd bench && ../$(PY) e2e_latency.py

@@ -1,6 +1,9 @@
-"""Shared plumbing of the benchmarks: a broker, free ports, processes, results.
+"""Shared plumbing of the benchmarks: a broker, stores, free ports, processes, results.
 
 Every figure is a ratio against a raw baseline measured in the same run on the same machine.
+A benchmark that touches a store runs once per store `BENCH_STORE` names (`sqlite`, `postgres`
+or `both`, the default) and saves each figure per store (`relay_ratio_sqlite`,
+`relay_ratio_postgres`) beside the better store's unsuffixed (`relay_ratio`), see `by_store`.
 """
 
 from __future__ import annotations
@@ -12,18 +15,88 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Iterator
+import uuid
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import replace
 from importlib.metadata import version
 from pathlib import Path
 
-from waypoint_devkit.infrastructure import free_port, local_kafka
+from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+from kafka.admin import NewTopic
+
+from waypoint_devkit.infrastructure import free_port, local_kafka, local_postgres
+from waypoint_shared.config import KafkaSettings
+from waypoint_shared.messaging.topics import ensure_topics
 
 ROOT = Path(__file__).resolve().parents[1]
 # The processes a benchmark starts use the development secrets, as `make run` does.
 os.environ.setdefault("WAYPOINT_ENV", "development")
 RESULTS = ROOT / "bench" / "results"
 BIN = Path(sys.executable).parent
+STORES = ("sqlite", "postgres")
+# The product's durability on the benchmark's own server (the test server's defaults are off).
+DURABLE_POSTGRES = {"fsync": "on", "synchronous_commit": "on", "full_page_writes": "on"}
+
+
+def stores() -> list[str]:
+    """The stores to measure: BENCH_STORE=sqlite|postgres|both (default both)."""
+    chosen = os.environ.get("BENCH_STORE", "both").strip().lower()
+    if chosen == "both":
+        return list(STORES)
+    if chosen not in STORES:
+        raise SystemExit(f"BENCH_STORE must be sqlite, postgres or both, not {chosen!r}")
+    return [chosen]
+
+
+@contextmanager
+def postgres(work_dir: Path) -> Iterator[Callable[[str], str]]:
+    """A PostgreSQL server of the benchmark's own (Debian's packages, devkit's runner) with the
+    product's durability (fsync, synchronous_commit on); yields a maker of database URLs."""
+    server = local_postgres(work_dir / "postgres")
+    server.start()
+    try:
+        for setting, value in DURABLE_POSTGRES.items():
+            server.sql(f"ALTER SYSTEM SET {setting} = '{value}'")
+        server.sql("SELECT pg_reload_conf()")
+        yield server.create_database
+    finally:
+        server.stop()
+
+
+@contextmanager
+def databases(store: str, work_dir: Path) -> Iterator[Callable[[str], str]]:
+    """A maker of database URLs on `store`: a file per name under work_dir for SQLite, a database
+    per name on the benchmark's own server for PostgreSQL."""
+    if store == "postgres":
+        with postgres(work_dir) as create:
+            yield create
+        return
+    work_dir.mkdir(parents=True, exist_ok=True)
+    yield lambda name: f"sqlite:///{work_dir}/{name}.db"
+
+
+def database_env(services: Mapping[str, str]) -> dict[str, str]:
+    """The environment pointing each service (name → URL) at its database, for running_suite."""
+    return {f"{service.upper()}_DATABASE_URL": url for service, url in services.items()}
+
+
+def own_topics(settings: KafkaSettings, store: str) -> KafkaSettings:
+    """The settings with topics and groups of the store's run only (a prefix of its own)."""
+    return replace(settings, topic_prefix=f"{settings.topic_prefix}{store}.")
+
+
+def by_store(
+    figures: Mapping[str, Mapping[str, object]], headline: str, lower_is_better: bool = False
+) -> dict[str, object]:
+    """Per-store figures flattened: each key suffixed with its store, and unsuffixed the figures
+    of the store that did better on `headline` (named under "store")."""
+    pick = min if lower_is_better else max
+    best = pick(figures, key=lambda store: figures[store][headline])  # type: ignore[arg-type,return-value]
+    flat: dict[str, object] = {"store": best, **figures[best]}
+    for store, theirs in figures.items():
+        flat.update({f"{key}_{store}": value for key, value in theirs.items()})
+    return flat
 
 
 @contextmanager
@@ -120,3 +193,42 @@ def save(name: str, figures: dict[str, object]) -> Path:
         shown = f"{value:,.3f}" if isinstance(value, float) else str(value)
         print(f"  {key:<{width}}  {shown}")
     return path
+
+
+def percentile(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
+
+
+def tail(settings: KafkaSettings, topic: str) -> KafkaConsumer:
+    """A consumer at the end of every partition of the topic."""
+    consumer = KafkaConsumer(bootstrap_servers=settings.bootstrap_servers, fetch_max_wait_ms=10)
+    deadline = time.monotonic() + 30
+    while not consumer.partitions_for_topic(topic) and time.monotonic() < deadline:
+        consumer.topics()  # asks the broker for fresh metadata
+        time.sleep(0.1)
+    partitions = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or ()]
+    consumer.assign(partitions)
+    consumer.seek_to_end()
+    for partition in partitions:
+        consumer.position(partition)
+    return consumer
+
+
+def raw_round_trip_ms(settings: KafkaSettings, count: int = 200, pause: float = 0.02) -> float:
+    """A bare produce (acks=all) → consume round trip through the broker, p99 in ms."""
+    topic = f"bench-rtt-{uuid.uuid4().hex[:6]}"
+    ensure_topics(settings, [NewTopic(topic, 1, 1)])
+    consumer = tail(settings, topic)
+    producer = KafkaProducer(bootstrap_servers=settings.bootstrap_servers, acks="all")
+    samples = []
+    for _ in range(count):
+        sent = time.monotonic()
+        producer.send(topic, b"x").get(timeout=10)
+        while not consumer.poll(timeout_ms=1000):
+            pass
+        samples.append((time.monotonic() - sent) * 1000)
+        time.sleep(pause)
+    producer.close()
+    consumer.close()
+    return percentile(samples, 99)

@@ -28,6 +28,7 @@ from waypoint_shared.messaging.lag import LagWatch
 from waypoint_shared.messaging.relay import Relay, retry_forever
 from waypoint_shared.messaging.topics import ensure_topics
 from waypoint_shared.messaging.trust import KnownClient, no_client_known
+from waypoint_shared.messaging.wakeup import MIGRATIONS as RELAY_MIGRATIONS
 from waypoint_shared.messaging.worker import Loop
 from waypoint_shared.observability.logs import configure_logging
 from waypoint_shared.observability.metrics import events_committed
@@ -53,7 +54,7 @@ def open_database(
     events are counted and logged, and handed to the service's own observers."""
     engine = connect(settings.database_url)
     observe_commits(engine, events_committed, *observers)
-    migrate(engine, [*SHARED_MIGRATIONS, *RATE_LIMIT_MIGRATIONS, *migrations])
+    migrate(engine, [*SHARED_MIGRATIONS, *RATE_LIMIT_MIGRATIONS, *RELAY_MIGRATIONS, *migrations])
     return engine
 
 

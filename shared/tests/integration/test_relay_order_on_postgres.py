@@ -19,6 +19,7 @@ from waypoint_shared.config import KafkaSettings
 from waypoint_shared.db.database import connect, migrate, run_in_transaction
 from waypoint_shared.db.tables import events
 from waypoint_shared.eventstore.store import SHARED_MIGRATIONS, Append, EventStore, NewEvent
+from waypoint_shared.messaging import wakeup
 from waypoint_shared.messaging.kafka_clients import durable_producer
 from waypoint_shared.messaging.relay import Relay
 from waypoint_shared.messaging.topics import ensure_topics
@@ -47,7 +48,7 @@ def published_vs_stored(
     url: str, settings: KafkaSettings, serialize_appends: bool
 ) -> tuple[list[str], list[str]]:
     engine = connect(url)
-    migrate(engine, SHARED_MIGRATIONS)
+    migrate(engine, [*SHARED_MIGRATIONS, *wakeup.MIGRATIONS])  # as a service's start does
     topic = f"{settings.topic_prefix}ordering-{serialize_appends}"
     ensure_topics(settings, [NewTopic(topic, 1, 1)])
     relay = Relay(engine, EventStore(), "test", topic, lambda: durable_producer(settings))

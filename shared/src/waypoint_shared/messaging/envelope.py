@@ -10,17 +10,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from cloudevents.core.bindings import kafka as ce_kafka
-from cloudevents.core.formats.json import JSONFormat
-from cloudevents.core.v1.event import CloudEvent
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
 
 from waypoint_shared import catalog
 from waypoint_shared.eventstore.store import RecordedEvent
+from waypoint_shared.messaging import wire
 
-CONTENT_TYPE = "application/cloudevents+json"
-SCHEMA_BASE = "https://waypoint.example/schemas"
-_FORMAT = JSONFormat()
+CONTENT_TYPE = wire.CONTENT_TYPE
+SCHEMA_BASE = wire.SCHEMA_BASE
 SOURCE_PATTERN = r"^/waypoint/(intake|goals|progress)$"
 TENANT_PATTERN = r"^[A-Za-z0-9._:-]{1,64}$"
 TRACE_PATTERN = r"^[A-Za-z0-9._:-]{1,128}$"
@@ -48,24 +45,9 @@ class Envelope:
 
 def encode(event: RecordedEvent, service: str) -> tuple[bytes, bytes, list[tuple[str, bytes]]]:
     """A stored event as a Kafka (key, value, headers)."""
-    attributes = {
-        "id": event.event_id,
-        "source": f"/waypoint/{service}",
-        "type": event.type,
-        "subject": event.client_id,
-        "time": event.occurred_at,
-        "datacontenttype": "application/json",
-        "dataschema": f"{SCHEMA_BASE}/{event.type}.json",
-        "tenantid": event.tenant_id,
-        "correlationid": event.metadata.get("correlation_id") or event.event_id,
-        "causationid": event.metadata.get("causation_id") or event.event_id,
-        "streamversion": event.stream_version,
-    }
-    message = ce_kafka.to_structured_event(
-        CloudEvent(attributes, event.data), _FORMAT, key_mapper=lambda e: e.get_subject()
-    )
-    headers = [(k, v) for k, v in message.headers.items()]
-    return event.client_id.encode(), message.value, headers
+    trace = (event.metadata.get("correlation_id"), event.metadata.get("causation_id"))
+    value = wire.structured_value(event, service, event.occurred_at, trace, json.dumps(event.data))
+    return wire.record(event.client_id, value)
 
 
 class _EnvelopeSchema(Schema):
