@@ -5,6 +5,8 @@ real SQLite."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from waypoint_progress.bootstrap import Container
 from waypoint_progress.domain import course, timeline
 from waypoint_progress.domain.scoring import Thresholds
@@ -206,7 +208,7 @@ def test_an_alert_raised_by_a_session_entered_in_error_stays_raised_but_leaves_t
     assert [row[1] for row in projected.timeline()] == ["event", "milestone", "event", "event"]
 
 
-def published_outcomes(projected: Projected) -> list[dict[str, object]]:
+def published_outcomes(projected: Projected) -> list[dict[str, Any]]:
     return [e[2] for e in projected.derived_stream() if e[1] == "course_outcome_recorded"]
 
 

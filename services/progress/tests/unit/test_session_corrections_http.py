@@ -39,6 +39,7 @@ def amend(
     client_id: str,
     session_id: str,
     body: dict[str, Any] = AMENDMENT,
+    *,
     tenant: str = "clinic-a",
     **headers: str,
 ) -> TestResponse:
@@ -75,7 +76,7 @@ def test_an_amendment_answers_the_session_with_its_new_measures_and_a_new_versio
     client: FlaskClient, referred: str, session_id: str
 ) -> None:
 
-    response = amend(client, referred, session_id, **{"If-Match": '"1"'})
+    response = amend(client, referred, session_id, AMENDMENT, **{"If-Match": '"1"'})
 
     assert response.status_code == 200
     assert response.headers["ETag"] == '"2"'
@@ -178,7 +179,7 @@ def test_a_stale_if_match_is_refused_with_412_and_nothing_is_recorded(
 ) -> None:
     record(client, referred)  # the client's stream is now at version 2
 
-    response = amend(client, referred, session_id, **{"If-Match": '"1"'})
+    response = amend(client, referred, session_id, AMENDMENT, **{"If-Match": '"1"'})
 
     assert response.status_code == 412
     assert response.get_json()["current_version"] == 2
@@ -252,7 +253,7 @@ def test_an_amendment_sent_again_with_its_idempotency_key_answers_the_first_and_
 ) -> None:
     key = {"Idempotency-Key": str(uuid.uuid4())}
 
-    first, again = (amend(client, referred, session_id, **key) for _ in range(2))
+    first, again = (amend(client, referred, session_id, AMENDMENT, **key) for _ in range(2))
 
     assert again.status_code == first.status_code == 200
     assert again.get_json() == first.get_json()
