@@ -177,9 +177,11 @@ def start_safely(api: Api) -> str:
         f"{path}/screenings",
         {"instrument": "GAD-7", "items": GAD7_12, "recorded_by": THERAPIST},
     )
-    matches = api.call("GET", "intake", f"{path}/therapist-matches").json()
-    assert matches["matches"][0]["therapist_id"] == therapist
-    assert matches["matches"][0]["reasons"]
+    matches = api.call("GET", "intake", f"{path}/therapist-matches").json()["matches"]
+    # Other journeys of this suite add equally fitting therapists; ours is among the best.
+    ours = next(m for m in matches if m["therapist_id"] == therapist)
+    assert ours["score"] == matches[0]["score"]
+    assert {r["rule"] for r in ours["reasons"]} >= {"language", "specialty", "capacity"}
     api.call(
         "PUT",
         "intake",

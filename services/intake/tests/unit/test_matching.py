@@ -1,5 +1,5 @@
 """Matching ranks therapists for a client: each rule gives points and a reason, the order is
-the total with ties broken by therapist id, and only therapists with room are candidates."""
+the total with ties broken by free places then therapist id, and only therapists with room are candidates."""
 
 from __future__ import annotations
 
@@ -80,6 +80,16 @@ def test_the_ranking_orders_by_score_then_by_therapist_id() -> None:
 
     assert [m.candidate.therapist_id for m in ranked] == ["t-9", "t-a", "t-b"]
     assert ranked[0].score == sum(r.points for r in ranked[0].reasons)
+
+
+def test_of_two_equally_good_therapists_the_one_with_more_free_places_comes_first() -> None:
+    seeker = Seeker(preferred_language="de")
+    busier = a_therapist("t-a", languages=["de"], free_places=1)
+    freer = a_therapist("t-b", languages=["de"], free_places=4)
+
+    ranked = matching.rank(seeker, [busier, freer])
+
+    assert [m.candidate.therapist_id for m in ranked] == ["t-b", "t-a"]
 
 
 def test_the_same_data_always_gives_the_same_ranking() -> None:

@@ -1,6 +1,6 @@
 """Ranking therapists for a client: each rule is a small pure function giving points and a
-reason; the ranking is their sum, ties broken by therapist id, so the same data always gives
-the same order."""
+reason; the ranking is their sum, ties broken first by free places (caseloads spread out) and
+then by therapist id, so the same data always gives the same order."""
 
 from __future__ import annotations
 
@@ -109,9 +109,10 @@ def can_take_on(candidate: Candidate) -> bool:
 
 
 def rank(seeker: Seeker, candidates: list[Candidate]) -> list[Match]:
-    """Therapists who can take the client on, best first; equal scores by therapist id."""
+    """Therapists who can take the client on, best first; equal scores go to the therapist with
+    more free places, then by therapist id."""
     matches = []
     for candidate in filter(can_take_on, candidates):
         reasons = [reason for rule in RULES for reason in rule(seeker, candidate)]
         matches.append(Match(candidate, sum(r.points for r in reasons), reasons))
-    return sorted(matches, key=lambda m: (-m.score, m.candidate.therapist_id))
+    return sorted(matches, key=lambda m: (-m.score, -m.candidate.free_places, m.candidate.therapist_id))
