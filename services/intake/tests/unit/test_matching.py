@@ -1,5 +1,6 @@
 """Matching ranks therapists for a client: each rule gives points and a reason, the order is
-the total with ties broken by free places then therapist id, and only therapists with room are candidates."""
+the total with ties broken by free places then therapist id, and only therapists with room are
+candidates."""
 
 from __future__ import annotations
 

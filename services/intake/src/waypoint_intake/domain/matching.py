@@ -108,6 +108,10 @@ def can_take_on(candidate: Candidate) -> bool:
     return candidate.accepting_clients and candidate.free_places > 0
 
 
+def _best_first(match: Match) -> tuple[int, int, str]:
+    return (-match.score, -match.candidate.free_places, match.candidate.therapist_id)
+
+
 def rank(seeker: Seeker, candidates: list[Candidate]) -> list[Match]:
     """Therapists who can take the client on, best first; equal scores go to the therapist with
     more free places, then by therapist id."""
@@ -115,4 +119,4 @@ def rank(seeker: Seeker, candidates: list[Candidate]) -> list[Match]:
     for candidate in filter(can_take_on, candidates):
         reasons = [reason for rule in RULES for reason in rule(seeker, candidate)]
         matches.append(Match(candidate, sum(r.points for r in reasons), reasons))
-    return sorted(matches, key=lambda m: (-m.score, -m.candidate.free_places, m.candidate.therapist_id))
+    return sorted(matches, key=_best_first)
