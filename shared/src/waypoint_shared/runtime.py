@@ -90,18 +90,19 @@ def consumer_loop(
     handle: Handle,
     handle_batch: HandleBatch | None = None,
     known_client: KnownClient = no_client_known,
+    group: str | None = None,
     **consumer_options: Any,
 ) -> Loop:
     """The consumer runner as a worker loop; `known_client` is the service's look-up of whether it
-    has a record of a client in a tenant (see waypoint_shared.messaging.trust)."""
+    has a record of a client in a tenant (see waypoint_shared.messaging.trust); `group` is the
+    service's consumer group unless given."""
+    group = group or settings.consumer_group
     runner = ConsumerRunner(
         engine,
-        settings.consumer_group,
+        group,
         topics,
         handle,
-        consumer_factory=lambda: group_consumer(
-            settings.kafka, settings.consumer_group, **consumer_options
-        ),
+        consumer_factory=lambda: group_consumer(settings.kafka, group, **consumer_options),
         producer_factory=lambda: durable_producer(settings.kafka),
         dead_letter_topic=settings.dead_letter_topic,
         handle_batch=handle_batch,

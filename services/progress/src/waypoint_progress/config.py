@@ -8,8 +8,11 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
+from waypoint_progress.domain import webhooks
 from waypoint_progress.domain.scoring import Thresholds
-from waypoint_shared.config import Settings, process_settings
+from waypoint_shared.config import DEVELOPMENT, Settings, process_settings
+
+WEBHOOK_WORKER_PORT = 8203
 
 
 def settings() -> Settings:
@@ -29,3 +32,35 @@ def thresholds(settings: Settings) -> Thresholds:
 def _parsed(field: dataclasses.Field[Any], value: str) -> int | float:
     """A threshold from its environment text, as the type of its default."""
     return float(value) if isinstance(field.default, float) else int(value)
+
+
+@dataclasses.dataclass(frozen=True)
+class WebhookSettings:
+    """The webhook delivery worker's settings (docs/progress.md#webhooks)."""
+
+    development: bool  # http:// and loopback/private receivers allowed
+    schedule: webhooks.RetrySchedule
+    disable_after: float  # seconds of failing before a subscription is disabled
+    timeout: float  # seconds one attempt may take
+    worker_port: int  # the delivery worker's health and metrics
+
+
+def webhook_settings(settings: Settings) -> WebhookSettings:
+    """From `PROGRESS_WEBHOOK_*`: RETRY_DELAYS (seconds, comma-separated; development 1,5,30,…),
+    RETRY_WINDOW_SECONDS (86400), DISABLE_AFTER_SECONDS (259200), TIMEOUT_SECONDS (10),
+    WORKER_PORT (8203)."""
+    development = settings.environment == DEVELOPMENT
+    env = settings.extra
+    delays = webhooks.DEVELOPMENT_DELAYS if development else webhooks.PRODUCTION_DELAYS
+    if env.get("PROGRESS_WEBHOOK_RETRY_DELAYS"):
+        delays = tuple(float(d) for d in env["PROGRESS_WEBHOOK_RETRY_DELAYS"].split(","))
+    window = float(env.get("PROGRESS_WEBHOOK_RETRY_WINDOW_SECONDS", webhooks.RETRY_WINDOW))
+    return WebhookSettings(
+        development=development,
+        schedule=webhooks.RetrySchedule(delays, window),
+        disable_after=float(
+            env.get("PROGRESS_WEBHOOK_DISABLE_AFTER_SECONDS", webhooks.DISABLE_AFTER)
+        ),
+        timeout=float(env.get("PROGRESS_WEBHOOK_TIMEOUT_SECONDS", "10")),
+        worker_port=int(env.get("PROGRESS_WEBHOOK_WORKER_PORT", WEBHOOK_WORKER_PORT)),
+    )

@@ -25,7 +25,10 @@ from waypoint_shared.config import (
 from waypoint_shared.http.problems import Problem
 
 AUDIENCE = "waypoint"
-ALL_SCOPES = "intake:read intake:write goals:read goals:write progress:read progress:write admin"
+ALL_SCOPES = (
+    "intake:read intake:write goals:read goals:write progress:read progress:write webhooks:write"
+    " admin"
+)
 TENANT = re.compile(r"[A-Za-z0-9._:-]{1,64}")  # the same form the event envelope accepts
 # A FHIR base's CapabilityStatement is public, as FHIR clients read it before they authenticate.
 PUBLIC_PATHS = ("/health/live", "/health/ready", "/openapi.json", "/fhir/metadata")

@@ -27,6 +27,8 @@ from waypoint_progress.entrypoints.outcome.resources import blp as outcome
 from waypoint_progress.entrypoints.privacy.resources import blp as privacy
 from waypoint_progress.entrypoints.sessions.resources import blp as sessions
 from waypoint_progress.entrypoints.timeline.resources import blp as timeline
+from waypoint_progress.entrypoints.webhooks.resources import ERRORS as WEBHOOK_ERRORS
+from waypoint_progress.entrypoints.webhooks.resources import blp as webhooks
 from waypoint_progress.service_layer.queries import BadCursor
 from waypoint_shared import service
 from waypoint_shared.config import Settings
@@ -43,7 +45,10 @@ SPEC = service.ServiceSpec[Container](
     title="Waypoint progress",
     settings=config.settings,
     bootstrap=bootstrap,
-    blueprints=(timeline, sessions, alerts, measures, privacy, fhir, fhir_definitions, outcome),
+    blueprints=(
+        *(timeline, sessions, alerts, measures, privacy, fhir, fhir_definitions, outcome),
+        webhooks,
+    ),
     errors=(
         ErrorMapping(
             ClientNotSeen,
@@ -77,6 +82,7 @@ SPEC = service.ServiceSpec[Container](
             lambda _: "The request body or parameters are not valid.",
             lambda e: {"errors": {e.field: e.problems}},
         ),
+        *WEBHOOK_ERRORS,
     ),
     listens=service.Listening(
         services=("intake", "goals", "progress"),
