@@ -51,7 +51,9 @@ def webhook_settings(settings: Settings) -> WebhookSettings:
     WORKER_PORT (8203)."""
     development = settings.environment == DEVELOPMENT
     env = settings.extra
-    delays = webhooks.DEVELOPMENT_DELAYS if development else webhooks.PRODUCTION_DELAYS
+    delays: tuple[float, ...] = (
+        webhooks.DEVELOPMENT_DELAYS if development else webhooks.PRODUCTION_DELAYS
+    )
     if env.get("PROGRESS_WEBHOOK_RETRY_DELAYS"):
         delays = tuple(float(d) for d in env["PROGRESS_WEBHOOK_RETRY_DELAYS"].split(","))
     window = float(env.get("PROGRESS_WEBHOOK_RETRY_WINDOW_SECONDS", webhooks.RETRY_WINDOW))

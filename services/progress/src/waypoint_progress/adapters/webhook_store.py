@@ -270,4 +270,4 @@ def oldest_undelivered(conn: Connection) -> dict[str, datetime]:
         .where(d.c.status == PENDING)
         .group_by(d.c.subscription_id)
     )
-    return {sid: _aware(at) or at for sid, at in conn.execute(query).all()}
+    return {sid: at if at.tzinfo else at.replace(tzinfo=UTC) for sid, at in conn.execute(query)}

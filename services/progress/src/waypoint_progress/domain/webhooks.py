@@ -65,7 +65,10 @@ def event_kind(event_type: str) -> str | None:
 
 def url_problem(url: str, development: bool) -> str | None:
     """Why a receiver URL is refused by its form, or None."""
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        parts = urlsplit("")
     if parts.scheme not in ("https", "http") or not parts.hostname:
         return "The receiver must be an absolute https URL."
     if parts.scheme == "http" and not development:
