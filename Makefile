@@ -7,7 +7,7 @@ PYTEST_ARGS ?=
 .PHONY: help setup run run-cluster up-cluster test test-fast lint fmt kafka kafka-jars fhir-validator topics token up down golden bench faults clean
 
 help:
-	@echo "make run      set up and start Kafka + the six processes (Ctrl-C stops)"
+	@echo "make run      set up and start Kafka + the seven processes (Ctrl-C stops)"
 	@echo "make run-cluster  three Kafka brokers, PostgreSQL, two replicas of each process, HAProxy"
 	@echo "make test     set up and run every test (unit, contract, Kafka, PostgreSQL, e2e)"
 	@echo "make lint     ruff + import-linter + mypy --strict;  make fmt: format"

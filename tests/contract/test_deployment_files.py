@@ -20,7 +20,10 @@ from waypoint_shared.messaging.topics import suite_topics
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE_FILE = ROOT / "docker-compose.yml"
 SERVICES = ("intake", "goals", "progress")
-PROCESSES = [f"{service}-{kind}" for service in SERVICES for kind in ("web", "worker")]
+PROCESSES = [
+    *(f"{service}-{kind}" for service in SERVICES for kind in ("web", "worker")),
+    "progress-webhooks",  # progress's webhook delivery worker
+]
 DOCKERFILE = ROOT / "deploy" / "Dockerfile"  # one for every service, named by build args
 BROKERS = ("kafka-1", "kafka-2", "kafka-3")
 CLUSTER_PROCESSES = [f"{process}-{i}" for process in PROCESSES for i in (1, 2)]

@@ -255,6 +255,8 @@ class Cluster:
                     self.suite.start_web(service, replica)
                 elif name == replica.worker:
                     self.suite.start_worker(service, replica)
+                elif name == replica.worker.replace("-worker", "-webhooks"):
+                    self.suite.start_webhooks(replica)
         self.suite.wait_ready(timeout=120)
 
     def kill_all(self) -> None:

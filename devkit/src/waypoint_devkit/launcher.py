@@ -1,5 +1,6 @@
 """Run the whole suite on this machine: Apache Kafka, and per service a gunicorn `web` process
-and a `worker` process, on SQLite files under var/. Ctrl-C stops everything.
+and a `worker` process (and for progress its webhook delivery worker, `progress-webhooks`, health
+on PROGRESS_WEBHOOK_WORKER_PORT, 8203), on SQLite files under var/. Ctrl-C stops everything.
 
     .venv/bin/python -m waypoint_devkit.launcher   # what `make run` does after setting up
 
@@ -46,6 +47,7 @@ from waypoint_devkit.local_postgres import LocalPostgres
 from waypoint_shared.config import KafkaSettings, UnsafeConfiguration, process_settings
 
 SERVICES = {"intake": (8001, 8101), "goals": (8002, 8102), "progress": (8003, 8103)}
+WEBHOOKS = ("progress", "PROGRESS_WEBHOOK_WORKER_PORT", 8203)  # progress's delivery worker
 BIN = Path(sys.executable).parent
 ADMIN_CREDENTIALS = ("KAFKA_SASL_USERNAME", "KAFKA_SASL_PASSWORD")  # never handed to the suite
 CLUSTER_REPLICAS = 2  # of every web and worker process in a cluster
@@ -76,6 +78,7 @@ class Replica:
     worker_port: int
     web_env: dict[str, str] = field(default_factory=dict)
     worker_env: dict[str, str] = field(default_factory=dict)
+    webhooks_port: int = 0  # progress's webhook delivery worker, beside its worker
 
 
 class Suite:
@@ -93,6 +96,8 @@ class Suite:
             for replica in self.replicas_of(service):
                 self.start_web(service, replica)
                 self.start_worker(service, replica)
+                if service == WEBHOOKS[0]:
+                    self.start_webhooks(replica)
         if self.replicas > 1:
             self._spawn("haproxy", [balancer.haproxy_command(), "-db", "-f", str(self._balance())])
         return self
@@ -110,10 +115,19 @@ class Suite:
         command = [str(BIN / f"waypoint-{service}-worker")]
         self._spawn(replica.worker, command, replica.worker_env)
 
+    def start_webhooks(self, replica: Replica) -> None:
+        """Start (or start again) progress's webhook delivery worker of a replica."""
+        name = replica.worker.replace("-worker", "-webhooks")
+        command = [str(BIN / "waypoint-progress-webhooks")]
+        self._spawn(name, command, {WEBHOOKS[1]: str(replica.webhooks_port)})
+
     def replicas_of(self, service: str) -> list[Replica]:
         web, worker = ports(self.env, service)
+        hooks = int(self.env.get(WEBHOOKS[1], WEBHOOKS[2]))
         if self.replicas == 1:
-            return [Replica(f"{service}-web", f"{service}-worker", web, worker)]
+            return [
+                Replica(f"{service}-web", f"{service}-worker", web, worker, webhooks_port=hooks)
+            ]
         prefix = service.upper()
         webs = replica_ports(self.env, f"{prefix}_WEB_REPLICA_PORTS", web, self.replicas)
         workers = replica_ports(self.env, f"{prefix}_WORKER_REPLICA_PORTS", worker, self.replicas)
@@ -126,6 +140,7 @@ class Suite:
                 # Each replica's gunicorn empties its own metrics directory when it starts.
                 {"PROMETHEUS_MULTIPROC_DIR": str(self.var / "metrics" / f"{service}-web-{i}")},
                 {f"{prefix}_WORKER_PORT": str(worker_port)},
+                hooks + REPLICA_PORT_STEP * i,
             )
             for i, (web_port, worker_port) in enumerate(zip(webs, workers, strict=True), 1)
         ]
@@ -172,6 +187,9 @@ class Suite:
                 if self.replicas > 1:
                     out[replica.web] = f"http://127.0.0.1:{replica.web_port}"
                 out[replica.worker] = f"http://127.0.0.1:{replica.worker_port}"
+                if service == WEBHOOKS[0]:
+                    hooks = replica.worker.replace("-worker", "-webhooks")
+                    out[hooks] = f"http://127.0.0.1:{replica.webhooks_port}"
         return out
 
     def wait_ready(self, timeout: float = 60) -> None:

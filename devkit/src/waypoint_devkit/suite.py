@@ -43,6 +43,7 @@ def suite_environment(
     for service in SERVICES:
         env[f"{service.upper()}_WEB_PORT"] = str(free_port())
         env[f"{service.upper()}_WORKER_PORT"] = str(free_port())
+    env["PROGRESS_WEBHOOK_WORKER_PORT"] = str(free_port())
     env.update(extra or {})
     return env
 
