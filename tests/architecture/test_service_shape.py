@@ -42,6 +42,17 @@ JOBS: dict[str, tuple[str, dict[str, bool | None]]] = {
     "table swap": ("adapters/swap.py", {**ALL, "intake": None, "goals": None}),
     "topic reader": ("adapters/topic_reader.py", {**ALL, "intake": None, "goals": None}),
     "milestone metrics": ("adapters/metrics.py", {**ALL, "intake": None, "goals": None}),
+    **{
+        f"webhooks: {job}": (module, {**ALL, "intake": None, "goals": None})
+        for job, module in (
+            ("subscriptions and recording deliveries", "service_layer/webhooks.py"),
+            ("sending the due deliveries", "service_layer/webhook_delivery.py"),
+            ("tables and SQL", "adapters/webhook_store.py"),
+            ("one request, its receiver checked", "adapters/webhook_sender.py"),
+            ("metrics", "adapters/webhook_metrics.py"),
+            ("the delivery worker process", "entrypoints/webhook_worker.py"),
+        )
+    },
 }
 FOLDERS = ("domain", "service_layer", "adapters", "entrypoints")
 
