@@ -88,9 +88,11 @@ def goals(app: Flask, headers: dict[str, str], tenant: str) -> dict[str, str]:
 
 def progress(app: Flask, headers: dict[str, str], tenant: str) -> dict[str, str]:
     """A client intake referred, with a session that raised alerts, projected into the
-    timeline."""
+    timeline; a webhook subscription with the session's delivery."""
     client = str(uuid.uuid4())
     container = app.extensions["waypoint"]
+    hook = {"url": "http://127.0.0.1:9/hooks", "event_types": ["session_recorded"]}
+    subscription = ok(app, headers, "POST", "/v1/webhook-subscriptions", hook)["id"]
     referred = referral(client, tenant)
     run_in_transaction(container.engine, lambda c: container.projector.handle(c, referred))
     session = {
@@ -105,12 +107,20 @@ def progress(app: Flask, headers: dict[str, str], tenant: str) -> dict[str, str]
     made = ok(app, headers, "POST", f"/v1/clients/{client}/sessions", session)
     with read(container.engine) as conn:
         stored = container.store.read_after(conn, 0, 100)
-    projector = container.projector
+    projector, hooks = container.projector, container.webhooks
     for event in stored:
         projected = decode(encode(event, "progress")[1])
         run_in_transaction(container.engine, lambda c, e=projected: projector.handle(c, e))
+    with read(container.engine) as conn:
+        mine = [e for e in container.store.read_after(conn, 0, 10**6) if e.client_id == client]
+    sent = [decode(encode(event, "progress")[1]) for event in mine]
+    run_in_transaction(container.engine, lambda c: hooks.record(c, sent))
+    path = f"/v1/webhook-subscriptions/{subscription}/deliveries"
+    [delivery] = app.test_client().get(path, headers=headers).get_json()["items"]
     return {
         "client_id": client,
         "session_id": made["session_id"],
         "alert_id": made["alerts"][0]["alert_id"],
+        "subscription_id": subscription,
+        "delivery_id": delivery["id"],
     }
