@@ -14,17 +14,11 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import (
-    JSON,
-    BigInteger,
     Column,
     Connection,
-    DateTime,
     Index,
-    Integer,
     MetaData,
-    String,
     Table,
-    Text,
     and_,
     delete,
     func,
@@ -34,6 +28,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.types import JSON, BigInteger, DateTime, Integer, String, Text
 
 from waypoint_shared.db.database import Migration, create_tables
 
@@ -121,14 +116,15 @@ def add_subscription(conn: Connection, row: Mapping[str, Any]) -> None:
     conn.execute(insert(webhook_subscriptions).values(**row))
 
 
-def subscription(conn: Connection, tenant_id: str, subscription_id: str) -> dict[str, Any] | None:
-    found = conn.execute(
-        select(webhook_subscriptions).where(
-            webhook_subscriptions.c.tenant_id == tenant_id,
-            webhook_subscriptions.c.id == subscription_id,
-        )
-    ).first()
+def _one(conn: Connection, table: Table, **equal: str) -> dict[str, Any] | None:
+    """The row of `table` whose columns equal the values given, if any."""
+    query = select(table).where(*(table.c[name] == value for name, value in equal.items()))
+    found = conn.execute(query).first()
     return as_dict(found) if found else None
+
+
+def subscription(conn: Connection, tenant_id: str, subscription_id: str) -> dict[str, Any] | None:
+    return _one(conn, webhook_subscriptions, tenant_id=tenant_id, id=subscription_id)
 
 
 def subscriptions(
@@ -179,13 +175,7 @@ def add_deliveries(conn: Connection, rows: list[dict[str, Any]]) -> None:
 
 
 def delivery(conn: Connection, subscription_id: str, delivery_id: str) -> dict[str, Any] | None:
-    found = conn.execute(
-        select(webhook_deliveries).where(
-            webhook_deliveries.c.subscription_id == subscription_id,
-            webhook_deliveries.c.id == delivery_id,
-        )
-    ).first()
-    return as_dict(found) if found else None
+    return _one(conn, webhook_deliveries, subscription_id=subscription_id, id=delivery_id)
 
 
 def deliveries(
