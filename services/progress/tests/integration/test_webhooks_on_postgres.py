@@ -1,0 +1,94 @@
+"""Webhook deliveries on PostgreSQL too: an event consumed twice is one delivery, a client's
+deliveries keep their order while the first is retried with the same id, and a restarted worker
+goes on with the stored retry state."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from standardwebhooks.webhooks import Webhook
+
+from waypoint_devkit.apps import envelope
+from waypoint_devkit.webhook_receiver import receiving
+from waypoint_progress.bootstrap import Container, bootstrap
+from waypoint_progress.service_layer.webhook_delivery import Dispatcher
+from waypoint_shared.config import load_settings
+from waypoint_shared.db.database import read, run_in_transaction
+from waypoint_shared.messaging.envelope import Envelope
+
+pytestmark = [pytest.mark.postgres]
+
+
+def started(url: str) -> Container:
+    settings = {
+        "PROGRESS_DATABASE_URL": url,
+        "WAYPOINT_ENV": "development",
+        "PROGRESS_WEBHOOK_RETRY_DELAYS": "0.3",
+    }
+    return bootstrap(load_settings("progress", settings))
+
+
+def milestone(client_id: str, rule: str) -> Envelope:
+    return envelope(
+        "progress",
+        "milestone_reached",
+        client_id,
+        milestone_id=str(uuid.uuid4()),
+        rule=rule,
+        title=rule,
+        reached_at=datetime.now(UTC).isoformat(),
+        source_service="goals",
+        source_event_id=str(uuid.uuid4()),
+    )
+
+
+def deliveries(progress: Container, subscription_id: str) -> list[dict[str, Any]]:
+    with read(progress.engine) as conn:
+        page = progress.webhooks.deliveries(conn, "clinic-a", subscription_id, None, 100)
+    return list(page["items"])
+
+
+def drive(dispatcher: Dispatcher, done: Callable[[], bool], timeout: float = 15) -> None:
+    deadline = time.monotonic() + timeout
+    while not done():
+        assert time.monotonic() < deadline, "the deliveries were not made in time"
+        dispatcher.dispatch_once()
+        time.sleep(0.02)
+
+
+def test_deliveries_are_recorded_once_kept_in_order_and_survive_a_restart(
+    postgres_url: str,
+) -> None:
+    before = started(postgres_url)
+    client = str(uuid.uuid4())
+    with receiving([500]) as receiver:
+        body = {"url": receiver.url, "event_types": ["milestone_reached"]}
+        subscription = run_in_transaction(
+            before.engine, lambda c: before.webhooks.subscribe(c, "clinic-a", body)
+        )
+        first, second = milestone(client, "first_goal"), milestone(client, "small_win")
+        for batch in ([first], [first, second]):  # the first is consumed twice
+            run_in_transaction(before.engine, lambda c, b=batch: before.webhooks.record(c, b))
+        assert len(deliveries(before, subscription["id"])) == 2
+
+        drive(Dispatcher(before.engine, before.webhooks), lambda: len(receiver.received) == 1)
+        time.sleep(0.1)
+        before.engine.dispose()
+        after = started(postgres_url)
+        waiting = deliveries(after, subscription["id"])
+        assert [d["status"] for d in waiting] == ["pending", "pending"]
+        assert [len(d["attempts"]) for d in waiting] == [1, 0]
+        drive(Dispatcher(after.engine, after.webhooks), lambda: len(receiver.received) == 3)
+        time.sleep(0.2)
+
+    hook = Webhook(subscription["secret"])
+    sent = [(r.headers["webhook-id"], hook.verify(r.body, r.headers)) for r in receiver.received]
+    assert [body["data"]["rule"] for _, body in sent] == ["first_goal", "first_goal", "small_win"]
+    assert sent[0][0] == sent[1][0] != sent[2][0]
+    assert [d["status"] for d in deliveries(after, subscription["id"])] == ["delivered"] * 2
+    after.engine.dispose()
