@@ -73,7 +73,8 @@ def test_deliveries_are_recorded_once_kept_in_order_and_survive_a_restart(
         )
         first, second = milestone(client, "first_goal"), milestone(client, "small_win")
         for batch in ([first], [first, second]):  # the first is consumed twice
-            run_in_transaction(before.engine, lambda c, b=batch: before.webhooks.record(c, b))
+            with before.engine.begin() as conn:
+                before.webhooks.record(conn, batch)
         assert len(deliveries(before, subscription["id"])) == 2
 
         drive(Dispatcher(before.engine, before.webhooks), lambda: len(receiver.received) == 1)
