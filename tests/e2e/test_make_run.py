@@ -72,6 +72,7 @@ def ports() -> dict[str, int]:
     chosen = {
         f"{s.upper()}_{kind}_PORT": free_port() for s in SERVICES for kind in ("WEB", "WORKER")
     }
+    chosen["PROGRESS_WEBHOOK_WORKER_PORT"] = free_port()
     chosen["WAYPOINT_KAFKA_PORT"] = free_port()
     chosen["WAYPOINT_KAFKA_CONTROLLER_PORT"] = free_port()
     return chosen
@@ -137,7 +138,7 @@ def test_make_run_serves_a_journey_and_ctrl_c_stops_every_process(
         assert "(SASL/SCRAM, ACLs)" in output.read_text(), "make run's broker is the secured one"
         journey(ports, {"Authorization": f"Bearer {token.group(1)}"})
         children = descendants(make.pid)
-        assert len(children) >= 7  # six suite processes and the broker at least
+        assert len(children) >= 8  # seven suite processes and the broker at least
     finally:
         ctrl_c(make)
     assert_all_stopped(children, ports)

@@ -38,6 +38,8 @@ def cluster_ports() -> dict[str, int]:
         for kind in ("WEB", "WORKER"):
             for replica in range(1, REPLICAS + 1):
                 chosen[f"{service.upper()}_{kind}_{replica}"] = free_port()
+    for replica in range(1, REPLICAS + 1):
+        chosen[f"PROGRESS_WEBHOOK_WORKER_{replica}"] = free_port()
     for node in range(1, 4):
         chosen[f"KAFKA_{node}"] = free_port()
         chosen[f"KAFKA_CONTROLLER_{node}"] = free_port()
@@ -57,6 +59,8 @@ def port_lists(ports: dict[str, int]) -> dict[str, str]:
         for kind in ("WEB", "WORKER"):
             replicas = [f"{service}_{kind}_{r}" for r in range(1, REPLICAS + 1)]
             env[f"{service}_{kind}_REPLICA_PORTS"] = listed(*replicas)
+    hooks = [f"PROGRESS_WEBHOOK_WORKER_{r}" for r in range(1, REPLICAS + 1)]
+    env["PROGRESS_WEBHOOK_WORKER_REPLICA_PORTS"] = listed(*hooks)
     env["WAYPOINT_KAFKA_PORTS"] = listed("KAFKA_1", "KAFKA_2", "KAFKA_3")
     env["WAYPOINT_KAFKA_CONTROLLER_PORTS"] = listed(*(f"KAFKA_CONTROLLER_{n}" for n in (1, 2, 3)))
     return env

@@ -57,6 +57,7 @@ def cluster_environment(var_dir: Path, extra: Mapping[str, str] | None = None) -
         env[f"{service}_WORKER_PORT"] = ports(1)
         env[f"{service}_WEB_REPLICA_PORTS"] = ports(REPLICAS)
         env[f"{service}_WORKER_REPLICA_PORTS"] = ports(REPLICAS)
+    env["PROGRESS_WEBHOOK_WORKER_REPLICA_PORTS"] = ports(REPLICAS)
     env["WAYPOINT_KAFKA_PORTS"] = ports(NODES)
     env["WAYPOINT_KAFKA_CONTROLLER_PORTS"] = ports(NODES)
     env["WAYPOINT_POSTGRES_PORT"] = ports(1)

@@ -22,9 +22,9 @@ with replication factor 3 and min.insync.replicas 2), PostgreSQL as every servic
 and +20000: 18001 and 28001 for intake) behind HAProxy on the usual ports 8001-8003 (statistics on
 WAYPOINT_HAPROXY_STATS_PORT, 8404), and two replicas of every worker (health on 18101 and 28101
 …). Replica ports can be set as lists: INTAKE_WEB_REPLICA_PORTS=18001,28001,
-INTAKE_WORKER_REPLICA_PORTS=…; the brokers' as WAYPOINT_KAFKA_PORTS and
-WAYPOINT_KAFKA_CONTROLLER_PORTS. Each web replica runs WEB_CONCURRENCY gunicorn workers, 1 unless
-set: the replicas are the redundancy.
+INTAKE_WORKER_REPLICA_PORTS=…, PROGRESS_WEBHOOK_WORKER_REPLICA_PORTS=…; the brokers' as
+WAYPOINT_KAFKA_PORTS and WAYPOINT_KAFKA_CONTROLLER_PORTS. Each web replica runs WEB_CONCURRENCY
+gunicorn workers, 1 unless set: the replicas are the redundancy.
 """
 
 from __future__ import annotations
@@ -131,6 +131,8 @@ class Suite:
         prefix = service.upper()
         webs = replica_ports(self.env, f"{prefix}_WEB_REPLICA_PORTS", web, self.replicas)
         workers = replica_ports(self.env, f"{prefix}_WORKER_REPLICA_PORTS", worker, self.replicas)
+        listed = f"{WEBHOOKS[1].removesuffix('_PORT')}_REPLICA_PORTS"
+        hooks_ports = replica_ports(self.env, listed, hooks, self.replicas)
         return [
             Replica(
                 f"{service}-web-{i}",
@@ -140,9 +142,11 @@ class Suite:
                 # Each replica's gunicorn empties its own metrics directory when it starts.
                 {"PROMETHEUS_MULTIPROC_DIR": str(self.var / "metrics" / f"{service}-web-{i}")},
                 {f"{prefix}_WORKER_PORT": str(worker_port)},
-                hooks + REPLICA_PORT_STEP * i,
+                hooks_port,
             )
-            for i, (web_port, worker_port) in enumerate(zip(webs, workers, strict=True), 1)
+            for i, (web_port, worker_port, hooks_port) in enumerate(
+                zip(webs, workers, hooks_ports, strict=True), 1
+            )
         ]
 
     @property

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from prometheus_client import REGISTRY
 from sqlalchemy import text
 from standardwebhooks.webhooks import Webhook
 
@@ -256,3 +257,28 @@ def test_in_production_a_receiver_that_resolves_to_loopback_is_refused_at_every_
     [attempt] = deliveries(progress, row)[0]["attempts"]
     assert attempt["status_code"] is None and "loopback" in attempt["error"]
     progress.engine.dispose()
+
+
+def test_metrics_count_attempts_by_outcome_and_the_oldest_undelivered_age(
+    progress: Container,
+) -> None:
+    def counted(outcome: str) -> float:
+        value = REGISTRY.get_sample_value("waypoint_webhook_deliveries_total", {"outcome": outcome})
+        return value or 0.0
+
+    before = {outcome: counted(outcome) for outcome in ("delivered", "retrying")}
+    with receiving([500]) as receiver:
+        subscription = subscribe(progress, receiver.url)
+        consume(progress, milestone(str(uuid.uuid4())))
+        dispatcher = Dispatcher(progress.engine, progress.webhooks)
+        time.sleep(0.3)
+        dispatcher.report()
+        age = {"subscription": subscription["id"]}
+        waited = REGISTRY.get_sample_value("waypoint_webhook_oldest_undelivered_seconds", age)
+        assert waited is not None and waited >= 0.3
+        drive(dispatcher, lambda: deliveries(progress, subscription)[0]["status"] == "delivered")
+        dispatcher.report()
+
+    assert counted("retrying") == before["retrying"] + 1
+    assert counted("delivered") == before["delivered"] + 1
+    assert REGISTRY.get_sample_value("waypoint_webhook_oldest_undelivered_seconds", age) == 0
