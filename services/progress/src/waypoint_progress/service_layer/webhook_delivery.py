@@ -33,6 +33,7 @@ Send = Callable[[str, bytes, dict[str, str], float, bool], Outcome]
 LEASE_MARGIN = 30.0  # seconds a lease outlives the attempt's timeout
 POLL_SECONDS = 0.2
 METRICS_SECONDS = 1.0
+MAX_SENDERS = 64  # subscriptions sent to at once; each attempt is bounded by the timeout
 
 
 class Dispatcher:
@@ -58,16 +59,17 @@ class Dispatcher:
             stop.wait(POLL_SECONDS)
 
     def dispatch_once(self) -> int:
-        """Start a sender for every subscription with deliveries due and none running."""
+        """Start a sender for every subscription with deliveries due and none running (at most
+        MAX_SENDERS at once: the others wait for the next round)."""
         now = self.hooks.clock()
         heads = run_in_transaction(self.engine, lambda c: store.due_heads(c, now), write=False)
         by_subscription: dict[str, list[dict[str, Any]]] = {}
         for head in heads:
             by_subscription.setdefault(head["subscription_id"], []).append(head)
+        self.senders = {s: thread for s, thread in self.senders.items() if thread.is_alive()}
         started = 0
         for subscription_id, due in by_subscription.items():
-            running = self.senders.get(subscription_id)
-            if running is not None and running.is_alive():
+            if subscription_id in self.senders or len(self.senders) >= MAX_SENDERS:
                 continue
             thread = threading.Thread(
                 target=self.send_all, args=(due,), name=f"webhooks-{subscription_id}", daemon=True
