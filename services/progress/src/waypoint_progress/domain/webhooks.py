@@ -173,9 +173,9 @@ def signature(secret: str, message_id: str, timestamp: int, body: bytes) -> str:
     return "v1," + base64.b64encode(mac).decode()
 
 
-def signature_header(secrets_: Iterable[str], message_id: str, timestamp: int, body: bytes) -> str:
+def signature_header(in_force: Iterable[str], message_id: str, timestamp: int, body: bytes) -> str:
     """The `webhook-signature` value: one signature per secret in force, space-separated."""
-    return " ".join(signature(s, message_id, timestamp, body) for s in secrets_)
+    return " ".join(signature(s, message_id, timestamp, body) for s in in_force)
 
 
 def signing_secrets(

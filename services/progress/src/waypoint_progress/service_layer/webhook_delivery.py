@@ -19,7 +19,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 
 from waypoint_progress.adapters import webhook_metrics, webhook_sender
 from waypoint_progress.adapters import webhook_store as store
@@ -101,7 +101,7 @@ class Dispatcher:
         if subscription is None:
             return None
         body = delivery["body"].encode()
-        stamp = int(time.time())
+        stamp = int(self.hooks.clock().timestamp())
         signature = webhooks.signature_header(
             self.hooks.signing_secrets(subscription), delivery["id"], stamp, body
         )
@@ -117,7 +117,7 @@ class Dispatcher:
         return outcome
 
     def _take(
-        self, conn: Any, delivery: dict[str, Any], now: datetime, seconds: float
+        self, conn: Connection, delivery: dict[str, Any], now: datetime, seconds: float
     ) -> dict[str, Any] | None:
         if not store.lease(conn, delivery["id"], now, seconds):
             return None
@@ -128,7 +128,11 @@ class Dispatcher:
         return subscription
 
     def _settle(
-        self, conn: Any, delivery: dict[str, Any], subscription: dict[str, Any], outcome: Outcome
+        self,
+        conn: Connection,
+        delivery: dict[str, Any],
+        subscription: dict[str, Any],
+        outcome: Outcome,
     ) -> None:
         """Store the attempt and what follows from it."""
         now = self.hooks.clock()
@@ -136,38 +140,27 @@ class Dispatcher:
         if current is None:  # the subscription was deleted meanwhile
             return
         number = current["attempts"] + 1
-        store.add_attempt(
-            conn,
-            {
-                "delivery_id": delivery["id"],
-                "number": number,
-                "attempted_at": now,
-                "status_code": outcome.status_code,
-                "latency_ms": outcome.latency_ms,
-                "error": outcome.error,
-            },
-        )
+        store.add_attempt(conn, attempt_row(delivery["id"], number, now, outcome))
         first = current["first_attempt_at"] or now
-        changes: dict[str, Any] = {
-            "attempts": number,
-            "first_attempt_at": first,
-            "lease_until": None,
-        }
+        changes: dict[str, Any] = {"attempts": number, "first_attempt_at": first}
         if webhooks.succeeded(outcome.status_code):
             changes.update(status=store.DELIVERED, finished_at=now)
             store.change_subscription(conn, subscription["id"], failing_since=None)
             webhook_metrics.count("delivered")
         else:
-            later = self.settings.schedule.next_attempt(first, number, now, self.draw())
-            if later is None:
-                changes.update(status=store.FAILED, finished_at=now)
-            else:
-                changes.update(next_attempt_at=later)
-            webhook_metrics.count("failed" if later is None else "retrying")
+            changes.update(self._after_failure(first, number, now))
             self._failing(conn, subscription, now)
-        store.change_delivery(conn, delivery["id"], **changes)
+        store.change_delivery(conn, delivery["id"], lease_until=None, **changes)
 
-    def _failing(self, conn: Any, subscription: dict[str, Any], now: datetime) -> None:
+    def _after_failure(self, first: datetime, number: int, now: datetime) -> dict[str, Any]:
+        """The next attempt's time, or the delivery given up once past the retry window."""
+        later = self.settings.schedule.next_attempt(first, number, now, self.draw())
+        webhook_metrics.count("failed" if later is None else "retrying")
+        if later is None:
+            return {"status": store.FAILED, "finished_at": now}
+        return {"next_attempt_at": later}
+
+    def _failing(self, conn: Connection, subscription: dict[str, Any], now: datetime) -> None:
         """Note when the subscription began failing; disable it once that is long enough."""
         fresh = store.subscription(conn, subscription["tenant_id"], subscription["id"]) or {}
         since = fresh.get("failing_since") or now
@@ -188,3 +181,14 @@ class Dispatcher:
     def report(self) -> None:
         oldest = run_in_transaction(self.engine, store.oldest_undelivered, write=False)
         self.shown = webhook_metrics.report_oldest(oldest, self.hooks.clock(), self.shown)
+
+
+def attempt_row(delivery_id: str, number: int, at: datetime, outcome: Outcome) -> dict[str, Any]:
+    return {
+        "delivery_id": delivery_id,
+        "number": number,
+        "attempted_at": at,
+        "status_code": outcome.status_code,
+        "latency_ms": outcome.latency_ms,
+        "error": outcome.error,
+    }
