@@ -1,14 +1,20 @@
 """A webhook receiver for tests: an HTTP server on 127.0.0.1 that keeps every request it gets and
-answers each with the next status it was given (200 once they run out), or hangs."""
+answers each with the next status it was given (200 once they run out), or hangs; and the
+milestone events and the polling the webhook tests share."""
 
 from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
+import uuid
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from waypoint_devkit.apps import envelope
+from waypoint_shared.messaging.envelope import Envelope
 
 
 @dataclass(frozen=True)
@@ -68,3 +74,28 @@ def receiving(statuses: list[int] | None = None, hang: bool = False) -> Iterator
         receiver.released.set()
         receiver.server.shutdown()
         receiver.server.server_close()
+
+
+def milestone(client_id: str, tenant: str = "clinic-a", rule: str = "first_goal") -> Envelope:
+    """Progress's `milestone_reached` of a client, as its consumer decodes it, recorded now."""
+    return envelope(
+        "progress",
+        "milestone_reached",
+        client_id,
+        tenant,
+        milestone_id=str(uuid.uuid4()),
+        rule=rule,
+        title="First goal set",
+        reached_at=datetime.now(UTC).isoformat(),
+        source_service="goals",
+        source_event_id=str(uuid.uuid4()),
+    )
+
+
+def drive(step: Callable[[], object], done: Callable[[], bool], timeout: float = 10) -> None:
+    """Run `step` (a dispatcher's round) as its loop would, until `done`."""
+    deadline = time.monotonic() + timeout
+    while not done():
+        assert time.monotonic() < deadline, "the deliveries were not made in time"
+        step()
+        time.sleep(0.02)

@@ -6,20 +6,16 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Callable
-from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 from standardwebhooks.webhooks import Webhook
 
-from waypoint_devkit.apps import envelope
-from waypoint_devkit.webhook_receiver import receiving
+from waypoint_devkit.webhook_receiver import drive, milestone, receiving
 from waypoint_progress.bootstrap import Container, bootstrap
 from waypoint_progress.service_layer.webhook_delivery import Dispatcher
 from waypoint_shared.config import load_settings
 from waypoint_shared.db.database import read, run_in_transaction
-from waypoint_shared.messaging.envelope import Envelope
 
 pytestmark = [pytest.mark.postgres]
 
@@ -33,32 +29,10 @@ def started(url: str) -> Container:
     return bootstrap(load_settings("progress", settings))
 
 
-def milestone(client_id: str, rule: str) -> Envelope:
-    return envelope(
-        "progress",
-        "milestone_reached",
-        client_id,
-        milestone_id=str(uuid.uuid4()),
-        rule=rule,
-        title=rule,
-        reached_at=datetime.now(UTC).isoformat(),
-        source_service="goals",
-        source_event_id=str(uuid.uuid4()),
-    )
-
-
 def deliveries(progress: Container, subscription_id: str) -> list[dict[str, Any]]:
     with read(progress.engine) as conn:
         page = progress.webhooks.deliveries(conn, "clinic-a", subscription_id, None, 100)
     return list(page["items"])
-
-
-def drive(dispatcher: Dispatcher, done: Callable[[], bool], timeout: float = 15) -> None:
-    deadline = time.monotonic() + timeout
-    while not done():
-        assert time.monotonic() < deadline, "the deliveries were not made in time"
-        dispatcher.dispatch_once()
-        time.sleep(0.02)
 
 
 def test_deliveries_are_recorded_once_kept_in_order_and_survive_a_restart(
@@ -71,20 +45,26 @@ def test_deliveries_are_recorded_once_kept_in_order_and_survive_a_restart(
         subscription = run_in_transaction(
             before.engine, lambda c: before.webhooks.subscribe(c, "clinic-a", body)
         )
-        first, second = milestone(client, "first_goal"), milestone(client, "small_win")
+        first, second = milestone(client, rule="first_goal"), milestone(client, rule="small_win")
         for batch in ([first], [first, second]):  # the first is consumed twice
             with before.engine.begin() as conn:
                 before.webhooks.record(conn, batch)
         assert len(deliveries(before, subscription["id"])) == 2
 
-        drive(Dispatcher(before.engine, before.webhooks), lambda: len(receiver.received) == 1)
+        drive(
+            Dispatcher(before.engine, before.webhooks).dispatch_once,
+            lambda: len(receiver.received) == 1,
+        )
         time.sleep(0.1)
         before.engine.dispose()
         after = started(postgres_url)
         waiting = deliveries(after, subscription["id"])
         assert [d["status"] for d in waiting] == ["pending", "pending"]
         assert [len(d["attempts"]) for d in waiting] == [1, 0]
-        drive(Dispatcher(after.engine, after.webhooks), lambda: len(receiver.received) == 3)
+        drive(
+            Dispatcher(after.engine, after.webhooks).dispatch_once,
+            lambda: len(receiver.received) == 3,
+        )
         time.sleep(0.2)
 
     hook = Webhook(subscription["secret"])

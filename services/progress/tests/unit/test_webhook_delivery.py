@@ -17,8 +17,7 @@ from prometheus_client import REGISTRY
 from sqlalchemy import text
 from standardwebhooks.webhooks import Webhook
 
-from waypoint_devkit.apps import envelope
-from waypoint_devkit.webhook_receiver import receiving
+from waypoint_devkit.webhook_receiver import drive, milestone, receiving
 from waypoint_progress.adapters import webhook_store as store
 from waypoint_progress.bootstrap import Container, bootstrap
 from waypoint_progress.service_layer.webhook_delivery import Dispatcher
@@ -48,21 +47,6 @@ def subscribe(progress: Container, url: str, tenant: str = "clinic-a", **body: A
     )
 
 
-def milestone(client_id: str, tenant: str = "clinic-a", rule: str = "first_goal") -> Envelope:
-    return envelope(
-        "progress",
-        "milestone_reached",
-        client_id,
-        tenant,
-        milestone_id=str(uuid.uuid4()),
-        rule=rule,
-        title="First goal set",
-        reached_at=datetime.now(UTC).isoformat(),
-        source_service="goals",
-        source_event_id=str(uuid.uuid4()),
-    )
-
-
 def consume(progress: Container, *events: Envelope) -> None:
     run_in_transaction(progress.engine, lambda conn: progress.webhooks.record(conn, list(events)))
 
@@ -73,13 +57,15 @@ def deliveries(progress: Container, subscription: dict[str, Any]) -> list[dict[s
     return list(page["items"])
 
 
-def drive(dispatcher: Dispatcher, done: Callable[[], bool], timeout: float = 10) -> None:
-    """Run the dispatcher as its loop would until `done`."""
-    deadline = time.monotonic() + timeout
-    while not done():
-        assert time.monotonic() < deadline, "the deliveries were not made in time"
-        dispatcher.dispatch_once()
-        time.sleep(0.02)
+def one_milestone_to(progress: Container, url: str) -> tuple[dict[str, Any], Dispatcher]:
+    """A subscription, a milestone for it, and a dispatcher to send it."""
+    subscription = subscribe(progress, url)
+    consume(progress, milestone(str(uuid.uuid4())))
+    return subscription, Dispatcher(progress.engine, progress.webhooks)
+
+
+def status_is(progress: Container, subscription: dict[str, Any], status: str) -> Callable[[], bool]:
+    return lambda: bool(deliveries(progress, subscription)[0]["status"] == status)
 
 
 def test_each_event_becomes_one_signed_delivery_that_verifies_with_standardwebhooks(
@@ -90,7 +76,10 @@ def test_each_event_becomes_one_signed_delivery_that_verifies_with_standardwebho
         event = milestone(str(uuid.uuid4()))
         consume(progress, event)
         consume(progress, event)  # consumed again: still one delivery
-        drive(Dispatcher(progress.engine, progress.webhooks), lambda: len(receiver.received) == 1)
+        drive(
+            Dispatcher(progress.engine, progress.webhooks).dispatch_once,
+            lambda: len(receiver.received) == 1,
+        )
         time.sleep(0.2)
 
     [got] = receiver.received
@@ -107,10 +96,8 @@ def test_a_receiver_answering_500_three_times_gets_it_on_the_fourth_attempt_with
     progress: Container,
 ) -> None:
     with receiving([500, 500, 500]) as receiver:
-        subscription = subscribe(progress, receiver.url)
-        consume(progress, milestone(str(uuid.uuid4())))
-        dispatcher = Dispatcher(progress.engine, progress.webhooks)
-        drive(dispatcher, lambda: deliveries(progress, subscription)[0]["status"] == "delivered")
+        subscription, dispatcher = one_milestone_to(progress, receiver.url)
+        drive(dispatcher.dispatch_once, status_is(progress, subscription, "delivered"))
 
     assert len(receiver.received) == 4
     assert len({r.headers["webhook-id"] for r in receiver.received}) == 1
@@ -130,7 +117,10 @@ def test_a_clients_deliveries_arrive_in_order_even_when_the_first_must_be_retrie
     with receiving([500]) as receiver:
         subscribe(progress, receiver.url)
         consume(progress, milestone(client, rule="first_goal"), milestone(client, rule="small_win"))
-        drive(Dispatcher(progress.engine, progress.webhooks), lambda: len(receiver.received) == 3)
+        drive(
+            Dispatcher(progress.engine, progress.webhooks).dispatch_once,
+            lambda: len(receiver.received) == 3,
+        )
 
     bodies = [r.body for r in receiver.received]
     assert [b'"first_goal"' in b for b in bodies] == [True, True, False]
@@ -144,7 +134,10 @@ def test_a_hanging_receiver_does_not_delay_another_subscription(progress: Contai
         consume(progress, milestone(str(uuid.uuid4())))
         dispatcher = Dispatcher(progress.engine, progress.webhooks)
         begun = time.monotonic()
-        drive(dispatcher, lambda: len(answering.received) == 1 and len(hanging.received) == 1)
+        drive(
+            dispatcher.dispatch_once,
+            lambda: len(answering.received) == 1 and len(hanging.received) == 1,
+        )
         assert answering.received[0].at - begun < 2
 
 
@@ -153,7 +146,10 @@ def test_a_restarted_worker_goes_on_with_the_stored_retry_state(tmp_path: Path) 
     with receiving([500]) as receiver:
         subscription = subscribe(before, receiver.url)
         consume(before, milestone(str(uuid.uuid4())))
-        drive(Dispatcher(before.engine, before.webhooks), lambda: len(receiver.received) == 1)
+        drive(
+            Dispatcher(before.engine, before.webhooks).dispatch_once,
+            lambda: len(receiver.received) == 1,
+        )
         time.sleep(0.1)
         [waiting] = deliveries(before, subscription)
         before.engine.dispose()  # the worker stops between attempts
@@ -163,7 +159,10 @@ def test_a_restarted_worker_goes_on_with_the_stored_retry_state(tmp_path: Path) 
         assert stored == waiting and stored["status"] == "pending"
         assert [a["status_code"] for a in stored["attempts"]] == [500]
         assert stored["next_attempt_at"] > stored["attempts"][0]["attempted_at"]
-        drive(Dispatcher(after.engine, after.webhooks), lambda: len(receiver.received) == 2)
+        drive(
+            Dispatcher(after.engine, after.webhooks).dispatch_once,
+            lambda: len(receiver.received) == 2,
+        )
         time.sleep(0.2)
 
     [delivered] = deliveries(after, subscription)
@@ -177,16 +176,14 @@ def test_a_subscription_failing_for_the_configured_period_is_disabled_with_the_r
 ) -> None:
     progress = started(tmp_path, PROGRESS_WEBHOOK_DISABLE_AFTER_SECONDS="0.3")
     with receiving([500] * 100) as receiver:
-        subscription = subscribe(progress, receiver.url)
-        consume(progress, milestone(str(uuid.uuid4())))
-        dispatcher = Dispatcher(progress.engine, progress.webhooks)
+        subscription, dispatcher = one_milestone_to(progress, receiver.url)
 
         def disabled() -> bool:
             with read(progress.engine) as conn:
                 row = progress.webhooks.found(conn, "clinic-a", subscription["id"])
             return bool(row["status"] == "disabled")
 
-        drive(dispatcher, disabled)
+        drive(dispatcher.dispatch_once, disabled)
         sent = len(receiver.received)
         consume(progress, milestone(str(uuid.uuid4())))
         time.sleep(0.3)
@@ -204,16 +201,14 @@ def test_a_delivery_not_made_within_the_window_fails_and_a_retry_sends_it_again(
 ) -> None:
     progress = started(tmp_path, PROGRESS_WEBHOOK_RETRY_WINDOW_SECONDS="0")
     with receiving([500]) as receiver:
-        subscription = subscribe(progress, receiver.url)
-        consume(progress, milestone(str(uuid.uuid4())))
-        dispatcher = Dispatcher(progress.engine, progress.webhooks)
-        drive(dispatcher, lambda: deliveries(progress, subscription)[0]["status"] == "failed")
+        subscription, dispatcher = one_milestone_to(progress, receiver.url)
+        drive(dispatcher.dispatch_once, status_is(progress, subscription, "failed"))
         [failed] = deliveries(progress, subscription)
         run_in_transaction(
             progress.engine,
             lambda c: progress.webhooks.retry(c, "clinic-a", subscription["id"], failed["id"]),
         )
-        drive(dispatcher, lambda: deliveries(progress, subscription)[0]["status"] == "delivered")
+        drive(dispatcher.dispatch_once, status_is(progress, subscription, "delivered"))
 
     assert [r.headers["webhook-id"] for r in receiver.received] == [failed["id"]] * 2
     progress.engine.dispose()
@@ -251,7 +246,7 @@ def test_in_production_a_receiver_that_resolves_to_loopback_is_refused_at_every_
         run_in_transaction(progress.engine, lambda c: store.add_subscription(c, row))
         consume(progress, milestone(str(uuid.uuid4())))
         dispatcher = Dispatcher(progress.engine, progress.webhooks)
-        drive(dispatcher, lambda: bool(deliveries(progress, row)[0]["attempts"]))
+        drive(dispatcher.dispatch_once, lambda: bool(deliveries(progress, row)[0]["attempts"]))
 
     assert receiver.received == []
     [attempt] = deliveries(progress, row)[0]["attempts"]
@@ -268,15 +263,13 @@ def test_metrics_count_attempts_by_outcome_and_the_oldest_undelivered_age(
 
     before = {outcome: counted(outcome) for outcome in ("delivered", "retrying")}
     with receiving([500]) as receiver:
-        subscription = subscribe(progress, receiver.url)
-        consume(progress, milestone(str(uuid.uuid4())))
-        dispatcher = Dispatcher(progress.engine, progress.webhooks)
+        subscription, dispatcher = one_milestone_to(progress, receiver.url)
         time.sleep(0.3)
         dispatcher.report()
         age = {"subscription": subscription["id"]}
         waited = REGISTRY.get_sample_value("waypoint_webhook_oldest_undelivered_seconds", age)
         assert waited is not None and waited >= 0.3
-        drive(dispatcher, lambda: deliveries(progress, subscription)[0]["status"] == "delivered")
+        drive(dispatcher.dispatch_once, status_is(progress, subscription, "delivered"))
         dispatcher.report()
 
     assert counted("retrying") == before["retrying"] + 1
