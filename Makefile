@@ -54,14 +54,14 @@ token: .venv/.synced
 	@WAYPOINT_ENV=$${WAYPOINT_ENV:-development} .venv/bin/waypoint-token
 
 up:
-	docker compose up --build -d
+	docker compose --profile single up --build -d
 
 down:
-	docker compose down
+	docker compose --profile single --profile cluster --profile observability down
 
-# docker-compose.yml's cluster profile: HAProxy and, through its dependencies, the whole cluster.
+# docker-compose.yml's cluster profile: three brokers, PostgreSQL, two replicas of each process, HAProxy.
 up-cluster:
-	docker compose --profile cluster up --build -d haproxy
+	docker compose --profile cluster up --build -d
 
 # --- checking ------------------------------------------------------------------------------
 # The test folders have no __init__.py and share module names (conftest); mypy names their
