@@ -13,7 +13,6 @@ import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 
 import pytest
 import requests
@@ -34,7 +33,7 @@ class SlowReplica(BaseHTTPRequestHandler):
     arrivals: list[str] = []
     lock = threading.Lock()
 
-    def do_GET(self) -> None:  # noqa: N802  (http.server's naming)
+    def do_GET(self) -> None:
         if self.path != balancer.HEALTH_PATH:
             with self.lock:
                 self.arrivals.append(self.headers.get("Authorization", ""))
