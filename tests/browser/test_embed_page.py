@@ -48,6 +48,7 @@ class Progress:
     url: str
     client_id: str
     other_client_id: str
+    log: Path
 
     def mint(self, client_id: str, view: str, ttl: int = 300) -> dict[str, Any]:
         minted = requests.post(
@@ -166,7 +167,7 @@ def progress(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Progress]:
     url = f"http://127.0.0.1:{port}"
     try:
         wait_until(lambda: _answers(f"{url}/health/ready"), timeout=60, what="progress's web")
-        yield Progress(url, client_id, other_client_id)
+        yield Progress(url, client_id, other_client_id, var_dir / "logs" / "progress-web.log")
     finally:
         suite.stop()
 
@@ -297,3 +298,12 @@ def test_another_clients_token_gets_a_404_as_an_unknown_client_with_no_data(
     assert answer.status_code == unknown.status_code == 404
     assert answer.json()["title"] == unknown.json()["title"]
     assert "PHQ-9" not in answer.text
+
+
+def test_no_token_is_written_to_the_logs(progress: Progress) -> None:
+    minted = progress.mint(progress.client_id, "client")
+    assert requests.get(progress.page(progress.client_id, minted["token"]), timeout=10).ok
+
+    log = wait_until(lambda: "/embed/clients/" in progress.log.read_text() and progress.log)
+    assert minted["token"] not in log.read_text()
+    assert "token=" not in log.read_text()
