@@ -53,23 +53,13 @@ SENTENCES = {
 
 
 @dataclass(frozen=True)
-class Shown:
-    """One line of a list on the page: its date (ISO and in words) and its text."""
+class Line:
+    """A dated line of the page: a list's item (its text) or a table's row (its cells)."""
 
-    when: str
-    day: str
-    text: str
-
-
-@dataclass(frozen=True)
-class Score:
-    """One row of the scores table."""
-
-    when: str
-    day: str
-    instrument: str
-    score: str
-    band: str
+    when: str  # ISO date, for <time datetime>
+    day: str  # the date in words
+    text: str = ""
+    cells: tuple[str, ...] = ()
 
 
 def content_security_policy(frame_ancestors: str) -> str:
@@ -110,18 +100,18 @@ def render(
     )
 
 
-def score_rows(trajectories: Mapping[str, Sequence[Point]]) -> list[Score]:
-    """Every score of every measure, by date then measure."""
+def score_rows(trajectories: Mapping[str, Sequence[Point]]) -> list[Line]:
+    """Every score of every measure (measure, score, band), by date then measure."""
     rows = [
-        Score(day.isoformat(), long_date(day), name, f"{p.score:g}", p.band)
+        Line(day.isoformat(), long_date(day), cells=(name, f"{p.score:g}", p.band))
         for name, points in trajectories.items()
         for p in points
         for day in (_day_of(p),)
     ]
-    return sorted(rows, key=lambda row: (row.when, row.instrument))
+    return sorted(rows, key=lambda row: (row.when, row.cells))
 
 
-def milestone_lines(milestones: Sequence[Mapping[str, Any]], for_client: bool) -> list[Shown]:
+def milestone_lines(milestones: Sequence[Mapping[str, Any]], for_client: bool) -> list[Line]:
     """Each milestone as a sentence to its client ("You completed your first step."), or by its
     title for a clinician."""
     steps = 0
@@ -142,9 +132,9 @@ def sentence(entry: Mapping[str, Any], steps: int) -> str:
     return SENTENCES.get(kind, f"{title}.")
 
 
-def _line(entry: Mapping[str, Any], text: str) -> Shown:
+def _line(entry: Mapping[str, Any], text: str) -> Line:
     moment = datetime.fromisoformat(str(entry["occurred_at"]))
-    return Shown(moment.date().isoformat(), long_date(moment), text)
+    return Line(moment.date().isoformat(), long_date(moment), text)
 
 
 def _summary(trajectories: Mapping[str, Sequence[Point]]) -> str:
