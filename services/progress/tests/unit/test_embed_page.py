@@ -276,3 +276,21 @@ def test_a_page_read_is_audited_under_the_minting_subject(app: Flask, client_id:
     log = app.test_client().get(f"/v1/clients/{client_id}/access-log", headers=bearer())
     reads = [e for e in log.get_json()["items"] if e["path"].startswith("/embed/")]
     assert [e["subject"] for e in reads] == ["embed:ehr"]
+
+
+def test_an_erased_clients_page_is_gone_with_no_data(
+    app: Flask, journey: type[JourneyEvents]
+) -> None:
+    events = journey()
+    deliver(app, app.extensions["waypoint"].projector.handle, *events.acceptance_journey())
+    token = mint(app, events.client_id).get_json()["token"]
+    erasure = events.make(
+        "intake", "client_erased", {"erased_by": {"role": "administrator", "id": "dpo-1"}}
+    )
+    deliver(app, app.extensions["waypoint"].projector.handle, erasure)
+
+    shown = open_page(app, events.client_id, token)
+
+    assert shown.status_code == 410
+    assert shown.mimetype == "application/problem+json"
+    assert "PHQ-9" not in shown.get_data(as_text=True)

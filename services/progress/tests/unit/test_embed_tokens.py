@@ -6,6 +6,7 @@ import base64
 import os
 import time
 import uuid
+from typing import Any
 
 import jwt
 import pytest
@@ -79,7 +80,8 @@ def test_an_api_token_is_not_an_embed_token() -> None:
 
 
 def test_a_token_of_the_embed_type_for_another_audience_is_refused() -> None:
-    claims = {"aud": "waypoint", "iss": tokens.ISSUER, "sub": "ehr", "tenant": "clinic-a"}
+    claims: dict[str, Any] = {"aud": "waypoint", "iss": tokens.ISSUER, "sub": "ehr"}
+    claims |= {"tenant": "clinic-a"}
     claims |= {"client": CLIENT, "view": "client", "iat": 0, "exp": int(time.time()) + 60}
     forged = jwt.encode(claims, KEYS[0], algorithm="HS256", headers={"typ": tokens.TYPE})
     with pytest.raises(tokens.EmbedTokenRefused, match=r"(?i)audience"):
@@ -100,7 +102,8 @@ def test_a_malformed_token_is_refused(token: str) -> None:
 
 
 def test_a_token_without_a_view_or_client_is_refused() -> None:
-    claims = {"aud": tokens.AUDIENCE, "iss": tokens.ISSUER, "sub": "ehr", "tenant": "clinic-a"}
+    claims: dict[str, Any] = {"aud": tokens.AUDIENCE, "iss": tokens.ISSUER, "sub": "ehr"}
+    claims |= {"tenant": "clinic-a"}
     claims |= {"iat": 0, "exp": int(time.time()) + 60, "client": "not-a-uuid", "view": "client"}
     for broken in (
         {**claims, "view": "admin"},
