@@ -7,7 +7,6 @@ Selenium Manager is never asked for a driver (the driver's path is given, SE_OFF
 
 from __future__ import annotations
 
-import os
 import shutil
 import uuid
 from collections.abc import Iterator
@@ -185,7 +184,6 @@ def browser() -> Iterator[Any]:
     missing = [str(p) for p in (CHROMIUM, CHROMEDRIVER, AXE) if not p.exists()]
     if missing or shutil.which("chromium") is None:
         unavailable(f"the browser test needs {', '.join(missing) or 'chromium'}: run `make setup`")
-    os.environ["SE_OFFLINE"] = "true"
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 
@@ -193,12 +191,19 @@ def browser() -> Iterator[Any]:
     options.binary_location = str(CHROMIUM)
     for argument in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"):
         options.add_argument(argument)
-    driver = webdriver.Chrome(service=Service(executable_path=str(CHROMEDRIVER)), options=options)
-    driver.set_script_timeout(60)
-    try:
-        yield driver
-    finally:
-        driver.quit()
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("SE_OFFLINE", "true")
+        # No Selenium Manager at all: were Selenium to look for a driver or browser itself, it
+        # would fail here rather than download one.
+        env.setenv("SE_MANAGER_PATH", "/nonexistent/selenium-manager")
+        driver = webdriver.Chrome(
+            service=Service(executable_path=str(CHROMEDRIVER)), options=options
+        )
+        driver.set_script_timeout(60)
+        try:
+            yield driver
+        finally:
+            driver.quit()
 
 
 def at_width(driver: Any, width: int, height: int = 900) -> None:
