@@ -4,7 +4,7 @@ PY := .venv/bin/python
 UV := $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
 PYTEST_ARGS ?=
 
-.PHONY: help setup run run-cluster up-cluster test test-fast lint fmt kafka kafka-jars fhir-validator topics token up down golden bench faults clean
+.PHONY: help setup run run-cluster up-cluster test test-fast lint fmt kafka kafka-jars fhir-validator browser topics token up down golden bench faults clean
 
 help:
 	@echo "make run      set up and start Kafka + the seven processes (Ctrl-C stops)"
@@ -18,7 +18,7 @@ help:
 	@echo "make faults   long fault-injection runs and fuzzing (FAULTS_SCALE, FUZZ_EXAMPLES)"
 
 # --- set-up -------------------------------------------------------------------------------
-setup: .venv/.synced kafka-jars fhir-validator
+setup: .venv/.synced kafka-jars fhir-validator browser node_modules/.package-lock.json
 
 .venv/.synced: pyproject.toml uv.lock shared/pyproject.toml services/*/pyproject.toml
 	@command -v uv >/dev/null 2>&1 || python3 -m uv --version >/dev/null 2>&1 \
@@ -34,6 +34,17 @@ kafka-jars:
 fhir-validator: .venv/.synced
 	@bash deploy/ensure-system-packages.sh
 	@$(PY) -m waypoint_devkit.fhir_validation prepare
+
+# Debian's Chromium and its chromedriver, for the browser test of the embeddable timeline page.
+browser:
+	@command -v chromium >/dev/null 2>&1 && [ -x /usr/bin/chromedriver ] \
+		|| { apt-get update -qq && apt-get install -y -qq chromium chromium-driver; }
+
+# The locked Node tools of the tests (the AsyncAPI parser, axe-core), from package-lock.json.
+node_modules/.package-lock.json: package.json package-lock.json
+	@command -v npm >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq nodejs npm; }
+	npm ci --silent --no-audit --no-fund --ignore-scripts
+	@touch $@
 
 # --- running -------------------------------------------------------------------------------
 run: setup
@@ -54,14 +65,14 @@ token: .venv/.synced
 	@WAYPOINT_ENV=$${WAYPOINT_ENV:-development} .venv/bin/waypoint-token
 
 up:
-	docker compose up --build -d
+	docker compose --profile single up --build -d
 
 down:
-	docker compose down
+	docker compose --profile single --profile cluster --profile observability down
 
-# docker-compose.yml's cluster profile: HAProxy and, through its dependencies, the whole cluster.
+# docker-compose.yml's cluster profile: three brokers, PostgreSQL, two replicas of each process, HAProxy.
 up-cluster:
-	docker compose --profile cluster up --build -d haproxy
+	docker compose --profile cluster up --build -d
 
 # --- checking ------------------------------------------------------------------------------
 # The test folders have no __init__.py and share module names (conftest); mypy names their
@@ -83,7 +94,7 @@ test: setup lint
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 test-fast: .venv/.synced
-	$(PY) -m pytest -m "not kafka and not postgres and not e2e and not java" $(PYTEST_ARGS)
+	$(PY) -m pytest -m "not kafka and not postgres and not e2e and not java and not browser" $(PYTEST_ARGS)
 
 bench: setup
 	@command -v wrk >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq wrk; }

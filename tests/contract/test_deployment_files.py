@@ -243,8 +243,35 @@ def started_with(name: str) -> set[str]:
     return found
 
 
+def started_by(*profiles: str) -> set[str]:
+    """What `docker compose --profile P … up` starts: services of no profile or of one named."""
+    return {
+        name
+        for name, service in compose_services().items()
+        if not service.get("profiles") or set(service["profiles"]) & set(profiles)
+    }
+
+
 def test_the_cluster_profile_holds_three_brokers_postgres_two_replicas_of_each_and_haproxy():
     assert in_profile("cluster") == CLUSTER
+
+
+def test_up_with_the_cluster_profile_starts_the_whole_cluster_and_nothing_of_the_single_suite():
+    assert started_by("cluster") == CLUSTER
+
+
+def test_up_with_the_single_profile_starts_one_broker_postgres_and_a_web_and_worker_per_service():
+    assert started_by("single") == {"kafka", "kafka-setup", "postgres", *PROCESSES}
+
+
+def test_a_bare_up_starts_nothing_so_every_command_names_its_suite():
+    assert started_by() == set()
+
+
+@pytest.mark.parametrize("profile", ["single", "cluster"])
+def test_every_service_a_profile_starts_depends_only_on_services_it_starts(profile):
+    for name in started_by(profile):
+        assert started_with(name) <= started_by(profile), name
 
 
 def test_starting_haproxy_in_the_cluster_profile_starts_the_whole_cluster_and_nothing_else():

@@ -68,7 +68,7 @@ def test_haproxy_accepts_the_configuration_and_checks_every_replica(tmp_path: Pa
     )
     config = balancer.write_configuration(tmp_path / "haproxy.cfg", text)
 
-    assert text.count(" check\n") == 4
+    assert text.count(f" check maxconn {balancer.IN_FLIGHT_PER_REPLICA}\n") == 4
     assert "option httpchk GET /health/ready" in text
     if not (shutil.which("haproxy") or Path("/usr/sbin/haproxy").exists()):
         unavailable("haproxy is not installed (make kafka-jars installs it)")

@@ -51,6 +51,14 @@ MICROSECONDS = 1_000_000
 TOLERANCE = MICROSECONDS  # one second of requests may come at once, as the services' RateLimiter
 MODULO = 2**32  # gpt0 is 32 bits wide: arrival times are kept in µs modulo 2^32 (71 minutes)
 TARPIT_MS = 1000  # a refusal is answered after this long
+# Fair queueing between tokens: a replica is sent at most this many requests at once and the rest
+# wait in HAProxy's queue, where the token that has used the least of its allowance goes first
+# (its priority class is how far its arrival time runs ahead of now, in hundredths of the
+# tolerance: 0 for a token with its allowance unused, up to 100 for one at its limit).
+# A light tenant's request then waits behind no queued request of a heavy one.
+IN_FLIGHT_PER_REPLICA = 4
+PRIORITY_STEPS = 100
+QUEUE_TIMEOUT_S = 10  # a request queued longer is answered 503 problem+json, Retry-After: 1
 
 COMPOSE_SERVICES = {"intake": 8001, "goals": 8002, "progress": 8003}  # each web's own port
 COMPOSE_REPLICAS = 2
@@ -175,7 +183,8 @@ def _service(
     service: str, bind: str, addresses: list[str], rate: float, server_options: str
 ) -> str:
     servers = "".join(
-        f"    server {service}-web-{i} {address} check{server_options}\n"
+        f"    server {service}-web-{i} {address} check maxconn {IN_FLIGHT_PER_REPLICA}"
+        f"{server_options}\n"
         for i, address in enumerate(addresses, 1)
     )
     return (
@@ -185,6 +194,7 @@ def _service(
         f"    default_backend {service}-web\n\n"
         f"backend {service}-web\n"
         "    balance roundrobin\n"
+        f"    timeout queue {QUEUE_TIMEOUT_S}s\n"
         f"    option httpchk GET {HEALTH_PATH}\n"
         "    http-check expect status 200\n"
         f"    http-response set-header {SERVED_BY} %[srv_name]\n"
@@ -239,6 +249,9 @@ def token_limit(rate: float) -> str:
         f"    http-request set-var(txn.refused_path) path {over}\n"
         f"{refuse} application/fhir+json lf-string '{_outcome(detail)}'{shown} {over} fhir\n"
         f"{refuse} application/problem+json lf-string '{_problem(detail)}'{shown} {over}\n"
+        # queued behind lighter tokens by how much of its allowance this one has used
+        f"    http-request set-priority-class var(txn.ahead),div({tolerance // PRIORITY_STEPS})"
+        " if tracked stored ahead\n"
         f"    http-request sc-set-gpt0(0) var(txn.tat),add({interval}),and({mask})"
         " if tracked stored ahead\n"
         f"    http-request sc-set-gpt0(0) var(txn.now),add({interval}),and({mask})"

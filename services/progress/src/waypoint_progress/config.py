@@ -6,6 +6,7 @@ production process refuses to start with development or missing secrets (waypoin
 from __future__ import annotations
 
 import dataclasses
+import re
 from typing import Any
 
 from waypoint_progress.domain import webhooks
@@ -16,7 +17,9 @@ WEBHOOK_WORKER_PORT = 8203
 
 
 def settings() -> Settings:
-    return process_settings("progress")
+    loaded = process_settings("progress")
+    embed_frame_ancestors(loaded)  # a malformed value stops the process at start
+    return loaded
 
 
 def thresholds(settings: Settings) -> Thresholds:
@@ -66,3 +69,24 @@ def webhook_settings(settings: Settings) -> WebhookSettings:
         timeout=float(env.get("PROGRESS_WEBHOOK_TIMEOUT_SECONDS", "10")),
         worker_port=int(env.get("PROGRESS_WEBHOOK_WORKER_PORT", WEBHOOK_WORKER_PORT)),
     )
+
+
+# Who may frame the embeddable timeline page (CSP `frame-ancestors`), per deployment.
+FRAME_ANCESTORS_VARIABLE = "PROGRESS_EMBED_FRAME_ANCESTORS"
+DEVELOPMENT_FRAME_ANCESTORS = "'self' http://127.0.0.1:* http://localhost:*"
+_SOURCE = re.compile(r"'self'|'none'|[a-z][a-z0-9+.-]*:|([a-z][a-z0-9+.-]*://)?[A-Za-z0-9*.:-]+")
+
+
+def embed_frame_ancestors(settings: Settings) -> str:
+    """`PROGRESS_EMBED_FRAME_ANCESTORS`: space-separated CSP sources (`https://app.example`,
+    `'self'`…); by default `'none'` in production (no site may frame the page until one is named)
+    and this machine's origins in development. A malformed value is refused (ValueError)."""
+    value = settings.extra.get(FRAME_ANCESTORS_VARIABLE)
+    if value is None:
+        return DEVELOPMENT_FRAME_ANCESTORS if settings.environment == DEVELOPMENT else "'none'"
+    sources = value.split()
+    if not sources or not all(_SOURCE.fullmatch(s) for s in sources):
+        raise ValueError(f"{FRAME_ANCESTORS_VARIABLE} must be CSP sources, not {value!r}")
+    if "'none'" in sources and len(sources) > 1:
+        raise ValueError(f"{FRAME_ANCESTORS_VARIABLE}: 'none' stands alone")
+    return " ".join(sources)

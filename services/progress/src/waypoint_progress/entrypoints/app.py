@@ -21,6 +21,7 @@ from waypoint_progress.domain.errors import (
 )
 from waypoint_progress.entrypoints import rebuild
 from waypoint_progress.entrypoints.alerts.resources import blp as alerts
+from waypoint_progress.entrypoints.embed.resources import blp as embed
 from waypoint_progress.entrypoints.fhir.resources import blp as fhir
 from waypoint_progress.entrypoints.measures.resources import blp as measures
 from waypoint_progress.entrypoints.outcome.resources import blp as outcome
@@ -46,7 +47,15 @@ SPEC = service.ServiceSpec[Container](
     settings=config.settings,
     bootstrap=bootstrap,
     blueprints=(
-        *(timeline, sessions, alerts, measures, privacy, fhir, fhir_definitions, outcome),
+        timeline,
+        sessions,
+        alerts,
+        measures,
+        privacy,
+        fhir,
+        fhir_definitions,
+        outcome,
+        embed,
         webhooks,
     ),
     errors=(

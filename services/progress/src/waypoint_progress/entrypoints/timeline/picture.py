@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from itertools import pairwise
@@ -43,9 +43,10 @@ STEPS = (  # (unit, how many), finest first
     *(("year", n) for n in (1, 2, 5, 10, 20, 50, 100, 250, 500, 1000, 2500)),
 )
 UNIT_DAYS = {"day": 1.0, "month": 30.44, "year": 365.25}
-COLOURS = {"PHQ-9": "#1f77b4", "GAD-7": "#9467bd", "ORS": "#2ca02c", "SRS": "#ff7f0e"}
+# Each at least 4.5:1 against white (WCAG 2.1 AA for the labels drawn in it, 3:1 for lines).
+COLOURS = {"PHQ-9": "#1f6fb0", "GAD-7": "#7b4fa8", "ORS": "#237a23", "SRS": "#b35400"}
 MARKERS = {
-    "milestone": ("#2e8b57", "M0,-7 L7,0 L0,7 L-7,0 Z"),
+    "milestone": ("#1d7044", "M0,-7 L7,0 L0,7 L-7,0 Z"),
     "alert": ("#c0392b", "M0,-7 L7,6 L-7,6 Z"),
 }
 
@@ -159,9 +160,11 @@ def render(
     entries: Sequence[dict[str, Any]],
     thresholds: Thresholds | None = None,
     age_group: str | None = None,
+    marks: Collection[str] = tuple(MARKERS),
 ) -> str:
-    """The chart of one client's scores, milestones and alerts (thresholds for the age group)."""
-    marked = [e for e in entries if e["kind"] in MARKERS]
+    """The chart of one client's scores, milestones and alerts (thresholds for the age group);
+    `marks` names the kinds of entry drawn (the client's view of the embedded page: milestones)."""
+    marked = [e for e in entries if e["kind"] in MARKERS and e["kind"] in marks]
     drawn = {name: _by_date(points) for name, points in trajectories.items() if points}
     scores: list[date | datetime] = [_day_of(p) for ps in drawn.values() for p in ps]
     times = scores + [datetime.fromisoformat(e["occurred_at"]) for e in marked]
@@ -172,12 +175,12 @@ def render(
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{HEIGHT}" '
         f'viewBox="0 0 {WIDTH} {HEIGHT}" role="img" aria-labelledby="{title_id} {desc_id}">',
         f'<title id="{title_id}">{escape(f"Progress of client {client_id}")}</title>',
-        f'<desc id="{desc_id}">{escape(describe(drawn, marked, limits))}</desc>',
+        f'<desc id="{desc_id}">{escape(describe(drawn, marked, limits, marks))}</desc>',
         *_axes(scale),
         *_thresholds(limits),
         *(_trajectory(name, points, scale) for name, points in drawn.items()),
         *(_marker(entry, scale) for entry in marked),
-        *_legend(),
+        *_legend(marks),
         "</svg>",
     ]
     return "\n".join(parts) + "\n"
@@ -207,8 +210,9 @@ def describe(
     drawn: Mapping[str, Sequence[Point]],
     marked: Sequence[dict[str, Any]],
     limits: Sequence[tuple[str, str, float]],
+    marks: Collection[str] = tuple(MARKERS),
 ) -> str:
-    """The chart in words, its text alternative."""
+    """The chart in words, its text alternative (naming only the kinds of mark drawn)."""
     if not drawn:
         sentences = ["No scores yet."]
     else:
@@ -223,9 +227,8 @@ def describe(
             for name, points in drawn.items()
         ]
     sentences.append("Drawn: " + ", ".join(f"{n} {what} {v:g}" for n, what, v in limits) + ".")
-    milestones = sum(1 for e in marked if e["kind"] == "milestone")
-    alerts = len(marked) - milestones
-    sentences.append(f"Marked: {_count(milestones, 'milestone')}, {_count(alerts, 'alert')}.")
+    counts = [_count(sum(1 for e in marked if e["kind"] == k), k) for k in MARKERS if k in marks]
+    sentences.append(f"Marked: {', '.join(counts)}.")
     return " ".join(sentences)
 
 
@@ -320,8 +323,9 @@ def _marker(entry: dict[str, Any], scale: Scale) -> str:
     )
 
 
-def _legend() -> list[str]:
-    rows = [*COLOURS.items(), *((kind, colour) for kind, (colour, _) in MARKERS.items())]
+def _legend(marks: Collection[str]) -> list[str]:
+    kinds = [(kind, colour) for kind, (colour, _) in MARKERS.items() if kind in marks]
+    rows = [*COLOURS.items(), *kinds]
     y = HEIGHT - 22
     return [
         f'<g class="legend"><rect x="{LEFT + 100 * i}" y="{y}" width="10" height="10" '
