@@ -198,6 +198,14 @@ _STREAM_IN_ORDER = _STREAM.order_by(events.c.stream_version)
 _STREAM_UNTIL = _STREAM.where(events.c.occurred_at <= bindparam("until")).order_by(
     events.c.stream_version
 )
+_STREAMS_IN_ORDER = (
+    select(events)
+    .where(
+        events.c.tenant_id == bindparam("tenant_id"),
+        events.c.stream_id.in_(bindparam("stream_ids", expanding=True)),
+    )
+    .order_by(events.c.stream_id, events.c.stream_version)
+)
 _STORED_IDS = select(events.c.tenant_id, events.c.event_id).where(
     events.c.tenant_id.in_(bindparam("tenant_ids", expanding=True)),
     events.c.event_id.in_(bindparam("event_ids", expanding=True)),
@@ -396,6 +404,18 @@ class EventStore:
             return [_recorded(r) for r in conn.execute(_STREAM_IN_ORDER, params)]
         params["until"] = until.astimezone(UTC)
         return [_recorded(r) for r in conn.execute(_STREAM_UNTIL, params)]
+
+    def read_streams(
+        self, conn: Connection, tenant_id: str, stream_ids: Collection[str]
+    ) -> dict[str, list[RecordedEvent]]:
+        """Each of these streams of a tenant in version order (one query for them all); a stream
+        with no events maps to an empty list."""
+        streams: dict[str, list[RecordedEvent]] = {s: [] for s in stream_ids}
+        if streams:
+            params = {"tenant_id": tenant_id, "stream_ids": sorted(streams)}
+            for row in conn.execute(_STREAMS_IN_ORDER, params):
+                streams[row.stream_id].append(_recorded(row))
+        return streams
 
     def read_after(self, conn: Connection, position: int, limit: int) -> list[RecordedEvent]:
         """Events after a global position, in position order (the relay's feed)."""
