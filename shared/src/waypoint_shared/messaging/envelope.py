@@ -112,9 +112,10 @@ def _plain_attributes(parsed: Any) -> dict[str, Any] | None:
         return None
     id_, subject, type_, time = (parsed.get(k) for k in ("id", "subject", "type", "time"))
     version, tenant, data = parsed.get("streamversion"), parsed.get("tenantid"), parsed.get("data")
-    trace = parsed.get("correlationid"), parsed.get("causationid")
+    trace, source = (parsed.get("correlationid"), parsed.get("causationid")), parsed.get("source")
     plain = (
-        parsed.get("source") in SOURCES
+        isinstance(source, str)
+        and source in SOURCES
         and checks.CANONICAL_UUID.fullmatch(id_ if isinstance(id_, str) else "")
         and checks.CANONICAL_UUID.fullmatch(subject if isinstance(subject, str) else "")
         and isinstance(type_, str)
@@ -129,7 +130,8 @@ def _plain_attributes(parsed: Any) -> dict[str, Any] | None:
     moment = _aware(time) if plain else None
     if moment is None:
         return None
-    attributes = {k: parsed[k] for k in ("source", "type", "subject", "tenantid", "streamversion")}
+    names = ("specversion", "source", "type", "subject", "tenantid", "streamversion")
+    attributes = {k: parsed[k] for k in names}
     return {
         **attributes,
         "id": id_,
