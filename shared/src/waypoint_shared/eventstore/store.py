@@ -173,6 +173,7 @@ class RecordedEvent:
 # call is constructed, keyed and looked up again each time (most of a command's SQL cost).
 _LOCK_EVENTS = text("LOCK TABLE events IN EXCLUSIVE MODE")
 _INSERT_EVENTS_RETURNING = insert(events).returning(events.c.position, sort_by_parameter_order=True)
+_INSERT_EVENTS_RETURNING_ANY_ORDER = insert(events).returning(events.c.position)
 _VERSION_KEY = ["tenant_id", "stream_id", "stream_version"]
 # A stream's first event needs no look-up of its version: inserted unless the version is taken.
 _INSERT_FIRST = {
@@ -206,9 +207,10 @@ _STREAMS_IN_ORDER = (
     )
     .order_by(events.c.stream_id, events.c.stream_version)
 )
+# By event id alone (unique): with the tenant in the condition too, SQLite walks the tenant's
+# whole stream index for a long list of ids instead of looking each one up.
 _STORED_IDS = select(events.c.tenant_id, events.c.event_id).where(
-    events.c.tenant_id.in_(bindparam("tenant_ids", expanding=True)),
-    events.c.event_id.in_(bindparam("event_ids", expanding=True)),
+    events.c.event_id.in_(bindparam("event_ids", expanding=True))
 )
 _LAST_POSITION = select(func.coalesce(func.max(events.c.position), 0))
 
@@ -370,7 +372,7 @@ class EventStore:
         if not rows:
             return []
         try:
-            positions = conn.execute(_INSERT_EVENTS_RETURNING, rows).scalars().all()
+            positions = _inserted_positions(conn, rows)
         except IntegrityError as error:
             raise ConcurrencyConflict(
                 first.tenant_id, first.stream_id, first.expected_version, None
@@ -431,6 +433,16 @@ class EventStore:
         return int(conn.execute(_LAST_POSITION).scalar_one())
 
 
+def _inserted_positions(conn: Connection, rows: list[dict[str, Any]]) -> list[int]:
+    """Insert the rows; their positions in the rows' order. SQLite numbers the rows of an insert
+    in their order (AUTOINCREMENT, one writer at a time) but returns them in any order, so the
+    rows go in multi-row statements and the positions are sorted, where keeping the order would
+    take one statement per row."""
+    if is_sqlite(conn) and len(rows) > 1:
+        return sorted(conn.execute(_INSERT_EVENTS_RETURNING_ANY_ORDER, rows).scalars())
+    return list(conn.execute(_INSERT_EVENTS_RETURNING, rows).scalars())
+
+
 def _noted(conn: Connection, recorded: list[RecordedEvent]) -> list[RecordedEvent]:
     """Keep a transaction's appends on its connection until it commits (observe_commits)."""
     conn.info.setdefault(_APPENDED, []).extend(recorded)
@@ -487,9 +499,6 @@ def _stored_ids(conn: Connection, event_ids: Collection[tuple[str, str]]) -> set
     wanted = set(event_ids)
     if not wanted:
         return set()
-    params = {
-        "tenant_ids": sorted({t for t, _ in wanted}),
-        "event_ids": sorted({e for _, e in wanted}),
-    }
+    params = {"event_ids": sorted({e for _, e in wanted})}
     found = {(tenant, event_id) for tenant, event_id in conn.execute(_STORED_IDS, params)}
     return found & wanted
