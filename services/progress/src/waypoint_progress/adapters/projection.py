@@ -6,7 +6,8 @@ from collections.abc import Collection, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, delete, insert, select
+from sqlalchemy import Connection, Insert, Table, delete, insert, select
+from sqlalchemy.dialects import postgresql, sqlite
 
 from waypoint_progress.adapters.tables import LIVE, ProjectionTables
 from waypoint_progress.domain.sources import SourceEvent
@@ -33,21 +34,19 @@ def by_tenant(pairs: Iterable[tuple[str, str]]) -> dict[str, set[str]]:
 def remember(
     conn: Connection, sources: Sequence[SourceEvent], tables: ProjectionTables = LIVE
 ) -> None:
-    """Keep the facts of the events not kept before (one look-up and one insert for them all)."""
-    t = tables.source_events
-    known = {
-        (tenant_id, event_id)
-        for tenant_id, event_ids in by_tenant((s.tenant_id, s.event_id) for s in sources).items()
-        for event_id in conn.execute(
-            select(t.c.event_id).where(t.c.tenant_id == tenant_id, t.c.event_id.in_(event_ids))
-        ).scalars()
-    }
+    """Keep the facts of the events not kept before, in one statement: a fact already kept
+    (same tenant and event id) stays as it is."""
     fresh: dict[tuple[str, str], dict[str, Any]] = {}
     for s in sources:
-        if (s.tenant_id, s.event_id) not in known:
-            fresh.setdefault((s.tenant_id, s.event_id), _fact_row(s))
+        fresh.setdefault((s.tenant_id, s.event_id), _fact_row(s))
     if fresh:
-        conn.execute(insert(t), list(fresh.values()))
+        conn.execute(_unless_kept(conn, tables.source_events), list(fresh.values()))
+
+
+def _unless_kept(conn: Connection, table: Table) -> Insert:
+    """An insert into the facts that leaves out a row whose key is already there."""
+    dialect_insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
+    return dialect_insert(table).on_conflict_do_nothing(index_elements=["tenant_id", "event_id"])
 
 
 def _fact_row(event: SourceEvent) -> dict[str, Any]:
