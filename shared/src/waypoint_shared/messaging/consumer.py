@@ -37,6 +37,9 @@ Handle = Callable[[Connection, Envelope], None]
 HandleBatch = Callable[[Connection, list[Envelope]], None]
 Applied = list[tuple[ConsumerRecord, Envelope]]
 HANDLER_ATTEMPTS = 3
+# Records a poll hands over at most: each batch is one transaction with one commit (one fsync),
+# and one statement per table however many records it holds, so a backlog is applied in few.
+BATCH_RECORDS = 1000
 TRACE = re.compile(envelope.TRACE_PATTERN)
 
 
@@ -70,7 +73,7 @@ class ConsumerRunner:
         consumer_factory: Callable[[], KafkaConsumer],
         producer_factory: Callable[[], KafkaProducer],
         dead_letter_topic: str,
-        max_records: int = 200,
+        max_records: int = BATCH_RECORDS,
         handle_batch: HandleBatch | None = None,
         known_client: trust.KnownClient = trust.no_client_known,
     ):
