@@ -30,6 +30,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
 from waypoint_shared.db.database import Migration, create_tables, is_sqlite
+from waypoint_shared.db.lists import DIALECTS, one_of
 from waypoint_shared.db.tables import (
     applied_events,
     consumer_offsets,
@@ -184,14 +185,16 @@ _INSERT_FIRST = {
     .on_conflict_do_nothing(index_elements=_VERSION_KEY)
     .returning(events.c.position),
 }
-_STREAM_VERSIONS = (
-    select(events.c.tenant_id, events.c.stream_id, func.max(events.c.stream_version))
+# Statements with a list parameter, per dialect (`db.lists.one_of`).
+_STREAM_VERSIONS = {
+    dialect: select(events.c.tenant_id, events.c.stream_id, func.max(events.c.stream_version))
     .where(
-        events.c.tenant_id.in_(bindparam("tenant_ids", expanding=True)),
-        events.c.stream_id.in_(bindparam("stream_ids", expanding=True)),
+        one_of(events.c.tenant_id, "tenant_ids", dialect),
+        one_of(events.c.stream_id, "stream_ids", dialect),
     )
     .group_by(events.c.tenant_id, events.c.stream_id)
-)
+    for dialect in DIALECTS
+}
 _STREAM = select(events).where(
     events.c.tenant_id == bindparam("tenant_id"), events.c.stream_id == bindparam("stream_id")
 )
@@ -199,19 +202,23 @@ _STREAM_IN_ORDER = _STREAM.order_by(events.c.stream_version)
 _STREAM_UNTIL = _STREAM.where(events.c.occurred_at <= bindparam("until")).order_by(
     events.c.stream_version
 )
-_STREAMS_IN_ORDER = (
-    select(events)
+_STREAMS_IN_ORDER = {
+    dialect: select(events)
     .where(
         events.c.tenant_id == bindparam("tenant_id"),
-        events.c.stream_id.in_(bindparam("stream_ids", expanding=True)),
+        one_of(events.c.stream_id, "stream_ids", dialect),
     )
     .order_by(events.c.stream_id, events.c.stream_version)
-)
+    for dialect in DIALECTS
+}
 # By event id alone (unique): with the tenant in the condition too, SQLite walks the tenant's
 # whole stream index for a long list of ids instead of looking each one up.
-_STORED_IDS = select(events.c.tenant_id, events.c.event_id).where(
-    events.c.event_id.in_(bindparam("event_ids", expanding=True))
-)
+_STORED_IDS = {
+    dialect: select(events.c.tenant_id, events.c.event_id).where(
+        one_of(events.c.event_id, "event_ids", dialect)
+    )
+    for dialect in DIALECTS
+}
 _LAST_POSITION = select(func.coalesce(func.max(events.c.position), 0))
 
 
@@ -415,7 +422,7 @@ class EventStore:
         streams: dict[str, list[RecordedEvent]] = {s: [] for s in stream_ids}
         if streams:
             params = {"tenant_id": tenant_id, "stream_ids": sorted(streams)}
-            for row in conn.execute(_STREAMS_IN_ORDER, params):
+            for row in conn.execute(_STREAMS_IN_ORDER[conn.dialect.name], params):
                 streams[row.stream_id].append(_recorded(row))
         return streams
 
@@ -488,7 +495,7 @@ def _stream_versions(
         "tenant_ids": sorted({t for t, _ in wanted}),
         "stream_ids": sorted({s for _, s in wanted}),
     }
-    found = conn.execute(_STREAM_VERSIONS, params)
+    found = conn.execute(_STREAM_VERSIONS[conn.dialect.name], params)
     versions = {(tenant, stream): int(v) for tenant, stream, v in found}
     return {stream: v for stream, v in versions.items() if stream in wanted}
 
@@ -500,5 +507,8 @@ def _stored_ids(conn: Connection, event_ids: Collection[tuple[str, str]]) -> set
     if not wanted:
         return set()
     params = {"event_ids": sorted({e for _, e in wanted})}
-    found = {(tenant, event_id) for tenant, event_id in conn.execute(_STORED_IDS, params)}
+    found = {
+        (tenant, event_id)
+        for tenant, event_id in conn.execute(_STORED_IDS[conn.dialect.name], params)
+    }
     return found & wanted

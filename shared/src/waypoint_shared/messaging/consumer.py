@@ -27,6 +27,7 @@ from kafka.structs import OffsetAndMetadata
 from sqlalchemy import Connection, Engine, insert, select, update
 
 from waypoint_shared.db.database import DATABASE_ERRORS, is_unavailable, run_in_transaction
+from waypoint_shared.db.lists import one_of
 from waypoint_shared.db.tables import applied_events, consumer_offsets
 from waypoint_shared.messaging import envelope, trust
 from waypoint_shared.messaging.envelope import Envelope, UndecodableRecord
@@ -169,14 +170,12 @@ class ConsumerRunner:
     def _apply_new(self, conn: Connection, pairs: Applied) -> Applied:
         """Handle the events not applied before (one look-up and one insert for the batch); those
         refused by the known-client check are dead-lettered before the transaction commits."""
-        seen = set(
-            conn.execute(
-                select(applied_events.c.event_id).where(
-                    applied_events.c.consumer_group == self.group,
-                    applied_events.c.event_id.in_([e.event_id for _, e in pairs]),
-                )
-            ).scalars()
+        query = select(applied_events.c.event_id).where(
+            applied_events.c.consumer_group == self.group,
+            one_of(applied_events.c.event_id, "event_ids", conn.dialect.name),
         )
+        ids = [e.event_id for _, e in pairs]
+        seen = set(conn.execute(query, {"event_ids": ids}).scalars())
         fresh = []
         for record, event in pairs:
             if event.event_id not in seen:  # also skips a duplicate inside the same batch

@@ -6,13 +6,14 @@ from collections.abc import Collection, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Insert, Table, delete, insert, select
+from sqlalchemy import ColumnElement, Connection, Insert, Table, bindparam, delete, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from waypoint_progress.adapters.tables import LIVE, ProjectionTables
 from waypoint_progress.domain.sources import SourceEvent
 from waypoint_progress.domain.standing import STANDING_EVENTS, ClientStanding
 from waypoint_progress.domain.timeline import Entry
+from waypoint_shared.db.lists import one_of
 
 
 def utc(moment: datetime) -> datetime:
@@ -92,9 +93,10 @@ def facts_of_clients(
     """Every kept source event of each of these clients, by client."""
     t = tables.source_events
     history: dict[Client, list[SourceEvent]] = {client: [] for client in clients}
+    query = select(t).where(t.c.tenant_id == bindparam("tenant_id"), _among_clients(conn, t))
     for tenant_id, client_ids in by_tenant(clients).items():
-        query = select(t).where(t.c.tenant_id == tenant_id, t.c.client_id.in_(client_ids))
-        for row in conn.execute(query):
+        params = {"tenant_id": tenant_id, "client_ids": list(client_ids)}
+        for row in conn.execute(query, params):
             history[(row.tenant_id, row.client_id)].append(_source(row))
     return history
 
@@ -148,11 +150,17 @@ def replace_timelines(
 ) -> None:
     """Make each client's stored timeline exactly the derived one."""
     t = tables.timeline_entries
+    query = delete(t).where(t.c.tenant_id == bindparam("tenant_id"), _among_clients(conn, t))
     for tenant_id, client_ids in by_tenant(timelines).items():
-        conn.execute(delete(t).where(t.c.tenant_id == tenant_id, t.c.client_id.in_(client_ids)))
+        conn.execute(query, {"tenant_id": tenant_id, "client_ids": list(client_ids)})
     rows = [_row(e) for entries in timelines.values() for e in entries]
     if rows:
         conn.execute(insert(t), rows)
+
+
+def _among_clients(conn: Connection, table: Table) -> ColumnElement[bool]:
+    """The table's rows of the clients in the list parameter `client_ids`."""
+    return one_of(table.c.client_id, "client_ids", conn.dialect.name)
 
 
 def _row(entry: Entry) -> dict[str, Any]:
