@@ -11,12 +11,14 @@ the same service; some types need a client the service knows).
 
 from __future__ import annotations
 
+import gc
 import json
 import logging
 import re
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -124,6 +126,10 @@ class ConsumerRunner:
 
     def apply(self, records: list[ConsumerRecord]) -> None:
         """Apply records in one transaction; if a handler fails, isolate the bad record."""
+        with collector_paused():
+            self._apply(records)
+
+    def _apply(self, records: list[ConsumerRecord]) -> None:
         decoded = [(r, self._decode(r)) for r in records]
         self._dead_letter(d for _, d in decoded if isinstance(d, DeadLetter))
         good = [(r, d) for r, d in decoded if isinstance(d, Envelope)]
@@ -322,6 +328,22 @@ class ConsumerRunner:
                 producer.close(timeout=5)
         except Exception:  # closing after a failure must not raise a second one
             log.debug("closing kafka clients failed", exc_info=True)
+
+
+@contextmanager
+def collector_paused() -> Iterator[None]:
+    """Python's cyclic garbage collector paused while a batch is applied. A batch allocates
+    many short-lived objects, nearly all freed by reference counting as they go; each collection
+    they trigger on the way also walks every long-lived object of the process (the SQL and Kafka
+    clients' own) and finds nothing to free: about a fifth of a batch's time. It runs again
+    after the batch, as usual."""
+    paused = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if paused:
+            gc.enable()
 
 
 def _trace(event: Envelope) -> dict[str, object]:
