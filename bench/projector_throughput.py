@@ -17,10 +17,10 @@ from common import broker, by_store, databases, own_topics, save, stores
 from kafka import KafkaConsumer
 
 from waypoint_progress.bootstrap import bootstrap
-from waypoint_shared.config import KafkaSettings, load_settings
+from waypoint_shared.config import BATCH_RECORDS, KafkaSettings, load_settings
 from waypoint_shared.crypto.sealing import AESGCM, Place, seal_fields
 from waypoint_shared.eventstore.store import RecordedEvent
-from waypoint_shared.messaging.consumer import BATCH_RECORDS, ConsumerRunner
+from waypoint_shared.messaging.consumer import ConsumerRunner
 from waypoint_shared.messaging.envelope import encode
 from waypoint_shared.messaging.kafka_clients import durable_producer, group_consumer
 from waypoint_shared.messaging.topics import ensure_topics

@@ -104,6 +104,7 @@ def consumer_loop(
         ),
         producer_factory=lambda: durable_producer(settings.kafka),
         dead_letter_topic=settings.dead_letter_topic,
+        max_records=settings.consumer_batch,
         handle_batch=handle_batch,
         known_client=known_client,
     )

@@ -28,6 +28,7 @@ from kafka.errors import KafkaError
 from kafka.structs import OffsetAndMetadata
 from sqlalchemy import Connection, Engine, insert, select, update
 
+from waypoint_shared.config import BATCH_RECORDS
 from waypoint_shared.db.database import DATABASE_ERRORS, is_unavailable, run_in_transaction
 from waypoint_shared.db.lists import one_of
 from waypoint_shared.db.tables import applied_events, consumer_offsets
@@ -40,9 +41,6 @@ Handle = Callable[[Connection, Envelope], None]
 HandleBatch = Callable[[Connection, list[Envelope]], None]
 Applied = list[tuple[ConsumerRecord, Envelope]]
 HANDLER_ATTEMPTS = 3
-# Records a poll hands over at most: each batch is one transaction with one commit (one fsync),
-# and one statement per table however many records it holds, so a backlog is applied in few.
-BATCH_RECORDS = 1000
 TRACE = re.compile(envelope.TRACE_PATTERN)
 
 
