@@ -128,7 +128,7 @@ class EventSourcedRepository:
         keyed = any(plain.get(name) is not None for name in entry.personal_fields)
         return {"type": entry.type, "schema_version": entry.version, "data": sealed}, keyed
 
-    def _plain(self, event_type: str, event: object) -> dict[str, Any]:
+    def _plain(self, event_type: str, event: Any) -> dict[str, Any]:
         """The event's data as JSON-ready primitives, validated against the catalog unless its
         class is valid by construction."""
         if type(event) in self.valid_by_construction:

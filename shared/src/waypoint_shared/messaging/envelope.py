@@ -138,7 +138,7 @@ def _plain_attributes(parsed: Any) -> dict[str, Any] | None:
         "time": moment,
         "correlationid": trace[0],
         "causationid": trace[1],
-        "data": dict(data),
+        "data": dict(parsed["data"]),
     }
 
 
