@@ -4,6 +4,8 @@ before, and a clean rebuild gives the very same entries: same ids, times and ord
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
@@ -27,6 +29,19 @@ from .conftest import Api, Referrals, settle
 
 pytestmark = [pytest.mark.kafka, pytest.mark.e2e, pytest.mark.timeout(300 + 150 * scale())]
 KILLS, CLIENTS = 2 * scale(), 300 * scale()
+# Records per transaction in the replay: fewer than the worker's default, so the replay of these
+# clients' records takes several batches and each kill lands while it is in flight.
+REPLAY_BATCH = "200"
+
+
+@contextmanager
+def consumer_batch(suite: Any, records: str) -> Iterator[None]:
+    """Workers (re)started inside apply at most `records` records per transaction."""
+    suite.env["WAYPOINT_CONSUMER_BATCH"] = records
+    try:
+        yield
+    finally:
+        del suite.env["WAYPOINT_CONSUMER_BATCH"]
 
 
 def kill_mid_replay(suite: Any, group: str, total: int, tally: Tally) -> None:
@@ -56,9 +71,10 @@ def test_a_projector_killed_during_a_replay_ends_with_the_timeline_of_a_clean_re
     before, total = whole_timeline(suite.var_dir), applied_count(suite.var_dir, "progress", group)
     stop(suite, "progress-worker")
     forget_projection(suite.var_dir, group)
-    restart_worker(suite, "progress")
-    for _ in range(KILLS):
-        kill_mid_replay(suite, group, total, tally)
+    with consumer_batch(suite, REPLAY_BATCH):
+        restart_worker(suite, "progress")
+        for _ in range(KILLS):
+            kill_mid_replay(suite, group, total, tally)
     wait_until(
         lambda: applied_count(suite.var_dir, "progress", group) >= total,
         timeout=120 * scale(),

@@ -73,6 +73,12 @@ class KafkaSettings:
         return options
 
 
+# Records a consumer takes per poll at most (`WAYPOINT_CONSUMER_BATCH`): each batch is one
+# transaction with one commit (one fsync), and one statement per table however many records it
+# holds, so a backlog is applied in few.
+BATCH_RECORDS = 1000
+
+
 @dataclass(frozen=True)
 class Settings:
     service: str
@@ -102,6 +108,7 @@ class Settings:
     log_level: str = "INFO"
     # prometheus-client's multiprocess directory, set for web processes by the gunicorn settings
     metrics_dir: str | None = None
+    consumer_batch: int = BATCH_RECORDS
     extra: Mapping[str, str] = field(default_factory=dict)
 
     def topic_of(self, service: str) -> str:
@@ -205,6 +212,7 @@ def load_settings(service: str, env: Mapping[str, str] | None = None) -> Setting
         web_ports={s: int(env.get(f"{s.upper()}_WEB_PORT", WEB_PORTS[s])) for s in SERVICES},
         log_level=log_level(env),
         metrics_dir=env.get("PROMETHEUS_MULTIPROC_DIR") or None,
+        consumer_batch=int(env.get("WAYPOINT_CONSUMER_BATCH", BATCH_RECORDS)),
         extra={k: v for k, v in env.items() if k.startswith(f"{prefix}_")},
     )
 

@@ -105,6 +105,7 @@ def consumer_loop(
         consumer_factory=lambda: group_consumer(settings.kafka, group, **consumer_options),
         producer_factory=lambda: durable_producer(settings.kafka),
         dead_letter_topic=settings.dead_letter_topic,
+        max_records=settings.consumer_batch,
         handle_batch=handle_batch,
         known_client=known_client,
     )

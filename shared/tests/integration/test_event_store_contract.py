@@ -115,6 +115,41 @@ def test_appends_to_several_streams_at_once_get_positions_in_their_order(migrate
     ]
 
 
+def test_a_large_append_gives_each_event_the_position_it_is_stored_at(migrated: Engine) -> None:
+    streams = [str(uuid.uuid4()) for _ in range(600)]
+    batch = appends_of(*((stream, 0, 1 + i % 3) for i, stream in enumerate(streams)))
+
+    recorded = run_in_transaction(migrated, lambda c: EventStore().append(c, batch))
+
+    with read(migrated) as conn:
+        stored = EventStore().read_streams(conn, "clinic-a", streams)
+    by_position = {e.position: e for events in stored.values() for e in events}
+    assert len(recorded) == len(by_position) == sum(1 + i % 3 for i in range(len(streams)))
+    for r in recorded:
+        held = by_position[r.position]
+        assert (held.event_id, held.stream_id, held.stream_version) == (
+            r.event_id,
+            r.stream_id,
+            r.stream_version,
+        )
+        assert held.data == r.data
+
+
+def test_streams_read_at_once_are_each_in_version_order(migrated: Engine) -> None:
+    first, second, empty = str(uuid.uuid4()), str(uuid.uuid4()), str(uuid.uuid4())
+    batch = appends_of((first, 0, 2), (second, 0, 1), (first, 2, 1))
+    run_in_transaction(migrated, lambda c: EventStore().append(c, batch))
+
+    with read(migrated) as conn:
+        streams = EventStore().read_streams(conn, "clinic-a", [first, second, empty])
+        other_tenant = EventStore().read_streams(conn, "clinic-b", [first])
+        one_by_one = {s: EventStore().read_stream(conn, "clinic-a", s) for s in streams}
+
+    assert streams == one_by_one
+    assert [e.stream_version for e in streams[first]] == [1, 2, 3]
+    assert streams[empty] == [] and other_tenant == {first: []}
+
+
 def test_one_stale_append_among_several_writes_none_of_them(migrated: Engine) -> None:
     first, second = str(uuid.uuid4()), str(uuid.uuid4())
     append(migrated, second, 0)

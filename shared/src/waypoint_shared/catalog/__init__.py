@@ -12,6 +12,7 @@ from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate
 
+from waypoint_shared.catalog import checks
 from waypoint_shared.catalog.events import goals, intake, progress
 from waypoint_shared.catalog.events.common import MODALITIES, PRIORITIES, EventType, Upcaster
 from waypoint_shared.crypto.sealing import is_sealed
@@ -64,6 +65,29 @@ def validate_plain(event_type: str, data: dict[str, Any]) -> dict[str, Any]:
         raise InvalidEvent(f"{event_type}: {error.messages}") from error
 
 
+@cache
+def _string_fields(event_type: str) -> tuple[tuple[str, bool], ...]:
+    """(name, is a UUID) of each field in the order `validate_plain` writes them, for a type whose
+    fields are all strings or UUIDs with no further validator; empty for any other type."""
+    declared = _schema_of(lookup(event_type)).dump_fields
+    if any(type(f) not in (fields.String, fields.UUID) or f.validators for f in declared.values()):
+        return ()
+    return tuple((name, type(field) is fields.UUID) for name, field in declared.items())
+
+
+def plain_strings(event_type: str, values: Any) -> dict[str, Any] | None:
+    """What `validate_plain` returns for an object whose attributes are the type's fields, all
+    strings and each UUID already canonical (lower case, hyphenated), without a schema pass;
+    None when that does not hold (then `validate_plain` decides)."""
+    order = _string_fields(event_type)
+    plain = {name: getattr(values, name, None) for name, _ in order}
+    for name, is_uuid in order:
+        value = plain[name]
+        if not isinstance(value, str) or (is_uuid and not checks.CANONICAL_UUID.fullmatch(value)):
+            return None
+    return plain if order else None
+
+
 def validate_sealed(event_type: str, data: Any) -> dict[str, Any]:
     """Validate a payload as it travels: personal fields must be ciphertext, the rest must load."""
     entry = lookup(event_type)
@@ -74,6 +98,8 @@ def validate_sealed(event_type: str, data: Any) -> dict[str, Any]:
     if not_sealed:
         raise InvalidEvent(f"{event_type}: personal fields not encrypted: {not_sealed}")
     rest = {k: v for k, v in data.items() if k not in personal}
+    if checks.sealed_check(_schema_of(entry), personal)(rest):
+        return data  # what the schema would accept too, in its plain form
     try:
         _schema_of(entry).load(rest, partial=personal)
     except ValidationError as error:

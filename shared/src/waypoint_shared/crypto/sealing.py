@@ -32,6 +32,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from sqlalchemy import Connection, bindparam, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
+from waypoint_shared.db.lists import DIALECTS, one_of
 from waypoint_shared.db.tables import data_keys, erased_clients
 
 SEALED_PREFIX = "enc:v2:"
@@ -49,10 +50,13 @@ _ERASED = select(erased_clients.c.client_id).where(
     erased_clients.c.tenant_id == bindparam("tenant_id"),
     erased_clients.c.client_id == bindparam("client_id"),
 )
-_ERASED_AMONG = select(erased_clients.c.client_id).where(
-    erased_clients.c.tenant_id == bindparam("tenant_id"),
-    erased_clients.c.client_id.in_(bindparam("client_ids", expanding=True)),
-)
+_ERASED_AMONG = {
+    dialect: select(erased_clients.c.client_id).where(
+        erased_clients.c.tenant_id == bindparam("tenant_id"),
+        one_of(erased_clients.c.client_id, "client_ids", dialect),
+    )
+    for dialect in DIALECTS
+}
 _WRAPPED_KEY = select(data_keys.c.wrapped_key).where(
     data_keys.c.tenant_id == bindparam("tenant_id"),
     data_keys.c.client_id == bindparam("client_id"),
@@ -108,7 +112,7 @@ def is_erased(conn: Connection, tenant_id: str, client_id: str) -> bool:
 def erased_among(conn: Connection, tenant_id: str, client_ids: Iterable[str]) -> set[str]:
     """Which of a tenant's clients this service erased (one query for them all)."""
     params = {"tenant_id": tenant_id, "client_ids": list(set(client_ids))}
-    return set(conn.execute(_ERASED_AMONG, params).scalars())
+    return set(conn.execute(_ERASED_AMONG[conn.dialect.name], params).scalars())
 
 
 def is_sealed(value: Any) -> bool:

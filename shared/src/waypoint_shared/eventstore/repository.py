@@ -13,7 +13,7 @@ import dataclasses
 import functools
 import logging
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -79,9 +79,15 @@ class EventSourcedRepository:
         store: EventStore,
         codec: PersonalDataKeys,
         event_classes: Sequence[type],
+        valid_by_construction: Collection[type] = (),
     ):
+        """`valid_by_construction` names event classes of string fields only that the service
+        builds itself from values it has validated (progress's milestones and alerts): they skip
+        the schema pass when each field is a string and each UUID canonical
+        (`catalog.plain_strings`), which gives what the pass would."""
         self.service, self._store, self._codec = service, store, codec
         self.classes: Mapping[str, type] = {event_name(c): c for c in event_classes}
+        self.valid_by_construction = frozenset(valid_by_construction)
 
     def record(
         self, conn: Connection, *appends: Append, skip_stored: bool = False
@@ -115,17 +121,32 @@ class EventSourcedRepository:
         if not dataclasses.is_dataclass(event) or isinstance(event, type):
             raise TypeError(f"not a domain event: {event!r}")
         entry = _latest(self.service, event_name(type(event)))
-        plain = catalog.validate_plain(entry.type, dataclasses.asdict(event))
+        plain = self._plain(entry.type, event)
         sealed = self._codec.seal(
             conn, append.tenant_id, append.client_id, entry.type, plain, entry.personal_fields
         )
         keyed = any(plain.get(name) is not None for name in entry.personal_fields)
         return {"type": entry.type, "schema_version": entry.version, "data": sealed}, keyed
 
+    def _plain(self, event_type: str, event: Any) -> dict[str, Any]:
+        """The event's data as JSON-ready primitives, validated against the catalog unless its
+        class is valid by construction."""
+        if type(event) in self.valid_by_construction:
+            plain = catalog.plain_strings(event_type, event)
+            if plain is not None:
+                return plain
+        return catalog.validate_plain(event_type, dataclasses.asdict(event))
+
     def stored(self, conn: Connection, tenant_id: str, stream_id: str) -> list[RecordedEvent]:
         """A stream's records as stored, personal fields sealed (its write audit trail); unlike
         `replay` it leaves the erasure check to the caller."""
         return self._store.read_stream(conn, tenant_id, stream_id)
+
+    def stored_streams(
+        self, conn: Connection, tenant_id: str, stream_ids: Collection[str]
+    ) -> dict[str, list[RecordedEvent]]:
+        """`stored` for many streams of a tenant at once: one query, by stream id."""
+        return self._store.read_streams(conn, tenant_id, stream_ids)
 
     def replay(
         self, conn: Connection, tenant_id: str, stream_id: str, until: datetime | None = None

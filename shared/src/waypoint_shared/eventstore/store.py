@@ -30,6 +30,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
 from waypoint_shared.db.database import Migration, create_tables, is_sqlite
+from waypoint_shared.db.lists import DIALECTS, one_of
 from waypoint_shared.db.tables import (
     applied_events,
     consumer_offsets,
@@ -173,6 +174,7 @@ class RecordedEvent:
 # call is constructed, keyed and looked up again each time (most of a command's SQL cost).
 _LOCK_EVENTS = text("LOCK TABLE events IN EXCLUSIVE MODE")
 _INSERT_EVENTS_RETURNING = insert(events).returning(events.c.position, sort_by_parameter_order=True)
+_INSERT_EVENTS_RETURNING_ANY_ORDER = insert(events).returning(events.c.position)
 _VERSION_KEY = ["tenant_id", "stream_id", "stream_version"]
 # A stream's first event needs no look-up of its version: inserted unless the version is taken.
 _INSERT_FIRST = {
@@ -183,14 +185,16 @@ _INSERT_FIRST = {
     .on_conflict_do_nothing(index_elements=_VERSION_KEY)
     .returning(events.c.position),
 }
-_STREAM_VERSIONS = (
-    select(events.c.tenant_id, events.c.stream_id, func.max(events.c.stream_version))
+# Statements with a list parameter, per dialect (`db.lists.one_of`).
+_STREAM_VERSIONS = {
+    dialect: select(events.c.tenant_id, events.c.stream_id, func.max(events.c.stream_version))
     .where(
-        events.c.tenant_id.in_(bindparam("tenant_ids", expanding=True)),
-        events.c.stream_id.in_(bindparam("stream_ids", expanding=True)),
+        one_of(events.c.tenant_id, "tenant_ids", dialect),
+        one_of(events.c.stream_id, "stream_ids", dialect),
     )
     .group_by(events.c.tenant_id, events.c.stream_id)
-)
+    for dialect in DIALECTS
+}
 _STREAM = select(events).where(
     events.c.tenant_id == bindparam("tenant_id"), events.c.stream_id == bindparam("stream_id")
 )
@@ -198,10 +202,23 @@ _STREAM_IN_ORDER = _STREAM.order_by(events.c.stream_version)
 _STREAM_UNTIL = _STREAM.where(events.c.occurred_at <= bindparam("until")).order_by(
     events.c.stream_version
 )
-_STORED_IDS = select(events.c.tenant_id, events.c.event_id).where(
-    events.c.tenant_id.in_(bindparam("tenant_ids", expanding=True)),
-    events.c.event_id.in_(bindparam("event_ids", expanding=True)),
-)
+_STREAMS_IN_ORDER = {
+    dialect: select(events)
+    .where(
+        events.c.tenant_id == bindparam("tenant_id"),
+        one_of(events.c.stream_id, "stream_ids", dialect),
+    )
+    .order_by(events.c.stream_id, events.c.stream_version)
+    for dialect in DIALECTS
+}
+# By event id alone (unique): with the tenant in the condition too, SQLite walks the tenant's
+# whole stream index for a long list of ids instead of looking each one up.
+_STORED_IDS = {
+    dialect: select(events.c.tenant_id, events.c.event_id).where(
+        one_of(events.c.event_id, "event_ids", dialect)
+    )
+    for dialect in DIALECTS
+}
 _LAST_POSITION = select(func.coalesce(func.max(events.c.position), 0))
 
 
@@ -362,7 +379,7 @@ class EventStore:
         if not rows:
             return []
         try:
-            positions = conn.execute(_INSERT_EVENTS_RETURNING, rows).scalars().all()
+            positions = _inserted_positions(conn, rows)
         except IntegrityError as error:
             raise ConcurrencyConflict(
                 first.tenant_id, first.stream_id, first.expected_version, None
@@ -397,6 +414,18 @@ class EventStore:
         params["until"] = until.astimezone(UTC)
         return [_recorded(r) for r in conn.execute(_STREAM_UNTIL, params)]
 
+    def read_streams(
+        self, conn: Connection, tenant_id: str, stream_ids: Collection[str]
+    ) -> dict[str, list[RecordedEvent]]:
+        """Each of these streams of a tenant in version order (one query for them all); a stream
+        with no events maps to an empty list."""
+        streams: dict[str, list[RecordedEvent]] = {s: [] for s in stream_ids}
+        if streams:
+            params = {"tenant_id": tenant_id, "stream_ids": sorted(streams)}
+            for row in conn.execute(_STREAMS_IN_ORDER[conn.dialect.name], params):
+                streams[row.stream_id].append(_recorded(row))
+        return streams
+
     def read_after(self, conn: Connection, position: int, limit: int) -> list[RecordedEvent]:
         """Events after a global position, in position order (the relay's feed)."""
         query = (
@@ -409,6 +438,16 @@ class EventStore:
 
     def last_position(self, conn: Connection) -> int:
         return int(conn.execute(_LAST_POSITION).scalar_one())
+
+
+def _inserted_positions(conn: Connection, rows: list[dict[str, Any]]) -> list[int]:
+    """Insert the rows; their positions in the rows' order. SQLite numbers the rows of an insert
+    in their order (AUTOINCREMENT, one writer at a time) but returns them in any order, so the
+    rows go in multi-row statements and the positions are sorted, where keeping the order would
+    take one statement per row."""
+    if is_sqlite(conn) and len(rows) > 1:
+        return sorted(conn.execute(_INSERT_EVENTS_RETURNING_ANY_ORDER, rows).scalars())
+    return list(conn.execute(_INSERT_EVENTS_RETURNING, rows).scalars())
 
 
 def _noted(conn: Connection, recorded: list[RecordedEvent]) -> list[RecordedEvent]:
@@ -456,7 +495,7 @@ def _stream_versions(
         "tenant_ids": sorted({t for t, _ in wanted}),
         "stream_ids": sorted({s for _, s in wanted}),
     }
-    found = conn.execute(_STREAM_VERSIONS, params)
+    found = conn.execute(_STREAM_VERSIONS[conn.dialect.name], params)
     versions = {(tenant, stream): int(v) for tenant, stream, v in found}
     return {stream: v for stream, v in versions.items() if stream in wanted}
 
@@ -467,9 +506,9 @@ def _stored_ids(conn: Connection, event_ids: Collection[tuple[str, str]]) -> set
     wanted = set(event_ids)
     if not wanted:
         return set()
-    params = {
-        "tenant_ids": sorted({t for t, _ in wanted}),
-        "event_ids": sorted({e for _, e in wanted}),
+    params = {"event_ids": sorted({e for _, e in wanted})}
+    found = {
+        (tenant, event_id)
+        for tenant, event_id in conn.execute(_STORED_IDS[conn.dialect.name], params)
     }
-    found = {(tenant, event_id) for tenant, event_id in conn.execute(_STORED_IDS, params)}
     return found & wanted

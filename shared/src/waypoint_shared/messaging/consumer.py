@@ -11,12 +11,14 @@ the same service; some types need a client the service knows).
 
 from __future__ import annotations
 
+import gc
 import json
 import logging
 import re
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,7 +28,9 @@ from kafka.errors import KafkaError
 from kafka.structs import OffsetAndMetadata
 from sqlalchemy import Connection, Engine, insert, select, update
 
+from waypoint_shared.config import BATCH_RECORDS
 from waypoint_shared.db.database import DATABASE_ERRORS, is_unavailable, run_in_transaction
+from waypoint_shared.db.lists import one_of
 from waypoint_shared.db.tables import applied_events, consumer_offsets
 from waypoint_shared.messaging import envelope, trust
 from waypoint_shared.messaging.envelope import Envelope, UndecodableRecord
@@ -70,7 +74,7 @@ class ConsumerRunner:
         consumer_factory: Callable[[], KafkaConsumer],
         producer_factory: Callable[[], KafkaProducer],
         dead_letter_topic: str,
-        max_records: int = 200,
+        max_records: int = BATCH_RECORDS,
         handle_batch: HandleBatch | None = None,
         known_client: trust.KnownClient = trust.no_client_known,
     ):
@@ -120,6 +124,10 @@ class ConsumerRunner:
 
     def apply(self, records: list[ConsumerRecord]) -> None:
         """Apply records in one transaction; if a handler fails, isolate the bad record."""
+        with collector_paused():
+            self._apply(records)
+
+    def _apply(self, records: list[ConsumerRecord]) -> None:
         decoded = [(r, self._decode(r)) for r in records]
         self._dead_letter(d for _, d in decoded if isinstance(d, DeadLetter))
         good = [(r, d) for r, d in decoded if isinstance(d, Envelope)]
@@ -166,14 +174,12 @@ class ConsumerRunner:
     def _apply_new(self, conn: Connection, pairs: Applied) -> Applied:
         """Handle the events not applied before (one look-up and one insert for the batch); those
         refused by the known-client check are dead-lettered before the transaction commits."""
-        seen = set(
-            conn.execute(
-                select(applied_events.c.event_id).where(
-                    applied_events.c.consumer_group == self.group,
-                    applied_events.c.event_id.in_([e.event_id for _, e in pairs]),
-                )
-            ).scalars()
+        query = select(applied_events.c.event_id).where(
+            applied_events.c.consumer_group == self.group,
+            one_of(applied_events.c.event_id, "event_ids", conn.dialect.name),
         )
+        ids = [e.event_id for _, e in pairs]
+        seen = set(conn.execute(query, {"event_ids": ids}).scalars())
         fresh = []
         for record, event in pairs:
             if event.event_id not in seen:  # also skips a duplicate inside the same batch
@@ -320,6 +326,22 @@ class ConsumerRunner:
                 producer.close(timeout=5)
         except Exception:  # closing after a failure must not raise a second one
             log.debug("closing kafka clients failed", exc_info=True)
+
+
+@contextmanager
+def collector_paused() -> Iterator[None]:
+    """Python's cyclic garbage collector paused while a batch is applied. A batch allocates
+    many short-lived objects, nearly all freed by reference counting as they go; each collection
+    they trigger on the way also walks every long-lived object of the process (the SQL and Kafka
+    clients' own) and finds nothing to free: about a fifth of a batch's time. It runs again
+    after the batch, as usual."""
+    paused = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if paused:
+            gc.enable()
 
 
 def _trace(event: Envelope) -> dict[str, object]:

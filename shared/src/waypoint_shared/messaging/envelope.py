@@ -6,6 +6,7 @@ Attributes carry no personal data: personal fields stay sealed inside `data`.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -13,6 +14,7 @@ from typing import Any
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
 
 from waypoint_shared import catalog
+from waypoint_shared.catalog import checks
 from waypoint_shared.eventstore.store import RecordedEvent
 from waypoint_shared.messaging import wire
 
@@ -74,7 +76,8 @@ def decode(value: bytes | None) -> Envelope:
     if not value:
         raise UndecodableRecord("empty record")
     try:
-        attributes = _ENVELOPE.load(json.loads(value.decode("utf-8")))
+        parsed = json.loads(value.decode("utf-8"))
+        attributes = _plain_attributes(parsed) or _ENVELOPE.load(parsed)
         type_, data = catalog.upcast(attributes["type"], attributes["data"])
         catalog.validate_sealed(type_, data)
     except (ValueError, TypeError, RecursionError, ValidationError) as error:
@@ -95,3 +98,56 @@ def decode(value: bytes | None) -> Envelope:
 
 
 _ENVELOPE = _EnvelopeSchema()
+SOURCES = {f"/waypoint/{service}" for service in ("intake", "goals", "progress")}
+TENANT = re.compile(TENANT_PATTERN[1:-1])
+TRACE = re.compile(TRACE_PATTERN[1:-1])
+
+
+def _plain_attributes(parsed: Any) -> dict[str, Any] | None:
+    """The attributes as `_ENVELOPE.load` gives them, for an envelope in the plain form the relay
+    writes (each attribute of its JSON type, UUIDs canonical, `time` in ISO 8601 with its
+    offset); None for any other, which the schema then decides. No schema pass: the common
+    record is checked attribute by attribute."""
+    if not isinstance(parsed, dict) or parsed.get("specversion") != "1.0":
+        return None
+    id_, subject, type_, time = (parsed.get(k) for k in ("id", "subject", "type", "time"))
+    version, tenant, data = parsed.get("streamversion"), parsed.get("tenantid"), parsed.get("data")
+    trace, source = (parsed.get("correlationid"), parsed.get("causationid")), parsed.get("source")
+    plain = (
+        isinstance(source, str)
+        and source in SOURCES
+        and checks.CANONICAL_UUID.fullmatch(id_ if isinstance(id_, str) else "")
+        and checks.CANONICAL_UUID.fullmatch(subject if isinstance(subject, str) else "")
+        and isinstance(type_, str)
+        and len(type_) <= 128
+        and isinstance(tenant, str)
+        and TENANT.fullmatch(tenant)
+        and type(version) is int
+        and version >= 1
+        and isinstance(data, dict)
+        and all(t is None or (isinstance(t, str) and TRACE.fullmatch(t)) for t in trace)
+    )
+    moment = _aware(time) if plain else None
+    if moment is None:
+        return None
+    names = ("specversion", "source", "type", "subject", "tenantid", "streamversion")
+    attributes = {k: parsed[k] for k in names}
+    return {
+        **attributes,
+        "id": id_,
+        "time": moment,
+        "correlationid": trace[0],
+        "causationid": trace[1],
+        "data": dict(parsed["data"]),
+    }
+
+
+def _aware(value: Any) -> datetime | None:
+    """An ISO 8601 time with its offset, as `fields.AwareDateTime` reads it; None otherwise."""
+    if not isinstance(value, str):
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return moment if moment.tzinfo is not None and moment.utcoffset() is not None else None

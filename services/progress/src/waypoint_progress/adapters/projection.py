@@ -6,12 +6,14 @@ from collections.abc import Collection, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, delete, insert, select
+from sqlalchemy import ColumnElement, Connection, Insert, Table, bindparam, delete, insert, select
+from sqlalchemy.dialects import postgresql, sqlite
 
 from waypoint_progress.adapters.tables import LIVE, ProjectionTables
 from waypoint_progress.domain.sources import SourceEvent
 from waypoint_progress.domain.standing import STANDING_EVENTS, ClientStanding
 from waypoint_progress.domain.timeline import Entry
+from waypoint_shared.db.lists import one_of
 
 
 def utc(moment: datetime) -> datetime:
@@ -33,21 +35,19 @@ def by_tenant(pairs: Iterable[tuple[str, str]]) -> dict[str, set[str]]:
 def remember(
     conn: Connection, sources: Sequence[SourceEvent], tables: ProjectionTables = LIVE
 ) -> None:
-    """Keep the facts of the events not kept before (one look-up and one insert for them all)."""
-    t = tables.source_events
-    known = {
-        (tenant_id, event_id)
-        for tenant_id, event_ids in by_tenant((s.tenant_id, s.event_id) for s in sources).items()
-        for event_id in conn.execute(
-            select(t.c.event_id).where(t.c.tenant_id == tenant_id, t.c.event_id.in_(event_ids))
-        ).scalars()
-    }
+    """Keep the facts of the events not kept before, in one statement: a fact already kept
+    (same tenant and event id) stays as it is."""
     fresh: dict[tuple[str, str], dict[str, Any]] = {}
     for s in sources:
-        if (s.tenant_id, s.event_id) not in known:
-            fresh.setdefault((s.tenant_id, s.event_id), _fact_row(s))
+        fresh.setdefault((s.tenant_id, s.event_id), _fact_row(s))
     if fresh:
-        conn.execute(insert(t), list(fresh.values()))
+        conn.execute(_unless_kept(conn, tables.source_events), list(fresh.values()))
+
+
+def _unless_kept(conn: Connection, table: Table) -> Insert:
+    """An insert into the facts that leaves out a row whose key is already there."""
+    dialect_insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
+    return dialect_insert(table).on_conflict_do_nothing(index_elements=["tenant_id", "event_id"])
 
 
 def _fact_row(event: SourceEvent) -> dict[str, Any]:
@@ -93,9 +93,10 @@ def facts_of_clients(
     """Every kept source event of each of these clients, by client."""
     t = tables.source_events
     history: dict[Client, list[SourceEvent]] = {client: [] for client in clients}
+    query = select(t).where(t.c.tenant_id == bindparam("tenant_id"), _among_clients(conn, t))
     for tenant_id, client_ids in by_tenant(clients).items():
-        query = select(t).where(t.c.tenant_id == tenant_id, t.c.client_id.in_(client_ids))
-        for row in conn.execute(query):
+        params = {"tenant_id": tenant_id, "client_ids": list(client_ids)}
+        for row in conn.execute(query, params):
             history[(row.tenant_id, row.client_id)].append(_source(row))
     return history
 
@@ -149,11 +150,17 @@ def replace_timelines(
 ) -> None:
     """Make each client's stored timeline exactly the derived one."""
     t = tables.timeline_entries
+    query = delete(t).where(t.c.tenant_id == bindparam("tenant_id"), _among_clients(conn, t))
     for tenant_id, client_ids in by_tenant(timelines).items():
-        conn.execute(delete(t).where(t.c.tenant_id == tenant_id, t.c.client_id.in_(client_ids)))
+        conn.execute(query, {"tenant_id": tenant_id, "client_ids": list(client_ids)})
     rows = [_row(e) for entries in timelines.values() for e in entries]
     if rows:
         conn.execute(insert(t), rows)
+
+
+def _among_clients(conn: Connection, table: Table) -> ColumnElement[bool]:
+    """The table's rows of the clients in the list parameter `client_ids`."""
+    return one_of(table.c.client_id, "client_ids", conn.dialect.name)
 
 
 def _row(entry: Entry) -> dict[str, Any]:

@@ -106,6 +106,9 @@ class CourseOutcomeRecorded(CourseOutcome):
     client_id: str
 
 
+# Derived events of string fields only, each built by the projector from validated facts: they
+# are valid by construction (a unit test holds them to the catalog's validation).
+DERIVED_ENTRIES: tuple[type, ...] = (MilestoneReached, AlertRaised, MilestoneWithdrawn)
 EVENTS: tuple[type, ...] = (
     SessionRecorded,
     MilestoneReached,

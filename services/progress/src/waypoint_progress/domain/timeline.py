@@ -14,6 +14,7 @@ import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cached_property
 
 from waypoint_progress.domain.corrections import MARKS, counts, in_source_order
 from waypoint_progress.domain.journey import Journey
@@ -48,8 +49,9 @@ class Entry:
         """When the event that put the entry on the timeline was recorded."""
         return self.source.recorded
 
-    @property
+    @cached_property
     def sort_key(self) -> str:
+        """Computed once per entry: sorting, publishing and storing each ask for it."""
         s = self.source
         return (
             f"{s.occurred_at.strftime(TIME_FORMAT)}|{s.recorded.strftime(TIME_FORMAT)}"

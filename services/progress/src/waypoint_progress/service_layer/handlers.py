@@ -12,6 +12,7 @@ from sqlalchemy import Connection
 from waypoint_progress.adapters import projection
 from waypoint_progress.domain import scoring, timeline
 from waypoint_progress.domain.progress import (
+    DERIVED_ENTRIES,
     EVENTS,
     ClientProgress,
     SessionRecorded,
@@ -42,7 +43,8 @@ class Progress:
 
     @classmethod
     def create(cls, store: EventStore, keys: PersonalDataKeys, thresholds: Thresholds) -> Progress:
-        return cls(EventSourcedRepository(SERVICE, store, keys, EVENTS), thresholds)
+        repository = EventSourcedRepository(SERVICE, store, keys, EVENTS, DERIVED_ENTRIES)
+        return cls(repository, thresholds)
 
 
 @dataclass(frozen=True)

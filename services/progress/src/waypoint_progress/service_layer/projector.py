@@ -190,12 +190,25 @@ def publish_owed(
     """Append what each client's derived stream owes its timeline (`publications.owed`): alerts
     raised, milestones reached, moved or withdrawn; returns what was appended."""
     appends: list[Append] = []
+    stored = _derived_streams(repository, conn, timelines.keys())
     for (tenant_id, client_id), entries in timelines.items():
-        stored = repository.stored(conn, tenant_id, derived_stream(client_id))
-        published = publications.fold((r.type.split(".")[2], r.data) for r in stored)
+        theirs = stored[(tenant_id, derived_stream(client_id))]
+        published = publications.fold((r.type.split(".")[2], r.data) for r in theirs)
         owed = publications.owed(entries, published)
         appends += _appends(owed, correlation_of, _newest(entries))
     return repository.record(conn, *appends, skip_stored=True)
+
+
+def _derived_streams(
+    repository: EventSourcedRepository, conn: Connection, clients: Iterable[Client]
+) -> dict[tuple[str, str], list[RecordedEvent]]:
+    """The derived stream of each client as stored, by (tenant, stream id): one query a tenant."""
+    streams = {}
+    for tenant_id, client_ids in projection.by_tenant(clients).items():
+        wanted = [derived_stream(c) for c in client_ids]
+        for stream_id, stored in repository.stored_streams(conn, tenant_id, wanted).items():
+            streams[(tenant_id, stream_id)] = stored
+    return streams
 
 
 def publish_outcomes(

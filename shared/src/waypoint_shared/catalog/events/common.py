@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any, TypeVar
 
 from marshmallow import Schema, fields, validate
@@ -60,7 +61,7 @@ class EventType:
     def type(self) -> str:
         return f"waypoint.{self.service}.{self.name}.v{self.version}"
 
-    @property
+    @cached_property
     def personal_fields(self) -> tuple[str, ...]:
         declared = self.schema._declared_fields
         return tuple(n for n, f in declared.items() if f.metadata.get("personal"))

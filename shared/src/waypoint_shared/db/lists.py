@@ -1,0 +1,24 @@
+"""`column IN (a list)` with the list bound as ONE parameter, whatever its length.
+
+SQLAlchemy renders an expanding IN as one placeholder per value, so a batch of 1,000 ids makes a
+statement of 1,000 placeholders whose text changes with the count: on PostgreSQL, psycopg parses
+such a text again on every call (it caches short statements only) and the server plans it again.
+There the list goes as one array instead (`column = ANY(:ids)`), a short statement parsed once.
+SQLite keeps the expanding IN, which its driver binds natively.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import ColumnElement, any_, bindparam
+from sqlalchemy.dialects.postgresql import ARRAY
+
+DIALECTS = ("sqlite", "postgresql")  # the stores the suite runs on
+
+
+def one_of(column: ColumnElement[Any], name: str, dialect: str) -> ColumnElement[bool]:
+    """`column IN (:name)`, where the parameter `name` is a list of values."""
+    if dialect == "postgresql":
+        return column == any_(bindparam(name, type_=ARRAY(column.type)))
+    return column.in_(bindparam(name, expanding=True))
