@@ -11,7 +11,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import traceback
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
 from multiprocessing.connection import Connection
@@ -115,7 +115,7 @@ class Forked:
         return self.reader
 
 
-def in_processes(engine: Engine, jobs: list[Callable[[], T]]) -> list[T]:
+def in_processes(engine: Engine, jobs: Sequence[Callable[[], T]]) -> list[T]:
     """Run each job in a forked process of its own, all at once; their results, in order. A job
     that fails fails the whole."""
     context = multiprocessing.get_context("fork")
@@ -130,7 +130,7 @@ def in_processes(engine: Engine, jobs: list[Callable[[], T]]) -> list[T]:
     failed = [r for r in results if isinstance(r, _Failed)]
     if failed:
         raise RuntimeError(f"a rebuild process failed:\n{failed[0].trace}")
-    return results  # type: ignore[return-value]
+    return results
 
 
 @dataclass(frozen=True)
