@@ -222,13 +222,13 @@ def derive_share(engine: Engine, projector: Projector, share: int, shares: int) 
 
 
 def derive_clients(engine: Engine, projector: Projector, clients: Collection[Client]) -> None:
-    """Derive these clients' timelines from their kept facts, a page at a time."""
+    """Derive these clients' timelines from their kept facts, a page at a time: the facts are read
+    and the timelines derived outside the write transaction (SQLite has one writer at a time,
+    and the processes of a rebuild derive side by side); only their rows are written in it."""
     it = iter(clients)
     while page := list(islice(it, CLIENTS_PER_PAGE)):
-        run_in_transaction(engine, partial(_derive, projector=projector, clients=page))
-
-
-def _derive(conn: Connection, projector: Projector, clients: Collection[Client]) -> None:
-    histories = projection.facts_of_clients(conn, clients, projector.tables)
-    timelines = {c: timeline.derive(h, projector.thresholds) for c, h in histories.items()}
-    projection.replace_timelines(conn, timelines, projector.tables)
+        with read(engine) as conn:
+            histories = projection.facts_of_clients(conn, page, projector.tables)
+        timelines = {c: timeline.derive(h, projector.thresholds) for c, h in histories.items()}
+        write = partial(projection.replace_timelines, timelines=timelines, tables=projector.tables)
+        run_in_transaction(engine, write)
