@@ -4,7 +4,7 @@ PY := .venv/bin/python
 UV := $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
 PYTEST_ARGS ?=
 
-.PHONY: help setup run run-cluster up-cluster test test-fast lint fmt kafka kafka-jars fhir-validator browser topics token up down golden bench faults clean
+.PHONY: help setup run run-cluster up-cluster test test-fast lint fmt kafka kafka-jars fhir-validator browser topics token up down golden bench bench-large faults clean
 
 help:
 	@echo "make run      set up and start Kafka + the seven processes (Ctrl-C stops)"
@@ -15,6 +15,7 @@ help:
 	@echo "make token    print a development token;  make up/down: docker compose"
 	@echo "make up-cluster  docker compose's cluster profile (three brokers, replicas, HAProxy)"
 	@echo "make bench    benchmarks, as ratios against raw baselines (bench/results/)"
+	@echo "make bench-large  a rebuild of 1,000,000 events, its memory against 100,000's"
 	@echo "make faults   long fault-injection runs and fuzzing (FAULTS_SCALE, FUZZ_EXAMPLES)"
 
 # --- set-up -------------------------------------------------------------------------------
@@ -106,6 +107,10 @@ bench: setup
 	cd bench && ../$(PY) e2e_latency.py
 	cd bench && ../$(PY) rate_limit_isolation.py
 	cd bench && ../$(PY) event_sizes.py
+
+# A rebuild of 1,000,000 events: its peak memory ÷ that of 100,000 (bench/results/rebuild_large.json).
+bench-large: setup
+	cd bench && ../$(PY) rebuild_throughput.py --large
 
 # Longer fault tests (more commands, more kills) and more fuzzing than `make test` runs.
 FAULTS_SCALE ?= 10

@@ -2,14 +2,21 @@
 (`python -m waypoint_progress.entrypoints.rebuild`, run as a subprocess) replays from the three
 topics ÷ a raw kafka-python consumer that reads the same records from offset 0 and JSON-decodes
 them. The rebuild's time is its subprocess's wall clock (start to exit) minus that of a subprocess
-that only starts the interpreter and imports the rebuild module. Its memory is its own peak RSS
-(ru_maxrss of that one child, from wait4), at N events ÷ at 10,000 events: a rebuild must not
-hold the history in memory. Targets: ≥ 5,000 events/s and an RSS ratio ≤ 1.5.
+that only starts the interpreter and imports the rebuild module. Its memory at N events ÷ at
+10,000 events: a rebuild must not hold the history in memory. Two measures of memory, sampled
+every 100 ms: the peak RSS of the largest of its processes, and the peak of its whole process
+tree's proportional set size (PSS; pages the forked processes share count once). Targets:
+≥ 5,000 events/s and ≥ 0.25 of the raw consumer's rate, and an RSS ratio ≤ 1.5.
 
 Each client has a journey of 10 events (intake: referred, treatment consent, PHQ-9 screening,
 therapist assigned, intake completed; goals: proposed, agreed, step planned, check-in; progress:
 a session with a PHQ-9), personal fields sealed with a key progress never holds. Each size gets
-its own topics and database. Usage: rebuild_throughput.py [N [SMALL]] (100,000 and 10,000)."""
+its own topics, and each store its own database per size (`BENCH_STORE=sqlite|postgres|both`,
+default both: figures suffixed `_sqlite` / `_postgres`, unsuffixed those of the faster store).
+
+Usage: rebuild_throughput.py [N [SMALL]] (100,000 and 10,000, into rebuild_throughput.json);
+rebuild_throughput.py --large (1,000,000 and 100,000, into rebuild_large.json; `make bench-large`).
+"""
 
 from __future__ import annotations
 
@@ -19,6 +26,7 @@ import re
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import uuid
 from collections import Counter
@@ -26,7 +34,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from common import ROOT, broker, save
+from common import ROOT, broker, by_store, databases, save, stores
 from kafka import KafkaConsumer, TopicPartition
 
 from waypoint_progress.bootstrap import bootstrap
@@ -38,11 +46,15 @@ from waypoint_shared.messaging.envelope import encode
 from waypoint_shared.messaging.kafka_clients import durable_producer
 from waypoint_shared.messaging.topics import ensure_topics
 
-EVENTS = int(sys.argv[1]) if len(sys.argv) > 1 else 100_000
-SMALL = int(sys.argv[2]) if len(sys.argv) > 2 else 10_000
+LARGE = "--large" in sys.argv[1:]
+SIZES = [int(a) for a in sys.argv[1:] if a != "--large"]
+EVENTS = SIZES[0] if SIZES else 1_000_000 if LARGE else 100_000
+SMALL = SIZES[1] if len(SIZES) > 1 else 100_000 if LARGE else 10_000
+NAME = "rebuild_large" if LARGE else "rebuild_throughput"
 KEY = AESGCM.generate_key(bit_length=256)
 START = datetime(2025, 3, 4, 9, 0, tzinfo=UTC)
 REBUILD = "waypoint_progress.entrypoints.rebuild"
+RUN = uuid.uuid4().hex[:8]  # topics of this run alone, also on a broker of KAFKA_BOOTSTRAP_SERVERS
 
 
 def journey(client_id: str) -> list[tuple[str, str, dict[str, Any]]]:
@@ -77,12 +89,28 @@ def journey(client_id: str) -> list[tuple[str, str, dict[str, Any]]]:
     # fmt: on
 
 
+FIRST: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {}  # by type: data, as validated
+
+
+def validated(event_type: str, data: dict[str, Any]) -> dict[str, Any]:
+    """The data as the catalog validates it. Each type's first journey is validated; a later one
+    differs in ids alone, which the catalog keeps as they are (else it is validated too)."""
+    if event_type not in FIRST:
+        FIRST[event_type] = (data, catalog.validate_plain(event_type, data))
+        return FIRST[event_type][1]
+    first, plain = FIRST[event_type]
+    changed = {key: value for key, value in data.items() if value != first[key]}
+    if any(plain.get(key) != first[key] for key in changed):
+        return catalog.validate_plain(event_type, data)
+    return {**plain, **changed}
+
+
 def sealed_event(
     service: str, stream: str, version: int, client_id: str, name: str, data: dict, at: datetime
 ) -> RecordedEvent:
-    """One event as its service stores it: validated against the catalog, personal sealed."""
+    """One event as its service stores it: valid against the catalog, personal sealed."""
     event_type = f"waypoint.{service}.{name}.v1"
-    plain = catalog.validate_plain(event_type, {"client_id": client_id, **data})
+    plain = validated(event_type, {"client_id": client_id, **data})
     personal = catalog.lookup(event_type).personal_fields
     sealed = seal_fields(KEY, Place(service, "bench", client_id, event_type, ""), plain, personal)
     return RecordedEvent(
@@ -136,72 +164,147 @@ def raw_consumer_rate(settings: KafkaSettings, events: int) -> float:
     return events / elapsed
 
 
-def run_python(args: list[str], env: dict[str, str], log: Path) -> tuple[float, float, str]:
-    """Run `python args`; its wall-clock seconds, its own peak RSS in MiB, and its output."""
+class TreeMemory:
+    """A process and its descendants sampled every 100 ms from /proc: the peak of their
+    proportional set sizes (PSS) together (pages the forked processes share count once), and the
+    largest peak RSS of one of them (VmHWM; not ru_maxrss, which counts the RSS of the process
+    that spawned the rebuild, the benchmark itself)."""
+
+    def __init__(self, pid: int):
+        self.pid, self.done = pid, threading.Event()
+        self.peak_pss_kib, self.peak_rss_kib = 0, 0
+        self.thread = threading.Thread(target=self._sample, daemon=True)
+        self.thread.start()
+
+    def stop(self) -> tuple[float, float]:
+        """Stop sampling: (largest peak RSS, peak PSS) in MiB."""
+        self.done.set()
+        self.thread.join()
+        return self.peak_rss_kib / 1024, self.peak_pss_kib / 1024
+
+    def _sample(self) -> None:
+        while not self.done.wait(0.1):
+            tree = _tree(self.pid)
+            self.peak_pss_kib = max(
+                self.peak_pss_kib, sum(_kib(p, "smaps_rollup", "Pss") for p in tree)
+            )
+            self.peak_rss_kib = max(self.peak_rss_kib, *(_kib(p, "status", "VmHWM") for p in tree))
+
+
+def _tree(root: int) -> list[int]:
+    """root and its descendants, from the parent pid in each /proc/<pid>/stat."""
+    parents: dict[int, int] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # the process ended meanwhile
+        parents[int(stat.parent.name)] = int(fields[1])
+    tree, grew = {root}, True
+    while grew:
+        more = {pid for pid, parent in parents.items() if parent in tree} - tree
+        tree |= more
+        grew = bool(more)
+    return sorted(tree)
+
+
+def _kib(pid: int, file: str, field: str) -> int:
+    """A figure in kB of /proc/<pid>/<file> (0 once the process has ended)."""
+    try:
+        text = Path(f"/proc/{pid}/{file}").read_text()
+    except OSError:
+        return 0
+    found = re.search(rf"^{field}:\s+(\d+) kB", text, re.MULTILINE)
+    return int(found[1]) if found else 0
+
+
+def run_python(args: list[str], env: dict[str, str], log: Path) -> tuple[float, float, float, str]:
+    """Run `python args`: its wall-clock seconds, the peak RSS of its largest process and the peak
+    PSS of its process tree in MiB, and its output."""
     with log.open("w") as out:
         started = time.perf_counter()
         process = subprocess.Popen(
             [sys.executable, *args], env=env, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT
         )
-        _, status, usage = os.wait4(process.pid, 0)  # the usage of this child alone
+        memory = TreeMemory(process.pid)
+        status = process.wait()
         elapsed = time.perf_counter() - started
-    process.returncode = os.waitstatus_to_exitcode(status)
+    peak_rss, peak_pss = memory.stop()
     output = log.read_text()
-    if process.returncode:
-        raise SystemExit(f"python {' '.join(args)} exited {process.returncode}:\n{output[-3000:]}")
-    return elapsed, usage.ru_maxrss / 1024, output  # ru_maxrss is in KiB on Linux
+    if status:
+        raise SystemExit(f"python {' '.join(args)} exited {status}:\n{output[-3000:]}")
+    return elapsed, peak_rss, peak_pss, output
 
 
-def rebuild(settings: KafkaSettings, events: int, var_dir: Path) -> tuple[float, float]:
-    """The rebuild command against these topics and a fresh, migrated database: (events/s,
-    peak RSS MiB). Fails unless it reports every event applied and none skipped."""
+def rebuild(
+    settings: KafkaSettings, events: int, database_url: str, var_dir: Path
+) -> dict[str, float]:
+    """The rebuild command against these topics and a fresh, migrated database: events/s, peak
+    RSS and PSS in MiB. Fails unless it reports every event applied and none skipped."""
+    var_dir.mkdir(parents=True, exist_ok=True)
     env = {
         **os.environ,
         "WAYPOINT_VAR_DIR": str(var_dir),
+        "PROGRESS_DATABASE_URL": database_url,
         "KAFKA_BOOTSTRAP_SERVERS": settings.bootstrap_servers,
         "WAYPOINT_TOPIC_PREFIX": settings.topic_prefix,
         "WAYPOINT_LOG_LEVEL": "WARNING",
     }
-    env.pop("PROGRESS_DATABASE_URL", None)
     bootstrap(load_settings("progress", env)).engine.dispose()  # creates and migrates the db
-    start_up, _, _ = run_python(["-c", f"import {REBUILD}"], env, var_dir / "start-up.log")
-    elapsed, peak_rss, output = run_python(["-m", REBUILD], env, var_dir / "rebuild.log")
+    start_up, *_ = run_python(["-c", f"import {REBUILD}"], env, var_dir / "start-up.log")
+    elapsed, peak_rss, peak_pss, output = run_python(["-m", REBUILD], env, var_dir / "rebuild.log")
     report = re.search(r"(\d+) events applied, (\d+) skipped", output)
     if not report or int(report[1]) != events or int(report[2]):
         raise SystemExit(f"rebuild of {events} published events reported:\n{output[-3000:]}")
-    return events / (elapsed - start_up), peak_rss
+    return {"per_s": events / (elapsed - start_up), "rss": peak_rss, "pss": peak_pss}
 
 
-def measure(bootstrap_servers: str, events: int, work_dir: Path) -> tuple[int, float, float]:
-    """Publish `events` into topics of their own, rebuild them: (published, events/s, MiB)."""
-    settings = KafkaSettings(bootstrap_servers, topic_prefix=f"bench.rebuild{events}.")
+def topics(bootstrap_servers: str, events: int) -> tuple[KafkaSettings, int]:
+    """`events` published into topics of their own: their settings, and how many were sent."""
+    settings = KafkaSettings(bootstrap_servers, topic_prefix=f"bench.rebuild{events}.{RUN}.")
     ensure_topics(settings)
-    published = publish(settings, events)
-    var_dir = work_dir / f"rebuild{events}"
-    return published, *rebuild(settings, published, var_dir)
+    return settings, publish(settings, events)
+
+
+def store_figures(small: dict[str, float], large: dict[str, float], raw: float) -> dict[str, float]:
+    return {
+        "rebuild_events_per_s": large["per_s"],
+        "rebuild_ratio": large["per_s"] / raw,
+        "rebuild_peak_rss_mib_small": small["rss"],
+        "rebuild_peak_rss_mib": large["rss"],
+        "rebuild_rss_ratio": large["rss"] / small["rss"],
+        "rebuild_peak_pss_mib_small": small["pss"],
+        "rebuild_peak_pss_mib": large["pss"],
+        "rebuild_pss_ratio": large["pss"] / small["pss"],
+    }
 
 
 def main() -> None:
+    figures = {}
     with tempfile.TemporaryDirectory() as tmp, broker(Path(tmp)) as bootstrap_servers:
-        _, _, small_rss = measure(bootstrap_servers, SMALL, Path(tmp))
-        events, ours, peak_rss = measure(bootstrap_servers, EVENTS, Path(tmp))
-        raw = raw_consumer_rate(
-            KafkaSettings(bootstrap_servers, topic_prefix=f"bench.rebuild{EVENTS}."), events
+        (small_topics, small), (large_topics, events) = (
+            topics(bootstrap_servers, size) for size in (SMALL, EVENTS)
         )
+        raw = raw_consumer_rate(large_topics, events)
+        for store in stores():
+            work = Path(tmp) / store
+            with databases(store, work) as database:
+                ours = [
+                    rebuild(settings, sent, database(f"rebuild{sent}"), work / f"rebuild{sent}")
+                    for settings, sent in ((small_topics, small), (large_topics, events))
+                ]
+            figures[store] = store_figures(*ours, raw)
     save(
-        "rebuild_throughput",
+        NAME,
         {
             "events": events,
             "raw_consumer_per_s": raw,
-            "rebuild_events_per_s": ours,
-            "rebuild_ratio": ours / raw,
-            "rebuild_peak_rss_mib_small": small_rss,
-            "rebuild_peak_rss_mib": peak_rss,
-            "rebuild_rss_ratio": peak_rss / small_rss,
+            **by_store(figures, "rebuild_events_per_s"),
             "target_events_per_s": 5000,
+            "target_ratio": 0.25,
             "target_rss_ratio": 1.5,
             "settings": f"{events // 10:,} clients x 10 events over 3 topics of 3 partitions, "
-            f"small run {SMALL:,} events; rebuild: max 200 records per poll, SQLite, "
+            f"small run {small:,} events; rebuild: processes sharing the partitions, "
             "time = wall clock - interpreter start-up and imports",
         },
     )

@@ -1,12 +1,13 @@
-"""Fresh projection tables for a rebuild, and swapping them in for the live ones in one
-transaction (SQLite and PostgreSQL both rename tables transactionally)."""
+"""Fresh projection tables for a rebuild, their clients page by page, and swapping them in for the
+live ones in one transaction (SQLite and PostgreSQL both rename tables transactionally)."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 
-from sqlalchemy import Connection, select, text
+from sqlalchemy import Connection, literal, select, text, tuple_
 
+from waypoint_progress.adapters.projection import Client
 from waypoint_progress.adapters.tables import LIVE, ProjectionTables
 from waypoint_shared.db.database import is_sqlite
 from waypoint_shared.db.tables import consumer_offsets
@@ -19,6 +20,19 @@ def create_fresh(conn: Connection, fresh: ProjectionTables) -> None:
     for table in fresh.all:
         table.drop(conn, checkfirst=True)
         table.create(conn)
+
+
+def clients_after(
+    conn: Connection, tables: ProjectionTables, after: Client | None, limit: int
+) -> list[Client]:
+    """The next `limit` clients with a kept fact, in (tenant, client) order, after `after` (from
+    the first if None): a walk along the facts' client index."""
+    t = tables.source_events
+    query = select(t.c.tenant_id, t.c.client_id).distinct()
+    if after is not None:
+        query = query.where(tuple_(t.c.tenant_id, t.c.client_id) > tuple_(*map(literal, after)))
+    query = query.order_by(t.c.tenant_id, t.c.client_id).limit(limit)
+    return [(row.tenant_id, row.client_id) for row in conn.execute(query)]
 
 
 def swap_in(

@@ -3,7 +3,7 @@ consumer group keeps its partitions while the rebuild reads."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
 
 from kafka import KafkaConsumer, TopicPartition
 from kafka.consumer.fetcher import ConsumerRecord
@@ -14,17 +14,36 @@ Position = tuple[str, int]  # (topic, partition)
 
 
 class TopicReader:
-    """Reads assigned partitions in bounded batches up to target offsets."""
+    """Reads assigned partitions in bounded batches up to target offsets: every partition of the
+    topics, or only those numbered in `only`."""
 
-    def __init__(self, consumer_factory: Callable[[], KafkaConsumer], topics: list[str]):
+    def __init__(
+        self,
+        consumer_factory: Callable[[], KafkaConsumer],
+        topics: list[str],
+        only: Collection[int] | None = None,
+    ):
         self.consumer = consumer_factory()
         self.partitions = [
             TopicPartition(topic, p)
             for topic in topics
             for p in sorted(self.consumer.partitions_for_topic(topic) or ())
+            if only is None or p in only
         ]
         self.consumer.assign(self.partitions)
         self.consumer.seek_to_beginning(*self.partitions)
+
+    def partition_counts(self) -> dict[str, int]:
+        """How many partitions each topic has."""
+        counts: dict[str, int] = {}
+        for tp in self.partitions:
+            counts[tp.topic] = counts.get(tp.topic, 0) + 1
+        return counts
+
+    def go_on_from(self, reached: Mapping[Position, int]) -> None:
+        """Read on from these offsets (where other readers stopped)."""
+        for tp in self.partitions:
+            self.consumer.seek(tp, reached.get((tp.topic, tp.partition), 0))
 
     def end_offsets(self) -> dict[Position, int]:
         ends = self.consumer.end_offsets(self.partitions)

@@ -1,32 +1,160 @@
 """Rebuild the timeline from every topic: `python -m waypoint_progress.entrypoints.rebuild`, or
-`flask --app waypoint_progress.entrypoints.app:create_app rebuild-timeline`."""
+`flask --app waypoint_progress.entrypoints.app:create_app rebuild-timeline`.
+
+The first round runs in forked processes, one per partition number up to two per core: the record
+key is the client id and every event topic has as many partitions, so a client's events sit in
+the same partition number of each topic and no two processes share a client. Topics with unequal
+partition counts, a single partition or an in-memory database are rebuilt in this process."""
 
 from __future__ import annotations
 
+import multiprocessing
+import os
+import traceback
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from functools import partial
+from multiprocessing.connection import Connection
+from typing import Any, TypeVar
+
 import click
 from flask.cli import with_appcontext
+from sqlalchemy import Engine
 
 from waypoint_progress import config
 from waypoint_progress.adapters.topic_reader import TopicReader
 from waypoint_progress.bootstrap import Container, bootstrap
 from waypoint_progress.entrypoints.common import container
-from waypoint_progress.service_layer.rebuild import Rebuilt, rebuild
-from waypoint_shared.config import SERVICES
+from waypoint_progress.service_layer.projector import Projector
+from waypoint_progress.service_layer.rebuild import (
+    Position,
+    Reader,
+    Rebuilt,
+    Replayer,
+    derive_share,
+    keep_facts,
+    rebuild,
+)
+from waypoint_shared.config import SERVICES, Settings
 from waypoint_shared.messaging.kafka_clients import group_consumer
 from waypoint_shared.runtime import configure_logging
+
+T = TypeVar("T")
 
 
 def run(container: Container) -> Rebuilt:
     """Replay the three topics from offset 0 into fresh tables and swap them in."""
     settings = container.settings
-    reader = TopicReader(
-        lambda: group_consumer(settings.kafka, None, enable_auto_commit=False),
-        [settings.topic_of(s) for s in SERVICES],
-    )
+    reader = _reader(settings)
     try:
-        return rebuild(container.engine, container.projector, reader, settings.consumer_group)
+        replayer = _replayer(container, reader)
+        return rebuild(
+            container.engine, container.projector, reader, settings.consumer_group, replayer
+        )
     finally:
         reader.close()
+
+
+def _reader(settings: Settings, only: list[int] | None = None) -> TopicReader:
+    return TopicReader(
+        lambda: group_consumer(settings.kafka, None, enable_auto_commit=False),
+        [settings.topic_of(s) for s in SERVICES],
+        only,
+    )
+
+
+def _replayer(container: Container, reader: TopicReader) -> Replayer | None:
+    """Processes sharing the first round, or None (this process alone)."""
+    counts = set(reader.partition_counts().values())
+    database = container.engine.url.database
+    if len(counts) != 1 or not database or database == ":memory:":
+        return None
+    partitions = counts.pop()
+    processes = min(partitions, 2 * len(os.sched_getaffinity(0)))
+    if processes < 2:
+        return None
+    return Forked(
+        container, reader, [list(range(i, partitions, processes)) for i in range(processes)]
+    )
+
+
+@dataclass(frozen=True)
+class Forked:
+    """The first round's two passes in forked processes: the records by partition number, then
+    the clients by page; catching up goes on in this process, through its reader."""
+
+    container: Container
+    reader: TopicReader
+    shares: list[list[int]]  # the partition numbers of each process
+
+    def keep_facts(self, projector: Projector, targets: Mapping[Position, int]) -> Rebuilt:
+        jobs = [partial(self._keep_facts_of, projector, share, targets) for share in self.shares]
+        report = Rebuilt()
+        for done in in_processes(self.container.engine, jobs):
+            report.add(done)
+        return report
+
+    def _keep_facts_of(
+        self, projector: Projector, share: list[int], targets: Mapping[Position, int]
+    ) -> Rebuilt:
+        reader = _reader(self.container.settings, share)
+        try:
+            ours = {p: offset for p, offset in targets.items() if p[1] in share}
+            return keep_facts(self.container.engine, projector, reader.batches(ours))
+        finally:
+            reader.close()
+
+    def derive_all(self, projector: Projector) -> None:
+        engine, count = self.container.engine, len(self.shares)
+        in_processes(
+            engine, [partial(derive_share, engine, projector, i, count) for i in range(count)]
+        )
+
+    def reader_from(self, reached: Mapping[Position, int]) -> Reader:
+        self.reader.go_on_from(reached)
+        return self.reader
+
+
+def in_processes(engine: Engine, jobs: Sequence[Callable[[], T]]) -> list[T]:
+    """Run each job in a forked process of its own, all at once; their results, in order. A job
+    that fails fails the whole."""
+    context = multiprocessing.get_context("fork")
+    started = []
+    for job in jobs:
+        receiving, sending = context.Pipe(duplex=False)
+        process = context.Process(target=_child, args=(engine, job, sending), daemon=True)
+        process.start()
+        sending.close()
+        started.append((process, receiving))
+    results = [_result(process, receiving) for process, receiving in started]
+    failed = [r for r in results if isinstance(r, _Failed)]
+    if failed:
+        raise RuntimeError(f"a rebuild process failed:\n{failed[0].trace}")
+    return results
+
+
+@dataclass(frozen=True)
+class _Failed:
+    trace: str
+
+
+def _child(engine: Engine, job: Callable[[], Any], results: Connection) -> None:
+    engine.dispose(close=False)  # the parent's pooled connections stay the parent's
+    try:
+        results.send(job())
+    except BaseException:
+        results.send(_Failed(traceback.format_exc()))
+    finally:
+        results.close()
+
+
+def _result(process: Any, receiving: Connection) -> Any:
+    try:
+        result = receiving.recv()
+    except EOFError:
+        result = _Failed(f"the process exited {process.exitcode} without a result")
+    process.join()
+    return result
 
 
 def _report(done: Rebuilt) -> str:

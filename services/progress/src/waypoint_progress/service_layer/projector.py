@@ -54,6 +54,7 @@ class Projector:
     thresholds: Thresholds = field(default_factory=Thresholds)
     tables: ProjectionTables = LIVE
     publishes: bool = True  # a rebuild publishes once, at the end (`publish_all`)
+    derives: bool = True  # a rebuild keeps the facts first and derives each client once, after
 
     def handle(self, conn: Connection, event: Envelope) -> None:
         """Project one decoded event of any topic into its client's timeline."""
@@ -74,6 +75,8 @@ class Projector:
             return
         new_facts = [s for sources in journeys.values() for s in sources]
         projection.remember(conn, new_facts, self.tables)
+        if not self.derives:
+            return
         histories = projection.facts_of_clients(conn, journeys.keys(), self.tables)
         timelines = {c: timeline.derive(histories[c], self.thresholds) for c in journeys}
         projection.replace_timelines(conn, timelines, self.tables)

@@ -1,9 +1,19 @@
 """Rebuilding the timeline: every topic replayed from offset 0 into fresh tables, swapped in.
 
+The rebuild goes in two passes over fresh tables. First it keeps the facts of every record (bulk
+inserts, thousands of events per transaction), deriving nothing. Then it derives each client's
+timeline once, from the set of their kept facts, a page of clients per transaction. A `Replayer`
+runs both passes: in this process (`InProcess`), or shared among processes, the records by
+partition and the clients by page (the record key is the client id, so a client's events sit in
+the same partition of every topic and the processes never share a client). Memory stays flat: the
+records stream through, and the derivation holds one page of clients at a time.
+
 The live worker may keep running: the rebuild reads without joining its consumer group, and swaps
 only once it has read at least as far as the worker has applied (checked inside the swap's
-transaction, which holds the write lock), so the new tables miss nothing. Derived ids and times are
-functions of the source events, so they come out identical.
+transaction, which holds the write lock), so the new tables miss nothing. Should the worker have
+applied more meanwhile, this process reads those records too and derives again the timelines of
+the clients they name. Derived ids and times are functions of the source events, so they come out
+identical.
 
 The replay publishes nothing: halfway through, a client's timeline lacks what later records
 bring, and publishing it would withdraw milestones only to reach them again. In the swap's
@@ -17,21 +27,28 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from collections.abc import Callable, Iterable, Iterator, Mapping
+import time
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass
+from functools import partial
+from itertools import count, islice
 from typing import Any, Protocol
 
 from sqlalchemy import Connection, Engine
 
-from waypoint_progress.adapters import swap
+from waypoint_progress.adapters import projection, swap
+from waypoint_progress.adapters.projection import Client
 from waypoint_progress.adapters.tables import ProjectionTables, projection_tables
+from waypoint_progress.domain import timeline
 from waypoint_progress.service_layer.projector import Projector
-from waypoint_shared.db.database import run_in_transaction
+from waypoint_shared.db.database import read, run_in_transaction
 from waypoint_shared.messaging import envelope, trust
-from waypoint_shared.messaging.envelope import UndecodableRecord
+from waypoint_shared.messaging.envelope import Envelope, UndecodableRecord
 
 log = logging.getLogger(__name__)
 Position = tuple[str, int]
+EVENTS_PER_TRANSACTION = 2000  # facts kept per transaction (one fsync each)
+CLIENTS_PER_PAGE = 200  # timelines derived per transaction
 
 
 class Reader(Protocol):
@@ -48,21 +65,72 @@ class Rebuilt:
     )
     rounds: int = 0
 
+    def add(self, other: Rebuilt) -> Rebuilt:
+        self.applied += other.applied
+        self.skipped += other.skipped
+        return self
 
-def rebuild(engine: Engine, projector: Projector, reader: Reader, group: str) -> Rebuilt:
+
+class Replayer(Protocol):
+    """The two passes of a rebuild's first round, in one process or in several."""
+
+    def keep_facts(self, projector: Projector, targets: Mapping[Position, int]) -> Rebuilt:
+        """Keep the facts of every record up to the targets (a projector that derives nothing)."""
+        ...
+
+    def derive_all(self, projector: Projector) -> None:
+        """Derive the timeline of every client with a kept fact in the projector's tables."""
+        ...
+
+    def reader_from(self, reached: Mapping[Position, int]) -> Reader:
+        """A reader of this process that goes on from the offsets reached."""
+        ...
+
+
+@dataclass(frozen=True)
+class InProcess:
+    """Both passes in this process, through one reader."""
+
+    engine: Engine
+    reader: Reader
+
+    def keep_facts(self, projector: Projector, targets: Mapping[Position, int]) -> Rebuilt:
+        return keep_facts(self.engine, projector, self.reader.batches(targets))
+
+    def derive_all(self, projector: Projector) -> None:
+        derive_share(self.engine, projector, 0, 1)
+
+    def reader_from(self, reached: Mapping[Position, int]) -> Reader:
+        return self.reader  # it stopped where the first round reached
+
+
+def rebuild(
+    engine: Engine,
+    projector: Projector,
+    reader: Reader,
+    group: str,
+    replayer: Replayer | None = None,
+) -> Rebuilt:
     """Replay every record into fresh tables, then swap them in for the live ones."""
+    replayer = replayer or InProcess(engine, reader)
     fresh = projection_tables("_next")
     run_in_transaction(engine, lambda conn: swap.create_fresh(conn, fresh))
-    into_fresh = dataclasses.replace(projector, tables=fresh, publishes=False)
-    targets, report = reader.end_offsets(), Rebuilt()
-    while True:
-        report.rounds += 1
-        for batch in reader.batches(targets):
-            _apply(engine, into_fresh, batch, report)
-        behind = run_in_transaction(engine, _swap_in(projector, fresh, group, targets))
-        if not behind:
-            return report
-        targets = {**targets, **behind}  # the worker applied more meanwhile: read that too
+    into_fresh = dataclasses.replace(projector, tables=fresh, publishes=False, derives=False)
+    targets, started = reader.end_offsets(), time.monotonic()
+    report = replayer.keep_facts(into_fresh, targets)
+    report.rounds = 1
+    log.info("rebuild: %d facts kept in %.1f s", report.applied, time.monotonic() - started)
+    replayer.derive_all(into_fresh)
+    log.info("rebuild: timelines derived at %.1f s", time.monotonic() - started)
+    while behind := run_in_transaction(engine, _swap_in(projector, fresh, group, targets)):
+        report.rounds += 1  # the worker applied more meanwhile: read that too
+        caught_up = replayer.reader_from(targets)
+        targets = {**targets, **behind}
+        touched: set[Client] = set()
+        report.add(keep_facts(engine, into_fresh, caught_up.batches(targets), touched))
+        derive_clients(engine, into_fresh, sorted(touched))
+    log.info("rebuild: swapped in and published at %.1f s", time.monotonic() - started)
+    return report
 
 
 def _swap_in(
@@ -80,19 +148,42 @@ def _swap_in(
     return swap_and_publish
 
 
-def _apply(engine: Engine, projector: Projector, records: Iterable[Any], report: Rebuilt) -> None:
-    events = []
-    for record in records:
-        try:
-            event = envelope.decode(record.value)
-        except UndecodableRecord:
-            report.skipped += 1
-            continue
-        if trust.origin_error(record.topic, event) is None:
-            events.append(event)
-        else:
-            report.skipped += 1
-    run_in_transaction(engine, lambda conn: _handle_all(conn, projector, events, report))
+def keep_facts(
+    engine: Engine,
+    projector: Projector,
+    batches: Iterable[list[Any]],
+    touched: set[Client] | None = None,
+) -> Rebuilt:
+    """Keep the facts of every record of the batches, EVENTS_PER_TRANSACTION at a time; the
+    clients named are added to `touched` if given."""
+    report = Rebuilt()
+    for events in _chunks(_trusted(batches, report)):
+        run_in_transaction(
+            engine, partial(_handle_all, projector=projector, events=events, report=report)
+        )
+        if touched is not None:
+            touched.update((e.tenant_id, e.client_id) for e in events)
+    return report
+
+
+def _trusted(batches: Iterable[list[Any]], report: Rebuilt) -> Iterator[Envelope]:
+    """The decoded events of the records whose origin checks out; the others are skipped."""
+    for records in batches:
+        for record in records:
+            try:
+                event = envelope.decode(record.value)
+            except UndecodableRecord:
+                report.skipped += 1
+                continue
+            if trust.origin_error(record.topic, event) is None:
+                yield event
+            else:
+                report.skipped += 1
+
+
+def _chunks(events: Iterator[Envelope]) -> Iterator[list[Envelope]]:
+    while chunk := list(islice(events, EVENTS_PER_TRANSACTION)):
+        yield chunk
 
 
 def _handle_all(conn: Connection, projector: Projector, events: list[Any], report: Rebuilt) -> None:
@@ -114,3 +205,30 @@ def _handle_all(conn: Connection, projector: Projector, events: list[Any], repor
         except Exception:  # the live consumer dead-letters such a record; a rebuild skips it
             log.exception("rebuild: event %s could not be projected", event.event_id)
             report.skipped += 1
+
+
+def derive_share(engine: Engine, projector: Projector, share: int, shares: int) -> None:
+    """Derive the timelines of every `shares`-th page of clients, from page `share` on: the
+    processes of a rebuild each take one share."""
+    after: Client | None = None
+    for page in count():
+        with read(engine) as conn:
+            clients = swap.clients_after(conn, projector.tables, after, CLIENTS_PER_PAGE)
+        if not clients:
+            return
+        if page % shares == share:
+            derive_clients(engine, projector, clients)
+        after = clients[-1]
+
+
+def derive_clients(engine: Engine, projector: Projector, clients: Collection[Client]) -> None:
+    """Derive these clients' timelines from their kept facts, a page at a time: the facts are read
+    and the timelines derived outside the write transaction (SQLite has one writer at a time,
+    and the processes of a rebuild derive side by side); only their rows are written in it."""
+    it = iter(clients)
+    while page := list(islice(it, CLIENTS_PER_PAGE)):
+        with read(engine) as conn:
+            histories = projection.facts_of_clients(conn, page, projector.tables)
+        timelines = {c: timeline.derive(h, projector.thresholds) for c, h in histories.items()}
+        write = partial(projection.replace_timelines, timelines=timelines, tables=projector.tables)
+        run_in_transaction(engine, write)
