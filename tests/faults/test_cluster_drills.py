@@ -179,7 +179,13 @@ def workers_killed(cluster: Cluster, load: OpenLoad, tally: Tally) -> dict[str, 
         for r in (1, 2)
         if f"progress-worker-{r}" != cluster.relay_holder("progress")
     )
-    groups = {group: cluster.group_members(group) for group in cluster.consumed("progress")}
+    # The groups the killed worker belongs to: the webhook delivery worker, a process of its
+    # own, keeps its group's members.
+    groups = {
+        group: cluster.group_members(group)
+        for group in cluster.consumed("progress")
+        if not group.endswith("-webhooks")
+    }
     tally.fault(in_flight=busy(cluster, load))
     killed = time.monotonic()
     cluster.kill(relay)
