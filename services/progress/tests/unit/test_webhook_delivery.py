@@ -214,14 +214,24 @@ def test_a_delivery_not_made_within_the_window_fails_and_a_retry_sends_it_again(
     progress.engine.dispose()
 
 
-def test_only_events_of_the_subscriptions_tenant_kinds_and_time_are_recorded(
+def test_a_milestone_dated_last_month_but_entered_today_is_delivered(
     progress: Container,
 ) -> None:
-    earlier = milestone(str(uuid.uuid4()))
-    earlier = Envelope(**{**earlier.__dict__, "time": datetime.now(UTC) - timedelta(hours=1)})
+    subscription = subscribe(progress, "http://127.0.0.1:9/hooks")
+    backdated = milestone(str(uuid.uuid4()))
+    backdated = Envelope(**{**backdated.__dict__, "time": datetime.now(UTC) - timedelta(days=30)})
+
+    consume(progress, backdated)
+
+    assert [d["event_id"] for d in deliveries(progress, subscription)] == [backdated.event_id]
+
+
+def test_only_events_of_the_subscriptions_tenant_and_kinds_are_recorded(
+    progress: Container,
+) -> None:
     subscription = subscribe(progress, "http://127.0.0.1:9/hooks", event_types=["alert_raised"])
     other_tenant = subscribe(progress, "http://127.0.0.1:9/hooks", tenant="clinic-b")
-    consume(progress, earlier, milestone(str(uuid.uuid4())))
+    consume(progress, milestone(str(uuid.uuid4())), milestone(str(uuid.uuid4())))
     assert deliveries(progress, subscription) == []
     with read(progress.engine) as conn:
         count = conn.execute(text("SELECT count(*) FROM webhook_deliveries")).scalar()

@@ -2,8 +2,9 @@
 now), and the consumer's handler that turns progress events into deliveries.
 
 Everything is bound to the caller's tenant: another tenant's subscription is not found. A
-subscription receives the events of its kinds recorded after it was created; each becomes one
-delivery per subscription (its id is the `webhook-id`), however often the event is consumed.
+subscription receives the events of its kinds its consumer reads after it was created, whatever
+their clinical date; each becomes one delivery per subscription (its id is the `webhook-id`),
+however often the event is consumed.
 """
 
 from __future__ import annotations
@@ -158,7 +159,7 @@ class Webhooks:
     def record(self, conn: Connection, events: list[Envelope]) -> None:
         """One delivery per (subscription, event) for every event a subscription asks for."""
         subscribed: dict[str, list[dict[str, Any]]] = {}
-        rows = []
+        rows, now = [], self.clock()
         for event in events:
             kind = webhooks.event_kind(event.type)
             if kind is None:
@@ -166,7 +167,9 @@ class Webhooks:
             if event.tenant_id not in subscribed:
                 subscribed[event.tenant_id] = store.subscriptions_of_tenant(conn, event.tenant_id)
             for subscription in subscribed[event.tenant_id]:
-                if kind in subscription["event_types"] and event.time >= subscription["created_at"]:
+                # Consumed after the subscription was made, whatever the event's clinical time:
+                # a session entered today for last month is news to the receiver today.
+                if kind in subscription["event_types"] and now >= subscription["created_at"]:
                     rows.append(self._delivery(subscription["id"], kind, event))
         store.add_deliveries(conn, rows)
 
