@@ -1,7 +1,8 @@
 """Fair queueing in the proxy (ADR 0010): HAProxy, configured by the devkit's balancer, sends a
 replica at most a few requests at once; the rest wait in its queue, where the token that has used
-the least of its allowance goes first. A slow stand-in replica records the order requests reach
-it, so the test sees the queue's order rather than timings."""
+the least of its allowance goes first, and a token well into its allowance has at most one request
+in flight on a replica. A slow stand-in replica records the order requests reach it and how many
+of each token's it is serving at once, so the test sees the queue's order rather than timings."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import signal
 import subprocess
 import threading
 import time
+from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -25,22 +27,34 @@ pytestmark = pytest.mark.e2e
 
 SERVICE_SECONDS = 0.3  # each request the stand-in replica serves takes this long
 HEAVY_REQUESTS = 3 * balancer.IN_FLIGHT_PER_REPLICA
+RATE_LIMIT = 50  # per token: one request every 20 ms, a burst of 50 at once
+FAST_PATH = "/v1/fast"  # answered at once by the stand-in replica
 
 
 class SlowReplica(BaseHTTPRequestHandler):
-    """Answers every request after SERVICE_SECONDS; notes whose it was as it arrives."""
+    """Answers every request after SERVICE_SECONDS (FAST_PATH at once); notes whose it was as it
+    arrives and the most requests of each token it served at once."""
 
     arrivals: list[str] = []
+    in_flight: Counter[str] = Counter()
+    most_in_flight: Counter[str] = Counter()
     lock = threading.Lock()
 
     def do_GET(self) -> None:
-        if self.path != balancer.HEALTH_PATH:
-            with self.lock:
-                self.arrivals.append(self.headers.get("Authorization", ""))
-            time.sleep(SERVICE_SECONDS)
+        if self.path not in (balancer.HEALTH_PATH, FAST_PATH):
+            self._serve_slowly(self.headers.get("Authorization", ""))
         self.send_response(200)
         self.send_header("Content-Length", "0")
         self.end_headers()
+
+    def _serve_slowly(self, token: str) -> None:
+        with self.lock:
+            self.arrivals.append(token)
+            self.in_flight[token] += 1
+            self.most_in_flight[token] = max(self.most_in_flight[token], self.in_flight[token])
+        time.sleep(SERVICE_SECONDS)
+        with self.lock:
+            self.in_flight[token] -= 1
 
     def log_message(self, *_args: object) -> None:
         pass
@@ -56,7 +70,7 @@ def proxy(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     replica = ThreadingHTTPServer(("127.0.0.1", 0), SlowReplica)
     threading.Thread(target=replica.serve_forever, daemon=True).start()
     front = free_port()
-    env = {**os.environ, "WAYPOINT_ENV": "development", "WAYPOINT_RATE_LIMIT": "50"}
+    env = {**os.environ, "WAYPOINT_ENV": "development", "WAYPOINT_RATE_LIMIT": str(RATE_LIMIT)}
     replicas = {"intake": [replica.server_port]}
     text = balancer.configuration({"intake": front}, replicas, free_port(), env)
     config = balancer.write_configuration(var / "haproxy.cfg", text)
@@ -105,4 +119,35 @@ def test_a_light_tenants_request_is_served_before_a_heavy_tenants_queued_ones(
     assert SlowReplica.arrivals.index(light) == balancer.IN_FLIGHT_PER_REPLICA, (
         "the light tenant's request should reach the replica as soon as a place frees, "
         f"ahead of the heavy tenant's {HEAVY_REQUESTS - balancer.IN_FLIGHT_PER_REPLICA} queued"
+    )
+
+
+def test_a_token_well_into_its_allowance_has_one_request_in_flight_and_a_light_one_goes_straight_in(
+    proxy: str,
+) -> None:
+    heavy, light = "Bearer flooding-clinic-token", "Bearer quiet-clinic-token"
+    with requests.Session() as session:  # 30 of its 50 at once: well into its allowance
+        for _ in range(30):
+            assert session.get(f"{proxy}{FAST_PATH}", headers={"Authorization": heavy}).ok
+    first = len(SlowReplica.arrivals)
+    with ThreadPoolExecutor(max_workers=HEAVY_REQUESTS + 1) as pool:
+        queued = [
+            pool.submit(requests.get, f"{proxy}/v1/therapists", headers={"Authorization": heavy})
+            for _ in range(balancer.IN_FLIGHT_PER_REPLICA + 2)
+        ]
+        wait_until(
+            lambda: len(SlowReplica.arrivals) > first, timeout=10, what="the heavy token's first"
+        )
+        served = pool.submit(
+            requests.get, f"{proxy}/v1/therapists", headers={"Authorization": light}
+        )
+        answers = [f.result(timeout=30) for f in [*queued, served]]
+
+    assert {a.status_code for a in answers} == {200}, "queued, never refused"
+    assert SlowReplica.most_in_flight[heavy] == balancer.HEAVY_IN_FLIGHT_PER_REPLICA, (
+        "a token well into its allowance should have one request in flight on the replica, "
+        "the others queued in the proxy"
+    )
+    assert SlowReplica.arrivals[first:].index(light) == 1, (
+        "the light tenant's request should go straight in beside the heavy token's one"
     )

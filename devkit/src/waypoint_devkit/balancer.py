@@ -23,6 +23,12 @@ the public paths, pass: the service answers them (401 for a missing token). The 
 limiter stays as the second line (several proxies, direct access, and the few requests two
 HAProxy threads may both admit at the same instant).
 
+Admitted requests queue fairly: each replica is sent at most a few at once, the token that has
+used least of its allowance first; and a token well into its allowance (more than a quarter of its
+one-second burst) is sent through a second backend of the same replicas with one place on each,
+so heavy tokens have one request in flight per replica between them and a light token's request
+goes straight in beside it. A request is never refused for being concurrent, only queued.
+
 `docker-compose.yml`'s `cluster` profile runs the same rules from `deploy/haproxy/haproxy.cfg`,
 which this module writes (`python -m waypoint_devkit.balancer > deploy/haproxy/haproxy.cfg`;
 tests/contract/test_deployment_files.py checks the file is what it writes): there the replicas
@@ -58,6 +64,13 @@ TARPIT_MS = 1000  # a refusal is answered after this long
 # A light tenant's request then waits behind no queued request of a heavy one.
 IN_FLIGHT_PER_REPLICA = 4
 PRIORITY_STEPS = 100
+# A token that has used more than this share of its allowance (its arrival time a quarter of the
+# tolerance ahead of now: 25 requests' burst at 100/s) is heavy: its requests go to a second
+# backend with the same replicas and this many places on each, where they queue (never refused
+# for it), so heavy tokens have at most this many requests in flight on a replica together, and
+# never take the places of the light tokens' requests.
+HEAVY_SHARE = 4  # heavy beyond 1/HEAVY_SHARE of the tolerance
+HEAVY_IN_FLIGHT_PER_REPLICA = 1
 QUEUE_TIMEOUT_S = 10  # a request queued longer is answered 503 problem+json, Retry-After: 1
 
 COMPOSE_SERVICES = {"intake": 8001, "goals": 8002, "progress": 8003}  # each web's own port
@@ -182,23 +195,40 @@ def render(
 def _service(
     service: str, bind: str, addresses: list[str], rate: float, server_options: str
 ) -> str:
+    backend = f"{service}-web"
     servers = "".join(
-        f"    server {service}-web-{i} {address} check maxconn {IN_FLIGHT_PER_REPLICA}"
+        f"    server {backend}-{i} {address} check maxconn {IN_FLIGHT_PER_REPLICA}"
         f"{server_options}\n"
+        for i, address in enumerate(addresses, 1)
+    )
+    # the same replicas, up or down as the checked ones are, with fewer places for heavy tokens
+    heavy_servers = "".join(
+        f"    server {backend}-{i} {address} maxconn {HEAVY_IN_FLIGHT_PER_REPLICA}"
+        f" track {backend}/{backend}-{i}{server_options}\n"
         for i, address in enumerate(addresses, 1)
     )
     return (
         f"frontend {service}\n"
         f"    bind {bind}\n"
         f"{token_limit(rate)}"
-        f"    default_backend {service}-web\n\n"
-        f"backend {service}-web\n"
-        "    balance roundrobin\n"
-        f"    timeout queue {QUEUE_TIMEOUT_S}s\n"
+        f"    use_backend {backend}-heavy if tracked stored ahead heavy\n"
+        f"    default_backend {backend}\n\n"
+        f"backend {backend}\n"
+        f"{_backend_common()}"
         f"    option httpchk GET {HEALTH_PATH}\n"
         "    http-check expect status 200\n"
+        f"{servers}\n"
+        f"backend {backend}-heavy\n"
+        f"{_backend_common()}"
+        f"{heavy_servers}"
+    )
+
+
+def _backend_common() -> str:
+    return (
+        "    balance roundrobin\n"
+        f"    timeout queue {QUEUE_TIMEOUT_S}s\n"
         f"    http-response set-header {SERVED_BY} %[srv_name]\n"
-        f"{servers}"
     )
 
 
@@ -242,6 +272,7 @@ def token_limit(rate: float) -> str:
         "    acl stored var(txn.tat) -m int gt 0\n"
         f"    acl ahead var(txn.ahead) -m int lt {MODULO // 2}\n"
         f"    acl over_limit var(txn.ahead) -m int gt {max(0, tolerance - interval)}\n"
+        f"    acl heavy var(txn.ahead) -m int gt {tolerance // HEAVY_SHARE}\n"
         # whole seconds until one more fits: ceil((ahead + interval - tolerance) / 1 s)
         f"    http-request set-var(txn.retry_after) var(txn.ahead),"
         f"add({interval - tolerance + MICROSECONDS - 1}),div({MICROSECONDS}) {over}\n"
