@@ -9,7 +9,18 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Row, Table, bindparam, delete, insert, select
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Integer,
+    Row,
+    Select,
+    Table,
+    bindparam,
+    delete,
+    insert,
+    select,
+)
 
 from waypoint_intake.adapters.tables import client_index, external_ids, therapist_index
 from waypoint_shared.db.tables import events
@@ -83,16 +94,35 @@ def index_therapist(conn: Connection, tenant_id: str, therapist_id: str, positio
     conn.execute(insert(therapist_index).values(**row))
 
 
+PageStatements = tuple[Select[Any], Select[Any]]  # a list's first page, a page after a position
+
+
+def _page_statements(table: Table, id_column: ColumnElement[str]) -> PageStatements:
+    """A list's first page and a page after a position, each built once with bound parameters:
+    a statement built per request costs more Python than the query itself."""
+    first = (
+        select(id_column, table.c.position)
+        .where(table.c.tenant_id == bindparam("tenant_id"))
+        .order_by(table.c.position)
+        .limit(bindparam("limit", type_=Integer))
+    )
+    return first, first.where(table.c.position > bindparam("after"))
+
+
+_CLIENT_PAGES = _page_statements(client_index, client_index.c.client_id)
+_THERAPIST_PAGES = _page_statements(therapist_index, therapist_index.c.therapist_id)
+
+
 def page_of_clients(
     conn: Connection, tenant_id: str, cursor: str | None, limit: int
 ) -> tuple[list[str], str | None]:
-    return _page(conn, client_index, client_index.c.client_id, tenant_id, cursor, limit)
+    return _page(conn, _CLIENT_PAGES, tenant_id, cursor, limit)
 
 
 def page_of_therapists(
     conn: Connection, tenant_id: str, cursor: str | None, limit: int
 ) -> tuple[list[str], str | None]:
-    return _page(conn, therapist_index, therapist_index.c.therapist_id, tenant_id, cursor, limit)
+    return _page(conn, _THERAPIST_PAGES, tenant_id, cursor, limit)
 
 
 def all_therapists(conn: Connection, tenant_id: str) -> list[str]:
@@ -103,17 +133,17 @@ def all_therapists(conn: Connection, tenant_id: str) -> list[str]:
 
 def _page(
     conn: Connection,
-    table: Table,
-    id_column: ColumnElement[str],
+    statements: PageStatements,
     tenant_id: str,
     cursor: str | None,
     limit: int,
 ) -> tuple[list[str], str | None]:
     """Ids of one page, in arrival order, and the cursor of the next page (None at the end)."""
-    query = select(id_column, table.c.position).where(table.c.tenant_id == tenant_id)
+    first, after = statements
+    values: dict[str, Any] = {"tenant_id": tenant_id, "limit": limit + 1}
     if cursor:
-        query = query.where(table.c.position > decode_cursor(cursor))
-    rows = conn.execute(query.order_by(table.c.position).limit(limit + 1)).all()
+        values["after"] = decode_cursor(cursor)
+    rows = conn.execute(after if cursor else first, values).all()
     page = rows[:limit]
     next_cursor = encode_cursor(page[-1].position) if len(rows) > limit else None
     return [row[0] for row in page], next_cursor
