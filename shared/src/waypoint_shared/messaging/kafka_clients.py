@@ -36,6 +36,10 @@ def group_consumer(settings: KafkaSettings, group: str | None, **overrides: Any)
         "auto_offset_reset": "earliest",
         "allow_auto_create_topics": False,
         "max_poll_records": 200,
+        # the broker answers a fetch as soon as a record arrives (fetch_min_bytes 1); an idle
+        # consumer's fetch waits up to this long for one, so a longer wait only means fewer
+        # empty round trips while nothing happens
+        "fetch_max_wait_ms": 2_000,
         "max_poll_interval_ms": 300_000,
         "session_timeout_ms": 10_000,
         "heartbeat_interval_ms": 3_000,

@@ -43,6 +43,7 @@ from waypoint_shared.db.database import (
 from waypoint_shared.db.tables import events, relay_lock, relay_position
 from waypoint_shared.eventstore.store import EventStore
 from waypoint_shared.messaging import wire
+from waypoint_shared.messaging.partitions import partition_of
 from waypoint_shared.messaging.wakeup import Commits, Waiting, commits_of
 from waypoint_shared.observability import metrics
 
@@ -260,11 +261,17 @@ class Relay:
         if not rows:
             return None
         producer = self._ensure_producer()
+        partitions = sorted(producer.partitions_for(self.topic))
         futures, recorded = [], []
         for row in rows:
             occurred = _in_utc(row.occurred_at)
             key, value, headers = wire.record(row.client_id, self._value(row, occurred))
-            futures.append(producer.send(self.topic, key=key, value=value, headers=headers))
+            partition = partition_of(key, partitions)  # where the producer would put it
+            futures.append(
+                producer.send(
+                    self.topic, key=key, value=value, headers=headers, partition=partition
+                )
+            )
             recorded.append(occurred)
         return _InFlight(rows[-1].position, recorded, backlog - len(rows), futures)
 
