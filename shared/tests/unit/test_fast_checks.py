@@ -72,6 +72,16 @@ def schema_accepts(schema: Schema, payload: Any, personal: tuple[str, ...]) -> b
 TYPES = sorted(catalog.CATALOG)
 
 
+def spoil(payload: dict[str, Any], data: st.DataObject) -> None:
+    """Leave out up to three fields, or give them odd values, or add one the schema lacks."""
+    names = [*sorted(payload), "not_a_field"]
+    for name in data.draw(st.lists(st.sampled_from(names), min_size=1, max_size=3)):
+        if data.draw(st.booleans()):
+            payload.pop(name, None)
+        else:
+            payload[name] = data.draw(ODD_VALUES)
+
+
 def hooked(schema: Schema) -> bool:
     """Whether the schema or one nested in it has a rule of its own: the schema always decides."""
     nested = [f.inner if isinstance(f, fields.List) else f for f in schema.load_fields.values()]
@@ -96,12 +106,7 @@ def test_a_check_never_accepts_what_the_schema_refuses(
     entry = catalog.lookup(event_type)
     schema = entry.schema()
     payload = plain_payload(schema, entry.personal_fields)
-    names = [*sorted(payload), "not_a_field"]
-    for name in data.draw(st.lists(st.sampled_from(names), min_size=1, max_size=3)):
-        if data.draw(st.booleans()):
-            payload.pop(name, None)
-        else:
-            payload[name] = data.draw(ODD_VALUES)
+    spoil(payload, data)
     if checks.sealed_check(schema, entry.personal_fields)(payload):
         assert schema_accepts(schema, payload, entry.personal_fields)
 
@@ -137,12 +142,7 @@ def test_a_payload_written_without_the_schema_is_written_as_the_schema_writes_it
 ) -> None:
     schema = catalog.lookup(event_type).schema()
     payload = plain_payload(schema)
-    names = [*sorted(payload), "not_a_field"]
-    for name in data.draw(st.lists(st.sampled_from(names), min_size=1, max_size=3)):
-        if data.draw(st.booleans()):
-            payload.pop(name, None)
-        else:
-            payload[name] = data.draw(ODD_VALUES)
+    spoil(payload, data)
     written = checks.plain_form(schema)(payload)
     if written is not None:
         assert list(written.items()) == dumped(schema, payload)
