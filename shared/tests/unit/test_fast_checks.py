@@ -72,6 +72,16 @@ def schema_accepts(schema: Schema, payload: Any, personal: tuple[str, ...]) -> b
 TYPES = sorted(catalog.CATALOG)
 
 
+def spoil(payload: dict[str, Any], data: st.DataObject) -> None:
+    """Leave out up to three fields, or give them odd values, or add one the schema lacks."""
+    names = [*sorted(payload), "not_a_field"]
+    for name in data.draw(st.lists(st.sampled_from(names), min_size=1, max_size=3)):
+        if data.draw(st.booleans()):
+            payload.pop(name, None)
+        else:
+            payload[name] = data.draw(ODD_VALUES)
+
+
 def hooked(schema: Schema) -> bool:
     """Whether the schema or one nested in it has a rule of its own: the schema always decides."""
     nested = [f.inner if isinstance(f, fields.List) else f for f in schema.load_fields.values()]
@@ -96,14 +106,56 @@ def test_a_check_never_accepts_what_the_schema_refuses(
     entry = catalog.lookup(event_type)
     schema = entry.schema()
     payload = plain_payload(schema, entry.personal_fields)
-    names = [*sorted(payload), "not_a_field"]
-    for name in data.draw(st.lists(st.sampled_from(names), min_size=1, max_size=3)):
-        if data.draw(st.booleans()):
-            payload.pop(name, None)
-        else:
-            payload[name] = data.draw(ODD_VALUES)
+    spoil(payload, data)
     if checks.sealed_check(schema, entry.personal_fields)(payload):
         assert schema_accepts(schema, payload, entry.personal_fields)
+
+
+def dumped(schema: Schema, payload: Any) -> list[tuple[str, Any]] | None:
+    """What the schema's load then dump gives, in its order; None when it refuses the payload."""
+    try:
+        return list(schema.dump(schema.load(payload)).items())
+    except ValidationError:
+        return None
+
+
+def nested(schema: Schema) -> bool:
+    inner = [f.inner if isinstance(f, fields.List) else f for f in schema.load_fields.values()]
+    return any(isinstance(f, fields.Nested) for f in inner)
+
+
+@pytest.mark.parametrize("event_type", TYPES)
+def test_the_plain_form_of_every_type_is_written_as_its_schema_writes_it(event_type: str) -> None:
+    schema = catalog.lookup(event_type).schema()
+    payload = plain_payload(schema)
+    written = checks.plain_form(schema)(payload)
+    if hooked(schema) or nested(schema):
+        assert written is None
+        return
+    assert written is not None and list(written.items()) == dumped(schema, payload)
+
+
+@settings(max_examples=600, deadline=None)
+@given(st.sampled_from(TYPES), st.data())
+def test_a_payload_written_without_the_schema_is_written_as_the_schema_writes_it(
+    event_type: str, data: st.DataObject
+) -> None:
+    schema = catalog.lookup(event_type).schema()
+    payload = plain_payload(schema)
+    spoil(payload, data)
+    written = checks.plain_form(schema)(payload)
+    if written is not None:
+        assert list(written.items()) == dumped(schema, payload)
+        assert catalog.validate_plain(event_type, payload) == written
+
+
+def test_what_is_written_shares_no_list_or_object_with_the_payload() -> None:
+    schema = catalog.lookup("waypoint.intake.client_referred.v2").schema()
+    payload = plain_payload(schema)
+    written = checks.plain_form(schema)(payload)
+    assert written is not None
+    assert written["presenting_concerns"] == payload["presenting_concerns"]
+    assert written["presenting_concerns"] is not payload["presenting_concerns"]
 
 
 GOOD = {

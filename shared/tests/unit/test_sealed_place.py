@@ -27,6 +27,7 @@ from waypoint_shared.crypto.sealing import (
     PersonalDataKeys,
     Place,
     open_value,
+    seal_fields,
     seal_value,
 )
 from waypoint_shared.db.database import run_in_transaction
@@ -50,6 +51,21 @@ def test_a_value_opens_at_the_place_it_was_sealed_for() -> None:
 
     assert token.startswith("enc:v2:")
     assert open_value(key, HERE, token) == "Amara"
+
+
+def test_the_fields_of_an_event_are_each_sealed_for_their_own_place() -> None:
+    key, event = os.urandom(32), dataclasses.replace(HERE, field="")
+    data = {"given_name": "Amära", "email": None, "concerns": ["sleep"], "language": "de"}
+
+    sealed = seal_fields(key, event, data, ("given_name", "email", "concerns"))
+
+    assert sealed["email"] is None and sealed["language"] == "de"
+    for name in ("given_name", "concerns"):
+        place = dataclasses.replace(HERE, field=name)
+        assert open_value(key, place, sealed[name]) == data[name]
+        other = dataclasses.replace(HERE, field="family_name")
+        with pytest.raises(CryptoError):
+            open_value(key, other, sealed[name])
 
 
 @pytest.mark.parametrize(

@@ -58,11 +58,20 @@ def latest(service: str, name: str) -> EventType:
 def validate_plain(event_type: str, data: dict[str, Any]) -> dict[str, Any]:
     """Validate a payload before it is sealed; returns it as JSON-ready primitives."""
     schema = _schema_of(lookup(event_type))
+    plain = checks.plain_form(schema)(data)
+    if plain is not None:
+        return plain  # what the schema's load and dump give, without them
     try:
         plain: dict[str, Any] = schema.dump(schema.load(data))
         return plain
     except ValidationError as error:
         raise InvalidEvent(f"{event_type}: {error.messages}") from error
+
+
+def plain_form(event_type: str, values: dict[str, Any]) -> dict[str, Any] | None:
+    """What `validate_plain` returns for values already in the form it writes (each field
+    present, of its exact JSON type: `checks.plain_form`); None when the schema must decide."""
+    return checks.plain_form(_schema_of(lookup(event_type)))(values)
 
 
 @cache

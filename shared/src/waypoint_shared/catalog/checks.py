@@ -14,6 +14,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable, Collection
+from copy import deepcopy
 from datetime import date
 from functools import cache
 from typing import Any
@@ -157,3 +158,76 @@ def _object_check(schema: Schema, optional: Collection[str]) -> Check:
 def sealed_check(schema: Schema, personal: tuple[str, ...]) -> Check:
     """The check of a payload's fields that are not personal (`validate_sealed`'s load)."""
     return _object_check(schema, personal)
+
+
+PlainForm = Callable[[dict[str, Any]], "dict[str, Any] | None"]
+
+
+@cache
+def plain_form(schema: Schema) -> PlainForm:
+    """What `schema.dump(schema.load(payload))` gives, without the two passes, for a payload
+    whose every declared field is present in the exact form the dump writes (a `str`, an `int`,
+    a `float`, a `bool`, a canonical UUID or ISO date, lists of those, untyped objects): the
+    fields in the schema's order, lists and objects copied. None for any other payload (then the
+    schema decides), and always None for a schema with rules of its own or nested schemas."""
+    declared = schema.load_fields
+    if list(declared) != list(schema.dump_fields) or _object_check(schema, ()) is never:
+        return lambda payload: None
+    checks = {name: field_check(f) for name, f in declared.items()}
+    exact = {name: _exact_check(f) for name, f in declared.items()}
+    if never in exact.values() or any(f.attribute is not None for f in declared.values()):
+        return lambda payload: None
+    names = set(declared)
+
+    def form(payload: dict[str, Any]) -> dict[str, Any] | None:
+        if payload.keys() != names:
+            return None
+        for name, value in payload.items():
+            if not (checks[name](value) and exact[name](value)):
+                return None
+        return {n: _copied(payload[n]) for n in declared}
+
+    return form
+
+
+def _copied(value: Any) -> Any:
+    return deepcopy(value) if isinstance(value, list | dict) else value
+
+
+def _exact_check(field: fields.Field[Any]) -> Check:
+    """Whether a value the field's check accepts is already what the field dumps once loaded."""
+    kind = type(field)
+    if kind is fields.List:
+        inner = _exact_check(field.inner)
+        if inner is never:
+            return never
+        return lambda value: value is None or all(inner(item) for item in value)
+    exact = _EXACT.get(kind, never)
+    return exact if exact is never else lambda value: value is None or exact(value)
+
+
+def _is_iso_date(value: Any) -> bool:
+    return _is_date(value) and date.fromisoformat(value).isoformat() == value
+
+
+_EXACT: dict[type, Check] = {
+    fields.String: lambda value: type(value) is str,
+    fields.UUID: lambda value: type(value) is str,
+    fields.Integer: _anything,
+    fields.Float: lambda value: type(value) is float,
+    fields.Boolean: _anything,
+    fields.Date: _is_iso_date,
+    fields.Raw: lambda value: _is_json(value),
+    fields.Dict: lambda value: _is_json(value),
+}
+
+
+def _is_json(value: Any) -> bool:
+    """Whether a value is made of JSON's types only (what an object field dumps as it is)."""
+    if value is None or type(value) in (str, int, float, bool):
+        return True
+    if type(value) is list:
+        return all(_is_json(item) for item in value)
+    if type(value) is dict:
+        return all(type(k) is str and _is_json(v) for k, v in value.items())
+    return False

@@ -33,6 +33,7 @@ from sqlalchemy import Connection, bindparam, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from waypoint_shared.db.lists import DIALECTS, one_of
+from waypoint_shared.db.prepared import Prepared
 from waypoint_shared.db.tables import data_keys, erased_clients
 
 SEALED_PREFIX = "enc:v2:"
@@ -61,9 +62,9 @@ _WRAPPED_KEY = select(data_keys.c.wrapped_key).where(
     data_keys.c.tenant_id == bindparam("tenant_id"),
     data_keys.c.client_id == bindparam("client_id"),
 )
-_INSERT_KEY = insert(data_keys)
+_INSERT_KEY = Prepared(insert(data_keys))
 # key_for's two questions in one statement: the wrapped key (or NULL) and whether erased.
-_KEY_OR_ERASED = select(_WRAPPED_KEY.scalar_subquery(), _ERASED.exists())
+_KEY_OR_ERASED = Prepared(select(_WRAPPED_KEY.scalar_subquery(), _ERASED.exists()))
 
 
 class CryptoError(Exception):
@@ -197,10 +198,16 @@ def seal_fields(
     """A copy of an event's data with its personal fields sealed, each bound to its place
     (`event` names service, tenant, client and type; each field adds its name)."""
     personal = set(personal)
+    cipher, head = AESGCM(data_key), event.associated_data()[:-4]  # without `,""]`
+
+    def sealed(name: str, value: Any) -> str:  # seal_value's, with one cipher and head
+        context = f"{head},{json.dumps(name)}]".encode()
+        nonce = os.urandom(NONCE_BYTES)
+        blob = nonce + cipher.encrypt(nonce, json.dumps(value).encode(), context)
+        return SEALED_PREFIX + base64.b64encode(blob).decode()
+
     return {
-        name: seal_value(data_key, replace(event, field=name), value)
-        if name in personal and value is not None
-        else value
+        name: sealed(name, value) if name in personal and value is not None else value
         for name, value in data.items()
     }
 
@@ -236,12 +243,12 @@ class PersonalDataKeys:
     def key_for(self, conn: Connection, tenant_id: str, client_id: str) -> bytes:
         """The client's data key, created on first use; never again once it was destroyed."""
         params = {"tenant_id": tenant_id, "client_id": client_id}
-        wrapped, erased = conn.execute(_KEY_OR_ERASED, params).one()
+        [(wrapped, erased)] = _KEY_OR_ERASED.rows(conn, params)
         if wrapped is not None:
             return self._unwrap(wrapped, tenant_id, client_id)
         if erased:
             raise ClientErased(client_id)
-        key = AESGCM.generate_key(bit_length=256)
+        key = os.urandom(32)  # what AESGCM.generate_key(bit_length=256) gives
         self._store(conn, tenant_id, client_id, key)
         return key
 
@@ -252,7 +259,7 @@ class PersonalDataKeys:
             "wrapped_key": self.master_key.wrap(key, self.binding(tenant_id, client_id)),
             "created_at": datetime.now(UTC),
         }
-        conn.execute(_INSERT_KEY, row)
+        _INSERT_KEY.rows(conn, row)
 
     def find(self, conn: Connection, tenant_id: str, client_id: str) -> bytes | None:
         params = {"tenant_id": tenant_id, "client_id": client_id}

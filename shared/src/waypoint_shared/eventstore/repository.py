@@ -135,7 +135,8 @@ class EventSourcedRepository:
             plain = catalog.plain_strings(event_type, event)
             if plain is not None:
                 return plain
-        return catalog.validate_plain(event_type, dataclasses.asdict(event))
+        plain = catalog.plain_form(event_type, _attributes(event))
+        return plain or catalog.validate_plain(event_type, dataclasses.asdict(event))
 
     def stored(self, conn: Connection, tenant_id: str, stream_id: str) -> list[RecordedEvent]:
         """A stream's records as stored, personal fields sealed (its write audit trail); unlike
@@ -186,6 +187,16 @@ class EventSourcedRepository:
             raise UnreadableRecord(recorded.client_id, recorded.stream_id) from error
         type_, data = catalog.upcast(recorded.type, data)
         return self.classes[catalog.lookup(type_).name](**data)
+
+
+def _attributes(event: Any) -> dict[str, Any]:
+    """A domain event's fields by name, as they are (`dataclasses.asdict` without its copies)."""
+    return {name: getattr(event, name) for name in _field_names(type(event))}
+
+
+@functools.cache
+def _field_names(event_class: type) -> tuple[str, ...]:
+    return tuple(f.name for f in dataclasses.fields(event_class))
 
 
 def _refuse_erased(conn: Connection, appends: Sequence[Append]) -> None:

@@ -31,6 +31,7 @@ from sqlalchemy.exc import IntegrityError
 
 from waypoint_shared.db.database import Migration, create_tables, is_sqlite
 from waypoint_shared.db.lists import DIALECTS, one_of
+from waypoint_shared.db.prepared import Prepared
 from waypoint_shared.db.tables import (
     applied_events,
     consumer_offsets,
@@ -178,13 +179,18 @@ _INSERT_EVENTS_RETURNING_ANY_ORDER = insert(events).returning(events.c.position)
 _VERSION_KEY = ["tenant_id", "stream_id", "stream_version"]
 # A stream's first event needs no look-up of its version: inserted unless the version is taken.
 _INSERT_FIRST = {
-    "sqlite": sqlite.insert(events)
-    .on_conflict_do_nothing(index_elements=_VERSION_KEY)
-    .returning(events.c.position),
-    "postgresql": postgresql.insert(events)
-    .on_conflict_do_nothing(index_elements=_VERSION_KEY)
-    .returning(events.c.position),
+    "sqlite": Prepared(
+        sqlite.insert(events)
+        .on_conflict_do_nothing(index_elements=_VERSION_KEY)
+        .returning(events.c.position)
+    ),
+    "postgresql": Prepared(
+        postgresql.insert(events)
+        .on_conflict_do_nothing(index_elements=_VERSION_KEY)
+        .returning(events.c.position)
+    ),
 }
+_INSERT_ONE = Prepared(insert(events).returning(events.c.position))
 # Statements with a list parameter, per dialect (`db.lists.one_of`).
 _STREAM_VERSIONS = {
     dialect: select(events.c.tenant_id, events.c.stream_id, func.max(events.c.stream_version))
@@ -395,14 +401,14 @@ class EventStore:
         event_id = append.event_ids[0] if append.event_ids else str(uuid.uuid4())
         row = _row(append, 1, event_id, encoded, datetime.now(UTC))
         try:
-            position = conn.execute(_INSERT_FIRST[conn.dialect.name], row).scalar()
+            inserted = _INSERT_FIRST[conn.dialect.name].rows(conn, row)
         except IntegrityError as error:
             raise ConcurrencyConflict(append.tenant_id, append.stream_id, 0, None) from error
-        if position is None:  # the stream has events already
+        if not inserted:  # the stream has events already
             actual = _stream_versions(conn, [(append.tenant_id, append.stream_id)])
             stream = (append.tenant_id, append.stream_id)
             raise ConcurrencyConflict(append.tenant_id, append.stream_id, 0, actual.get(stream))
-        return _noted(conn, [RecordedEvent(position=position, **row)])
+        return _noted(conn, [RecordedEvent(position=inserted[0][0], **row)])
 
     def read_stream(
         self, conn: Connection, tenant_id: str, stream_id: str, until: datetime | None = None
@@ -445,7 +451,9 @@ def _inserted_positions(conn: Connection, rows: list[dict[str, Any]]) -> list[in
     in their order (AUTOINCREMENT, one writer at a time) but returns them in any order, so the
     rows go in multi-row statements and the positions are sorted, where keeping the order would
     take one statement per row."""
-    if is_sqlite(conn) and len(rows) > 1:
+    if len(rows) == 1:
+        return [position for (position,) in _INSERT_ONE.rows(conn, rows[0])]
+    if is_sqlite(conn):
         return sorted(conn.execute(_INSERT_EVENTS_RETURNING_ANY_ORDER, rows).scalars())
     return list(conn.execute(_INSERT_EVENTS_RETURNING, rows).scalars())
 

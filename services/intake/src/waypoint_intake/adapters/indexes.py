@@ -23,6 +23,7 @@ from sqlalchemy import (
 )
 
 from waypoint_intake.adapters.tables import client_index, external_ids, therapist_index
+from waypoint_shared.db.prepared import Prepared
 from waypoint_shared.db.tables import events
 
 # The statements every referral runs, built once (a reused statement keeps its compiled form).
@@ -31,7 +32,7 @@ _EXTERNAL_ID_HOLDER = select(external_ids.c.client_id).where(
     external_ids.c.external_id_hash == bindparam("digest"),
 )
 _INSERT_EXTERNAL_ID = insert(external_ids)
-_INSERT_CLIENT = insert(client_index)
+_INSERT_CLIENT = Prepared(insert(client_index))
 
 
 class BadCursor(ValueError):
@@ -78,7 +79,7 @@ def release_external_id(conn: Connection, tenant_id: str, digest: str) -> None:
 
 def index_client(conn: Connection, tenant_id: str, client_id: str, position: int) -> None:
     row = {"tenant_id": tenant_id, "client_id": client_id, "position": position}
-    conn.execute(_INSERT_CLIENT, row)
+    _INSERT_CLIENT.rows(conn, row)
 
 
 def forget_client(conn: Connection, tenant_id: str, client_id: str) -> None:
