@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Insert, Table, bindparam, delete, insert, select
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import ColumnElement, Connection, Table, bindparam, delete, select
 
 from waypoint_progress.adapters.tables import LIVE, ProjectionTables
 from waypoint_progress.domain.sources import SourceEvent
 from waypoint_progress.domain.standing import STANDING_EVENTS, ClientStanding
 from waypoint_progress.domain.timeline import Entry
+from waypoint_shared.db.bulk import BulkInsert
 from waypoint_shared.db.lists import one_of
 
 
@@ -41,13 +43,23 @@ def remember(
     for s in sources:
         fresh.setdefault((s.tenant_id, s.event_id), _fact_row(s))
     if fresh:
-        conn.execute(_unless_kept(conn, tables.source_events), list(fresh.values()))
+        _writers(tables).facts(conn, list(fresh.values()))
 
 
-def _unless_kept(conn: Connection, table: Table) -> Insert:
-    """An insert into the facts that leaves out a row whose key is already there."""
-    dialect_insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
-    return dialect_insert(table).on_conflict_do_nothing(index_elements=["tenant_id", "event_id"])
+@dataclass(frozen=True)
+class _Writers:
+    """The bulk inserts of one set of projection tables."""
+
+    facts: BulkInsert  # a fact already kept (same tenant and event id) is left as it is
+    timeline: BulkInsert
+
+
+@functools.cache
+def _writers(tables: ProjectionTables) -> _Writers:
+    return _Writers(
+        BulkInsert(tables.source_events, unless_key=("tenant_id", "event_id")),
+        BulkInsert(tables.timeline_entries),
+    )
 
 
 def _fact_row(event: SourceEvent) -> dict[str, Any]:
@@ -153,9 +165,7 @@ def replace_timelines(
     query = delete(t).where(t.c.tenant_id == bindparam("tenant_id"), _among_clients(conn, t))
     for tenant_id, client_ids in by_tenant(timelines).items():
         conn.execute(query, {"tenant_id": tenant_id, "client_ids": list(client_ids)})
-    rows = [_row(e) for entries in timelines.values() for e in entries]
-    if rows:
-        conn.execute(insert(t), rows)
+    _writers(tables).timeline(conn, [_row(e) for entries in timelines.values() for e in entries])
 
 
 def _among_clients(conn: Connection, table: Table) -> ColumnElement[bool]:
