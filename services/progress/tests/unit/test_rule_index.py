@@ -63,7 +63,8 @@ def journeys(draw: st.DrawFn) -> list[Envelope]:
             steps.append(planned)
             made.append(events.step_planned(*planned))
         elif step == 2 and goals:
-            if steps and draw(st.booleans()):
+            a_planned_one = draw(st.booleans())
+            if steps and a_planned_one:
                 made.append(events.step_completed(*draw(st.sampled_from(steps))))
             else:
                 unplanned.append((draw(st.sampled_from(goals)), str(uuid.uuid4())))
@@ -84,11 +85,8 @@ def journeys(draw: st.DrawFn) -> list[Envelope]:
         elif step == 8:
             made.append(draw(st.sampled_from([events.assigned, events.intake_completed]))())
         else:
-            made.append(
-                draw(
-                    st.sampled_from([events.discharge, lambda: events.consent_revoked("treatment")])
-                )()
-            )
+            ends = draw(st.booleans())
+            made.append(events.discharge() if ends else events.consent_revoked("treatment"))
     return draw(st.permutations(made))
 
 
