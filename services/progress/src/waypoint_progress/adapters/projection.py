@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Table, bindparam, delete, select
+from sqlalchemy import ColumnElement, Connection, Table, bindparam, delete, or_, select
 
 from waypoint_progress.adapters.tables import LIVE, ProjectionTables
 from waypoint_progress.domain.sources import SourceEvent
@@ -110,6 +110,35 @@ def facts_of_clients(
         params = {"tenant_id": tenant_id, "client_ids": list(client_ids)}
         for row in conn.execute(query, params):
             history[(row.tenant_id, row.client_id)].append(_source(row))
+    return history
+
+
+def keep_and_read(
+    conn: Connection, sources: Sequence[SourceEvent], tables: ProjectionTables = LIVE
+) -> dict[Client, list[SourceEvent]]:
+    """`remember` the facts, and return every kept fact of their clients, as `facts_of_clients`
+    would read them after it: those kept before (one query, before the insert, which also finds
+    the new facts whose tenant and event id are kept already, for this client or another: those
+    stay as they were) and the new facts the insert keeps, without reading them back."""
+    history: dict[Client, list[SourceEvent]] = {(s.tenant_id, s.client_id): [] for s in sources}
+    held: set[tuple[str, str]] = set()
+    t = tables.source_events
+    query = select(t).where(
+        t.c.tenant_id == bindparam("tenant_id"),
+        or_(_among_clients(conn, t), one_of(t.c.event_id, "event_ids", conn.dialect.name)),
+    )
+    for tenant_id, client_ids in by_tenant(history).items():
+        event_ids = sorted({s.event_id for s in sources if s.tenant_id == tenant_id})
+        params = {"tenant_id": tenant_id, "client_ids": list(client_ids), "event_ids": event_ids}
+        for row in conn.execute(query, params):
+            held.add((row.tenant_id, row.event_id))
+            if (row.tenant_id, row.client_id) in history:
+                history[(row.tenant_id, row.client_id)].append(_source(row))
+    for s in sources:  # the first of a repeated event id is the one kept, as in `remember`
+        if (s.tenant_id, s.event_id) not in held:
+            held.add((s.tenant_id, s.event_id))
+            history[(s.tenant_id, s.client_id)].append(s)
+    remember(conn, sources, tables)
     return history
 
 
