@@ -6,36 +6,27 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import (
-    JSON,
-    Column,
-    DateTime,
-    Engine,
-    Integer,
-    MetaData,
-    PrimaryKeyConstraint,
-    String,
-    Table,
-    insert,
-    select,
-)
+import sqlalchemy as sa
+from sqlalchemy import Engine, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from waypoint_shared.db.bulk import BulkInsert
 from waypoint_shared.db.database import read, run_in_transaction
 
-METADATA = MetaData()
-THINGS = Table(
+KINDS: dict[str, sa.types.TypeEngine[Any]] = {
+    "key": sa.String(64),
+    "at": sa.DateTime(timezone=True),
+    "n": sa.Integer(),
+    "js": sa.JSON(),
+}
+# Every kind of column the projection writes: text, zoned date-times (one nullable), JSON.
+COLUMNS = ("tenant_id key", "id key", "type key", "at at", "maybe_at at", "n n", "facts js")
+METADATA = sa.MetaData()
+THINGS = sa.Table(
     "bulk_things",
     METADATA,
-    Column("tenant_id", String(64), nullable=False),
-    Column("id", String(36), nullable=False),
-    Column("type", String(64), nullable=False),
-    Column("at", DateTime(timezone=True), nullable=False),
-    Column("maybe_at", DateTime(timezone=True), nullable=True),
-    Column("n", Integer, nullable=False),
-    Column("facts", JSON, nullable=False),
-    PrimaryKeyConstraint("tenant_id", "id", name="pk_bulk_things"),
+    *(sa.Column(n, KINDS[k], nullable=n == "maybe_at") for n, k in map(str.split, COLUMNS)),
+    sa.PrimaryKeyConstraint("tenant_id", "id", name="pk_bulk_things"),
 )
 AT = datetime(2026, 3, 1, 9, 30, 15, 123456, tzinfo=UTC)
 
