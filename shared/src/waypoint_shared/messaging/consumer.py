@@ -29,6 +29,7 @@ from kafka.structs import OffsetAndMetadata
 from sqlalchemy import Connection, Engine, insert, select, update
 
 from waypoint_shared.config import BATCH_RECORDS
+from waypoint_shared.db.bulk import BulkInsert
 from waypoint_shared.db.database import DATABASE_ERRORS, is_unavailable, run_in_transaction
 from waypoint_shared.db.lists import one_of
 from waypoint_shared.db.tables import applied_events, consumer_offsets
@@ -41,6 +42,7 @@ Handle = Callable[[Connection, Envelope], None]
 HandleBatch = Callable[[Connection, list[Envelope]], None]
 Applied = list[tuple[ConsumerRecord, Envelope]]
 HANDLER_ATTEMPTS = 3
+_APPLIED = BulkInsert(applied_events)
 TRACE = re.compile(envelope.TRACE_PATTERN)
 
 
@@ -188,7 +190,7 @@ class ConsumerRunner:
         fresh = self._handle_trusted(conn, fresh)
         if fresh:
             rows = [{"consumer_group": self.group, "event_id": e.event_id} for _, e in fresh]
-            conn.execute(insert(applied_events), rows)
+            _APPLIED(conn, rows)
         return fresh
 
     def _handle_trusted(self, conn: Connection, fresh: Applied) -> Applied:

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Insert, Table, bindparam, delete, insert, select
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import ColumnElement, Connection, Table, bindparam, delete, or_, select
 
 from waypoint_progress.adapters.tables import LIVE, ProjectionTables
 from waypoint_progress.domain.sources import SourceEvent
 from waypoint_progress.domain.standing import STANDING_EVENTS, ClientStanding
 from waypoint_progress.domain.timeline import Entry
+from waypoint_shared.db.bulk import BulkInsert
 from waypoint_shared.db.lists import one_of
 
 
@@ -41,13 +43,23 @@ def remember(
     for s in sources:
         fresh.setdefault((s.tenant_id, s.event_id), _fact_row(s))
     if fresh:
-        conn.execute(_unless_kept(conn, tables.source_events), list(fresh.values()))
+        _writers(tables).facts(conn, list(fresh.values()))
 
 
-def _unless_kept(conn: Connection, table: Table) -> Insert:
-    """An insert into the facts that leaves out a row whose key is already there."""
-    dialect_insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
-    return dialect_insert(table).on_conflict_do_nothing(index_elements=["tenant_id", "event_id"])
+@dataclass(frozen=True)
+class _Writers:
+    """The bulk inserts of one set of projection tables."""
+
+    facts: BulkInsert  # a fact already kept (same tenant and event id) is left as it is
+    timeline: BulkInsert
+
+
+@functools.cache
+def _writers(tables: ProjectionTables) -> _Writers:
+    return _Writers(
+        BulkInsert(tables.source_events, unless_key=("tenant_id", "event_id")),
+        BulkInsert(tables.timeline_entries),
+    )
 
 
 def _fact_row(event: SourceEvent) -> dict[str, Any]:
@@ -98,6 +110,35 @@ def facts_of_clients(
         params = {"tenant_id": tenant_id, "client_ids": list(client_ids)}
         for row in conn.execute(query, params):
             history[(row.tenant_id, row.client_id)].append(_source(row))
+    return history
+
+
+def keep_and_read(
+    conn: Connection, sources: Sequence[SourceEvent], tables: ProjectionTables = LIVE
+) -> dict[Client, list[SourceEvent]]:
+    """`remember` the facts, and return every kept fact of their clients, as `facts_of_clients`
+    would read them after it: those kept before (one query, before the insert, which also finds
+    the new facts whose tenant and event id are kept already, for this client or another: those
+    stay as they were) and the new facts the insert keeps, without reading them back."""
+    history: dict[Client, list[SourceEvent]] = {(s.tenant_id, s.client_id): [] for s in sources}
+    held: set[tuple[str, str]] = set()
+    t = tables.source_events
+    query = select(t).where(
+        t.c.tenant_id == bindparam("tenant_id"),
+        or_(_among_clients(conn, t), one_of(t.c.event_id, "event_ids", conn.dialect.name)),
+    )
+    for tenant_id, client_ids in by_tenant(history).items():
+        event_ids = sorted({s.event_id for s in sources if s.tenant_id == tenant_id})
+        params = {"tenant_id": tenant_id, "client_ids": list(client_ids), "event_ids": event_ids}
+        for row in conn.execute(query, params):
+            held.add((row.tenant_id, row.event_id))
+            if (row.tenant_id, row.client_id) in history:
+                history[(row.tenant_id, row.client_id)].append(_source(row))
+    for s in sources:  # the first of a repeated event id is the one kept, as in `remember`
+        if (s.tenant_id, s.event_id) not in held:
+            held.add((s.tenant_id, s.event_id))
+            history[(s.tenant_id, s.client_id)].append(s)
+    remember(conn, sources, tables)
     return history
 
 
@@ -153,9 +194,7 @@ def replace_timelines(
     query = delete(t).where(t.c.tenant_id == bindparam("tenant_id"), _among_clients(conn, t))
     for tenant_id, client_ids in by_tenant(timelines).items():
         conn.execute(query, {"tenant_id": tenant_id, "client_ids": list(client_ids)})
-    rows = [_row(e) for entries in timelines.values() for e in entries]
-    if rows:
-        conn.execute(insert(t), rows)
+    _writers(tables).timeline(conn, [_row(e) for entries in timelines.values() for e in entries])
 
 
 def _among_clients(conn: Connection, table: Table) -> ColumnElement[bool]:

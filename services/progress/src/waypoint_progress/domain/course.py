@@ -25,6 +25,7 @@ from waypoint_progress.domain.sources import SourceEvent
 
 SO_FAR, FINAL = "so_far", "final"
 OUTCOME_NAMESPACE = uuid.UUID("0b8e4f2a-7c1d-5e39-8a64-2f5d9c3b7e10")
+DISCHARGED = "client_discharged"  # the only event that gives a journey its discharge
 MINIMUM_SESSIONS = 2  # attended treatment sessions of a finished course
 
 
@@ -63,6 +64,9 @@ def at_discharge(
     events: Iterable[SourceEvent], thresholds: Thresholds
 ) -> tuple[SourceEvent, CourseOutcome] | None:
     """A discharged client's last discharge and final outcome; None before discharge."""
+    events = list(events)
+    if not any(e.name == DISCHARGED for e in events):
+        return None  # only a discharge makes one: no journey to walk
     journey = journey_of(events, thresholds)
     return None if journey.discharge is None else (journey.discharge, outcome_of(journey))
 

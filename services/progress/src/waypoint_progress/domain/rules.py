@@ -9,6 +9,7 @@ the timeline order).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
@@ -22,15 +23,39 @@ ONCE = ("",)
 
 
 @dataclass(frozen=True)
+class On:
+    """A rule's detection that completes on every event of the given names."""
+
+    names: frozenset[str]
+    key: Callable[[SourceEvent], str]
+
+    def __call__(self, _journey: Journey, event: SourceEvent) -> Iterable[str]:
+        return (self.key(event),) if event.name in self.names else ()
+
+
+@dataclass(frozen=True)
 class Rule:
     name: str
     title: str  # may name the once-key: "{key} sessions attended"
     detect: Detect
+    completed_by: frozenset[str] | None = None  # the names of the events it can complete on
+
+    @property
+    def names(self) -> frozenset[str] | None:
+        """The only event names the rule can complete on (None: any event's)."""
+        return self.detect.names if isinstance(self.detect, On) else self.completed_by
 
 
-def on(*names: str, key: Callable[[SourceEvent], str] = lambda _: "") -> Detect:
+def on(*names: str, key: Callable[[SourceEvent], str] = lambda _: "") -> On:
     """A rule completed by every event of the given names."""
-    return lambda _journey, event: (key(event),) if event.name in names else ()
+    return On(frozenset(names), key)
+
+
+def only(*names: str) -> frozenset[str]:
+    return frozenset(names)
+
+
+SESSION = only("session_recorded")
 
 
 def goal_id(event: SourceEvent) -> str:
@@ -127,17 +152,22 @@ def risk_flag(_journey: Journey, event: SourceEvent) -> Iterable[str]:
 
 MILESTONES = (
     Rule("journey_started", "Journey started", on("client_referred")),
-    Rule("safe_space", "Safe space: treatment and confidentiality agreed", safe_space),
+    Rule(
+        "safe_space",
+        "Safe space: treatment and confidentiality agreed",
+        safe_space,
+        only("consent_granted"),
+    ),
     Rule("matched", "Matched with a therapist", on("therapist_assigned")),
     Rule("intake_complete", "Intake complete", on("intake_completed")),
     Rule("first_goal", "First goal agreed", on("goal_agreed")),
-    Rule("plan_ready", "Plan ready", plan_ready),
+    Rule("plan_ready", "Plan ready", plan_ready, only("action_step_planned", "goal_agreed")),
     Rule("small_win", "Small win: a step completed", on("action_step_completed", key=step_id)),
-    Rule("halfway", "Halfway there", halfway),
+    Rule("halfway", "Halfway there", halfway, only("action_step_completed", "action_step_planned")),
     Rule("goal_achieved", "Goal achieved", on("goal_achieved", key=goal_id)),
     Rule("plan_adapted", "Plan adapted", on("goal_revised", "action_step_revised", key=event_id)),
-    Rule("first_reflection", "First reflection shared", first_reflection),
-    Rule("sessions", "{key} sessions attended", sessions),
+    Rule("first_reflection", "First reflection shared", first_reflection, SESSION),
+    Rule("sessions", "{key} sessions attended", sessions, SESSION),
     # Outcomes before alliance (ADR 0004): the table as first agreed listed strong alliance first;
     # issue 5's acceptance journey orders a session's milestones improvement so far, below
     # caseness, alliance (see docs/progress.md). Reliable recovery comes last: it is a course's.
@@ -145,27 +175,54 @@ MILESTONES = (
         "reliable_improvement_so_far",
         "Reliable improvement so far on PHQ-9 and GAD-7",
         so_far("reliable_improvement", lambda _: ""),
+        SESSION,
     ),
     Rule(
         "below_caseness",
         "Below caseness on PHQ-9 and GAD-7",
         so_far("below_caseness", lambda _: ""),
+        SESSION,
     ),
-    Rule("strong_alliance", "Strong alliance", strong_alliance),
+    Rule("strong_alliance", "Strong alliance", strong_alliance, SESSION),
     Rule("reliable_recovery", "Reliable recovery (NHS Talking Therapies)", reliable_recovery),
     Rule("goal_target_met", "Goal target met", on("goal_target_met", key=goal_id)),
     Rule("staying_well_plan", "Staying-well plan agreed", on("staying_well_plan_agreed")),
 )
 
 ALERTS = (
-    Rule("risk_flag", "Risk flag: PHQ-9 item 9 above 0", risk_flag),
+    Rule(
+        "risk_flag",
+        "Risk flag: PHQ-9 item 9 above 0",
+        risk_flag,
+        only("screening_recorded", "session_recorded"),
+    ),
     Rule(
         "reliable_deterioration_so_far",
         "Reliable deterioration so far",
         so_far("reliable_deterioration", event_id),
+        SESSION,
     ),
-    Rule("alliance_concern", "Alliance concern: SRS below threshold", alliance_concern),
+    Rule(
+        "alliance_concern",
+        "Alliance concern: SRS below threshold",
+        alliance_concern,
+        SESSION,
+    ),
     Rule("consent_revoked", "Consent revoked", on("consent_revoked", key=event_id)),
 )
+
+
+@functools.cache  # the tables are fixed once imported
+def rules_for(name: str) -> tuple[tuple[str, int, Rule], ...]:
+    """The rules an event of this name can complete, as (kind, row, rule) in table order: the
+    milestones, then the alerts."""
+    return tuple(
+        (kind, row, rule)
+        for kind, table in (("milestone", MILESTONES), ("alert", ALERTS))
+        for row, rule in enumerate(table, start=1)
+        if rule.names is None or name in rule.names
+    )
+
+
 # Alerts a session raises on its own, without the rest of the journey: raised at once on POST.
 SESSION_LOCAL_ALERTS = ("risk_flag", "alliance_concern")

@@ -18,7 +18,7 @@ from functools import cached_property
 
 from waypoint_progress.domain.corrections import MARKS, counts, in_source_order
 from waypoint_progress.domain.journey import Journey
-from waypoint_progress.domain.rules import ALERTS, MILESTONES, Rule
+from waypoint_progress.domain.rules import Rule, rules_for
 from waypoint_progress.domain.scoring import Thresholds
 from waypoint_progress.domain.sources import (
     SERVICE_RANK,
@@ -131,10 +131,9 @@ def derive(events: Iterable[SourceEvent], thresholds: Thresholds | None = None) 
         if not counts(event):
             continue  # a session entered in error: on the timeline, marked, and nothing more
         journey.take(event)
-        for kind, table in (("milestone", MILESTONES), ("alert", ALERTS)):
-            for row, rule in enumerate(table, start=1):
-                for entry in completed(rule, kind, row, journey, event):
-                    entries.setdefault(entry.id, entry)  # the first completion is the one
+        for kind, row, rule in rules_for(event.name):  # a rule no other event can complete
+            for entry in completed(rule, kind, row, journey, event):
+                entries.setdefault(entry.id, entry)  # the first completion is the one
     return sorted(entries.values(), key=lambda e: e.sort_key)
 
 

@@ -74,10 +74,10 @@ class Projector:
         if not journeys:
             return
         new_facts = [s for sources in journeys.values() for s in sources]
-        projection.remember(conn, new_facts, self.tables)
         if not self.derives:
+            projection.remember(conn, new_facts, self.tables)
             return
-        histories = projection.facts_of_clients(conn, journeys.keys(), self.tables)
+        histories = projection.keep_and_read(conn, new_facts, self.tables)
         timelines = {c: timeline.derive(histories[c], self.thresholds) for c in journeys}
         projection.replace_timelines(conn, timelines, self.tables)
         if self.publishes:
