@@ -23,7 +23,7 @@ def test_the_hash_is_kafkas_murmur2(key: bytes) -> None:
     assert murmur2(key) == kafka_murmur2(key)
 
 
-class _Topic(ClusterMetadata):  # type: ignore[misc]
+class _Topic(ClusterMetadata):
     """Metadata naming one topic with the given partitions."""
 
     def __init__(self, partitions: list[int]):

@@ -58,9 +58,9 @@ def latest(service: str, name: str) -> EventType:
 def validate_plain(event_type: str, data: dict[str, Any]) -> dict[str, Any]:
     """Validate a payload before it is sealed; returns it as JSON-ready primitives."""
     schema = _schema_of(lookup(event_type))
-    plain = checks.plain_form(schema)(data)
-    if plain is not None:
-        return plain  # what the schema's load and dump give, without them
+    formed = checks.plain_form(schema)(data)
+    if formed is not None:
+        return formed  # what the schema's load and dump give, without them
     try:
         plain: dict[str, Any] = schema.dump(schema.load(data))
         return plain

@@ -197,7 +197,7 @@ def _copied(value: Any) -> Any:
 def _exact_check(field: fields.Field[Any]) -> Check:
     """Whether a value the field's check accepts is already what the field dumps once loaded."""
     kind = type(field)
-    if kind is fields.List:
+    if isinstance(field, fields.List) and kind is fields.List:
         inner = _exact_check(field.inner)
         if inner is never:
             return never

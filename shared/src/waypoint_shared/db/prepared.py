@@ -19,8 +19,10 @@ from typing import Any
 
 from sqlalchemy import Connection
 from sqlalchemy.engine import Dialect
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, StatementError
 from sqlalchemy.sql import ClauseElement
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.expression import Executable
 
 Processor = Callable[[Any], Any] | None
 
@@ -38,7 +40,7 @@ class _Form:
 class Prepared:
     """One statement, compiled once per dialect and parameter names, run on the DBAPI cursor."""
 
-    def __init__(self, statement: ClauseElement):
+    def __init__(self, statement: Executable):
         self.statement = statement
         self._forms: dict[tuple[str, frozenset[str]], _Form] = {}
 
@@ -74,8 +76,10 @@ class Prepared:
         return form
 
 
-def _compiled(statement: ClauseElement, dialect: Dialect, names: list[str]) -> _Form:
+def _compiled(statement: Executable, dialect: Dialect, names: list[str]) -> _Form:
+    assert isinstance(statement, ClauseElement)
     compiled = statement.compile(dialect=dialect, column_keys=names)
+    assert isinstance(compiled, SQLCompiler)
     binds = compiled.bind_names  # each parameter and its name in the SQL
     if any(b.expanding or b.literal_execute for b in binds):
         raise ValueError("a prepared statement takes no list parameters")
@@ -118,8 +122,9 @@ def _translated(
     sql: str,
     arguments: Any,
     error: Exception,
-) -> DBAPIError:
+) -> StatementError:
     dialect = conn.dialect
-    if dialect.is_disconnect(error, dbapi_connection, cursor) and not conn.invalidated:
+    lost = dialect.is_disconnect(error, dbapi_connection, cursor)  # type: ignore[arg-type]
+    if lost and not conn.invalidated:
         conn.invalidate(error)
     return DBAPIError.instance(sql, arguments, error, dialect.loaded_dbapi.Error, dialect=dialect)

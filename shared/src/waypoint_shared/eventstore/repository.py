@@ -194,9 +194,14 @@ def _attributes(event: Any) -> dict[str, Any]:
     return {name: getattr(event, name) for name in _field_names(type(event))}
 
 
-@functools.cache
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
+
+
 def _field_names(event_class: type) -> tuple[str, ...]:
-    return tuple(f.name for f in dataclasses.fields(event_class))
+    names = _FIELD_NAMES.get(event_class)
+    if names is None:
+        names = _FIELD_NAMES[event_class] = tuple(f.name for f in dataclasses.fields(event_class))
+    return names
 
 
 def _refuse_erased(conn: Connection, appends: Sequence[Append]) -> None:
