@@ -4,7 +4,7 @@ live ones in one transaction (SQLite and PostgreSQL both rename tables transacti
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping
-from typing import Any
+from datetime import datetime
 
 from sqlalchemy import Connection, bindparam, literal, select, text, tuple_
 
@@ -47,37 +47,52 @@ def timelines_of(
     event carries what publishing reads of it (ids, service, stream version, times), not its
     facts, and the entry keeps its stored sort key."""
     t = tables.timeline_entries
+    columns = [t.c[name] for name in ENTRY_COLUMNS]
+    among = one_of(t.c.client_id, "client_ids", conn.dialect.name)
+    query = select(*columns).where(t.c.tenant_id == bindparam("tenant_id"), among)
     timelines: dict[Client, list[Entry]] = {client: [] for client in clients}
-    query = (
-        select(t)
-        .where(
-            t.c.tenant_id == bindparam("tenant_id"),
-            one_of(t.c.client_id, "client_ids", conn.dialect.name),
-        )
-        .order_by(t.c.client_id, t.c.sort_key)
-    )
     for tenant_id, client_ids in by_tenant(clients).items():
-        for row in conn.execute(query, {"tenant_id": tenant_id, "client_ids": list(client_ids)}):
-            timelines[(row.tenant_id, row.client_id)].append(_entry(row))
+        params = {"tenant_id": tenant_id, "client_ids": list(client_ids)}
+        for row in conn.execute(query.order_by(t.c.client_id, t.c.sort_key), params).all():
+            timelines[(tenant_id, row[1])].append(_entry(tenant_id, *row))
     return timelines
 
 
-def _entry(row: Any) -> Entry:
-    occurred = utc(row.occurred_at)
-    recorded = utc(row.recorded_at) if row.recorded_at else None
+ENTRY_COLUMNS = (
+    "id",
+    "client_id",
+    "kind",
+    "type",
+    "title",
+    "occurred_at",
+    "recorded_at",
+    "source_service",
+    "source_event_id",
+    "stream_version",
+    "sort_key",
+)
+
+
+def _entry(
+    tenant_id: str,
+    entry_id: str,
+    client_id: str,
+    kind: str,
+    entry_type: str,
+    title: str,
+    occurred_at: datetime,
+    recorded_at: datetime | None,
+    service: str,
+    event_id: str,
+    stream_version: int,
+    sort_key: str,
+) -> Entry:
+    occurred, recorded = utc(occurred_at), utc(recorded_at) if recorded_at else None
     source = SourceEvent(
-        row.source_event_id,
-        row.source_service,
-        row.type,
-        row.tenant_id,
-        row.client_id,
-        occurred,
-        row.stream_version,
-        {},
-        recorded,
+        event_id, service, entry_type, tenant_id, client_id, occurred, stream_version, {}, recorded
     )
-    entry = Entry(row.id, row.kind, row.type, row.title, occurred, source)
-    entry.__dict__["sort_key"] = row.sort_key  # as derived: the source's own time is not kept
+    entry = Entry(entry_id, kind, entry_type, title, occurred, source)
+    entry.__dict__["sort_key"] = sort_key  # as derived: the source's own time is not kept
     return entry
 
 
