@@ -28,7 +28,7 @@ from waypoint_shared.eventstore.store import (
 )
 from waypoint_shared.http.auth import ALL_SCOPES, mint_token
 from waypoint_shared.observability.logs import configure_logging, log_context
-from waypoint_shared.observability.metrics import events_committed
+from waypoint_shared.runtime import EVENTS_COMMITTED
 
 REFERRAL = {
     "given_name": "Orlaith",
@@ -117,7 +117,7 @@ def test_http_answers_are_counted_by_url_rule_and_status_not_by_path(app):
 def test_an_event_is_counted_when_its_transaction_commits_and_not_when_it_rolls_back(tmp_path):
     engine = connect(f"sqlite:///{tmp_path / 'store.db'}")
     migrate(engine, SHARED_MIGRATIONS)
-    observe_commits(engine, events_committed, count_milestones)  # as progress's bootstrap does
+    observe_commits(engine, *EVENTS_COMMITTED, count_milestones)  # as progress's bootstrap does
     milestone = {"rule": "journey_started"}
 
     def reach(conn, fail: bool = False) -> None:

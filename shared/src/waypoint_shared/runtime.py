@@ -31,7 +31,7 @@ from waypoint_shared.messaging.trust import KnownClient, no_client_known
 from waypoint_shared.messaging.wakeup import MIGRATIONS as RELAY_MIGRATIONS
 from waypoint_shared.messaging.worker import Loop
 from waypoint_shared.observability.logs import configure_logging
-from waypoint_shared.observability.metrics import events_committed
+from waypoint_shared.observability.metrics import count_events, event_type, log_events, log_line
 
 __all__ = [
     "configure_logging",
@@ -43,6 +43,8 @@ __all__ = [
     "request_metadata",
 ]
 log = logging.getLogger(__name__)
+# every service counts and logs the events it appends, once committed
+EVENTS_COMMITTED = (CommitObserver(event_type, count_events), CommitObserver(log_line, log_events))
 
 
 def open_database(
@@ -53,7 +55,7 @@ def open_database(
     """The service's engine, with the shared and the service's own migrations applied; committed
     events are counted and logged, and handed to the service's own observers."""
     engine = connect(settings.database_url)
-    observe_commits(engine, events_committed, *observers)
+    observe_commits(engine, *EVENTS_COMMITTED, *observers)
     migrate(engine, [*SHARED_MIGRATIONS, *RATE_LIMIT_MIGRATIONS, *RELAY_MIGRATIONS, *migrations])
     return engine
 

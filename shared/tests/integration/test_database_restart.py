@@ -21,6 +21,7 @@ from waypoint_shared.db.tables import events
 from waypoint_shared.eventstore.store import (
     SHARED_MIGRATIONS,
     Append,
+    CommitObserver,
     EventStore,
     NewEvent,
     observe_commits,
@@ -43,7 +44,7 @@ def app_on(engine: Engine) -> Flask:
     commands do (their problem handlers, their commit observers)."""
     app = Flask("restarted")
     install_problem_handlers(app)
-    observe_commits(engine, lambda _events: None)
+    observe_commits(engine, CommitObserver(lambda event: event.type, lambda _notes: None))
     store = EventStore()
 
     @app.post("/v1/things/<stream>")

@@ -11,7 +11,7 @@ from sqlalchemy import Connection, create_engine
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError, PendingRollbackError
 
 from waypoint_shared.db.database import is_unavailable, run_in_transaction
-from waypoint_shared.eventstore.store import observe_commits
+from waypoint_shared.eventstore.store import CommitObserver, observe_commits
 from waypoint_shared.http.problems import install_problem_handlers
 
 
@@ -105,7 +105,7 @@ def test_a_connection_lost_in_a_transaction_raises_the_drivers_error() -> None:
     """The commit observers' rollback hook must not hide the lost connection behind an error of
     its own (a 500 instead of the 503 the driver's error is answered with)."""
     engine = create_engine("sqlite://")
-    observe_commits(engine, lambda _events: None)
+    observe_commits(engine, CommitObserver(lambda event: event.type, lambda _notes: None))
     lost = OperationalError("SELECT 1", {}, Exception("server closed the connection"))
 
     def work(conn: Connection) -> None:

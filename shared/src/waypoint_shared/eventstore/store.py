@@ -8,10 +8,12 @@ appends take a table lock so positions commit in order and a tailing relay can n
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections import Counter
+from collections.abc import Callable, Collection, Hashable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any, TypedDict
+from weakref import WeakKeyDictionary
 
 from sqlalchemy import (
     Connection,
@@ -297,43 +299,78 @@ def _recorded(row: Row[Any]) -> RecordedEvent:
     return RecordedEvent(**{**row._asdict(), "occurred_at": occurred})
 
 
-_APPENDED = "waypoint_appended_events"  # a connection's appends, kept until it commits
-_MARKS = "waypoint_appended_marks"  # how many appends each open savepoint began after
-CommitObserver = Callable[[Sequence[RecordedEvent]], None]
+_NOTES = "waypoint_appended_notes"  # a connection's notes of its appends, kept until it commits
+Note = Hashable
+
+
+@dataclass(frozen=True)
+class CommitObserver:
+    """Told of the events of every transaction once it commits. A transaction keeps, until then,
+    not its events but a count of each observer's note of them: `note` makes a small summary of
+    an event (its type, a rule; None keeps nothing), and `committed` gets each note with how many
+    events gave it, in the order first noted. Notes that repeat keep a transaction's memory flat
+    however much it appends (the swap of a rebuild appends every publication owed)."""
+
+    note: Callable[[RecordedEvent], Note | None]
+    committed: Callable[[Mapping[Note, int]], None]
+
+
+_OBSERVERS: WeakKeyDictionary[Engine, tuple[CommitObserver, ...]] = WeakKeyDictionary()
 
 
 def observe_commits(engine: Engine, *observers: CommitObserver) -> None:
-    """Hand each observer the events of every transaction on this engine once it commits; a
-    rollback drops them, and a rollback to a savepoint drops those appended since it (a command
+    """Hand each observer the notes of every transaction on this engine once it commits; a
+    rollback drops them, and a rollback to a savepoint drops those noted since it (a command
     that failed in a group commit). The composition root calls this once per engine (metrics,
-    logs)."""
+    logs); a second call adds observers."""
+    known = _OBSERVERS.get(engine)
+    _OBSERVERS[engine] = (*(known or ()), *observers)
+    if known is None:
+        _listen(engine)
 
+
+def _listen(engine: Engine) -> None:
     def committed(conn: Connection) -> None:
-        recorded = conn.info.pop(_APPENDED, None)
-        conn.info.pop(_MARKS, None)
-        for observe in observers if recorded else ():
-            observe(recorded)
+        frames = conn.info.pop(_NOTES, None)
+        if not frames:
+            return
+        notes = _merged(frames)
+        for index, observer in enumerate(_OBSERVERS.get(engine, ())):
+            theirs = {note: n for (i, note), n in notes.items() if i == index}
+            if theirs:
+                observer.committed(theirs)
 
     def rolled_back(conn: Connection) -> None:
         if not conn.invalidated:  # else its info goes with the broken DBAPI connection
-            conn.info.pop(_APPENDED, None)
-            conn.info.pop(_MARKS, None)
+            conn.info.pop(_NOTES, None)
 
     def savepoint(conn: Connection, _name: str) -> None:
-        conn.info.setdefault(_MARKS, []).append(len(conn.info.get(_APPENDED, ())))
+        conn.info.setdefault(_NOTES, [Counter()]).append(Counter())
 
     def released(conn: Connection, _name: str, _xid: object) -> None:
-        conn.info.get(_MARKS, [0]).pop()
+        frames = conn.info.get(_NOTES, [])
+        if len(frames) > 1:
+            frames[-2].update(frames.pop())
 
     def rolled_back_to_savepoint(conn: Connection, _name: str, _xid: object) -> None:
-        marks = conn.info.get(_MARKS, [0])
-        del conn.info.get(_APPENDED, [])[marks.pop() if marks else 0 :]
+        frames = conn.info.get(_NOTES, [])
+        if len(frames) > 1:
+            frames.pop()
+        elif frames:
+            frames[0].clear()
 
     event.listen(engine, "commit", committed)
     event.listen(engine, "rollback", rolled_back)
     event.listen(engine, "savepoint", savepoint)
     event.listen(engine, "release_savepoint", released)
     event.listen(engine, "rollback_savepoint", rolled_back_to_savepoint)
+
+
+def _merged(frames: list[Counter[tuple[int, Note]]]) -> Counter[tuple[int, Note]]:
+    notes = frames[0]
+    for frame in frames[1:]:
+        notes.update(frame)
+    return notes
 
 
 class EventStore:
@@ -459,8 +496,14 @@ def _inserted_positions(conn: Connection, rows: list[dict[str, Any]]) -> list[in
 
 
 def _noted(conn: Connection, recorded: list[RecordedEvent]) -> list[RecordedEvent]:
-    """Keep a transaction's appends on its connection until it commits (observe_commits)."""
-    conn.info.setdefault(_APPENDED, []).extend(recorded)
+    """Note a transaction's appends on its connection until it commits (observe_commits)."""
+    observers = _OBSERVERS.get(conn.engine, ())
+    if observers and recorded:
+        frame = conn.info.setdefault(_NOTES, [Counter()])[-1]
+        for index, observer in enumerate(observers):
+            for note in map(observer.note, recorded):
+                if note is not None:
+                    frame[(index, note)] += 1
     return recorded
 
 

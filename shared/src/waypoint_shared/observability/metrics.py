@@ -8,7 +8,7 @@ starts); a worker process is one process and exposes its own registry.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any, Protocol
 
 from prometheus_client import (
@@ -97,19 +97,34 @@ class CommittedEvent(Protocol):
     def metadata(self) -> Mapping[str, Any]: ...
 
 
-def events_committed(committed: Sequence[CommittedEvent]) -> None:
-    """Count and log events once their transaction has committed (the store calls this through
-    the observer the composition root wires; see eventstore.store.observe_commits)."""
-    for recorded in committed:
-        EVENTS_APPENDED.labels(recorded.type).inc()
-        log.info(
-            "event appended",
-            extra={
-                "correlation_id": recorded.metadata.get("correlation_id"),
-                "tenant": recorded.tenant_id,
-                "client_id": recorded.client_id,
-                "event_type": recorded.type,
-                "event_id": recorded.event_id,
-                "stream_version": recorded.stream_version,
-            },
-        )
+def event_type(recorded: CommittedEvent) -> str:
+    """What counting keeps of an appended event until its transaction commits."""
+    return recorded.type
+
+
+def count_events(committed: Mapping[str, int]) -> None:
+    """Count a committed transaction's events by type (`event_type`'s notes and their counts; the
+    composition root wires this to the store, see eventstore.store.observe_commits)."""
+    for event_type_, count in committed.items():
+        EVENTS_APPENDED.labels(event_type_).inc(count)
+
+
+def log_line(recorded: CommittedEvent) -> tuple[tuple[str, Any], ...] | None:
+    """What logging keeps of an appended event until its transaction commits: its log line's
+    fields, or nothing when info lines are not logged."""
+    if not log.isEnabledFor(logging.INFO):
+        return None
+    return (
+        ("correlation_id", recorded.metadata.get("correlation_id")),
+        ("tenant", recorded.tenant_id),
+        ("client_id", recorded.client_id),
+        ("event_type", recorded.type),
+        ("event_id", recorded.event_id),
+        ("stream_version", recorded.stream_version),
+    )
+
+
+def log_events(committed: Mapping[tuple[tuple[str, Any], ...], int]) -> None:
+    """Log each event of a committed transaction (`log_line`'s notes)."""
+    for fields in committed:
+        log.info("event appended", extra=dict(fields))

@@ -3,11 +3,11 @@ committed."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping
 
 from prometheus_client import Counter
 
-from waypoint_shared.eventstore.store import RecordedEvent
+from waypoint_shared.eventstore.store import CommitObserver, RecordedEvent
 
 MILESTONES_REACHED = Counter(
     "waypoint_milestones_reached_total", "Milestones reached on client timelines, by rule", ["rule"]
@@ -21,12 +21,21 @@ MILESTONE = ".milestone_reached.v"  # any version of the milestone_reached event
 WITHDRAWAL = ".milestone_withdrawn.v"
 
 
-def count_milestones(committed: Sequence[RecordedEvent]) -> None:
+def milestone_rule(recorded: RecordedEvent) -> tuple[str, str] | None:
+    """What counting milestones keeps of an appended event until its transaction commits."""
+    if MILESTONE in recorded.type:
+        return (MILESTONE, str(recorded.data.get("rule")))
+    if WITHDRAWAL in recorded.type:
+        return (WITHDRAWAL, str(recorded.data.get("rule")))
+    return None
+
+
+def count_rules(committed: Mapping[tuple[str, str], int]) -> None:
     """Each `milestone_reached` appended (a moved milestone's is counted again) and each
-    withdrawal."""
-    for recorded in committed:
-        rule = str(recorded.data.get("rule"))
-        if MILESTONE in recorded.type:
-            MILESTONES_REACHED.labels(rule).inc()
-        elif WITHDRAWAL in recorded.type:
-            MILESTONES_WITHDRAWN.labels(rule).inc()
+    withdrawal, by rule."""
+    for (kind, rule), count in committed.items():
+        counter = MILESTONES_REACHED if kind == MILESTONE else MILESTONES_WITHDRAWN
+        counter.labels(rule).inc(count)
+
+
+count_milestones = CommitObserver(milestone_rule, count_rules)

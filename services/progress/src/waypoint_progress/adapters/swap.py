@@ -3,16 +3,21 @@ live ones in one transaction (SQLite and PostgreSQL both rename tables transacti
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
+from datetime import datetime
 
-from sqlalchemy import Connection, literal, select, text, tuple_
+from sqlalchemy import Connection, bindparam, literal, select, text, tuple_
 
-from waypoint_progress.adapters.projection import Client
+from waypoint_progress.adapters.projection import Client, by_tenant, utc
 from waypoint_progress.adapters.tables import LIVE, ProjectionTables
+from waypoint_progress.domain.sources import SourceEvent
+from waypoint_progress.domain.timeline import Entry
 from waypoint_shared.db.database import is_sqlite
+from waypoint_shared.db.lists import one_of
 from waypoint_shared.db.tables import consumer_offsets
 
 Position = tuple[str, int]
+DISCHARGE = "client_discharged"  # the source event that closes a course (domain/journey.py)
 
 
 def create_fresh(conn: Connection, fresh: ProjectionTables) -> None:
@@ -33,6 +38,83 @@ def clients_after(
         query = query.where(tuple_(t.c.tenant_id, t.c.client_id) > tuple_(*map(literal, after)))
     query = query.order_by(t.c.tenant_id, t.c.client_id).limit(limit)
     return [(row.tenant_id, row.client_id) for row in conn.execute(query)]
+
+
+def timelines_of(
+    conn: Connection, clients: Collection[Client], tables: ProjectionTables
+) -> dict[Client, list[Entry]]:
+    """The clients' timelines as the tables keep them, in timeline order. Each entry's source
+    event carries what publishing reads of it (ids, service, stream version, times), not its
+    facts, and the entry keeps its stored sort key."""
+    t = tables.timeline_entries
+    columns = [t.c[name] for name in ENTRY_COLUMNS]
+    among = one_of(t.c.client_id, "client_ids", conn.dialect.name)
+    query = select(*columns).where(t.c.tenant_id == bindparam("tenant_id"), among)
+    timelines: dict[Client, list[Entry]] = {client: [] for client in clients}
+    for tenant_id, client_ids in by_tenant(clients).items():
+        params = {"tenant_id": tenant_id, "client_ids": list(client_ids)}
+        for row in conn.execute(query.order_by(t.c.client_id, t.c.sort_key), params).all():
+            timelines[(tenant_id, row[1])].append(_entry(tenant_id, *row))
+    return timelines
+
+
+ENTRY_COLUMNS = (
+    "id",
+    "client_id",
+    "kind",
+    "type",
+    "title",
+    "occurred_at",
+    "recorded_at",
+    "source_service",
+    "source_event_id",
+    "stream_version",
+    "sort_key",
+)
+
+
+def _entry(
+    tenant_id: str,
+    entry_id: str,
+    client_id: str,
+    kind: str,
+    entry_type: str,
+    title: str,
+    occurred_at: datetime,
+    recorded_at: datetime | None,
+    service: str,
+    event_id: str,
+    stream_version: int,
+    sort_key: str,
+) -> Entry:
+    occurred, recorded = utc(occurred_at), utc(recorded_at) if recorded_at else None
+    source = SourceEvent(
+        event_id, service, entry_type, tenant_id, client_id, occurred, stream_version, {}, recorded
+    )
+    entry = Entry(entry_id, kind, entry_type, title, occurred, source)
+    entry.__dict__["sort_key"] = sort_key  # as derived: the source's own time is not kept
+    return entry
+
+
+def discharged_among(
+    conn: Connection, clients: Collection[Client], tables: ProjectionTables
+) -> list[Client]:
+    """Those of the clients with a kept discharge: the only ones with a course outcome."""
+    t = tables.source_events
+    query = (
+        select(t.c.tenant_id, t.c.client_id)
+        .distinct()
+        .where(
+            t.c.tenant_id == bindparam("tenant_id"),
+            one_of(t.c.client_id, "client_ids", conn.dialect.name),
+            t.c.name == DISCHARGE,
+        )
+    )
+    found: list[Client] = []
+    for tenant_id, client_ids in by_tenant(clients).items():
+        params = {"tenant_id": tenant_id, "client_ids": list(client_ids)}
+        found += [(row.tenant_id, row.client_id) for row in conn.execute(query, params)]
+    return found
 
 
 def swap_in(

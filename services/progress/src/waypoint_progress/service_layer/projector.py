@@ -13,10 +13,9 @@ arrives later (from another topic, a replay, a rebuild) is ignored, so nothing o
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from itertools import islice
 from typing import Any
 
 from sqlalchemy import Connection
@@ -44,7 +43,6 @@ from waypoint_shared.messaging.envelope import Envelope
 
 ACTOR = {"system": "waypoint-progress", "person": None}
 CLIENT_ERASED = "waypoint.intake.client_erased.v1"
-CLIENTS_PER_ROUND = 200
 Correlation = Callable[[Entry], str | None]
 
 
@@ -53,7 +51,7 @@ class Projector:
     repository: EventSourcedRepository
     thresholds: Thresholds = field(default_factory=Thresholds)
     tables: ProjectionTables = LIVE
-    publishes: bool = True  # a rebuild publishes once, at the end (`publish_all`)
+    publishes: bool = True  # a rebuild publishes once, at the swap (`rebuild.publish_owed_at_swap`)
     derives: bool = True  # a rebuild keeps the facts first and derives each client once, after
 
     def handle(self, conn: Connection, event: Envelope) -> None:
@@ -84,15 +82,6 @@ class Projector:
             publish_owed(self.repository, conn, timelines, _correlation_in(events))
             publish_outcomes(self.repository, conn, histories.values(), self.thresholds)
 
-    def publish_all(self, conn: Connection) -> None:
-        """Make what the store has published agree with every client's timeline, derived again
-        from the kept facts (the end of a rebuild)."""
-        for clients in _rounds(projection.clients(conn, self.tables)):
-            histories = projection.facts_of_clients(conn, clients, self.tables)
-            timelines = {c: timeline.derive(h, self.thresholds) for c, h in histories.items()}
-            publish_owed(self.repository, conn, timelines, lambda _: None)
-            publish_outcomes(self.repository, conn, histories.values(), self.thresholds)
-
     def _live_clients(
         self, conn: Connection, events: Sequence[Envelope]
     ) -> dict[Client, list[Envelope]]:
@@ -120,12 +109,6 @@ class Projector:
         for tables in {self.tables.suffix: self.tables, LIVE.suffix: LIVE}.values():
             projection.forget(conn, tenant_id, client_id, tables)
         erasure.forget_client(conn, tenant_id, client_id)
-
-
-def _rounds(clients: Sequence[Client]) -> Iterator[list[Client]]:
-    it = iter(clients)
-    while chunk := list(islice(it, CLIENTS_PER_ROUND)):
-        yield chunk
 
 
 def _correlation_in(events: Sequence[Envelope]) -> Correlation:

@@ -18,7 +18,7 @@ identical.
 The replay publishes nothing: halfway through, a client's timeline lacks what later records
 bring, and publishing it would withdraw milestones only to reach them again. In the swap's
 transaction, once the rebuilt tables are live, every client's timeline is compared with what the
-store has published, as the live projector compares it (`Projector.publish_all`): the same
+store has published, as the live projector compares it (`publish_owed_at_swap`): the same
 publications come out, and each publication's deterministic event id keeps it from being
 appended twice.
 """
@@ -40,7 +40,7 @@ from waypoint_progress.adapters import projection, swap
 from waypoint_progress.adapters.projection import Client
 from waypoint_progress.adapters.tables import ProjectionTables, projection_tables
 from waypoint_progress.domain import timeline
-from waypoint_progress.service_layer.projector import Projector
+from waypoint_progress.service_layer.projector import Projector, publish_outcomes, publish_owed
 from waypoint_shared.db.database import read, run_in_transaction
 from waypoint_shared.messaging import envelope, trust
 from waypoint_shared.messaging.envelope import Envelope, UndecodableRecord
@@ -142,10 +142,25 @@ def _swap_in(
     def swap_and_publish(conn: Connection) -> dict[Position, int]:
         behind = swap.swap_in(conn, fresh, group, reached)
         if not behind:
-            projector.publish_all(conn)
+            publish_owed_at_swap(conn, projector)
         return behind
 
     return swap_and_publish
+
+
+def publish_owed_at_swap(conn: Connection, projector: Projector) -> None:
+    """Make what the store has published agree with every client's timeline, as the live
+    projector makes it (`projector.publish_owed`), a page of clients at a time. The timelines
+    are read back from the tables just swapped in, derived moments before from the kept facts;
+    only a discharged client's facts are read again, for its course outcome."""
+    after: Client | None = None
+    while clients := swap.clients_after(conn, projector.tables, after, CLIENTS_PER_PAGE):
+        timelines = swap.timelines_of(conn, clients, projector.tables)
+        publish_owed(projector.repository, conn, timelines, lambda _: None)
+        discharged = swap.discharged_among(conn, clients, projector.tables)
+        histories = projection.facts_of_clients(conn, discharged, projector.tables)
+        publish_outcomes(projector.repository, conn, histories.values(), projector.thresholds)
+        after = clients[-1]
 
 
 def keep_facts(
