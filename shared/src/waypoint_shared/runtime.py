@@ -50,7 +50,7 @@ EVENTS_COMMITTED = (CommitObserver(event_type, count_events), CommitObserver(log
 def open_database(
     settings: Settings,
     migrations: Sequence[Migration] = (),
-    observers: Sequence[CommitObserver] = (),
+    observers: Sequence[CommitObserver[Any]] = (),
 ) -> Engine:
     """The service's engine, with the shared and the service's own migrations applied; committed
     events are counted and logged, and handed to the service's own observers."""

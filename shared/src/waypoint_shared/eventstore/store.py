@@ -12,7 +12,7 @@ from collections import Counter
 from collections.abc import Callable, Collection, Hashable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from typing import Any, TypedDict
+from typing import Any, Generic, TypedDict, TypeVar
 from weakref import WeakKeyDictionary
 
 from sqlalchemy import (
@@ -300,11 +300,11 @@ def _recorded(row: Row[Any]) -> RecordedEvent:
 
 
 _NOTES = "waypoint_appended_notes"  # a connection's notes of its appends, kept until it commits
-Note = Hashable
+Note = TypeVar("Note", bound=Hashable)
 
 
 @dataclass(frozen=True)
-class CommitObserver:
+class CommitObserver(Generic[Note]):
     """Told of the events of every transaction once it commits. A transaction keeps, until then,
     not its events but a count of each observer's note of them: `note` makes a small summary of
     an event (its type, a rule; None keeps nothing), and `committed` gets each note with how many
@@ -315,10 +315,10 @@ class CommitObserver:
     committed: Callable[[Mapping[Note, int]], None]
 
 
-_OBSERVERS: WeakKeyDictionary[Engine, tuple[CommitObserver, ...]] = WeakKeyDictionary()
+_OBSERVERS: WeakKeyDictionary[Engine, tuple[CommitObserver[Any], ...]] = WeakKeyDictionary()
 
 
-def observe_commits(engine: Engine, *observers: CommitObserver) -> None:
+def observe_commits(engine: Engine, *observers: CommitObserver[Any]) -> None:
     """Hand each observer the notes of every transaction on this engine once it commits; a
     rollback drops them, and a rollback to a savepoint drops those noted since it (a command
     that failed in a group commit). The composition root calls this once per engine (metrics,
@@ -366,7 +366,7 @@ def _listen(engine: Engine) -> None:
     event.listen(engine, "rollback_savepoint", rolled_back_to_savepoint)
 
 
-def _merged(frames: list[Counter[tuple[int, Note]]]) -> Counter[tuple[int, Note]]:
+def _merged(frames: list[Counter[tuple[int, Hashable]]]) -> Counter[tuple[int, Hashable]]:
     notes = frames[0]
     for frame in frames[1:]:
         notes.update(frame)
