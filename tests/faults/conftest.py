@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -119,14 +120,27 @@ class Referrals:
         self.pool.shutdown()
 
 
-def settle(suite: Any, api: Api, tally: Tally, timeout: float = 120) -> None:
+def settle(suite: Any, api: Api, tally: Tally, stalled: float = 90) -> None:
     """Wait until intake's relay has published everything and every acknowledged referral is on
-    the timeline (or the time is up), then take the timeline's count for the tally."""
-    from waypoint_devkit.faults import poll_until, relay_backlog, timeline_entries
+    the timeline, then take the timeline's count for the tally. A long run leaves a long backlog
+    (tens of thousands of records, republished ones too), so the wait lasts as long as the relay
+    and the projector make headway, and ends once either has made none for `stalled` seconds:
+    what is missing then is lost, not late."""
+    from waypoint_devkit.faults import relay_backlog, timeline_entries
 
     def referred() -> Any:
         return timeline_entries(suite.var_dir, api.tenant, "client_referred")
 
-    poll_until(lambda: relay_backlog(suite.var_dir, "intake") == 0, timeout=timeout)
-    poll_until(lambda: tally.acked <= set(referred()), timeout=timeout, interval=0.2)
+    wait_while_moving(lambda: relay_backlog(suite.var_dir, "intake"), lambda n: n == 0, stalled)
+    wait_while_moving(lambda: referred(), lambda seen: tally.acked <= set(seen), stalled)
     tally.projected = referred()
+
+
+def wait_while_moving(read: Any, done: Any, stalled: float, interval: float = 0.2) -> None:
+    """Read until `done(value)`, or until the value has not changed for `stalled` seconds."""
+    last, since = read(), time.monotonic()
+    while not done(last) and time.monotonic() - since < stalled:
+        time.sleep(interval)
+        value = read()
+        if value != last:
+            last, since = value, time.monotonic()

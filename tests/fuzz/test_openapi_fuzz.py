@@ -112,8 +112,15 @@ def fuzz(
     # Schemathesis raises a FailureGroup (a BaseExceptionGroup) for several distinct failures.
     except (AssertionError, BaseExceptionGroup) as failure:  # every failing operation is reported
         ids = ("known ids" if fixed else "random ids") + (", stale If-Match" if stale else "")
-        return f"{operation.label} [{mode.value}, {ids}]: {failure}"
+        return f"{operation.label} [{mode.value}, {ids}]: {failure}{causes(failure)}"
     return None
+
+
+def causes(failure: BaseException) -> str:
+    """The failures inside a group: a failure Hypothesis could not reproduce (flaky) names
+    only itself, and what went wrong on its first call is in the group."""
+    inner = getattr(failure, "exceptions", ())
+    return "".join(f"\n  caused by: {type(e).__name__}: {e}{causes(e)}" for e in inner)
 
 
 @pytest.mark.parametrize("service", ["intake", "goals", "progress"])
