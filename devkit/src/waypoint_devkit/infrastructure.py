@@ -8,6 +8,7 @@ broker or database fails the run; elsewhere the test is skipped with the reason.
 from __future__ import annotations
 
 import os
+import random
 import socket
 import subprocess
 from pathlib import Path
@@ -31,10 +32,39 @@ def unavailable(reason: str) -> None:
     pytest.skip(reason)
 
 
+_HANDED_OUT: set[int] = set()
+
+
 def free_port() -> int:
+    """A port on 127.0.0.1 that nothing listens on, for a process about to start. It is taken
+    below the kernel's ephemeral range: a port the kernel hands out (bind to 0) can be given
+    again to any outgoing connection (a Kafka or PostgreSQL client) before the new process binds
+    it, which is how a cluster's web replica once found its port in use. Never the same port
+    twice in one test run."""
+    low = _ephemeral_range()[0]
+    for _ in range(1000):
+        port = random.randrange(max(1024, low - 20000), low)
+        if port not in _HANDED_OUT and _bindable(port):
+            _HANDED_OUT.add(port)
+            return port
+    raise RuntimeError("no free port below the ephemeral range")
+
+
+def _ephemeral_range() -> tuple[int, int]:
+    try:
+        low, high = Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()
+        return int(low), int(high)
+    except (OSError, ValueError):
+        return 32768, 60999  # Linux's default
+
+
+def _bindable(port: int) -> bool:
     with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
 
 
 def docker_engine_available() -> bool:
