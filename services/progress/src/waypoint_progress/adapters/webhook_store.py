@@ -28,13 +28,13 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.types import JSON, BigInteger, DateTime, Integer, String, Text
+from sqlalchemy.types import JSON, DateTime, Integer, String, Text
 
 from waypoint_shared.db.database import Migration, create_tables
+from waypoint_shared.db.tables import Position  # the auto-increment key on both stores
 
 PENDING, DELIVERED, FAILED = "pending", "delivered", "failed"
 ACTIVE, DISABLED = "active", "disabled"
-Sequence_ = BigInteger().with_variant(Integer(), "sqlite")
 metadata = MetaData()
 
 webhook_subscriptions = Table(
@@ -59,7 +59,7 @@ webhook_subscriptions = Table(
 webhook_deliveries = Table(
     "webhook_deliveries",
     metadata,
-    Column("sequence", Sequence_, primary_key=True, autoincrement=True),
+    Column("sequence", Position, primary_key=True, autoincrement=True),
     Column("id", String(64), nullable=False, unique=True),
     Column("tenant_id", String(64), nullable=False),
     Column("subscription_id", String(36), nullable=False),
