@@ -23,6 +23,7 @@ from waypoint_shared.db.database import read
 from waypoint_shared.db.tables import events
 from waypoint_shared.messaging.consumer import ConsumerRunner
 from waypoint_shared.messaging.kafka_clients import durable_producer, group_consumer
+from waypoint_shared.messaging.partitions import partition_of
 from waypoint_shared.messaging.topics import ensure_topics
 
 from ..conftest import JourneyEvents
@@ -115,12 +116,21 @@ def all_applied(runners: list[ConsumerRunner], count: int) -> Callable[[], bool]
     return lambda: sum(r.applied_total for r in runners) >= count
 
 
-def journeys(journey: type[JourneyEvents]) -> Records:
-    """Rich journeys of several clients, their records interleaved client by client."""
+def client_on(partition: int, partitions: int) -> str:
+    """A client id whose records Kafka places on the given partition of every topic."""
+    while True:
+        client_id = str(uuid.uuid4())
+        if partition_of(client_id.encode(), list(range(partitions))) == partition:
+            return client_id
+
+
+def journeys(journey: type[JourneyEvents], partitions: int) -> Records:
+    """Rich journeys of several clients spread over every partition (random ids could leave a
+    partition, and so one member of the pair, with nothing to do), interleaved client by client."""
     clients: list[JourneyEvents] = []
 
     def new_client() -> JourneyEvents:
-        clients.append(journey())
+        clients.append(journey(client_on(len(clients) % partitions, partitions)))
         return clients[-1]
 
     for _ in range(CLIENTS):
@@ -132,7 +142,7 @@ def journeys(journey: type[JourneyEvents]) -> Records:
 def test_two_workers_in_one_group_split_the_partitions_and_project_what_one_worker_does(
     tmp_path: Path, kafka_settings: KafkaSettings, journey: type[JourneyEvents]
 ) -> None:
-    records = journeys(journey)
+    records = journeys(journey, kafka_settings.partitions)
     alone = progress_on(kafka_settings, tmp_path / "one")
     pair_kafka = dataclasses.replace(kafka_settings, topic_prefix=f"p{uuid.uuid4().hex[:8]}.")
     pair = progress_on(pair_kafka, tmp_path / "two")
