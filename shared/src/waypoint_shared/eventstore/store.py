@@ -18,6 +18,7 @@ from weakref import WeakKeyDictionary
 from sqlalchemy import (
     Connection,
     Engine,
+    Integer,
     MetaData,
     Row,
     bindparam,
@@ -31,6 +32,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
+from waypoint_shared.db.bulk import BulkInsert
 from waypoint_shared.db.database import Migration, create_tables, is_sqlite
 from waypoint_shared.db.lists import DIALECTS, one_of
 from waypoint_shared.db.prepared import Prepared
@@ -177,7 +179,10 @@ class RecordedEvent:
 # call is constructed, keyed and looked up again each time (most of a command's SQL cost).
 _LOCK_EVENTS = text("LOCK TABLE events IN EXCLUSIVE MODE")
 _INSERT_EVENTS_RETURNING = insert(events).returning(events.c.position, sort_by_parameter_order=True)
-_INSERT_EVENTS_RETURNING_ANY_ORDER = insert(events).returning(events.c.position)
+_SQLITE_LAST_GIVEN = Prepared(
+    text("SELECT seq FROM sqlite_sequence WHERE name = 'events'").columns(seq=Integer)
+)
+_BULK_EVENTS = BulkInsert(events)
 _VERSION_KEY = ["tenant_id", "stream_id", "stream_version"]
 # A stream's first event needs no look-up of its version: inserted unless the version is taken.
 _INSERT_FIRST = {
@@ -484,14 +489,18 @@ class EventStore:
 
 
 def _inserted_positions(conn: Connection, rows: list[dict[str, Any]]) -> list[int]:
-    """Insert the rows; their positions in the rows' order. SQLite numbers the rows of an insert
-    in their order (AUTOINCREMENT, one writer at a time) but returns them in any order, so the
-    rows go in multi-row statements and the positions are sorted, where keeping the order would
-    take one statement per row."""
+    """Insert the rows; their positions in the rows' order. On SQLite a write transaction holds
+    the file's write lock from its `BEGIN IMMEDIATE`, so the positions are the ones after the
+    highest the table has ever given (`sqlite_sequence`, AUTOINCREMENT's own record), written
+    with the rows in one `executemany` below SQLAlchemy's per-row processing."""
     if len(rows) == 1:
         return [position for (position,) in _INSERT_ONE.rows(conn, rows[0])]
     if is_sqlite(conn):
-        return sorted(conn.execute(_INSERT_EVENTS_RETURNING_ANY_ORDER, rows).scalars())
+        after = _SQLITE_LAST_GIVEN.rows(conn, {})
+        first = after[0][0] + 1 if after else 1
+        positions = list(range(first, first + len(rows)))
+        _BULK_EVENTS(conn, [{**r, "position": p} for p, r in zip(positions, rows, strict=True)])
+        return positions
     return list(conn.execute(_INSERT_EVENTS_RETURNING, rows).scalars())
 
 
@@ -526,8 +535,8 @@ def _not_stored(conn: Connection, appends: Sequence[Append]) -> list[Append]:
             if (a.tenant_id, event_id) not in held:
                 held.add((a.tenant_id, event_id))
                 fresh.append((event_id, new))
-        if not a.event_ids:
-            kept.append(a)  # new events get new ids: none can be stored yet
+        if not a.event_ids or len(fresh) == len(a.events):
+            kept.append(a)  # all new (events without ids get new ones: none can be stored yet)
         elif fresh:
             events = [new for _, new in fresh]
             kept.append(replace(a, events=events, event_ids=[i for i, _ in fresh]))
