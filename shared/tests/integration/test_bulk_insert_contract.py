@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
@@ -85,3 +85,25 @@ def test_a_refused_row_raises_sqlalchemys_error_and_writes_nothing(things: Engin
 def test_no_rows_is_no_statement(things: Engine) -> None:
     run_in_transaction(things, lambda c: BulkInsert(THINGS)(c, []))
     assert stored(things) == []
+
+
+def test_times_are_stored_as_the_very_text_sqlalchemy_writes(things: Engine) -> None:
+    """Whole seconds, another zone and a naive time: the same stored text, not only equal
+    values once read back (sort orders and string comparisons in SQL see the text)."""
+    moments = [
+        AT.replace(microsecond=0),
+        AT.astimezone(timezone(timedelta(hours=2))),
+        datetime(999, 1, 2),
+    ]
+    rows = [{**row("clinic-a", f"t{n}", n), "at": at} for n, at in enumerate(moments)]
+    as_text = select(sa.cast(THINGS.c.at, sa.String)).order_by(THINGS.c.id)
+
+    def texts() -> list[str]:
+        with read(things) as conn:
+            return list(conn.execute(as_text).scalars())
+
+    run_in_transaction(things, lambda c: BulkInsert(THINGS)(c, rows))
+    ours = texts()
+    run_in_transaction(things, lambda c: c.execute(THINGS.delete()))
+    run_in_transaction(things, lambda c: c.execute(insert(THINGS), rows))
+    assert ours == texts()

@@ -71,6 +71,23 @@ def test_the_same_event_projected_twice_yields_identical_entries() -> None:
     ]
 
 
+def test_an_entry_sorts_by_clinical_then_recorded_time_written_to_the_microsecond() -> None:
+    """The stored sort key: times as YYYY-MM-DDTHH:MM:SS.ffffff (zone left out, all UTC), then
+    service rank, stream version, kind rank, rule row and id."""
+    at = datetime(2026, 3, 1, 9, 30, 0, tzinfo=UTC)
+    referred = source(occurred_at=at, stream_version=7)
+
+    [event, _] = entries_for(referred)
+
+    assert event.sort_key.split("|")[:5] == [
+        "2026-03-01T09:30:00.000000",
+        referred.recorded.replace(tzinfo=None).strftime("%Y-%m-%dT%H:%M:%S.%f"),
+        "0",
+        "0000000007",
+        "0",
+    ]
+
+
 def test_an_event_without_a_rule_is_only_an_event_entry() -> None:
     proposed = source("goal_proposed", "goals")
 

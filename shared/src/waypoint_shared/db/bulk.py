@@ -15,12 +15,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import Connection, Insert, Table, insert
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect
+from sqlalchemy.types import TypeEngine
 
 Processor = Callable[[Any], Any] | None
 
@@ -54,9 +56,7 @@ class BulkInsert:
         compiled = self._statement(dialect).compile(dialect=dialect, column_keys=list(columns))
         positional = bool(compiled.positional)
         order = tuple(compiled.positiontup or ()) if positional else columns
-        processors = tuple(
-            self.table.c[name].type.dialect_impl(dialect).bind_processor(dialect) for name in order
-        )
+        processors = tuple(_processor(self.table.c[name].type, dialect) for name in order)
         prepared = _Prepared(compiled.string, order, processors, positional)
         self._prepared[dialect] = prepared
         return prepared
@@ -66,6 +66,26 @@ class BulkInsert:
             return insert(self.table)
         dialect_insert = postgresql.insert if dialect.name == "postgresql" else sqlite.insert
         return dialect_insert(self.table).on_conflict_do_nothing(index_elements=self.unless_key)
+
+
+def _processor(column_type: TypeEngine[Any], dialect: Dialect) -> Processor:
+    """The type's bind processor; for SQLite's date-times one that writes the same text with
+    `isoformat` (SQLAlchemy's formats each of the seven fields with `%`, ~2 µs a value)."""
+    impl = column_type.dialect_impl(dialect)
+    processor = impl.bind_processor(dialect)
+    if not isinstance(impl, sqlite.DATETIME) or impl._storage_format != _SQLITE_DEFAULT_FORMAT:
+        return processor
+    general = processor
+
+    def process(value: Any) -> Any:
+        if type(value) is datetime:
+            return value.replace(tzinfo=None).isoformat(" ", "microseconds")
+        return general(value) if general else value
+
+    return process
+
+
+_SQLITE_DEFAULT_FORMAT = sqlite.DATETIME._storage_format
 
 
 def _parameters(prepared: _Prepared, rows: Sequence[Mapping[str, Any]]) -> list[Any]:

@@ -31,7 +31,6 @@ __all__ = ["MILESTONE_NAMESPACE", "Entry", "SourceEvent", "derive", "entries_for
 
 MILESTONE_NAMESPACE = uuid.UUID("6f0b7a56-2b1e-5a8e-9a53-57a1c4f3e0d1")
 KIND_RANK = {"event": 0, "milestone": 1, "alert": 2}
-TIME_FORMAT = "%Y-%m-%dT%H:%M:%S.%f"
 
 
 @dataclass(frozen=True)
@@ -54,10 +53,15 @@ class Entry:
         """Computed once per entry: sorting, publishing and storing each ask for it."""
         s = self.source
         return (
-            f"{s.occurred_at.strftime(TIME_FORMAT)}|{s.recorded.strftime(TIME_FORMAT)}"
+            f"{_sortable(s.occurred_at)}|{_sortable(s.recorded)}"
             f"|{SERVICE_RANK[s.service]}|{s.stream_version:010d}|{KIND_RANK[self.kind]}"
             f"|{self.rule_row:03d}|{self.id}"
         )
+
+
+def _sortable(moment: datetime) -> str:
+    """A time as the sort key writes it: YYYY-MM-DDTHH:MM:SS.ffffff, its zone left out."""
+    return moment.replace(tzinfo=None).isoformat(timespec="microseconds")
 
 
 # Titles name only non-personal facts; progress cannot read sealed fields anyway.

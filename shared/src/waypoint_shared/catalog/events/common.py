@@ -57,7 +57,7 @@ class EventType:
     version: int
     schema: type[Schema]
 
-    @property
+    @cached_property
     def type(self) -> str:
         return f"waypoint.{self.service}.{self.name}.v{self.version}"
 
