@@ -188,6 +188,9 @@ def _add_safety_headers(response: Response) -> Response:
 
 
 def _require_json_body() -> None:
+    """A write's body must be JSON; a method the path does not take is answered 405 first."""
+    if request.routing_exception is not None:
+        return
     writing = request.method in WRITE_METHODS and request.path.startswith("/v1/")
     if writing and request.mimetype not in JSON_TYPES:
         raise Problem(
