@@ -1,7 +1,9 @@
 """Schemathesis against each service's OpenAPI document, with a token holding every scope, and
 its four standard conformance checks: no server error, and no status, media type or body that
 the document does not declare; plus every error as problem+json (a FHIR OperationOutcome under
-/fhir). Bounded and derandomized, so a failure reproduces."""
+/fhir). Bounded and derandomized, so a failure reproduces. In process, with seeded resources and
+stale `If-Match` versions so requests reach the rules; every other check of Schemathesis runs
+from its command line against the running suite (test_schemathesis_cli.py)."""
 
 from __future__ import annotations
 
