@@ -20,7 +20,7 @@ class InvalidRequest(Exception):
 
 
 class IntakeIncomplete(Exception):
-    """Completion was asked for while requirements are missing (422)."""
+    """Completion was asked for while requirements are missing (409: the record's state)."""
 
     def __init__(self, missing: list[str]):
         super().__init__(", ".join(missing))

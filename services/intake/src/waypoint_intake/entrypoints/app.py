@@ -75,8 +75,8 @@ SPEC = service.ServiceSpec[Container](
         ),
         ErrorMapping(
             IntakeIncomplete,
-            422,
-            UNPROCESSABLE,
+            409,
+            "Conflict",
             lambda e: f"Intake cannot be completed yet; missing: {', '.join(e.missing)}.",
             lambda e: {"missing": e.missing},
         ),

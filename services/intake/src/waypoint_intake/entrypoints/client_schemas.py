@@ -6,6 +6,7 @@ from typing import Any
 import langcodes
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
+from waypoint_intake.entrypoints.language_tags import LANGUAGE_TAG_PATTERN, matches_language_tag
 from waypoint_shared.catalog import MODALITIES
 from waypoint_shared.catalog.events.common import ROLES
 from waypoint_shared.catalog.events.intake import (
@@ -27,7 +28,9 @@ def is_language_tag(value: str) -> bool:
 
 
 def _check_language_tag(value: str) -> None:
-    if not is_language_tag(value):
+    """A new tag is registered and written as the document's pattern states; records kept
+    before that rule are still read and exported (`is_language_tag`)."""
+    if not (matches_language_tag(value) and is_language_tag(value)):
         raise ValidationError("Not a BCP 47 language tag (such as en, de or pt-BR).")
 
 
@@ -35,7 +38,11 @@ def language_tag(**kwargs: Any) -> fields.String:
     """A language as a BCP 47 tag (RFC 5646), as FHIR exports it (`urn:ietf:bcp:47`)."""
     return fields.String(
         validate=[validate.Length(min=2, max=35), _check_language_tag],
-        metadata={"description": "a BCP 47 language tag, such as en, de or pt-BR"},
+        metadata={
+            "description": "a BCP 47 language tag, such as en, de or pt-BR: a registered "
+            "language, optionally a registered script and region, in canonical case",
+            "pattern": LANGUAGE_TAG_PATTERN,
+        },
         **kwargs,
     )
 

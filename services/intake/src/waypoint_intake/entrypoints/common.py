@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from flask_smorest import Blueprint
+from marshmallow import Schema
 
 from waypoint_intake.bootstrap import Container
 from waypoint_intake.domain.client import Client
@@ -43,6 +44,13 @@ def documents_problems(blp: Blueprint, *statuses: int) -> Callable[[F], F]:
         return view
 
     return decorate
+
+
+def states_body(blp: Blueprint, schema: Schema, **keywords: Any) -> Callable[[F], F]:
+    """Document a view's JSON body as its schema's fields plus what holds across them and no
+    field can state (`minProperties`, `oneOf`), for the rules the view enforces on the whole."""
+    body = {"allOf": [schema], **keywords}
+    return blp.doc(requestBody={"content": {"application/json": {"schema": body}}})
 
 
 def container() -> Container:
