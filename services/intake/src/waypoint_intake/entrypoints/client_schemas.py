@@ -47,6 +47,19 @@ def language_tag(**kwargs: Any) -> fields.String:
     )
 
 
+class WholeNumber(fields.Integer):
+    """A JSON integer, as JSON Schema reads one: `3` or `3.0` (kept as 3); never `3.5`, `"3"`
+    or a boolean."""
+
+    def __init__(self, **kwargs: Any):
+        super().__init__(strict=True, **kwargs)
+
+    def _validated(self, value: Any) -> int:
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)
+        return super()._validated(value)
+
+
 def stored_date(description: str) -> fields.String:
     """A date in an answer: an ISO `YYYY-MM-DD` string as the events keep it, or null."""
     return fields.String(allow_none=True, metadata={"format": "date", "description": description})

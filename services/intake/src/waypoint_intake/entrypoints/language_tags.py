@@ -34,7 +34,7 @@ def _by_first_letter(alternatives: list[str]) -> str:
 def _pattern() -> str:
     alternatives = _alternatives()
     languages = [a for a in alternatives if re.fullmatch(LOWER, a) and _width(a) in (2, 3)]
-    regions = [a for a in alternatives if re.fullmatch(UPPER_OR_DIGIT, a)]
+    regions = [a for a in alternatives if re.fullmatch(UPPER_OR_DIGIT, a) and _width(a) < 4]
     scripts = sorted(s for s in ALL_SCRIPTS if re.fullmatch(r"[A-Z][a-z]{3}", s))
     return (
         f"^(?:{_by_first_letter(languages)})"
@@ -48,5 +48,6 @@ _LANGUAGE_TAG = re.compile(LANGUAGE_TAG_PATTERN)
 
 
 def matches_language_tag(value: str) -> bool:
-    """Whether the value matches the documented pattern, as a JSON Schema validator reads it."""
-    return _LANGUAGE_TAG.search(value) is not None
+    """Whether the value matches the documented pattern as ECMA-262 reads it (the regular
+    expressions of JSON Schema): `$` is the end of the value, so `"en\\n"` does not match."""
+    return _LANGUAGE_TAG.fullmatch(value) is not None

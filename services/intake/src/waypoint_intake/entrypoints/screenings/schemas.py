@@ -5,7 +5,7 @@ from typing import Any
 from marshmallow import Schema, fields, validate
 
 from waypoint_intake.domain.screening import INSTRUMENTS, ITEM_RANGE
-from waypoint_intake.entrypoints.client_schemas import recorded_by, stored_date
+from waypoint_intake.entrypoints.client_schemas import WholeNumber, recorded_by, stored_date
 from waypoint_shared.http.ranges import clinical_date
 
 
@@ -18,7 +18,7 @@ class ScreeningSchema(Schema):
         metadata={"description": "PHQ-9 (9 items) or GAD-7 (7 items)"},
     )
     items = fields.List(
-        fields.Integer(strict=True),
+        WholeNumber(),
         required=True,
         validate=validate.Length(max=20),
         metadata={"description": "each 0 to 3, in the instrument's order"},
