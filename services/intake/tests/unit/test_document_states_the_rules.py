@@ -149,3 +149,47 @@ def test_a_malformed_if_match_on_a_create_is_a_400(intake: Driver) -> None:
 
     assert (therapist.status_code, referral.status_code) == (400, 400)
     assert therapist.mimetype == "application/problem+json"
+
+
+@pytest.mark.parametrize(
+    ("kind", "changes", "stated", "status"),
+    [
+        ("confidentiality", {"limits_acknowledged": False}, False, 422),
+        ("confidentiality", {"limits_acknowledged": True}, True, 200),
+        ("data_sharing", {"scopes": []}, False, 422),
+        ("data_sharing", {"scopes": ["research"]}, True, 200),
+        ("treatment", {"scopes": ["research"]}, False, 422),
+        ("treatment", {}, True, 200),
+    ],
+)
+def test_the_document_states_what_each_kind_of_consent_needs(
+    intake: Driver, kind: str, changes: dict[str, Any], stated: bool, status: int
+) -> None:
+    shapes = body_schema(document(intake), "/v1/clients/{client_id}/consents", "post")["oneOf"]
+    [shape] = [s for s in shapes if s["properties"]["kind"]["const"] == kind]
+    body = {"kind": kind, "document_version": "v1", "signed_by": "A. Client", **changes}
+
+    response = intake.call(
+        "POST",
+        f"/v1/clients/{intake.refer()}/consents",
+        {**body, "signed_at": "2026-01-05T10:00:00Z", "recorded_by": CLINICIAN},
+    )
+
+    assert satisfies(body, shape) == stated
+    assert response.status_code == status
+
+
+def satisfies(body: dict[str, Any], shape: dict[str, Any]) -> bool:
+    """Whether a body meets a consent kind's shape (the keywords the shapes use)."""
+    present = all(name in body for name in shape.get("required", []))
+    for name, rule in shape["properties"].items():
+        value = body.get(name)
+        if value is None:
+            continue
+        if "const" in rule and value != rule["const"]:
+            return False
+        if isinstance(value, list) and not (
+            rule.get("minItems", 0) <= len(value) <= rule.get("maxItems", len(value))
+        ):
+            return False
+    return present
