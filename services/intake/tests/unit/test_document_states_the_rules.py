@@ -11,8 +11,7 @@ import pytest
 from marshmallow import ValidationError
 
 from waypoint_intake.domain.screening import INSTRUMENTS
-from waypoint_intake.entrypoints.client_schemas import language_tag
-from waypoint_intake.entrypoints.language_tags import LANGUAGE_TAG_PATTERN
+from waypoint_intake.entrypoints.client_schemas import LANGUAGE_TAG_PATTERN, language_tag
 
 from .conftest import CLINICIAN, REFERRAL, THERAPIST, Driver
 

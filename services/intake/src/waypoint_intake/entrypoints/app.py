@@ -12,6 +12,7 @@ from waypoint_intake import config
 from waypoint_intake.adapters.indexes import BadCursor, ExternalIdTaken
 from waypoint_intake.bootstrap import Container, bootstrap
 from waypoint_intake.domain.errors import (
+    ContradictsRecord,
     IntakeIncomplete,
     InvalidRequest,
     NotFound,
@@ -65,6 +66,13 @@ SPEC = service.ServiceSpec[Container](
             "Conflict",
             lambda _e: "A client with this external_id was already referred.",
             lambda e: {"client_id": e.client_id, "location": f"/v1/clients/{e.client_id}"},
+        ),
+        ErrorMapping(
+            ContradictsRecord,
+            409,
+            "Conflict",
+            lambda _e: "The request is at odds with what the record holds.",
+            lambda e: {"errors": e.errors},
         ),
         ErrorMapping(
             InvalidRequest,
