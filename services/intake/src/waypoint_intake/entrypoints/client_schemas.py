@@ -5,7 +5,7 @@ from itertools import groupby
 from typing import Any
 
 import langcodes
-from langcodes import ALL_SCRIPTS, VALIDITY
+from langcodes.data_dicts import ALL_SCRIPTS, VALIDITY
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
 from waypoint_shared.catalog import MODALITIES
