@@ -30,6 +30,13 @@ def body_schema(spec: dict[str, Any], path: str, method: str) -> dict[str, Any]:
     return schema
 
 
+def shapes_of(spec: dict[str, Any], path: str, name: str) -> list[dict[str, Any]]:
+    """The shapes a body takes one of, each stated beside a reference to the whole schema."""
+    one_of = body_schema(spec, path, "post")["oneOf"]
+    assert all(s.pop("$ref") == f"#/components/schemas/{name}" for s in one_of)
+    return one_of
+
+
 def component(spec: dict[str, Any], name: str) -> dict[str, Any]:
     return spec["components"]["schemas"][name]  # type: ignore[no-any-return]
 
@@ -83,7 +90,7 @@ def test_every_language_script_and_region_the_pattern_allows_is_registered() -> 
 
 
 def test_the_document_states_each_instruments_item_count_and_scores(intake: Driver) -> None:
-    shapes = body_schema(document(intake), "/v1/clients/{client_id}/screenings", "post")["oneOf"]
+    shapes = shapes_of(document(intake), "/v1/clients/{client_id}/screenings", "Screening")
 
     stated = {
         s["properties"]["instrument"]["const"]: (
@@ -164,7 +171,7 @@ def test_a_malformed_if_match_on_a_create_is_a_400(intake: Driver) -> None:
 def test_the_document_states_what_each_kind_of_consent_needs(
     intake: Driver, kind: str, changes: dict[str, Any], stated: bool, status: int
 ) -> None:
-    shapes = body_schema(document(intake), "/v1/clients/{client_id}/consents", "post")["oneOf"]
+    shapes = shapes_of(document(intake), "/v1/clients/{client_id}/consents", "ConsentGrant")
     [shape] = [s for s in shapes if s["properties"]["kind"]["const"] == kind]
     body = {"kind": kind, "document_version": "v1", "signed_by": "A. Client", **changes}
 
@@ -192,3 +199,27 @@ def satisfies(body: dict[str, Any], shape: dict[str, Any]) -> bool:
         ):
             return False
     return present
+
+
+def test_a_request_the_rules_refuse_is_that_refusal_even_with_a_stale_if_match(
+    intake: Driver,
+) -> None:
+    client_id = intake.refer()
+    therapist_id = intake.register()
+    consent = {"kind": "treatment", "document_version": "v1", "signed_by": "A. Client"}
+    body = {**consent, "scopes": ["research"], "signed_at": "2026-01-05T10:00:00Z"}
+    stale = {"If-Match": '"7"'}
+
+    refused = intake.call(
+        "POST", f"/v1/clients/{client_id}/consents", {**body, "recorded_by": CLINICIAN}, **stale
+    )
+    fine = intake.call(
+        "PATCH",
+        f"/v1/therapists/{therapist_id}",
+        {"capacity": 3, "recorded_by": CLINICIAN},
+        **stale,
+    )
+
+    assert (refused.status_code, list(refused.get_json()["errors"])) == (422, ["scopes"])
+    assert fine.status_code == 412  # a request the rules accept still meets its precondition
+    assert len(intake.stored_events(client_id)) == 1

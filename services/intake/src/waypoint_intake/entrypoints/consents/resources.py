@@ -23,7 +23,7 @@ REVOCATION = (
 
 
 @client_route(blp, "/<uuid:client_id>/consents", ConsentGrantSchema())
-@states_body(blp, ConsentGrantSchema(), oneOf=kind_shapes())
+@states_body(blp, ConsentGrantSchema(), kind_shapes())
 def grant_consent(consent: dict[str, Any], client_id: Any) -> Response:
     """Grant a consent (treatment, confidentiality or data sharing)"""
     acting = consent.pop("recorded_by")

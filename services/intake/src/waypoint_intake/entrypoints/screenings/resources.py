@@ -23,7 +23,7 @@ blp = Blueprint("screenings", __name__, url_prefix="/v1/clients", description="S
 
 
 @client_route(blp, "/<uuid:client_id>/screenings", ScreeningSchema(), answer=ScreeningResultSchema)
-@states_body(blp, ScreeningSchema(), oneOf=instrument_shapes())
+@states_body(blp, ScreeningSchema(), instrument_shapes())
 def record_screening(screening: dict[str, Any], client_id: Any) -> Response:
     """Record a screening; answers its total, severity and (PHQ-9) risk flag"""
 
