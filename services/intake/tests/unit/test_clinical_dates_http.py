@@ -1,6 +1,7 @@
 """Over HTTP: a referral, a screening and a discharge each carry their clinical date (default
-today, UTC), the bounds answer 422 naming the field, discharge takes a structured ending reason,
-and the client resource, the stored v2 events and the FHIR EpisodeOfCare show them."""
+today, UTC), the bounds answer 422 naming the field (409 when the bound is the record's referral
+day), discharge takes a structured ending reason, and the client resource, the stored v2 events
+and the FHIR EpisodeOfCare show them."""
 
 from __future__ import annotations
 
@@ -22,8 +23,8 @@ def iso(day: date) -> str:
     return day.isoformat()
 
 
-def refused_field(response: Any) -> list[str]:
-    assert response.status_code == 422, response.get_json()
+def refused_field(response: Any, status: int = 422) -> list[str]:
+    assert response.status_code == status, response.get_json()
     assert response.mimetype == "application/problem+json"
     return list(response.get_json()["errors"])
 
@@ -77,7 +78,7 @@ def screening(administered_on: date | None) -> dict[str, Any]:
     ("administered_on", "status"),
     [
         (SIX_WEEKS_AGO, 200),  # the referral day
-        (SIX_WEEKS_AGO - DAY, 422),  # the day before the referral
+        (SIX_WEEKS_AGO - DAY, 409),  # the day before the referral: the record's state
         (TODAY + DAY, 200),  # one day ahead of UTC
         (TODAY + 2 * DAY, 422),  # two days ahead
     ],
@@ -91,8 +92,8 @@ def test_a_screening_is_dated_from_the_referral_to_one_day_after_today(
         "POST", f"/v1/clients/{client_id}/screenings", screening(administered_on)
     )
 
-    if status == 422:
-        assert refused_field(response) == ["administered_on"]
+    if status != 200:
+        assert refused_field(response, status) == ["administered_on"]
         return
     assert response.status_code == 200, response.get_json()
     assert response.get_json()["administered_on"] == iso(administered_on)
@@ -114,7 +115,7 @@ def test_an_undated_screening_is_dated_today_and_published_as_v2(intake: Driver)
     ("discharged_on", "status"),
     [
         (SIX_WEEKS_AGO, 200),
-        (SIX_WEEKS_AGO - DAY, 422),
+        (SIX_WEEKS_AGO - DAY, 409),
         (TODAY + DAY, 200),
         (TODAY + 2 * DAY, 422),
     ],
@@ -130,8 +131,8 @@ def test_a_discharge_is_dated_from_the_referral_to_one_day_after_today(
         {**ENDING, "discharged_on": iso(discharged_on)},
     )
 
-    if status == 422:
-        assert refused_field(response) == ["discharged_on"]
+    if status != 200:
+        assert refused_field(response, status) == ["discharged_on"]
         return
     assert response.status_code == 200, response.get_json()
     assert response.get_json()["discharged_on"] == iso(discharged_on)
@@ -210,3 +211,15 @@ def test_a_screenings_observations_are_effective_on_the_day_it_was_administered(
     body = intake.get("/fhir/Observation", patient=client_id).get_json()
 
     assert {e["resource"]["effectiveDateTime"] for e in body["entry"]} == {iso(SIX_WEEKS_AGO + DAY)}
+
+
+def test_a_corrected_birth_date_after_the_referral_is_a_409_naming_date_of_birth(
+    intake: Driver,
+) -> None:
+    client_id = intake.refer(referred_on=iso(SIX_WEEKS_AGO), date_of_birth="1992-06-30")
+    correction = {"date_of_birth": iso(SIX_WEEKS_AGO + DAY), "recorded_by": CLINICIAN}
+
+    response = intake.call("PATCH", f"/v1/clients/{client_id}", correction)
+
+    assert refused_field(response, 409) == ["date_of_birth"]
+    assert len(intake.stored_events(client_id)) == 1

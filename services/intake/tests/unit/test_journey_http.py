@@ -180,15 +180,16 @@ def test_a_screening_with_the_wrong_item_count_range_or_instrument_is_a_422(inta
     assert len(intake.stored_events(client_id)) == 1
 
 
-def test_completion_is_refused_with_a_422_listing_every_missing_requirement(intake: Driver) -> None:
+def test_completion_is_refused_with_a_409_listing_every_missing_requirement(intake: Driver) -> None:
     client_id = intake.refer()
 
     response = intake.call(
         "POST", f"/v1/clients/{client_id}/completion", {"recorded_by": CLINICIAN}
     )
 
-    assert response.status_code == 422
+    assert response.status_code == 409  # the record's state, not the request's shape
     assert response.mimetype == "application/problem+json"
+    assert "missing: treatment_consent" in response.get_json()["detail"]
     assert response.get_json()["missing"] == [
         "treatment_consent",
         "confidentiality_consent",

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from waypoint_intake.domain.errors import InvalidRequest
+from waypoint_intake.domain.errors import ContradictsRecord, InvalidRequest
 
 # A screening or discharge may be dated up to a day ahead of UTC (a clinic east of Greenwich).
 AHEAD = timedelta(days=1)
@@ -39,16 +39,20 @@ def check_referral_date(referred_on: date, date_of_birth: date, today: date) -> 
 
 
 def check_birth_date(date_of_birth: date, referred_on: date) -> None:
-    """A corrected date of birth keeps the referral on or after it."""
+    """A corrected date of birth keeps the referral on or after it (else 409: the record's
+    state)."""
     if date_of_birth > referred_on:
-        _refuse("date_of_birth", f"Must not be after the referral ({referred_on.isoformat()}).")
+        message = f"Must not be after the referral ({referred_on.isoformat()})."
+        raise ContradictsRecord({"date_of_birth": [message]})
 
 
 def check_care_date(name: str, day: date, referred_on: date | None, today: date) -> None:
-    """A date in the client's care (a screening, a discharge) lies between the referral day and
-    one day after today; a referral recorded without a date (v1) bounds nothing."""
+    """A date in the client's care (a screening, a discharge) lies between the referral day (else
+    409: the record's state) and one day after today; a referral recorded without a date (v1)
+    bounds nothing."""
     if referred_on is not None and day < referred_on:
-        _refuse(name, f"Must not be before the referral ({referred_on.isoformat()}).")
+        message = f"Must not be before the referral ({referred_on.isoformat()})."
+        raise ContradictsRecord({name: [message]})
     if day > today + AHEAD:
         _refuse(name, "Must not be more than one day after today (UTC).")
 

@@ -19,8 +19,13 @@ class InvalidRequest(Exception):
         self.errors = errors
 
 
+class ContradictsRecord(InvalidRequest):
+    """A request whose values are at odds with what the record already holds, such as a
+    screening dated before the referral (409: the record's state), with messages by field."""
+
+
 class IntakeIncomplete(Exception):
-    """Completion was asked for while requirements are missing (422)."""
+    """Completion was asked for while requirements are missing (409: the record's state)."""
 
     def __init__(self, missing: list[str]):
         super().__init__(", ".join(missing))

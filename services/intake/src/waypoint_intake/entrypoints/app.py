@@ -12,6 +12,7 @@ from waypoint_intake import config
 from waypoint_intake.adapters.indexes import BadCursor, ExternalIdTaken
 from waypoint_intake.bootstrap import Container, bootstrap
 from waypoint_intake.domain.errors import (
+    ContradictsRecord,
     IntakeIncomplete,
     InvalidRequest,
     NotFound,
@@ -67,6 +68,13 @@ SPEC = service.ServiceSpec[Container](
             lambda e: {"client_id": e.client_id, "location": f"/v1/clients/{e.client_id}"},
         ),
         ErrorMapping(
+            ContradictsRecord,
+            409,
+            "Conflict",
+            lambda _e: "The request is at odds with what the record holds.",
+            lambda e: {"errors": e.errors},
+        ),
+        ErrorMapping(
             InvalidRequest,
             422,
             UNPROCESSABLE,
@@ -75,8 +83,8 @@ SPEC = service.ServiceSpec[Container](
         ),
         ErrorMapping(
             IntakeIncomplete,
-            422,
-            UNPROCESSABLE,
+            409,
+            "Conflict",
             lambda e: f"Intake cannot be completed yet; missing: {', '.join(e.missing)}.",
             lambda e: {"missing": e.missing},
         ),

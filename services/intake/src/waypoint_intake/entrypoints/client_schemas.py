@@ -1,9 +1,11 @@
 """Request and response schemas shared by the client resources."""
 
 import re
+from itertools import groupby
 from typing import Any
 
 import langcodes
+from langcodes.data_dicts import ALL_SCRIPTS, VALIDITY
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
 from waypoint_shared.catalog import MODALITIES
@@ -21,13 +23,61 @@ TEXT = validate.Length(min=1, max=4000)
 LANGUAGE_FORM = re.compile(r"[A-Za-z0-9]{1,8}(?:-[A-Za-z0-9]{1,8})*")  # subtags joined by hyphens
 
 
+# The language tags intake accepts, as one pattern that the OpenAPI document states and the
+# validation applies: a registered primary language subtag, then optionally a registered script
+# and a registered region, each in its canonical case (`en`, `pt-BR`, `sr-Latn`, `zh-Hant-TW`).
+# The subtags are those of the IANA registry as `langcodes` ships it, so the pattern changes only
+# with that package's data.
+_LANGUAGE = r"(?:[a-z]|\[[a-z]-[a-z]\])+"  # letters and ranges such as `aa[a-i]`
+_REGION = r"(?:[A-Z0-9]|\[[A-Z0-9]-[A-Z0-9]\])+"
+
+
+def _registered_subtags() -> list[str]:
+    """The registered subtags, as the alternatives of langcodes' validity pattern."""
+    return VALIDITY.pattern.removeprefix("^(").removesuffix(")$").split("|")
+
+
+def _width(alternative: str) -> int:
+    return len(re.sub(r"\[.-.\]", "x", alternative))
+
+
+def _by_first_letter(alternatives: list[str]) -> str:
+    """`a(?:a|b[a-j])|b(?:…)`: the same alternatives, shorter written."""
+    groups = groupby(sorted(alternatives), key=lambda a: a[0])
+    return "|".join(f"{first}(?:{'|'.join(a[1:] for a in group)})" for first, group in groups)
+
+
+def _language_tag_pattern() -> str:
+    alternatives = _registered_subtags()
+    languages = [a for a in alternatives if re.fullmatch(_LANGUAGE, a) and _width(a) in (2, 3)]
+    regions = [a for a in alternatives if re.fullmatch(_REGION, a) and _width(a) < 4]
+    scripts = sorted(s for s in ALL_SCRIPTS if re.fullmatch(r"[A-Z][a-z]{3}", s))
+    return (
+        f"^(?:{_by_first_letter(languages)})"
+        f"(?:-(?:{'|'.join(scripts)}))?"
+        f"(?:-(?:{'|'.join(regions)}))?$"
+    )
+
+
+LANGUAGE_TAG_PATTERN = _language_tag_pattern()
+_LANGUAGE_TAG = re.compile(LANGUAGE_TAG_PATTERN)
+
+
+def matches_language_tag(value: str) -> bool:
+    """Whether the value matches the documented pattern as ECMA-262 reads it (the regular
+    expressions of JSON Schema): `$` is the end of the value, so `"en\\n"` does not match."""
+    return _LANGUAGE_TAG.fullmatch(value) is not None
+
+
 def is_language_tag(value: str) -> bool:
     """A BCP 47 language tag whose subtags are registered: `en`, `de`, `pt-BR`, `zh-Hant-TW`."""
     return bool(LANGUAGE_FORM.fullmatch(value)) and langcodes.tag_is_valid(value)
 
 
 def _check_language_tag(value: str) -> None:
-    if not is_language_tag(value):
+    """A new tag is registered and written as the document's pattern states; records kept
+    before that rule are still read and exported (`is_language_tag`)."""
+    if not (matches_language_tag(value) and is_language_tag(value)):
         raise ValidationError("Not a BCP 47 language tag (such as en, de or pt-BR).")
 
 
@@ -35,9 +85,26 @@ def language_tag(**kwargs: Any) -> fields.String:
     """A language as a BCP 47 tag (RFC 5646), as FHIR exports it (`urn:ietf:bcp:47`)."""
     return fields.String(
         validate=[validate.Length(min=2, max=35), _check_language_tag],
-        metadata={"description": "a BCP 47 language tag, such as en, de or pt-BR"},
+        metadata={
+            "description": "a BCP 47 language tag, such as en, de or pt-BR: a registered "
+            "language, optionally a registered script and region, in canonical case",
+            "pattern": LANGUAGE_TAG_PATTERN,
+        },
         **kwargs,
     )
+
+
+class WholeNumber(fields.Integer):
+    """A JSON integer, as JSON Schema reads one: `3` or `3.0` (kept as 3); never `3.5`, `"3"`
+    or a boolean."""
+
+    def __init__(self, **kwargs: Any):
+        super().__init__(strict=True, **kwargs)
+
+    def _validated(self, value: Any) -> int:
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)
+        return super()._validated(value)
 
 
 def stored_date(description: str) -> fields.String:

@@ -6,7 +6,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+from apispec.ext.marshmallow import resolver
 from flask_smorest import Blueprint
+from marshmallow import Schema
 
 from waypoint_intake.bootstrap import Container
 from waypoint_intake.domain.client import Client
@@ -43,6 +45,20 @@ def documents_problems(blp: Blueprint, *statuses: int) -> Callable[[F], F]:
         return view
 
     return decorate
+
+
+def states_body(
+    blp: Blueprint, schema: Schema, one_of: list[dict[str, Any]] | None = None, **keywords: Any
+) -> Callable[[F], F]:
+    """Document a view's JSON body as its schema's fields plus what holds across them and no
+    field can state, for the rules the view enforces on the whole: keywords such as
+    `minProperties`, and `one_of`, the shapes of which the body takes one. Each shape is stated
+    beside a reference to the schema, so a generated client's body stays the schema's model."""
+    reference = {"$ref": f"#/components/schemas/{resolver(type(schema))}"}
+    body: dict[str, Any] = {"allOf": [schema], **keywords}
+    if one_of:
+        body["oneOf"] = [{**reference, **shape} for shape in one_of]
+    return blp.doc(requestBody={"content": {"application/json": {"schema": body}}})
 
 
 def container() -> Container:

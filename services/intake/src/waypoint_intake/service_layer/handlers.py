@@ -157,13 +157,16 @@ def complete_intake(intake: Intake, conn: Connection, cmd: ClientCommand) -> Cli
 
 
 def change_client(intake: Intake, conn: Connection, cmd: ClientCommand, decide: Decision) -> Client:
-    """Load the client, let it decide, record what it decided at the version it was read."""
+    """Load the client, let it decide, record what it decided at the version it was read.
+
+    If-Match is weighed after the decision: a request the rules refuse is answered that refusal
+    whatever version it names, as RFC 9110 (13.2.1) has a server ignore preconditions then."""
     client = load_client(intake, conn, cmd.tenant_id, cmd.client_id)
+    new_events = decide(client)
     if cmd.expected_version not in (None, client.version):
         raise ConcurrencyConflict(
             cmd.tenant_id, cmd.client_id, cmd.expected_version, client.version
         )
-    new_events = decide(client)
     if new_events:
         stream = cmd.client_id
         append = Append(cmd.tenant_id, stream, stream, client.version, new_events, cmd.metadata)

@@ -58,9 +58,10 @@ def update_therapist(
     expected_version: int | None = None,
 ) -> Therapist:
     therapist = load_therapist(intake, conn, tenant_id, therapist_id)
+    changes = therapist.update(updates)  # a refusal first, whatever If-Match names (RFC 9110)
     if expected_version not in (None, therapist.version):
         raise ConcurrencyConflict(tenant_id, therapist_id, expected_version, therapist.version)
-    _record(intake, conn, tenant_id, therapist, therapist.update(updates), metadata)
+    _record(intake, conn, tenant_id, therapist, changes, metadata)
     return therapist
 
 

@@ -23,13 +23,19 @@ from waypoint_intake.entrypoints.common import (
     client_body,
     container,
     documents_problems,
+    states_body,
 )
 from waypoint_intake.service_layer import handlers, queries
 from waypoint_shared.db.database import read
 from waypoint_shared.eventstore.repository import event_name
 from waypoint_shared.http import audit
 from waypoint_shared.http.auth import principal, requires
-from waypoint_shared.http.idempotency import Reply, execute, written
+from waypoint_shared.http.idempotency import (
+    Reply,
+    execute,
+    expected_version_from_if_match,
+    written,
+)
 from waypoint_shared.runtime import request_metadata
 
 blp = Blueprint("clients", __name__, url_prefix="/v1/clients", description="Client records")
@@ -43,6 +49,7 @@ blp = Blueprint("clients", __name__, url_prefix="/v1/clients", description="Clie
 def refer_client(referral: dict[str, Any]) -> Response:
     """Refer a client"""
     app = container()
+    expected_version_from_if_match()  # nothing to match yet, but a malformed one is a 400
     acting = referral.pop("recorded_by", None)
     details = {**referral, "date_of_birth": referral["date_of_birth"].isoformat()}
     tenant, metadata = principal().tenant, request_metadata(acting=acting)
@@ -88,6 +95,7 @@ def get_client(query: dict[str, Any], client_id: Any) -> Response:
 
 
 @client_route(blp, "/<uuid:client_id>", correction(), method="PATCH")
+@states_body(blp, correction(), minProperties=2)  # recorded_by and a detail to correct
 def correct_client(corrections: dict[str, Any], client_id: Any) -> Response:
     """Correct a client's details (the history keeps the values before)"""
     acting = corrections.pop("recorded_by")

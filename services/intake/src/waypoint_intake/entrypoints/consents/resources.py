@@ -8,7 +8,12 @@ from flask import Response
 from flask_smorest import Blueprint
 
 from waypoint_intake.entrypoints.clients.commands import change_client, client_route
-from waypoint_intake.entrypoints.consents.schemas import ConsentGrantSchema, RevocationSchema
+from waypoint_intake.entrypoints.common import states_body
+from waypoint_intake.entrypoints.consents.schemas import (
+    ConsentGrantSchema,
+    RevocationSchema,
+    kind_shapes,
+)
 from waypoint_intake.service_layer import handlers
 
 blp = Blueprint("consents", __name__, url_prefix="/v1/clients", description="Consents")
@@ -18,6 +23,7 @@ REVOCATION = (
 
 
 @client_route(blp, "/<uuid:client_id>/consents", ConsentGrantSchema())
+@states_body(blp, ConsentGrantSchema(), kind_shapes())
 def grant_consent(consent: dict[str, Any], client_id: Any) -> Response:
     """Grant a consent (treatment, confidentiality or data sharing)"""
     acting = consent.pop("recorded_by")

@@ -1,5 +1,7 @@
 """Request schemas of the consents resource."""
 
+from typing import Any
+
 from marshmallow import Schema, fields, validate
 
 from waypoint_intake.entrypoints.client_schemas import recorded_by
@@ -26,6 +28,30 @@ class ConsentGrantSchema(Schema):
         metadata={"description": "what may be shared (data_sharing only; at least one)"},
     )
     recorded_by = recorded_by()
+
+
+NO_SCOPES = {"scopes": {"maxItems": 0}}
+
+
+def kind_shapes() -> list[dict[str, Any]]:
+    """What each kind of consent needs, as the OpenAPI document states it (`oneOf`): what the
+    record refuses with 422 (confidentiality acknowledges its limits; only data sharing, and
+    always, names scopes)."""
+    return [
+        {"properties": {"kind": {"const": "treatment"}, **NO_SCOPES}},
+        {
+            "properties": {
+                "kind": {"const": "confidentiality"},
+                "limits_acknowledged": {"const": True},
+                **NO_SCOPES,
+            },
+            "required": ["limits_acknowledged"],
+        },
+        {
+            "properties": {"kind": {"const": "data_sharing"}, "scopes": {"minItems": 1}},
+            "required": ["scopes"],
+        },
+    ]
 
 
 class RevocationSchema(Schema):

@@ -16,7 +16,7 @@ blp = Blueprint("lifecycle", __name__, url_prefix="/v1/clients", description="Co
 
 @client_route(blp, "/<uuid:client_id>/completion", CompletionSchema())
 def complete_intake(completion: dict[str, Any], client_id: Any) -> Response:
-    """Complete intake (422 listing every missing requirement until all hold)"""
+    """Complete intake (409 listing every missing requirement until all hold)"""
     return change_client(client_id, completion["recorded_by"], handlers.complete_intake)
 
 

@@ -9,7 +9,12 @@ from flask_smorest import Blueprint
 from sqlalchemy import Connection
 
 from waypoint_intake.entrypoints.clients.commands import client_route, on_client
-from waypoint_intake.entrypoints.screenings.schemas import ScreeningResultSchema, ScreeningSchema
+from waypoint_intake.entrypoints.common import states_body
+from waypoint_intake.entrypoints.screenings.schemas import (
+    ScreeningResultSchema,
+    ScreeningSchema,
+    instrument_shapes,
+)
 from waypoint_intake.service_layer import handlers
 from waypoint_intake.service_layer.handlers import ClientCommand, Intake
 from waypoint_shared.http.idempotency import Reply, written
@@ -18,6 +23,7 @@ blp = Blueprint("screenings", __name__, url_prefix="/v1/clients", description="S
 
 
 @client_route(blp, "/<uuid:client_id>/screenings", ScreeningSchema(), answer=ScreeningResultSchema)
+@states_body(blp, ScreeningSchema(), instrument_shapes())
 def record_screening(screening: dict[str, Any], client_id: Any) -> Response:
     """Record a screening; answers its total, severity and (PHQ-9) risk flag"""
 

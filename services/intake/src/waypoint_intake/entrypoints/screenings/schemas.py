@@ -1,8 +1,11 @@
 """Request and response schemas of the screenings resource."""
 
+from typing import Any
+
 from marshmallow import Schema, fields, validate
 
-from waypoint_intake.entrypoints.client_schemas import recorded_by, stored_date
+from waypoint_intake.domain.screening import INSTRUMENTS, ITEM_RANGE
+from waypoint_intake.entrypoints.client_schemas import WholeNumber, recorded_by, stored_date
 from waypoint_shared.http.ranges import clinical_date
 
 
@@ -15,7 +18,7 @@ class ScreeningSchema(Schema):
         metadata={"description": "PHQ-9 (9 items) or GAD-7 (7 items)"},
     )
     items = fields.List(
-        fields.Integer(strict=True),
+        WholeNumber(),
         required=True,
         validate=validate.Length(max=20),
         metadata={"description": "each 0 to 3, in the instrument's order"},
@@ -27,6 +30,24 @@ class ScreeningSchema(Schema):
         }
     )
     recorded_by = recorded_by()
+
+
+def instrument_shapes() -> list[dict[str, Any]]:
+    """Each instrument with its item count and item scores, as the OpenAPI document states them
+    (`oneOf`): what scoring refuses with 422."""
+    return [
+        {
+            "properties": {
+                "instrument": {"const": measure.name},
+                "items": {
+                    "minItems": measure.item_count,
+                    "maxItems": measure.item_count,
+                    "items": {"minimum": ITEM_RANGE.start, "maximum": ITEM_RANGE.stop - 1},
+                },
+            }
+        }
+        for measure in INSTRUMENTS.values()
+    ]
 
 
 class ScreeningResultSchema(Schema):

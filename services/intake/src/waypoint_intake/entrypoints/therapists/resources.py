@@ -10,7 +10,7 @@ from sqlalchemy import Connection
 
 from waypoint_intake.domain.therapist import Therapist
 from waypoint_intake.entrypoints.clients.commands import read_route
-from waypoint_intake.entrypoints.common import container, documents_problems
+from waypoint_intake.entrypoints.common import container, documents_problems, states_body
 from waypoint_intake.entrypoints.therapists.schemas import (
     PageQuerySchema,
     TherapistPageSchema,
@@ -48,6 +48,7 @@ def therapist_body(therapist: Therapist) -> dict[str, Any]:
 def register_therapist(profile: dict[str, Any]) -> Response:
     """Register a therapist on the roster"""
     app, tenant = container(), principal().tenant
+    expected_version_from_if_match()  # nothing to match yet, but a malformed one is a 400
     metadata = request_metadata(acting=profile.pop("recorded_by"))
 
     def work(conn: Connection) -> Reply:
@@ -83,6 +84,7 @@ def get_therapist(therapist_id: Any) -> Response:
 @blp.arguments(therapist_update())
 @blp.response(200, TherapistSchema)
 @documents_problems(blp, 404, 409, 412, 422)
+@states_body(blp, therapist_update(), minProperties=2)  # recorded_by and a field to change
 @requires("intake:write")
 def update_therapist(updates: dict[str, Any], therapist_id: Any) -> Response:
     """Update a therapist's profile, capacity or whether they accept clients"""

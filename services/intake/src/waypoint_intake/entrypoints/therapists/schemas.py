@@ -7,6 +7,7 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 from waypoint_intake.entrypoints.client_schemas import (
     NAME,
     PageQuerySchema,
+    WholeNumber,
     language_tag,
     recorded_by,
 )
@@ -34,9 +35,8 @@ class ProfileSchema(Schema):
         load_default=list,
     )
     accepting_clients = fields.Boolean(load_default=True)
-    capacity = fields.Integer(
+    capacity = WholeNumber(
         required=True,
-        strict=True,
         validate=validate.Range(min=0, max=500),
         metadata={"description": "how many clients at once"},
     )
