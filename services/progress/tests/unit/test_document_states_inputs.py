@@ -113,3 +113,22 @@ def test_the_document_states_the_receiver_urls_accepted(
     body = {"url": url, "event_types": ["session_recorded"]}
     assert validator(client, "SubscriptionRequest").is_valid(body) is valid
     assert accepted(SubscriptionRequestSchema(), body) is valid
+
+
+REASONS = [
+    ("words", "Scores were swapped", True),
+    ("words after a space", " Scores were swapped", True),
+    ("spaces", "   ", False),
+    ("a line break", "\n", False),
+    ("an ideographic space", "\u3000", False),
+    ("a file separator", "\x1c", False),
+]
+
+
+@pytest.mark.parametrize(("reason", "valid"), [r[1:] for r in REASONS], ids=[r[0] for r in REASONS])
+def test_the_document_states_that_a_reason_is_not_blank(
+    client: FlaskClient, reason: str, valid: bool
+) -> None:
+    amendment = {"measures": [], "reason": reason}
+    assert validator(client, "Amendment").is_valid(amendment) is valid
+    assert accepted(AmendmentSchema(), amendment) is valid

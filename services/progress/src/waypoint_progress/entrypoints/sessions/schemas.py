@@ -19,6 +19,9 @@ from waypoint_progress.domain import scoring, sessions
 from waypoint_shared.http.ranges import clinical_date, query_time
 
 INSTRUMENT = validate.OneOf(tuple(scoring.INSTRUMENTS))
+# Some character other than whitespace (Python's, named one by one: JSON Schema's \s differs).
+_WHITESPACE = r"\t-\r\x1c-\x20\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+NOT_BLANK = rf"^[\s\S]*[^{_WHITESPACE}]"
 
 
 def item_shape(instrument: scoring.Instrument) -> dict[str, Any]:
@@ -91,7 +94,7 @@ def reason_input(what: str) -> fields.String:
         required=True,
         validate=[
             validate.Length(min=1, max=2000),
-            validate.Regexp(r"\S", error="Must not be blank."),
+            validate.Regexp(NOT_BLANK, error="Must not be blank."),
         ],
         metadata={"description": f"Why the session is {what} (personal: sealed at rest)"},
     )
