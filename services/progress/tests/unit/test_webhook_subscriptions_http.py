@@ -169,10 +169,9 @@ def test_subscriptions_are_listed_in_pages(client: FlaskClient) -> None:
     [
         ("If-Match", "is1Whv@2rW", 400),
         ("If-Match", "", 400),
-        ("If-Match", "3", 400),
         ("Idempotency-Key", "short", 422),
     ],
-    ids=["an If-Match not an ETag", "an empty If-Match", "a version unquoted", "a short key"],
+    ids=["an If-Match not an ETag", "an empty If-Match", "a short key"],
 )
 def test_a_malformed_write_header_is_refused_as_the_document_states(
     client: FlaskClient, header: str, value: str, status: int

@@ -7,7 +7,6 @@ one that does not exist.
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from flask import Response, request
@@ -34,7 +33,14 @@ from waypoint_progress.entrypoints.webhooks.schemas import (
 from waypoint_progress.service_layer.webhooks import view
 from waypoint_shared.db.database import read, run_in_transaction
 from waypoint_shared.http.auth import principal, requires
-from waypoint_shared.http.idempotency import HEADER, MAX_KEY_LENGTH, MIN_KEY_LENGTH, Reply, execute
+from waypoint_shared.http.idempotency import (
+    HEADER,
+    MAX_KEY_LENGTH,
+    MIN_KEY_LENGTH,
+    Reply,
+    execute,
+    expected_version_from_if_match,
+)
 from waypoint_shared.http.problems import ErrorMapping, Problem
 from waypoint_shared.http.web import public_url
 
@@ -42,7 +48,6 @@ blp = Blueprint(
     "webhooks", __name__, url_prefix="/v1", description="Signed webhooks of progress events"
 )
 SCOPES = ("webhooks:write", "admin")
-ETAG = re.compile(r'"[0-9]+"')
 SUBSCRIPTION = "/webhook-subscriptions/<uuid:subscription_id>"
 ERRORS = (
     ErrorMapping(SubscriptionNotFound, 404, "Not Found", lambda e: f"No webhook subscription {e}."),
@@ -61,13 +66,11 @@ ERRORS = (
 
 @blp.before_request
 def _well_formed_write_headers() -> None:
-    """The write headers every write declares, in the form the document states: a subscription
-    has no version, so a well-formed If-Match is not compared; a deletion is not replayed."""
+    """The write headers every write declares, refused when unreadable as by every other write:
+    a subscription has no version, so a readable If-Match is not compared."""
     if request.method not in ("POST", "PUT", "PATCH", "DELETE"):
         return
-    if_match = request.headers.get("If-Match")
-    if if_match is not None and not ETAG.fullmatch(if_match):
-        raise Problem(400, "Bad Request", 'If-Match must be an ETag such as "3".')
+    expected_version_from_if_match()  # 400 if unreadable
     key = request.headers.get(HEADER)
     if key is not None and not MIN_KEY_LENGTH <= len(key) <= MAX_KEY_LENGTH:
         message = f"{HEADER} must be {MIN_KEY_LENGTH} to {MAX_KEY_LENGTH} characters (a UUID fits)."
