@@ -160,10 +160,14 @@ def test_a_revision_needs_a_reason_and_carries_before_and_after(
     }
 
 
-def test_a_revision_that_changes_nothing_is_a_422(api: GoalsApi, active_goal: str) -> None:
+def test_a_revision_that_changes_nothing_is_a_409_naming_changes(
+    api: GoalsApi, active_goal: str
+) -> None:
     same = api.patch(active_goal, {"reason": "tidy", "changes": {"priority": "high"}})
 
-    assert same.status_code == 422
+    assert same.status_code == 409
+    assert same.headers["Content-Type"] == "application/problem+json"
+    assert "nothing to revise" in same.get_json()["errors"]["changes"][0]
 
 
 def test_a_step_revision_carries_its_reason_and_changes_the_step(

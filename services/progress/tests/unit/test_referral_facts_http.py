@@ -36,14 +36,14 @@ def referred(app: Flask, journey: type[JourneyEvents], **facts: Any) -> str:
 
 
 @pytest.mark.parametrize("day", ["2025-03-03", "2024-12-31", "1900-01-01"])
-def test_a_session_dated_before_the_referral_is_a_422_naming_date_and_not_stored(
+def test_a_session_dated_before_the_referral_is_a_409_naming_date_and_not_stored(
     app: Flask, client: FlaskClient, journey: type[JourneyEvents], day: str
 ) -> None:
     client_id = referred(app, journey, referred_on="2025-03-04")
 
     response = record(client, client_id, {**SESSION, "date": day})
 
-    assert response.status_code == 422
+    assert response.status_code == 409
     assert response.mimetype == "application/problem+json"
     assert response.get_json()["errors"] == {
         "date": ["Must not be before the client's referral on 2025-03-04."]

@@ -235,14 +235,15 @@ def test_marking_entered_in_error_without_a_reason_is_a_422(
     assert "reason" in response.get_json()["errors"]
 
 
-def test_measures_for_a_session_not_attended_are_refused(
+def test_measures_for_a_session_not_attended_are_a_409_naming_measures(
     client: FlaskClient, referred: str
 ) -> None:
     missed = record(client, referred, {"date": "2025-03-20", "attended": False})
 
     response = amend(client, referred, missed.get_json()["session_id"])
 
-    assert response.status_code == 422
+    assert response.status_code == 409
+    assert response.mimetype == "application/problem+json"
     assert response.get_json()["errors"] == {
         "measures": ["Measures are taken only in a session the client attended."]
     }

@@ -162,3 +162,36 @@ def test_subscriptions_are_listed_in_pages(client: FlaskClient) -> None:
     assert [s["id"] for s in first["items"]] == made[:2]
     rest = client.get(f"{HOOKS}?limit=2&cursor={first['next_cursor']}", headers=WRITER).get_json()
     assert [s["id"] for s in rest["items"]] == made[2:] and rest["next_cursor"] is None
+
+
+@pytest.mark.parametrize(
+    ("header", "value", "status"),
+    [
+        ("If-Match", "is1Whv@2rW", 400),
+        ("If-Match", "", 400),
+        ("Idempotency-Key", "short", 422),
+    ],
+    ids=["an If-Match not an ETag", "an empty If-Match", "a short key"],
+)
+def test_a_malformed_write_header_is_refused_as_the_document_states(
+    client: FlaskClient, header: str, value: str, status: int
+) -> None:
+    subscription = create(client).get_json()["id"]
+    headers = {**WRITER, header: value}
+
+    deleted = client.delete(f"{HOOKS}/{subscription}", headers=headers)
+    rotated = client.post(f"{HOOKS}/{subscription}/secret-rotation", json={}, headers=headers)
+
+    assert (deleted.status_code, rotated.status_code) == (status, status)
+    assert deleted.headers["Content-Type"] == "application/problem+json"
+    assert client.get(f"{HOOKS}/{subscription}", headers=WRITER).status_code == 200
+
+
+def test_a_well_formed_if_match_is_not_compared_a_subscription_has_no_version(
+    client: FlaskClient,
+) -> None:
+    subscription = create(client).get_json()["id"]
+
+    deleted = client.delete(f"{HOOKS}/{subscription}", headers={**WRITER, "If-Match": '"7"'})
+
+    assert deleted.status_code == 204

@@ -16,6 +16,7 @@ from http import HTTPStatus
 from typing import Any
 
 from apispec import APISpec, BasePlugin
+from apispec.ext.marshmallow.common import resolve_schema_cls
 from flask_smorest import Api
 from marshmallow import INCLUDE, Schema, fields
 
@@ -127,6 +128,19 @@ class ProblemResponses(BasePlugin):
         if operation_id in self.operation_ids:
             raise ValueError(f"two operations are named {operation_id!r}; rename one view")
         self.operation_ids.add(operation_id)
+
+
+class SchemaKeywords(BasePlugin):
+    """Adds what a schema states of its object as a whole, beyond its fields, to its component:
+    the JSON Schema keywords in its `Meta.json_schema` (`minProperties`, `oneOf`, `anyOf` …)."""
+
+    def schema_helper(self, name: str, definition: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+        schema = kwargs.get("schema")
+        if schema is None:
+            return {}
+        found = resolve_schema_cls(schema)
+        classes = found if isinstance(found, list) else [found]
+        return {k: v for c in classes for k, v in getattr(c.Meta, "json_schema", {}).items()}
 
 
 def declare_write_headers(operation: dict[str, Any]) -> None:

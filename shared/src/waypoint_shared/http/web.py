@@ -17,7 +17,7 @@ from waypoint_shared.crypto.sealing import CryptoError, UnreadableRecord
 from waypoint_shared.eventstore.store import ConcurrencyConflict
 from waypoint_shared.http.auth import TokenVerifier, install_auth, requires
 from waypoint_shared.http.idempotency import install_idempotency
-from waypoint_shared.http.openapi import ProblemApi, ProblemResponses
+from waypoint_shared.http.openapi import ProblemApi, ProblemResponses, SchemaKeywords
 from waypoint_shared.http.problems import Problem, install_problem_handlers, problem_response
 from waypoint_shared.http.ratelimit import RateLimiter, install_rate_limit
 from waypoint_shared.observability import logs, metrics
@@ -60,7 +60,7 @@ def create_base_app(
             "security": [{"bearer": []}],
         },
     )
-    api = ProblemApi(app, spec_kwargs={"extra_plugins": [ProblemResponses()]})
+    api = ProblemApi(app, spec_kwargs={"extra_plugins": [ProblemResponses(), SchemaKeywords()]})
     # webargs excludes unknown query parameters by default; let each query schema's
     # `Meta.unknown` decide (RAISE under /v1, so a misspelt filter is a 422, not ignored).
     parser = Blueprint.ARGUMENTS_PARSER  # one parser instance, shared by every blueprint

@@ -68,10 +68,10 @@ SPEC = service.ServiceSpec[Container](
         client_not_known_yet("goals", ClientNotKnownYet),
         client_not_eligible(ClientNotEligible),
         ErrorMapping(Refused, 409, "Conflict", lambda e: e.detail, lambda e: e.extra),
-        ErrorMapping(
+        ErrorMapping(  # the goal's (or step's) state: it already has every value sent
             NothingChanged,
-            422,
-            "Unprocessable Content",
+            409,
+            "Conflict",
             lambda _e: NOTHING_CHANGED,
             lambda _e: {"errors": {"changes": [NOTHING_CHANGED]}},
         ),

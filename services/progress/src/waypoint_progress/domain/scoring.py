@@ -90,15 +90,18 @@ def _item_rule(spec: Instrument) -> str:
 def _item_ok(spec: Instrument, value: object) -> bool:
     if isinstance(value, bool) or not isinstance(value, int | float):
         return False
-    if spec.integer and not isinstance(value, int):
+    if spec.integer and not float(value).is_integer():
         return False
-    return 0 <= value <= spec.highest and abs(round(value, 1) - value) < 1e-9
+    return 0 <= value <= spec.highest and round(value, 1) == value  # one decimal, as written
 
 
 def score(
     instrument: str, items: Sequence[float], thresholds: Thresholds, age_group: str | None = None
 ) -> Score:
-    """Total and band of items that passed item_problems, for a client of this age group."""
+    """Total and band of items that passed item_problems, for a client of this age group.
+    Items of a whole-number instrument are kept as integers (2.0 is the number 2)."""
+    if INSTRUMENTS[instrument].integer:
+        items = [int(item) for item in items]
     total = sum(items) if INSTRUMENTS[instrument].integer else round(sum(items), 1)
     return Score(instrument, tuple(items), total, band(instrument, total, thresholds, age_group))
 

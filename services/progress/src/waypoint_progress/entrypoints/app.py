@@ -85,10 +85,10 @@ SPEC = service.ServiceSpec[Container](
         client_not_known_yet("progress", ClientNotKnownYet),
         client_not_eligible(ClientNotEligible),
         ErrorMapping(
-            InvalidSession,
-            422,
-            "Unprocessable Content",
-            lambda _: "The request body or parameters are not valid.",
+            InvalidSession,  # by what is recorded: the referral's date, a session not attended
+            409,
+            "Conflict",
+            lambda _: "The request does not fit what is recorded of the client.",
             lambda e: {"errors": {e.field: e.problems}},
         ),
         *WEBHOOK_ERRORS,

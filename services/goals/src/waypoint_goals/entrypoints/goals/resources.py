@@ -65,7 +65,7 @@ def get_goal(query: dict[str, Any], goal_id: Any) -> Response:
 @blp.route("/goals/<uuid:goal_id>", methods=["PATCH"])
 @blp.arguments(GoalRevisionSchema)
 @blp.response(200, GoalSchema)
-@blp.alt_response(409, description=REFUSED)
+@blp.alt_response(409, description=REFUSED + ", or every value in changes is the current one")
 @blp.alt_response(412, description="If-Match names a version the goal has moved past")
 @requires("goals:write")
 def revise_goal(revision: dict[str, Any], goal_id: Any) -> Response:

@@ -19,6 +19,7 @@ from waypoint_shared.catalog.events.goals import (
     target_direction,
     target_problems,
 )
+from waypoint_shared.catalog.instruments import INSTRUMENTS
 from waypoint_shared.catalog.instruments import NAMES as INSTRUMENT_NAMES
 from waypoint_shared.http.ranges import clinical_date, query_time
 
@@ -58,8 +59,23 @@ def day_it_happened(description: str) -> fields.Date:
     return field
 
 
+def target_shape(name: str) -> dict[str, Any]:
+    """The document's shape of a target on one instrument: its score range and direction."""
+    entry = INSTRUMENTS[name]
+    return {
+        "properties": {
+            "instrument": {"const": name},
+            "score": {"minimum": entry.minimum, "maximum": entry.maximum},
+            "direction": {"const": target_direction(name)},
+        }
+    }
+
+
 class TargetSchema(Schema):
     """A score to reach on an instrument; the direction follows from the instrument."""
+
+    class Meta:
+        json_schema = {"oneOf": [target_shape(name) for name in INSTRUMENT_NAMES]}
 
     instrument = fields.String(required=True, validate=validate.OneOf(INSTRUMENT_NAMES))
     score = fields.Float(
@@ -98,6 +114,9 @@ class ProposalSchema(Schema):
 
 
 class AtLeastOneChange(Schema):
+    class Meta:
+        json_schema = {"minProperties": 1}
+
     @validates_schema
     def _not_empty(self, data: dict[str, Any], **_: Any) -> None:
         if not data:

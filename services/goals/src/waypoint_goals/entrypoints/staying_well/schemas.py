@@ -25,8 +25,13 @@ def texts(minimum: int) -> fields.List[Any]:
     return fields.List(
         fields.String(validate=TEXT),
         required=True,
-        validate=validate.And(validate.Length(min=minimum), TEXTS),
+        validate=[validate.Length(min=minimum), TEXTS],
     )
+
+
+def one_with_role(role: str) -> dict[str, Any]:
+    """The document's rule that the parties include one of this role."""
+    return {"contains": {"properties": {"role": {"const": role}}}}
 
 
 class StayingWellPlanSchema(Schema):
@@ -36,7 +41,11 @@ class StayingWellPlanSchema(Schema):
     agreed_by = fields.List(
         fields.Nested(PartySchema),
         required=True,
-        metadata={"description": "the client and the therapist who agree the plan"},
+        validate=validate.Length(equal=2),
+        metadata={
+            "description": "the client and the therapist who agree the plan",
+            "allOf": [one_with_role("client"), one_with_role("therapist")],
+        },
     )
 
     @validates_schema  # after the fields: only once every party is well formed

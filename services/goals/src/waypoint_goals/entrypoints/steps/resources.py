@@ -88,7 +88,7 @@ def complete_step(body: dict[str, Any], goal_id: Any, step_id: Any) -> Response:
 @blp.route(STEP, methods=["PATCH"])
 @blp.arguments(StepRevisionSchema)
 @blp.response(200, GoalSchema)
-@blp.alt_response(409, description=REFUSED)
+@blp.alt_response(409, description=REFUSED + ", or every value in changes is the current one")
 @blp.alt_response(412, description="If-Match names a version the goal has moved past")
 @requires("goals:write")
 def revise_step(revision: dict[str, Any], goal_id: Any, step_id: Any) -> Response:

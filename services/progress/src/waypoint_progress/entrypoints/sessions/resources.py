@@ -36,10 +36,14 @@ blp = Blueprint("sessions", __name__, url_prefix="/v1", description="Session che
 @blp.arguments(SessionInputSchema)
 @blp.response(201, SessionSchema)
 @blp.alt_response(
+    409,
+    description="A date before the client's referral (errors.date); the client not known yet"
+    " (with Retry-After), discharged or without treatment consent",
+)
+@blp.alt_response(
     422,
     description="Items do not fit the instrument, measures of a session not attended, a date"
-    " more than one day after today (UTC) or before the client's referral, or another invalid"
-    " field",
+    " more than one day after today (UTC), or another invalid field",
 )
 @requires("progress:write")
 def record_session(session: dict[str, Any], client_id: Any) -> Response:
@@ -95,11 +99,11 @@ CORRECTION_ERRORS = (
 @blp.arguments(AmendmentSchema)
 @blp.response(200, SessionSchema)
 @blp.alt_response(404, description=CORRECTION_ERRORS[0][1])
-@blp.alt_response(409, description=CORRECTION_ERRORS[1][1])
 @blp.alt_response(
-    422,
-    description="Items do not fit the instrument, measures of a session not attended, no reason",
+    409,
+    description=CORRECTION_ERRORS[1][1] + "; or measures for a session recorded as not attended",
 )
+@blp.alt_response(422, description="Items do not fit the instrument, no reason")
 @requires("progress:write")
 def amend_session(amendment: dict[str, Any], client_id: Any, session_id: Any) -> Response:
     """Amend a recorded session's measures, saying why (the history keeps both)"""

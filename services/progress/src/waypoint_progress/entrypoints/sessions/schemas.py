@@ -19,11 +19,46 @@ from waypoint_progress.domain import scoring, sessions
 from waypoint_shared.http.ranges import clinical_date, query_time
 
 INSTRUMENT = validate.OneOf(tuple(scoring.INSTRUMENTS))
+# Some character other than whitespace (Python's, named one by one: JSON Schema's \s differs).
+_WHITESPACE = r"\t-\r\x1c-\x20\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+NOT_BLANK = rf"^[\s\S]*[^{_WHITESPACE}]"
+
+
+def item_shape(instrument: scoring.Instrument) -> dict[str, Any]:
+    """The document's shape of one item score of an instrument (scoring's own rule)."""
+    if instrument.integer:
+        return {"type": "integer", "minimum": 0, "maximum": instrument.highest}
+    # Every mark named: `multipleOf: 0.1` is read differently by validators (0.3 / 0.1 in floats).
+    marks = round(instrument.highest * 10)
+    return {"type": "number", "enum": [round(n / 10, 1) for n in range(marks + 1)]}
+
+
+def measure_shape(instrument: scoring.Instrument) -> dict[str, Any]:
+    """The document's shape of a measure on one instrument: its item count and item scores."""
+    items = {"minItems": instrument.items, "maxItems": instrument.items}
+    return {
+        "properties": {
+            "instrument": {"const": instrument.name},
+            "items": {**items, "items": item_shape(instrument)},
+        }
+    }
+
+
+def at_most_once(instrument: str) -> dict[str, Any]:
+    """The document's rule that a session's measures name an instrument at most once."""
+    return {
+        "contains": {"properties": {"instrument": {"const": instrument}}},
+        "minContains": 0,
+        "maxContains": 1,
+    }
 
 
 class MeasureInputSchema(Schema):
+    class Meta:
+        json_schema = {"oneOf": [measure_shape(i) for i in scoring.INSTRUMENTS.values()]}
+
     instrument = fields.String(required=True, validate=INSTRUMENT)
-    # Raw, so that 1.0 is not taken for the whole number 1; the domain says what fits.
+    # Raw: the domain says what fits (1.5 is no whole number; 1.0 is the number 1).
     items = fields.List(fields.Raw(), required=True, validate=validate.Length(max=20))
 
     @validates_schema
@@ -44,8 +79,13 @@ class MeasuresInputSchema(Schema):
 
 
 def measures_input(**options: Any) -> fields.List[Any]:
+    once = {"allOf": [at_most_once(name) for name in scoring.INSTRUMENTS]}
+    metadata = {**options.pop("metadata", {}), **once}
     return fields.List(
-        fields.Nested(MeasureInputSchema), validate=validate.Length(max=4), **options
+        fields.Nested(MeasureInputSchema),
+        validate=validate.Length(max=4),
+        metadata=metadata,
+        **options,
     )
 
 
@@ -54,13 +94,22 @@ def reason_input(what: str) -> fields.String:
         required=True,
         validate=[
             validate.Length(min=1, max=2000),
-            validate.Regexp(r"\S", error="Must not be blank."),
+            validate.Regexp(NOT_BLANK, error="Must not be blank."),
         ],
         metadata={"description": f"Why the session is {what} (personal: sealed at rest)"},
     )
 
 
 class SessionInputSchema(MeasuresInputSchema):
+    class Meta:
+        # measures_only_when_attended, stated in the document: attended, or no measures
+        json_schema = {
+            "anyOf": [
+                {"properties": {"attended": {"const": True}}},
+                {"properties": {"measures": {"maxItems": 0}}},
+            ]
+        }
+
     date = clinical_date(
         required=True,
         metadata={

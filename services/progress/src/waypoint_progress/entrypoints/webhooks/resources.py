@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Response
+from flask import Response, request
 from flask_smorest import Blueprint
 from sqlalchemy import Connection
 
@@ -33,8 +33,15 @@ from waypoint_progress.entrypoints.webhooks.schemas import (
 from waypoint_progress.service_layer.webhooks import view
 from waypoint_shared.db.database import read, run_in_transaction
 from waypoint_shared.http.auth import principal, requires
-from waypoint_shared.http.idempotency import Reply, execute
-from waypoint_shared.http.problems import ErrorMapping
+from waypoint_shared.http.idempotency import (
+    HEADER,
+    MAX_KEY_LENGTH,
+    MIN_KEY_LENGTH,
+    Reply,
+    execute,
+    expected_version_from_if_match,
+)
+from waypoint_shared.http.problems import ErrorMapping, Problem
 from waypoint_shared.http.web import public_url
 
 blp = Blueprint(
@@ -55,6 +62,19 @@ ERRORS = (
         lambda e: {"errors": {"url": [str(e)]}},
     ),
 )
+
+
+@blp.before_request
+def _well_formed_write_headers() -> None:
+    """The write headers every write declares, refused when unreadable as by every other write:
+    a subscription has no version, so a readable If-Match is not compared."""
+    if request.method not in ("POST", "PUT", "PATCH", "DELETE"):
+        return
+    expected_version_from_if_match()  # 400 if unreadable
+    key = request.headers.get(HEADER)
+    if key is not None and not MIN_KEY_LENGTH <= len(key) <= MAX_KEY_LENGTH:
+        message = f"{HEADER} must be {MIN_KEY_LENGTH} to {MAX_KEY_LENGTH} characters (a UUID fits)."
+        raise Problem(422, "Unprocessable Content", message, errors={HEADER: [message]})
 
 
 @blp.route("/webhook-subscriptions", methods=["POST"])

@@ -4,6 +4,17 @@ from marshmallow import RAISE, Schema, fields, validate
 
 from waypoint_progress.domain.webhooks import EVENT_TYPES
 
+# A receiver URL as the document states it: http(s), a host name (an address only as 127.0.0.1,
+# the development receiver), a port 1..65535, a path and a query of URL-safe characters; no
+# credentials, no fragment. Each part is also one the URL field accepts.
+_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+_TOP_LABEL = r"[A-Za-z](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])"
+_PORT = r"(?:6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|[1-9][0-9]{0,3})"
+RECEIVER_URL = (
+    rf"^https?://(?:(?:{_LABEL}\.)*{_TOP_LABEL}|127\.0\.0\.1)(?::{_PORT})?"
+    r"(?:/[A-Za-z0-9._~%/-]*)?(?:\?[A-Za-z0-9._~%&=+-]+)?$"
+)
+
 
 class Strict(Schema):
     class Meta:
@@ -15,8 +26,16 @@ class SubscriptionRequestSchema(Strict):
         required=True,
         schemes={"https", "http"},
         require_tld=False,
-        validate=validate.Length(max=2048),
-        metadata={"description": "The receiver: https (in development http://127.0.0.1 too)"},
+        validate=[
+            validate.Length(max=2048),
+            validate.Regexp(
+                RECEIVER_URL, error="Must be an http(s) URL naming its host (or 127.0.0.1)."
+            ),
+        ],
+        metadata={
+            "description": "The receiver: https to a host name (in development http, and"
+            " 127.0.0.1, too); no credentials, no fragment"
+        },
     )
     event_types = fields.List(
         fields.String(validate=validate.OneOf(EVENT_TYPES)),
