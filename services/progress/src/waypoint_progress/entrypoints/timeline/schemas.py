@@ -15,12 +15,15 @@ class PageQuerySchema(Schema):
     class Meta:
         unknown = RAISE
 
-    cursor = cursor_param()
+    cursor = cursor_param(SORT_KEY, "the sort key of the last entry")
     limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
 
 
+class HistoryQuerySchema(PageQuerySchema):
+    cursor = cursor_param(form="the version of the last event")
+
+
 class TimelineQuerySchema(PageQuerySchema):
-    cursor = cursor_param(SORT_KEY, "the sort key of the last entry")
     kind = fields.String(validate=validate.OneOf(("event", "milestone", "alert")))
     since = query_time(
         metadata={"description": "RFC 3339 time: entries whose clinical time is at or after it"}
