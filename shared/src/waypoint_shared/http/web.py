@@ -28,7 +28,7 @@ REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")  # the form the event envelop
 MAX_JSON_DEPTH = 32  # nesting of arrays and objects in a body; no schema of ours needs 6
 # The longest query string answered: every documented query, each parameter at its maxLength and
 # percent-encoded, fits well within it.
-MAX_QUERY_BYTES = 16_384
+MAX_QUERY_BYTES = 65_536
 _JSON_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"')
 _JSON_BRACKET = re.compile(rb"[\[\]{}]")
 # On every answer: nothing here may be kept by a cache, nor its content type second-guessed.
