@@ -19,7 +19,12 @@ from apispec import APISpec, BasePlugin
 from flask_smorest import Api
 from marshmallow import INCLUDE, Schema, fields
 
-from waypoint_shared.http.idempotency import HEADER, MAX_KEY_LENGTH, MIN_KEY_LENGTH
+from waypoint_shared.http.idempotency import (
+    HEADER,
+    IF_MATCH_PATTERN,
+    MAX_KEY_LENGTH,
+    MIN_KEY_LENGTH,
+)
 from waypoint_shared.http.problems import FHIR_JSON, PROBLEM_JSON
 
 WRITES = ("post", "put", "patch", "delete")
@@ -47,7 +52,7 @@ WRITE_HEADERS = (
         "required": False,
         "description": 'The version last read, as its ETag (such as "3"): a write to a record '
         "changed since is refused with 412.",
-        "schema": {"type": "string", "pattern": '^"[0-9]+"$'},
+        "schema": {"type": "string", "pattern": IF_MATCH_PATTERN},
     },
 )
 OPERATION_OUTCOME = {
