@@ -271,9 +271,9 @@ def patient_param(
     description: str = "The client: their id, Patient/<id> or URL (`subject` may stand for it)",
     required: bool = False,
 ) -> PatientParam:
-    metadata = {"description": description, "fhir_type": "reference", "pattern": PATIENT_PATTERN}
-    refused = {"required": "Name the patient (the client id)."}
-    metadata = {**metadata, "maxLength": 200, "refusal": PATIENT_REFUSAL}
+    metadata: dict[str, Any] = {"description": description, "fhir_type": "reference"}
+    metadata |= {"pattern": PATIENT_PATTERN, "maxLength": 200, "refusal": PATIENT_REFUSAL}
+    refused: dict[str, Any] = {"required": "Name the patient (the client id)."}
     return PatientParam(required=required, error_messages=refused, metadata=metadata)
 
 
