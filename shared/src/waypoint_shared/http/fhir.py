@@ -25,7 +25,7 @@ from marshmallow import EXCLUDE, Schema, ValidationError, fields, pre_load, vali
 
 from waypoint_shared.http import audit, ranges
 from waypoint_shared.http.auth import requires
-from waypoint_shared.http.openapi import fhir_answer
+from waypoint_shared.http.openapi import SEARCH_ALIASES, fhir_answer
 from waypoint_shared.http.problems import FHIR_JSON, Problem
 from waypoint_shared.http.web import public_url
 
@@ -268,7 +268,8 @@ def date_param(description: str, data_key: str | None = None) -> fields.List[str
 
 
 def patient_param(
-    description: str = "The client: their id, Patient/<id> or URL (`subject` may stand for it)",
+    description: str = "The client: their id, Patient/<id> or URL (`subject`, FHIR's other name"
+    " of it, is taken in its place; this document lists `patient` alone)",
     required: bool = False,
 ) -> PatientParam:
     metadata: dict[str, Any] = {"description": description, "fhir_type": "reference"}
@@ -336,7 +337,7 @@ class PatientSearchSchema(SearchSchema):
     def _subject_stands_for_patient(self, data: Mapping[str, Any], **_: Any) -> Mapping[str, Any]:
         if "patient" in data or "subject" not in data:
             return data
-        return {**{key: data[key] for key in data}, "patient": data["subject"]}
+        return {**{key: data[key] for key in data}, "patient": data["subject"]}  # SEARCH_ALIASES
 
     @staticmethod
     def client_of(query: Mapping[str, Any]) -> str:
@@ -489,7 +490,8 @@ class Capabilities:
         support = self._support(resource_type)
         support.interactions.append("search-type")
         declared = schema().fields.values()
-        support.search_params += [_search_param(f) for f in declared if "fhir_type" in f.metadata]
+        listed = [f for f in declared if "fhir_type" in f.metadata and not _alias(f, declared)]
+        support.search_params += [_search_param(f) for f in listed]
         known = [str(f.data_key or f.name) for f in declared]
 
         def decorate(view: F) -> F:
@@ -552,6 +554,12 @@ class Capabilities:
 
     def _support(self, resource_type: str) -> ResourceSupport:
         return self.resources.setdefault(resource_type, ResourceSupport())
+
+
+def _alias(declared: fields.Field[Any], every: Iterable[fields.Field[Any]]) -> bool:
+    """Whether the field is an alias of another the search declares (listed in its place)."""
+    stands_for = SEARCH_ALIASES.get(str(declared.data_key or declared.name))
+    return stands_for is not None and any(f.name == stands_for for f in every)
 
 
 def _search_param(declared: fields.Field[Any]) -> dict[str, str]:

@@ -28,6 +28,9 @@ from waypoint_shared.http.idempotency import (
 from waypoint_shared.http.problems import FHIR_JSON, PROBLEM_JSON
 
 WRITES = ("post", "put", "patch", "delete")
+# FHIR search parameters taken in place of another (left out of the documents, which list the
+# other as required, and of the CapabilityStatements).
+SEARCH_ALIASES = {"subject": "patient"}
 # Answered by the shared edge whatever the operation: malformed header (If-Match, Idempotency-Key),
 # no or bad token, a token without the scope, the rate limit.
 ANY_OPERATION = (400, 401, 403, 429)
@@ -124,6 +127,8 @@ class ProblemResponses(BasePlugin):
             operation["responses"] = responses
             if method.lower() in WRITES:
                 declare_write_headers(operation)
+            if fhir:
+                leave_out_aliases(operation)
 
     def name(self, operation: dict[str, Any], endpoint: str) -> None:
         """The operation's id: one a view declares (`blp.doc(operationId=…)`), else the view
@@ -132,6 +137,16 @@ class ProblemResponses(BasePlugin):
         if operation_id in self.operation_ids:
             raise ValueError(f"two operations are named {operation_id!r}; rename one view")
         self.operation_ids.add(operation_id)
+
+
+def leave_out_aliases(operation: dict[str, Any]) -> None:
+    """A FHIR search takes its client as `patient` or as `subject`, FHIR's two names of one
+    parameter; OpenAPI cannot state "one of two parameters", so the document lists `patient`
+    alone, as required, and says in its description that `subject` may stand for it."""
+    parameters = operation.get("parameters", [])
+    named = {p.get("name") for p in parameters}
+    aliases = {alias for alias, name in SEARCH_ALIASES.items() if name in named}
+    operation["parameters"] = [p for p in parameters if p.get("name") not in aliases]
 
 
 def declare_write_headers(operation: dict[str, Any]) -> None:
