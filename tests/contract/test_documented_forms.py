@@ -44,24 +44,20 @@ def matches(pattern: str, text: str) -> bool:
     return re.fullmatch(pattern, text, re.ASCII) is not None
 
 
-@pytest.mark.parametrize(
-    ("service", "name", "pattern"),
-    [
-        ("intake", "date_of_birth", ranges.CLINICAL_DATE),
-        ("intake", "signed_at", ranges.CLINICAL_TIME),
-        ("goals", "target_date", ranges.CLINICAL_DATE),
-        ("progress", "date", ranges.CLINICAL_DATE),
-        ("intake", "as_of", ranges.QUERY_TIME),
-        ("goals", "as_of", ranges.QUERY_TIME),
-        ("progress", "since", ranges.QUERY_TIME),
-        ("progress", "until", ranges.QUERY_TIME),
-        ("intake", "_lastUpdated", fhir.DATE_PATTERN),
-        ("progress", "date", fhir.DATE_PATTERN),
-        ("goals", "patient", fhir.PATIENT_PATTERN),
-        ("intake", "_id", fhir.IDS_PATTERN),
-        ("intake", "cursor", paging.POSITION),
-    ],
-)
+# Each shared form, and where (service, parameter or property) a document must state it.
+FORMS = {
+    ranges.CLINICAL_DATE: "intake date_of_birth, goals target_date, progress date",
+    ranges.CLINICAL_TIME: "intake signed_at",
+    ranges.QUERY_TIME: "intake as_of, goals as_of, progress since, progress until",
+    fhir.DATE_PATTERN: "intake _lastUpdated, progress date",
+    fhir.PATIENT_PATTERN: "goals patient",
+    fhir.IDS_PATTERN: "intake _id",
+    paging.POSITION: "intake cursor",
+}
+PLACES = [(*place.split(), form) for form, places in FORMS.items() for place in places.split(", ")]
+
+
+@pytest.mark.parametrize(("service", "name", "pattern"), PLACES)
 def test_the_document_states_the_form_the_service_enforces(
     documents: dict[str, dict[str, Any]], service: str, name: str, pattern: str
 ) -> None:
