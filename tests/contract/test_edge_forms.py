@@ -34,7 +34,7 @@ def problem(answer: Any, status: int) -> dict[str, Any]:
     return body
 
 
-@pytest.mark.parametrize("if_match", ["", "1", 'W/"1"', '"1', '"x"', "*"])
+@pytest.mark.parametrize("if_match", ["", 'W/"1"', '"1', '"x"', "*", '"1", "2"'])
 def test_an_if_match_that_is_not_a_versions_etag_is_a_400_even_on_a_create(
     intake: FlaskClient, if_match: str
 ) -> None:

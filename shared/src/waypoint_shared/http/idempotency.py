@@ -40,7 +40,8 @@ from waypoint_shared.http.problems import Problem
 MIN_KEY_LENGTH = 16
 MAX_KEY_LENGTH = 255
 HEADER = "Idempotency-Key"
-IF_MATCH_PATTERN = '^"[0-9]+"$'  # a version's ETag, the one form every write documents
+# A version's ETag ("3"), or the bare version (3): the forms every write documents.
+IF_MATCH_PATTERN = '^(?:"[0-9]+"|[0-9]+)$'
 IF_MATCH = re.compile(IF_MATCH_PATTERN, re.ASCII)
 WRITE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
 _EXTENSION = "waypoint.idempotency"
@@ -101,8 +102,9 @@ def install_idempotency(app: Flask, engine: Engine, settings: Settings) -> None:
 
 
 def _refuse_malformed_if_match() -> None:
-    """Every write documents `If-Match` as a version's ETag (`"3"`): any other value is a 400,
-    on the writes that create as on those that change."""
+    """Every write documents `If-Match` as a version's ETag (`"3"`) or the bare version: any
+    other value (a weak tag, `*`, empty) is a 400, on the writes that create as on those that
+    change."""
     value = request.headers.get("If-Match")
     writing = request.method in WRITE_METHODS and request.routing_exception is None
     if writing and value is not None and not IF_MATCH.fullmatch(value):
