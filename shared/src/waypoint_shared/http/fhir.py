@@ -21,11 +21,11 @@ from urllib.parse import urlencode
 
 from flask import Response, current_app, request
 from flask_smorest import Blueprint
-from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates_schema
+from marshmallow import EXCLUDE, Schema, ValidationError, fields, pre_load, validate
 
-from waypoint_shared.http import audit
+from waypoint_shared.http import audit, ranges
 from waypoint_shared.http.auth import requires
-from waypoint_shared.http.openapi import fhir_answer
+from waypoint_shared.http.openapi import SEARCH_ALIASES, fhir_answer
 from waypoint_shared.http.problems import FHIR_JSON, Problem
 from waypoint_shared.http.web import public_url
 
@@ -34,17 +34,35 @@ DEFAULT_COUNT, MAX_COUNT = 50, 500
 STRICT = "handling=strict"
 JSON_FORMATS = ["json", "application/json", FHIR_JSON]  # `_format` values answered
 UUID = r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
-PATIENT_REFERENCE = re.compile(rf"^(?:(?P<base>https?://.+)/fhir/)?(?:Patient/)?(?P<id>{UUID})$")
+# A server's base, as a URL: a scheme, a host and path segments of URL characters.
+SERVER_BASE = r"https?://[A-Za-z0-9.:\[\]-]+(?:/[A-Za-z0-9._~-]+)*"
+# The client id, `Patient/<id>` or a Patient's URL: groups 1 (the base) and 2 (the id).
+PATIENT_PATTERN = rf"^(?:({SERVER_BASE})/fhir/)?(?:Patient/)?({UUID})$"
+PATIENT_REFERENCE = re.compile(PATIENT_PATTERN, re.ASCII)
+# FHIR ids (letters, digits, `-` and `.`, at most 64), several separated by commas.
+FHIR_ID = r"[A-Za-z0-9.-]{1,64}"
+IDS_PATTERN = rf"^{FHIR_ID}(?:,{FHIR_ID})*$"
+# A token: printable ASCII, no spaces (`code`, `system|code`), several separated by commas.
+TOKEN_PATTERN = r"^[!-~]+$"
 DATE_PREFIXES = ("eq", "ne", "lt", "le", "gt", "ge")
-_DATE = re.compile(
-    r"^(?P<year>\d{4})(?:-(?P<month>\d{2})(?:-(?P<day>\d{2})"
-    r"(?:T(?P<hour>\d{2}):(?P<minute>\d{2})(?::(?P<second>\d{2})(?:\.\d+)?)?"
-    r"(?P<zone>Z|[+-]\d{2}:\d{2})?)?)?)?$"
-)
+FHIR_OFFSET = r"(?:Z|[+-](?:(?:0[0-9]|1[0-3]):[0-5][0-9]|14:00))"
+# A date search value: [prefix] then a year, a month, a day, or a day and a time (its seconds,
+# fraction and offset optional; without an offset, UTC), in the years 1900..2100 of every date
+# the services keep. Only what is a real moment matches.
 DATE_PATTERN = (
-    r"^(eq|ne|lt|le|gt|ge)?\d{4}(-\d{2}(-\d{2}"
-    r"(T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})?)?)?)?$"
+    rf"^(?:{'|'.join(DATE_PREFIXES)})?"
+    rf"(?:{ranges.CLINICAL_YEARS}(?:-(?:0[1-9]|1[0-2]))?"
+    rf"|{ranges.calendar_date(ranges.CLINICAL_YEARS, ranges.CLINICAL_LEAP_YEARS)}"
+    rf"(?:T(?:[01][0-9]|2[0-3]):[0-5][0-9](?::[0-5][0-9](?:\.[0-9]{{1,9}})?)?{FHIR_OFFSET}?)?)$"
 )
+_DATE = re.compile(
+    r"^(?P<year>[0-9]{4})(?:-(?P<month>[0-9]{2})(?:-(?P<day>[0-9]{2})"
+    r"(?:T(?P<hour>[0-9]{2}):(?P<minute>[0-9]{2})(?::(?P<second>[0-9]{2})(?:\.[0-9]+)?)?"
+    r"(?P<zone>Z|[+-][0-9]{2}:[0-9]{2})?)?)?)?$"
+)
+DATE_VALUES = 2  # at most: a range is two bounds
+PREFIXES = ", ".join(DATE_PREFIXES)
+PATIENT_REFUSAL = "Send the client id, Patient/<id> or the Patient's URL."
 # Where a resource type keeps what its date search parameter searches (FHIR R4's definitions).
 DATE_PATHS = {
     ("Observation", "date"): "effectiveDateTime",
@@ -190,10 +208,13 @@ class Token:
 
 
 def _text(field: fields.String, value: Any, attr: Any, data: Any, **kwargs: Any) -> str:
-    """The value as text, no longer than the field's documented maxLength."""
+    """The value as text, no longer than the field's documented maxLength and matching its
+    documented pattern."""
     text = str(fields.String._deserialize(field, value, attr, data, **kwargs))
     if len(text) > field.metadata.get("maxLength", len(text)):
         raise ValidationError(f"Longer than {field.metadata['maxLength']} characters.")
+    if not re.fullmatch(field.metadata.get("pattern", ".*"), text, re.ASCII | re.DOTALL):
+        raise ValidationError(field.metadata.get("refusal", "Not in the documented form."))
     return text
 
 
@@ -204,10 +225,7 @@ class DateParam(fields.String):
     def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> DateBound:  # type: ignore[override]
         text = _text(self, value, attr, data, **kwargs)
         prefix = text[:2] if text[:2] in DATE_PREFIXES else "eq"
-        try:
-            return DateBound(prefix, span(text.removeprefix(prefix)))
-        except (ValueError, OverflowError) as error:  # no such day, or past the year 9999
-            raise ValidationError(f"{error}; prefixes: {', '.join(DATE_PREFIXES)}") from error
+        return DateBound(prefix, span(text.removeprefix(prefix)))
 
 
 class TokenParam(fields.String):
@@ -228,34 +246,43 @@ class PatientParam(fields.String):
     as the client id, or "" for a Patient of another server (which matches nothing)."""
 
     def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> str:
-        text = _text(self, value, attr, data, **kwargs)
-        found = PATIENT_REFERENCE.match(text)
+        found = PATIENT_REFERENCE.fullmatch(_text(self, value, attr, data, **kwargs))
         if not found:
-            raise ValidationError("Send the client id, Patient/<id> or the Patient's URL.")
-        if found["base"] and f"{found['base']}/fhir" != base("intake"):
+            raise ValidationError(PATIENT_REFUSAL)
+        server, client_id = found.groups()
+        if server and f"{server}/fhir" != base("intake"):
             return ""
-        return found["id"].lower()
+        return str(client_id).lower()
 
 
 def date_param(description: str, data_key: str | None = None) -> fields.List[str]:
     """A date parameter, `[prefix]date`; repeated, every value must hold (a range)."""
-    item = DateParam(metadata={"pattern": DATE_PATTERN, "maxLength": 64})
+    refusal = (
+        "Not a FHIR date in the years 1900..2100: [prefix]YYYY[-MM[-DD[Thh:mm[:ss][zone]]]];"
+        f" prefixes: {PREFIXES}."
+    )
+    item = DateParam(metadata={"pattern": DATE_PATTERN, "maxLength": 64, "refusal": refusal})
     metadata = {"description": description, "fhir_type": "date"}
-    return fields.List(item, data_key=data_key, metadata=metadata)
+    most = validate.Length(max=DATE_VALUES, error=f"At most {DATE_VALUES} values.")
+    return fields.List(item, data_key=data_key, validate=most, metadata=metadata)
 
 
 def patient_param(
-    description: str = "The client: their id, Patient/<id> or URL (this or `subject` is required)",
+    description: str = "The client: their id, Patient/<id> or URL (`subject`, FHIR's other name"
+    " of it, is taken in its place; this document lists `patient` alone)",
+    required: bool = False,
 ) -> PatientParam:
-    pattern = r"^((https?://.+/fhir/)?Patient/)?[0-9a-fA-F-]{36}$"
-    metadata = {"description": description, "fhir_type": "reference", "pattern": pattern}
-    return PatientParam(metadata={**metadata, "maxLength": 512})
+    metadata: dict[str, Any] = {"description": description, "fhir_type": "reference"}
+    metadata |= {"pattern": PATIENT_PATTERN, "maxLength": 200, "refusal": PATIENT_REFUSAL}
+    refused: dict[str, Any] = {"required": "Name the patient (the client id)."}
+    return PatientParam(required=required, error_messages=refused, metadata=metadata)
 
 
 def token_param(description: str) -> TokenParam:
     """A token parameter: `code`, `system|code`, several separated by commas."""
-    metadata = {"description": description, "fhir_type": "token", "maxLength": 512}
-    return TokenParam(metadata=metadata)
+    metadata = {"description": description, "fhir_type": "token", "maxLength": 256}
+    refusal = "Not a token: printable ASCII without spaces (`code`, `system|code`)."
+    return TokenParam(metadata={**metadata, "pattern": TOKEN_PATTERN, "refusal": refusal})
 
 
 class SearchSchema(Schema):
@@ -268,8 +295,14 @@ class SearchSchema(Schema):
 
     ids = fields.String(
         data_key="_id",
-        validate=validate.Length(max=2048),
-        metadata={"description": "Resource ids, separated by commas", "fhir_type": "token"},
+        validate=[
+            validate.Length(max=640),
+            validate.Regexp(IDS_PATTERN, re.ASCII, error="Not FHIR ids separated by commas."),
+        ],
+        metadata={
+            "description": "Resource ids, separated by commas (an id naming nothing finds nothing)",
+            "fhir_type": "token",
+        },
     )
     last_updated = date_param(
         "When the resource was recorded: [eq|ne|lt|le|gt|ge]date; repeat it for a range",
@@ -295,14 +328,16 @@ class SearchSchema(Schema):
 
 
 class PatientSearchSchema(SearchSchema):
-    """A search of one patient's resources, named by `patient` (or `subject`)."""
+    """A search of one patient's resources, named by `patient` (required: the document says so)
+    or by `subject`, which stands for it when `patient` is not sent."""
 
-    patient = patient_param()
+    patient = patient_param(required=True)
 
-    @validates_schema
-    def _names_a_patient(self, data: dict[str, Any], **_: Any) -> None:
-        if "patient" not in data and "subject" not in data:
-            raise ValidationError("Name the patient (the client id).", "patient")
+    @pre_load
+    def _subject_stands_for_patient(self, data: Mapping[str, Any], **_: Any) -> Mapping[str, Any]:
+        if "patient" in data or "subject" not in data:
+            return data
+        return {**{key: data[key] for key in data}, "patient": data["subject"]}  # SEARCH_ALIASES
 
     @staticmethod
     def client_of(query: Mapping[str, Any]) -> str:
@@ -455,7 +490,8 @@ class Capabilities:
         support = self._support(resource_type)
         support.interactions.append("search-type")
         declared = schema().fields.values()
-        support.search_params += [_search_param(f) for f in declared if "fhir_type" in f.metadata]
+        listed = [f for f in declared if "fhir_type" in f.metadata and not _alias(f, declared)]
+        support.search_params += [_search_param(f) for f in listed]
         known = [str(f.data_key or f.name) for f in declared]
 
         def decorate(view: F) -> F:
@@ -518,6 +554,12 @@ class Capabilities:
 
     def _support(self, resource_type: str) -> ResourceSupport:
         return self.resources.setdefault(resource_type, ResourceSupport())
+
+
+def _alias(declared: fields.Field[Any], every: Iterable[fields.Field[Any]]) -> bool:
+    """Whether the field is an alias of another the search declares (listed in its place)."""
+    stands_for = SEARCH_ALIASES.get(str(declared.data_key or declared.name))
+    return stands_for is not None and any(f.name == stands_for for f in every)
 
 
 def _search_param(declared: fields.Field[Any]) -> dict[str, str]:

@@ -23,7 +23,10 @@ class CanonicalSearchSchema(fhir.SearchSchema):
     """A definition is found by its canonical URL (FHIR's shared parameters apply too)."""
 
     url = fields.String(
-        validate=validate.Length(max=2048),
+        validate=[
+            validate.Length(max=256),
+            validate.Regexp(fhir.TOKEN_PATTERN, error="Not a URL: printable ASCII, no spaces."),
+        ],
         metadata={
             "description": "The canonical URL (a `|version` suffix is matched too)",
             "fhir_type": "uri",

@@ -16,6 +16,7 @@ import hashlib
 import hmac
 import json
 import os
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -39,6 +40,10 @@ from waypoint_shared.http.problems import Problem
 MIN_KEY_LENGTH = 16
 MAX_KEY_LENGTH = 255
 HEADER = "Idempotency-Key"
+# A version's ETag ("3"), or the bare version (3): the forms every write documents.
+IF_MATCH_PATTERN = '^(?:"[0-9]+"|[0-9]+)$'
+IF_MATCH = re.compile(IF_MATCH_PATTERN, re.ASCII)
+WRITE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
 _EXTENSION = "waypoint.idempotency"
 
 
@@ -93,6 +98,17 @@ def install_idempotency(app: Flask, engine: Engine, settings: Settings) -> None:
     )
     ttl = timedelta(hours=settings.idempotency_ttl_hours)
     app.extensions[_EXTENSION] = Idempotency(secret, ttl)
+    app.before_request(_refuse_malformed_if_match)
+
+
+def _refuse_malformed_if_match() -> None:
+    """Every write documents `If-Match` as a version's ETag (`"3"`) or the bare version: any
+    other value (a weak tag, `*`, empty) is a 400, on the writes that create as on those that
+    change."""
+    value = request.headers.get("If-Match")
+    writing = request.method in WRITE_METHODS and request.routing_exception is None
+    if writing and value is not None and not IF_MATCH.fullmatch(value):
+        raise Problem(400, "Bad Request", 'If-Match must be an ETag such as "3".')
 
 
 def expected_version_from_if_match() -> int | None:
@@ -100,10 +116,9 @@ def expected_version_from_if_match() -> int | None:
     value = request.headers.get("If-Match")
     if value is None:
         return None
-    try:
-        return int(value.strip().removeprefix("W/").strip('"'))
-    except ValueError:
-        raise Problem(400, "Bad Request", 'If-Match must be an ETag such as "3".') from None
+    if not IF_MATCH.fullmatch(value):
+        raise Problem(400, "Bad Request", 'If-Match must be an ETag such as "3".')
+    return int(value.strip('"'))
 
 
 def execute(engine: Engine, work: Callable[[Connection], Reply]) -> Response:

@@ -20,10 +20,18 @@ from apispec.ext.marshmallow.common import resolve_schema_cls
 from flask_smorest import Api
 from marshmallow import INCLUDE, Schema, fields
 
-from waypoint_shared.http.idempotency import HEADER, MAX_KEY_LENGTH, MIN_KEY_LENGTH
+from waypoint_shared.http.idempotency import (
+    HEADER,
+    IF_MATCH_PATTERN,
+    MAX_KEY_LENGTH,
+    MIN_KEY_LENGTH,
+)
 from waypoint_shared.http.problems import FHIR_JSON, PROBLEM_JSON
 
 WRITES = ("post", "put", "patch", "delete")
+# FHIR search parameters taken in place of another (left out of the documents, which list the
+# other as required, and of the CapabilityStatements).
+SEARCH_ALIASES = {"subject": "patient"}
 # Answered by the shared edge whatever the operation: malformed header (If-Match, Idempotency-Key),
 # no or bad token, a token without the scope, the rate limit.
 ANY_OPERATION = (400, 401, 403, 429)
@@ -48,7 +56,7 @@ WRITE_HEADERS = (
         "required": False,
         "description": 'The version last read, as its ETag (such as "3"): a write to a record '
         "changed since is refused with 412.",
-        "schema": {"type": "string", "pattern": '^"[0-9]+"$'},
+        "schema": {"type": "string", "pattern": IF_MATCH_PATTERN},
     },
 )
 OPERATION_OUTCOME = {
@@ -120,6 +128,8 @@ class ProblemResponses(BasePlugin):
             operation["responses"] = responses
             if method.lower() in WRITES:
                 declare_write_headers(operation)
+            if fhir:
+                leave_out_aliases(operation)
 
     def name(self, operation: dict[str, Any], endpoint: str) -> None:
         """The operation's id: one a view declares (`blp.doc(operationId=…)`), else the view
@@ -141,6 +151,16 @@ class SchemaKeywords(BasePlugin):
         found = resolve_schema_cls(schema)
         classes = found if isinstance(found, list) else [found]
         return {k: v for c in classes for k, v in getattr(c.Meta, "json_schema", {}).items()}
+
+
+def leave_out_aliases(operation: dict[str, Any]) -> None:
+    """A FHIR search takes its client as `patient` or as `subject`, FHIR's two names of one
+    parameter; OpenAPI cannot state "one of two parameters", so the document lists `patient`
+    alone, as required, and says in its description that `subject` may stand for it."""
+    parameters = operation.get("parameters", [])
+    named = {p.get("name") for p in parameters}
+    aliases = {alias for alias, name in SEARCH_ALIASES.items() if name in named}
+    operation["parameters"] = [p for p in parameters if p.get("name") not in aliases]
 
 
 def declare_write_headers(operation: dict[str, Any]) -> None:

@@ -26,6 +26,9 @@ JSON_TYPES = ("application/json",)
 WRITE_METHODS = ("POST", "PUT", "PATCH")
 REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")  # the form the event envelope accepts
 MAX_JSON_DEPTH = 32  # nesting of arrays and objects in a body; no schema of ours needs 6
+# The longest query string answered: every documented query, each parameter at its maxLength and
+# percent-encoded, fits well within it.
+MAX_QUERY_BYTES = 65_536
 _JSON_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"')
 _JSON_BRACKET = re.compile(rb"[\[\]{}]")
 # On every answer: nothing here may be kept by a cache, nor its content type second-guessed.
@@ -71,6 +74,7 @@ def create_base_app(
     app.register_error_handler(ConcurrencyConflict, _conflict)
     app.register_error_handler(CryptoError, _unreadable)
     app.before_request(_take_request_id)  # first, so even a 401 carries the request id
+    app.before_request(_refuse_long_query)
     install_auth(app, TokenVerifier(settings.jwt_secret, settings.jwt_public_key))
     install_rate_limit(app, settings.service, RateLimiter(engine, settings.rate_limit))
     app.before_request(_bind_caller)
@@ -185,6 +189,14 @@ def _return_request_id(response: Response) -> Response:
 def _add_safety_headers(response: Response) -> Response:
     response.headers.update(SAFETY_HEADERS)
     return response
+
+
+def _refuse_long_query() -> None:
+    """A query string longer than MAX_QUERY_BYTES is a 400 (gunicorn passes any request line)."""
+    if len(request.query_string) > MAX_QUERY_BYTES:
+        raise Problem(
+            400, "Bad Request", f"The query string is longer than {MAX_QUERY_BYTES} bytes."
+        )
 
 
 def _require_json_body() -> None:

@@ -16,6 +16,7 @@ from waypoint_shared.catalog.events.intake import (
     ENDING_REASONS,
     EXPECTATION_TOPICS,
 )
+from waypoint_shared.http.paging import cursor_param
 from waypoint_shared.http.ranges import clinical_date
 
 NAME = validate.Length(min=1, max=200)
@@ -247,5 +248,5 @@ class PageQuerySchema(Schema):
     class Meta:
         unknown = RAISE
 
-    cursor = fields.String(validate=validate.Length(min=1, max=200))
+    cursor = cursor_param()
     limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=100))

@@ -3,7 +3,6 @@ course's outcome and end-of-treatment summary, computed on read from the kept fa
 
 from __future__ import annotations
 
-import base64
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
@@ -62,7 +61,7 @@ def timeline(conn: Connection, q: TimelineQuery) -> tuple[list[dict[str, Any]], 
         query = query.where(t.c.sort_key > _decode_cursor(q.cursor))
     rows = conn.execute(query.order_by(t.c.sort_key).limit(q.limit + 1)).all()
     page = rows[: q.limit]
-    next_cursor = _encode_cursor(page[-1].sort_key) if len(rows) > q.limit else None
+    next_cursor = page[-1].sort_key if len(rows) > q.limit else None
     return [_entry(r) for r in page], next_cursor
 
 
@@ -87,18 +86,11 @@ def _entry(row: Any) -> dict[str, Any]:
     }
 
 
-def _encode_cursor(sort_key: str) -> str:
-    return base64.urlsafe_b64encode(sort_key.encode()).decode()
-
-
 def _decode_cursor(cursor: str) -> str:
-    try:
-        key = base64.urlsafe_b64decode(cursor.encode()).decode()
-    except ValueError as error:
-        raise BadCursor(cursor) from error
-    if key.count("|") != SORT_KEY_PARTS - 1:
+    """The timeline's cursor is the sort key of the last entry of the page before."""
+    if cursor.count("|") != SORT_KEY_PARTS - 1:
         raise BadCursor(cursor)
-    return key
+    return cursor
 
 
 def client_history(
@@ -118,17 +110,14 @@ def client_history(
     rest = [(e, r) for e, r in history if r.stream_version > after]
     page = rest[:limit]
     more = len(rest) > limit
-    return page, _encode_cursor(f"v{page[-1][1].stream_version}") if more else None
+    return page, str(page[-1][1].stream_version) if more else None
 
 
 def _decode_version(cursor: str) -> int:
-    try:
-        key = base64.urlsafe_b64decode(cursor.encode()).decode()
-    except ValueError:
-        key = ""
-    if not (key.startswith("v") and key[1:].isdigit()):
+    """The history's cursor is the stream version of the last event of the page before."""
+    if not (cursor.isascii() and cursor.isdigit()):
         raise BadCursor(cursor)
-    return int(key[1:])
+    return int(cursor)
 
 
 def _history(conn: Connection, tenant_id: str, client_id: str) -> list[SourceEvent]:

@@ -21,7 +21,7 @@ from waypoint_progress.entrypoints.sessions.schemas import (
     SessionSchema,
 )
 from waypoint_progress.entrypoints.timeline.reads import client_read
-from waypoint_progress.entrypoints.timeline.schemas import PageQuerySchema
+from waypoint_progress.entrypoints.timeline.schemas import HistoryQuerySchema
 from waypoint_progress.service_layer import handlers, queries
 from waypoint_shared.db.database import read
 from waypoint_shared.eventstore.repository import RecordedEvent, event_name
@@ -153,7 +153,7 @@ def _session_body(client: ClientProgress, session_id: str) -> dict[str, Any]:
     }
 
 
-@client_read(blp, "history", PageQuerySchema, HistoryPageSchema)
+@client_read(blp, "history", HistoryQuerySchema, HistoryPageSchema)
 def client_history(query: dict[str, Any], client_id: Any) -> dict[str, Any]:
     """Read what progress recorded of a client: sessions, their amendments and entries in error
     with the reasons, acknowledgements"""

@@ -2,15 +2,25 @@
 
 from marshmallow import RAISE, Schema, fields, validate
 
+from waypoint_shared.http.paging import cursor_param
 from waypoint_shared.http.ranges import query_time
+
+_TIME = r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{6}"
+# The sort key of the page's last entry: clinical and recorded time (UTC, to the microsecond),
+# service rank, stream version, kind rank, rule row and entry id.
+SORT_KEY = rf"^{_TIME}\|{_TIME}\|[0-9]\|[0-9]{{10}}\|[0-9]\|[0-9]{{3}}\|[A-Za-z0-9_.:-]{{1,64}}$"
 
 
 class PageQuerySchema(Schema):
     class Meta:
         unknown = RAISE
 
-    cursor = fields.String(validate=validate.Length(min=1, max=400))
+    cursor = cursor_param(SORT_KEY, "the sort key of the last entry")
     limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
+
+
+class HistoryQuerySchema(PageQuerySchema):
+    cursor = cursor_param(form="the version of the last event")
 
 
 class TimelineQuerySchema(PageQuerySchema):
