@@ -41,11 +41,12 @@ threads = SERVER.threads
 timeout = SERVER.timeout
 graceful_timeout = SERVER.graceful_timeout  # longer than any request may take
 keepalive = 5
-# Any request line reaches the app (gunicorn's default refuses one over 4094 bytes with a bare
-# 414 page): the app answers a parameter over its documented maxLength with problem+json naming
-# it, and a query string over web.MAX_QUERY_BYTES with a 400 problem+json. Headers keep
-# gunicorn's limits; a request still has `timeout` to arrive.
-limit_request_line = 0
+# Request lines up to gunicorn's largest bound reach the app (its default refuses one over 4094
+# bytes with a bare 414 page): the app answers a parameter over its documented maxLength with
+# problem+json naming it, and a query string over web.MAX_QUERY_BYTES with a 400 problem+json.
+# Longer lines are still refused by gunicorn before anything is buffered for them (0 would mean
+# no bound at all: a line of any size held in memory). Headers keep gunicorn's limits.
+limit_request_line = 8190
 accesslog = "-"
 errorlog = "-"
 logger_class = "waypoint_shared.observability.logs.GunicornLogger"

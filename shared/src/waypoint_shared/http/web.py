@@ -28,7 +28,7 @@ REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")  # the form the event envelop
 MAX_JSON_DEPTH = 32  # nesting of arrays and objects in a body; no schema of ours needs 6
 # The longest query string answered: every documented query, each parameter at its maxLength and
 # percent-encoded, fits well within it.
-MAX_QUERY_BYTES = 65_536
+MAX_QUERY_BYTES = 6_144  # below gunicorn_conf.limit_request_line, path and method included
 _JSON_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"')
 _JSON_BRACKET = re.compile(rb"[\[\]{}]")
 # On every answer: nothing here may be kept by a cache, nor its content type second-guessed.
@@ -192,7 +192,7 @@ def _add_safety_headers(response: Response) -> Response:
 
 
 def _refuse_long_query() -> None:
-    """A query string longer than MAX_QUERY_BYTES is a 400 (gunicorn passes any request line)."""
+    """A query string longer than MAX_QUERY_BYTES is a 400 (gunicorn passes request lines up to 8190 bytes)."""
     if len(request.query_string) > MAX_QUERY_BYTES:
         raise Problem(
             400, "Bad Request", f"The query string is longer than {MAX_QUERY_BYTES} bytes."
