@@ -110,3 +110,15 @@ def test_a_few_clients_sending_slowly_do_not_stall_the_service(
         stop.set()
         for client in slow:
             client.join(timeout=10)
+
+
+def test_a_request_line_longer_than_the_server_reads_is_a_problem_json_400(suite: Any) -> None:
+    """gunicorn refuses a request line over 8190 bytes before the app sees it; the answer is
+    still the services' problem+json, and the service goes on answering."""
+    target = url(suite, "intake", f"/v1/therapists?note={'a' * 9000}")
+
+    answer = requests.get(target, timeout=10)
+
+    assert (answer.status_code, answer.headers["Content-Type"]) == (400, PROBLEM_JSON)
+    assert "8190" in answer.json()["detail"]
+    assert requests.get(url(suite, "intake", "/health/live"), timeout=10).ok

@@ -36,7 +36,7 @@ workers = SERVER.workers
 # the database), logging context in context variables, SQLite write queues per thread. The
 # commands a worker's threads run at one moment share one durable commit
 # (waypoint_shared.db.group_commit), so threads are also what fills a batch.
-worker_class = "gthread"
+worker_class = "waypoint_shared.http.gunicorn_worker.ProblemWorker"  # gthread, problem+json
 threads = SERVER.threads
 timeout = SERVER.timeout
 graceful_timeout = SERVER.graceful_timeout  # longer than any request may take
@@ -44,8 +44,9 @@ keepalive = 5
 # Request lines up to gunicorn's largest bound reach the app (its default refuses one over 4094
 # bytes with a bare 414 page): the app answers a parameter over its documented maxLength with
 # problem+json naming it, and a query string over web.MAX_QUERY_BYTES with a 400 problem+json.
-# Longer lines are still refused by gunicorn before anything is buffered for them (0 would mean
-# no bound at all: a line of any size held in memory). Headers keep gunicorn's limits.
+# Longer lines are still refused by gunicorn before they are held whole (0 would mean no bound
+# at all: a line of any size kept in memory), answered 400 problem+json by the worker class.
+# Headers keep gunicorn's limits.
 limit_request_line = 8190
 accesslog = "-"
 errorlog = "-"

@@ -1,6 +1,7 @@
 """Running a write request: one transaction holding the command's events and, when the caller
 sent an `Idempotency-Key`, the stored response — so a retry returns the first answer and appends
-nothing, and a reused key with a different body is refused.
+nothing, and a reused key with a different body is refused with 409: the key already names
+another request (the server's state, not the body's shape; ADR 0017).
 
 A key is 16 to 255 characters (else 422). It is looked up by an HMAC-SHA256 under a secret of the
 service (kept wrapped like a data key), never stored itself. A stored reply names the client it
@@ -167,11 +168,8 @@ def _once(
     found = conn.execute(_FOUND, params).first()
     if found is not None:
         if not hmac.compare_digest(found.request_hash, fingerprint):
-            raise Problem(
-                422,
-                "Unprocessable Content",
-                "This Idempotency-Key was used with a different request body.",
-            )
+            message = "This key was used with a different request body: send a new key."
+            raise Problem(409, "Conflict", message, errors={HEADER: [message]})
         return Reply(found.status, _open(sealing, found.body), dict(found.headers), found.subject)
     reply = work(conn)
     conn.execute(_EXPIRED, {"before": now - settings.ttl})

@@ -192,7 +192,8 @@ def _add_safety_headers(response: Response) -> Response:
 
 
 def _refuse_long_query() -> None:
-    """A query string longer than MAX_QUERY_BYTES is a 400 (gunicorn passes request lines up to 8190 bytes)."""
+    """A query string longer than MAX_QUERY_BYTES is a 400 (gunicorn passes request lines of up
+    to 8190 bytes; its worker class answers a longer one with a 400 too)."""
     if len(request.query_string) > MAX_QUERY_BYTES:
         raise Problem(
             400, "Bad Request", f"The query string is longer than {MAX_QUERY_BYTES} bytes."
