@@ -77,7 +77,7 @@ def test_retrying_a_post_with_the_same_idempotency_key_answers_the_same_and_stor
     assert event_count(app) == 1
 
 
-def test_reusing_an_idempotency_key_with_a_different_body_is_a_422_problem(
+def test_reusing_an_idempotency_key_with_a_different_body_is_a_409_problem_naming_the_key(
     app: Flask, client: FlaskClient
 ) -> None:
     refer(client, **{"Idempotency-Key": "referral-00000042"})
@@ -86,8 +86,9 @@ def test_reusing_an_idempotency_key_with_a_different_body_is_a_422_problem(
         client, {**REFERRAL, "given_name": "Sam"}, **{"Idempotency-Key": "referral-00000042"}
     )
 
-    assert response.status_code == 422
+    assert response.status_code == 409
     assert response.mimetype == "application/problem+json"
+    assert "Idempotency-Key" in response.get_json()["errors"]
     assert event_count(app) == 1
 
 

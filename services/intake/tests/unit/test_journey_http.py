@@ -251,23 +251,6 @@ def test_a_retried_screening_with_the_same_idempotency_key_is_recorded_once(inta
     assert len(intake.stored_events(client_id)) == 2
 
 
-def test_an_idempotency_key_reused_for_another_screening_is_a_conflict_and_records_nothing(
-    intake: Driver,
-) -> None:
-    client_id = intake.refer()
-    path = f"/v1/clients/{client_id}/screenings"
-    key = {"Idempotency-Key": "record-screening-002"}
-    first = {"instrument": "GAD-7", "items": [1] * 7, "recorded_by": CLINICIAN}
-    intake.call("POST", path, first, **key)
-
-    other = intake.call("POST", path, {**first, "items": [2] * 7}, **key)
-
-    assert other.status_code == 409
-    assert other.content_type == "application/problem+json"
-    assert "Idempotency-Key" in other.get_json()["errors"]
-    assert len(intake.stored_events(client_id)) == 2
-
-
 def test_every_write_records_the_calling_system_and_the_acting_person(intake: Driver) -> None:
     client_id = intake.ready_for_completion()
 
