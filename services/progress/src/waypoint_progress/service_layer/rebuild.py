@@ -52,14 +52,17 @@ from waypoint_progress.service_layer.projector import (
     publish_outcomes,
     publish_owed,
 )
+from waypoint_progress.service_layer.read_ahead import read_ahead
 from waypoint_shared.db.database import read, run_in_transaction
 from waypoint_shared.messaging import envelope, trust
+from waypoint_shared.messaging.consumer import collector_paused
 from waypoint_shared.messaging.envelope import Envelope, UndecodableRecord
 
 log = logging.getLogger(__name__)
 Position = tuple[str, int]
 EVENTS_PER_TRANSACTION = 2000  # facts kept per transaction (one fsync each)
 CLIENTS_PER_PAGE = 200  # timelines derived per transaction
+CHUNKS_AHEAD = 3  # chunks of events fetched and decoded while one is written
 
 
 class Reader(Protocol):
@@ -171,10 +174,12 @@ def publish_owed_at_swap(conn: Connection, projector: Projector) -> None:
     it; else worked out again here (`_publish_anew`). Then the prepared ones are dropped."""
     after: Client | None = None
     while clients := swap.clients_after(conn, projector.tables, after, CLIENTS_PER_PAGE):
-        ready = _still_prepared(conn, clients)
-        projector.repository.record_stored(conn, *(a for p in ready.values() for a in p.owed))
-        projector.repository.record_stored(conn, *(a for p in ready.values() for a in p.outcomes))
-        _publish_anew(conn, projector, [c for c in clients if c not in ready])
+        with collector_paused():
+            ready = _still_prepared(conn, clients)
+            repository = projector.repository
+            repository.record_stored(conn, *(a for p in ready.values() for a in p.owed))
+            repository.record_stored(conn, *(a for p in ready.values() for a in p.outcomes))
+            _publish_anew(conn, projector, [c for c in clients if c not in ready])
         after = clients[-1]
     staged.drop(conn)
 
@@ -204,16 +209,17 @@ def keep_facts(
     batches: Iterable[list[Any]],
     touched: set[Client] | None = None,
 ) -> Rebuilt:
-    """Keep the facts of every record of the batches, EVENTS_PER_TRANSACTION at a time; the
-    clients named are added to `touched` if given."""
-    report = Rebuilt()
-    for events in _chunks(_trusted(batches, report)):
-        run_in_transaction(
-            engine, partial(_handle_all, projector=projector, events=events, report=report)
-        )
+    """Keep the facts of every record of the batches, EVENTS_PER_TRANSACTION at a time, the
+    records fetched and decoded a few chunks ahead of the one being written; the clients named
+    are added to `touched` if given."""
+    report, undecoded = Rebuilt(), Rebuilt()  # the second counted by the thread that decodes
+    for events in read_ahead(_chunks(_trusted(batches, undecoded)), CHUNKS_AHEAD):
+        with collector_paused():
+            write = partial(_handle_all, projector=projector, events=events, report=report)
+            run_in_transaction(engine, write)
         if touched is not None:
             touched.update((e.tenant_id, e.client_id) for e in events)
-    return report
+    return report.add(undecoded)
 
 
 def _trusted(batches: Iterable[list[Any]], report: Rebuilt) -> Iterator[Envelope]:
@@ -279,12 +285,13 @@ def derive_clients(engine: Engine, projector: Projector, clients: Collection[Cli
     it."""
     it = iter(clients)
     while page := list(islice(it, CLIENTS_PER_PAGE)):
-        with read(engine) as conn:
+        with collector_paused(), read(engine) as conn:
             histories = projection.facts_of_clients(conn, page, projector.tables)
             timelines = {c: timeline.derive(h, projector.thresholds) for c, h in histories.items()}
             prepared = _prepare(conn, projector, timelines, histories)
         write = partial(_write, timelines=timelines, prepared=prepared, tables=projector.tables)
-        run_in_transaction(engine, write)
+        with collector_paused():
+            run_in_transaction(engine, write)
 
 
 def _prepare(
