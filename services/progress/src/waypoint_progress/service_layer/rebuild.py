@@ -31,7 +31,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import time
-from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import partial
 from itertools import count, islice
@@ -266,6 +266,12 @@ def _handle_all(conn: Connection, projector: Projector, events: list[Any], repor
 def derive_share(engine: Engine, projector: Projector, share: int, shares: int) -> None:
     """Derive the timelines of every `shares`-th page of clients, from page `share` on: the
     processes of a rebuild each take one share."""
+    derive_clients(engine, projector, _clients_of_share(engine, projector, share, shares))
+
+
+def _clients_of_share(
+    engine: Engine, projector: Projector, share: int, shares: int
+) -> Iterator[Client]:
     after: Client | None = None
     for page in count():
         with read(engine) as conn:
@@ -273,25 +279,36 @@ def derive_share(engine: Engine, projector: Projector, share: int, shares: int) 
         if not clients:
             return
         if page % shares == share:
-            derive_clients(engine, projector, clients)
+            yield from clients
         after = clients[-1]
 
 
-def derive_clients(engine: Engine, projector: Projector, clients: Collection[Client]) -> None:
+def derive_clients(engine: Engine, projector: Projector, clients: Iterable[Client]) -> None:
     """Derive these clients' timelines from their kept facts, a page at a time, and prepare what
-    they will owe the store at the swap: the facts and derived streams are read, the timelines
+    they will owe the store at the swap. The facts and derived streams are read, the timelines
     derived and the publications built outside the write transaction (SQLite has one writer at
-    a time, and the processes of a rebuild derive side by side); only their rows are written in
-    it."""
-    it = iter(clients)
-    while page := list(islice(it, CLIENTS_PER_PAGE)):
-        with collector_paused(), read(engine) as conn:
-            histories = projection.facts_of_clients(conn, page, projector.tables)
-            timelines = {c: timeline.derive(h, projector.thresholds) for c, h in histories.items()}
-            prepared = _prepare(conn, projector, timelines, histories)
+    a time, and the processes of a rebuild derive side by side), in a thread a page ahead of the
+    one being written; only their rows are written in it."""
+    pages = (_derived(engine, projector, page) for page in _pages(iter(clients)))
+    for timelines, prepared in read_ahead(pages, 1):
         write = partial(_write, timelines=timelines, prepared=prepared, tables=projector.tables)
         with collector_paused():
             run_in_transaction(engine, write)
+
+
+def _pages(clients: Iterator[Client]) -> Iterator[list[Client]]:
+    while page := list(islice(clients, CLIENTS_PER_PAGE)):
+        yield page
+
+
+def _derived(
+    engine: Engine, projector: Projector, page: list[Client]
+) -> tuple[dict[Client, list[Entry]], dict[Client, staged.Prepared]]:
+    """A page of clients' timelines, and what they will owe the store."""
+    with collector_paused(), read(engine) as conn:
+        histories = projection.facts_of_clients(conn, page, projector.tables)
+        timelines = {c: timeline.derive(h, projector.thresholds) for c, h in histories.items()}
+        return timelines, _prepare(conn, projector, timelines, histories)
 
 
 def _prepare(
