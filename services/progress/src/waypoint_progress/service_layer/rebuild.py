@@ -60,9 +60,9 @@ from waypoint_shared.messaging.envelope import Envelope, UndecodableRecord
 
 log = logging.getLogger(__name__)
 Position = tuple[str, int]
-EVENTS_PER_TRANSACTION = 2000  # facts kept per transaction (one fsync each)
-CLIENTS_PER_PAGE = 200  # timelines derived per transaction
-CHUNKS_AHEAD = 3  # chunks of events fetched and decoded while one is written
+EVENTS_PER_TRANSACTION = 5000  # facts kept per transaction (one fsync each)
+CLIENTS_PER_PAGE = 500  # timelines derived per transaction
+CHUNKS_AHEAD = 1  # chunks of events fetched and decoded while one is written
 
 
 class Reader(Protocol):
