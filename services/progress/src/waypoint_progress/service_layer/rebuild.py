@@ -52,7 +52,6 @@ from waypoint_progress.service_layer.projector import (
     publish_outcomes,
     publish_owed,
 )
-from waypoint_progress.service_layer.read_ahead import read_ahead
 from waypoint_shared.db.database import read, run_in_transaction
 from waypoint_shared.messaging import envelope, trust
 from waypoint_shared.messaging.consumer import collector_paused
@@ -62,7 +61,6 @@ log = logging.getLogger(__name__)
 Position = tuple[str, int]
 EVENTS_PER_TRANSACTION = 5000  # facts kept per transaction (one fsync each)
 CLIENTS_PER_PAGE = 500  # timelines derived per transaction
-CHUNKS_AHEAD = 1  # chunks of events fetched and decoded while one is written
 
 
 class Reader(Protocol):
@@ -209,17 +207,16 @@ def keep_facts(
     batches: Iterable[list[Any]],
     touched: set[Client] | None = None,
 ) -> Rebuilt:
-    """Keep the facts of every record of the batches, EVENTS_PER_TRANSACTION at a time, the
-    records fetched and decoded a few chunks ahead of the one being written; the clients named
-    are added to `touched` if given."""
-    report, undecoded = Rebuilt(), Rebuilt()  # the second counted by the thread that decodes
-    for events in read_ahead(_chunks(_trusted(batches, undecoded)), CHUNKS_AHEAD):
+    """Keep the facts of every record of the batches, EVENTS_PER_TRANSACTION at a time; the
+    clients named are added to `touched` if given."""
+    report = Rebuilt()
+    for events in _chunks(_trusted(batches, report)):
         with collector_paused():
             write = partial(_handle_all, projector=projector, events=events, report=report)
             run_in_transaction(engine, write)
         if touched is not None:
             touched.update((e.tenant_id, e.client_id) for e in events)
-    return report.add(undecoded)
+    return report
 
 
 def _trusted(batches: Iterable[list[Any]], report: Rebuilt) -> Iterator[Envelope]:
@@ -287,10 +284,10 @@ def derive_clients(engine: Engine, projector: Projector, clients: Iterable[Clien
     """Derive these clients' timelines from their kept facts, a page at a time, and prepare what
     they will owe the store at the swap. The facts and derived streams are read, the timelines
     derived and the publications built outside the write transaction (SQLite has one writer at
-    a time, and the processes of a rebuild derive side by side), in a thread a page ahead of the
-    one being written; only their rows are written in it."""
-    pages = (_derived(engine, projector, page) for page in _pages(iter(clients)))
-    for timelines, prepared in read_ahead(pages, 1):
+    a time, and the processes of a rebuild derive side by side); only their rows are written in
+    it."""
+    for page in _pages(iter(clients)):
+        timelines, prepared = _derived(engine, projector, page)
         write = partial(_write, timelines=timelines, prepared=prepared, tables=projector.tables)
         with collector_paused():
             run_in_transaction(engine, write)
