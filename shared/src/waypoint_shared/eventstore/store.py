@@ -526,8 +526,8 @@ def _not_stored(conn: Connection, appends: Sequence[Append]) -> list[Append]:
             if (a.tenant_id, event_id) not in held:
                 held.add((a.tenant_id, event_id))
                 fresh.append((event_id, new))
-        if not a.event_ids or len(fresh) == len(a.events):
-            kept.append(a)  # nothing left out (new events get new ids: none can be stored yet)
+        if not a.event_ids:
+            kept.append(a)  # new events get new ids: none can be stored yet
         elif fresh:
             events = [new for _, new in fresh]
             kept.append(replace(a, events=events, event_ids=[i for i, _ in fresh]))
