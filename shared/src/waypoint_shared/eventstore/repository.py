@@ -105,6 +105,16 @@ class EventSourcedRepository:
         _refuse_erased(conn, [a for a, keyed in sealed if not keyed])
         return self._store.append(conn, [a for a, _ in sealed], as_stored)
 
+    def stored_form(self, conn: Connection, append: Append) -> Append:
+        """The append with its events validated and sealed, for `record_stored` to append later
+        (a rebuild prepares its publications before the transaction that appends them)."""
+        return self._sealed(conn, append)[0]
+
+    def record_stored(self, conn: Connection, *appends: Append) -> list[RecordedEvent]:
+        """`record(..., skip_stored=True)` of appends already in their stored form."""
+        _refuse_erased(conn, appends)
+        return self._store.append(conn, appends, as_stored, skip_stored=True)
+
     def _sealed(self, conn: Connection, append: Append) -> tuple[Append, bool]:
         """The append with its events in their stored form, and whether any was sealed."""
         stored, keyed = [], False

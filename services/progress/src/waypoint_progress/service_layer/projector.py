@@ -175,6 +175,18 @@ def publish_owed(
 ) -> list[RecordedEvent]:
     """Append what each client's derived stream owes its timeline (`publications.owed`): alerts
     raised, milestones reached, moved or withdrawn; returns what was appended."""
+    appends = owed_appends(repository, conn, timelines, correlation_of)
+    return repository.record(conn, *appends, skip_stored=True)
+
+
+def owed_appends(
+    repository: EventSourcedRepository,
+    conn: Connection,
+    timelines: Mapping[Client, Sequence[Entry]],
+    correlation_of: Correlation = lambda _: None,
+) -> list[Append]:
+    """What `publish_owed` appends (before leaving out what the store holds); by default each
+    append is correlated with its cause."""
     appends: list[Append] = []
     stored = _derived_streams(repository, conn, timelines.keys())
     for (tenant_id, client_id), entries in timelines.items():
@@ -182,7 +194,7 @@ def publish_owed(
         published = publications.fold((r.type.split(".")[2], r.data) for r in theirs)
         owed = publications.owed(entries, published)
         appends += _appends(owed, correlation_of, _newest(entries))
-    return repository.record(conn, *appends, skip_stored=True)
+    return appends
 
 
 def _derived_streams(
@@ -206,6 +218,13 @@ def publish_outcomes(
     """Each discharged client's final course outcome, as `course_outcome_recorded` on the derived
     stream, caused by the discharge; its id comes from the discharge and the outcome, so an
     unchanged outcome is appended once and one a late session changed is appended again."""
+    return repository.record(conn, *outcome_appends(histories, thresholds), skip_stored=True)
+
+
+def outcome_appends(
+    histories: Iterable[Sequence[SourceEvent]], thresholds: Thresholds
+) -> list[Append]:
+    """What `publish_outcomes` appends (before leaving out what the store holds)."""
     appends = []
     for discharge, outcome in filter(None, (at_discharge(h, thresholds) for h in histories)):
         cause = {"actor": ACTOR, "correlation_id": discharge.event_id}
@@ -220,7 +239,7 @@ def publish_outcomes(
                 [outcome_event_id(discharge, outcome)],
             )
         )
-    return repository.record(conn, *appends, skip_stored=True)
+    return appends
 
 
 def _name(entry: Entry) -> str:

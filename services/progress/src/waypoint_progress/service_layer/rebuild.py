@@ -16,11 +16,14 @@ the clients they name. Derived ids and times are functions of the source events,
 identical.
 
 The replay publishes nothing: halfway through, a client's timeline lacks what later records
-bring, and publishing it would withdraw milestones only to reach them again. In the swap's
-transaction, once the rebuilt tables are live, every client's timeline is compared with what the
-store has published, as the live projector compares it (`publish_owed_at_swap`): the same
-publications come out, and each publication's deterministic event id keeps it from being
-appended twice.
+bring, and publishing it would withdraw milestones only to reach them again. What each client's
+timeline owes the store is worked out as the live projector works it out, when the timeline is
+derived, and kept prepared (built, validated, encoded) with the version of the client's derived
+stream it follows (`adapters/staged.py`). In the swap's transaction, once the rebuilt tables are
+live, the prepared publications of every client whose derived stream is still at that version
+are appended as they are, and those of any other client are worked out again from its timeline
+(`publish_owed_at_swap`): the same publications come out, and each publication's deterministic
+event id keeps it from being appended twice.
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import time
-from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import partial
 from itertools import count, islice
@@ -36,19 +39,28 @@ from typing import Any, Protocol
 
 from sqlalchemy import Connection, Engine
 
-from waypoint_progress.adapters import projection, swap
+from waypoint_progress.adapters import projection, staged, swap
 from waypoint_progress.adapters.projection import Client
 from waypoint_progress.adapters.tables import ProjectionTables, projection_tables
 from waypoint_progress.domain import timeline
-from waypoint_progress.service_layer.projector import Projector, publish_outcomes, publish_owed
+from waypoint_progress.domain.sources import SourceEvent
+from waypoint_progress.domain.timeline import Entry
+from waypoint_progress.service_layer.projector import (
+    Projector,
+    outcome_appends,
+    owed_appends,
+    publish_outcomes,
+    publish_owed,
+)
 from waypoint_shared.db.database import read, run_in_transaction
 from waypoint_shared.messaging import envelope, trust
+from waypoint_shared.messaging.consumer import collector_paused
 from waypoint_shared.messaging.envelope import Envelope, UndecodableRecord
 
 log = logging.getLogger(__name__)
 Position = tuple[str, int]
-EVENTS_PER_TRANSACTION = 2000  # facts kept per transaction (one fsync each)
-CLIENTS_PER_PAGE = 200  # timelines derived per transaction
+EVENTS_PER_TRANSACTION = 5000  # facts kept per transaction (one fsync each)
+CLIENTS_PER_PAGE = 500  # timelines derived per transaction
 
 
 class Reader(Protocol):
@@ -114,7 +126,7 @@ def rebuild(
     """Replay every record into fresh tables, then swap them in for the live ones."""
     replayer = replayer or InProcess(engine, reader)
     fresh = projection_tables("_next")
-    run_in_transaction(engine, lambda conn: swap.create_fresh(conn, fresh))
+    run_in_transaction(engine, partial(_create_fresh, fresh=fresh))
     into_fresh = dataclasses.replace(projector, tables=fresh, publishes=False, derives=False)
     targets, started = reader.end_offsets(), time.monotonic()
     report = replayer.keep_facts(into_fresh, targets)
@@ -131,6 +143,11 @@ def rebuild(
         derive_clients(engine, into_fresh, sorted(touched))
     log.info("rebuild: swapped in and published at %.1f s", time.monotonic() - started)
     return report
+
+
+def _create_fresh(conn: Connection, fresh: ProjectionTables) -> None:
+    swap.create_fresh(conn, fresh)
+    staged.create_fresh(conn)
 
 
 def _swap_in(
@@ -150,17 +167,38 @@ def _swap_in(
 
 def publish_owed_at_swap(conn: Connection, projector: Projector) -> None:
     """Make what the store has published agree with every client's timeline, as the live
-    projector makes it (`projector.publish_owed`), a page of clients at a time. The timelines
-    are read back from the tables just swapped in, derived moments before from the kept facts;
-    only a discharged client's facts are read again, for its course outcome."""
+    projector makes it (`projector.publish_owed`), a page of clients at a time: the publications
+    prepared when the timeline was derived, if the client's derived stream is still as they found
+    it; else worked out again here (`_publish_anew`). Then the prepared ones are dropped."""
     after: Client | None = None
     while clients := swap.clients_after(conn, projector.tables, after, CLIENTS_PER_PAGE):
-        timelines = swap.timelines_of(conn, clients, projector.tables)
-        publish_owed(projector.repository, conn, timelines, lambda _: None)
-        discharged = swap.discharged_among(conn, clients, projector.tables)
-        histories = projection.facts_of_clients(conn, discharged, projector.tables)
-        publish_outcomes(projector.repository, conn, histories.values(), projector.thresholds)
+        with collector_paused():
+            ready = _still_prepared(conn, clients)
+            repository = projector.repository
+            repository.record_stored(conn, *(a for p in ready.values() for a in p.owed))
+            repository.record_stored(conn, *(a for p in ready.values() for a in p.outcomes))
+            _publish_anew(conn, projector, [c for c in clients if c not in ready])
         after = clients[-1]
+    staged.drop(conn)
+
+
+def _still_prepared(conn: Connection, clients: list[Client]) -> dict[Client, staged.Prepared]:
+    """The publications prepared for the clients whose derived stream is as they found it."""
+    stored = staged.derived_versions(conn, clients)
+    prepared = staged.prepared_for(conn, clients)
+    return {c: p for c, p in prepared.items() if p.derived_version == stored[c]}
+
+
+def _publish_anew(conn: Connection, projector: Projector, clients: list[Client]) -> None:
+    """The clients' publications owed, from their timelines as the tables keep them; only a
+    discharged client's facts are read again, for its course outcome."""
+    if not clients:
+        return
+    timelines = swap.timelines_of(conn, clients, projector.tables)
+    publish_owed(projector.repository, conn, timelines, lambda _: None)
+    discharged = swap.discharged_among(conn, clients, projector.tables)
+    histories = projection.facts_of_clients(conn, discharged, projector.tables)
+    publish_outcomes(projector.repository, conn, histories.values(), projector.thresholds)
 
 
 def keep_facts(
@@ -173,9 +211,9 @@ def keep_facts(
     clients named are added to `touched` if given."""
     report = Rebuilt()
     for events in _chunks(_trusted(batches, report)):
-        run_in_transaction(
-            engine, partial(_handle_all, projector=projector, events=events, report=report)
-        )
+        with collector_paused():
+            write = partial(_handle_all, projector=projector, events=events, report=report)
+            run_in_transaction(engine, write)
         if touched is not None:
             touched.update((e.tenant_id, e.client_id) for e in events)
     return report
@@ -225,6 +263,12 @@ def _handle_all(conn: Connection, projector: Projector, events: list[Any], repor
 def derive_share(engine: Engine, projector: Projector, share: int, shares: int) -> None:
     """Derive the timelines of every `shares`-th page of clients, from page `share` on: the
     processes of a rebuild each take one share."""
+    derive_clients(engine, projector, _clients_of_share(engine, projector, share, shares))
+
+
+def _clients_of_share(
+    engine: Engine, projector: Projector, share: int, shares: int
+) -> Iterator[Client]:
     after: Client | None = None
     for page in count():
         with read(engine) as conn:
@@ -232,18 +276,66 @@ def derive_share(engine: Engine, projector: Projector, share: int, shares: int) 
         if not clients:
             return
         if page % shares == share:
-            derive_clients(engine, projector, clients)
+            yield from clients
         after = clients[-1]
 
 
-def derive_clients(engine: Engine, projector: Projector, clients: Collection[Client]) -> None:
-    """Derive these clients' timelines from their kept facts, a page at a time: the facts are read
-    and the timelines derived outside the write transaction (SQLite has one writer at a time,
-    and the processes of a rebuild derive side by side); only their rows are written in it."""
-    it = iter(clients)
-    while page := list(islice(it, CLIENTS_PER_PAGE)):
-        with read(engine) as conn:
-            histories = projection.facts_of_clients(conn, page, projector.tables)
+def derive_clients(engine: Engine, projector: Projector, clients: Iterable[Client]) -> None:
+    """Derive these clients' timelines from their kept facts, a page at a time, and prepare what
+    they will owe the store at the swap. The facts and derived streams are read, the timelines
+    derived and the publications built outside the write transaction (SQLite has one writer at
+    a time, and the processes of a rebuild derive side by side); only their rows are written in
+    it."""
+    for page in _pages(iter(clients)):
+        timelines, prepared = _derived(engine, projector, page)
+        write = partial(_write, timelines=timelines, prepared=prepared, tables=projector.tables)
+        with collector_paused():
+            run_in_transaction(engine, write)
+
+
+def _pages(clients: Iterator[Client]) -> Iterator[list[Client]]:
+    while page := list(islice(clients, CLIENTS_PER_PAGE)):
+        yield page
+
+
+def _derived(
+    engine: Engine, projector: Projector, page: list[Client]
+) -> tuple[dict[Client, list[Entry]], dict[Client, staged.Prepared]]:
+    """A page of clients' timelines, and what they will owe the store."""
+    with collector_paused(), read(engine) as conn:
+        histories = projection.facts_of_clients(conn, page, projector.tables)
         timelines = {c: timeline.derive(h, projector.thresholds) for c, h in histories.items()}
-        write = partial(projection.replace_timelines, timelines=timelines, tables=projector.tables)
-        run_in_transaction(engine, write)
+        return timelines, _prepare(conn, projector, timelines, histories)
+
+
+def _prepare(
+    conn: Connection,
+    projector: Projector,
+    timelines: Mapping[Client, list[Entry]],
+    histories: Mapping[Client, list[SourceEvent]],
+) -> dict[Client, staged.Prepared]:
+    """What the timelines owe the store as it is now, by client. The versions are read before
+    the streams: a publication between the two reads leaves a version behind, and the swap works
+    that client out again."""
+    versions = staged.derived_versions(conn, timelines.keys())
+    repository = projector.repository
+    prepared = {c: staged.Prepared(v, [], []) for c, v in versions.items()}
+    for append in owed_appends(repository, conn, timelines):
+        prepared[(append.tenant_id, append.client_id)].owed.append(
+            repository.stored_form(conn, append)
+        )
+    for append in outcome_appends(histories.values(), projector.thresholds):
+        prepared[(append.tenant_id, append.client_id)].outcomes.append(
+            repository.stored_form(conn, append)
+        )
+    return prepared
+
+
+def _write(
+    conn: Connection,
+    timelines: Mapping[Client, list[Entry]],
+    prepared: Mapping[Client, staged.Prepared],
+    tables: ProjectionTables,
+) -> None:
+    projection.replace_timelines(conn, timelines, tables)
+    staged.keep(conn, prepared)

@@ -1,0 +1,109 @@
+"""A rebuild prepares each client's publications while it derives the timelines and appends them
+at its swap: as prepared while the client's derived stream is as they found it, worked out again
+when it has changed meanwhile; a rebuild stopped before its swap publishes nothing."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+import pytest
+from sqlalchemy import inspect
+
+from waypoint_progress.adapters import staged
+from waypoint_progress.bootstrap import Container
+from waypoint_progress.service_layer.projector import Projector
+from waypoint_progress.service_layer.rebuild import InProcess, Position, Reader, Rebuilt, rebuild
+from waypoint_shared.messaging.envelope import Envelope
+
+from ..conftest import JourneyEvents
+from .test_milestone_and_alert_rules import phq9
+from .test_withdrawal import (
+    OneRecordAtATime,
+    Projected,
+    published_by_an_older_version,
+    withdrawn_rules,
+)
+
+GROUP = "waypoint-progress"
+
+
+@dataclass(frozen=True)
+class ThenMeanwhile:
+    """Both passes in this process, then `meanwhile` before the swap."""
+
+    inner: InProcess
+    meanwhile: Callable[[], None]
+
+    def keep_facts(self, projector: Projector, targets: Mapping[Position, int]) -> Rebuilt:
+        return self.inner.keep_facts(projector, targets)
+
+    def derive_all(self, projector: Projector) -> None:
+        self.inner.derive_all(projector)
+        self.meanwhile()
+
+    def reader_from(self, reached: Mapping[Position, int]) -> Reader:
+        return self.inner.reader_from(reached)
+
+
+def improving(j: JourneyEvents) -> Envelope:
+    """A journey whose sessions reach a milestone; its referral."""
+    referral = j.referral()
+    j.screening("PHQ-9", phq9(20))
+    j.session(date="2025-03-10", PHQ9=phq9(14))
+    j.session(PHQ9=phq9(8))
+    return referral
+
+
+def test_a_derived_stream_changed_after_the_derivation_is_worked_out_again_at_the_swap(
+    progress: Container, journey: type[JourneyEvents]
+) -> None:
+    j = journey()
+    referral = improving(j)
+    reader = OneRecordAtATime(j)
+
+    def an_older_version_publishes() -> None:
+        published_by_an_older_version(progress, j, referral)
+
+    replayer = ThenMeanwhile(InProcess(progress.engine, reader), an_older_version_publishes)
+    rebuild(progress.engine, progress.projector, reader, GROUP, replayer)
+
+    projected = Projected(progress, j.client_id)
+    assert withdrawn_rules(projected) == ["recovery"]  # not in what was prepared before it
+    published = projected.derived_stream()
+    assert any(name == "milestone_reached" for _, name, _ in published[1:])
+    rebuild(progress.engine, progress.projector, OneRecordAtATime(j), GROUP)
+    assert projected.derived_stream() == published
+
+
+class Stopped(Exception):
+    pass
+
+
+def test_a_rebuild_stopped_before_its_swap_publishes_nothing_and_the_next_publishes_once(
+    progress: Container, journey: type[JourneyEvents]
+) -> None:
+    j = journey()
+    improving(j)
+
+    def stop() -> None:
+        raise Stopped
+
+    reader = OneRecordAtATime(j)
+    with pytest.raises(Stopped):
+        rebuild(
+            progress.engine,
+            progress.projector,
+            reader,
+            GROUP,
+            ThenMeanwhile(InProcess(progress.engine, reader), stop),
+        )
+
+    projected = Projected(progress, j.client_id)
+    assert projected.derived_stream() == []
+    rebuild(progress.engine, progress.projector, OneRecordAtATime(j), GROUP)
+    published = projected.derived_stream()
+    assert [name for _, name, _ in published].count("milestone_reached") >= 1
+    assert len({event_id for event_id, _, _ in published}) == len(published)
+    with progress.engine.connect() as conn:
+        assert staged.prepared.name not in inspect(conn).get_table_names()
