@@ -32,7 +32,7 @@ def body_schema(spec: dict[str, Any], path: str, method: str) -> dict[str, Any]:
 
 def shapes_of(spec: dict[str, Any], path: str, name: str) -> list[dict[str, Any]]:
     """The shapes a body takes one of, each stated beside a reference to the whole schema."""
-    one_of = body_schema(spec, path, "post")["oneOf"]
+    one_of: list[dict[str, Any]] = body_schema(spec, path, "post")["oneOf"]
     assert all(s.pop("$ref") == f"#/components/schemas/{name}" for s in one_of)
     return one_of
 
