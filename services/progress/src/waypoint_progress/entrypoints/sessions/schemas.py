@@ -102,12 +102,11 @@ def reason_input(what: str) -> fields.String:
 
 class SessionInputSchema(MeasuresInputSchema):
     class Meta:
-        # measures_only_when_attended, stated in the document: attended, or no measures
+        # measures_only_when_attended, stated in the document: a missed session has no measures
+        # (if/then: openapi-python-client cannot generate a boolean `const` or `enum` in a union)
         json_schema = {
-            "anyOf": [
-                {"properties": {"attended": {"const": True}}},
-                {"properties": {"measures": {"maxItems": 0}}},
-            ]
+            "if": {"properties": {"attended": {"const": False}}, "required": ["attended"]},
+            "then": {"properties": {"measures": {"maxItems": 0}}},
         }
 
     date = clinical_date(
