@@ -40,6 +40,10 @@ JOBS: dict[str, tuple[str, dict[str, bool | None]]] = {
     "plan index": ("adapters/plan.py", {**ALL, "intake": None, "progress": None}),
     "timeline projection SQL": ("adapters/projection.py", {**ALL, "intake": None, "goals": None}),
     "table swap": ("adapters/swap.py", {**ALL, "intake": None, "goals": None}),
+    "publications a rebuild prepared": (
+        "adapters/staged.py",
+        {**ALL, "intake": None, "goals": None},
+    ),
     "topic reader": ("adapters/topic_reader.py", {**ALL, "intake": None, "goals": None}),
     "milestone metrics": ("adapters/metrics.py", {**ALL, "intake": None, "goals": None}),
     **{
