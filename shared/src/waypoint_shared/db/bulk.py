@@ -78,8 +78,8 @@ def _processor(column_type: TypeEngine[Any], dialect: Dialect) -> Processor:
     general = processor
 
     def process(value: Any) -> Any:
-        if type(value) is datetime:
-            return value.replace(tzinfo=None).isoformat(" ", "microseconds")
+        if type(value) is datetime:  # its wall time, the zone left out (26 characters)
+            return value.isoformat(" ", "microseconds")[:26]
         return general(value) if general else value
 
     return process

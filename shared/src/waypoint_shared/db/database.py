@@ -16,8 +16,9 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TypeVar
+from typing import Any, TypeVar
 
+import orjson
 from sqlalchemy import (
     Column,
     Connection,
@@ -54,12 +55,20 @@ def is_sqlite(engine: Engine | Connection) -> bool:
 
 def connect(url: str) -> Engine:
     """An engine for a database URL, with the SQLite settings the event store relies on."""
+    codec: dict[str, Any] = {"json_serializer": json_text, "json_deserializer": orjson.loads}
     if not url.startswith("sqlite"):
-        return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5)
-    engine = create_engine(url, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000})
+        return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5, **codec)
+    engine = create_engine(url, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000}, **codec)
     event.listen(engine, "connect", _configure_sqlite)
     event.listen(engine, "begin", _begin_sqlite)
     return engine
+
+
+def json_text(value: Any) -> str:
+    """A JSON column's stored text, written by orjson (in C: the event store's `data` and
+    `metadata` and the projection's facts were a tenth of a projector batch through `json.dumps`).
+    Keys that are not strings are written as strings, as `json.dumps` writes them."""
+    return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
 
 
 def _configure_sqlite(dbapi_connection: sqlite3.Connection, _record: ConnectionPoolEntry) -> None:

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import orjson
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
 
 from waypoint_shared import catalog
@@ -76,7 +77,7 @@ def decode(value: bytes | None) -> Envelope:
     if not value:
         raise UndecodableRecord("empty record")
     try:
-        parsed = json.loads(value.decode("utf-8"))
+        parsed = orjson.loads(value)
         attributes = _plain_attributes(parsed) or _ENVELOPE.load(parsed)
         type_, data = catalog.upcast(attributes["type"], attributes["data"])
         catalog.validate_sealed(type_, data)

@@ -61,7 +61,7 @@ class Entry:
 
 def _sortable(moment: datetime) -> str:
     """A time as the sort key writes it: YYYY-MM-DDTHH:MM:SS.ffffff, its zone left out."""
-    return moment.replace(tzinfo=None).isoformat(timespec="microseconds")
+    return moment.isoformat(timespec="microseconds")[:26]
 
 
 # Titles name only non-personal facts; progress cannot read sealed fields anyway.
