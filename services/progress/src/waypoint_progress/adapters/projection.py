@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Table, bindparam, delete, or_, select
+from sqlalchemy import ColumnElement, Connection, Table, bindparam, delete, select, union_all
 
 from waypoint_progress.adapters.tables import LIVE, ProjectionTables
 from waypoint_progress.domain.sources import SourceEvent
@@ -123,14 +123,20 @@ def keep_and_read(
     history: dict[Client, list[SourceEvent]] = {(s.tenant_id, s.client_id): [] for s in sources}
     held: set[tuple[str, str]] = set()
     t = tables.source_events
-    query = select(t).where(
-        t.c.tenant_id == bindparam("tenant_id"),
-        or_(_among_clients(conn, t), one_of(t.c.event_id, "event_ids", conn.dialect.name)),
+    in_tenant = t.c.tenant_id == bindparam("tenant_id")
+    # Two selects, each on its own index: with `client IN … OR event IN …` SQLite reads every
+    # row of the tenant (its plan keeps only `tenant_id = ?`), a batch's cost growing with the
+    # table. A fact found by both is taken once.
+    query = union_all(
+        select(t).where(in_tenant, _among_clients(conn, t)),
+        select(t).where(in_tenant, one_of(t.c.event_id, "event_ids", conn.dialect.name)),
     )
     for tenant_id, client_ids in by_tenant(history).items():
         event_ids = sorted({s.event_id for s in sources if s.tenant_id == tenant_id})
         params = {"tenant_id": tenant_id, "client_ids": list(client_ids), "event_ids": event_ids}
         for row in conn.execute(query, params):
+            if (row.tenant_id, row.event_id) in held:
+                continue
             held.add((row.tenant_id, row.event_id))
             if (row.tenant_id, row.client_id) in history:
                 history[(row.tenant_id, row.client_id)].append(_source(row))
