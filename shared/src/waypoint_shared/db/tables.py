@@ -45,7 +45,8 @@ events = Table(
     ),
     sqlite_autoincrement=True,
 )
-Index("ix_events_tenant_stream", events.c.tenant_id, events.c.stream_id)
+# A stream's events are looked up through that constraint's index, whose first columns are the
+# stream; shared-0007 dropped a second index on (tenant_id, stream_id) that only doubled it.
 
 relay_position = Table(
     "relay_position",

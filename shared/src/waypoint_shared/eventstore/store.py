@@ -130,6 +130,13 @@ def _rebuild_events_sqlite(conn: Connection) -> None:
         index.create(conn)
 
 
+def _drop_duplicate_stream_index(conn: Connection) -> None:
+    """The unique (tenant_id, stream_id, stream_version) index serves every look-up of a stream;
+    an index of (tenant_id, stream_id) beside it cost each appended event one more insert into
+    a tree keyed by random ids."""
+    conn.execute(text("DROP INDEX IF EXISTS ix_events_tenant_stream"))
+
+
 SHARED_MIGRATIONS = (
     Migration(
         "shared-0001-event-store",
@@ -147,6 +154,7 @@ SHARED_MIGRATIONS = (
     Migration("shared-0003-idempotency-subject", _add_idempotency_subject),
     Migration("shared-0004-stream-identity-with-tenant", _stream_identity_with_tenant),
     Migration("shared-0005-idempotency-expiry", _index_idempotency_age),
+    Migration("shared-0007-no-duplicate-stream-index", _drop_duplicate_stream_index),
 )
 
 
