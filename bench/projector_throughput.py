@@ -5,7 +5,6 @@ Runs on each store BENCH_STORE names (progress's database on SQLite or PostgreSQ
 
 from __future__ import annotations
 
-import json
 import sys
 import tempfile
 import time
@@ -13,8 +12,7 @@ import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 
-from common import broker, by_store, databases, own_topics, save, stores
-from kafka import KafkaConsumer
+from common import broker, by_store, databases, own_topics, raw_consumer_rate, save, stores
 
 from waypoint_progress.bootstrap import bootstrap
 from waypoint_shared.config import BATCH_RECORDS, KafkaSettings, load_settings
@@ -55,25 +53,6 @@ def publish(settings: KafkaSettings, topic: str) -> None:
         producer.send(topic, key=key, value=value, headers=headers)
     producer.flush()
     producer.close()
-
-
-def raw_consumer_rate(settings: KafkaSettings, topic: str) -> float:
-    consumer = KafkaConsumer(
-        topic,
-        bootstrap_servers=settings.bootstrap_servers,
-        group_id=f"raw-{uuid.uuid4()}",
-        auto_offset_reset="earliest",
-        enable_auto_commit=False,
-        max_poll_records=200,
-    )
-    seen, started = 0, None
-    while seen < EVENTS:
-        for records in consumer.poll(timeout_ms=1000).values():
-            started = started or time.perf_counter()
-            seen += sum(1 for r in records if json.loads(r.value))
-    elapsed = time.perf_counter() - started  # type: ignore[operator]
-    consumer.close()
-    return EVENTS / elapsed
 
 
 def projector_rate(settings: KafkaSettings, work_dir: Path, database_url: str) -> float:
@@ -117,10 +96,10 @@ def measure(store: str, settings: KafkaSettings, work_dir: Path) -> dict[str, ob
     ensure_topics(settings)
     topic = f"{settings.topic_prefix}waypoint.intake.events"
     publish(settings, topic)
-    raw = raw_consumer_rate(settings, topic)
+    raw = raw_consumer_rate(settings, [topic], EVENTS)
     with databases(store, work_dir) as database:
         ours = projector_rate(settings, work_dir, database("progress"))
-    raw = max(raw, raw_consumer_rate(settings, topic))
+    raw = max(raw, raw_consumer_rate(settings, [topic], EVENTS))
     return {"raw_consumer_per_s": raw, "projector_per_s": ours, "projector_ratio": ours / raw}
 
 

@@ -20,7 +20,6 @@ rebuild_throughput.py --large (1,000,000 and 100,000, into rebuild_large.json; `
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import subprocess
@@ -34,8 +33,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from common import ROOT, broker, by_store, databases, save, stores
-from kafka import KafkaConsumer, TopicPartition
+from common import ROOT, broker, by_store, databases, raw_consumer_rate, save, stores
 
 from waypoint_progress.bootstrap import bootstrap
 from waypoint_shared import catalog
@@ -142,26 +140,6 @@ def publish(settings: KafkaSettings, events: int) -> int:
     producer.flush()
     producer.close()
     return sent
-
-
-def raw_consumer_rate(settings: KafkaSettings, events: int) -> float:
-    """Every record of the three topics from offset 0, JSON-decoded, timed from connecting."""
-    started = time.perf_counter()
-    consumer = KafkaConsumer(
-        **settings.client_options(), enable_auto_commit=False, max_poll_records=200
-    )
-    topics = [topic_of(s, settings.topic_prefix) for s in SERVICES]
-    consumer.assign(
-        [TopicPartition(t, p) for t in topics for p in consumer.partitions_for_topic(t) or ()]
-    )
-    consumer.seek_to_beginning()
-    seen = 0
-    while seen < events:
-        for records in consumer.poll(timeout_ms=1000).values():
-            seen += sum(1 for r in records if json.loads(r.value))
-    elapsed = time.perf_counter() - started
-    consumer.close()
-    return events / elapsed
 
 
 class TreeMemory:
@@ -285,7 +263,9 @@ def main() -> None:
         (small_topics, small), (large_topics, events) = (
             topics(bootstrap_servers, size) for size in (SMALL, EVENTS)
         )
-        raw = raw_consumer_rate(large_topics, events)
+        raw = raw_consumer_rate(
+            large_topics, [topic_of(s, large_topics.topic_prefix) for s in SERVICES], events
+        )
         for store in stores():
             work = Path(tmp) / store
             with databases(store, work) as database:
