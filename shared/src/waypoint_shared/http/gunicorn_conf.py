@@ -41,6 +41,12 @@ threads = SERVER.threads
 timeout = SERVER.timeout
 graceful_timeout = SERVER.graceful_timeout  # longer than any request may take
 keepalive = 5
+# Each worker listens on a socket of its own bound with SO_REUSEPORT, and the kernel spreads new
+# connections over them (ADR 0018). On the one socket gunicorn otherwise shares, whichever worker
+# woke first accepted a client's whole pool of kept-alive connections: under wrk's 16, one worker
+# in two runs served everything on one core (a bare Flask app 1,650 requests/s, or 3,600 when the
+# connections happened to split, 6,200 with a socket each).
+reuse_port = True
 # Request lines up to gunicorn's largest bound reach the app (its default refuses one over 4094
 # bytes with a bare 414 page): the app answers a parameter over its documented maxLength with
 # problem+json naming it, and a query string over web.MAX_QUERY_BYTES with a 400 problem+json.
