@@ -98,6 +98,18 @@ def test_the_plain_form_of_every_type_passes_its_check_and_its_schema(event_type
     assert checks.sealed_check(schema, entry.personal_fields)(payload) is not hooked(schema)
 
 
+def test_a_null_passes_the_check_of_a_field_whose_values_only_the_schema_can_check() -> None:
+    """A goal's target has a rule of its own (its score must fit its instrument), so a target is
+    always left to the schema; a goal proposed without one need not be."""
+    entry = catalog.lookup("waypoint.goals.goal_proposed.v2")
+    schema = entry.schema()
+    check = checks.sealed_check(schema, entry.personal_fields)
+    without_target = {**plain_payload(schema, entry.personal_fields), "target": None}
+    with_target = {**without_target, "target": {"instrument": "PHQ-9", "score": 9.0}}
+    assert check(without_target) and schema_accepts(schema, without_target, entry.personal_fields)
+    assert not check({**with_target, "target": {**with_target["target"], "direction": "up"}})
+
+
 @settings(max_examples=400, deadline=None)
 @given(st.sampled_from(TYPES), st.data())
 def test_a_check_never_accepts_what_the_schema_refuses(

@@ -47,7 +47,10 @@ def test_every_client_is_derived_once_by_one_of_the_shares(
     run_in_transaction(engine, lambda conn: conn.execute(insert(fresh.source_events), rows))
     derived: list[list[Client]] = []
 
-    def derive_clients(_engine: object, _projector: object, clients: Collection[Client]) -> None:
+    def derive_clients(
+        _engine: object, _projector: object, clients: Collection[Client], replacing: bool
+    ) -> None:
+        assert not replacing  # the first round: no timeline is stored yet
         derived.append(list(clients))
 
     monkeypatch.setattr(rebuild, "CLIENTS_PER_PAGE", 3)

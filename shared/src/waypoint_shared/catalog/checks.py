@@ -60,6 +60,10 @@ def _is_date(value: Any) -> bool:
     return True
 
 
+def _is_null(value: Any) -> bool:
+    return value is None
+
+
 def _is_object(value: Any) -> bool:
     return isinstance(value, dict)
 
@@ -80,12 +84,14 @@ PLAIN: dict[type, Check] = {
 
 
 def field_check(field: fields.Field[Any]) -> Check:
-    """The check of one field's value (present in the payload), or `never`."""
+    """The check of one field's value (present in the payload), or `never`. A field whose values
+    have no fast form still passes a null if it allows one: marshmallow loads a null of such a
+    field as it is, before any of its rules (a goal's optional `target`, say)."""
     kind = _kind_check(field)
     rules = [_validator_check(v) for v in field.validators]
-    if kind is never or never in rules:
-        return never
     allow_none = field.allow_none
+    if kind is never or never in rules:
+        return _is_null if allow_none else never
 
     def check(value: Any) -> bool:
         if value is None:

@@ -200,6 +200,15 @@ def replace_timelines(
     query = delete(t).where(t.c.tenant_id == bindparam("tenant_id"), _among_clients(conn, t))
     for tenant_id, client_ids in by_tenant(timelines).items():
         conn.execute(query, {"tenant_id": tenant_id, "client_ids": list(client_ids)})
+    insert_timelines(conn, timelines, tables)
+
+
+def insert_timelines(
+    conn: Connection,
+    timelines: Mapping[Client, Sequence[Entry]],
+    tables: ProjectionTables = LIVE,
+) -> None:
+    """Store the timelines of clients that have none stored."""
     _writers(tables).timeline(conn, [_row(e) for entries in timelines.values() for e in entries])
 
 

@@ -6,7 +6,9 @@ timeline once, from the set of their kept facts, a page of clients per transacti
 runs both passes: in this process (`InProcess`), or shared among processes, the records by
 partition and the clients by page (the record key is the client id, so a client's events sit in
 the same partition of every topic and the processes never share a client). Memory stays flat: the
-records stream through, and the derivation holds one page of clients at a time.
+records stream through, and the derivation holds one page of clients at a time. The fresh timeline
+gets its client index only when something must look a client up in it (the swap, or a round
+catching up): built in one pass it costs far less than kept up row by row.
 
 The live worker may keep running: the rebuild reads without joining its consumer group, and swaps
 only once it has read at least as far as the worker has applied (checked inside the swap's
@@ -140,6 +142,7 @@ def rebuild(
         targets = {**targets, **behind}
         touched: set[Client] = set()
         report.add(keep_facts(engine, into_fresh, caught_up.batches(targets), touched))
+        run_in_transaction(engine, partial(swap.index_timelines, fresh=fresh))
         derive_clients(engine, into_fresh, sorted(touched))
     log.info("rebuild: swapped in and published at %.1f s", time.monotonic() - started)
     return report
@@ -262,8 +265,10 @@ def _handle_all(conn: Connection, projector: Projector, events: list[Any], repor
 
 def derive_share(engine: Engine, projector: Projector, share: int, shares: int) -> None:
     """Derive the timelines of every `shares`-th page of clients, from page `share` on: the
-    processes of a rebuild each take one share."""
-    derive_clients(engine, projector, _clients_of_share(engine, projector, share, shares))
+    processes of a rebuild each take one share. It is the first round's: no client has a
+    timeline stored yet, and each is derived once."""
+    clients = _clients_of_share(engine, projector, share, shares)
+    derive_clients(engine, projector, clients, replacing=False)
 
 
 def _clients_of_share(
@@ -280,15 +285,20 @@ def _clients_of_share(
         after = clients[-1]
 
 
-def derive_clients(engine: Engine, projector: Projector, clients: Iterable[Client]) -> None:
+def derive_clients(
+    engine: Engine, projector: Projector, clients: Iterable[Client], replacing: bool = True
+) -> None:
     """Derive these clients' timelines from their kept facts, a page at a time, and prepare what
-    they will owe the store at the swap. The facts and derived streams are read, the timelines
-    derived and the publications built outside the write transaction (SQLite has one writer at
-    a time, and the processes of a rebuild derive side by side); only their rows are written in
-    it."""
+    they will owe the store at the swap; `replacing=False` when none of them has a timeline
+    stored yet. The facts and derived streams are read, the timelines derived and the
+    publications built outside the write transaction (SQLite has one writer at a time, and the
+    processes of a rebuild derive side by side); only their rows are written in it."""
+    store = projection.replace_timelines if replacing else projection.insert_timelines
     for page in _pages(iter(clients)):
         timelines, prepared = _derived(engine, projector, page)
-        write = partial(_write, timelines=timelines, prepared=prepared, tables=projector.tables)
+        write = partial(
+            _write, timelines=timelines, prepared=prepared, store=store, tables=projector.tables
+        )
         with collector_paused():
             run_in_transaction(engine, write)
 
@@ -335,7 +345,8 @@ def _write(
     conn: Connection,
     timelines: Mapping[Client, list[Entry]],
     prepared: Mapping[Client, staged.Prepared],
+    store: Callable[[Connection, Mapping[Client, list[Entry]], ProjectionTables], None],
     tables: ProjectionTables,
 ) -> None:
-    projection.replace_timelines(conn, timelines, tables)
+    store(conn, timelines, tables)
     staged.keep(conn, prepared)
