@@ -293,14 +293,19 @@ class ConsumerRunner:
             )
 
     def _commit_to_kafka(self, records: list[ConsumerRecord]) -> None:
-        """Mirror stored offsets to Kafka so lag tools see them; the database stays the truth."""
+        """Mirror stored offsets to Kafka so lag tools see them; the database stays the truth, so
+        the next poll need not wait for the coordinator's answer."""
         offsets: dict[TopicPartition, OffsetAndMetadata] = {}
         for r in records:
             offsets[TopicPartition(r.topic, r.partition)] = OffsetAndMetadata(r.offset + 1, "", -1)
         try:
-            self._ensure_consumer().commit(offsets)
+            self._ensure_consumer().commit_async(offsets, callback=self._mirrored)
         except KafkaError as error:
             log.info("consumer %s: offset mirror to Kafka failed: %s", self.group, error)
+
+    def _mirrored(self, offsets: object, outcome: object) -> None:
+        if isinstance(outcome, Exception):
+            log.info("consumer %s: offset mirror to Kafka failed: %s", self.group, outcome)
 
     def _ensure_consumer(self) -> KafkaConsumer:
         if self.consumer is None:
