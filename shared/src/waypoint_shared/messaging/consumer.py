@@ -301,9 +301,10 @@ class ConsumerRunner:
         try:
             self._ensure_consumer().commit_async(offsets, callback=self._mirrored)
         except KafkaError as error:
-            log.info("consumer %s: offset mirror to Kafka failed: %s", self.group, error)
+            self._mirrored(offsets, error)
 
     def _mirrored(self, offsets: object, outcome: object) -> None:
+        """The mirror's outcome, when the coordinator answers (or at once if it cannot be sent)."""
         if isinstance(outcome, Exception):
             log.info("consumer %s: offset mirror to Kafka failed: %s", self.group, outcome)
 
