@@ -14,7 +14,9 @@ from flask import Flask
 from sqlalchemy import func, select
 
 from waypoint_devkit.apps import deliver
+from waypoint_devkit.webhook_receiver import milestone
 from waypoint_progress.adapters.tables import source_events, timeline_entries
+from waypoint_progress.adapters.webhook_store import webhook_deliveries
 from waypoint_progress.service_layer.rebuild import Position, rebuild
 from waypoint_shared.config import DEVELOPMENT_SECRET
 from waypoint_shared.db.database import read, run_in_transaction
@@ -245,3 +247,34 @@ def reply_subjects(app: Flask) -> list[str]:
 
     with read(app.extensions["waypoint"].engine) as conn:
         return list(conn.execute(select(idempotency_records.c.subject)).scalars())
+
+
+def test_an_erasure_deletes_the_clients_webhook_deliveries_and_none_is_recorded_after(
+    app: Flask, journey: type[JourneyEvents]
+) -> None:
+    container = app.extensions["waypoint"]
+    subscribe = {"url": "http://127.0.0.1:9/hooks", "event_types": ["milestone_reached"]}
+    run_in_transaction(
+        container.engine, lambda c: container.webhooks.subscribe(c, "clinic-a", subscribe)
+    )
+    client, kept = journey(), journey()
+    late = milestone(client.client_id)
+    run_in_transaction(
+        container.engine,
+        lambda c: container.webhooks.record(
+            c, [milestone(client.client_id), milestone(kept.client_id)]
+        ),
+    )
+    assert deliveries_of(app) == {client.client_id: 1, kept.client_id: 1}
+
+    project(app, erased(client))
+    run_in_transaction(container.engine, lambda c: container.webhooks.record(c, [late]))
+
+    assert deliveries_of(app) == {kept.client_id: 1}
+
+
+def deliveries_of(app: Flask) -> dict[str, int]:
+    d = webhook_deliveries.c
+    query = select(d.client_id, func.count()).group_by(d.client_id)
+    with read(app.extensions["waypoint"].engine) as conn:
+        return {client_id: n for client_id, n in conn.execute(query)}

@@ -196,6 +196,43 @@ def test_a_subscription_failing_for_the_configured_period_is_disabled_with_the_r
     progress.engine.dispose()
 
 
+def test_a_reactivated_subscription_gets_what_was_pending_but_not_what_came_while_disabled(
+    tmp_path: Path,
+) -> None:
+    progress = started(tmp_path, PROGRESS_WEBHOOK_DISABLE_AFTER_SECONDS="0.3")
+    with receiving([500] * 1000) as receiver:
+        subscription, dispatcher = one_milestone_to(progress, receiver.url)
+        drive(dispatcher.dispatch_once, lambda: status_of(progress, subscription) == "disabled")
+        while_disabled = milestone(str(uuid.uuid4()))
+        consume(progress, while_disabled)
+        with receiver.lock:
+            receiver.statuses.clear()  # the receiver is mended: 200 from now on
+
+        reactivated = run_in_transaction(
+            progress.engine,
+            lambda c: progress.webhooks.reactivate(c, "clinic-a", subscription["id"]),
+        )
+        after = milestone(str(uuid.uuid4()))
+        consume(progress, after)
+        drive(
+            dispatcher.dispatch_once,
+            lambda: [d["status"] for d in deliveries(progress, subscription)] == ["delivered"] * 2,
+        )
+
+    assert reactivated["status"] == "active" and reactivated["disabled_reason"] is None
+    delivered = [d["event_id"] for d in deliveries(progress, subscription)]
+    assert after.event_id in delivered and while_disabled.event_id not in delivered
+    assert receiver.received[-1].headers["webhook-id"] in {
+        d["id"] for d in deliveries(progress, subscription)
+    }
+    progress.engine.dispose()
+
+
+def status_of(progress: Container, subscription: dict[str, Any]) -> str:
+    with read(progress.engine) as conn:
+        return str(progress.webhooks.found(conn, "clinic-a", subscription["id"])["status"])
+
+
 def test_a_delivery_not_made_within_the_window_fails_and_a_retry_sends_it_again(
     tmp_path: Path,
 ) -> None:

@@ -12,6 +12,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from waypoint_devkit.apps import bearer, envelope
+from waypoint_progress.adapters import webhook_store as store
 from waypoint_progress.config import webhook_settings
 from waypoint_progress.domain.webhooks import ReceiverRefused
 from waypoint_progress.service_layer.webhooks import Webhooks
@@ -65,9 +66,10 @@ def test_another_tenants_subscription_is_answered_as_one_that_does_not_exist(
             client.get(f"{HOOKS}/{path}", headers=other),
             client.get(f"{HOOKS}/{path}/deliveries", headers=other),
             client.post(f"{HOOKS}/{path}/secret-rotation", json={}, headers=other),
+            client.post(f"{HOOKS}/{path}/reactivation", json={}, headers=other),
             client.delete(f"{HOOKS}/{path}", headers=other),
         ]
-        assert [c.status_code for c in calls] == [404] * 4
+        assert [c.status_code for c in calls] == [404] * 5
         assert {c.get_json()["detail"] for c in calls} == {f"No webhook subscription {path}."}
     assert client.get(HOOKS, headers=other).get_json()["items"] == []
     assert client.get(f"{HOOKS}/{theirs}", headers=WRITER).status_code == 200
@@ -154,6 +156,42 @@ def test_deliveries_list_each_attempt_and_one_can_be_sent_again(
     assert client.post(retry, json={}, headers=WRITER).status_code == 200
     missing = client.post(f"{HOOKS}/{subscription}/deliveries/msg_0/retry", json={}, headers=WRITER)
     assert missing.status_code == 404
+
+
+def test_a_disabled_subscription_is_made_active_again_and_an_active_one_stays_as_it_is(
+    app: Flask, client: FlaskClient
+) -> None:
+    subscription = create(client).get_json()["id"]
+    engine = app.extensions["waypoint"].engine
+    reactivation = f"{HOOKS}/{subscription}/reactivation"
+    unchanged = client.post(reactivation, json={}, headers=WRITER)
+    run_in_transaction(
+        engine,
+        lambda c: store.change_subscription(
+            c,
+            subscription,
+            status="disabled",
+            disabled_reason="Every delivery failed",
+            disabled_at=datetime.now(UTC),
+            failing_since=datetime.now(UTC) - timedelta(days=3),
+        ),
+    )
+    disabled = client.get(f"{HOOKS}/{subscription}", headers=WRITER).get_json()
+
+    active = client.post(reactivation, json={}, headers=WRITER)
+
+    assert unchanged.status_code == 200 and unchanged.get_json()["status"] == "active"
+    assert disabled["status"] == "disabled" and disabled["disabled_at"]
+    assert active.status_code == 200
+    assert active.get_json() == {
+        **disabled,
+        "status": "active",
+        "disabled_reason": None,
+        "disabled_at": None,
+    }
+    assert client.get(f"{HOOKS}/{subscription}", headers=WRITER).get_json() == active.get_json()
+    other = bearer(tenant="clinic-b", scopes="webhooks:write")
+    assert client.post(reactivation, json={}, headers=other).status_code == 404
 
 
 def test_subscriptions_are_listed_in_pages(client: FlaskClient) -> None:

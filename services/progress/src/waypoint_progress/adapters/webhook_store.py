@@ -25,6 +25,7 @@ from sqlalchemy import (
     insert,
     or_,
     select,
+    text,
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
@@ -90,11 +91,23 @@ webhook_attempts = Table(
     Index("webhook_attempts_by_delivery", "delivery_id", "number", unique=True),
 )
 
+
+def _index_deliveries_by_client(conn: Connection) -> None:
+    """An erasure finds the client's deliveries without reading every delivery."""
+    conn.execute(
+        text(
+            "CREATE INDEX IF NOT EXISTS webhook_deliveries_by_client "
+            "ON webhook_deliveries (tenant_id, client_id)"
+        )
+    )
+
+
 MIGRATIONS = (
     Migration(
         "progress-webhooks-0001",
         create_tables(webhook_subscriptions, webhook_deliveries, webhook_attempts),
     ),
+    Migration("progress-webhooks-0002-deliveries-by-client", _index_deliveries_by_client),
 )
 
 
@@ -153,14 +166,21 @@ def change_subscription(conn: Connection, subscription_id: str, **values: Any) -
 
 
 def remove_subscription(conn: Connection, subscription_id: str) -> None:
-    ids = select(webhook_deliveries.c.id).where(
-        webhook_deliveries.c.subscription_id == subscription_id
-    )
-    conn.execute(delete(webhook_attempts).where(webhook_attempts.c.delivery_id.in_(ids)))
-    conn.execute(
-        delete(webhook_deliveries).where(webhook_deliveries.c.subscription_id == subscription_id)
-    )
+    _remove_deliveries(conn, webhook_deliveries.c.subscription_id == subscription_id)
     conn.execute(delete(webhook_subscriptions).where(webhook_subscriptions.c.id == subscription_id))
+
+
+def forget_client(conn: Connection, tenant_id: str, client_id: str) -> None:
+    """An erased client's deliveries and their attempts, of every subscription, whatever their
+    status: nothing about the client is sent or kept any more."""
+    d = webhook_deliveries.c
+    _remove_deliveries(conn, and_(d.tenant_id == tenant_id, d.client_id == client_id))
+
+
+def _remove_deliveries(conn: Connection, which: Any) -> None:
+    ids = select(webhook_deliveries.c.id).where(which)
+    conn.execute(delete(webhook_attempts).where(webhook_attempts.c.delivery_id.in_(ids)))
+    conn.execute(delete(webhook_deliveries).where(which))
 
 
 # Deliveries.
@@ -207,6 +227,18 @@ def attempts_of(conn: Connection, delivery_ids: list[str]) -> dict[str, list[dic
 def change_delivery(conn: Connection, delivery_id: str, **values: Any) -> None:
     conn.execute(
         update(webhook_deliveries).where(webhook_deliveries.c.id == delivery_id).values(**values)
+    )
+
+
+def resume_pending(conn: Connection, subscription_id: str, now: datetime) -> None:
+    """A subscription's pending deliveries due now, each with a retry window starting afresh."""
+    conn.execute(
+        update(webhook_deliveries)
+        .where(
+            webhook_deliveries.c.subscription_id == subscription_id,
+            webhook_deliveries.c.status == PENDING,
+        )
+        .values(next_attempt_at=now, first_attempt_at=None)
     )
 
 

@@ -20,7 +20,7 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from waypoint_progress.adapters import projection
+from waypoint_progress.adapters import projection, webhook_store
 from waypoint_progress.adapters.projection import Client
 from waypoint_progress.adapters.tables import LIVE, ProjectionTables
 from waypoint_progress.domain import publications, timeline
@@ -105,9 +105,10 @@ class Projector:
 
     def forget(self, conn: Connection, tenant_id: str, client_id: str) -> None:
         """Erase a client: their rows in the live tables (and in those being rebuilt), their
-        keys, and the stored replies that quote them."""
+        webhook deliveries, their keys, and the stored replies that quote them."""
         for tables in {self.tables.suffix: self.tables, LIVE.suffix: LIVE}.values():
             projection.forget(conn, tenant_id, client_id, tables)
+        webhook_store.forget_client(conn, tenant_id, client_id)
         erasure.forget_client(conn, tenant_id, client_id)
 
 

@@ -30,7 +30,7 @@ from waypoint_progress.domain.webhooks import (
     ReceiverRefused,
     SubscriptionNotFound,
 )
-from waypoint_shared.crypto.sealing import MasterKey
+from waypoint_shared.crypto.sealing import MasterKey, erased_among
 from waypoint_shared.messaging.envelope import Envelope
 
 Clock = Callable[[], datetime]
@@ -126,6 +126,24 @@ class Webhooks:
         store.change_subscription(conn, subscription_id, **changes)
         return {**view({**row, **changes}), "secret": secret}
 
+    def reactivate(self, conn: Connection, tenant: str, subscription_id: str) -> dict[str, Any]:
+        """A disabled subscription active again: the deliveries still pending when it was
+        disabled are tried from now, each with a new retry window, and events consumed from now
+        on are delivered (those consumed while it was disabled were not recorded for it). An
+        active subscription is answered as it is."""
+        row = self.found(conn, tenant, subscription_id)
+        if row["status"] == store.ACTIVE:
+            return view(row)
+        changes = {
+            "status": store.ACTIVE,
+            "disabled_reason": None,
+            "disabled_at": None,
+            "failing_since": None,
+        }
+        store.change_subscription(conn, subscription_id, **changes)
+        store.resume_pending(conn, subscription_id, self.clock())
+        return view({**row, **changes})
+
     # Deliveries.
 
     def deliveries(
@@ -157,12 +175,14 @@ class Webhooks:
     # The consumer's handler.
 
     def record(self, conn: Connection, events: list[Envelope]) -> None:
-        """One delivery per (subscription, event) for every event a subscription asks for."""
+        """One delivery per (subscription, event) for every event an active subscription asks
+        for, save those of clients erased before the event was consumed."""
         subscribed: dict[str, list[dict[str, Any]]] = {}
         rows, now = [], self.clock()
+        erased = _erased_clients(conn, events)
         for event in events:
             kind = webhooks.event_kind(event.type)
-            if kind is None:
+            if kind is None or (event.tenant_id, event.client_id) in erased:
                 continue
             if event.tenant_id not in subscribed:
                 subscribed[event.tenant_id] = store.subscriptions_of_tenant(conn, event.tenant_id)
@@ -189,6 +209,17 @@ class Webhooks:
             "attempts": 0,
             "next_attempt_at": now,
         }
+
+
+def _erased_clients(conn: Connection, events: list[Envelope]) -> set[tuple[str, str]]:
+    by_tenant: dict[str, set[str]] = {}
+    for event in events:
+        by_tenant.setdefault(event.tenant_id, set()).add(event.client_id)
+    return {
+        (tenant, client_id)
+        for tenant, client_ids in by_tenant.items()
+        for client_id in erased_among(conn, tenant, client_ids)
+    }
 
 
 def _binding(subscription_id: str) -> str:

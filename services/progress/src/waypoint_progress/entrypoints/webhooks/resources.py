@@ -1,5 +1,6 @@
 """The webhook subscriptions resource: subscribe a receiver to progress events, read and delete
-subscriptions, rotate a signing secret, read each delivery's attempts and send one again.
+subscriptions, rotate a signing secret, make a disabled subscription active again, read each
+delivery's attempts and send one again.
 
 Scope `webhooks:write` (or `admin`) for every call; another tenant's subscription is answered as
 one that does not exist.
@@ -142,6 +143,23 @@ def rotate_webhook_secret(_body: dict[str, Any], subscription_id: Any) -> Respon
     def work(conn: Connection) -> Reply:
         rotated = wired.webhooks.rotate_secret(conn, tenant, str(subscription_id))
         return Reply(200, SubscriptionWithSecretSchema().dump(rotated))
+
+    return execute(wired.engine, work)
+
+
+@blp.route(f"{SUBSCRIPTION}/reactivation", methods=["POST"])
+@blp.arguments(EmptySchema)
+@blp.response(200, SubscriptionSchema)
+@blp.alt_response(404, description="No such subscription")
+@requires(*SCOPES)
+def reactivate_webhook_subscription(_body: dict[str, Any], subscription_id: Any) -> Response:
+    """Make a disabled subscription active again; its deliveries still pending are tried from
+    now (events consumed while it was disabled are not sent)"""
+    wired, tenant = container(), principal().tenant
+
+    def work(conn: Connection) -> Reply:
+        active = wired.webhooks.reactivate(conn, tenant, str(subscription_id))
+        return Reply(200, SubscriptionSchema().dump(active))
 
     return execute(wired.engine, work)
 
