@@ -21,6 +21,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from waypoint_devkit.journey import GOAL
 from waypoint_devkit.suite import own_suite, url_of
 from waypoint_devkit.waiting import wait_until
+from waypoint_devkit.webhook_receiver import receiving
 from waypoint_shared.config import DEVELOPMENT_SECRET
 from waypoint_shared.http.auth import mint_token
 from waypoint_shared.messaging.kafka_clients import durable_producer
@@ -28,7 +29,10 @@ from waypoint_shared.messaging.kafka_clients import durable_producer
 pytestmark = [pytest.mark.e2e, pytest.mark.kafka, pytest.mark.timeout(300)]
 ROOT = Path(__file__).resolve().parents[2]
 DASHBOARD = ROOT / "deploy" / "grafana" / "dashboards" / "waypoint.json"
-PROCESSES = [f"{s}-{k}" for s in ("intake", "goals", "progress") for k in ("web", "worker")]
+PROCESSES = [
+    *(f"{s}-{k}" for s in ("intake", "goals", "progress") for k in ("web", "worker")),
+    "progress-webhooks",
+]
 WEB = ["waypoint_http_requests", "waypoint_http_request_duration_seconds"]
 RELAY = ["waypoint_relay_backlog", "waypoint_relay_publish_latency_seconds"]
 CONSUMER = ["waypoint_consumer_lag", "waypoint_dead_lettered", "waypoint_projection_age_seconds"]
@@ -43,6 +47,11 @@ FAMILIES = {
         *CONSUMER,
         "waypoint_events_appended",
         "waypoint_milestones_reached",
+    ],
+    "progress-webhooks": [
+        "waypoint_consumer_lag",
+        "waypoint_webhook_deliveries",
+        "waypoint_webhook_oldest_undelivered_seconds",
     ],
 }
 # Gauges of a queue rise and drain within milliseconds here: they must be there, and drained.
@@ -141,8 +150,42 @@ def test_every_metric_family_is_on_its_processes_and_moves_as_events_flow(
     suite: Any, headers: dict[str, str]
 ) -> None:
     before = {p: scrape(suite, p) for p in PROCESSES}
-    journey(suite, headers)
-    poison_intake_topic(suite)
+    with receiving([503]) as receiver:  # the first attempt fails: a delivery waits, then is made
+        subscribe(suite, headers, receiver.url)
+        journey(suite, headers)
+        poison_intake_topic(suite)
+        after = wait_until(
+            everything_settled(suite, before), timeout=30, interval=0.5, what="every family to move"
+        )
+    lag = after["progress-worker"]["waypoint_consumer_lag"]
+    assert {s.labels["topic"].rsplit(".", 2)[-2] for s in lag} == {"intake", "goals", "progress"}
+    milestones = after["progress-worker"]["waypoint_milestones_reached"]
+    assert any(s.labels["rule"] == "journey_started" and s.value >= 1 for s in milestones)
+    letters = after["goals-worker"]["waypoint_dead_lettered"]
+    assert sum(s.value for s in letters if s.name.endswith("_total")) == 1
+    attempts = {
+        s.labels["outcome"]: s.value
+        for s in after["progress-webhooks"]["waypoint_webhook_deliveries"]
+        if s.name.endswith("_total")
+    }
+    assert attempts["retrying"] >= 1 and attempts["delivered"] >= 1
+
+
+def subscribe(suite: Any, headers: dict[str, str], url: str) -> None:
+    hook = {"url": url, "event_types": ["session_recorded", "milestone_reached"]}
+    made = requests.post(
+        f"{url_of(suite, 'progress-web')}/v1/webhook-subscriptions",
+        json=hook,
+        headers=headers,
+        timeout=10,
+    )
+    assert made.status_code == 201, made.text
+
+
+def everything_settled(
+    suite: Any, before: dict[str, dict[str, list[Any]]]
+) -> Callable[[], dict[str, dict[str, list[Any]]]]:
+    """Every family moved (a queue's gauge: there, and drained); {} until then."""
 
     def settled(process: str, family: str, after: dict[str, list[Any]]) -> bool:
         if family in QUEUES:
@@ -153,15 +196,10 @@ def test_every_metric_family_is_on_its_processes_and_moves_as_events_flow(
     def everything_moved() -> dict[str, dict[str, list[Any]]]:
         after = {p: scrape(suite, p) for p in PROCESSES}
         still = [(p, f) for p in PROCESSES for f in FAMILIES[p] if not settled(p, f, after[p])]
+
         return {} if still else after
 
-    after = wait_until(everything_moved, timeout=30, interval=0.5, what="every family to move")
-    lag = after["progress-worker"]["waypoint_consumer_lag"]
-    assert {s.labels["topic"].rsplit(".", 2)[-2] for s in lag} == {"intake", "goals", "progress"}
-    milestones = after["progress-worker"]["waypoint_milestones_reached"]
-    assert any(s.labels["rule"] == "journey_started" and s.value >= 1 for s in milestones)
-    letters = after["goals-worker"]["waypoint_dead_lettered"]
-    assert sum(s.value for s in letters if s.name.endswith("_total")) == 1
+    return everything_moved
 
 
 def test_the_web_metrics_add_up_every_gunicorn_worker(suite: Any) -> None:
@@ -176,7 +214,11 @@ def test_the_web_metrics_add_up_every_gunicorn_worker(suite: Any) -> None:
 
 
 def test_every_dashboard_query_names_a_metric_the_suite_exports(suite: Any) -> None:
-    exported = {s.name for p in PROCESSES for samples in scrape(suite, p).values() for s in samples}
+    scraped = [scrape(suite, p) for p in PROCESSES]
+    # a labelled family is exported (HELP, TYPE) before its first sample, e.g. per subscription
+    exported = {n for families in scraped for n in families} | {
+        s.name for families in scraped for samples in families.values() for s in samples
+    }
     panels = json.loads(DASHBOARD.read_text())["panels"]
     queries = [t["expr"] for p in panels for t in p.get("targets", [])]
     assert queries

@@ -119,11 +119,14 @@ def consumer_loop(
     return Loop(f"{settings.service}-consumer", run, ready=lambda: runner.assigned)
 
 
-def lag_loop(settings: Settings, engine: Engine, topics: list[str]) -> Loop:
-    """The consumer group's lag per partition, on /metrics and in /health/ready's body."""
+def lag_loop(
+    settings: Settings, engine: Engine, topics: list[str], group: str | None = None
+) -> Loop:
+    """The consumer group's lag per partition, on /metrics and in /health/ready's body; `group`
+    is the service's consumer group unless given."""
     watch = LagWatch(
         engine,
-        settings.consumer_group,
+        group or settings.consumer_group,
         topics,
         lambda: group_consumer(settings.kafka, None, enable_auto_commit=False),
     )

@@ -3,7 +3,8 @@ the projector's worker, so no receiver can slow the timeline.
 
 Its consumer reads `waypoint.progress.events` in a group of its own (`waypoint-progress-webhooks`)
 and records one delivery per subscription and event; its dispatcher sends the due ones. Health
-and metrics (`waypoint_webhook_*`) on PROGRESS_WEBHOOK_WORKER_PORT (8203).
+and metrics (`waypoint_webhook_*`, and the group's `waypoint_consumer_lag`) on
+PROGRESS_WEBHOOK_WORKER_PORT (8203).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from waypoint_progress.bootstrap import Container, bootstrap
 from waypoint_progress.service_layer.webhook_delivery import Dispatcher
 from waypoint_shared.config import Settings
 from waypoint_shared.messaging.worker import Loop, Worker
-from waypoint_shared.runtime import configure_logging, consumer_loop
+from waypoint_shared.runtime import configure_logging, consumer_loop, lag_loop
 
 
 def consumer_group(settings: Settings) -> str:
@@ -21,8 +22,9 @@ def consumer_group(settings: Settings) -> str:
 
 
 def loops(container: Container) -> list[Loop]:
-    """The consumer that records deliveries, and the dispatcher that sends them."""
+    """The consumer that records deliveries, its lag, and the dispatcher that sends them."""
     settings, hooks = container.settings, container.webhooks
+    group = consumer_group(settings)
     recording = consumer_loop(
         settings,
         container.engine,
@@ -30,10 +32,11 @@ def loops(container: Container) -> list[Loop]:
         lambda conn, event: hooks.record(conn, [event]),
         handle_batch=hooks.record,
         known_client=container.projector.knows,
-        group=consumer_group(settings),
+        group=group,
     )
+    lag = lag_loop(settings, container.engine, [settings.topic], group)
     dispatcher = Dispatcher(container.engine, hooks)
-    return [recording, Loop("progress-webhook-dispatcher", dispatcher.run)]
+    return [recording, lag, Loop("progress-webhook-dispatcher", dispatcher.run)]
 
 
 def main() -> None:
