@@ -9,14 +9,14 @@ A request that would overrun answers 429 with `Retry-After` (whole seconds until
 
 The counter lives in shared state, so all gunicorn workers and all replicas on one database
 count together: on PostgreSQL an UNLOGGED table of the service's database (no WAL, emptied by a
-crash, which only forgets recent counts); on SQLite a small file beside the service's database,
-`<database>.ratelimit` (WAL, `synchronous=OFF`), so a flood never takes the event store's write
-lock. Each request is one atomic upsert that admits and counts at once; a refused request costs
-one more read for `Retry-After`, and each process then refuses that token from memory until the
-moment its next request can fit, so a flood past its limit never reaches the shared store. Rows
-are keyed by the service and a SHA-256 of the bearer token (never the token). If the limiter's
-store fails, the request is let through and logged: the limiter guards capacity, it is not a
-reason to refuse service.
+crash, which only forgets recent counts), one atomic upsert per request that admits and counts at
+once; on SQLite, whose processes all run on one machine, a table of fixed size in a file mapped
+into every process's memory, `<database>.ratelimit-map` (`MappedCounters`), so a flood never
+takes the event store's write lock. A refused request costs one more read for `Retry-After`, and
+each process then refuses that token from memory until the moment its next request can fit, so a
+flood past its limit never reaches the shared store. Counters are keyed by the service and a
+SHA-256 of the bearer token (never the token). If the limiter's store fails, the request is let
+through and logged: the limiter guards capacity, it is not a reason to refuse service.
 """
 
 from __future__ import annotations
@@ -25,8 +25,9 @@ import fcntl
 import hashlib
 import logging
 import math
+import mmap
 import os
-import sqlite3
+import struct
 import threading
 import time
 from collections.abc import Iterator
@@ -47,14 +48,14 @@ PRUNE_EVERY_SECONDS = 60.0  # rows of tokens idle this long are deleted (by one 
 
 _ADMIT = (
     "INSERT INTO rate_limits (key, tat) VALUES (:key, :now + :interval) "
-    "ON CONFLICT (key) DO UPDATE SET tat = {greatest}(rate_limits.tat, :now) + :interval "
-    "WHERE {greatest}(rate_limits.tat, :now) + :interval <= :now + :tolerance "
+    "ON CONFLICT (key) DO UPDATE SET tat = GREATEST(rate_limits.tat, :now) + :interval "
+    "WHERE GREATEST(rate_limits.tat, :now) + :interval <= :now + :tolerance "
     "RETURNING tat"
 )
 
 
 def _create_unlogged_table(conn: Connection) -> None:
-    """PostgreSQL only; on SQLite the counters live in their own file (see SqliteCounters)."""
+    """PostgreSQL only; on SQLite the counters live in a file of their own (MappedCounters)."""
     if not is_sqlite(conn):
         conn.execute(
             text(
@@ -84,7 +85,7 @@ class RateLimiter:
         self.interval = 1.0 / rate
         self.tolerance = 1.0  # one second of requests may come at once
         self.counters: Counters = (
-            SqliteCounters(engine) if is_sqlite(engine) else PostgresCounters(engine)
+            MappedCounters(engine) if is_sqlite(engine) else PostgresCounters(engine)
         )
         self._pruned_at = time.time()
         self._prune_lock = threading.Lock()
@@ -146,7 +147,7 @@ class PostgresCounters:
         self.engine = create_engine(
             engine.url, isolation_level="AUTOCOMMIT", pool_size=2, max_overflow=14
         )
-        self._admit = text(_ADMIT.format(greatest="GREATEST"))
+        self._admit = text(_ADMIT)
 
     def admit(self, params: dict[str, Any]) -> float | None:
         with self.engine.connect() as conn:
@@ -159,63 +160,96 @@ class PostgresCounters:
             conn.execute(text("DELETE FROM rate_limits WHERE tat < :before"), {"before": before})
 
 
-class SqliteCounters:
-    """`<database>.ratelimit` beside the service's SQLite file (in memory for an in-memory one).
+class MappedCounters:
+    """`<database>.ratelimit-map` beside the service's SQLite file (anonymous memory for an
+    in-memory one), mapped into every process that serves the database.
 
-    One plain sqlite3 connection per thread: an upsert is a few tens of microseconds, so the
-    writers of the file queue on an flock of `<file>.writers`, which hands the lock straight to
-    the next one instead of SQLite's busy handler sleeping between tries."""
+    SLOTS slots of 32 bytes: a 16-byte BLAKE2b digest of the key and its `tat` (a double). A key
+    lives in the first of PROBES slots from its hash that holds its digest, or else takes the
+    first of them that is free: never used, or its `tat` more than FREE_AFTER_SECONDS old (the
+    bucket has long been full again). With none free the oldest of them is taken over, which
+    gives the token it held a full bucket again. Each admission runs under a lock of this
+    process's threads and an `flock` of the file between processes, with no call that lets
+    another thread in meanwhile (a few microseconds: SQLite statements here gave up the GIL
+    at each step while holding the file's lock, and every other process waited)."""
+
+    _map: mmap.mmap
+    _fd: int | None
+    _threads: threading.Lock
 
     def __init__(self, engine: Engine):
         database = engine.url.database
         in_memory = not database or database == ":memory:" or database.startswith("file:")
-        self.path = ":memory:" if in_memory else f"{database}.ratelimit"
-        self._local = threading.local()
-        self._shared: sqlite3.Connection | None = None
-        self._shared_lock = threading.Lock()
-        self._admit = _ADMIT.format(greatest="max")
-        self._execute("CREATE TABLE IF NOT EXISTS rate_limits (key TEXT PRIMARY KEY, tat REAL)")
+        self.path = None if in_memory else f"{database}.ratelimit-map"
+        self._pid = -1
+        self._opened()
+
+    def _opened(self) -> mmap.mmap:
+        """The map of this process (a forked process maps the file afresh, with a lock of its
+        own: an inherited descriptor would share the parent's flock)."""
+        if self._pid == os.getpid():
+            return self._map
+        size = SLOTS * _SLOT.size
+        self._threads = threading.Lock()
+        self._fd = None if self.path is None else os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        if self._fd is None:
+            self._map = mmap.mmap(-1, size)
+        else:
+            if os.fstat(self._fd).st_size < size:
+                os.ftruncate(self._fd, size)
+            self._map = mmap.mmap(self._fd, size)
+        self._pid = os.getpid()
+        return self._map
 
     def admit(self, params: dict[str, Any]) -> float | None:
-        rows = self._execute(self._admit, params)
-        if rows:
+        now, interval = params["now"], params["interval"]
+        digest = hashlib.blake2b(params["key"].encode(), digest_size=16).digest()
+        first = int.from_bytes(digest[:8], "little")
+        table = self._opened()
+        with self._locked():
+            offset, tat = _slot(table, digest, first, now)
+            admitted_until = max(tat, now) + interval
+            if admitted_until > now + params["tolerance"]:
+                return tat
+            _SLOT.pack_into(table, offset, digest, admitted_until)
             return None
-        stored = self._execute("SELECT tat FROM rate_limits WHERE key = :key", params)
-        return float(stored[0][0]) if stored else None
 
     def prune(self, before: float) -> None:
-        self._execute("DELETE FROM rate_limits WHERE tat < :before", {"before": before})
+        """Nothing to delete: a slot whose `tat` is old is free for the next key that needs it."""
 
-    def _execute(self, sql: str, params: dict[str, Any] | None = None) -> list[Any]:
-        if self.path == ":memory:":
-            with self._shared_lock:
-                if self._shared is None:
-                    self._shared = _open_counters(":memory:", check_same_thread=False)
-                return self._shared.execute(sql, params or {}).fetchall()
-        connection = getattr(self._local, "connection", None)
-        if connection is None:
-            connection = self._local.connection = _open_counters(self.path)
-        with _queued(f"{self.path}.writers"):
-            return connection.execute(sql, params or {}).fetchall()
-
-
-def _open_counters(path: str, check_same_thread: bool = True) -> sqlite3.Connection:
-    connection = sqlite3.connect(
-        path, timeout=5, isolation_level=None, check_same_thread=check_same_thread
-    )
-    for pragma in ("journal_mode=WAL", "synchronous=OFF"):
-        connection.execute(f"PRAGMA {pragma}")
-    return connection
+    @contextmanager
+    def _locked(self) -> Iterator[None]:
+        with self._threads:
+            if self._fd is None:
+                yield
+                return
+            fcntl.flock(self._fd, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(self._fd, fcntl.LOCK_UN)
 
 
-@contextmanager
-def _queued(lock_path: str) -> Iterator[None]:
-    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        yield
-    finally:
-        os.close(fd)
+SLOTS = 1 << 16  # 2 MiB: room for tens of thousands of tokens active within a minute
+PROBES = 8
+FREE_AFTER_SECONDS = 60.0
+_SLOT = struct.Struct("<16sd8x")
+
+
+def _slot(table: mmap.mmap, digest: bytes, first: int, now: float) -> tuple[int, float]:
+    """The offset of the key's slot and its `tat` (0 for a slot the key takes now)."""
+    free, oldest = None, None
+    for probe in range(PROBES):
+        offset = ((first + probe) % SLOTS) * _SLOT.size
+        held_by, tat = _SLOT.unpack_from(table, offset)
+        if held_by == digest:
+            return offset, tat
+        if free is None and tat < now - FREE_AFTER_SECONDS:
+            free = offset
+        if oldest is None or tat < oldest[1]:
+            oldest = (offset, tat)
+    assert oldest is not None
+    return (free if free is not None else oldest[0]), 0.0
 
 
 def _tat(conn: Connection, key: str) -> float | None:
