@@ -18,7 +18,9 @@ def limiter_on(tmp_path: Path, rate: float = 4) -> RateLimiter:
     return RateLimiter(create_engine(f"sqlite:///{tmp_path / 'intake.db'}"), rate=rate)
 
 
-def _admit_three_in_a_child(limiter: RateLimiter, answers: multiprocessing.Queue) -> None:
+def _admit_three_in_a_child(
+    limiter: RateLimiter, answers: multiprocessing.Queue[list[bool]]
+) -> None:
     answers.put([limiter.admit("intake:a").admitted for _ in range(3)])
 
 
@@ -26,7 +28,7 @@ def test_a_forked_worker_counts_with_its_parent_through_the_file(tmp_path: Path)
     limiter = limiter_on(tmp_path)
     parent = [limiter.admit("intake:a").admitted for _ in range(2)]
     fork = multiprocessing.get_context("fork")
-    answers: multiprocessing.Queue = fork.Queue()
+    answers: multiprocessing.Queue[list[bool]] = fork.Queue()
     child = fork.Process(target=_admit_three_in_a_child, args=(limiter, answers))
     child.start()
     child.join(30)
