@@ -68,6 +68,11 @@ def status_is(progress: Container, subscription: dict[str, Any], status: str) ->
     return lambda: bool(deliveries(progress, subscription)[0]["status"] == status)
 
 
+def status_of(progress: Container, subscription: dict[str, Any]) -> str:
+    with read(progress.engine) as conn:
+        return str(progress.webhooks.found(conn, "clinic-a", subscription["id"])["status"])
+
+
 def test_each_event_becomes_one_signed_delivery_that_verifies_with_standardwebhooks(
     progress: Container,
 ) -> None:
@@ -177,13 +182,7 @@ def test_a_subscription_failing_for_the_configured_period_is_disabled_with_the_r
     progress = started(tmp_path, PROGRESS_WEBHOOK_DISABLE_AFTER_SECONDS="0.3")
     with receiving([500] * 100) as receiver:
         subscription, dispatcher = one_milestone_to(progress, receiver.url)
-
-        def disabled() -> bool:
-            with read(progress.engine) as conn:
-                row = progress.webhooks.found(conn, "clinic-a", subscription["id"])
-            return bool(row["status"] == "disabled")
-
-        drive(dispatcher.dispatch_once, disabled)
+        drive(dispatcher.dispatch_once, lambda: status_of(progress, subscription) == "disabled")
         sent = len(receiver.received)
         consume(progress, milestone(str(uuid.uuid4())))
         time.sleep(0.3)
@@ -226,11 +225,6 @@ def test_a_reactivated_subscription_gets_what_was_pending_but_not_what_came_whil
         d["id"] for d in deliveries(progress, subscription)
     }
     progress.engine.dispose()
-
-
-def status_of(progress: Container, subscription: dict[str, Any]) -> str:
-    with read(progress.engine) as conn:
-        return str(progress.webhooks.found(conn, "clinic-a", subscription["id"])["status"])
 
 
 def test_a_delivery_not_made_within_the_window_fails_and_a_retry_sends_it_again(

@@ -22,6 +22,7 @@ from urllib.parse import urlsplit
 from sqlalchemy import Connection
 
 from waypoint_progress.adapters import webhook_store as store
+from waypoint_progress.adapters.projection import by_tenant
 from waypoint_progress.adapters.webhook_sender import receiver_problem
 from waypoint_progress.config import WebhookSettings
 from waypoint_progress.domain import webhooks
@@ -212,12 +213,10 @@ class Webhooks:
 
 
 def _erased_clients(conn: Connection, events: list[Envelope]) -> set[tuple[str, str]]:
-    by_tenant: dict[str, set[str]] = {}
-    for event in events:
-        by_tenant.setdefault(event.tenant_id, set()).add(event.client_id)
+    clients = by_tenant((e.tenant_id, e.client_id) for e in events)
     return {
         (tenant, client_id)
-        for tenant, client_ids in by_tenant.items()
+        for tenant, client_ids in clients.items()
         for client_id in erased_among(conn, tenant, client_ids)
     }
 
