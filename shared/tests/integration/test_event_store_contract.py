@@ -5,17 +5,33 @@ from __future__ import annotations
 import threading
 import uuid
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
-from sqlalchemy import Connection, Engine
+from sqlalchemy import (
+    Column,
+    Connection,
+    Engine,
+    Integer,
+    MetaData,
+    Select,
+    Table,
+    insert,
+    select,
+)
+from sqlalchemy.exc import IntegrityError
 
 from waypoint_shared.db.database import read, run_in_transaction
+from waypoint_shared.db.tables import events
 from waypoint_shared.eventstore.store import (
+    ROW_COLUMNS,
     Append,
+    CommitObserver,
     ConcurrencyConflict,
     EventStore,
     NewEvent,
     RecordedEvent,
+    observe_commits,
 )
 
 TYPE = "waypoint.test.thing_happened.v1"
@@ -302,3 +318,105 @@ def test_a_duplicate_event_id_is_refused(migrated: Engine) -> None:
     run_in_transaction(migrated, lambda c: once(c, str(uuid.uuid4())))
     with pytest.raises(ConcurrencyConflict):
         run_in_transaction(migrated, lambda c: once(c, str(uuid.uuid4())))
+
+
+kept_rows = Table(
+    "test_kept_rows",
+    MetaData(),
+    Column("kept_order", Integer, nullable=False),
+    *(Column(name, events.c[name].type, nullable=False) for name in ROW_COLUMNS),
+)
+
+
+def keep_rows(engine: Engine, rows: list[dict[str, Any]]) -> None:
+    """The rows in a table of their own, numbered in their order."""
+
+    def work(conn: Connection) -> None:
+        kept_rows.drop(conn, checkfirst=True)
+        kept_rows.create(conn)
+        conn.execute(insert(kept_rows), [{**r, "kept_order": i} for i, r in enumerate(rows)])
+
+    run_in_transaction(engine, work)
+
+
+def kept_in_order() -> Select[Any]:
+    return select(*(kept_rows.c[name] for name in ROW_COLUMNS)).order_by(kept_rows.c.kept_order)
+
+
+def test_rows_kept_now_are_appended_later_by_one_query_in_its_order(migrated: Engine) -> None:
+    store, stream, other = EventStore(), str(uuid.uuid4()), str(uuid.uuid4())
+    append(migrated, stream, 0, count=2)
+    batch = [keyed("clinic-a", stream, [str(uuid.uuid4()) for _ in range(3)])]
+    batch.append(keyed("clinic-a", other, [str(uuid.uuid4())]))
+    with read(migrated) as conn:
+        rows = store.rows_following(conn, batch, {("clinic-a", stream): 2})
+    keep_rows(migrated, rows)
+    kept_at = datetime.now(UTC)
+
+    appended = run_in_transaction(migrated, lambda c: store.append_selected(c, kept_in_order()))
+
+    assert appended == 4
+    with read(migrated) as conn:
+        ours = store.read_stream(conn, "clinic-a", stream)[2:]
+        theirs = store.read_stream(conn, "clinic-a", other)
+    assert [(e.stream_version, e.data) for e in ours] == [
+        (3, {"n": 0}),
+        (4, {"n": 1}),
+        (5, {"n": 2}),
+    ]
+    assert [e.stream_version for e in theirs] == [1]
+    positions = [e.position for e in [*ours, *theirs]]
+    assert positions == sorted(positions)
+    assert all(e.occurred_at >= kept_at - timedelta(seconds=1) for e in [*ours, *theirs])
+
+
+def test_rows_kept_leave_out_the_ids_the_store_holds_and_follow_the_version_given(
+    migrated: Engine,
+) -> None:
+    store, stream = EventStore(), str(uuid.uuid4())
+    append(migrated, stream, 0, count=2)
+    held, new = held_ids(migrated, stream), str(uuid.uuid4())
+    batch = [keyed("clinic-a", stream, [held[1], new, new])]
+
+    with read(migrated) as conn:
+        rows = store.rows_following(conn, batch, {("clinic-a", stream): 2})
+        stale = [Append("clinic-a", stream, stream, 1, [NewEvent(TYPE, 1, {})], {})]
+        with pytest.raises(ConcurrencyConflict):
+            store.rows_following(conn, stale, {("clinic-a", stream): 2})
+
+    assert [(r["event_id"], r["stream_version"]) for r in rows] == [(new, 3)]
+    assert "position" not in rows[0] and "occurred_at" not in rows[0]
+
+
+def test_a_kept_row_whose_version_was_taken_meanwhile_appends_nothing(migrated: Engine) -> None:
+    store, stream = EventStore(), str(uuid.uuid4())
+    batch = [keyed("clinic-a", stream, [str(uuid.uuid4()), str(uuid.uuid4())])]
+    with read(migrated) as conn:
+        rows = store.rows_following(conn, batch, {})
+    keep_rows(migrated, rows)
+    append(migrated, stream, 0)  # version 1 is taken before the kept rows are appended
+
+    with pytest.raises(IntegrityError):
+        run_in_transaction(migrated, lambda c: store.append_selected(c, kept_in_order()))
+
+    with read(migrated) as conn:
+        assert len(store.read_stream(conn, "clinic-a", stream)) == 1
+
+
+def test_rows_appended_by_a_query_reach_the_commit_observers(migrated: Engine) -> None:
+    store, stream = EventStore(), str(uuid.uuid4())
+    reported: list[tuple[str, int, int]] = []
+
+    def noted(event: RecordedEvent) -> tuple[str, int, int] | None:
+        if event.stream_id != stream:
+            return None
+        return (event.stream_id, event.stream_version, event.data["n"])
+
+    observe_commits(migrated, CommitObserver(noted, lambda notes: reported.extend(notes)))
+    batch = [keyed("clinic-a", stream, [str(uuid.uuid4()) for _ in range(2)])]
+    with read(migrated) as conn:
+        keep_rows(migrated, store.rows_following(conn, batch, {}))
+
+    run_in_transaction(migrated, lambda c: store.append_selected(c, kept_in_order()))
+
+    assert reported == [(stream, 1, 0), (stream, 2, 1)]

@@ -6,14 +6,19 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import inspect
+from sqlalchemy import Connection, insert, inspect
 
 from waypoint_progress.adapters import staged
 from waypoint_progress.bootstrap import Container
+from waypoint_progress.domain.progress import derived_stream
 from waypoint_progress.service_layer.projector import Projector
 from waypoint_progress.service_layer.rebuild import InProcess, Position, Reader, Rebuilt, rebuild
+from waypoint_shared.db.database import read, run_in_transaction
+from waypoint_shared.db.tables import erased_clients
+from waypoint_shared.eventstore.store import Append, EventStore, NewEvent
 from waypoint_shared.messaging.envelope import Envelope
 
 from ..conftest import JourneyEvents
@@ -26,6 +31,8 @@ from .test_withdrawal import (
 )
 
 GROUP = "waypoint-progress"
+THING = "waypoint.progress.thing_happened.v1"
+NOW = datetime(2025, 3, 4, tzinfo=UTC)
 
 
 @dataclass(frozen=True)
@@ -106,4 +113,58 @@ def test_a_rebuild_stopped_before_its_swap_publishes_nothing_and_the_next_publis
     assert [name for _, name, _ in published].count("milestone_reached") >= 1
     assert len({event_id for event_id, _, _ in published}) == len(published)
     with progress.engine.connect() as conn:
-        assert staged.prepared.name not in inspect(conn).get_table_names()
+        left = set(inspect(conn).get_table_names())
+    assert not left & {table.name for table in staged.TABLES}
+
+
+def test_the_swap_appends_what_was_prepared_only_for_clients_still_as_it_found_them(
+    progress: Container, journey: type[JourneyEvents]
+) -> None:
+    intact, erased, moved = journey(), journey(), journey()
+    for j in (intact, erased, moved):
+        Projected(progress, j.client_id).project([j.referral()])
+    store, tables = EventStore(), progress.projector.tables
+
+    def prepare(conn: Connection) -> None:
+        staged.create_fresh(conn)
+        clients = [(j.tenant, j.client_id) for j in (intact, erased, moved)]
+        kept = {}
+        for (tenant, client_id), version in staged.derived_versions(conn, clients).items():
+            stream = derived_stream(client_id)
+            owed = Append(tenant, stream, client_id, None, [NewEvent(THING, 1, {})], {})
+            rows = store.rows_following(conn, [owed], {(tenant, stream): version})
+            kept[(tenant, client_id)] = staged.Prepared(version, rows)
+        staged.keep(conn, kept)
+
+    def meanwhile(conn: Connection) -> None:
+        conn.execute(
+            insert(erased_clients),
+            {"tenant_id": erased.tenant, "client_id": erased.client_id, "erased_at": NOW},
+        )
+        stream = derived_stream(moved.client_id)
+        thing = Append(moved.tenant, stream, moved.client_id, None, [NewEvent(THING, 1, {})], {})
+        store.append(conn, [thing])
+
+    run_in_transaction(progress.engine, prepare)
+    run_in_transaction(progress.engine, meanwhile)
+
+    def swap(conn: Connection) -> tuple[list[tuple[str, str]], int]:
+        anew = staged.not_prepared(conn, tables)
+        return anew, store.append_selected(conn, staged.still_prepared(tables))
+
+    anew, appended = run_in_transaction(progress.engine, swap)
+
+    assert appended == 1
+    with read(progress.engine) as conn:
+        things = {
+            j.client_id: [
+                e.stream_version
+                for e in store.read_stream(conn, j.tenant, derived_stream(j.client_id))
+                if e.type == THING
+            ]
+            for j in (intact, erased, moved)
+        }
+    assert len(things[intact.client_id]) == 1
+    assert things[erased.client_id] == []
+    assert len(things[moved.client_id]) == 1  # its own append only: it is worked out anew
+    assert anew == [(moved.tenant, moved.client_id)]

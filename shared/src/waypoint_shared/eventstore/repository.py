@@ -17,7 +17,7 @@ from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, Select
 
 from waypoint_shared import catalog
 from waypoint_shared.crypto.sealing import (
@@ -105,15 +105,19 @@ class EventSourcedRepository:
         _refuse_erased(conn, [a for a, keyed in sealed if not keyed])
         return self._store.append(conn, [a for a, _ in sealed], as_stored)
 
-    def stored_form(self, conn: Connection, append: Append) -> Append:
-        """The append with its events validated and sealed, for `record_stored` to append later
-        (a rebuild prepares its publications before the transaction that appends them)."""
-        return self._sealed(conn, append)[0]
+    def prepared_rows(
+        self, conn: Connection, versions: Mapping[tuple[str, str], int], *appends: Append
+    ) -> list[dict[str, Any]]:
+        """The events rows `record(..., skip_stored=True)` would append for these appends if
+        each (tenant, stream) were at the version given: validated and sealed now, kept for
+        `record_selected` to append later (a rebuild prepares its publications before the
+        transaction that appends them)."""
+        return self._store.rows_following(conn, appends, versions, self._encoded)
 
-    def record_stored(self, conn: Connection, *appends: Append) -> list[RecordedEvent]:
-        """`record(..., skip_stored=True)` of appends already in their stored form."""
-        _refuse_erased(conn, appends)
-        return self._store.append(conn, appends, as_stored, skip_stored=True)
+    def record_selected(self, conn: Connection, rows: Select[Any]) -> int:
+        """Append the rows `prepared_rows` gave that a query selects from where they were kept
+        (`EventStore.append_selected`: the query checks versions and erasure); how many."""
+        return self._store.append_selected(conn, rows)
 
     def _sealed(self, conn: Connection, append: Append) -> tuple[Append, bool]:
         """The append with its events in their stored form, and whether any was sealed."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 import uuid
 from collections import Counter
 from collections.abc import Callable, Collection, Hashable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 from datetime import UTC, datetime
 from typing import Any, Generic, TypedDict, TypeVar
 from weakref import WeakKeyDictionary
@@ -22,11 +22,13 @@ from sqlalchemy import (
     Integer,
     MetaData,
     Row,
+    Select,
     bindparam,
     event,
     func,
     insert,
     inspect,
+    literal,
     select,
     text,
 )
@@ -247,6 +249,16 @@ _STORED_IDS = {
     for dialect in DIALECTS
 }
 _LAST_POSITION = select(func.coalesce(func.max(events.c.position), 0))
+# What `append_selected` reads back of the events it appended (it knows their time), in the
+# order of RecordedEvent's fields.
+_APPENDED_AFTER = (
+    select(*(events.c[f.name] for f in fields(RecordedEvent) if f.name != "occurred_at"))
+    .where(events.c.position > bindparam("after"))
+    .order_by(events.c.position)
+)
+# An events row as `EventStore.rows_following` keeps it for `append_selected`: all but the
+# position and the time appended.
+ROW_COLUMNS = tuple(c.name for c in events.columns if c.name not in ("position", "occurred_at"))
 
 
 @dataclass(frozen=True)
@@ -297,18 +309,30 @@ def as_stored(conn: Connection, append: Append, event: object) -> Encoded:
 
 
 def _row(
-    append: Append, version: int, event_id: str, encoded: Encoded, now: datetime
+    append: Append, version: int, event_id: str, encoded: Encoded, now: datetime | None
 ) -> dict[str, Any]:
-    return {
+    """An events row without its position; without its time too if `now` is None (a row kept
+    to be appended later)."""
+    row = {
         "event_id": event_id,
         "tenant_id": append.tenant_id,
         "stream_id": append.stream_id,
         "stream_version": version,
         "client_id": append.client_id,
         **encoded,
-        "occurred_at": now,
         "metadata": dict(append.metadata),
     }
+    if now is not None:
+        row["occurred_at"] = now
+    return row
+
+
+def _appended_at(now: datetime, row: Sequence[Any]) -> RecordedEvent:
+    """A row of `_APPENDED_AFTER`, appended at `now`."""
+    position, event_id, tenant_id, stream_id, version, client_id, type_, schema, data, meta = row
+    return RecordedEvent(
+        position, event_id, tenant_id, stream_id, version, client_id, type_, schema, now, data, meta
+    )
 
 
 def _recorded(row: Row[Any]) -> RecordedEvent:
@@ -434,6 +458,49 @@ class EventStore:
             ]
             versions[stream] = actual + len(a.events)
         return self._insert(conn, rows, appends[0])
+
+    def rows_following(
+        self,
+        conn: Connection,
+        appends: Sequence[Append],
+        versions: Mapping[tuple[str, str], int],
+        encode: Encoder = as_stored,
+    ) -> list[dict[str, Any]]:
+        """The events rows `append(..., skip_stored=True)` would write for these appends if each
+        (tenant, stream) were at the version given (0 if none is): without their position and
+        time, kept to be appended later by `append_selected` while those versions hold. Events
+        whose id the store holds are left out, as `append` leaves them out."""
+        following, rows = dict(versions), []
+        for a in _not_stored(conn, appends):
+            stream = (a.tenant_id, a.stream_id)
+            actual = following.get(stream, 0)
+            if a.expected_version not in (None, actual):
+                raise ConcurrencyConflict(a.tenant_id, a.stream_id, a.expected_version, actual)
+            ids = a.event_ids or [str(uuid.uuid4()) for _ in a.events]
+            for i, (event_id, new) in enumerate(zip(ids, a.events, strict=True), 1):
+                rows.append(_row(a, actual + i, event_id, encode(conn, a, new), None))
+            following[stream] = actual + len(a.events)
+        return rows
+
+    def append_selected(self, conn: Connection, rows: Select[Any]) -> int:
+        """Append the events rows a query selects, in its order, in one `INSERT … SELECT` that
+        runs inside the database, and return how many: the query gives `ROW_COLUMNS` in that
+        order, and every row is appended now. What `append` checks event by event is the
+        query's to check (each stream's version, ids not yet stored, clients not erased); a
+        version already taken fails the whole statement. The appended events are noted for the
+        commit observers like any other, read back a thousand at a time."""
+        if self.serialize_appends and not is_sqlite(conn):
+            conn.execute(_LOCK_EVENTS)
+        before, now = self.last_position(conn), datetime.now(UTC)
+        timed = rows.add_columns(literal(now, events.c.occurred_at.type))
+        statement = insert(events).from_select([*ROW_COLUMNS, "occurred_at"], timed)
+        appended = conn.execute(statement, execution_options={"preserve_rowcount": True}).rowcount
+        if _OBSERVERS.get(conn.engine):
+            params = {"after": before}
+            chunks = conn.execute(_APPENDED_AFTER, params, execution_options={"yield_per": 1000})
+            for chunk in chunks.partitions():
+                _noted(conn, [_appended_at(now, row) for row in chunk])
+        return appended
 
     def _insert(
         self, conn: Connection, rows: list[dict[str, Any]], first: Append

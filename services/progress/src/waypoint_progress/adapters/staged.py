@@ -2,69 +2,91 @@
 them.
 
 The processes that derive the timelines also work out what each client's derived stream, as it
-is stored then, will be owed, and keep it here in its stored form (validated and encoded), one row
-per client with the version of the stream they read. At the swap a client whose derived stream is
-still at that version gets its prepared appends as they are; any other is worked out again there.
-Each rebuild makes the table anew, and its swap drops it."""
+is stored then, will be owed, and keep it here: a row per client with the version of the stream
+they read, and the events it is owed as the events rows they will be (validated, sealed, each
+with its stream version), appended at the swap by one `INSERT … SELECT` inside the database
+(`still_prepared`) for every client whose derived stream is still at that version and who still
+has facts and is not erased. Any other client with facts is worked out again there
+(`not_prepared`). Each rebuild makes the tables anew, and its swap drops them."""
 
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import (
-    JSON,
     Column,
     Connection,
     Integer,
     MetaData,
     PrimaryKeyConstraint,
+    Select,
     String,
     Table,
+    and_,
     bindparam,
     delete,
+    exists,
     func,
     select,
 )
 
 from waypoint_progress.adapters.projection import Client, by_tenant
+from waypoint_progress.adapters.tables import ProjectionTables
 from waypoint_progress.domain.progress import derived_stream
 from waypoint_shared.db.bulk import BulkInsert
 from waypoint_shared.db.lists import one_of
-from waypoint_shared.db.tables import events
-from waypoint_shared.eventstore.store import Append, NewEvent
+from waypoint_shared.db.tables import erased_clients, events
+from waypoint_shared.eventstore.store import ROW_COLUMNS
 
-prepared = Table(
-    "rebuild_prepared_publications",
-    MetaData(),
+_metadata = MetaData()
+prepared_clients = Table(
+    "rebuild_prepared_clients",
+    _metadata,
     Column("tenant_id", String(64), nullable=False),
     Column("client_id", String(36), nullable=False),
-    Column("derived_version", Integer, nullable=False),  # of the stream the appends follow
-    Column("appends", JSON, nullable=False),  # {"owed": [...], "outcomes": [...]}, stored form
-    PrimaryKeyConstraint("tenant_id", "client_id", name="pk_rebuild_prepared_publications"),
+    Column("stream_id", String(64), nullable=False),  # the client's derived stream
+    Column("derived_version", Integer, nullable=False),  # of that stream, as the rows follow it
+    PrimaryKeyConstraint("tenant_id", "client_id", name="pk_rebuild_prepared_clients"),
 )
-_INSERT = BulkInsert(prepared)
+# The events rows as they will be appended (`EventStore.rows_following`), in a client's order.
+prepared_events = Table(
+    "rebuild_prepared_events",
+    _metadata,
+    *(Column(name, events.c[name].type, nullable=False) for name in ROW_COLUMNS),
+    PrimaryKeyConstraint(
+        "tenant_id",
+        "client_id",
+        "stream_id",
+        "stream_version",
+        name="pk_rebuild_prepared_events",
+    ),
+)
+_INSERT_CLIENTS = BulkInsert(prepared_clients)
+_INSERT_EVENTS = BulkInsert(prepared_events)
+TABLES = (prepared_clients, prepared_events)
 
 
 @dataclass(frozen=True)
 class Prepared:
-    """A client's publications in stored form: those its timeline owes, then its course outcome;
-    and the version of its derived stream they follow."""
+    """A client's publications as the events rows they will be (those its timeline owes, then
+    its course outcome), and the version of its derived stream they follow."""
 
     derived_version: int
-    owed: list[Append]
-    outcomes: list[Append]
+    rows: list[dict[str, Any]] = field(default_factory=list)
 
 
 def create_fresh(conn: Connection) -> None:
-    """An empty table (that of an interrupted rebuild is dropped first)."""
+    """Empty tables (those of an interrupted rebuild are dropped first)."""
     drop(conn)
-    prepared.create(conn)
+    for table in TABLES:
+        table.create(conn)
 
 
 def drop(conn: Connection) -> None:
-    prepared.drop(conn, checkfirst=True)
+    for table in TABLES:
+        table.drop(conn, checkfirst=True)
 
 
 def derived_versions(conn: Connection, clients: Collection[Client]) -> dict[Client, int]:
@@ -90,77 +112,80 @@ def derived_versions(conn: Connection, clients: Collection[Client]) -> dict[Clie
 def keep(conn: Connection, publications: Mapping[Client, Prepared]) -> None:
     """Keep these clients' prepared publications, in place of any kept for them before."""
     _forget(conn, publications.keys())
-    rows = [
-        {
-            "tenant_id": tenant_id,
-            "client_id": client_id,
-            "derived_version": p.derived_version,
-            "appends": {"owed": _documents(p.owed), "outcomes": _documents(p.outcomes)},
-        }
-        for (tenant_id, client_id), p in publications.items()
-    ]
-    _INSERT(conn, rows)
+    _INSERT_CLIENTS(
+        conn,
+        [
+            {
+                "tenant_id": tenant_id,
+                "client_id": client_id,
+                "stream_id": derived_stream(client_id),
+                "derived_version": p.derived_version,
+            }
+            for (tenant_id, client_id), p in publications.items()
+        ],
+    )
+    _INSERT_EVENTS(conn, [row for p in publications.values() for row in p.rows])
 
 
 def _forget(conn: Connection, clients: Iterable[Client]) -> None:
-    t = prepared
-    query = delete(t).where(
-        t.c.tenant_id == bindparam("tenant_id"),
-        one_of(t.c.client_id, "client_ids", conn.dialect.name),
-    )
-    for tenant_id, client_ids in by_tenant(clients).items():
-        conn.execute(query, {"tenant_id": tenant_id, "client_ids": sorted(client_ids)})
-
-
-def prepared_for(conn: Connection, clients: Collection[Client]) -> dict[Client, Prepared]:
-    """The publications kept prepared for these clients (those with none kept are left out)."""
-    t = prepared
-    query = select(t.c.client_id, t.c.derived_version, t.c.appends).where(
-        t.c.tenant_id == bindparam("tenant_id"),
-        one_of(t.c.client_id, "client_ids", conn.dialect.name),
-    )
-    found: dict[Client, Prepared] = {}
-    for tenant_id, client_ids in by_tenant(clients).items():
-        params = {"tenant_id": tenant_id, "client_ids": sorted(client_ids)}
-        for client_id, version, appends in conn.execute(query, params):
-            owed, outcomes = (_appends(tenant_id, client_id, appends[k]) for k in PARTS)
-            found[(tenant_id, client_id)] = Prepared(int(version), owed, outcomes)
-    return found
-
-
-PARTS = ("owed", "outcomes")
-
-
-def _documents(appends: Iterable[Append]) -> list[dict[str, Any]]:
-    return [
-        {
-            "stream_id": a.stream_id,
-            "metadata": dict(a.metadata),
-            "events": [_stored(e) for e in a.events],
-            "event_ids": list(a.event_ids),
-        }
-        for a in appends
-    ]
-
-
-def _stored(event: object) -> dict[str, Any]:
-    if not isinstance(event, NewEvent):
-        raise TypeError(f"not an event in its stored form: {type(event).__name__}")
-    return {"type": event.type, "schema_version": event.schema_version, "data": event.data}
-
-
-def _appends(tenant_id: str, client_id: str, documents: list[dict[str, Any]]) -> list[Append]:
-    """The appends as kept, each after whatever version its stream is at (checked by the
-    caller)."""
-    return [
-        Append(
-            tenant_id,
-            d["stream_id"],
-            client_id,
-            None,
-            [NewEvent(**e) for e in d["events"]],
-            d["metadata"],
-            d["event_ids"],
+    for table in TABLES:
+        query = delete(table).where(
+            table.c.tenant_id == bindparam("tenant_id"),
+            one_of(table.c.client_id, "client_ids", conn.dialect.name),
         )
-        for d in documents
-    ]
+        for tenant_id, client_ids in by_tenant(clients).items():
+            conn.execute(query, {"tenant_id": tenant_id, "client_ids": sorted(client_ids)})
+
+
+def still_prepared(tables: ProjectionTables) -> Select[Any]:
+    """The prepared events rows still to append, in each client's order: those of every client
+    whose derived stream is at the version they follow, who has facts in `tables` and who is
+    not erased."""
+    c, e = prepared_clients, prepared_events
+    return (
+        select(*(e.c[name] for name in ROW_COLUMNS))
+        .join(c, and_(c.c.tenant_id == e.c.tenant_id, c.c.client_id == e.c.client_id))
+        .where(
+            _at_prepared_version(),
+            _has_facts(tables, c.c.tenant_id, c.c.client_id),
+            ~exists().where(
+                erased_clients.c.tenant_id == c.c.tenant_id,
+                erased_clients.c.client_id == c.c.client_id,
+            ),
+        )
+        .order_by(e.c.tenant_id, e.c.client_id, e.c.stream_id, e.c.stream_version)
+    )
+
+
+def not_prepared(conn: Connection, tables: ProjectionTables) -> list[Client]:
+    """The clients with facts in `tables` whose publications must be worked out again: none
+    were kept for them, or their derived stream moved since."""
+    s, c = tables.source_events, prepared_clients
+    clients = select(s.c.tenant_id, s.c.client_id).distinct().subquery()
+    kept_and_current = exists().where(
+        c.c.tenant_id == clients.c.tenant_id,
+        c.c.client_id == clients.c.client_id,
+        _at_prepared_version(),
+    )
+    query = (
+        select(clients.c.tenant_id, clients.c.client_id)
+        .where(~kept_and_current)
+        .order_by(clients.c.tenant_id, clients.c.client_id)
+    )
+    return [(row.tenant_id, row.client_id) for row in conn.execute(query)]
+
+
+def _at_prepared_version() -> Any:
+    """The client's derived stream is at the version its prepared rows follow."""
+    c = prepared_clients
+    stored = (
+        select(func.coalesce(func.max(events.c.stream_version), 0))
+        .where(events.c.tenant_id == c.c.tenant_id, events.c.stream_id == c.c.stream_id)
+        .scalar_subquery()
+    )
+    return c.c.derived_version == stored
+
+
+def _has_facts(tables: ProjectionTables, tenant_id: Any, client_id: Any) -> Any:
+    s = tables.source_events
+    return exists().where(s.c.tenant_id == tenant_id, s.c.client_id == client_id)

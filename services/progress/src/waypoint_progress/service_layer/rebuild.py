@@ -20,12 +20,12 @@ identical.
 The replay publishes nothing: halfway through, a client's timeline lacks what later records
 bring, and publishing it would withdraw milestones only to reach them again. What each client's
 timeline owes the store is worked out as the live projector works it out, when the timeline is
-derived, and kept prepared (built, validated, encoded) with the version of the client's derived
-stream it follows (`adapters/staged.py`). In the swap's transaction, once the rebuilt tables are
-live, the prepared publications of every client whose derived stream is still at that version
-are appended as they are, and those of any other client are worked out again from its timeline
-(`publish_owed_at_swap`): the same publications come out, and each publication's deterministic
-event id keeps it from being appended twice.
+derived, and kept prepared (validated, sealed, as the events rows they will be) with the version
+of the client's derived stream they follow (`adapters/staged.py`). In the swap's transaction, once
+the rebuilt tables are live, one statement appends the prepared rows of every client whose derived
+stream is still at that version, and the publications of any other client are worked out again
+from its timeline (`publish_owed_at_swap`): the same publications come out, and each
+publication's deterministic event id keeps it from being appended twice.
 """
 
 from __future__ import annotations
@@ -45,6 +45,7 @@ from waypoint_progress.adapters import projection, staged, swap
 from waypoint_progress.adapters.projection import Client
 from waypoint_progress.adapters.tables import ProjectionTables, projection_tables
 from waypoint_progress.domain import timeline
+from waypoint_progress.domain.progress import derived_stream
 from waypoint_progress.domain.sources import SourceEvent
 from waypoint_progress.domain.timeline import Entry
 from waypoint_progress.service_layer.projector import (
@@ -170,26 +171,16 @@ def _swap_in(
 
 def publish_owed_at_swap(conn: Connection, projector: Projector) -> None:
     """Make what the store has published agree with every client's timeline, as the live
-    projector makes it (`projector.publish_owed`), a page of clients at a time: the publications
-    prepared when the timeline was derived, if the client's derived stream is still as they found
-    it; else worked out again here (`_publish_anew`). Then the prepared ones are dropped."""
-    after: Client | None = None
-    while clients := swap.clients_after(conn, projector.tables, after, CLIENTS_PER_PAGE):
+    projector makes it (`projector.publish_owed`): the publications prepared when the timelines
+    were derived are appended in one statement for every client whose derived stream is still
+    as they found it (`staged.still_prepared`); any other client's are worked out again here
+    (`_publish_anew`), a page at a time. Then the prepared ones are dropped."""
+    anew = staged.not_prepared(conn, projector.tables)  # before the appends move the versions
+    projector.repository.record_selected(conn, staged.still_prepared(projector.tables))
+    for page in _pages(iter(anew)):
         with collector_paused():
-            ready = _still_prepared(conn, clients)
-            repository = projector.repository
-            repository.record_stored(conn, *(a for p in ready.values() for a in p.owed))
-            repository.record_stored(conn, *(a for p in ready.values() for a in p.outcomes))
-            _publish_anew(conn, projector, [c for c in clients if c not in ready])
-        after = clients[-1]
+            _publish_anew(conn, projector, page)
     staged.drop(conn)
-
-
-def _still_prepared(conn: Connection, clients: list[Client]) -> dict[Client, staged.Prepared]:
-    """The publications prepared for the clients whose derived stream is as they found it."""
-    stored = staged.derived_versions(conn, clients)
-    prepared = staged.prepared_for(conn, clients)
-    return {c: p for c, p in prepared.items() if p.derived_version == stored[c]}
 
 
 def _publish_anew(conn: Connection, projector: Projector, clients: list[Client]) -> None:
@@ -324,20 +315,18 @@ def _prepare(
     timelines: Mapping[Client, list[Entry]],
     histories: Mapping[Client, list[SourceEvent]],
 ) -> dict[Client, staged.Prepared]:
-    """What the timelines owe the store as it is now, by client. The versions are read before
-    the streams: a publication between the two reads leaves a version behind, and the swap works
-    that client out again."""
+    """What the timelines owe the store as it is now, by client, as the events rows it will be.
+    The versions are read before the streams: a publication between the two reads leaves a
+    version behind, and the swap works that client out again."""
     versions = staged.derived_versions(conn, timelines.keys())
-    repository = projector.repository
-    prepared = {c: staged.Prepared(v, [], []) for c, v in versions.items()}
-    for append in owed_appends(repository, conn, timelines):
-        prepared[(append.tenant_id, append.client_id)].owed.append(
-            repository.stored_form(conn, append)
-        )
-    for append in outcome_appends(histories.values(), projector.thresholds):
-        prepared[(append.tenant_id, append.client_id)].outcomes.append(
-            repository.stored_form(conn, append)
-        )
+    following = {(t, derived_stream(c)): v for (t, c), v in versions.items()}
+    appends = [
+        *owed_appends(projector.repository, conn, timelines),
+        *outcome_appends(histories.values(), projector.thresholds),
+    ]
+    prepared = {c: staged.Prepared(v) for c, v in versions.items()}
+    for row in projector.repository.prepared_rows(conn, following, *appends):
+        prepared[(row["tenant_id"], row["client_id"])].rows.append(row)
     return prepared
 
 
