@@ -251,10 +251,11 @@ _STORED_IDS = {
 _LAST_POSITION = select(func.coalesce(func.max(events.c.position), 0))
 # What `append_selected` reads back of the events it appended (it knows their time), in the
 # order of RecordedEvent's fields.
-_APPENDED_AFTER = (
+_APPENDED_AFTER = Prepared(
     select(*(events.c[f.name] for f in fields(RecordedEvent) if f.name != "occurred_at"))
     .where(events.c.position > bindparam("after"))
     .order_by(events.c.position)
+    .limit(1000)
 )
 # An events row as `EventStore.rows_following` keeps it for `append_selected`: all but the
 # position and the time appended.
@@ -496,10 +497,9 @@ class EventStore:
         statement = insert(events).from_select([*ROW_COLUMNS, "occurred_at"], timed)
         appended = conn.execute(statement, execution_options={"preserve_rowcount": True}).rowcount
         if _OBSERVERS.get(conn.engine):
-            params = {"after": before}
-            chunks = conn.execute(_APPENDED_AFTER, params, execution_options={"yield_per": 1000})
-            for chunk in chunks.partitions():
-                _noted(conn, [_appended_at(now, row) for row in chunk])
+            while page := _APPENDED_AFTER.rows(conn, {"after": before}):
+                _noted(conn, [_appended_at(now, row) for row in page])
+                before = page[-1][0]
         return appended
 
     def _insert(
