@@ -168,3 +168,20 @@ def test_the_swap_appends_what_was_prepared_only_for_clients_still_as_it_found_t
     assert things[erased.client_id] == []
     assert len(things[moved.client_id]) == 1  # its own append only: it is worked out anew
     assert anew == [(moved.tenant, moved.client_id)]
+
+
+def test_the_table_an_earlier_version_left_behind_is_dropped_by_the_next_rebuild(
+    progress: Container, journey: type[JourneyEvents]
+) -> None:
+    j = journey()
+    improving(j)
+    left = "rebuild_prepared_publications"
+    run_in_transaction(
+        progress.engine,
+        lambda conn: conn.exec_driver_sql(f"CREATE TABLE {left} (tenant_id VARCHAR(64))"),
+    )
+
+    rebuild(progress.engine, progress.projector, OneRecordAtATime(j), GROUP)
+
+    with progress.engine.connect() as conn:
+        assert left not in inspect(conn).get_table_names()

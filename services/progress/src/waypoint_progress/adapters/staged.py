@@ -84,8 +84,13 @@ def create_fresh(conn: Connection) -> None:
         table.create(conn)
 
 
+# What a rebuild before the prepared events rows kept, one document per client; a rebuild of that
+# version stopped before its swap left it behind.
+_EARLIER = Table("rebuild_prepared_publications", MetaData())
+
+
 def drop(conn: Connection) -> None:
-    for table in TABLES:
+    for table in (*TABLES, _EARLIER):
         table.drop(conn, checkfirst=True)
 
 
