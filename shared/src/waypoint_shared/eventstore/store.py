@@ -328,6 +328,31 @@ def _row(
     return row
 
 
+def _rows(
+    conn: Connection,
+    appends: Sequence[Append],
+    versions: dict[tuple[str, str], int],
+    encode: Encoder,
+    now: datetime | None,
+) -> list[dict[str, Any]]:
+    """The appends' events rows, each stream's following the version `versions` gives it (0 if
+    none), which is moved on as they go; ConcurrencyConflict for an append that expected another
+    version."""
+    rows = []
+    for a in appends:
+        stream = (a.tenant_id, a.stream_id)
+        actual = versions.get(stream, 0)
+        if a.expected_version not in (None, actual):
+            raise ConcurrencyConflict(a.tenant_id, a.stream_id, a.expected_version, actual)
+        ids = a.event_ids or [str(uuid.uuid4()) for _ in a.events]
+        rows += [
+            _row(a, actual + i, event_id, encode(conn, a, new), now)
+            for i, (event_id, new) in enumerate(zip(ids, a.events, strict=True), 1)
+        ]
+        versions[stream] = actual + len(a.events)
+    return rows
+
+
 def _appended_at(now: datetime, row: Sequence[Any]) -> RecordedEvent:
     """A row of `_APPENDED_AFTER`, appended at `now`."""
     position, event_id, tenant_id, stream_id, version, client_id, type_, schema, data, meta = row
@@ -446,18 +471,7 @@ class EventStore:
         if first is not None:
             return self._insert_first(conn, first, encode(conn, first, first.events[0]))
         versions = _stream_versions(conn, {(a.tenant_id, a.stream_id) for a in todo})
-        now, rows = datetime.now(UTC), []
-        for a in todo:
-            stream = (a.tenant_id, a.stream_id)
-            actual = versions.get(stream, 0)
-            if a.expected_version not in (None, actual):
-                raise ConcurrencyConflict(a.tenant_id, a.stream_id, a.expected_version, actual)
-            ids = a.event_ids or [str(uuid.uuid4()) for _ in a.events]
-            rows += [
-                _row(a, actual + i, event_id, encode(conn, a, new), now)
-                for i, (event_id, new) in enumerate(zip(ids, a.events, strict=True), 1)
-            ]
-            versions[stream] = actual + len(a.events)
+        rows = _rows(conn, todo, versions, encode, datetime.now(UTC))
         return self._insert(conn, rows, appends[0])
 
     def rows_following(
@@ -471,17 +485,7 @@ class EventStore:
         (tenant, stream) were at the version given (0 if none is): without their position and
         time, kept to be appended later by `append_selected` while those versions hold. Events
         whose id the store holds are left out, as `append` leaves them out."""
-        following, rows = dict(versions), []
-        for a in _not_stored(conn, appends):
-            stream = (a.tenant_id, a.stream_id)
-            actual = following.get(stream, 0)
-            if a.expected_version not in (None, actual):
-                raise ConcurrencyConflict(a.tenant_id, a.stream_id, a.expected_version, actual)
-            ids = a.event_ids or [str(uuid.uuid4()) for _ in a.events]
-            for i, (event_id, new) in enumerate(zip(ids, a.events, strict=True), 1):
-                rows.append(_row(a, actual + i, event_id, encode(conn, a, new), None))
-            following[stream] = actual + len(a.events)
-        return rows
+        return _rows(conn, _not_stored(conn, appends), dict(versions), encode, None)
 
     def append_selected(self, conn: Connection, rows: Select[Any]) -> int:
         """Append the events rows a query selects, in its order, in one `INSERT … SELECT` that
