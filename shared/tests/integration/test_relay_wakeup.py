@@ -1,6 +1,7 @@
-"""An idle relay waits for a commit instead of querying its outbox: SQLite's data_version, or a
-PostgreSQL notification from a trigger on `events`. A signal only ends a wait early; every wait
-still ends at its timeout, so a missed signal delays a publication and never loses one."""
+"""An idle relay waits for a commit that appended events instead of querying its outbox: SQLite's
+data_version and the newest position, or a PostgreSQL notification from a trigger on `events`.
+A signal only ends a wait early; every wait still ends at its timeout, so a missed signal delays
+a publication and never loses one."""
 
 from __future__ import annotations
 
@@ -10,9 +11,10 @@ import uuid
 from collections.abc import Iterator
 
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, insert
 
 from waypoint_shared.db.database import connect, migrate, run_in_transaction
+from waypoint_shared.db.tables import relay_position
 from waypoint_shared.eventstore.store import SHARED_MIGRATIONS, Append, EventStore, NewEvent
 from waypoint_shared.messaging import wakeup
 from waypoint_shared.messaging.wakeup import Timer, Waiting, commits_of
@@ -54,6 +56,21 @@ def test_a_commit_made_between_two_waits_ends_the_next_one(engine: Engine) -> No
         started = time.monotonic()
         assert commits.wait(stop, 10)
         assert time.monotonic() - started < 5
+    finally:
+        commits.close()
+
+
+def test_a_commit_that_appends_no_event_leaves_the_relay_waiting(engine: Engine) -> None:
+    """A consumer's batch, the relay's own position and its leases commit to the same database;
+    none of them gives the relay anything to publish."""
+    commits, stop = commits_of(engine), threading.Event()
+    try:
+        commits.wait(stop, 0.05)
+        row = {"name": "some.topic", "position": 7}
+        run_in_transaction(engine, lambda conn: conn.execute(insert(relay_position).values(row)))
+        assert not commits.wait(stop, 0.5)
+        append_one(engine)
+        assert commits.wait(stop, 10)
     finally:
         commits.close()
 

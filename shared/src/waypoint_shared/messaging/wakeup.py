@@ -1,9 +1,12 @@
 """Waiting cheaply for the next commit to a database, so an idle relay need not query its outbox.
 
 - SQLite: `PRAGMA data_version` on a connection of its own changes whenever another connection
-  commits to the file; reading it costs a few microseconds and touches no table. On Linux the
-  wait blocks on inotify until the database's WAL file is written (each commit writes it), then
-  looks at data_version a few times while the commit completes; elsewhere it looks every tick.
+  commits to the file; reading it costs a few microseconds and touches no table. A changed
+  version counts only if the newest position in `events` moved too (one look at the primary
+  key's last page), so the commits of the service's consumer, its relay's own position and its
+  leases do not send the relay to its outbox. On Linux the wait blocks on inotify until the
+  database's WAL file is written (each commit writes it), then looks at data_version a few
+  times while the commit completes; elsewhere it looks every tick.
 - PostgreSQL: a trigger on `events` (migration `relay-0001`) notifies channel `waypoint_events`
   when a transaction that appended events commits; the relay LISTENs on a connection of its own.
 
@@ -57,12 +60,14 @@ class Timer:
 
 
 class SqliteDataVersion:
-    """Commits by other connections to one SQLite file, seen through PRAGMA data_version."""
+    """Commits by other connections to one SQLite file that appended events, seen through PRAGMA
+    data_version and then the newest position in `events`."""
 
     def __init__(self, path: str, tick: float = SQLITE_TICK):
         self.path, self.tick = path, tick
         self._connection: sqlite3.Connection | None = None
         self._seen: int | None = None
+        self._newest: int | None = None
         self._writes = FileWrites.of(Path(f"{path}-wal"))
 
     def wait(self, stop: threading.Event, timeout: float) -> bool:
@@ -81,13 +86,27 @@ class SqliteDataVersion:
         return True
 
     def _changed(self) -> bool:
+        """Whether events were appended since the last look. The version is read first: a commit
+        made between the two reads shows in the position now, or in the version next time."""
         if self._connection is None:
             self._connection = sqlite3.connect(
                 f"file:{self.path}?mode=ro", uri=True, check_same_thread=False
             )
         version = int(self._connection.execute("PRAGMA data_version").fetchone()[0])
         changed, self._seen = self._seen is not None and version != self._seen, version
-        return changed
+        if not changed and self._newest is not None:
+            return False
+        newest, self._newest = self._newest, self._newest_position()
+        return newest is not None and self._newest != newest
+
+    def _newest_position(self) -> int:
+        """The newest position in `events` (0 for none), or -1 before the store's migration."""
+        assert self._connection is not None
+        try:
+            row = self._connection.execute("SELECT max(position) FROM events").fetchone()
+        except sqlite3.OperationalError:  # no events table yet: any commit may be its making
+            return -1
+        return int(row[0] or 0)
 
     def close(self) -> None:
         if self._connection is not None:
