@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -9,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from kafka import KafkaConsumer, KafkaProducer
+from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 from sqlalchemy import Column, Connection, Engine, MetaData, String, Table, delete, insert, select
 
 from waypoint_devkit.faults import erasure_record, referral_record
@@ -25,7 +26,7 @@ from waypoint_shared.db.database import (
 )
 from waypoint_shared.db.tables import consumer_offsets
 from waypoint_shared.eventstore.store import SHARED_MIGRATIONS, RecordedEvent
-from waypoint_shared.messaging.consumer import ConsumerRunner, Handle
+from waypoint_shared.messaging.consumer import MIRROR_EVERY, ConsumerRunner, Handle
 from waypoint_shared.messaging.envelope import Envelope, encode
 from waypoint_shared.messaging.kafka_clients import durable_producer, group_consumer
 from waypoint_shared.messaging.topics import ensure_topics
@@ -270,3 +271,55 @@ def test_an_erasure_of_a_client_the_consumer_never_knew_is_dead_lettered(
     assert [r.value for r in letters] == [values[1], values[3]]
     for letter in letters:
         assert dict(letter.headers)["dlq.error"].startswith(b"known-client check failed")
+
+
+def offset_in_kafka(settings: KafkaSettings, group: str, topic: str) -> int | None:
+    """What lag tools read: the group's offset of the topic's one partition, as Kafka has it."""
+    kafka = group_consumer(settings, group)
+    try:
+        return kafka.committed(TopicPartition(topic, 0))
+    finally:
+        kafka.close(autocommit=False)
+
+
+def test_lag_tools_see_the_stored_offsets_in_kafka_mirrored_at_most_once_a_second(
+    engine: Engine, kafka_settings: KafkaSettings, topic: str
+) -> None:
+    mirrored_at: list[float] = []
+
+    def counting_consumer() -> KafkaConsumer:
+        kafka = group_consumer(kafka_settings, group, session_timeout_ms=6000)
+        commit = kafka.commit_async
+
+        def counted(*args: Any, **kwargs: Any) -> Any:
+            mirrored_at.append(time.monotonic())
+            return commit(*args, **kwargs)
+
+        setattr(kafka, "commit_async", counted)  # noqa: B010 (a method replaced on one object)
+        return kafka
+
+    group = f"{kafka_settings.topic_prefix}group"
+    consumer = ConsumerRunner(
+        engine,
+        group,
+        [topic],
+        record_seen,
+        counting_consumer,
+        lambda: durable_producer(kafka_settings),
+        f"{kafka_settings.topic_prefix}dlq",
+    )
+    for _ in range(4):  # four batches of one record each, one after the other
+        produce(kafka_settings, topic, [encode(a_milestone(str(uuid.uuid4())), "progress")[1]])
+        wait_until(lambda: consumer.poll_once(timeout_ms=100) > 0, what="the record applied")
+    wait_until(
+        lambda: (
+            consumer.poll_once(timeout_ms=100) >= 0
+            and offset_in_kafka(kafka_settings, group, topic) == 4
+        ),
+        what="the group's offsets in Kafka to reach the four stored",
+        timeout=10,
+    )
+    consumer.close()
+    assert sum(consumer.stored_offsets().values()) == 4
+    seconds = mirrored_at[-1] - mirrored_at[0]
+    assert len(mirrored_at) <= 1 + seconds / MIRROR_EVERY

@@ -17,7 +17,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, Table
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DBAPIError, StatementError
 from sqlalchemy.sql import ClauseElement
@@ -74,6 +75,24 @@ class Prepared:
         if form is None:
             form = self._forms[key] = _compiled(self.statement, dialect, sorted(params))
         return form
+
+
+def upserts(table: Table, key: Sequence[str]) -> dict[str, Prepared]:
+    """Per dialect, a row of the table inserted, or where a row of the same `key` columns is
+    there, that row's other columns set to the new row's (`INSERT … ON CONFLICT DO UPDATE`)."""
+    return {
+        "sqlite": _upsert(sqlite.insert(table), key),
+        "postgresql": _upsert(postgresql.insert(table), key),
+    }
+
+
+def _upsert(statement: sqlite.Insert | postgresql.Insert, key: Sequence[str]) -> Prepared:
+    others = [c.name for c in statement.table.columns if c.name not in key]
+    return Prepared(
+        statement.on_conflict_do_update(
+            index_elements=list(key), set_={c: statement.excluded[c] for c in others}
+        )
+    )
 
 
 def _compiled(statement: Executable, dialect: Dialect, names: list[str]) -> _Form:

@@ -40,6 +40,7 @@ from waypoint_shared.db.database import (
     is_unavailable,
     run_in_transaction,
 )
+from waypoint_shared.db.prepared import upserts
 from waypoint_shared.db.tables import events, relay_lock, relay_position
 from waypoint_shared.eventstore.store import EventStore
 from waypoint_shared.messaging import wire
@@ -49,6 +50,8 @@ from waypoint_shared.observability import metrics
 
 log = logging.getLogger(__name__)
 LEASE = timedelta(seconds=5)
+_POSITION = select(relay_position.c.position).where(relay_position.c.name == bindparam("name"))
+_SAVE_POSITION = upserts(relay_position, ["name"])
 ADVISORY_LOCK_KEY = 7245002
 
 
@@ -320,8 +323,7 @@ class Relay:
         log.debug("published %d events to %s", len(batch.futures), self.topic)
 
     def position(self, conn: Connection) -> int:
-        query = select(relay_position.c.position).where(relay_position.c.name == self.topic)
-        return int(conn.execute(query).scalar_one_or_none() or 0)
+        return int(conn.execute(_POSITION, {"name": self.topic}).scalar_one_or_none() or 0)
 
     def backlog(self) -> int:
         """Events stored but not yet published."""
@@ -329,13 +331,7 @@ class Relay:
             return self.store.last_position(conn) - self.position(conn)
 
     def _save_position(self, conn: Connection, position: int) -> None:
-        changed = conn.execute(
-            update(relay_position)
-            .where(relay_position.c.name == self.topic)
-            .values(position=position)
-        ).rowcount
-        if not changed:
-            conn.execute(insert(relay_position).values(name=self.topic, position=position))
+        _SAVE_POSITION[conn.dialect.name].rows(conn, {"name": self.topic, "position": position})
 
     def _ensure_producer(self) -> KafkaProducer:
         if self._producer is None:
