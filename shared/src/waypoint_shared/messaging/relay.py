@@ -50,9 +50,10 @@ from waypoint_shared.observability import metrics
 
 log = logging.getLogger(__name__)
 LEASE = timedelta(seconds=5)
+ADVISORY_LOCK_KEY = 7245002
+# The relay's stored position, read and written through statements built once.
 _POSITION = select(relay_position.c.position).where(relay_position.c.name == bindparam("name"))
 _SAVE_POSITION = upserts(relay_position, ["name"])
-ADVISORY_LOCK_KEY = 7245002
 
 
 class RelayLock:
