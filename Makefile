@@ -103,6 +103,7 @@ bench: setup
 	cd bench && ../$(PY) relay_throughput.py
 	cd bench && ../$(PY) idle_cpu.py
 	cd bench && ../$(PY) projector_throughput.py
+	cd bench && ../$(PY) projector_parts.py
 	cd bench && ../$(PY) rebuild_throughput.py
 	cd bench && ../$(PY) e2e_latency.py
 	cd bench && ../$(PY) rate_limit_isolation.py

@@ -1,0 +1,152 @@
+"""What bounds the projector: the CPU of its batch path per event, whole and with its parts left
+out, and how that cost grows with a client's history. A profile, not a target: it is what the
+README's "What bounds each figure" cites for `projector_ratio`.
+
+The batch path is what the projector runs for each poll (`ConsumerRunner.apply`: decode, one
+transaction, the applied ids, the facts, the timelines, the publications, the commit), fed
+records encoded as the relay writes them, without Kafka, so the figures are the projector's own
+(the raw consumer's read and `json.loads` of a record cost 13-16 µs in `projector_throughput`).
+
+- `cpu_us_per_referral`: batches of 1,000 referrals of new clients, as `projector_throughput`
+  sends; `..._without_timelines`, `..._without_publishing` and `..._without_both` leave out
+  storing the derived timelines, publishing what they owe, or both (an ablation: what the rest
+  costs, and so what a design without that part could reach at best).
+- `cpu_us_per_event_by_round`: 500 clients' ten-event journeys (the rebuild benchmark's), one
+  event of every client per batch, as established clients' events arrive live; the n-th figure
+  is the cost of a client's n-th event. `history_growth` is the tenth ÷ the first.
+
+Runs on each store BENCH_STORE names; each part is measured in a database of its own. The CPU
+is this process's: on PostgreSQL the server's share of each statement is not counted.
+"""
+
+from __future__ import annotations
+
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from common import by_store, databases, save, stores
+from kafka.consumer.fetcher import ConsumerRecord
+from projector_throughput import referral
+from rebuild_throughput import journey_events
+
+from waypoint_progress.adapters import projection
+from waypoint_progress.bootstrap import bootstrap
+from waypoint_progress.service_layer import projector
+from waypoint_shared.config import BATCH_RECORDS, load_settings
+from waypoint_shared.eventstore.store import RecordedEvent
+from waypoint_shared.messaging.consumer import ConsumerRunner
+from waypoint_shared.messaging.envelope import encode
+
+REFERRALS = int(sys.argv[1]) if len(sys.argv) > 1 else 10_000
+CLIENTS = 500  # clients whose journeys are applied a round at a time
+PARTS = {
+    "": (),
+    "_without_timelines": ("timelines",),
+    "_without_publishing": ("publishing",),
+    "_without_both": ("timelines", "publishing"),
+}
+
+
+def record(event: RecordedEvent, service: str, offset: int) -> ConsumerRecord:
+    key, value, headers = encode(event, service)
+    topic = f"bench.waypoint.{service}.events"
+    return ConsumerRecord(
+        topic, 0, 0, offset, 0, 0, key, value, headers, None, len(key), len(value), -1
+    )
+
+
+def referral_batches() -> list[list[ConsumerRecord]]:
+    records = [record(referral(str(uuid.uuid4())), "intake", i) for i in range(REFERRALS)]
+    return [records[i : i + BATCH_RECORDS] for i in range(0, REFERRALS, BATCH_RECORDS)]
+
+
+def journey_rounds() -> list[list[ConsumerRecord]]:
+    """Round n holds the n-th event of every client's journey."""
+    journeys = [journey_events(str(uuid.uuid4())) for _ in range(CLIENTS)]
+    rounds, offset = [], 0
+    for n in range(len(journeys[0])):
+        rounds.append([record(j[n][1], j[n][0], offset + i) for i, j in enumerate(journeys)])
+        offset += len(journeys)
+    return rounds
+
+
+@contextmanager
+def left_out(parts: tuple[str, ...]) -> Iterator[None]:
+    """The projector with the named parts of its batch doing nothing."""
+    saved = projection.replace_timelines, projector.publish_owed
+    if "timelines" in parts:
+        projection.replace_timelines = lambda *args, **kwargs: None  # type: ignore[assignment]
+    if "publishing" in parts:
+        projector.publish_owed = lambda *args, **kwargs: []  # type: ignore[assignment]
+    try:
+        yield
+    finally:
+        projection.replace_timelines, projector.publish_owed = saved  # type: ignore[assignment]
+
+
+def runner_on(database_url: str, work_dir: Path) -> ConsumerRunner:
+    environment = {
+        "WAYPOINT_VAR_DIR": str(work_dir),
+        "PROGRESS_DATABASE_URL": database_url,
+        "KAFKA_BOOTSTRAP_SERVERS": "127.0.0.1:9",  # never reached: records are applied directly
+        "WAYPOINT_TOPIC_PREFIX": "bench.",
+    }
+    progress = bootstrap(load_settings("progress", environment))
+    return ConsumerRunner(
+        progress.engine,
+        progress.settings.consumer_group,
+        [],
+        progress.projector.handle,
+        lambda: None,  # type: ignore[arg-type,return-value]  # no consumer is made
+        lambda: None,  # type: ignore[arg-type,return-value]  # nor a producer
+        progress.settings.dead_letter_topic,
+        handle_batch=progress.projector.handle_all,
+        known_client=progress.projector.knows,
+    )
+
+
+def cpu_per_event(runner: ConsumerRunner, batch: list[ConsumerRecord]) -> float:
+    started = time.process_time()
+    runner.apply(batch)
+    return 1e6 * (time.process_time() - started) / len(batch)
+
+
+def measure(store: str, work_dir: Path) -> dict[str, object]:
+    figures: dict[str, object] = {}
+    with databases(store, work_dir) as database:
+        for suffix, parts in PARTS.items():
+            runner = runner_on(database(f"referrals{suffix}"), work_dir)
+            warm_up, *batches = referral_batches()
+            runner.apply(warm_up)
+            with left_out(parts):
+                costs = [cpu_per_event(runner, batch) for batch in batches]
+            figures[f"cpu_us_per_referral{suffix}"] = sum(costs) / len(costs)
+        runner = runner_on(database("journeys"), work_dir)
+        by_round = [cpu_per_event(runner, batch) for batch in journey_rounds()]
+    figures["cpu_us_per_event_by_round"] = [round(cost, 1) for cost in by_round]
+    figures["history_growth"] = by_round[-1] / by_round[0]
+    return figures
+
+
+def main() -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        figures = {store: measure(store, Path(tmp) / store) for store in stores()}
+    save(
+        "projector_parts",
+        {
+            "referrals": REFERRALS,
+            "clients_with_journeys": CLIENTS,
+            **by_store(figures, "cpu_us_per_referral", lower_is_better=True),
+            "settings": f"ConsumerRunner.apply without Kafka, CPU time of the process; "
+            f"referrals in batches of {BATCH_RECORDS} after one batch of warm-up",
+        },
+    )
+
+
+if __name__ == "__main__":
+    main()
