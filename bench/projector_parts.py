@@ -1,6 +1,6 @@
 """What bounds the projector: the CPU of its batch path per event, whole and with its parts left
-out, and how that cost grows with a client's history. A profile, not a target: it is what the
-README's "What bounds each figure" cites for `projector_ratio`.
+out, and how that cost grows with a client's history. A profile, not a target: the README's
+Performance section cites it for what bounds `projector_ratio`.
 
 The batch path is what the projector runs for each poll (`ConsumerRunner.apply`: decode, one
 transaction, the applied ids, the facts, the timelines, the publications, the commit), fed
