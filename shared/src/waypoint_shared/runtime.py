@@ -11,7 +11,7 @@ from typing import Any
 from flask import g
 from sqlalchemy import Engine
 
-from waypoint_shared.config import Settings
+from waypoint_shared.config import Settings, web_server_settings
 from waypoint_shared.crypto.sealing import MasterKey, PersonalDataKeys
 from waypoint_shared.db.database import Migration, connect, migrate
 from waypoint_shared.eventstore.store import (
@@ -54,7 +54,7 @@ def open_database(
 ) -> Engine:
     """The service's engine, with the shared and the service's own migrations applied; committed
     events are counted and logged, and handed to the service's own observers."""
-    engine = connect(settings.database_url)
+    engine = connect(settings.database_url, web_server_settings().threads)  # one per thread
     observe_commits(engine, *EVENTS_COMMITTED, *observers)
     migrate(engine, [*SHARED_MIGRATIONS, *RATE_LIMIT_MIGRATIONS, *RELAY_MIGRATIONS, *migrations])
     return engine

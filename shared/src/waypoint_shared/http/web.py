@@ -12,7 +12,7 @@ from flask import Flask, Response, current_app, g, jsonify, request
 from flask_smorest import Blueprint
 from sqlalchemy import Engine, text
 
-from waypoint_shared.config import SERVICES, Settings
+from waypoint_shared.config import SERVICES, Settings, web_server_settings
 from waypoint_shared.crypto.sealing import CryptoError, UnreadableRecord
 from waypoint_shared.eventstore.store import ConcurrencyConflict
 from waypoint_shared.http.auth import TokenVerifier, install_auth, requires
@@ -76,7 +76,8 @@ def create_base_app(
     app.before_request(_take_request_id)  # first, so even a 401 carries the request id
     app.before_request(_refuse_long_query)
     install_auth(app, TokenVerifier(settings.jwt_secret, settings.jwt_public_key))
-    install_rate_limit(app, settings.service, RateLimiter(engine, settings.rate_limit))
+    threads = web_server_settings().threads  # requests this process serves at once
+    install_rate_limit(app, settings.service, RateLimiter(engine, settings.rate_limit, threads))
     app.before_request(_bind_caller)
     app.before_request(_require_json_body)
     app.before_request(_refuse_deep_json)
