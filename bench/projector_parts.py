@@ -11,6 +11,13 @@ records encoded as the relay writes them, without Kafka, so the figures are the 
   sends; `..._without_timelines`, `..._without_publishing` and `..._without_both` leave out
   storing the derived timelines, publishing what they owe, or both (an ablation: what the rest
   costs, and so what a design without that part could reach at best).
+- `floor_us_per_referral`: the same rows the whole path wrote for those referrals (applied ids,
+  facts, timeline entries, derived events, offsets), read back as the store keeps them and
+  written again into a fresh database of the same schema by the driver alone (`executemany` of
+  tuples per table, one transaction per batch, the same durability): no decoding, deriving,
+  checking or SQLAlchemy. Wall time and this process's CPU (`floor_cpu_us_per_referral`; on
+  PostgreSQL the server's work is only in the wall time). What any projector writing these rows
+  per event costs at least, in this schema, on this machine; `rows_per_referral` counts them.
 - `cpu_us_per_event_by_round`: 500 clients' ten-event journeys (the rebuild benchmark's), one
   event of every client per batch, as established clients' events arrive live; the n-th figure
   is the cost of a client's n-th event. `history_growth` is the tenth ÷ the first.
@@ -33,11 +40,14 @@ from common import by_store, databases, save, stores
 from kafka.consumer.fetcher import ConsumerRecord
 from projector_throughput import referral
 from rebuild_throughput import journey_events
+from sqlalchemy import Engine
 
 from waypoint_progress.adapters import projection
+from waypoint_progress.adapters.tables import LIVE
 from waypoint_progress.bootstrap import bootstrap
 from waypoint_progress.service_layer import projector
 from waypoint_shared.config import BATCH_RECORDS, load_settings
+from waypoint_shared.db.tables import applied_events, consumer_offsets, events
 from waypoint_shared.eventstore.store import RecordedEvent
 from waypoint_shared.messaging.consumer import ConsumerRunner
 from waypoint_shared.messaging.envelope import encode
@@ -111,9 +121,73 @@ def runner_on(database_url: str, work_dir: Path) -> ConsumerRunner:
 
 
 def cpu_per_event(runner: ConsumerRunner, batch: list[ConsumerRecord]) -> float:
-    started = time.process_time()
+    return cost_per_event(runner, batch)[1]
+
+
+def cost_per_event(runner: ConsumerRunner, batch: list[ConsumerRecord]) -> tuple[float, float]:
+    """(wall, CPU) µs an event of applying the batch."""
+    started, started_cpu = time.perf_counter(), time.process_time()
     runner.apply(batch)
-    return 1e6 * (time.process_time() - started) / len(batch)
+    wall, cpu = time.perf_counter() - started, time.process_time() - started_cpu
+    return 1e6 * wall / len(batch), 1e6 * cpu / len(batch)
+
+
+WRITTEN = (applied_events, LIVE.source_events, LIVE.timeline_entries, events)
+Rows = dict[str, tuple[list[str], list[tuple[object, ...]]]]
+
+
+def written(engine: Engine) -> Rows:
+    """Every row of the tables the projector writes, each value as the store keeps it (text on
+    PostgreSQL, which the server reads back into the column's type); events in their order."""
+    rows: Rows = {}
+    connection = engine.raw_connection()
+    try:
+        cursor = connection.cursor()
+        for table in WRITTEN:
+            columns = [c.name for c in table.columns if c.name != "position"]
+            as_kept = [c if engine.dialect.name == "sqlite" else f"{c}::text" for c in columns]
+            ordered = " ORDER BY position" if table is events else ""
+            cursor.execute(f"SELECT {', '.join(as_kept)} FROM {table.name}{ordered}")
+            rows[table.name] = (columns, [tuple(row) for row in cursor.fetchall()])
+    finally:
+        connection.close()
+    return rows
+
+
+def floor(engine: Engine, rows: Rows, batches: int) -> tuple[float, float]:
+    """Write `rows` again into `engine`'s empty tables in `batches` transactions (the first a
+    warm-up), a statement per table and the offset's upsert in each; (wall, CPU) µs a referral
+    over the rest."""
+    marker = "?" if engine.dialect.name == "sqlite" else "%s"
+    upsert = (
+        f"INSERT INTO {consumer_offsets.name} (consumer_group, topic, partition, next_offset) "
+        f"VALUES ({marker}, {marker}, {marker}, {marker}) ON CONFLICT "
+        "(consumer_group, topic, partition) DO UPDATE SET next_offset = excluded.next_offset"
+    )
+    statements = [
+        (f"INSERT INTO {name} ({', '.join(cols)}) VALUES ({', '.join([marker] * len(cols))})", all_)
+        for name, (cols, all_) in rows.items()
+    ]
+    connection = engine.raw_connection()
+    try:
+        cursor = connection.cursor()
+        wall = cpu = 0.0
+        for n in range(batches):
+            started, started_cpu = time.perf_counter(), time.process_time()
+            if engine.dialect.name == "sqlite":
+                cursor.execute("BEGIN IMMEDIATE")
+            for sql, all_ in statements:
+                share = len(all_) // batches
+                cursor.executemany(sql, all_[n * share : (n + 1) * share])
+            cursor.execute(upsert, ("floor", "intake", 0, n))
+            connection.commit()
+            if n:
+                wall += time.perf_counter() - started
+                cpu += time.process_time() - started_cpu
+    finally:
+        connection.close()
+    referrals = REFERRALS * (batches - 1) / batches
+    return 1e6 * wall / referrals, 1e6 * cpu / referrals
 
 
 def measure(store: str, work_dir: Path) -> dict[str, object]:
@@ -124,8 +198,15 @@ def measure(store: str, work_dir: Path) -> dict[str, object]:
             warm_up, *batches = referral_batches()
             runner.apply(warm_up)
             with left_out(parts):
-                costs = [cpu_per_event(runner, batch) for batch in batches]
-            figures[f"cpu_us_per_referral{suffix}"] = sum(costs) / len(costs)
+                costs = [cost_per_event(runner, batch) for batch in batches]
+            figures[f"cpu_us_per_referral{suffix}"] = sum(c for _, c in costs) / len(costs)
+            if not parts:
+                figures["wall_us_per_referral"] = sum(w for w, _ in costs) / len(costs)
+                rows = written(runner.engine)
+        fresh = runner_on(database("floor"), work_dir).engine
+        wall, cpu = floor(fresh, rows, len(batches) + 1)
+        figures["floor_us_per_referral"], figures["floor_cpu_us_per_referral"] = wall, cpu
+        figures["rows_per_referral"] = {name: len(r) / REFERRALS for name, (_, r) in rows.items()}
         runner = runner_on(database("journeys"), work_dir)
         by_round = [cpu_per_event(runner, batch) for batch in journey_rounds()]
     figures["cpu_us_per_event_by_round"] = [round(cost, 1) for cost in by_round]
