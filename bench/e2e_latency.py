@@ -64,8 +64,8 @@ def send_on_schedule(url: str, token: str, acked: dict[str, float], seconds: int
             pool.submit(one)
 
 
-SEEN = text(
-    "SELECT client_id FROM timeline_entries WHERE type = 'client_referred' AND client_id IN :ids"
+SEEN = text(  # a new client's timeline is stored with their referral on it
+    "SELECT client_id FROM timelines WHERE client_id IN :ids"
 ).bindparams(bindparam("ids", expanding=True))
 
 

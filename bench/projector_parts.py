@@ -132,7 +132,7 @@ def cost_per_event(runner: ConsumerRunner, batch: list[ConsumerRecord]) -> tuple
     return 1e6 * wall / len(batch), 1e6 * cpu / len(batch)
 
 
-WRITTEN = (applied_events, LIVE.source_events, LIVE.timeline_entries, events)
+WRITTEN = (applied_events, LIVE.source_events, LIVE.timelines, events)
 Rows = dict[str, tuple[list[str], list[tuple[object, ...]]]]
 
 

@@ -115,9 +115,7 @@ def test_poison_in_every_topic_is_dead_lettered_and_never_reaches_the_timeline(s
         for consumer in CONSUMERS[service_of(origin)]:
             assert lettered[consumer].get(origin) == value, f"{consumer} kept no {origin}"
     progress_db = suite.var_dir / "progress.db"
-    rows = query(
-        progress_db, "SELECT count(*) FROM timeline_entries WHERE client_id = ?", poison_client
-    )
+    rows = query(progress_db, "SELECT count(*) FROM timelines WHERE client_id = ?", poison_client)
     assert rows == [(0,)]
     assert all_alive(suite) == {}
     for name in ("goals-worker", "progress-worker"):

@@ -143,5 +143,5 @@ def test_a_real_consumer_dead_letters_every_hostile_record_and_applies_the_rest(
     letters.close()
     assert dead == sorted(hostile)
     database = Path(projector_engine.settings.database_url.removeprefix("sqlite:///"))
-    on_timeline = {row[0] for row in query(database, "SELECT client_id FROM timeline_entries")}
+    on_timeline = {row[0] for row in query(database, "SELECT client_id FROM timelines")}
     assert on_timeline == set(clients)

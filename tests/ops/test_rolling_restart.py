@@ -91,6 +91,12 @@ def command_of(suite: Any, name: str) -> list[str]:
     return [str(BIN / "gunicorn"), "-c", gunicorn_conf, "--bind", f"127.0.0.1:{port}", app]
 
 
+ENTRIES_OF_TYPE = (  # a client a timeline entry of the type, from their row of `timelines`
+    "SELECT t.client_id FROM timelines t, json_each(t.entries) e "
+    "WHERE json_extract(e.value, '$.type') = '{}'"
+)
+
+
 def rows(suite: Any, service: str, query: str) -> list[tuple[Any, ...]]:
     with sqlite3.connect(suite.var_dir / f"{service}.db") as db:
         return db.execute(query).fetchall()
@@ -119,7 +125,7 @@ def test_a_rolling_restart_under_load_loses_nothing_and_duplicates_nothing(
     assert Counter(c for (c,) in rows(suite, "intake", referred)) == Counter(acknowledged)
 
     def projected() -> list[tuple[Any, ...]]:
-        query = "SELECT client_id FROM timeline_entries WHERE type = 'journey_started'"
+        query = ENTRIES_OF_TYPE.format("journey_started")
         found = rows(suite, "progress", query)
         return found if len(found) >= len(acknowledged) else []
 
@@ -136,5 +142,5 @@ def test_a_rolling_restart_under_load_loses_nothing_and_duplicates_nothing(
         what="goals to know every client",
     )
     assert Counter(c for (c,) in eligible) == Counter(acknowledged)
-    entries = "SELECT client_id FROM timeline_entries WHERE type = 'client_referred'"
+    entries = ENTRIES_OF_TYPE.format("client_referred")
     assert Counter(c for (c,) in rows(suite, "progress", entries)) == Counter(acknowledged)

@@ -192,7 +192,8 @@ def seed_clients(cluster: Cluster, commands: Commands, count: int) -> list[str]:
 def timeline(cluster: Cluster, tenant: str) -> Counter[str]:
     """How many entries of each kind the drill's commands have on the tenant's timelines."""
     query = text(
-        "SELECT type, client_id FROM timeline_entries WHERE tenant_id = :t AND type = ANY(:k)"
+        "SELECT e->>'type', t.client_id FROM timelines t, json_array_elements(t.entries) e "
+        "WHERE t.tenant_id = :t AND e->>'type' = ANY(:k)"
     )
     with cluster.database("progress") as conn:
         rows = conn.execute(query, {"t": tenant, "k": list(ENTRY_OF.values())}).all()

@@ -99,7 +99,8 @@ def timeline_entries(var_dir: Path, tenant: str, entry_type: str) -> Counter[str
     """How many timeline entries of this type each of the tenant's clients has."""
     rows = query(
         database(var_dir, "progress"),
-        "SELECT client_id FROM timeline_entries WHERE tenant_id = ? AND type = ?",
+        "SELECT t.client_id FROM timelines t, json_each(t.entries) e "
+        "WHERE t.tenant_id = ? AND json_extract(e.value, '$.type') = ?",
         tenant,
         entry_type,
     )
@@ -134,12 +135,16 @@ def topic_duplicates(bootstrap: str, topic: str) -> int:
         consumer.close()
 
 
+WHOLE_TIMELINE = ("sort_key", "id", "kind", "type", "occurred_at", "source_event_id")
+
+
 def whole_timeline(var_dir: Path) -> list[tuple[Any, ...]]:
     """Every entry of every client in timeline order: what a rebuild must reproduce exactly."""
     return query(
         database(var_dir, "progress"),
-        "SELECT tenant_id, client_id, sort_key, id, kind, type, occurred_at, source_event_id "
-        "FROM timeline_entries ORDER BY tenant_id, client_id, sort_key",
+        "SELECT t.tenant_id, t.client_id, "
+        + ", ".join(f"json_extract(e.value, '$.{name}')" for name in WHOLE_TIMELINE)
+        + " FROM timelines t, json_each(t.entries) e ORDER BY t.tenant_id, t.client_id, e.key",
     )
 
 
@@ -285,5 +290,5 @@ def forget_projection(var_dir: Path, group: str) -> None:
     with sqlite3.connect(database(var_dir, "progress"), timeout=30) as db:
         db.execute("DELETE FROM consumer_offsets WHERE consumer_group = ?", (group,))
         db.execute("DELETE FROM applied_events WHERE consumer_group = ?", (group,))
-        db.execute("DELETE FROM timeline_entries")
+        db.execute("DELETE FROM timelines")
         db.execute("DELETE FROM source_events")

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from waypoint_devkit.waiting import wait_until
-from waypoint_progress.adapters.tables import timeline_entries
+from waypoint_progress.adapters.tables import timelines
 from waypoint_progress.bootstrap import Container
 from waypoint_progress.domain.progress import derived_stream
 from waypoint_shared.config import KafkaSettings
@@ -33,10 +33,9 @@ def phq9(total: int) -> list[int]:
 
 
 def titles(progress: Container, client_id: str) -> list[str]:
-    t = timeline_entries
     with read(progress.engine) as conn:
-        query = select(t.c.title).where(t.c.client_id == client_id).order_by(t.c.sort_key)
-        return list(conn.execute(query).scalars())
+        query = select(timelines.c.entries).where(timelines.c.client_id == client_id)
+        return [entry["title"] for entry in conn.execute(query).scalar_one_or_none() or []]
 
 
 def derived_names(progress: Container, j: JourneyEvents) -> list[tuple[str, str]]:

@@ -14,7 +14,7 @@ from kafka import KafkaConsumer, KafkaProducer
 from sqlalchemy import delete, func, select
 
 from waypoint_devkit.waiting import wait_until
-from waypoint_progress.adapters.tables import timeline_entries
+from waypoint_progress.adapters.tables import timelines
 from waypoint_progress.bootstrap import Container
 from waypoint_shared.config import KafkaSettings
 from waypoint_shared.crypto.sealing import Place, seal_fields
@@ -57,12 +57,9 @@ def produce(settings: KafkaSettings, topic: str, values: list[tuple[bytes, bytes
 
 def entries(progress: Container, client_id: str) -> list[tuple[str, str]]:
     with read(progress.engine) as conn:
-        rows = conn.execute(
-            select(timeline_entries.c.kind, timeline_entries.c.type)
-            .where(timeline_entries.c.client_id == client_id)
-            .order_by(timeline_entries.c.sort_key)
-        )
-        return [tuple(r) for r in rows]
+        query = select(timelines.c.entries).where(timelines.c.client_id == client_id)
+        stored = conn.execute(query).scalar_one_or_none() or []
+    return [(e["kind"], e["type"]) for e in stored]
 
 
 def drain(runner: ConsumerRunner, until: Callable[[], bool]) -> None:

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import func, select
 
 from waypoint_devkit.waiting import wait_until
-from waypoint_progress.adapters.tables import timeline_entries
+from waypoint_progress.adapters.tables import timelines
 from waypoint_progress.bootstrap import Container
 from waypoint_progress.entrypoints import rebuild
 from waypoint_progress.entrypoints.app import create_app
@@ -35,14 +35,10 @@ def produce(progress: Container, records: list[tuple[str, bytes, bytes]]) -> Non
 
 
 def snapshot(progress: Container, client_id: str) -> list[tuple[Any, ...]]:
-    t = timeline_entries
     with read(progress.engine) as conn:
-        rows = conn.execute(
-            select(t.c.id, t.c.kind, t.c.type, t.c.occurred_at)
-            .where(t.c.client_id == client_id)
-            .order_by(t.c.sort_key)
-        )
-        return [tuple(r) for r in rows]
+        query = select(timelines.c.entries).where(timelines.c.client_id == client_id)
+        entries = conn.execute(query).scalar_one_or_none() or []
+    return [(e["id"], e["kind"], e["type"], e["occurred_at"]) for e in entries]
 
 
 def published(progress: Container) -> int:

@@ -16,7 +16,7 @@ import pytest
 from sqlalchemy import select
 
 from waypoint_devkit.waiting import wait_until
-from waypoint_progress.adapters.tables import timeline_entries
+from waypoint_progress.adapters.tables import timelines as stored_timelines
 from waypoint_progress.bootstrap import Container, bootstrap
 from waypoint_shared.config import SERVICES, KafkaSettings, load_settings
 from waypoint_shared.db.database import read
@@ -87,17 +87,11 @@ def produce(progress: Container, records: Records) -> None:
 
 def timelines(progress: Container) -> dict[str, list[tuple[Any, ...]]]:
     """Every client's entries in timeline order: id, kind, type, clinical time."""
-    t = timeline_entries
+    t = stored_timelines
     with read(progress.engine) as conn:
-        rows = conn.execute(
-            select(t.c.client_id, t.c.id, t.c.kind, t.c.type, t.c.occurred_at).order_by(
-                t.c.client_id, t.c.sort_key
-            )
-        ).all()
-    by_client: dict[str, list[tuple[Any, ...]]] = {}
-    for client_id, *entry in rows:
-        by_client.setdefault(client_id, []).append(tuple(entry))
-    return by_client
+        rows = conn.execute(select(t.c.client_id, t.c.entries)).all()
+    fields = ("id", "kind", "type", "occurred_at")
+    return {client: [tuple(e[f] for f in fields) for e in entries] for client, entries in rows}
 
 
 def derived_events(progress: Container) -> set[tuple[str, str, str]]:

@@ -11,7 +11,7 @@ from functools import partial
 import pytest
 from sqlalchemy import select
 
-from waypoint_progress.adapters.tables import timeline_entries
+from waypoint_progress.adapters.tables import timelines
 from waypoint_progress.bootstrap import bootstrap
 from waypoint_progress.domain.scoring import Thresholds
 from waypoint_progress.domain.trajectory import Point, trajectory
@@ -126,7 +126,8 @@ def test_the_projector_raises_no_deterioration_alert_after_a_rescreen(
         for event in events:
             run_in_transaction(container.engine, partial(container.projector.handle, event=event))
         with read(container.engine) as conn:
-            kinds = conn.execute(select(timeline_entries.c.type)).scalars().all()
+            stored = conn.execute(select(timelines.c.entries)).scalars().all()
+            kinds = [e["type"] for entries in stored for e in entries]
         container.engine.dispose()
     assert "reliable_improvement_so_far" in kinds
     assert "reliable_deterioration_so_far" not in kinds

@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 
 from waypoint_devkit.apps import deliver
 from waypoint_devkit.webhook_receiver import milestone
-from waypoint_progress.adapters.tables import source_events, timeline_entries
+from waypoint_progress.adapters.tables import source_events, timelines
 from waypoint_progress.adapters.webhook_store import webhook_deliveries
 from waypoint_progress.service_layer.rebuild import Position, rebuild
 from waypoint_shared.config import DEVELOPMENT_SECRET
@@ -53,7 +53,7 @@ def rows_of(app: Flask, client_id: str) -> list[int]:
             conn.execute(
                 select(func.count()).select_from(t).where(t.c.client_id == client_id)
             ).scalar_one()
-            for t in (timeline_entries, source_events, data_keys)
+            for t in (timelines, source_events, data_keys)
         ]
 
 

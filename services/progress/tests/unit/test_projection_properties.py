@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
 
-from waypoint_progress.adapters.tables import timeline_entries
+from waypoint_progress.adapters.tables import timelines
 from waypoint_progress.bootstrap import bootstrap
 from waypoint_shared.config import load_settings
 from waypoint_shared.db.database import read, run_in_transaction
@@ -76,13 +76,10 @@ def project_in_batches(polled: list[list[Envelope]]) -> list[tuple[Any, ...]]:
             run_in_transaction(
                 container.engine, partial(container.projector.handle_all, events=batch)
             )
-        t = timeline_entries
         with read(container.engine) as conn:
-            rows = conn.execute(
-                select(t.c.id, t.c.kind, t.c.type, t.c.occurred_at).order_by(t.c.sort_key)
-            ).all()
+            stored = conn.execute(select(timelines.c.entries)).scalars().all()
         container.engine.dispose()
-    return [tuple(r) for r in rows]
+    return [(e["id"], e["kind"], e["type"], e["occurred_at"]) for es in stored for e in es]
 
 
 def a_rich_journey(journey: type[JourneyEvents]) -> list[Envelope]:

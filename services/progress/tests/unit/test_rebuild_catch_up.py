@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy import insert, select
 
-from waypoint_progress.adapters.tables import timeline_entries
+from waypoint_progress.adapters.tables import timelines
 from waypoint_progress.bootstrap import Container
 from waypoint_progress.service_layer.rebuild import Position, rebuild
 from waypoint_shared.db.database import read, run_in_transaction
@@ -40,7 +40,7 @@ class WorkerAhead:
 
 def clients_on_the_timeline(progress: Container) -> set[str]:
     with read(progress.engine) as conn:
-        return set(conn.execute(select(timeline_entries.c.client_id)).scalars())
+        return set(conn.execute(select(timelines.c.client_id)).scalars())
 
 
 def test_a_rebuild_behind_the_worker_reads_on_and_derives_the_clients_it_meets(

@@ -27,13 +27,13 @@ def test_the_swap_waits_for_the_rebuild_to_read_as_far_as_the_worker_applied(
 
     behind = run_in_transaction(engine, lambda c: swap.swap_in(c, fresh, group, {(TOPIC, 0): 3}))
     assert behind == {(TOPIC, 0): 5}
-    assert "timeline_entries_next" in inspect(engine).get_table_names()
+    assert "timelines_next" in inspect(engine).get_table_names()
 
     caught_up = run_in_transaction(engine, lambda c: swap.swap_in(c, fresh, group, {(TOPIC, 0): 5}))
     assert caught_up == {}
     names = inspect(engine).get_table_names()
-    assert "timeline_entries_next" not in names
-    assert {"timeline_entries", "source_events"} <= set(names)
-    indexes = {i["name"] for i in inspect(engine).get_indexes("timeline_entries")}
-    assert indexes == {"ix_timeline_client_order"}
+    assert "timelines_next" not in names
+    assert {"timelines", "source_events"} <= set(names)
+    indexes = {i["name"] for i in inspect(engine).get_indexes("source_events")}
+    assert indexes == {"ix_source_events_client"}
     engine.dispose()

@@ -57,7 +57,7 @@ def test_the_kept_time_becomes_the_recorded_time_and_the_session_date_the_clinic
 
     with read(before_clinical_time) as conn:
         facts = {f.name: f for f in projection.facts_of(conn, "clinic-a", CLIENT)}
-    assert applied == ["progress-0003-clinical-and-recorded-time"]
+    assert applied == ["progress-0003-clinical-and-recorded-time", "progress-0004-a-timeline-a-row"]
     assert facts["session_recorded"].occurred_at == datetime(2025, 2, 25, tzinfo=UTC)
     assert facts["client_referred"].occurred_at == KEPT_AT  # a v1 referral has no date
     assert {f.recorded_at for f in facts.values()} == {KEPT_AT}

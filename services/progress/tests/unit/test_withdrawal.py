@@ -17,8 +17,7 @@ from typing import Any
 from sqlalchemy import select
 
 from waypoint_progress.adapters import projection
-from waypoint_progress.adapters.projection import utc
-from waypoint_progress.adapters.tables import LIVE, timeline_entries
+from waypoint_progress.adapters.tables import LIVE, timelines
 from waypoint_progress.bootstrap import Container
 from waypoint_progress.domain.progress import MilestoneReached, derived_stream
 from waypoint_progress.service_layer.rebuild import rebuild
@@ -72,11 +71,19 @@ class Projected:
         return net
 
     def timeline(self) -> list[tuple[Any, ...]]:
-        t = timeline_entries
-        columns = (t.c.id, t.c.kind, t.c.type, t.c.occurred_at, t.c.recorded_at)
         with read(self.container.engine) as conn:
-            rows = conn.execute(select(*columns).order_by(t.c.sort_key)).all()
-        return [(*r[:3], utc(r[3]), utc(r[4])) for r in rows]
+            stored = conn.execute(select(timelines.c.entries)).scalars().all()
+        return [
+            (
+                e["id"],
+                e["kind"],
+                e["type"],
+                datetime.fromisoformat(e["occurred_at"]),
+                datetime.fromisoformat(e["recorded_at"]),
+            )
+            for entries in stored
+            for e in entries
+        ]
 
     def timeline_milestones(self) -> dict[str, tuple[datetime, str]]:
         return {

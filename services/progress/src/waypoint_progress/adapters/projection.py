@@ -32,6 +32,11 @@ def utc(moment: datetime) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
+def iso(moment: datetime) -> str:
+    """A time as the stored timelines and the API write it: ISO 8601 in UTC."""
+    return utc(moment).astimezone(UTC).isoformat()
+
+
 Client = tuple[str, str]  # (tenant id, client id)
 
 
@@ -60,14 +65,14 @@ class _Writers:
     """The bulk inserts of one set of projection tables."""
 
     facts: BulkInsert  # a fact already kept (same tenant and event id) is left as it is
-    timeline: BulkInsert
+    timelines: BulkInsert
 
 
 @functools.cache
 def _writers(tables: ProjectionTables) -> _Writers:
     return _Writers(
         BulkInsert(tables.source_events, unless_key=("tenant_id", "event_id")),
-        BulkInsert(tables.timeline_entries),
+        BulkInsert(tables.timelines),
     )
 
 
@@ -81,13 +86,15 @@ class _Queries:
     facts_of_clients: Select[Any]
     # those, and the tenant's kept facts whose event id is in `event_ids`
     facts_of_clients_or_events: CompoundSelect[Any]
-    # a tenant's timeline entries of the clients in `client_ids`
+    # a tenant's timelines of the clients in `client_ids`
     delete_timelines: Delete
+    # and those timelines read
+    timelines_of_clients: Select[Any]
 
 
 @functools.cache
 def _queries(tables: ProjectionTables, dialect: str) -> _Queries:
-    facts, timeline = tables.source_events, tables.timeline_entries
+    facts, timeline = tables.source_events, tables.timelines
     in_tenant = facts.c.tenant_id == bindparam("tenant_id")
     of_clients = select(facts).where(in_tenant, one_of(facts.c.client_id, "client_ids", dialect))
     # Two selects, each on its own index: with `client IN … OR event IN …` SQLite reads every
@@ -98,6 +105,10 @@ def _queries(tables: ProjectionTables, dialect: str) -> _Queries:
         of_clients,
         union_all(of_clients, of_events),
         delete(timeline).where(
+            timeline.c.tenant_id == bindparam("tenant_id"),
+            one_of(timeline.c.client_id, "client_ids", dialect),
+        ),
+        select(timeline.c.client_id, timeline.c.entries).where(
             timeline.c.tenant_id == bindparam("tenant_id"),
             one_of(timeline.c.client_id, "client_ids", dialect),
         ),
@@ -240,25 +251,43 @@ def insert_timelines(
     timelines: Mapping[Client, Sequence[Entry]],
     tables: ProjectionTables = LIVE,
 ) -> None:
-    """Store the timelines of clients that have none stored."""
-    _writers(tables).timeline(conn, [_row(e) for entries in timelines.values() for e in entries])
+    """Store the timelines of clients that have none stored, a row a client."""
+    rows = [
+        {"tenant_id": tenant_id, "client_id": client_id, "entries": list(map(document, entries))}
+        for (tenant_id, client_id), entries in timelines.items()
+    ]
+    _writers(tables).timelines(conn, rows)
 
 
-def _row(entry: Entry) -> dict[str, Any]:
+def document(entry: Entry) -> dict[str, Any]:
+    """A timeline entry as its client's row keeps it (`tables.ENTRY_FIELDS`)."""
+    source = entry.source
     return {
-        "tenant_id": entry.source.tenant_id,
         "id": entry.id,
-        "client_id": entry.source.client_id,
         "kind": entry.kind,
         "type": entry.type,
         "title": entry.title,
-        "occurred_at": entry.occurred_at,
-        "recorded_at": entry.recorded_at,
-        "source_service": entry.source.service,
-        "source_event_id": entry.source.event_id,
-        "stream_version": entry.source.stream_version,
+        "occurred_at": iso(entry.occurred_at),
+        "recorded_at": iso(entry.recorded_at),
+        "source_service": source.service,
+        "source_event_id": source.event_id,
+        "stream_version": source.stream_version,
         "sort_key": entry.sort_key,
     }
+
+
+def stored_timelines(
+    conn: Connection, clients: Collection[Client], tables: ProjectionTables = LIVE
+) -> dict[Client, list[dict[str, Any]]]:
+    """The stored timelines of these clients that have one, each its entries in timeline order
+    as `document` wrote them."""
+    query = _queries(tables, conn.dialect.name).timelines_of_clients
+    found: dict[Client, list[dict[str, Any]]] = {}
+    for tenant_id, client_ids in by_tenant(clients).items():
+        params = {"tenant_id": tenant_id, "client_ids": list(client_ids)}
+        for row in conn.execute(query, params):
+            found[(tenant_id, row.client_id)] = row.entries
+    return found
 
 
 def forget(conn: Connection, tenant_id: str, client_id: str, tables: ProjectionTables) -> None:

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from collections.abc import Collection, Mapping
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Connection, bindparam, literal, select, text, tuple_
-from sqlalchemy.schema import CreateTable
 
-from waypoint_progress.adapters.projection import Client, by_tenant, utc
+from waypoint_progress.adapters import projection
+from waypoint_progress.adapters.projection import Client, by_tenant
 from waypoint_progress.adapters.tables import LIVE, ProjectionTables
 from waypoint_progress.domain.sources import SourceEvent
 from waypoint_progress.domain.timeline import Entry
@@ -22,20 +23,10 @@ DISCHARGE = "client_discharged"  # the source event that closes a course (domain
 
 
 def create_fresh(conn: Connection, fresh: ProjectionTables) -> None:
-    """Empty tables to rebuild into (left-overs of an interrupted rebuild are dropped). The
-    timeline's client index waits (`index_timelines`): the first round writes each client's
-    timeline once and looks none up, and an index built in one pass over the finished table
-    costs far less than one kept up row by row."""
+    """Empty tables to rebuild into (left-overs of an interrupted rebuild are dropped)."""
     for table in fresh.all:
         table.drop(conn, checkfirst=True)
-    fresh.source_events.create(conn)
-    conn.execute(CreateTable(fresh.timeline_entries))
-
-
-def index_timelines(conn: Connection, fresh: ProjectionTables) -> None:
-    """Give the fresh timeline its client index (a catching-up round replaces timelines)."""
-    for index in fresh.timeline_entries.indexes:
-        index.create(conn, checkfirst=True)
+        table.create(conn)
 
 
 def clients_after(
@@ -57,53 +48,31 @@ def timelines_of(
     """The clients' timelines as the tables keep them, in timeline order. Each entry's source
     event carries what publishing reads of it (ids, service, stream version, times), not its
     facts, and the entry keeps its stored sort key."""
-    t = tables.timeline_entries
-    columns = [t.c[name] for name in ENTRY_COLUMNS]
-    among = one_of(t.c.client_id, "client_ids", conn.dialect.name)
-    query = select(*columns).where(t.c.tenant_id == bindparam("tenant_id"), among)
-    timelines: dict[Client, list[Entry]] = {client: [] for client in clients}
-    for tenant_id, client_ids in by_tenant(clients).items():
-        params = {"tenant_id": tenant_id, "client_ids": list(client_ids)}
-        for row in conn.execute(query.order_by(t.c.client_id, t.c.sort_key), params).all():
-            timelines[(tenant_id, row[1])].append(_entry(tenant_id, *row))
-    return timelines
+    stored = projection.stored_timelines(conn, clients, tables)
+    return {
+        (tenant_id, client_id): [
+            _entry(tenant_id, client_id, e) for e in stored.get((tenant_id, client_id), [])
+        ]
+        for tenant_id, client_id in clients
+    }
 
 
-ENTRY_COLUMNS = (
-    "id",
-    "client_id",
-    "kind",
-    "type",
-    "title",
-    "occurred_at",
-    "recorded_at",
-    "source_service",
-    "source_event_id",
-    "stream_version",
-    "sort_key",
-)
-
-
-def _entry(
-    tenant_id: str,
-    entry_id: str,
-    client_id: str,
-    kind: str,
-    entry_type: str,
-    title: str,
-    occurred_at: datetime,
-    recorded_at: datetime | None,
-    service: str,
-    event_id: str,
-    stream_version: int,
-    sort_key: str,
-) -> Entry:
-    occurred, recorded = utc(occurred_at), utc(recorded_at) if recorded_at else None
+def _entry(tenant_id: str, client_id: str, stored: dict[str, Any]) -> Entry:
+    occurred = datetime.fromisoformat(stored["occurred_at"])
+    recorded = datetime.fromisoformat(stored["recorded_at"])
     source = SourceEvent(
-        event_id, service, entry_type, tenant_id, client_id, occurred, stream_version, {}, recorded
+        stored["source_event_id"],
+        stored["source_service"],
+        stored["type"],
+        tenant_id,
+        client_id,
+        occurred,
+        stored["stream_version"],
+        {},
+        recorded,
     )
-    entry = Entry(entry_id, kind, entry_type, title, occurred, source)
-    entry.__dict__["sort_key"] = sort_key  # as derived: the source's own time is not kept
+    entry = Entry(stored["id"], stored["kind"], stored["type"], stored["title"], occurred, source)
+    entry.__dict__["sort_key"] = stored["sort_key"]  # as derived: the source's own time is not kept
     return entry
 
 

@@ -7,11 +7,10 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection
 
 from waypoint_progress.adapters import projection
 from waypoint_progress.adapters.projection import facts_of, has_client, utc
-from waypoint_progress.adapters.tables import timeline_entries as t
 from waypoint_progress.domain import course
 from waypoint_progress.domain.corrections import corrected
 from waypoint_progress.domain.errors import ClientNotSeen
@@ -47,42 +46,43 @@ class TimelineQuery:
 def timeline(conn: Connection, q: TimelineQuery) -> tuple[list[dict[str, Any]], str | None]:
     """One page of a client's timeline and the cursor of the next page (None at the end).
     `since` and `until` bound the clinical time: what had happened by then, as known now."""
-    mine = (t.c.tenant_id == q.tenant_id, t.c.client_id == q.client_id)
-    if conn.execute(select(t.c.id).where(*mine).limit(1)).first() is None:
-        raise ClientNotSeen(q.client_id)
-    query = select(t).where(*mine)
-    if q.kind:
-        query = query.where(t.c.kind == q.kind)
-    if q.since:
-        query = query.where(t.c.occurred_at >= utc(q.since))
-    if q.until:
-        query = query.where(t.c.occurred_at <= utc(q.until))
-    if q.cursor:
-        query = query.where(t.c.sort_key > _decode_cursor(q.cursor))
-    rows = conn.execute(query.order_by(t.c.sort_key).limit(q.limit + 1)).all()
-    page = rows[: q.limit]
-    next_cursor = page[-1].sort_key if len(rows) > q.limit else None
-    return [_entry(r) for r in page], next_cursor
+    after = _decode_cursor(q.cursor) if q.cursor else None
+    since, until = utc(q.since) if q.since else None, utc(q.until) if q.until else None
+    chosen = [
+        e
+        for e in _stored(conn, q.tenant_id, q.client_id)
+        if (q.kind is None or e["kind"] == q.kind)
+        and (since is None or datetime.fromisoformat(e["occurred_at"]) >= since)
+        and (until is None or datetime.fromisoformat(e["occurred_at"]) <= until)
+        and (after is None or e["sort_key"] > after)
+    ]
+    page = chosen[: q.limit]
+    next_cursor = page[-1]["sort_key"] if len(chosen) > q.limit else None
+    return [_entry(e) for e in page], next_cursor
 
 
 def whole_timeline(conn: Connection, tenant_id: str, client_id: str) -> list[dict[str, Any]]:
     """Every entry of a client's timeline, in order (for the picture)."""
-    query = select(t).where(t.c.tenant_id == tenant_id, t.c.client_id == client_id)
-    rows = conn.execute(query.order_by(t.c.sort_key)).all()
-    if not rows:
+    return [_entry(e) for e in _stored(conn, tenant_id, client_id)]
+
+
+def _stored(conn: Connection, tenant_id: str, client_id: str) -> list[dict[str, Any]]:
+    """The client's stored timeline, in its order; ClientNotSeen if it has none."""
+    stored = projection.stored_timelines(conn, [(tenant_id, client_id)])
+    if (tenant_id, client_id) not in stored:
         raise ClientNotSeen(client_id)
-    return [_entry(r) for r in rows]
+    return stored[(tenant_id, client_id)]
 
 
-def _entry(row: Any) -> dict[str, Any]:
+def _entry(stored: dict[str, Any]) -> dict[str, Any]:
     return {
-        "id": row.id,
-        "kind": row.kind,
-        "type": row.type,
-        "title": row.title,
-        "occurred_at": utc(row.occurred_at).isoformat(),
-        "recorded_at": utc(row.recorded_at or row.occurred_at).isoformat(),
-        "source": {"service": row.source_service, "event_id": row.source_event_id},
+        "id": stored["id"],
+        "kind": stored["kind"],
+        "type": stored["type"],
+        "title": stored["title"],
+        "occurred_at": stored["occurred_at"],
+        "recorded_at": stored["recorded_at"],
+        "source": {"service": stored["source_service"], "event_id": stored["source_event_id"]},
     }
 
 
@@ -173,8 +173,8 @@ def subject_access(
     acknowledgements it recorded, the milestones and alerts it derived, and the reads so far."""
     streams = (client_id, derived_stream(client_id))
     events = [e for s in streams for e in exported(repository.replay(conn, tenant_id, s))]
-    query = select(t).where(t.c.tenant_id == tenant_id, t.c.client_id == client_id)
-    entries = [_entry(r) for r in conn.execute(query.order_by(t.c.sort_key))]
+    stored = projection.stored_timelines(conn, [(tenant_id, client_id)])
+    entries = [_entry(e) for e in stored.get((tenant_id, client_id), [])]
     if not events and not entries:
         raise ClientNotSeen(client_id)
     reads, _ = audit.access_log(conn, tenant_id, client_id)

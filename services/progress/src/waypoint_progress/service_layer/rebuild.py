@@ -143,7 +143,6 @@ def rebuild(
         targets = {**targets, **behind}
         touched: set[Client] = set()
         report.add(keep_facts(engine, into_fresh, caught_up.batches(targets), touched))
-        run_in_transaction(engine, partial(swap.index_timelines, fresh=fresh))
         derive_clients(engine, into_fresh, sorted(touched))
     log.info("rebuild: swapped in and published at %.1f s", time.monotonic() - started)
     return report
