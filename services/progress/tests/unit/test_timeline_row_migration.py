@@ -38,11 +38,15 @@ def row(client_id: str, kind: str, entry_type: str, at: datetime, order: str) ->
     }
 
 
-@pytest.fixture
-def a_row_an_entry(tmp_path: Path) -> Iterator[Engine]:
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def a_row_an_entry(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
     """Progress's tables as the first three migrations made them, with two clients' entries
-    stored out of their order."""
-    engine = connect("sqlite:///" + str(tmp_path / "progress.db"))
+    stored out of their order, on each store."""
+    if request.param == "postgres":
+        url = str(request.getfixturevalue("postgres_url"))
+    else:
+        url = "sqlite:///" + str(tmp_path / "progress.db")
+    engine = connect(url)
     migrate(engine, MIGRATIONS[:3])
     rows = [
         row(FIRST, "event", "session_recorded", SESSION, "2"),
