@@ -7,20 +7,20 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
-from datetime import UTC, datetime
 
 import pytest
 from kafka.consumer.fetcher import ConsumerRecord
 from sqlalchemy import Connection, Engine, text
 
+from waypoint_devkit.faults import referral_record
 from waypoint_shared.db.database import connect, migrate
-from waypoint_shared.eventstore.store import SHARED_MIGRATIONS, RecordedEvent
+from waypoint_shared.eventstore.store import SHARED_MIGRATIONS
 from waypoint_shared.messaging.consumer import ConsumerRunner
-from waypoint_shared.messaging.envelope import Envelope, encode
+from waypoint_shared.messaging.envelope import Envelope
 
 pytestmark = [pytest.mark.postgres]
 
-TOPIC = "waypoint.progress.events"
+TOPIC = "waypoint.intake.events"
 BATCHES, PER_BATCH = 15, 200  # PostgreSQL may keep a generic plan from the tenth execution
 
 
@@ -34,32 +34,8 @@ def engine(postgres_url: str) -> Iterator[Engine]:
 
 def a_record(offset: int) -> ConsumerRecord:
     client_id = str(uuid.uuid4())
-    data = {
-        "milestone_id": str(uuid.uuid4()),
-        "client_id": client_id,
-        "rule": "r",
-        "title": "t",
-        "reached_at": "2026-01-01T00:00:00+00:00",
-        "source_service": "intake",
-        "source_event_id": str(uuid.uuid4()),
-    }
-    event = RecordedEvent(
-        offset + 1,
-        str(uuid.uuid4()),
-        "clinic-a",
-        client_id,
-        1,
-        client_id,
-        "waypoint.progress.milestone_reached.v1",
-        1,
-        datetime.now(UTC),
-        data,
-        {},
-    )
-    key, value, headers = encode(event, "progress")
-    return ConsumerRecord(
-        TOPIC, 0, 0, offset, 0, 0, key, value, headers, None, len(key), len(value), -1
-    )
+    key, value = client_id.encode(), referral_record(client_id)
+    return ConsumerRecord(TOPIC, 0, 0, offset, 0, 0, key, value, [], None, len(key), len(value), -1)
 
 
 def ignore(conn: Connection, events: list[Envelope]) -> None:
