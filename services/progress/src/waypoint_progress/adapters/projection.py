@@ -5,7 +5,6 @@ from __future__ import annotations
 import functools
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import (
@@ -19,23 +18,12 @@ from sqlalchemy import (
     union_all,
 )
 
-from waypoint_progress.adapters.tables import LIVE, ProjectionTables
+from waypoint_progress.adapters.tables import LIVE, ProjectionTables, iso, utc
 from waypoint_progress.domain.sources import SourceEvent
 from waypoint_progress.domain.standing import STANDING_EVENTS, ClientStanding
 from waypoint_progress.domain.timeline import Entry
 from waypoint_shared.db.bulk import BulkInsert
 from waypoint_shared.db.lists import one_of
-
-
-def utc(moment: datetime) -> datetime:
-    """SQLite keeps no zone; everything stored is UTC."""
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
-def iso(moment: datetime) -> str:
-    """A time as the stored timelines and the API write it: ISO 8601 in UTC."""
-    return utc(moment).astimezone(UTC).isoformat()
-
 
 Client = tuple[str, str]  # (tenant id, client id)
 

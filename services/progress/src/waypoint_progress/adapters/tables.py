@@ -10,7 +10,7 @@ one index entry to replace where an entry a row was three (docs/performance.md).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC
+from datetime import UTC, datetime
 from itertools import groupby
 from typing import Any
 
@@ -33,6 +33,16 @@ from sqlalchemy import (
 
 from waypoint_progress.domain.sources import clinical_time
 from waypoint_shared.db.database import Migration, create_tables
+
+
+def utc(moment: datetime) -> datetime:
+    """SQLite keeps no zone; everything stored is UTC."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def iso(moment: datetime) -> str:
+    """A time as the stored timelines and the API write it: ISO 8601 in UTC."""
+    return utc(moment).astimezone(UTC).isoformat()
 
 
 @dataclass(frozen=True)
@@ -153,7 +163,7 @@ def _add_recorded_at(conn: Connection) -> None:
 
 def _set_clinical_time(conn: Connection, row: Any) -> None:
     t = source_events
-    recorded = _aware(row.recorded_at)
+    recorded = utc(row.recorded_at)
     clinical = clinical_time(row.name, row.facts, recorded)
     if clinical != recorded:
         key = (t.c.tenant_id == row.tenant_id, t.c.event_id == row.event_id)
@@ -174,19 +184,10 @@ def _one_row_per_client(conn: Connection) -> None:
 
 
 def _entry_document(row: Any) -> dict[str, Any]:
-    occurred = _aware(row.occurred_at)
-    recorded = _aware(row.recorded_at) if row.recorded_at else occurred
-    times = {"occurred_at": _utc_iso(occurred), "recorded_at": _utc_iso(recorded)}
+    recorded = row.recorded_at or row.occurred_at
+    times = {"occurred_at": iso(row.occurred_at), "recorded_at": iso(recorded)}
     fields = {**row._mapping, **times}
     return {name: fields[name] for name in ENTRY_FIELDS}
-
-
-def _utc_iso(moment: Any) -> str:
-    return str(moment.astimezone(UTC).isoformat())
-
-
-def _aware(moment: Any) -> Any:
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)  # SQLite keeps no zone
 
 
 MIGRATIONS = (

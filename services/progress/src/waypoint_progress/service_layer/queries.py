@@ -10,7 +10,8 @@ from typing import Any
 from sqlalchemy import Connection
 
 from waypoint_progress.adapters import projection
-from waypoint_progress.adapters.projection import facts_of, has_client, utc
+from waypoint_progress.adapters.projection import facts_of, has_client
+from waypoint_progress.adapters.tables import utc
 from waypoint_progress.domain import course
 from waypoint_progress.domain.corrections import corrected
 from waypoint_progress.domain.errors import ClientNotSeen
@@ -46,11 +47,12 @@ class TimelineQuery:
 def timeline(conn: Connection, q: TimelineQuery) -> tuple[list[dict[str, Any]], str | None]:
     """One page of a client's timeline and the cursor of the next page (None at the end).
     `since` and `until` bound the clinical time: what had happened by then, as known now."""
+    stored = _stored(conn, q.tenant_id, q.client_id)  # an unknown client: 404, whatever the cursor
     after = _decode_cursor(q.cursor) if q.cursor else None
     since, until = utc(q.since) if q.since else None, utc(q.until) if q.until else None
     chosen = [
         e
-        for e in _stored(conn, q.tenant_id, q.client_id)
+        for e in stored
         if (q.kind is None or e["kind"] == q.kind)
         and (since is None or datetime.fromisoformat(e["occurred_at"]) >= since)
         and (until is None or datetime.fromisoformat(e["occurred_at"]) <= until)
