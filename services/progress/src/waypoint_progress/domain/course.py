@@ -18,6 +18,7 @@ from datetime import date
 from typing import Any
 
 from waypoint_progress.domain.corrections import counts, in_source_order
+from waypoint_progress.domain.ids import name_based
 from waypoint_progress.domain.journey import Journey, Scored
 from waypoint_progress.domain.outcomes import deteriorated, improved, is_case, reliably
 from waypoint_progress.domain.scoring import CLINICAL, INSTRUMENTS, Thresholds
@@ -75,7 +76,7 @@ def outcome_event_id(discharge: SourceEvent, outcome: CourseOutcome) -> str:
     """The id of the outcome published for a discharge: the same discharge and outcome always
     give the same id; an outcome a late session changed gives another."""
     content = json.dumps(outcome.as_dict(), sort_keys=True)
-    return str(uuid.uuid5(OUTCOME_NAMESPACE, f"{discharge.event_id}:{content}"))
+    return name_based(OUTCOME_NAMESPACE, f"{discharge.event_id}:{content}")
 
 
 def outcome_of(journey: Journey) -> CourseOutcome:

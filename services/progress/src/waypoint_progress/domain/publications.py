@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from waypoint_progress.domain.ids import name_based
 from waypoint_progress.domain.timeline import Entry
 
 PUBLICATION_NAMESPACE = uuid.UUID("0b6c2f0e-5f59-5d55-8c1f-3a7f7f0f1c11")
@@ -100,7 +101,7 @@ def publication_id(milestone_id: str, position: int) -> str:
     """The event id of a milestone's `position`-th publication (1 = the milestone id)."""
     if position == 1:
         return milestone_id
-    return str(uuid.uuid5(PUBLICATION_NAMESPACE, f"{milestone_id}:{position}"))
+    return name_based(PUBLICATION_NAMESPACE, f"{milestone_id}:{position}")
 
 
 def owed(entries: Sequence[Entry], published: Publications) -> list[Publication]:

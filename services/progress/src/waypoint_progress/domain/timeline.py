@@ -17,6 +17,7 @@ from datetime import datetime
 from functools import cached_property
 
 from waypoint_progress.domain.corrections import MARKS, counts, in_source_order
+from waypoint_progress.domain.ids import name_based
 from waypoint_progress.domain.journey import Journey
 from waypoint_progress.domain.rules import Rule, rules_for
 from waypoint_progress.domain.scoring import Thresholds
@@ -101,7 +102,7 @@ EVENT_TITLES = {
 def entry_id(rule: str, tenant_id: str, client_id: str, once_key: str) -> str:
     """A milestone's or alert's id: the same rule, client and once-key of another tenant is
     another entry (ADR 0006)."""
-    return str(uuid.uuid5(MILESTONE_NAMESPACE, f"{rule}:{tenant_id}:{client_id}:{once_key}"))
+    return name_based(MILESTONE_NAMESPACE, f"{rule}:{tenant_id}:{client_id}:{once_key}")
 
 
 # How a corrected session's own entry is marked (`corrections.MARKS`).
