@@ -34,7 +34,8 @@ class _Form:
     positional: tuple[str, ...] | None  # the parameters' order for a positional driver
     # (parameter, name in the SQL, processor, value when the parameter is not given)
     binds: tuple[tuple[str, str, Processor, Any], ...]
-    results: tuple[Processor, ...]
+    # (column index, processor) of each result column whose type has a result processor
+    results: tuple[tuple[int, Callable[[Any], Any]], ...]
     returns_rows: bool
 
 
@@ -67,7 +68,7 @@ class Prepared:
             raise _translated(conn, dbapi_connection, cursor, form.sql, arguments, error) from error
         finally:
             cursor.close()
-        return [_row(form.results, row) for row in fetched]
+        return _rows(form.results, fetched)
 
     def _form(self, dialect: Dialect, params: Mapping[str, Any]) -> _Form:
         key = (dialect.name, frozenset(params))
@@ -119,7 +120,11 @@ def _compiled(statement: Executable, dialect: Dialect, names: list[str]) -> _For
         for b, name in binds.items()
     )
     columns = list(getattr(statement, "exported_columns", ()))
-    results = tuple(c.type.dialect_impl(dialect).result_processor(dialect, None) for c in columns)
+    results = tuple(
+        (i, processor)
+        for i, c in enumerate(columns)
+        if (processor := c.type.dialect_impl(dialect).result_processor(dialect, None)) is not None
+    )
     positional = None
     if dialect.positional:
         positional = tuple(escaped.get(n, n) for n in compiled.positiontup or ())
@@ -130,8 +135,20 @@ def _processed(processor: Processor, value: Any) -> Any:
     return value if processor is None else processor(value)
 
 
-def _row(processors: tuple[Processor, ...], row: Sequence[Any]) -> tuple[Any, ...]:
-    return tuple(_processed(p, v) for p, v in zip(processors, row, strict=True))
+def _rows(
+    processors: tuple[tuple[int, Callable[[Any], Any]], ...], fetched: Sequence[Sequence[Any]]
+) -> list[tuple[Any, ...]]:
+    """The fetched rows, each column through its type's result processor if it has one (a
+    generator over every column was a fifth of the time a rebuild took to read its facts back)."""
+    if not processors:
+        return [tuple(row) for row in fetched]
+    rows = []
+    for row in fetched:
+        values = list(row)
+        for i, process in processors:
+            values[i] = process(values[i])
+        rows.append(tuple(values))
+    return rows
 
 
 def _translated(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
@@ -24,6 +25,7 @@ from waypoint_progress.domain.standing import STANDING_EVENTS, ClientStanding
 from waypoint_progress.domain.timeline import Entry
 from waypoint_shared.db.bulk import BulkInsert
 from waypoint_shared.db.lists import one_of
+from waypoint_shared.db.prepared import Prepared
 
 Client = tuple[str, str]  # (tenant id, client id)
 
@@ -72,6 +74,8 @@ class _Queries:
 
     # a tenant's kept facts of the clients in `client_ids`
     facts_of_clients: Select[Any]
+    # the same, run on the driver's cursor (a rebuild reads every fact back through it)
+    facts_of_clients_rows: Prepared
     # those, and the tenant's kept facts whose event id is in `event_ids`
     facts_of_clients_or_events: CompoundSelect[Any]
     # a tenant's timelines of the clients in `client_ids`
@@ -91,6 +95,7 @@ def _queries(tables: ProjectionTables, dialect: str) -> _Queries:
     of_events = select(facts).where(in_tenant, one_of(facts.c.event_id, "event_ids", dialect))
     return _Queries(
         of_clients,
+        Prepared(of_clients),
         union_all(of_clients, of_events),
         delete(timeline).where(
             timeline.c.tenant_id == bindparam("tenant_id"),
@@ -145,11 +150,11 @@ def facts_of_clients(
 ) -> dict[Client, list[SourceEvent]]:
     """Every kept source event of each of these clients, by client."""
     history: dict[Client, list[SourceEvent]] = {client: [] for client in clients}
-    query = _queries(tables, conn.dialect.name).facts_of_clients
+    query = _queries(tables, conn.dialect.name).facts_of_clients_rows
     for tenant_id, client_ids in by_tenant(clients).items():
         params = {"tenant_id": tenant_id, "client_ids": list(client_ids)}
-        for row in conn.execute(query, params):
-            history[(row.tenant_id, row.client_id)].append(_source(row))
+        for row in query.rows(conn, params):
+            history[(tenant_id, row[2])].append(_fact(*row))
     return history
 
 
@@ -206,6 +211,31 @@ def standing_of(conn: Connection, tenant_id: str, client_id: str) -> ClientStand
         t.c.name.in_(STANDING_EVENTS),
     )
     return ClientStanding.from_intake(client_id, map(_source, conn.execute(query)))
+
+
+def _fact(
+    tenant_id: str,
+    event_id: str,
+    client_id: str,
+    service: str,
+    name: str,
+    occurred_at: datetime,
+    recorded_at: datetime,
+    stream_version: int,
+    facts: dict[str, Any],
+) -> SourceEvent:
+    """A row of the facts table, its columns in order, as the source event it keeps."""
+    return SourceEvent(
+        event_id,
+        service,
+        name,
+        tenant_id,
+        client_id,
+        utc(occurred_at),
+        stream_version,
+        facts,
+        utc(recorded_at),
+    )
 
 
 def _source(row: Any) -> SourceEvent:
