@@ -13,6 +13,7 @@ arrives later (from another topic, a replay, a rebuild) is ignored, so nothing o
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -137,10 +138,10 @@ def recorded_source(recorded: RecordedEvent) -> SourceEvent:
 
 
 def _source(event: Envelope | RecordedEvent, time: datetime) -> SourceEvent:
-    _, service, name, _version = event.type.split(".")
-    personal = catalog.lookup(event.type).personal_fields
-    facts: dict[str, Any] = {k: v for k, v in event.data.items() if k not in personal}
-    facts["personal"] = sorted(n for n in personal if event.data.get(n) is not None)
+    service, name, personal = _kind(event.type)
+    data = event.data
+    facts: dict[str, Any] = {k: v for k, v in data.items() if k not in personal}
+    facts["personal"] = [n for n in personal if data.get(n) is not None]
     recorded_at = time.astimezone(UTC)
     return SourceEvent(
         event.event_id,
@@ -153,6 +154,13 @@ def _source(event: Envelope | RecordedEvent, time: datetime) -> SourceEvent:
         facts,
         recorded_at,
     )
+
+
+@functools.cache
+def _kind(event_type: str) -> tuple[str, str, tuple[str, ...]]:
+    """An event type's service, name and personal fields (in name order), looked up once."""
+    _, service, name, _version = event_type.split(".")
+    return service, name, tuple(sorted(catalog.lookup(event_type).personal_fields))
 
 
 def publish(
