@@ -271,22 +271,36 @@ def insert_timelines(
 ) -> None:
     """Store the timelines of clients that have none stored, a row a client."""
     rows = [
-        {"tenant_id": tenant_id, "client_id": client_id, "entries": list(map(document, entries))}
+        {"tenant_id": tenant_id, "client_id": client_id, "entries": _documents(entries)}
         for (tenant_id, client_id), entries in timelines.items()
     ]
     _writers(tables).timelines(conn, rows)
 
 
-def document(entry: Entry) -> dict[str, Any]:
-    """A timeline entry as its client's row keeps it (`tables.ENTRY_FIELDS`)."""
+def _documents(entries: Sequence[Entry]) -> list[dict[str, Any]]:
+    """`document` of each entry; the times of entries in a row from one source event (its own
+    entry and what it completed) are written once."""
+    documents, times, written = [], None, ("", "")
+    for entry in entries:
+        if (entry.occurred_at, entry.recorded_at) != times:
+            times = (entry.occurred_at, entry.recorded_at)
+            written = (iso(entry.occurred_at), iso(entry.recorded_at))
+        documents.append(document(entry, written))
+    return documents
+
+
+def document(entry: Entry, written: tuple[str, str] | None = None) -> dict[str, Any]:
+    """A timeline entry as its client's row keeps it (`tables.ENTRY_FIELDS`); `written` are its
+    times as `iso` writes them, if already known."""
     source = entry.source
+    occurred_at, recorded_at = written or (iso(entry.occurred_at), iso(entry.recorded_at))
     return {
         "id": entry.id,
         "kind": entry.kind,
         "type": entry.type,
         "title": entry.title,
-        "occurred_at": iso(entry.occurred_at),
-        "recorded_at": iso(entry.recorded_at),
+        "occurred_at": occurred_at,
+        "recorded_at": recorded_at,
         "source_service": source.service,
         "source_event_id": source.event_id,
         "stream_version": source.stream_version,

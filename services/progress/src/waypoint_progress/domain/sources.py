@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from functools import cached_property
 from typing import Any
 
 SERVICE_RANK = {"intake": 0, "goals": 1, "progress": 2}
@@ -67,6 +68,20 @@ class SourceEvent:
 
     def has_personal(self, name: str) -> bool:
         return name in self.facts.get("personal", ())
+
+    @cached_property
+    def order_key(self) -> str:
+        """Source order as text that sorts the same way: clinical time, recorded time (each
+        YYYY-MM-DDTHH:MM:SS.ffffff, its zone left out), service, stream version. Every timeline
+        entry the event puts on the timeline begins its sort key with it, made once."""
+        return (
+            f"{_sortable(self.occurred_at)}|{_sortable(self.recorded)}"
+            f"|{SERVICE_RANK[self.service]}|{self.stream_version:010d}"
+        )
+
+
+def _sortable(moment: datetime) -> str:
+    return moment.isoformat(timespec="microseconds")[:26]
 
 
 def clinical_time(name: str, facts: Mapping[str, Any], recorded_at: datetime) -> datetime:

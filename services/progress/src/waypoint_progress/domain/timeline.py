@@ -22,7 +22,6 @@ from waypoint_progress.domain.journey import Journey
 from waypoint_progress.domain.rules import Rule, rules_for
 from waypoint_progress.domain.scoring import Thresholds
 from waypoint_progress.domain.sources import (
-    SERVICE_RANK,
     SourceEvent,
     is_derived,
     is_journey_event,
@@ -51,18 +50,9 @@ class Entry:
 
     @cached_property
     def sort_key(self) -> str:
-        """Computed once per entry: sorting, publishing and storing each ask for it."""
-        s = self.source
-        return (
-            f"{_sortable(s.occurred_at)}|{_sortable(s.recorded)}"
-            f"|{SERVICE_RANK[s.service]}|{s.stream_version:010d}|{KIND_RANK[self.kind]}"
-            f"|{self.rule_row:03d}|{self.id}"
-        )
-
-
-def _sortable(moment: datetime) -> str:
-    """A time as the sort key writes it: YYYY-MM-DDTHH:MM:SS.ffffff, its zone left out."""
-    return moment.isoformat(timespec="microseconds")[:26]
+        """Computed once per entry: sorting, publishing and storing each ask for it. Entries of
+        one source event share its part (`SourceEvent.order_key`)."""
+        return f"{self.source.order_key}|{KIND_RANK[self.kind]}|{self.rule_row:03d}|{self.id}"
 
 
 # Titles name only non-personal facts; progress cannot read sealed fields anyway.
