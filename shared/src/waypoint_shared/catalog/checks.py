@@ -93,6 +93,13 @@ def field_check(field: fields.Field[Any]) -> Check:
     if kind is never or never in rules:
         return _is_null if allow_none else never
 
+    if not rules:  # most fields: the kind alone (one call, not a loop over no rules)
+
+        def check_kind(value: Any) -> bool:
+            return allow_none if value is None else kind(value)
+
+        return check_kind
+
     def check(value: Any) -> bool:
         if value is None:
             return allow_none
@@ -152,10 +159,17 @@ def _object_check(schema: Schema, optional: Collection[str]) -> Check:
     if never in checks.values():
         return never
 
-    def check(value: Any) -> bool:
-        if not isinstance(value, dict) or any(n not in value for n in required):
+    def check(value: Any) -> bool:  # loops, not generators: every consumed record runs it
+        if not isinstance(value, dict):
             return False
-        return all(n in checks and checks[n](v) for n, v in value.items())
+        for name in required:
+            if name not in value:
+                return False
+        for name, item in value.items():
+            field = checks.get(name)
+            if field is None or not field(item):
+                return False
+        return True
 
     return check
 

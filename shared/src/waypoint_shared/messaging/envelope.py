@@ -111,9 +111,10 @@ def _plain_attributes(parsed: Any) -> dict[str, Any] | None:
     record is checked attribute by attribute."""
     if not isinstance(parsed, dict) or parsed.get("specversion") != "1.0":
         return None
-    id_, subject, type_, time = (parsed.get(k) for k in ("id", "subject", "type", "time"))
-    version, tenant, data = parsed.get("streamversion"), parsed.get("tenantid"), parsed.get("data")
-    trace, source = (parsed.get("correlationid"), parsed.get("causationid")), parsed.get("source")
+    get = parsed.get  # no generators below: every consumed record runs this
+    id_, subject, type_, source = get("id"), get("subject"), get("type"), get("source")
+    version, tenant, data = get("streamversion"), get("tenantid"), get("data")
+    correlation, causation = get("correlationid"), get("causationid")
     plain = (
         isinstance(source, str)
         and source in SOURCES
@@ -126,21 +127,30 @@ def _plain_attributes(parsed: Any) -> dict[str, Any] | None:
         and type(version) is int
         and version >= 1
         and isinstance(data, dict)
-        and all(t is None or (isinstance(t, str) and TRACE.fullmatch(t)) for t in trace)
+        and _trace_id(correlation)
+        and _trace_id(causation)
     )
-    moment = _aware(time) if plain else None
+    moment = _aware(get("time")) if plain else None
     if moment is None:
         return None
-    names = ("specversion", "source", "type", "subject", "tenantid", "streamversion")
-    attributes = {k: parsed[k] for k in names}
     return {
-        **attributes,
+        "specversion": "1.0",
+        "source": source,
+        "type": type_,
+        "subject": subject,
+        "tenantid": tenant,
+        "streamversion": version,
         "id": id_,
         "time": moment,
-        "correlationid": trace[0],
-        "causationid": trace[1],
-        "data": dict(parsed["data"]),
+        "correlationid": correlation,
+        "causationid": causation,
+        "data": dict(data),
     }
+
+
+def _trace_id(value: Any) -> bool:
+    """A correlation or causation id as the schema takes it: none, or of TRACE_PATTERN."""
+    return value is None or (isinstance(value, str) and TRACE.fullmatch(value) is not None)
 
 
 def _aware(value: Any) -> datetime | None:
