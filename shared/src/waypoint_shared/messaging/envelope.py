@@ -144,7 +144,7 @@ def _plain_attributes(parsed: Any) -> dict[str, Any] | None:
         "time": moment,
         "correlationid": correlation,
         "causationid": causation,
-        "data": dict(data),
+        "data": dict(parsed["data"]),
     }
 
 
