@@ -72,10 +72,9 @@ class _Queries:
     tables and dialect: built per call, they were two fifths of the time of a batch of one
     event."""
 
-    # a tenant's kept facts of the clients in `client_ids`
-    facts_of_clients: Select[Any]
-    # the same, run on the driver's cursor (a rebuild reads every fact back through it)
-    facts_of_clients_rows: Prepared
+    # a tenant's kept facts of the clients in `client_ids`, run on the driver's cursor (a
+    # rebuild reads every fact back through it)
+    facts_of_clients: Prepared
     # those, and the tenant's kept facts whose event id is in `event_ids`
     facts_of_clients_or_events: CompoundSelect[Any]
     # a tenant's timelines of the clients in `client_ids`
@@ -94,7 +93,6 @@ def _queries(tables: ProjectionTables, dialect: str) -> _Queries:
     # table. A fact found by both is taken once.
     of_events = select(facts).where(in_tenant, one_of(facts.c.event_id, "event_ids", dialect))
     return _Queries(
-        of_clients,
         Prepared(of_clients),
         union_all(of_clients, of_events),
         delete(timeline).where(
@@ -150,7 +148,7 @@ def facts_of_clients(
 ) -> dict[Client, list[SourceEvent]]:
     """Every kept source event of each of these clients, by client."""
     history: dict[Client, list[SourceEvent]] = {client: [] for client in clients}
-    query = _queries(tables, conn.dialect.name).facts_of_clients_rows
+    query = _queries(tables, conn.dialect.name).facts_of_clients
     for tenant_id, client_ids in by_tenant(clients).items():
         params = {"tenant_id": tenant_id, "client_ids": list(client_ids)}
         for row in query.rows(conn, params):
@@ -278,22 +276,21 @@ def insert_timelines(
 
 
 def _documents(entries: Sequence[Entry]) -> list[dict[str, Any]]:
-    """`document` of each entry; the times of entries in a row from one source event (its own
-    entry and what it completed) are written once."""
+    """Each entry as its client's row keeps it; the times of entries in a row from one source
+    event (its own entry and what it completed) are written once."""
     documents, times, written = [], None, ("", "")
     for entry in entries:
         if (entry.occurred_at, entry.recorded_at) != times:
             times = (entry.occurred_at, entry.recorded_at)
             written = (iso(entry.occurred_at), iso(entry.recorded_at))
-        documents.append(document(entry, written))
+        documents.append(_document(entry, *written))
     return documents
 
 
-def document(entry: Entry, written: tuple[str, str] | None = None) -> dict[str, Any]:
-    """A timeline entry as its client's row keeps it (`tables.ENTRY_FIELDS`); `written` are its
-    times as `iso` writes them, if already known."""
+def _document(entry: Entry, occurred_at: str, recorded_at: str) -> dict[str, Any]:
+    """A timeline entry as its client's row keeps it (`tables.ENTRY_FIELDS`), its times as
+    `iso` writes them."""
     source = entry.source
-    occurred_at, recorded_at = written or (iso(entry.occurred_at), iso(entry.recorded_at))
     return {
         "id": entry.id,
         "kind": entry.kind,

@@ -81,6 +81,7 @@ class SourceEvent:
 
 
 def _sortable(moment: datetime) -> str:
+    """A UTC time as `order_key` writes it: YYYY-MM-DDTHH:MM:SS.ffffff, its zone left out."""
     return moment.isoformat(timespec="microseconds")[:26]
 
 
