@@ -276,14 +276,15 @@ def insert_timelines(
 
 
 def _documents(entries: Sequence[Entry]) -> list[dict[str, Any]]:
-    """Each entry as its client's row keeps it; the times of entries in a row from one source
-    event (its own entry and what it completed) are written once."""
-    documents, times, written = [], None, ("", "")
+    """Each entry as its client's row keeps it, its times as its source event's written ones
+    (`SourceEvent.written_times`, made once per source event)."""
+    documents = []
     for entry in entries:
-        if (entry.occurred_at, entry.recorded_at) != times:
-            times = (entry.occurred_at, entry.recorded_at)
-            written = (iso(entry.occurred_at), iso(entry.recorded_at))
-        documents.append(_document(entry, *written))
+        source = entry.source
+        occurred_at, recorded_at = source.written_times
+        if entry.occurred_at != source.occurred_at:  # not the source's clinical time
+            occurred_at = iso(entry.occurred_at)
+        documents.append(_document(entry, occurred_at, recorded_at))
     return documents
 
 

@@ -31,7 +31,7 @@ from sqlalchemy import (
     update,
 )
 
-from waypoint_progress.domain.sources import clinical_time
+from waypoint_progress.domain.sources import clinical_time, utc_text
 from waypoint_shared.db.database import Migration, create_tables
 
 
@@ -42,7 +42,7 @@ def utc(moment: datetime) -> datetime:
 
 def iso(moment: datetime) -> str:
     """A time as the stored timelines and the API write it: ISO 8601 in UTC."""
-    return utc(moment).astimezone(UTC).isoformat()
+    return utc_text(moment)
 
 
 @dataclass(frozen=True)

@@ -70,19 +70,33 @@ class SourceEvent:
         return name in self.facts.get("personal", ())
 
     @cached_property
+    def written_times(self) -> tuple[str, str]:
+        """Its clinical and recorded times as the timeline writes them (`utc_text`), made once:
+        every entry the event puts on the timeline is written with them."""
+        return utc_text(self.occurred_at), utc_text(self.recorded)
+
+    @cached_property
     def order_key(self) -> str:
         """Source order as text that sorts the same way: clinical time, recorded time (each
         YYYY-MM-DDTHH:MM:SS.ffffff, its zone left out), service, stream version. Every timeline
         entry the event puts on the timeline begins its sort key with it, made once."""
+        occurred, recorded = self.written_times
         return (
-            f"{_sortable(self.occurred_at)}|{_sortable(self.recorded)}"
+            f"{_sortable(occurred)}|{_sortable(recorded)}"
             f"|{SERVICE_RANK[self.service]}|{self.stream_version:010d}"
         )
 
 
-def _sortable(moment: datetime) -> str:
-    """A UTC time as `order_key` writes it: YYYY-MM-DDTHH:MM:SS.ffffff, its zone left out."""
-    return moment.isoformat(timespec="microseconds")[:26]
+def utc_text(moment: datetime) -> str:
+    """A time as the stored timelines and the API write it: ISO 8601 in UTC (a time without a
+    zone is taken as UTC), its microseconds left out when they are 0."""
+    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(UTC).isoformat()
+
+
+def _sortable(written: str) -> str:
+    """A time as `utc_text` writes it, as `order_key` writes it: YYYY-MM-DDTHH:MM:SS.ffffff, its
+    zone left out (its microseconds written even when they are 0)."""
+    return written[:26] if written[19] == "." else f"{written[:19]}.000000"
 
 
 def clinical_time(name: str, facts: Mapping[str, Any], recorded_at: datetime) -> datetime:
