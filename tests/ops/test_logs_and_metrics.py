@@ -13,13 +13,16 @@ from typing import Any
 import pytest
 from flask import Flask
 from prometheus_client import REGISTRY
+from sqlalchemy import Column, MetaData, Table, insert, select
 
 from waypoint_devkit.apps import app_in
 from waypoint_intake.entrypoints.app import create_app
 from waypoint_progress.adapters.metrics import count_milestones
 from waypoint_shared.config import DEVELOPMENT_SECRET
 from waypoint_shared.db.database import connect, migrate, run_in_transaction
+from waypoint_shared.db.tables import events
 from waypoint_shared.eventstore.store import (
+    ROW_COLUMNS,
     SHARED_MIGRATIONS,
     Append,
     EventStore,
@@ -136,4 +139,30 @@ def test_an_event_is_counted_when_its_transaction_commits_and_not_when_it_rolls_
     run_in_transaction(engine, reach)  # the rolled-back one left nothing behind to count later
     assert count("waypoint_events_appended_total", **appended) == before + 2
     assert count("waypoint_milestones_reached_total", rule="journey_started") == rules + 2
+    engine.dispose()
+
+
+def test_events_appended_in_bulk_are_each_counted_and_logged_a_line_per_tenant_and_type(
+    tmp_path: Path, json_logs: Any
+) -> None:
+    engine = connect(f"sqlite:///{tmp_path / 'store.db'}")
+    migrate(engine, SHARED_MIGRATIONS)
+    observe_commits(engine, *EVENTS_COMMITTED, count_milestones)  # as progress's bootstrap does
+    reached = NewEvent("waypoint.progress.milestone_reached.v1", 1, {"rule": "journey_started"})
+    appends = [Append("clinic-a", str(uuid.uuid4()), "c-1", None, [reached], {}) for _ in range(3)]
+    kept = Table("kept", MetaData(), *(Column(n, events.c[n].type) for n in ROW_COLUMNS))
+    with engine.begin() as conn:
+        kept.create(conn)
+        conn.execute(insert(kept), EventStore().rows_following(conn, appends, {}))
+    json_logs()  # what came before
+    before = count("waypoint_milestones_reached_total", rule="journey_started")
+
+    run_in_transaction(engine, lambda conn: EventStore().append_selected(conn, select(kept)))
+
+    assert count("waypoint_milestones_reached_total", rule="journey_started") == before + 3
+    logged = [line for line in json_logs() if "appended" in line["message"]]
+    assert [(line["message"], line["tenant"], line["count"]) for line in logged] == [
+        ("events appended", "clinic-a", 3)
+    ]
+    assert logged[0]["event_type"] == "waypoint.progress.milestone_reached.v1"
     engine.dispose()

@@ -31,7 +31,13 @@ from waypoint_shared.messaging.trust import KnownClient, no_client_known
 from waypoint_shared.messaging.wakeup import MIGRATIONS as RELAY_MIGRATIONS
 from waypoint_shared.messaging.worker import Loop
 from waypoint_shared.observability.logs import configure_logging
-from waypoint_shared.observability.metrics import count_events, event_type, log_events, log_line
+from waypoint_shared.observability.metrics import (
+    count_events,
+    event_type,
+    log_bulk_line,
+    log_events,
+    log_line,
+)
 
 __all__ = [
     "configure_logging",
@@ -44,7 +50,10 @@ __all__ = [
 ]
 log = logging.getLogger(__name__)
 # every service counts and logs the events it appends, once committed
-EVENTS_COMMITTED = (CommitObserver(event_type, count_events), CommitObserver(log_line, log_events))
+EVENTS_COMMITTED = (
+    CommitObserver(event_type, count_events),
+    CommitObserver(log_line, log_events, bulk_note=log_bulk_line),
+)
 
 
 def open_database(

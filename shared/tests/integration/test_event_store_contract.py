@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -420,3 +421,26 @@ def test_rows_appended_by_a_query_reach_the_commit_observers(migrated: Engine) -
     run_in_transaction(migrated, lambda c: store.append_selected(c, kept_in_order()))
 
     assert reported == [(stream, 1, 0), (stream, 2, 1)]
+
+
+def test_an_observer_may_note_events_appended_in_bulk_apart_from_the_others(
+    migrated: Engine,
+) -> None:
+    store, stream = EventStore(), str(uuid.uuid4())
+    reported: list[tuple[tuple[str, str], int]] = []
+
+    def note_as(how: str) -> Callable[[RecordedEvent], tuple[str, str] | None]:
+        return lambda event: (how, event.type) if event.stream_id == stream else None
+
+    observer = CommitObserver(
+        note_as("one by one"), lambda notes: reported.extend(notes.items()), note_as("in bulk")
+    )
+    observe_commits(migrated, observer)
+    batch = [keyed("clinic-a", stream, [str(uuid.uuid4()) for _ in range(3)])]
+    with read(migrated) as conn:
+        keep_rows(migrated, store.rows_following(conn, batch, {}))
+
+    run_in_transaction(migrated, lambda c: store.append_selected(c, kept_in_order()))
+    append(migrated, stream, 3)
+
+    assert reported == [(("in bulk", TYPE), 3), (("one by one", TYPE), 1)]

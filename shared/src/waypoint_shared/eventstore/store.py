@@ -382,6 +382,9 @@ class CommitObserver(Generic[Note]):
 
     note: Callable[[RecordedEvent], Note | None]
     committed: Callable[[Mapping[Note, int]], None]
+    # What it keeps of an event appended in bulk (`EventStore.append_selected`, a rebuild's
+    # thousands of publications at once); by default what `note` keeps.
+    bulk_note: Callable[[RecordedEvent], Note | None] | None = None
 
 
 _OBSERVERS: WeakKeyDictionary[Engine, tuple[CommitObserver[Any], ...]] = WeakKeyDictionary()
@@ -502,7 +505,7 @@ class EventStore:
         appended = conn.execute(statement, execution_options={"preserve_rowcount": True}).rowcount
         if _OBSERVERS.get(conn.engine):
             while page := _APPENDED_AFTER.rows(conn, {"after": before}):
-                _noted(conn, [_appended_at(now, row) for row in page])
+                _noted(conn, [_appended_at(now, row) for row in page], in_bulk=True)
                 before = page[-1][0]
         return appended
 
@@ -597,13 +600,16 @@ def _next_positions(conn: Connection, count: int) -> list[int]:
     return sorted(position for (position,) in _POSTGRES_NEXT.rows(conn, {"count": count}))
 
 
-def _noted(conn: Connection, recorded: list[RecordedEvent]) -> list[RecordedEvent]:
+def _noted(
+    conn: Connection, recorded: list[RecordedEvent], in_bulk: bool = False
+) -> list[RecordedEvent]:
     """Note a transaction's appends on its connection until it commits (observe_commits)."""
     observers = _OBSERVERS.get(conn.engine, ())
     if observers and recorded:
         frame = conn.info.setdefault(_NOTES, [Counter()])[-1]
         for index, observer in enumerate(observers):
-            for note in map(observer.note, recorded):
+            note_of = (in_bulk and observer.bulk_note) or observer.note
+            for note in map(note_of, recorded):
                 if note is not None:
                     frame[(index, note)] += 1
     return recorded

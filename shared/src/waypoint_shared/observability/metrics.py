@@ -23,6 +23,7 @@ from prometheus_client import (
 )
 
 log = logging.getLogger(__name__)
+IN_BULK = "in_bulk"  # marks a note of `log_bulk_line`
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
 
 HTTP_REQUESTS = Counter(
@@ -124,7 +125,20 @@ def log_line(recorded: CommittedEvent) -> tuple[tuple[str, Any], ...] | None:
     )
 
 
+def log_bulk_line(recorded: CommittedEvent) -> tuple[tuple[str, Any], ...] | None:
+    """What logging keeps of an event appended in bulk (a rebuild's publications): its tenant and
+    type, so the transaction logs a line for each with how many, not thousands of lines."""
+    if not log.isEnabledFor(logging.INFO):
+        return None
+    return (("tenant", recorded.tenant_id), ("event_type", recorded.type), (IN_BULK, True))
+
+
 def log_events(committed: Mapping[tuple[tuple[str, Any], ...], int]) -> None:
-    """Log each event of a committed transaction (`log_line`'s notes)."""
-    for fields in committed:
-        log.info("event appended", extra=dict(fields))
+    """Log each event of a committed transaction (`log_line`'s notes), and how many of each
+    type it appended in bulk (`log_bulk_line`'s)."""
+    for fields, count in committed.items():
+        extra = dict(fields)
+        if extra.pop(IN_BULK, False):
+            log.info("events appended", extra={**extra, "count": count})
+        else:
+            log.info("event appended", extra=extra)
