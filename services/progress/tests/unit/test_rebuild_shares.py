@@ -1,11 +1,12 @@
-"""The processes of a rebuild share the derivation by pages of clients: every client with a kept
-fact is derived once, by one process."""
+"""The processes of a rebuild share the derivation by pages of clients, each claiming the next
+page left: every client with a kept fact is derived once, by one process."""
 
 from __future__ import annotations
 
 import dataclasses
 from collections.abc import Collection
 from datetime import UTC, datetime
+from itertools import count
 from pathlib import Path
 
 import pytest
@@ -37,7 +38,7 @@ def fact(tenant_id: str, client_id: str, n: int) -> dict[str, object]:
     }
 
 
-def test_every_client_is_derived_once_by_one_of_the_shares(
+def test_every_client_is_derived_once_by_the_process_that_claimed_its_page(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     container = bootstrap(load_settings("progress", {"WAYPOINT_VAR_DIR": str(tmp_path)}))
@@ -56,15 +57,28 @@ def test_every_client_is_derived_once_by_one_of_the_shares(
     monkeypatch.setattr(rebuild, "CLIENTS_PER_PAGE", 3)
     monkeypatch.setattr(rebuild, "derive_clients", derive_clients)
     projector = dataclasses.replace(container.projector, tables=fresh)
-    shares = []
-    for share in range(2):
-        rebuild.derive_share(engine, projector, share, 2)
-        shares.append([c for page in derived for c in page])
-        derived.clear()
+    starts = rebuild.page_starts(engine, projector)
+    claims = count()
+    quick: list[Client] = []
+    slow: list[Client] = []
 
-    assert sorted(shares[0] + shares[1]) == CLIENTS
-    assert not set(shares[0]) & set(shares[1])
-    assert [len(s) for s in shares] == [8, 6]  # pages 1, 3, 5 of three clients, and 2, 4
+    def claim_quickly() -> int:  # done with each page at once: claims again before the other
+        return next(claims)
+
+    def claim_slowly() -> int:
+        page = next(claims)
+        if page < len(starts):  # its page is derived meanwhile by the quick one
+            rebuild.derive_claimed(engine, projector, starts, claim_quickly)
+            quick.extend(c for p in derived for c in p)
+            derived.clear()
+        return page
+
+    rebuild.derive_claimed(engine, projector, starts, claim_slowly)
+    slow.extend(c for p in derived for c in p)
+
+    assert starts == [None, CLIENTS[2], CLIENTS[5], CLIENTS[8], CLIENTS[11]]
+    assert sorted(quick + slow) == CLIENTS and len(quick + slow) == len(CLIENTS)
+    assert slow == CLIENTS[:3]  # it claimed the first page, the quick one all the others
     with read(engine) as conn:
         assert swap.clients_after(conn, fresh, CLIENTS[6], 2) == CLIENTS[7:9]
     engine.dispose()

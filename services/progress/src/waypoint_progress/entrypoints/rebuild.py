@@ -31,8 +31,9 @@ from waypoint_progress.service_layer.rebuild import (
     Reader,
     Rebuilt,
     Replayer,
-    derive_share,
+    derive_claimed,
     keep_facts,
+    page_starts,
     rebuild,
 )
 from waypoint_shared.config import SERVICES, Settings
@@ -89,7 +90,8 @@ def _replayer(container: Container, reader: TopicReader) -> Replayer | None:
 @dataclass(frozen=True)
 class Forked:
     """The first round's two passes in forked processes: the records by partition number, then
-    the clients by page; catching up goes on in this process, through its reader."""
+    the clients by page, each process claiming the next page left once it is done with one;
+    catching up goes on in this process, through its reader."""
 
     container: Container
     reader: TopicReader
@@ -113,14 +115,27 @@ class Forked:
             reader.close()
 
     def derive_all(self, projector: Projector) -> None:
-        engine, count = self.container.engine, len(self.shares)
-        in_processes(
-            engine, [partial(derive_share, engine, projector, i, count) for i in range(count)]
-        )
+        engine = self.container.engine
+        starts = page_starts(engine, projector)
+        job = partial(derive_claimed, engine, projector, starts, _claims())
+        in_processes(engine, [job] * len(self.shares))
 
     def reader_from(self, reached: Mapping[Position, int]) -> Reader:
         self.reader.go_on_from(reached)
         return self.reader
+
+
+def _claims() -> Callable[[], int]:
+    """0, 1, 2, … across the processes forked after this call: each number is given once."""
+    claimed = multiprocessing.get_context("fork").Value("i", 0)
+
+    def claim() -> int:
+        with claimed.get_lock():
+            number = int(claimed.value)
+            claimed.value += 1
+        return number
+
+    return claim
 
 
 def in_processes(engine: Engine, jobs: Sequence[Callable[[], T]]) -> list[T]:

@@ -4,9 +4,10 @@ The rebuild goes in two passes over fresh tables. First it keeps the facts of ev
 inserts, thousands of events per transaction), deriving nothing. Then it derives each client's
 timeline once, from the set of their kept facts, a page of clients per transaction. A `Replayer`
 runs both passes: in this process (`InProcess`), or shared among processes, the records by
-partition and the clients by page (the record key is the client id, so a client's events sit in
-the same partition of every topic and the processes never share a client). Memory stays flat: the
-records stream through, and the derivation holds one page of clients at a time. The fresh timeline
+partition and the clients by page, each process claiming the next page left once it is done with
+one (the record key is the client id, so a client's events sit in the same partition of every
+topic and the processes never share a client). Memory stays flat: the records stream through,
+and the derivation holds one page of clients at a time. The fresh timeline
 gets its client index only when something must look a client up in it (the swap, or a round
 catching up): built in one pass it costs far less than kept up row by row.
 
@@ -113,7 +114,8 @@ class InProcess:
         return keep_facts(self.engine, projector, self.reader.batches(targets))
 
     def derive_all(self, projector: Projector) -> None:
-        derive_share(self.engine, projector, 0, 1)
+        starts = page_starts(self.engine, projector)
+        derive_claimed(self.engine, projector, starts, count().__next__)
 
     def reader_from(self, reached: Mapping[Position, int]) -> Reader:
         return self.reader  # it stopped where the first round reached
@@ -259,26 +261,28 @@ def _handle_all(conn: Connection, projector: Projector, events: list[Any], repor
             report.skipped += 1
 
 
-def derive_share(engine: Engine, projector: Projector, share: int, shares: int) -> None:
-    """Derive the timelines of every `shares`-th page of clients, from page `share` on: the
-    processes of a rebuild each take one share. It is the first round's: no client has a
-    timeline stored yet, and each is derived once."""
-    clients = _clients_of_share(engine, projector, share, shares)
-    derive_clients(engine, projector, clients, replacing=False)
+def page_starts(engine: Engine, projector: Projector) -> list[Client | None]:
+    """Where each page of clients with a kept fact starts: after the last client of the page
+    before it (None for the first). A walk along the facts' client index, holding one client a
+    page."""
+    starts: list[Client | None] = [None]
+    with read(engine) as conn:
+        while page := swap.clients_after(conn, projector.tables, starts[-1], CLIENTS_PER_PAGE):
+            starts.append(page[-1])
+    return starts[:-1]  # the last is where no client follows
 
 
-def _clients_of_share(
-    engine: Engine, projector: Projector, share: int, shares: int
-) -> Iterator[Client]:
-    after: Client | None = None
-    for page in count():
+def derive_claimed(
+    engine: Engine, projector: Projector, starts: list[Client | None], claim: Callable[[], int]
+) -> None:
+    """Derive the timelines of each page of clients this process claims (`claim` gives the
+    number of a page no process has claimed yet, counting up), until none is left: the
+    processes of a rebuild each run this, and one that is done sooner claims more pages. It is
+    the first round's: no client has a timeline stored yet, and each is derived once."""
+    while (page := claim()) < len(starts):
         with read(engine) as conn:
-            clients = swap.clients_after(conn, projector.tables, after, CLIENTS_PER_PAGE)
-        if not clients:
-            return
-        if page % shares == share:
-            yield from clients
-        after = clients[-1]
+            clients = swap.clients_after(conn, projector.tables, starts[page], CLIENTS_PER_PAGE)
+        derive_clients(engine, projector, clients, replacing=False)
 
 
 def derive_clients(
