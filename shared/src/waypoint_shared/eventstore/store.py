@@ -36,7 +36,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
 from waypoint_shared.db.bulk import BulkInsert
-from waypoint_shared.db.database import Migration, create_tables, is_sqlite
+from waypoint_shared.db.database import Migration, create_tables, is_sqlite, stored_utc
 from waypoint_shared.db.lists import DIALECTS, one_of
 from waypoint_shared.db.prepared import Prepared
 from waypoint_shared.db.tables import (
@@ -362,10 +362,7 @@ def _appended_at(now: datetime, row: Sequence[Any]) -> RecordedEvent:
 
 
 def _recorded(row: Row[Any]) -> RecordedEvent:
-    occurred = row.occurred_at
-    if occurred.tzinfo is None:  # SQLite keeps no zone; everything stored is UTC
-        occurred = occurred.replace(tzinfo=UTC)
-    return RecordedEvent(**{**row._asdict(), "occurred_at": occurred})
+    return RecordedEvent(**{**row._asdict(), "occurred_at": stored_utc(row.occurred_at)})
 
 
 _NOTES = "waypoint_appended_notes"  # a connection's notes of its appends, kept until it commits

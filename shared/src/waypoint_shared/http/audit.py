@@ -17,7 +17,7 @@ from flask import Flask, Response, g, request
 from marshmallow import RAISE, Schema, fields, validate
 from sqlalchemy import Connection, Engine, insert, select
 
-from waypoint_shared.db.database import run_in_transaction
+from waypoint_shared.db.database import run_in_transaction, stored_utc
 from waypoint_shared.db.tables import read_audit
 from waypoint_shared.http.auth import Principal
 
@@ -94,7 +94,7 @@ def access_log(
 
 
 def _entry(row: Any) -> dict[str, Any]:
-    read_at = row.read_at if row.read_at.tzinfo else row.read_at.replace(tzinfo=UTC)
+    read_at = stored_utc(row.read_at)
     return {
         "read_at": read_at.isoformat(),
         "subject": row.subject,

@@ -39,6 +39,7 @@ from waypoint_shared.db.database import (
     is_sqlite,
     is_unavailable,
     run_in_transaction,
+    stored_utc,
 )
 from waypoint_shared.db.prepared import upserts
 from waypoint_shared.db.tables import events, relay_lock, relay_position
@@ -268,7 +269,7 @@ class Relay:
         partitions = sorted(producer.partitions_for(self.topic))
         futures, recorded = [], []
         for row in rows:
-            occurred = _in_utc(row.occurred_at)
+            occurred = stored_utc(row.occurred_at)
             key, value, headers = wire.record(row.client_id, self._value(row, occurred))
             partition = partition_of(key, partitions)  # where the producer would put it
             futures.append(
@@ -368,11 +369,6 @@ _OUTBOX = (
     .order_by(events.c.position)
     .limit(bindparam("limit"))
 )
-
-
-def _in_utc(moment: datetime) -> datetime:
-    """SQLite keeps no zone; everything stored is UTC."""
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
 
 
 def _close_now(producer: KafkaProducer) -> None:

@@ -19,11 +19,12 @@ from sqlalchemy import (
     union_all,
 )
 
-from waypoint_progress.adapters.tables import LIVE, ProjectionTables, iso, utc
+from waypoint_progress.adapters.tables import LIVE, ProjectionTables, iso
 from waypoint_progress.domain.sources import SourceEvent
 from waypoint_progress.domain.standing import STANDING_EVENTS, ClientStanding
 from waypoint_progress.domain.timeline import Entry
 from waypoint_shared.db.bulk import BulkInsert
+from waypoint_shared.db.database import stored_utc
 from waypoint_shared.db.lists import one_of
 from waypoint_shared.db.prepared import Prepared
 
@@ -229,10 +230,10 @@ def _fact(
         name,
         tenant_id,
         client_id,
-        utc(occurred_at),
+        stored_utc(occurred_at),
         stream_version,
         facts,
-        utc(recorded_at),
+        stored_utc(recorded_at),
     )
 
 
@@ -243,10 +244,10 @@ def _source(row: Any) -> SourceEvent:
         row.name,
         row.tenant_id,
         row.client_id,
-        utc(row.occurred_at),
+        stored_utc(row.occurred_at),
         row.stream_version,
         row.facts,
-        utc(row.recorded_at),
+        stored_utc(row.recorded_at),
     )
 
 

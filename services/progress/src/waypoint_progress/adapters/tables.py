@@ -10,7 +10,7 @@ one index entry to replace where an entry a row was three (docs/performance.md).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from itertools import groupby
 from typing import Any
 
@@ -32,12 +32,7 @@ from sqlalchemy import (
 )
 
 from waypoint_progress.domain.sources import clinical_time, utc_text
-from waypoint_shared.db.database import Migration, create_tables
-
-
-def utc(moment: datetime) -> datetime:
-    """SQLite keeps no zone; everything stored is UTC."""
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+from waypoint_shared.db.database import Migration, create_tables, stored_utc
 
 
 def iso(moment: datetime) -> str:
@@ -163,7 +158,7 @@ def _add_recorded_at(conn: Connection) -> None:
 
 def _set_clinical_time(conn: Connection, row: Any) -> None:
     t = source_events
-    recorded = utc(row.recorded_at)
+    recorded = stored_utc(row.recorded_at)
     clinical = clinical_time(row.name, row.facts, recorded)
     if clinical != recorded:
         key = (t.c.tenant_id == row.tenant_id, t.c.event_id == row.event_id)

@@ -10,7 +10,7 @@ deliveries are sent in that order. Signing secrets are stored wrapped by the mas
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import (
@@ -31,7 +31,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.types import JSON, DateTime, Integer, String, Text
 
-from waypoint_shared.db.database import Migration, create_tables
+from waypoint_shared.db.database import Migration, create_tables, stored_utc
 from waypoint_shared.db.tables import Position  # the auto-increment key on both stores
 
 PENDING, DELIVERED, FAILED = "pending", "delivered", "failed"
@@ -113,9 +113,7 @@ MIGRATIONS = (
 
 def _aware(value: datetime | None) -> datetime | None:
     """SQLite hands back naive datetimes; every time here is UTC."""
-    if value is None or value.tzinfo is not None:
-        return value
-    return value.replace(tzinfo=UTC)
+    return None if value is None else stored_utc(value)
 
 
 def as_dict(row: Any) -> dict[str, Any]:
@@ -292,4 +290,4 @@ def oldest_undelivered(conn: Connection) -> dict[str, datetime]:
         .where(d.c.status == PENDING)
         .group_by(d.c.subscription_id)
     )
-    return {sid: at if at.tzinfo else at.replace(tzinfo=UTC) for sid, at in conn.execute(query)}
+    return {sid: stored_utc(at) for sid, at in conn.execute(query)}

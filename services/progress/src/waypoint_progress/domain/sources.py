@@ -90,7 +90,7 @@ class SourceEvent:
 def utc_text(moment: datetime) -> str:
     """A time as the stored timelines and the API write it: ISO 8601 in UTC (a time without a
     zone is taken as UTC), its microseconds left out when they are 0."""
-    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(UTC).isoformat()
+    return in_utc(moment).isoformat()
 
 
 def _sortable(written: str) -> str:
@@ -106,7 +106,7 @@ def clinical_time(name: str, facts: Mapping[str, Any], recorded_at: datetime) ->
     if isinstance(value, datetime):
         moment = value
     elif isinstance(value, date):
-        moment = datetime(value.year, value.month, value.day)
+        return datetime(value.year, value.month, value.day, 0, 0, 0, 0, UTC)
     elif isinstance(value, str):
         try:
             moment = datetime.fromisoformat(value)
@@ -114,7 +114,15 @@ def clinical_time(name: str, facts: Mapping[str, Any], recorded_at: datetime) ->
             return recorded_at
     else:
         return recorded_at
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    return in_utc(moment)
+
+
+def in_utc(moment: datetime) -> datetime:
+    """A time in UTC, one without a zone taken as UTC (`datetime.combine`: `replace(tzinfo=…)`
+    costs five times as much, and every consumed event has two times)."""
+    if moment.tzinfo is None:
+        return datetime.combine(moment, moment.time(), UTC)
+    return moment if moment.tzinfo is UTC else moment.astimezone(UTC)
 
 
 def source_order(event: SourceEvent) -> tuple[datetime, datetime, int, int, str]:

@@ -11,7 +11,6 @@ from sqlalchemy import Connection
 
 from waypoint_progress.adapters import projection
 from waypoint_progress.adapters.projection import facts_of, has_client
-from waypoint_progress.adapters.tables import utc
 from waypoint_progress.domain import course
 from waypoint_progress.domain.corrections import corrected
 from waypoint_progress.domain.errors import ClientNotSeen
@@ -19,6 +18,7 @@ from waypoint_progress.domain.progress import derived_stream
 from waypoint_progress.domain.scoring import Thresholds
 from waypoint_progress.domain.sources import SourceEvent, source_order
 from waypoint_progress.domain.trajectory import Point, trajectory
+from waypoint_shared.db.database import stored_utc
 from waypoint_shared.eventstore.repository import (
     EventSourcedRepository,
     RecordedEvent,
@@ -49,7 +49,10 @@ def timeline(conn: Connection, q: TimelineQuery) -> tuple[list[dict[str, Any]], 
     `since` and `until` bound the clinical time: what had happened by then, as known now."""
     stored = _stored(conn, q.tenant_id, q.client_id)  # an unknown client: 404, whatever the cursor
     after = _decode_cursor(q.cursor) if q.cursor else None
-    since, until = utc(q.since) if q.since else None, utc(q.until) if q.until else None
+    since, until = (
+        stored_utc(q.since) if q.since else None,
+        stored_utc(q.until) if q.until else None,
+    )
     chosen = [
         e
         for e in stored
