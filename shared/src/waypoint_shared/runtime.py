@@ -51,8 +51,8 @@ __all__ = [
 log = logging.getLogger(__name__)
 # every service counts and logs the events it appends, once committed
 EVENTS_COMMITTED = (
-    CommitObserver(event_type, count_events),
-    CommitObserver(log_line, log_events, bulk_note=log_bulk_line),
+    CommitObserver(event_type, event_type, count_events),
+    CommitObserver(log_line, log_bulk_line, log_events),
 )
 
 

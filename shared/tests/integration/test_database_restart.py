@@ -44,7 +44,10 @@ def app_on(engine: Engine) -> Flask:
     commands do (their problem handlers, their commit observers)."""
     app = Flask("restarted")
     install_problem_handlers(app)
-    observe_commits(engine, CommitObserver(lambda event: event.type, lambda _notes: None))
+    observe_commits(
+        engine,
+        CommitObserver(lambda event: event.type, lambda event: event.type, lambda _notes: None),
+    )
     store = EventStore()
 
     @app.post("/v1/things/<stream>")

@@ -30,6 +30,7 @@ from waypoint_shared.eventstore.store import (
     CommitObserver,
     ConcurrencyConflict,
     EventStore,
+    InBulk,
     NewEvent,
     RecordedEvent,
     observe_commits,
@@ -404,36 +405,39 @@ def test_a_kept_row_whose_version_was_taken_meanwhile_appends_nothing(migrated: 
         assert len(store.read_stream(conn, "clinic-a", stream)) == 1
 
 
-def test_rows_appended_by_a_query_reach_the_commit_observers(migrated: Engine) -> None:
+def test_rows_appended_by_a_query_reach_the_commit_observers_by_tenant_stream_type_and_data(
+    migrated: Engine,
+) -> None:
     store, stream = EventStore(), str(uuid.uuid4())
-    reported: list[tuple[str, int, int]] = []
+    reported: list[tuple[str, str, str, int]] = []
 
-    def noted(event: RecordedEvent) -> tuple[str, int, int] | None:
+    def noted(event: InBulk) -> tuple[str, str, str, int] | None:
         if event.stream_id != stream:
             return None
-        return (event.stream_id, event.stream_version, event.data["n"])
+        return (event.tenant_id, event.stream_id, event.type, event.data["n"])
 
-    observe_commits(migrated, CommitObserver(noted, lambda notes: reported.extend(notes)))
+    observer = CommitObserver(lambda _: None, noted, lambda notes: reported.extend(notes))
+    observe_commits(migrated, observer)
     batch = [keyed("clinic-a", stream, [str(uuid.uuid4()) for _ in range(2)])]
     with read(migrated) as conn:
         keep_rows(migrated, store.rows_following(conn, batch, {}))
 
     run_in_transaction(migrated, lambda c: store.append_selected(c, kept_in_order()))
 
-    assert reported == [(stream, 1, 0), (stream, 2, 1)]
+    assert reported == [("clinic-a", stream, TYPE, 0), ("clinic-a", stream, TYPE, 1)]
 
 
-def test_an_observer_may_note_events_appended_in_bulk_apart_from_the_others(
+def test_an_observer_notes_events_appended_in_bulk_apart_from_the_others(
     migrated: Engine,
 ) -> None:
     store, stream = EventStore(), str(uuid.uuid4())
     reported: list[tuple[tuple[str, str], int]] = []
 
-    def note_as(how: str) -> Callable[[RecordedEvent], tuple[str, str] | None]:
+    def note_as(how: str) -> Callable[[RecordedEvent | InBulk], tuple[str, str] | None]:
         return lambda event: (how, event.type) if event.stream_id == stream else None
 
     observer = CommitObserver(
-        note_as("one by one"), lambda notes: reported.extend(notes.items()), note_as("in bulk")
+        note_as("one by one"), note_as("in bulk"), lambda notes: reported.extend(notes.items())
     )
     observe_commits(migrated, observer)
     batch = [keyed("clinic-a", stream, [str(uuid.uuid4()) for _ in range(3)])]

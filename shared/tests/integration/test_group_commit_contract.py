@@ -190,7 +190,7 @@ def test_a_failed_command_s_events_are_not_reported_as_committed(migrated: Engin
     def version(event: RecordedEvent) -> tuple[str, int]:
         return (event.stream_id, event.stream_version)
 
-    observe_commits(migrated, CommitObserver(version, reported.extend))
+    observe_commits(migrated, CommitObserver(version, lambda _: None, reported.extend))
     queue = CommitQueue(migrated)
     kept, dropped = str(uuid.uuid4()), str(uuid.uuid4())
 

@@ -105,7 +105,10 @@ def test_a_connection_lost_in_a_transaction_raises_the_drivers_error() -> None:
     """The commit observers' rollback hook must not hide the lost connection behind an error of
     its own (a 500 instead of the 503 the driver's error is answered with)."""
     engine = create_engine("sqlite://")
-    observe_commits(engine, CommitObserver(lambda event: event.type, lambda _notes: None))
+    observe_commits(
+        engine,
+        CommitObserver(lambda event: event.type, lambda event: event.type, lambda _notes: None),
+    )
     lost = OperationalError("SELECT 1", {}, Exception("server closed the connection"))
 
     def work(conn: Connection) -> None:

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import uuid
 from collections import Counter
-from collections.abc import Callable, Collection, Hashable, Mapping, Sequence
-from dataclasses import dataclass, fields, replace
+from collections.abc import Callable, Collection, Hashable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from typing import Any, Generic, TypedDict, TypeVar
+from typing import Any, Generic, NamedTuple, TypedDict, TypeVar
 from weakref import WeakKeyDictionary
 
 from sqlalchemy import (
@@ -186,6 +186,17 @@ class RecordedEvent:
     metadata: dict[str, Any]
 
 
+class InBulk(NamedTuple):
+    """What commit observers are told of an event appended in bulk (`append_selected`, a
+    rebuild's thousands of publications at once): read back with only these columns, its
+    metadata left undecoded, it costs a third of a `RecordedEvent`."""
+
+    tenant_id: str
+    stream_id: str
+    type: str
+    data: dict[str, Any]
+
+
 # Built once: a statement object reused keeps its compiled form and cache key, where one built per
 # call is constructed, keyed and looked up again each time (most of a command's SQL cost).
 _LOCK_EVENTS = text("LOCK TABLE events IN EXCLUSIVE MODE")
@@ -249,10 +260,10 @@ _STORED_IDS = {
     for dialect in DIALECTS
 }
 _LAST_POSITION = select(func.coalesce(func.max(events.c.position), 0))
-# What `append_selected` reads back of the events it appended (it knows their time), in the
-# order of RecordedEvent's fields.
+# What `append_selected` reads back of the events it appended for the commit observers: their
+# position, then `InBulk`'s fields in order.
 _APPENDED_AFTER = Prepared(
-    select(*(events.c[f.name] for f in fields(RecordedEvent) if f.name != "occurred_at"))
+    select(events.c.position, *(events.c[name] for name in InBulk._fields))
     .where(events.c.position > bindparam("after"))
     .order_by(events.c.position)
     .limit(1000)
@@ -353,14 +364,6 @@ def _rows(
     return rows
 
 
-def _appended_at(now: datetime, row: Sequence[Any]) -> RecordedEvent:
-    """A row of `_APPENDED_AFTER`, appended at `now`."""
-    position, event_id, tenant_id, stream_id, version, client_id, type_, schema, data, meta = row
-    return RecordedEvent(
-        position, event_id, tenant_id, stream_id, version, client_id, type_, schema, now, data, meta
-    )
-
-
 def _recorded(row: Row[Any]) -> RecordedEvent:
     return RecordedEvent(**{**row._asdict(), "occurred_at": stored_utc(row.occurred_at)})
 
@@ -373,15 +376,16 @@ Note = TypeVar("Note", bound=Hashable)
 class CommitObserver(Generic[Note]):
     """Told of the events of every transaction once it commits. A transaction keeps, until then,
     not its events but a count of each observer's note of them: `note` makes a small summary of
-    an event (its type, a rule; None keeps nothing), and `committed` gets each note with how many
-    events gave it, in the order first noted. Notes that repeat keep a transaction's memory flat
-    however much it appends (the swap of a rebuild appends every publication owed)."""
+    an event (its type, a rule; None keeps nothing), `bulk_note` of an event appended in bulk
+    (`EventStore.append_selected`), which it knows only as `InBulk`, and `committed` gets each
+    note with how many events gave it, in the order first noted. Notes that repeat keep a
+    transaction's memory flat however much it appends (the swap of a rebuild appends every
+    publication owed). Every observer says what it keeps of both: one that counts events would
+    otherwise miss a rebuild's."""
 
     note: Callable[[RecordedEvent], Note | None]
+    bulk_note: Callable[[InBulk], Note | None]
     committed: Callable[[Mapping[Note, int]], None]
-    # What it keeps of an event appended in bulk (`EventStore.append_selected`, a rebuild's
-    # thousands of publications at once); by default what `note` keeps.
-    bulk_note: Callable[[RecordedEvent], Note | None] | None = None
 
 
 _OBSERVERS: WeakKeyDictionary[Engine, tuple[CommitObserver[Any], ...]] = WeakKeyDictionary()
@@ -502,7 +506,7 @@ class EventStore:
         appended = conn.execute(statement, execution_options={"preserve_rowcount": True}).rowcount
         if _OBSERVERS.get(conn.engine):
             while page := _APPENDED_AFTER.rows(conn, {"after": before}):
-                _noted(conn, [_appended_at(now, row) for row in page], in_bulk=True)
+                _noted_in_bulk(conn, [InBulk(*row[1:]) for row in page])
                 before = page[-1][0]
         return appended
 
@@ -597,19 +601,24 @@ def _next_positions(conn: Connection, count: int) -> list[int]:
     return sorted(position for (position,) in _POSTGRES_NEXT.rows(conn, {"count": count}))
 
 
-def _noted(
-    conn: Connection, recorded: list[RecordedEvent], in_bulk: bool = False
-) -> list[RecordedEvent]:
+def _noted(conn: Connection, recorded: list[RecordedEvent]) -> list[RecordedEvent]:
     """Note a transaction's appends on its connection until it commits (observe_commits)."""
-    observers = _OBSERVERS.get(conn.engine, ())
-    if observers and recorded:
-        frame = conn.info.setdefault(_NOTES, [Counter()])[-1]
-        for index, observer in enumerate(observers):
-            note_of = (in_bulk and observer.bulk_note) or observer.note
-            for note in map(note_of, recorded):
-                if note is not None:
-                    frame[(index, note)] += 1
+    for index, observer in enumerate(_OBSERVERS.get(conn.engine, ())):
+        _count_notes(conn, index, map(observer.note, recorded))
     return recorded
+
+
+def _noted_in_bulk(conn: Connection, appended: list[InBulk]) -> None:
+    """`_noted` for events appended in bulk."""
+    for index, observer in enumerate(_OBSERVERS.get(conn.engine, ())):
+        _count_notes(conn, index, map(observer.bulk_note, appended))
+
+
+def _count_notes(conn: Connection, observer: int, notes: Iterable[Hashable | None]) -> None:
+    frame = conn.info.setdefault(_NOTES, [Counter()])[-1]
+    for note in notes:
+        if note is not None:
+            frame[(observer, note)] += 1
 
 
 def _first_event(appends: Sequence[Append], dialect: str) -> Append | None:

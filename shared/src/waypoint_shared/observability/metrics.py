@@ -80,14 +80,19 @@ def exposition(multiprocess_dir: str | None = None) -> tuple[bytes, str]:
     return generate_latest(REGISTRY), CONTENT_TYPE_LATEST
 
 
-class CommittedEvent(Protocol):
-    """What counting and logging need of an event whose transaction committed (read-only, so a
-    frozen dataclass fits)."""
+class AppendedEvent(Protocol):
+    """What counting and logging need of any event whose transaction committed, one appended
+    in bulk included (read-only, so a frozen dataclass or a named tuple fits)."""
 
     @property
     def type(self) -> str: ...
     @property
     def tenant_id(self) -> str: ...
+
+
+class CommittedEvent(AppendedEvent, Protocol):
+    """What logging needs of an event appended on its own."""
+
     @property
     def client_id(self) -> str | None: ...
     @property
@@ -98,7 +103,7 @@ class CommittedEvent(Protocol):
     def metadata(self) -> Mapping[str, Any]: ...
 
 
-def event_type(recorded: CommittedEvent) -> str:
+def event_type(recorded: AppendedEvent) -> str:
     """What counting keeps of an appended event until its transaction commits."""
     return recorded.type
 
@@ -125,7 +130,7 @@ def log_line(recorded: CommittedEvent) -> tuple[tuple[str, Any], ...] | None:
     )
 
 
-def log_bulk_line(recorded: CommittedEvent) -> tuple[tuple[str, Any], ...] | None:
+def log_bulk_line(recorded: AppendedEvent) -> tuple[tuple[str, Any], ...] | None:
     """What logging keeps of an event appended in bulk (a rebuild's publications): its tenant and
     type, so the transaction logs a line for each with how many, not thousands of lines."""
     if not log.isEnabledFor(logging.INFO):

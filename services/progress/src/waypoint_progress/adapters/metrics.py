@@ -7,7 +7,7 @@ from collections.abc import Mapping
 
 from prometheus_client import Counter
 
-from waypoint_shared.eventstore.store import CommitObserver, RecordedEvent
+from waypoint_shared.eventstore.store import CommitObserver, InBulk, RecordedEvent
 
 MILESTONES_REACHED = Counter(
     "waypoint_milestones_reached_total", "Milestones reached on client timelines, by rule", ["rule"]
@@ -21,8 +21,9 @@ MILESTONE = ".milestone_reached.v"  # any version of the milestone_reached event
 WITHDRAWAL = ".milestone_withdrawn.v"
 
 
-def milestone_rule(recorded: RecordedEvent) -> tuple[str, str] | None:
-    """What counting milestones keeps of an appended event until its transaction commits."""
+def milestone_rule(recorded: RecordedEvent | InBulk) -> tuple[str, str] | None:
+    """What counting milestones keeps of an appended event until its transaction commits (a
+    rebuild's swap appends its publications in bulk)."""
     if MILESTONE in recorded.type:
         return (MILESTONE, str(recorded.data.get("rule")))
     if WITHDRAWAL in recorded.type:
@@ -38,4 +39,4 @@ def count_rules(committed: Mapping[tuple[str, str], int]) -> None:
         counter.labels(rule).inc(count)
 
 
-count_milestones = CommitObserver(milestone_rule, count_rules)
+count_milestones = CommitObserver(milestone_rule, milestone_rule, count_rules)
