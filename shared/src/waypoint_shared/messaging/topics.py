@@ -51,7 +51,10 @@ def suite_topics(settings: KafkaSettings) -> list[NewTopic]:
 
 
 def ensure_topics(settings: KafkaSettings, topics: list[NewTopic] | None = None) -> list[str]:
-    """Create the topics that do not exist yet; returns the names created."""
+    """Create the topics that do not exist yet, and wait until the brokers' metadata shows
+    them with their partitions; returns the names created. (A consumer that joined its group
+    while the metadata it was given still lacked a topic just created was assigned none of its
+    partitions, and did not look again for minutes.)"""
     # client_options() mixes value types; kafka-python checks each keyword itself.
     options: dict[str, Any] = {**settings.client_options(), "request_timeout_ms": 10_000}
     admin = KafkaAdminClient(**options)
@@ -63,6 +66,7 @@ def ensure_topics(settings: KafkaSettings, topics: list[NewTopic] | None = None)
                 admin.create_topics(missing)
             except TopicAlreadyExistsError:
                 log.info("topics were created concurrently")
+            _await_partitions(admin, {t.name: t.num_partitions for t in missing})
         return [t.name for t in missing]
     finally:
         admin.close()
