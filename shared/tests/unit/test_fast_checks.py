@@ -1,6 +1,6 @@
-"""The checks compiled from the catalog never accept what the catalog's schemas refuse, accept the
-plain form every producer writes, and answer what the schemas answer: the catalog stays the one
-source of truth, whatever path a record takes."""
+"""The checks and types compiled from the catalog never accept what the catalog's schemas refuse,
+accept the plain form every producer writes, and answer what the schemas answer: the catalog stays
+the one source of truth, whatever path a record takes."""
 
 from __future__ import annotations
 
@@ -15,7 +15,8 @@ from hypothesis import strategies as st
 from marshmallow import Schema, ValidationError, fields, validate
 
 from waypoint_shared import catalog
-from waypoint_shared.catalog import checks
+from waypoint_shared.catalog import checks, structs
+from waypoint_shared.crypto.sealing import SEALED_PREFIX, is_sealed
 from waypoint_shared.messaging import envelope
 
 ODD_VALUES = st.one_of(
@@ -72,6 +73,13 @@ def schema_accepts(schema: Schema, payload: Any, personal: tuple[str, ...]) -> b
 TYPES = sorted(catalog.CATALOG)
 
 
+def sealed_type_accepts(event_type: str, payload: Any) -> bool:
+    """Whether the msgspec type compiled for the type's payloads as they travel accepts it."""
+    entry = catalog.lookup(event_type)
+    kind = structs.payload_type(entry.schema(), entry.personal_fields)
+    return kind is not None and structs.conforms(payload, kind)
+
+
 def spoil(payload: dict[str, Any], data: st.DataObject) -> None:
     """Leave out up to three fields, or give them odd values, or add one the schema lacks."""
     names = [*sorted(payload), "not_a_field"]
@@ -95,19 +103,21 @@ def test_the_plain_form_of_every_type_passes_its_check_and_its_schema(event_type
     schema = entry.schema()
     payload = plain_payload(schema, entry.personal_fields)
     assert schema_accepts(schema, payload, entry.personal_fields)
-    assert checks.sealed_check(schema, entry.personal_fields)(payload) is not hooked(schema)
+    assert sealed_type_accepts(event_type, payload) is not hooked(schema)
 
 
 def test_a_null_passes_the_check_of_a_field_whose_values_only_the_schema_can_check() -> None:
     """A goal's target has a rule of its own (its score must fit its instrument), so a target is
     always left to the schema; a goal proposed without one need not be."""
-    entry = catalog.lookup("waypoint.goals.goal_proposed.v2")
+    proposed = "waypoint.goals.goal_proposed.v2"
+    entry = catalog.lookup(proposed)
     schema = entry.schema()
-    check = checks.sealed_check(schema, entry.personal_fields)
     without_target = {**plain_payload(schema, entry.personal_fields), "target": None}
     with_target = {**without_target, "target": {"instrument": "PHQ-9", "score": 9.0}}
-    assert check(without_target) and schema_accepts(schema, without_target, entry.personal_fields)
-    assert not check({**with_target, "target": {**with_target["target"], "direction": "up"}})
+    assert sealed_type_accepts(proposed, without_target)
+    assert schema_accepts(schema, without_target, entry.personal_fields)
+    spoiled = {**with_target, "target": {**with_target["target"], "direction": "up"}}
+    assert not sealed_type_accepts(proposed, spoiled)
 
 
 @settings(max_examples=400, deadline=None)
@@ -119,8 +129,53 @@ def test_a_check_never_accepts_what_the_schema_refuses(
     schema = entry.schema()
     payload = plain_payload(schema, entry.personal_fields)
     spoil(payload, data)
-    if checks.sealed_check(schema, entry.personal_fields)(payload):
+    if sealed_type_accepts(event_type, payload):
         assert schema_accepts(schema, payload, entry.personal_fields)
+
+
+def as_it_travels(event_type: str) -> dict[str, Any]:
+    """A plain payload of the type with its personal fields sealed."""
+    entry = catalog.lookup(event_type)
+    payload = plain_payload(entry.schema())
+    return {**payload, **{n: f"{SEALED_PREFIX}c2VhbGVk" for n in entry.personal_fields}}
+
+
+def accepted_by_the_schema_alone(event_type: str, payload: dict[str, Any]) -> bool:
+    """What `validate_sealed` answered before any type was compiled: each personal field sealed
+    or null, and the schema's partial load of the rest."""
+    entry = catalog.lookup(event_type)
+    personal = entry.personal_fields
+    if any(payload.get(n) is not None and not is_sealed(payload[n]) for n in personal):
+        return False
+    rest = {k: v for k, v in payload.items() if k not in personal}
+    return schema_accepts(entry.schema(), rest, personal)
+
+
+def accepted_as_it_travels(event_type: str, payload: dict[str, Any]) -> bool:
+    try:
+        catalog.validate_sealed(event_type, payload)
+    except catalog.InvalidEvent:
+        return False
+    return True
+
+
+@pytest.mark.parametrize("event_type", TYPES)
+def test_every_type_as_it_travels_is_accepted_without_its_schema(event_type: str) -> None:
+    payload = as_it_travels(event_type)
+    hooks = hooked(catalog.lookup(event_type).schema())
+    assert accepted_as_it_travels(event_type, payload)
+    assert sealed_type_accepts(event_type, payload) is not hooks
+
+
+@settings(max_examples=600, deadline=None)
+@given(st.sampled_from(TYPES), st.data())
+def test_a_payload_as_it_travels_is_accepted_exactly_when_its_schema_accepts_it(
+    event_type: str, data: st.DataObject
+) -> None:
+    payload = as_it_travels(event_type)
+    spoil(payload, data)
+    expected = accepted_by_the_schema_alone(event_type, payload)
+    assert accepted_as_it_travels(event_type, payload) is expected
 
 
 def dumped(schema: Schema, payload: Any) -> list[tuple[str, Any]] | None:

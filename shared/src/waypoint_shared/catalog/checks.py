@@ -1,12 +1,13 @@
-"""Fast checks of consumed payloads, compiled once from the catalog's schemas.
+"""Fast checks of produced payloads, compiled once from the catalog's schemas.
 
-A consumer validates every record's payload as it travels (`validate_sealed`). Loading it through
-the marshmallow schema builds, converts and collects per field; a check compiled from the same
-schema only answers "valid" for the payloads of the common, plain form: each field's JSON type
-exactly (a string, an int, a bool...), each UUID in canonical form, each date as ISO 8601. What a
-check accepts the schema accepts too; whatever it does not accept (another accepted form, or an
-invalid payload) goes through the schema, which decides and words the error. So the catalog stays
-the one source of truth and the answer never changes, only its cost.
+A producer validates every payload before it seals and stores it (`validate_plain`). Loading it
+through the marshmallow schema and dumping it again builds, converts and collects per field; a
+check compiled from the same schema only answers "valid" for the payloads of the common, plain
+form: each field's JSON type exactly (a string, an int, a bool...), each UUID in canonical form,
+each date as ISO 8601. What a check accepts the schema accepts too; whatever it does not accept
+(another accepted form, or an invalid payload) goes through the schema, which decides and words
+the error. So the catalog stays the one source of truth and the answer never changes, only its
+cost. (Consumed payloads are checked against msgspec types compiled the same way: `structs`.)
 """
 
 from __future__ import annotations
@@ -159,7 +160,7 @@ def _object_check(schema: Schema, optional: Collection[str]) -> Check:
     if never in checks.values():
         return never
 
-    def check(value: Any) -> bool:  # loops, not generators: every consumed record runs it
+    def check(value: Any) -> bool:  # loops, not generators: every produced event runs it
         if not isinstance(value, dict):
             return False
         for name in required:
@@ -172,12 +173,6 @@ def _object_check(schema: Schema, optional: Collection[str]) -> Check:
         return True
 
     return check
-
-
-@cache
-def sealed_check(schema: Schema, personal: tuple[str, ...]) -> Check:
-    """The check of a payload's fields that are not personal (`validate_sealed`'s load)."""
-    return _object_check(schema, personal)
 
 
 PlainForm = Callable[[dict[str, Any]], "dict[str, Any] | None"]

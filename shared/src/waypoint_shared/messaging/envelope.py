@@ -84,17 +84,17 @@ def decode(value: bytes | None) -> Envelope:
     except (ValueError, TypeError, RecursionError, ValidationError) as error:
         # json and marshmallow messages name fields and positions, never the values themselves
         raise UndecodableRecord(f"not a valid Waypoint CloudEvent: {error}"[:500]) from error
-    return Envelope(
-        event_id=str(attributes["id"]),
-        source_service=attributes["source"].rsplit("/", 1)[-1],
-        type=type_,
-        client_id=str(attributes["subject"]),
-        tenant_id=attributes["tenantid"],
-        time=attributes["time"],
-        stream_version=attributes["streamversion"],
-        correlation_id=attributes["correlationid"],
-        causation_id=attributes["causationid"],
-        data=data,
+    return Envelope(  # positional: a keyword call costs a third more, and every record makes one
+        str(attributes["id"]),
+        attributes["source"].rsplit("/", 1)[-1],
+        type_,
+        str(attributes["subject"]),
+        attributes["tenantid"],
+        attributes["time"],
+        attributes["streamversion"],
+        attributes["correlationid"],
+        attributes["causationid"],
+        data,
     )
 
 
