@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable, Collection
+from collections.abc import Callable
 from copy import deepcopy
 from datetime import date
 from functools import cache
@@ -115,7 +115,7 @@ def _kind_check(field: fields.Field[Any]) -> Check:
     if type(field) is fields.List:
         return _list_check(field_check(field.inner))
     if type(field) is fields.Nested and isinstance(field.schema, Schema) and not field.many:
-        return _object_check(field.schema, ())
+        return _object_check(field.schema)
     if type(field) is fields.Dict and field.key_field is None and field.value_field is None:
         return _is_object
     return never
@@ -147,16 +147,15 @@ def _range_check(rule: validate.Range) -> Check:
     return check
 
 
-def _object_check(schema: Schema, optional: Collection[str]) -> Check:
-    """A payload's check: only declared fields, each required one present, each value passing;
-    `optional` fields may be missing though required (a partial load)."""
+def _object_check(schema: Schema) -> Check:
+    """A payload's check: only declared fields, each required one present, each value passing."""
     declared = schema.load_fields
     if schema.unknown != RAISE or any(schema._hooks.values()):
         return never
     if any(f.data_key is not None for f in declared.values()):
         return never
     checks = {name: field_check(f) for name, f in declared.items()}
-    required = [n for n, f in declared.items() if f.required and n not in optional]
+    required = [n for n, f in declared.items() if f.required]
     if never in checks.values():
         return never
 
@@ -186,7 +185,7 @@ def plain_form(schema: Schema) -> PlainForm:
     fields in the schema's order, lists and objects copied. None for any other payload (then the
     schema decides), and always None for a schema with rules of its own or nested schemas."""
     declared = schema.load_fields
-    if list(declared) != list(schema.dump_fields) or _object_check(schema, ()) is never:
+    if list(declared) != list(schema.dump_fields) or _object_check(schema) is never:
         return lambda payload: None
     checks = {name: field_check(f) for name, f in declared.items()}
     exact = {name: _exact_check(f) for name, f in declared.items()}

@@ -6,9 +6,9 @@ collects per field in Python; `msgspec.convert` against a type compiled from the
 checks it in C. The type answers "valid" only for the plain form producers write: each field of
 its JSON type exactly, each UUID of 32 hex digits, each date YYYY-MM-DD, each float finite, no
 field the schema does not declare. What the type refuses goes through the schema, which decides
-and words the error. What a type accepts its schema accepts too (the
-property tests of `test_fast_checks.py` hold every type of the catalog to that), so the catalog
-stays the one source of truth and only the cost of the answer changes.
+and words the error. What a type accepts its schema accepts too (the property tests of
+`test_fast_checks.py` hold every type of the catalog to that), so the catalog stays the one
+source of truth and only the cost of the answer changes.
 
 A schema with rules of its own (hooks), fields read under another key or validators with no
 form here compiles to no type: the schema always decides.
@@ -18,7 +18,6 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from datetime import date
-from functools import cache
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
@@ -33,6 +32,7 @@ _KINDS: dict[type, Any] = {
     fields.String: str,
     fields.UUID: UUID,  # 32 hex digits, hyphenated or not, in either case: all forms uuid reads
     fields.Integer: int,
+    fields.Float: float,  # kept finite by `_ruled`
     fields.Boolean: bool,
     fields.Date: date,
 }
@@ -47,11 +47,10 @@ def conforms(value: Any, kind: Any) -> bool:
     return True
 
 
-@cache
 def payload_type(schema: Schema, personal: tuple[str, ...]) -> Any:
     """The type of a payload as it travels: the schema's fields, any personal one a string or
     null, or missing (`validate_sealed` checks that each is sealed); None when the schema has no
-    fast form."""
+    fast form. Compiled once per event type (`catalog._sealed_type`)."""
     return _struct(schema, personal, f"{type(schema).__name__}Sealed")
 
 
@@ -65,8 +64,8 @@ def _struct(schema: Schema, personal: Collection[str], name: str) -> Any:
     for field_name, field in schema.load_fields.items():
         if field_name in personal:
             continue
-        kind = _field_type(field)
-        if kind is None or field.data_key is not None:
+        kind = None if field.data_key is not None else _field_type(field)
+        if kind is None:
             return None
         members.append((field_name, kind) if field.required else (field_name, kind, None))
     members += [(n, str | None, None) for n in personal]
@@ -85,15 +84,13 @@ def _field_type(field: fields.Field[Any]) -> Any:
         return Any if field.allow_none and not field.validators else None
     kind = _ruled(_kind(field), field.validators)
     if kind is None:
-        return None if not field.allow_none else type(None)
+        return type(None) if field.allow_none else None
     return kind | None if field.allow_none else kind
 
 
 def _kind(field: fields.Field[Any]) -> Any:
     if type(field) in _KINDS:
         return _KINDS[type(field)]
-    if type(field) is fields.Float:
-        return float
     if type(field) is fields.List:
         inner = _field_type(field.inner)
         return None if inner is None else list[inner]  # type: ignore[valid-type]
