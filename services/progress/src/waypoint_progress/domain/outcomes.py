@@ -15,10 +15,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from waypoint_progress.domain.scoring import CLINICAL, Thresholds
+from waypoint_progress.domain.values import quick_init
 
 IMPROVED, DETERIORATED, NO_RELIABLE_CHANGE = "improved", "deteriorated", "no reliable change"
 
 
+@quick_init
 @dataclass(frozen=True)
 class Assessment:
     """A session's PHQ-9/GAD-7 against the first scores.

@@ -20,6 +20,7 @@ from waypoint_progress.domain.errors import (
 )
 from waypoint_progress.domain.scoring import Score
 from waypoint_progress.domain.sessions import measures_problems
+from waypoint_progress.domain.values import quick_init
 
 RECORDED, AMENDED, ENTERED_IN_ERROR = "recorded", "amended", "entered_in_error"
 
@@ -57,6 +58,7 @@ class SessionEnteredInError:
     reason: str
 
 
+@quick_init
 @dataclass(frozen=True)
 class MilestoneReached:
     milestone_id: str
@@ -80,6 +82,7 @@ class MilestoneWithdrawn:
     source_event_id: str
 
 
+@quick_init
 @dataclass(frozen=True)
 class AlertRaised:
     alert_id: str

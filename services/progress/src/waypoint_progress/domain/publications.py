@@ -29,6 +29,7 @@ from typing import Any
 
 from waypoint_progress.domain.ids import name_based
 from waypoint_progress.domain.timeline import Entry
+from waypoint_progress.domain.values import quick_init
 
 PUBLICATION_NAMESPACE = uuid.UUID("0b6c2f0e-5f59-5d55-8c1f-3a7f7f0f1c11")
 REACHED, WITHDRAWN, RAISED = "milestone_reached", "milestone_withdrawn", "alert_raised"
@@ -86,6 +87,7 @@ def fold(events: Iterable[tuple[str, Mapping[str, Any]]]) -> Publications:
     return publications
 
 
+@quick_init
 @dataclass(frozen=True)
 class Publication:
     """One derived event owed: the milestone or alert, what to say of it, and its event id."""

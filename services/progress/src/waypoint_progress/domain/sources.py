@@ -17,6 +17,8 @@ from datetime import UTC, date, datetime
 from functools import cached_property
 from typing import Any
 
+from waypoint_progress.domain.values import quick_init
+
 SERVICE_RANK = {"intake": 0, "goals": 1, "progress": 2}
 DERIVED_TYPES = (
     "milestone_reached",
@@ -45,6 +47,7 @@ CLINICAL_FACTS = {
 }
 
 
+@quick_init
 @dataclass(frozen=True)
 class SourceEvent:
     event_id: str

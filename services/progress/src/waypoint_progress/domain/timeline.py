@@ -26,6 +26,7 @@ from waypoint_progress.domain.sources import (
     is_derived,
     is_journey_event,
 )
+from waypoint_progress.domain.values import quick_init
 
 __all__ = ["MILESTONE_NAMESPACE", "Entry", "SourceEvent", "derive", "entries_for", "is_derived"]
 
@@ -33,6 +34,7 @@ MILESTONE_NAMESPACE = uuid.UUID("6f0b7a56-2b1e-5a8e-9a53-57a1c4f3e0d1")
 KIND_RANK = {"event": 0, "milestone": 1, "alert": 2}
 
 
+@quick_init
 @dataclass(frozen=True)
 class Entry:
     id: str
