@@ -30,14 +30,13 @@ class Plain:
 
 @quick_init
 @dataclass(frozen=True)
-class Quick:
-    name: str
-    count: int
-    notes: dict[str, Any] = field(default_factory=dict)
-    label: str | None = None
+class Quick(Plain):
+    """Plain's fields, defaults and `__post_init__`, filled quickly."""
 
-    def __post_init__(self) -> None:
-        CHECKED.append(self.name)
+
+def test_a_quick_value_has_an_init_of_its_own() -> None:
+    assert Quick.__init__ is not Plain.__init__
+    assert Quick.__init__.__qualname__ == "Quick.__init__"
 
 
 @pytest.mark.parametrize(
