@@ -1,4 +1,5 @@
-"""Values filled quickly (`quick_init`) behave exactly as the frozen dataclasses they are."""
+"""Values filled quickly (`quick_init`) behave exactly as the frozen dataclasses they are, and a
+value computed once (`computed_once`) is computed on first read only."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import pytest
 
 from waypoint_progress.domain.sources import SourceEvent
 from waypoint_progress.domain.timeline import Entry, entries_for
-from waypoint_progress.domain.values import quick_init
+from waypoint_progress.domain.values import computed_once, quick_init
 
 AT = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
 CHECKED: list[str] = []  # the names __post_init__ saw, in order
@@ -112,3 +113,33 @@ def test_a_source_event_recorded_when_it_happened_says_so_and_heads_its_timeline
     assert isinstance(entry, Entry)
     assert (entry.id, entry.kind, entry.occurred_at, entry.source) == ("e-1", "event", AT, event)
     assert entry.sort_key.startswith(event.order_key)
+
+
+@quick_init
+@dataclass(frozen=True)
+class Keyed:
+    name: str
+    computed: list[str] = field(default_factory=list, compare=False)
+
+    @computed_once
+    def key(self) -> str:
+        """The name, upper case."""
+        self.computed.append(self.name)
+        return self.name.upper()
+
+
+def test_a_value_computed_once_is_computed_on_first_read_and_then_kept() -> None:
+    value = Keyed("amara")
+    assert value.computed == []
+    assert (value.key, value.key) == ("AMARA", "AMARA")
+    assert value.computed == ["amara"]
+    assert value.__dict__["key"] == "AMARA"
+
+
+def test_a_value_computed_once_leaves_the_frozen_value_as_it_was() -> None:
+    value, twin = Keyed("amara"), Keyed("amara")
+    assert value.key == "AMARA"
+    assert value == twin and hash(value) == hash(twin)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        value.name = "osei"  # type: ignore[misc]
+    assert isinstance(Keyed.key, computed_once) and Keyed.key.__doc__ == "The name, upper case."

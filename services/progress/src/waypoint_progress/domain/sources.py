@@ -14,10 +14,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from functools import cached_property
 from typing import Any
 
-from waypoint_progress.domain.values import quick_init
+from waypoint_progress.domain.values import computed_once, quick_init
 
 SERVICE_RANK = {"intake": 0, "goals": 1, "progress": 2}
 DERIVED_TYPES = (
@@ -72,13 +71,13 @@ class SourceEvent:
     def has_personal(self, name: str) -> bool:
         return name in self.facts.get("personal", ())
 
-    @cached_property
+    @computed_once
     def written_times(self) -> tuple[str, str]:
         """Its clinical and recorded times as the timeline writes them (`utc_text`), made once:
         every entry the event puts on the timeline is written with them."""
         return utc_text(self.occurred_at), utc_text(self.recorded)
 
-    @cached_property
+    @computed_once
     def order_key(self) -> str:
         """Source order as text that sorts the same way: clinical time, recorded time (each
         YYYY-MM-DDTHH:MM:SS.ffffff, its zone left out), service, stream version. Every timeline

@@ -14,7 +14,6 @@ import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from functools import cached_property
 
 from waypoint_progress.domain.corrections import MARKS, counts, in_source_order
 from waypoint_progress.domain.ids import name_based
@@ -26,7 +25,7 @@ from waypoint_progress.domain.sources import (
     is_derived,
     is_journey_event,
 )
-from waypoint_progress.domain.values import quick_init
+from waypoint_progress.domain.values import computed_once, quick_init
 
 __all__ = ["MILESTONE_NAMESPACE", "Entry", "SourceEvent", "derive", "entries_for", "is_derived"]
 
@@ -50,7 +49,7 @@ class Entry:
         """When the event that put the entry on the timeline was recorded."""
         return self.source.recorded
 
-    @cached_property
+    @computed_once
     def sort_key(self) -> str:
         """Computed once per entry: sorting, publishing and storing each ask for it. Entries of
         one source event share its part (`SourceEvent.order_key`)."""

@@ -8,14 +8,20 @@ timeline entries, the milestones they owe). The class stays the frozen dataclass
 fields, defaults, equality, hashing, `repr` and `FrozenInstanceError` on assignment are the
 dataclass's, and so is the signature type checkers see; only how a new instance is filled
 changes. Like `dataclasses`, the `__init__` is generated from the fields, once per class.
+
+`computed_once` is `functools.cached_property` without its lock: Python 3.11's takes an `RLock`
+on every first read, which cost as much as the key it kept (a timeline entry's sort key). These
+values are made and read by one thread, and a value computed twice by two would be the same.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import MISSING, fields, is_dataclass
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar, overload
 
 T = TypeVar("T")
+V = TypeVar("V")
 
 
 def quick_init(cls: type[T]) -> type[T]:
@@ -24,7 +30,8 @@ def quick_init(cls: type[T]) -> type[T]:
     _refuse_unsupported(cls)
     namespace: dict[str, Any] = {"_MISSING": MISSING}
     parameters, body = [], []
-    for field in fields(cls):  # type: ignore[arg-type]
+    declared = fields(cls)  # type: ignore[arg-type]
+    for field in declared:
         name = field.name
         if field.default is not MISSING:
             namespace[f"_default_{name}"] = field.default
@@ -36,7 +43,7 @@ def quick_init(cls: type[T]) -> type[T]:
         else:
             parameters.append(name)
     body.append("filled = self.__dict__")
-    body += [f"filled[{field.name!r}] = {field.name}" for field in fields(cls)]  # type: ignore[arg-type]
+    body += [f"filled[{field.name!r}] = {field.name}" for field in declared]
     if hasattr(cls, "__post_init__"):
         body.append("self.__post_init__()")
     source = f"def __init__(self, {', '.join(parameters)}):\n    " + "\n    ".join(body)
@@ -60,3 +67,25 @@ def _refuse_unsupported(cls: type) -> None:
     for field in fields(cls):
         if not field.init or field.kw_only or field.name in ("self", "filled"):
             raise TypeError(f"{cls.__name__}.{field.name} is not a plain positional field")
+
+
+class computed_once(Generic[V]):  # named like the `cached_property` it stands for
+    """A property computed on first read and kept in the instance's `__dict__`, where later
+    reads find it without calling anything (a frozen dataclass's fields are not touched)."""
+
+    def __init__(self, compute: Callable[[Any], V]):
+        self.compute, self.name = compute, compute.__name__
+        self.__doc__ = compute.__doc__
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    @overload
+    def __get__(self, instance: None, owner: type | None = None) -> computed_once[V]: ...
+    @overload
+    def __get__(self, instance: object, owner: type | None = None) -> V: ...
+    def __get__(self, instance: object | None, owner: type | None = None) -> Any:
+        if instance is None:
+            return self
+        value = instance.__dict__[self.name] = self.compute(instance)
+        return value
