@@ -2,10 +2,12 @@
 whole table, or every row of a tenant, so a batch costs the same however many facts and events
 the store already holds.
 
-Each statement a batch runs on SQLite is asked for its plan (`EXPLAIN QUERY PLAN`). A `SCAN` of
-a table (other than of the JSON list an id list is bound as) reads every row of it; a `SEARCH`
-whose index is bound by the tenant alone reads every row of the tenant (as the look-up of a
-batch's kept facts once did, its cost growing with the table)."""
+Each statement a batch runs on SQLite is asked for its plan (`EXPLAIN QUERY PLAN`): the driver's
+trace sees every one, those run through SQLAlchemy and those run on the driver's cursor
+(`Prepared`) alike, with its values written in. A `SCAN` of a table (other than of the JSON list
+an id list is bound as) reads every row of it; a `SEARCH` whose index is bound by the tenant alone
+reads every row of the tenant (as the look-up of a batch's kept facts once did, its cost growing
+with the table)."""
 
 from __future__ import annotations
 
@@ -22,28 +24,35 @@ from waypoint_shared.messaging.envelope import Envelope
 
 from ..conftest import JourneyEvents
 
-WHOLE_TABLE = re.compile(r"^SCAN (?!anon_\d+ VIRTUAL TABLE)")
+# SQLite's own `sqlite_sequence` holds a row per AUTOINCREMENT table: read whole, it stays small.
+WHOLE_TABLE = re.compile(r"^SCAN (?!anon_\d+ VIRTUAL TABLE|sqlite_sequence$)")
 WHOLE_TENANT = re.compile(r"^SEARCH \w+ USING (COVERING )?INDEX \w+ \(tenant_id=\?\)$")
 
 
 def plans_of(progress: Container, apply: Callable[[], None]) -> dict[str, list[str]]:
     """The plan of every statement (other than inserts) run while `apply` runs."""
-    plans: dict[str, list[str]] = {}
+    statements: list[str] = []
 
-    def explain(
-        _conn: Any, cursor: Any, statement: str, parameters: Any, _context: Any, many: bool
-    ) -> None:
-        reads = statement.lstrip().upper().startswith(("SELECT", "DELETE", "UPDATE"))
-        if reads and not many and statement not in plans:
-            rows = cursor.connection.execute(f"EXPLAIN QUERY PLAN {statement}", parameters)
-            plans[statement] = [row[3] for row in rows]
+    def trace(dbapi_connection: Any, *_: Any) -> None:
+        dbapi_connection.set_trace_callback(statements.append)
 
-    event.listen(progress.engine, "before_cursor_execute", explain)
+    def untrace(dbapi_connection: Any, *_: Any) -> None:
+        dbapi_connection.set_trace_callback(None)
+
+    event.listen(progress.engine, "checkout", trace)
+    event.listen(progress.engine, "checkin", untrace)
     try:
         apply()
     finally:
-        event.remove(progress.engine, "before_cursor_execute", explain)
-    return plans
+        event.remove(progress.engine, "checkout", trace)
+        event.remove(progress.engine, "checkin", untrace)
+    reads = {s for s in statements if s.lstrip().upper().startswith(("SELECT", "DELETE", "UPDATE"))}
+    connection = progress.engine.raw_connection()
+    try:
+        cursor = connection.cursor()
+        return {s: [row[3] for row in cursor.execute(f"EXPLAIN QUERY PLAN {s}")] for s in reads}
+    finally:
+        connection.close()
 
 
 def test_no_statement_of_a_projected_batch_reads_a_whole_table(progress: Container) -> None:

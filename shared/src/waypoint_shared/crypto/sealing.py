@@ -52,9 +52,11 @@ _ERASED = select(erased_clients.c.client_id).where(
     erased_clients.c.client_id == bindparam("client_id"),
 )
 _ERASED_AMONG = {
-    dialect: select(erased_clients.c.client_id).where(
-        erased_clients.c.tenant_id == bindparam("tenant_id"),
-        one_of(erased_clients.c.client_id, "client_ids", dialect),
+    dialect: Prepared(
+        select(erased_clients.c.client_id).where(
+            erased_clients.c.tenant_id == bindparam("tenant_id"),
+            one_of(erased_clients.c.client_id, "client_ids", dialect),
+        )
     )
     for dialect in DIALECTS
 }
@@ -113,7 +115,7 @@ def is_erased(conn: Connection, tenant_id: str, client_id: str) -> bool:
 def erased_among(conn: Connection, tenant_id: str, client_ids: Iterable[str]) -> set[str]:
     """Which of a tenant's clients this service erased (one query for them all)."""
     params = {"tenant_id": tenant_id, "client_ids": list(set(client_ids))}
-    return set(conn.execute(_ERASED_AMONG[conn.dialect.name], params).scalars())
+    return {client_id for (client_id,) in _ERASED_AMONG[conn.dialect.name].rows(conn, params)}
 
 
 def is_sealed(value: Any) -> bool:

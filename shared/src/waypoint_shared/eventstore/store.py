@@ -225,14 +225,17 @@ _INSERT_FIRST = {
     ),
 }
 _INSERT_ONE = Prepared(insert(events).returning(events.c.position))
-# Statements with a list parameter, per dialect (`db.lists.one_of`).
+# Statements with a list parameter, per dialect (`db.lists.one_of`), each bound as one value, so
+# they run on the driver's cursor (`Prepared`).
 _STREAM_VERSIONS = {
-    dialect: select(events.c.tenant_id, events.c.stream_id, func.max(events.c.stream_version))
-    .where(
-        one_of(events.c.tenant_id, "tenant_ids", dialect),
-        one_of(events.c.stream_id, "stream_ids", dialect),
+    dialect: Prepared(
+        select(events.c.tenant_id, events.c.stream_id, func.max(events.c.stream_version))
+        .where(
+            one_of(events.c.tenant_id, "tenant_ids", dialect),
+            one_of(events.c.stream_id, "stream_ids", dialect),
+        )
+        .group_by(events.c.tenant_id, events.c.stream_id)
     )
-    .group_by(events.c.tenant_id, events.c.stream_id)
     for dialect in DIALECTS
 }
 _STREAM = select(events).where(
@@ -243,19 +246,23 @@ _STREAM_UNTIL = _STREAM.where(events.c.occurred_at <= bindparam("until")).order_
     events.c.stream_version
 )
 _STREAMS_IN_ORDER = {
-    dialect: select(events)
-    .where(
-        events.c.tenant_id == bindparam("tenant_id"),
-        one_of(events.c.stream_id, "stream_ids", dialect),
+    dialect: Prepared(
+        select(events)
+        .where(
+            events.c.tenant_id == bindparam("tenant_id"),
+            one_of(events.c.stream_id, "stream_ids", dialect),
+        )
+        .order_by(events.c.stream_id, events.c.stream_version)
     )
-    .order_by(events.c.stream_id, events.c.stream_version)
     for dialect in DIALECTS
 }
 # By event id alone (unique): with the tenant in the condition too, SQLite walks the tenant's
 # whole stream index for a long list of ids instead of looking each one up.
 _STORED_IDS = {
-    dialect: select(events.c.tenant_id, events.c.event_id).where(
-        one_of(events.c.event_id, "event_ids", dialect)
+    dialect: Prepared(
+        select(events.c.tenant_id, events.c.event_id).where(
+            one_of(events.c.event_id, "event_ids", dialect)
+        )
     )
     for dialect in DIALECTS
 }
@@ -366,6 +373,25 @@ def _rows(
 
 def _recorded(row: Row[Any]) -> RecordedEvent:
     return RecordedEvent(**{**row._asdict(), "occurred_at": stored_utc(row.occurred_at)})
+
+
+def _recorded_from(row: tuple[Any, ...]) -> RecordedEvent:
+    """`_recorded` of a row of the events table's columns in order, as `Prepared` returns it."""
+    (position, event_id, tenant_id, stream_id, version, client_id, type_, schema, occurred_at,
+     data, metadata) = row  # fmt: skip
+    return RecordedEvent(
+        position,
+        event_id,
+        tenant_id,
+        stream_id,
+        version,
+        client_id,
+        type_,
+        schema,
+        stored_utc(occurred_at),
+        data,
+        metadata,
+    )
 
 
 _NOTES = "waypoint_appended_notes"  # a connection's notes of its appends, kept until it commits
@@ -559,8 +585,8 @@ class EventStore:
         streams: dict[str, list[RecordedEvent]] = {s: [] for s in stream_ids}
         if streams:
             params = {"tenant_id": tenant_id, "stream_ids": sorted(streams)}
-            for row in conn.execute(_STREAMS_IN_ORDER[conn.dialect.name], params):
-                streams[row.stream_id].append(_recorded(row))
+            for row in _STREAMS_IN_ORDER[conn.dialect.name].rows(conn, params):
+                streams[row[3]].append(_recorded_from(row))
         return streams
 
     def read_after(self, conn: Connection, position: int, limit: int) -> list[RecordedEvent]:
@@ -660,7 +686,7 @@ def _stream_versions(
         "tenant_ids": sorted({t for t, _ in wanted}),
         "stream_ids": sorted({s for _, s in wanted}),
     }
-    found = conn.execute(_STREAM_VERSIONS[conn.dialect.name], params)
+    found = _STREAM_VERSIONS[conn.dialect.name].rows(conn, params)
     versions = {(tenant, stream): int(v) for tenant, stream, v in found}
     return {stream: v for stream, v in versions.items() if stream in wanted}
 
@@ -673,7 +699,6 @@ def _stored_ids(conn: Connection, event_ids: Collection[tuple[str, str]]) -> set
         return set()
     params = {"event_ids": sorted({e for _, e in wanted})}
     found = {
-        (tenant, event_id)
-        for tenant, event_id in conn.execute(_STORED_IDS[conn.dialect.name], params)
+        (tenant, event_id) for tenant, event_id in _STORED_IDS[conn.dialect.name].rows(conn, params)
     }
     return found & wanted

@@ -9,9 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
-    CompoundSelect,
     Connection,
-    Delete,
     Select,
     bindparam,
     delete,
@@ -74,12 +72,12 @@ class _Queries:
     event."""
 
     # a tenant's kept facts of the clients in `client_ids`, run on the driver's cursor (a
-    # rebuild reads every fact back through it)
+    # rebuild reads every fact back through it), as is every statement a batch runs
     facts_of_clients: Prepared
     # those, and the tenant's kept facts whose event id is in `event_ids`
-    facts_of_clients_or_events: CompoundSelect[Any]
+    facts_of_clients_or_events: Prepared
     # a tenant's timelines of the clients in `client_ids`
-    delete_timelines: Delete
+    delete_timelines: Prepared
     # and those timelines read
     timelines_of_clients: Select[Any]
 
@@ -95,10 +93,12 @@ def _queries(tables: ProjectionTables, dialect: str) -> _Queries:
     of_events = select(facts).where(in_tenant, one_of(facts.c.event_id, "event_ids", dialect))
     return _Queries(
         Prepared(of_clients),
-        union_all(of_clients, of_events),
-        delete(timeline).where(
-            timeline.c.tenant_id == bindparam("tenant_id"),
-            one_of(timeline.c.client_id, "client_ids", dialect),
+        Prepared(union_all(of_clients, of_events)),
+        Prepared(
+            delete(timeline).where(
+                timeline.c.tenant_id == bindparam("tenant_id"),
+                one_of(timeline.c.client_id, "client_ids", dialect),
+            )
         ),
         select(timeline.c.client_id, timeline.c.entries).where(
             timeline.c.tenant_id == bindparam("tenant_id"),
@@ -170,12 +170,13 @@ def keep_and_read(
     for tenant_id, client_ids in by_tenant(history).items():
         event_ids = sorted({s.event_id for s in sources if s.tenant_id == tenant_id})
         params = {"tenant_id": tenant_id, "client_ids": list(client_ids), "event_ids": event_ids}
-        for row in conn.execute(query, params):
-            if (row.tenant_id, row.event_id) in held:
+        for row in query.rows(conn, params):  # the facts table's columns in order
+            kept, client = (row[0], row[1]), (row[0], row[2])
+            if kept in held:
                 continue
-            held.add((row.tenant_id, row.event_id))
-            if (row.tenant_id, row.client_id) in history:
-                history[(row.tenant_id, row.client_id)].append(_source(row))
+            held.add(kept)
+            if client in history:
+                history[client].append(_fact(*row))
     for s in sources:  # the first of a repeated event id is the one kept, as in `remember`
         if (s.tenant_id, s.event_id) not in held:
             held.add((s.tenant_id, s.event_id))
@@ -259,7 +260,7 @@ def replace_timelines(
     """Make each client's stored timeline exactly the derived one."""
     query = _queries(tables, conn.dialect.name).delete_timelines
     for tenant_id, client_ids in by_tenant(timelines).items():
-        conn.execute(query, {"tenant_id": tenant_id, "client_ids": list(client_ids)})
+        query.rows(conn, {"tenant_id": tenant_id, "client_ids": list(client_ids)})
     insert_timelines(conn, timelines, tables)
 
 
