@@ -14,13 +14,15 @@ The raw baseline printed beside it is a bare produce → consume round trip thro
 from __future__ import annotations
 
 import json
+import select
 import statistics
 import sys
 import tempfile
 import threading
 import time
+from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
-from http.client import HTTPConnection
+from http.client import HTTPConnection, HTTPException
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -47,9 +49,12 @@ SENDERS = 16  # enough that a slow answer never holds back the next start at 50/
 BODY = {"given_name": "Amara", "family_name": "Osei", "date_of_birth": "1992-06-30"}
 
 
-def send_on_schedule(url: str, token: str, acked: dict[str, float], seconds: int) -> None:
+def send_on_schedule(
+    url: str, token: str, acked: dict[str, float], seconds: int, failed: Counter[str]
+) -> None:
     """Start one POST every 1/RATE s for `seconds`, whatever the earlier ones do, on a pool of
-    senders that each keep a connection; record when each 201 arrived.
+    senders that each keep a connection; record when each 201 arrived, and count every other
+    answer by its status (and every request that got none by its error) in `failed`.
 
     The senders use the standard library's `http.client` with the body encoded once: the
     benchmark shares the two cores with the suite it measures, and `requests` cost it about
@@ -60,19 +65,34 @@ def send_on_schedule(url: str, token: str, acked: dict[str, float], seconds: int
     local = threading.local()
 
     def one() -> None:
-        if not hasattr(local, "connection"):
-            local.connection = HTTPConnection(address.hostname, address.port, timeout=30)
-        local.connection.request("POST", "/v1/clients", body, headers)
-        response = local.connection.getresponse()
-        answer = response.read()
+        try:
+            if not hasattr(local, "connection") or closed_by_server(local.connection):
+                local.connection = HTTPConnection(address.hostname, address.port, timeout=30)
+            local.connection.request("POST", "/v1/clients", body, headers)
+            response = local.connection.getresponse()
+            answer = response.read()
+        except (OSError, HTTPException) as error:
+            failed[type(error).__name__] += 1
+            del local.connection  # the next request opens a new one
+            return
         if response.status == 201:
             acked[json.loads(answer)["client_id"]] = time.monotonic()
+        else:
+            failed[f"{response.status} {answer[:200]!r}"] += 1
 
     start = time.monotonic()
     with ThreadPoolExecutor(max_workers=SENDERS) as pool:
         for i in range(RATE * seconds):
             time.sleep(max(0.0, start + i / RATE - time.monotonic()))
             pool.submit(one)
+
+
+def closed_by_server(connection: HTTPConnection) -> bool:
+    """Whether a kept connection was closed while idle (gunicorn closes one after `keepalive`
+    seconds): its socket reads as ready with nothing to read. A request sent on it would fail
+    unanswered, so, as urllib3 does, it is not used again."""
+    sock = connection.sock
+    return sock is not None and bool(select.select([sock], [], [], 0)[0])
 
 
 SEEN = text(  # a new client's timeline is stored with their referral on it (by primary key)
@@ -115,7 +135,9 @@ def measure(store: str, settings: KafkaSettings, work_dir: Path) -> dict[str, ob
         with running_suite(work_dir / "suite", settings, extra_env=env) as suite:
             intake = url_of(suite, "intake-web")
             token = mint_token(DEVELOPMENT_SECRET, "bench", TENANT)
-            send_on_schedule(intake, token, {}, WARMUP)
+            failed: Counter[str] = Counter()
+            send_on_schedule(intake, token, {}, WARMUP, failed)
+            failed.clear()  # the warm-up's answers are not measured
             acked: dict[str, float] = {}
             visible: dict[str, float] = {}
             stop = threading.Event()
@@ -123,7 +145,7 @@ def measure(store: str, settings: KafkaSettings, work_dir: Path) -> dict[str, ob
             watcher = threading.Thread(target=watch_timeline, args=(engine, acked, visible, stop))
             watcher.start()
             harness_cpu = time.process_time()
-            send_on_schedule(intake, token, acked, SECONDS)
+            send_on_schedule(intake, token, acked, SECONDS, failed)
             harness_cpu = time.process_time() - harness_cpu
             deadline = time.monotonic() + 30
             while set(acked) - set(visible) and time.monotonic() < deadline:
@@ -134,6 +156,9 @@ def measure(store: str, settings: KafkaSettings, work_dir: Path) -> dict[str, ob
     latencies = [max(0.0, visible[c] - t) * 1000 for c, t in acked.items() if c in visible]
     return {
         "acked": len(acked),
+        # requests of the measured window not answered 201, by status or error (none expected)
+        "failed": sum(failed.values()),
+        "failed_by_answer": dict(failed),
         "projected": len(latencies),
         "e2e_p50_ms": statistics.median(latencies),
         # the benchmark's own CPU (senders and watcher) a command, on the cores the suite shares
