@@ -21,7 +21,6 @@ from sqlalchemy import (
     Engine,
     Integer,
     MetaData,
-    Row,
     Select,
     bindparam,
     event,
@@ -371,12 +370,8 @@ def _rows(
     return rows
 
 
-def _recorded(row: Row[Any]) -> RecordedEvent:
-    return RecordedEvent(**{**row._asdict(), "occurred_at": stored_utc(row.occurred_at)})
-
-
-def _recorded_from(row: tuple[Any, ...]) -> RecordedEvent:
-    """`_recorded` of a row of the events table's columns in order, as `Prepared` returns it."""
+def _recorded(row: Sequence[Any]) -> RecordedEvent:
+    """A row of the events table's columns in order (a SQLAlchemy row or a `Prepared` one)."""
     (position, event_id, tenant_id, stream_id, version, client_id, type_, schema, occurred_at,
      data, metadata) = row  # fmt: skip
     return RecordedEvent(
@@ -586,7 +581,7 @@ class EventStore:
         if streams:
             params = {"tenant_id": tenant_id, "stream_ids": sorted(streams)}
             for row in _STREAMS_IN_ORDER[conn.dialect.name].rows(conn, params):
-                streams[row[3]].append(_recorded_from(row))
+                streams[row[3]].append(_recorded(row))
         return streams
 
     def read_after(self, conn: Connection, position: int, limit: int) -> list[RecordedEvent]:
