@@ -282,6 +282,28 @@ def offset_in_kafka(settings: KafkaSettings, group: str, topic: str) -> int | No
         kafka.close(autocommit=False)
 
 
+def test_a_new_consumer_is_given_the_topics_partitions_at_its_first_join(
+    engine: Engine, kafka_settings: KafkaSettings, topic: str
+) -> None:
+    """A first join made before the consumer's metadata showed the topic assigned it nothing, and
+    it then depended on a second join, which kafka-python 3.0 drops when it ends between polls."""
+    consumer = runner(engine, kafka_settings, record_seen, topic)
+    assignments: list[set[TopicPartition]] = []
+    seek = consumer.seek_to_stored
+
+    def noting(assigned: Any) -> None:
+        assignments.append(set(assigned))
+        seek(assigned)
+
+    consumer.seek_to_stored = noting  # type: ignore[method-assign]
+    wait_until(
+        lambda: consumer.poll_once(timeout_ms=100) >= 0 and consumer.assigned,
+        what="the first assignment",
+    )
+    consumer.close()
+    assert assignments[0] == {TopicPartition(topic, 0)}
+
+
 def test_lag_tools_see_the_stored_offsets_in_kafka_mirrored_at_most_once_a_second(
     engine: Engine, kafka_settings: KafkaSettings, topic: str
 ) -> None:

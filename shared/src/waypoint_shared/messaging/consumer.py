@@ -80,6 +80,18 @@ class _SeekToStoredOffsets(ConsumerRebalanceListener):
         self.runner.assigned = True
 
 
+def _learn_partitions(consumer: KafkaConsumer, topics: list[str]) -> None:
+    """Have the consumer's metadata show the topics' partitions before it first joins its group.
+
+    Otherwise the join can finish first: the consumer, as the group's leader, assigns nothing,
+    the metadata then arriving makes it join again, and kafka-python 3.0 drops the answer of a
+    join that finishes between two polls. The group then stays with no partition assigned and
+    nothing is consumed until its next rebalance (seen about once in fifteen starts of a group
+    on a broker of its own)."""
+    for topic in topics:
+        consumer.partitions_for_topic(topic)
+
+
 class ConsumerRunner:
     """Polls a consumer group and applies records to the database through one handle function."""
 
@@ -327,6 +339,7 @@ class ConsumerRunner:
             consumer = self.consumer_factory()
             self.consumer = consumer
             consumer.subscribe(self.topics, listener=_SeekToStoredOffsets(self))
+            _learn_partitions(consumer, self.topics)
         return self.consumer
 
     def _ensure_producer(self) -> KafkaProducer:
