@@ -210,7 +210,7 @@ def standing_of(conn: Connection, tenant_id: str, client_id: str) -> ClientStand
         t.c.service == "intake",
         t.c.name.in_(STANDING_EVENTS),
     )
-    return ClientStanding.from_intake(client_id, map(_source, conn.execute(query)))
+    return ClientStanding.from_intake(client_id, [_fact(*row) for row in conn.execute(query)])
 
 
 def _fact(
@@ -235,20 +235,6 @@ def _fact(
         stream_version,
         facts,
         stored_utc(recorded_at),
-    )
-
-
-def _source(row: Any) -> SourceEvent:
-    return SourceEvent(
-        row.event_id,
-        row.service,
-        row.name,
-        row.tenant_id,
-        row.client_id,
-        stored_utc(row.occurred_at),
-        row.stream_version,
-        row.facts,
-        stored_utc(row.recorded_at),
     )
 
 
