@@ -24,7 +24,7 @@ from typing import Any
 
 from kafka import ConsumerRebalanceListener, KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.consumer.fetcher import ConsumerRecord
-from kafka.errors import KafkaError
+from kafka.errors import KafkaError, KafkaTimeoutError
 from kafka.structs import OffsetAndMetadata
 from sqlalchemy import Connection, Engine, bindparam, select
 
@@ -74,10 +74,12 @@ class _SeekToStoredOffsets(ConsumerRebalanceListener):
         """Nothing to flush: every applied batch is already committed with its offsets. Offsets
         not yet mirrored to Kafka are left to whoever is assigned the partitions next."""
         self.runner.forget_unmirrored()
+        self.runner.awaiting_assignment()
 
     def on_partitions_assigned(self, assigned: Any) -> None:
         self.runner.seek_to_stored(assigned)
         self.runner.assigned = True
+        self.runner.unassigned_since = None
 
 
 def _learn_partitions(consumer: KafkaConsumer, topics: list[str]) -> None:
@@ -92,8 +94,22 @@ def _learn_partitions(consumer: KafkaConsumer, topics: list[str]) -> None:
         consumer.partitions_for_topic(topic)
 
 
+class AssignmentOverdue(KafkaTimeoutError):
+    """The consumer's group began to (re)assign partitions and never told this consumer its
+    share: see `ConsumerRunner.assignment_deadline`."""
+
+
 class ConsumerRunner:
-    """Polls a consumer group and applies records to the database through one handle function."""
+    """Polls a consumer group and applies records to the database through one handle function.
+
+    A consumer whose group began assigning partitions (its first join, or a rebalance that revoked
+    what it had) and that has not been told its share, even an empty one, within
+    `assignment_deadline` is replaced by a new one. kafka-python 3.0 can drop the answer of a join
+    that finishes between two polls; a consumer that lost it believes it has joined, holds no
+    partition and consumes nothing until the group's next rebalance, which may never come. The
+    deadline (by default the consumer's `max_poll_interval_ms` plus `session_timeout_ms`) is past
+    the time the group's coordinator gives its members to rejoin, so a rebalance that is merely
+    slow is never cut short."""
 
     def __init__(
         self,
@@ -107,11 +123,13 @@ class ConsumerRunner:
         max_records: int = BATCH_RECORDS,
         handle_batch: HandleBatch | None = None,
         known_client: trust.KnownClient = trust.no_client_known,
+        assignment_deadline: float | None = None,
     ):
         """`handle` applies one event; `handle_batch`, when given, applies all of a batch's new
         events in one call instead (a projector that derives once per client per batch).
         `known_client` answers whether the service has a record of a client in a tenant; events
-        that destroy or rewrite a client's data are dead-lettered for a client it does not know."""
+        that destroy or rewrite a client's data are dead-lettered for a client it does not know.
+        `assignment_deadline`: seconds a consumer may wait to be told its partitions (above)."""
         self.engine, self.group, self.topics, self.handle = engine, group, topics, handle
         self.handle_batch, self.known_client = handle_batch, known_client
         self.consumer_factory, self.producer_factory = consumer_factory, producer_factory
@@ -120,6 +138,8 @@ class ConsumerRunner:
         self._producer: KafkaProducer | None = None
         self.applied_total = 0
         self.assigned = False  # set once the group has given this runner its partitions
+        self.assignment_deadline = assignment_deadline
+        self.unassigned_since: float | None = None  # when the group began (re)assigning
         self.dead_lettered_total = 0
         self.newest_applied_at: float | None = None  # when the newest applied event was recorded
         self._unmirrored: dict[TopicPartition, OffsetAndMetadata] = {}
@@ -145,6 +165,7 @@ class ConsumerRunner:
         """Poll one bounded batch and apply it; returns how many records were handled."""
         consumer = self._ensure_consumer()
         polled = consumer.poll(timeout_ms=timeout_ms, max_records=self.max_records)
+        self._refuse_overdue_assignment(consumer)
         records = [r for batch in polled.values() for r in batch]
         if records:
             self.apply(records)
@@ -334,10 +355,32 @@ class ConsumerRunner:
         if isinstance(outcome, Exception):
             log.info("consumer %s: offset mirror to Kafka failed: %s", self.group, outcome)
 
+    def awaiting_assignment(self) -> None:
+        """The group began (re)assigning partitions: the deadline runs from the first sign."""
+        if self.unassigned_since is None:
+            self.unassigned_since = time.monotonic()
+
+    def _refuse_overdue_assignment(self, consumer: KafkaConsumer) -> None:
+        """Raise AssignmentOverdue when the consumer has waited past the deadline for its share
+        (`run` then closes it and makes a new one, from the stored offsets)."""
+        if self.unassigned_since is None:
+            return
+        deadline = self.assignment_deadline
+        if deadline is None:
+            config = consumer.config
+            deadline = (config["max_poll_interval_ms"] + config["session_timeout_ms"]) / 1000
+        waited = time.monotonic() - self.unassigned_since
+        if waited > deadline:
+            raise AssignmentOverdue(
+                f"no partitions assigned {waited:.0f} s after the group began assigning them"
+            )
+
     def _ensure_consumer(self) -> KafkaConsumer:
         if self.consumer is None:
             consumer = self.consumer_factory()
             self.consumer = consumer
+            self.unassigned_since = None
+            self.awaiting_assignment()
             consumer.subscribe(self.topics, listener=_SeekToStoredOffsets(self))
             _learn_partitions(consumer, self.topics)
         return self.consumer
