@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -302,6 +303,42 @@ def test_a_new_consumer_is_given_the_topics_partitions_at_its_first_join(
     )
     consumer.close()
     assert assignments[0] == {TopicPartition(topic, 0)}
+
+
+def test_a_consumer_whose_join_answer_was_dropped_is_replaced_and_its_records_applied(
+    engine: Engine, kafka_settings: KafkaSettings, topic: str
+) -> None:
+    """kafka-python 3.0 can drop the answer of a join that ends between two polls: the member
+    then holds the partition at the broker and consumes nothing (with the default deadline of
+    310 s this test times out). The first consumer made here has that answer dropped on purpose:
+    its coordinator never applies it."""
+    worker = runner(engine, kafka_settings, record_seen, topic, assignment_deadline=3.0)
+    make, made = worker.consumer_factory, list[KafkaConsumer]()
+
+    def dropping_the_first_answer() -> KafkaConsumer:
+        consumer = make()
+        if not made:
+
+            async def dropped(*args: Any) -> None:
+                return None
+
+            coordinator: Any = consumer._coordinator  # type: ignore[attr-defined]
+            coordinator._on_join_complete_async = dropped
+        made.append(consumer)
+        return consumer
+
+    worker.consumer_factory = dropping_the_first_answer
+    values = [encode(a_milestone(str(uuid.uuid4())), "progress")[1] for _ in range(3)]
+    produce(kafka_settings, topic, values)
+    stop = threading.Event()
+    running = threading.Thread(target=worker.run, args=(stop,))
+    running.start()
+    try:
+        wait_until(lambda: len(seen(engine)) == 3, timeout=60, what="the three records applied")
+    finally:
+        stop.set()
+        running.join(timeout=30)
+    assert len(made) == 2
 
 
 def test_lag_tools_see_the_stored_offsets_in_kafka_mirrored_at_most_once_a_second(
