@@ -381,8 +381,7 @@ class ConsumerRunner:
         if self.consumer is None:
             consumer = self.consumer_factory()
             self.consumer = consumer
-            self.unassigned_since = None
-            self.awaiting_assignment()
+            self.unassigned_since = time.monotonic()  # a new consumer awaits its first share
             consumer.subscribe(self.topics, listener=_SeekToStoredOffsets(self))
             _learn_partitions(consumer, self.topics)
         return self.consumer
