@@ -27,7 +27,16 @@ from waypoint_progress.domain.sources import (
 )
 from waypoint_progress.domain.values import computed_once, quick_init
 
-__all__ = ["MILESTONE_NAMESPACE", "Entry", "SourceEvent", "derive", "entries_for", "is_derived"]
+__all__ = [
+    "MILESTONE_NAMESPACE",
+    "Entry",
+    "SourceEvent",
+    "derive",
+    "entries_for",
+    "fold",
+    "in_timeline_order",
+    "is_derived",
+]
 
 MILESTONE_NAMESPACE = uuid.UUID("6f0b7a56-2b1e-5a8e-9a53-57a1c4f3e0d1")
 KIND_RANK = {"event": 0, "milestone": 1, "alert": 2}
@@ -120,7 +129,15 @@ def derive(events: Iterable[SourceEvent], thresholds: Thresholds | None = None) 
     """Every entry of a client's timeline from the set of its source events, in timeline order."""
     journey = Journey(thresholds or Thresholds())
     entries: dict[str, Entry] = {}
-    for event in in_source_order(events):
+    fold(journey, entries, in_source_order(events))
+    return in_timeline_order(entries)
+
+
+def fold(journey: Journey, entries: dict[str, Entry], ordered: Iterable[SourceEvent]) -> None:
+    """Take source events, in source order, into the journey and the entries so far: each event
+    takes its place and completes what it can. A left fold, so folding more events that come
+    later onto its result gives what folding them all at once gives."""
+    for event in ordered:
         if not is_journey_event(event):
             continue
         entries.setdefault(event.event_id, event_entry(event))
@@ -130,6 +147,9 @@ def derive(events: Iterable[SourceEvent], thresholds: Thresholds | None = None) 
         for kind, row, rule in rules_for(event.name):  # a rule no other event can complete
             for entry in completed(rule, kind, row, journey, event):
                 entries.setdefault(entry.id, entry)  # the first completion is the one
+
+
+def in_timeline_order(entries: dict[str, Entry]) -> list[Entry]:
     return sorted(entries.values(), key=lambda e: e.sort_key)
 
 

@@ -1,11 +1,13 @@
 """The timeline projector: every event of the suite in, timeline entries, milestones, alerts out.
 
 For each event it keeps the event's non-personal facts with their clinical and recorded times,
-derives the client's whole timeline again from the set of facts (so arrival order never matters),
-and stores it. Then it makes what progress's store has published agree with the timeline
-(`domain/publications.py`): alerts new to the store are raised, milestones new or moved are
-reached (again), milestones no longer derived are withdrawn. Each publication has a deterministic
-event id, so the store's unique event id refuses a second one.
+derives the client's whole timeline from the set of facts, and stores it. Arrival order never
+matters: events that come after all the client's others are folded onto what deriving left last
+time, which gives the same (`domain/derivations.py`). Then it makes what progress's store has
+published agree with the timeline (`domain/publications.py`): alerts new to the store are
+raised, milestones new or moved are reached (again), milestones no longer derived are withdrawn.
+Each publication has a deterministic event id, so the store's unique event id refuses a second
+one.
 
 Intake's `client_erased` makes progress forget the client; an event of an erased client that
 arrives later (from another topic, a replay, a rebuild) is ignored, so nothing of theirs returns.
@@ -24,8 +26,9 @@ from sqlalchemy import Connection
 from waypoint_progress.adapters import projection, webhook_store
 from waypoint_progress.adapters.projection import Client
 from waypoint_progress.adapters.tables import LIVE, ProjectionTables
-from waypoint_progress.domain import publications, timeline
+from waypoint_progress.domain import publications
 from waypoint_progress.domain.course import at_discharge, outcome_event_id
+from waypoint_progress.domain.derivations import Derivations
 from waypoint_progress.domain.progress import (
     AlertRaised,
     CourseOutcomeRecorded,
@@ -54,6 +57,7 @@ class Projector:
     tables: ProjectionTables = LIVE
     publishes: bool = True  # a rebuild publishes once, at the swap (`rebuild.publish_owed_at_swap`)
     derives: bool = True  # a rebuild keeps the facts first and derives each client once, after
+    derivations: Derivations = field(default_factory=Derivations, compare=False, repr=False)
 
     def handle(self, conn: Connection, event: Envelope) -> None:
         """Project one decoded event of any topic into its client's timeline."""
@@ -77,7 +81,8 @@ class Projector:
             projection.remember(conn, new_facts, self.tables)
             return
         histories = projection.keep_and_read(conn, new_facts, self.tables)
-        timelines = {c: timeline.derive(histories[c], self.thresholds) for c in journeys}
+        derive = self.derivations.derive
+        timelines = {c: derive(c, histories[c], self.thresholds) for c in journeys}
         projection.replace_timelines(conn, timelines, self.tables)
         if self.publishes:
             publish_owed(self.repository, conn, timelines, _correlation_in(events))
@@ -109,6 +114,7 @@ class Projector:
         webhook deliveries, their keys, and the stored replies that quote them."""
         for tables in {self.tables.suffix: self.tables, LIVE.suffix: LIVE}.values():
             projection.forget(conn, tenant_id, client_id, tables)
+        self.derivations.forget((tenant_id, client_id))
         webhook_store.forget_client(conn, tenant_id, client_id)
         erasure.forget_client(conn, tenant_id, client_id)
 
