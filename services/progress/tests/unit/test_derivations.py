@@ -177,3 +177,13 @@ def test_only_the_clients_derived_most_recently_are_kept(journey: type[JourneyEv
         )
 
     assert len(derivations) == 2
+
+
+def test_a_client_with_a_short_history_is_derived_and_not_kept(
+    journey: type[JourneyEvents],
+) -> None:
+    derivations, events = Derivations(from_facts=4), journey()
+    facts = read_back([events.referral(), events.consent("treatment")])
+
+    assert derivations.derive(CLIENT, facts, THRESHOLDS) == timeline.derive(facts, THRESHOLDS)
+    assert len(derivations) == 0

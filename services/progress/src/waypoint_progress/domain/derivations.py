@@ -32,6 +32,10 @@ from waypoint_progress.domain.timeline import Entry
 # Clients kept at most: the least recently derived are let go first. A kept client costs about
 # what its facts and timeline entries do in memory (a few kB an event).
 KEPT_CLIENTS = 1_000
+# A client is kept once it has this many facts. A shorter history derives about as fast as it
+# would fold on, and keeping a clinic's stream of new clients would only churn the keeping: each
+# referral would let another client go.
+KEPT_FROM_FACTS = 4
 
 
 @dataclass
@@ -50,8 +54,8 @@ class _Folded:
 class Derivations:
     """A client's timeline from its facts: folded onto what is kept where that gives the same."""
 
-    def __init__(self, clients: int = KEPT_CLIENTS):
-        self.clients = clients
+    def __init__(self, clients: int = KEPT_CLIENTS, from_facts: int = KEPT_FROM_FACTS):
+        self.clients, self.from_facts = clients, from_facts
         self._kept: OrderedDict[Hashable, _Folded] = OrderedDict()
         self._lock = threading.Lock()
 
@@ -64,6 +68,8 @@ class Derivations:
             kept = self._kept.pop(client, None)  # taken out: a fold that fails keeps nothing
         folded = _extended(kept, facts, thresholds) if kept else None
         if folded is None:
+            if len(facts) < self.from_facts:
+                return timeline.derive(facts, thresholds)
             folded = _folded(facts, thresholds)
         with self._lock:
             self._kept[client] = folded
@@ -85,10 +91,9 @@ def _folded(facts: Sequence[SourceEvent], thresholds: Thresholds) -> _Folded:
     entries: dict[str, Entry] = {}
     ordered = in_source_order(facts)
     timeline.fold(journey, entries, ordered)
-    taken = [source_order(e) for e in ordered if is_journey_event(e)]
     return _Folded(
         frozenset(e.event_id for e in facts),
-        taken[-1] if taken else None,
+        _last_taken(ordered),
         thresholds,
         journey,
         entries,
@@ -109,10 +114,15 @@ def _extended(
     if any(e.name in CORRECTIONS for e in new):
         return None
     ordered = sorted(new, key=source_order)
-    taken = [source_order(e) for e in ordered if is_journey_event(e)]
-    if taken and kept.last is not None and taken[0] <= kept.last:
+    first = next((source_order(e) for e in ordered if is_journey_event(e)), None)
+    if first is not None and kept.last is not None and first <= kept.last:
         return None  # entered late: it comes before what was folded
     timeline.fold(kept.journey, kept.entries, ordered)
     kept.event_ids = kept.event_ids | {e.event_id for e in new}
-    kept.last = taken[-1] if taken else kept.last
+    kept.last = _last_taken(ordered) or kept.last
     return kept
+
+
+def _last_taken(ordered: Sequence[SourceEvent]) -> tuple[Any, ...] | None:
+    """The source order of the last journey event among events in source order."""
+    return next((source_order(e) for e in reversed(ordered) if is_journey_event(e)), None)
