@@ -1,6 +1,6 @@
 """A kept timeline extended by a client's later events is the timeline of all their facts: for
-any arrival order and batching (late events and corrections included), and whatever happened to
-the facts in between."""
+any arrival order and batching (late events, repeats and corrections included), and whatever
+happened to the facts in between."""
 
 from __future__ import annotations
 
@@ -70,11 +70,14 @@ def read_back(envelopes: Sequence[Envelope]) -> list[SourceEvent]:
 
 @st.composite
 def arrivals(draw: st.DrawFn, envelopes: list[Envelope]) -> list[list[Envelope]]:
-    """The events in a drawn order, mostly as recorded and now and then moved, cut in batches."""
+    """The events in a drawn order, mostly as recorded, now and then moved or delivered twice,
+    cut in batches."""
     order = list(envelopes)
     for _ in range(draw(st.integers(0, 3))):
         moved = order.pop(draw(st.integers(0, len(order) - 1)))
         order.insert(draw(st.integers(0, len(order))), moved)
+    for _ in range(draw(st.integers(0, 2))):
+        order.insert(draw(st.integers(0, len(order))), draw(st.sampled_from(order)))
     cuts, start = [], 0
     while start < len(order):
         size = draw(st.integers(1, 4))

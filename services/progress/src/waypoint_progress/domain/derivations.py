@@ -66,7 +66,7 @@ class Derivations:
         what `timeline.derive(facts, thresholds)` gives."""
         with self._lock:
             kept = self._kept.pop(client, None)  # taken out: a fold that fails keeps nothing
-        folded = _extended(kept, facts, thresholds) if kept else None
+        folded = None if kept is None else _extended(kept, facts, thresholds)
         if folded is None:
             if len(facts) < self.from_facts:
                 return timeline.derive(facts, thresholds)
@@ -110,7 +110,7 @@ def _extended(
         return None
     if not kept.event_ids <= {e.event_id for e in facts}:
         return None  # a fact it was folded from is gone (erased, rebuilt, rolled back)
-    new = [e for e in facts if e.event_id not in kept.event_ids]
+    new = list({e.event_id: e for e in facts if e.event_id not in kept.event_ids}.values())
     if any(e.name in CORRECTIONS for e in new):
         return None
     ordered = sorted(new, key=source_order)
