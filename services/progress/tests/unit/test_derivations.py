@@ -18,6 +18,7 @@ from waypoint_progress.service_layer.projector import source_event
 from waypoint_shared.messaging.envelope import Envelope
 
 from ..conftest import JourneyEvents
+from .test_projection_properties import batches
 
 THRESHOLDS = Thresholds()
 CLIENT = ("clinic-a", "client")
@@ -78,12 +79,7 @@ def arrivals(draw: st.DrawFn, envelopes: list[Envelope]) -> list[list[Envelope]]
         order.insert(draw(st.integers(0, len(order))), moved)
     for _ in range(draw(st.integers(0, 2))):
         order.insert(draw(st.integers(0, len(order))), draw(st.sampled_from(order)))
-    cuts, start = [], 0
-    while start < len(order):
-        size = draw(st.integers(1, 4))
-        cuts.append(order[start : start + size])
-        start += size
-    return cuts
+    return draw(batches(order))
 
 
 def each_batch_matches_every_fact(batches: list[list[Envelope]]) -> None:
