@@ -9,9 +9,9 @@ every fact gives. Anything else is derived from every fact, as `timeline.derive`
 entered late, a correction, a client not kept.
 
 What is kept is checked against the facts the caller read in its own transaction. It is used
-only when the facts it was folded from are all among them. A rolled-back batch, another process
-that applied the client meanwhile, an erasure or a rebuild can leave what is kept behind the
-facts, never ahead of them unnoticed: the client is derived again.
+only when the facts it was folded from are all among them: after a rolled-back batch or an
+erasure they are not, and the client is derived again. Facts another process or a rebuild kept
+meanwhile are new to it, folded on or derived with the rest by the same rules.
 """
 
 from __future__ import annotations
