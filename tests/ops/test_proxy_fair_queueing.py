@@ -2,7 +2,9 @@
 replica at most a few requests at once; the rest wait in its queue, where the token that has used
 the least of its allowance goes first, and a token well into its allowance has at most one request
 in flight on a replica. A slow stand-in replica records the order requests reach it and how many
-of each token's it is serving at once, so the test sees the queue's order rather than timings."""
+of each token's it is serving at once, so the test sees the queue's order rather than timings; it
+can also hold its places until the test frees one, and HAProxy's stats page shows what waits in
+its queue, so no ordering depends on how fast threads run."""
 
 from __future__ import annotations
 
@@ -14,7 +16,9 @@ import time
 from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import NamedTuple
 
 import pytest
 import requests
@@ -39,6 +43,7 @@ class SlowReplica(BaseHTTPRequestHandler):
     in_flight: Counter[str] = Counter()
     most_in_flight: Counter[str] = Counter()
     lock = threading.Lock()
+    held: threading.Semaphore | None = None  # when set, each request waits for a place freed
 
     def do_GET(self) -> None:
         if self.path not in (balancer.HEALTH_PATH, FAST_PATH):
@@ -52,6 +57,9 @@ class SlowReplica(BaseHTTPRequestHandler):
             self.arrivals.append(token)
             self.in_flight[token] += 1
             self.most_in_flight[token] = max(self.most_in_flight[token], self.in_flight[token])
+        held = self.held
+        if held is not None:
+            held.acquire(timeout=30)
         time.sleep(SERVICE_SECONDS)
         with self.lock:
             self.in_flight[token] -= 1
@@ -60,8 +68,23 @@ class SlowReplica(BaseHTTPRequestHandler):
         pass
 
 
+class Proxy(NamedTuple):
+    url: str
+    stats: str
+
+    def queued(self, backend: str = "intake-web") -> int:
+        """Requests waiting in HAProxy's queue for a backend (its stats page's qcur)."""
+        rows = requests.get(f"{self.stats}/;csv", timeout=2).text.lstrip("# ").splitlines()
+        header = rows[0].split(",")
+        for row in rows[1:]:
+            fields = dict(zip(header, row.split(","), strict=False))
+            if fields["pxname"] == backend and fields["svname"] == "BACKEND":
+                return int(fields["qcur"] or 0)
+        raise AssertionError(f"HAProxy's stats page has no backend {backend}")
+
+
 @pytest.fixture(scope="module")
-def proxy(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def proxy(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Proxy]:
     try:
         command = balancer.haproxy_command()
     except RuntimeError as missing:
@@ -72,7 +95,8 @@ def proxy(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     front = free_port()
     env = {**os.environ, "WAYPOINT_ENV": "development", "WAYPOINT_RATE_LIMIT": str(RATE_LIMIT)}
     replicas = {"intake": [replica.server_port]}
-    text = balancer.configuration({"intake": front}, replicas, free_port(), env)
+    stats = free_port()
+    text = balancer.configuration({"intake": front}, replicas, stats, env)
     config = balancer.write_configuration(var / "haproxy.cfg", text)
     with (var / "haproxy.log").open("ab") as log:
         haproxy = subprocess.Popen(
@@ -81,7 +105,7 @@ def proxy(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     url = f"http://127.0.0.1:{front}"
     try:
         wait_until(lambda: _answers(f"{url}{balancer.HEALTH_PATH}"), timeout=30, what="HAProxy")
-        yield url
+        yield Proxy(url, f"http://127.0.0.1:{stats}")
     finally:
         os.killpg(haproxy.pid, signal.SIGTERM)
         haproxy.wait(timeout=20)
@@ -96,51 +120,47 @@ def _answers(url: str) -> bool:
 
 
 def test_a_light_tenants_request_is_served_before_a_heavy_tenants_queued_ones(
-    proxy: str,
+    proxy: Proxy,
 ) -> None:
     heavy, light = "Bearer heavy-clinic-token", "Bearer light-clinic-token"
-    with ThreadPoolExecutor(max_workers=HEAVY_REQUESTS + 1) as pool:
-        queued = [
-            pool.submit(requests.get, f"{proxy}/v1/therapists", headers={"Authorization": heavy})
-            for _ in range(HEAVY_REQUESTS)
-        ]
-        wait_until(
-            lambda: len(SlowReplica.arrivals) >= balancer.IN_FLIGHT_PER_REPLICA,
-            timeout=10,
-            what="the replica's first requests",
-        )
-        time.sleep(SERVICE_SECONDS / 3)  # the heavy tenant's others are now queued in HAProxy
-        served = pool.submit(
-            requests.get, f"{proxy}/v1/therapists", headers={"Authorization": light}
-        )
+    waiting = HEAVY_REQUESTS - balancer.IN_FLIGHT_PER_REPLICA
+    first = len(SlowReplica.arrivals)
+    with _replica_holding_its_places() as places, ThreadPoolExecutor(HEAVY_REQUESTS + 1) as pool:
+        queued = [pool.submit(_get, proxy.url, heavy) for _ in range(HEAVY_REQUESTS)]
+        wait_until(lambda: proxy.queued() == waiting, timeout=10, what="the heavy tenant's queue")
+        served = pool.submit(_get, proxy.url, light)
+        wait_until(lambda: proxy.queued() == waiting + 1, timeout=10, what="the light one queued")
+        places.release()  # one place frees: the first request in HAProxy's queue takes it
+        _wait_for_arrivals(first + balancer.IN_FLIGHT_PER_REPLICA + 1)
+        places.release(HEAVY_REQUESTS)
         answers = [f.result(timeout=30) for f in [*queued, served]]
 
     assert {a.status_code for a in answers} == {200}
-    assert SlowReplica.arrivals.index(light) == balancer.IN_FLIGHT_PER_REPLICA, (
-        "the light tenant's request should reach the replica as soon as a place frees, "
-        f"ahead of the heavy tenant's {HEAVY_REQUESTS - balancer.IN_FLIGHT_PER_REPLICA} queued"
+    assert SlowReplica.arrivals[first:].index(light) == balancer.IN_FLIGHT_PER_REPLICA, (
+        "the light tenant's request should take the first place that frees, "
+        f"ahead of the heavy tenant's {waiting} queued"
     )
 
 
 def test_a_token_well_into_its_allowance_has_one_request_in_flight_and_a_light_one_goes_straight_in(
-    proxy: str,
+    proxy: Proxy,
 ) -> None:
     heavy, light = "Bearer flooding-clinic-token", "Bearer quiet-clinic-token"
     with requests.Session() as session:  # 30 of its 50 at once: well into its allowance
         for _ in range(30):
-            assert session.get(f"{proxy}{FAST_PATH}", headers={"Authorization": heavy}).ok
+            assert session.get(f"{proxy.url}{FAST_PATH}", headers={"Authorization": heavy}).ok
     first = len(SlowReplica.arrivals)
-    with ThreadPoolExecutor(max_workers=HEAVY_REQUESTS + 1) as pool:
-        queued = [
-            pool.submit(requests.get, f"{proxy}/v1/therapists", headers={"Authorization": heavy})
-            for _ in range(balancer.IN_FLIGHT_PER_REPLICA + 2)
-        ]
+    in_turn = balancer.IN_FLIGHT_PER_REPLICA + 2
+    with _replica_holding_its_places() as places, ThreadPoolExecutor(in_turn + 1) as pool:
+        queued = [pool.submit(_get, proxy.url, heavy) for _ in range(in_turn)]
         wait_until(
-            lambda: len(SlowReplica.arrivals) > first, timeout=10, what="the heavy token's first"
+            lambda: proxy.queued("intake-web-heavy") == in_turn - 1,
+            timeout=10,
+            what="the heavy token's queue",
         )
-        served = pool.submit(
-            requests.get, f"{proxy}/v1/therapists", headers={"Authorization": light}
-        )
+        served = pool.submit(_get, proxy.url, light)
+        _wait_for_arrivals(first + 2)  # the heavy token's one in flight, and the light one's
+        places.release(in_turn + 1)
         answers = [f.result(timeout=30) for f in [*queued, served]]
 
     assert {a.status_code for a in answers} == {200}, "queued, never refused"
@@ -151,3 +171,22 @@ def test_a_token_well_into_its_allowance_has_one_request_in_flight_and_a_light_o
     assert SlowReplica.arrivals[first:].index(light) == 1, (
         "the light tenant's request should go straight in beside the heavy token's one"
     )
+
+
+@contextmanager
+def _replica_holding_its_places() -> Iterator[threading.Semaphore]:
+    """The replica keeps each request it is given until the test frees a place (releases)."""
+    SlowReplica.held = places = threading.Semaphore(0)
+    try:
+        yield places
+    finally:
+        SlowReplica.held = None
+        places.release(100)
+
+
+def _wait_for_arrivals(count: int) -> None:
+    wait_until(lambda: len(SlowReplica.arrivals) >= count, timeout=10, what="the replica's")
+
+
+def _get(url: str, token: str) -> requests.Response:
+    return requests.get(f"{url}/v1/therapists", headers={"Authorization": token}, timeout=30)
