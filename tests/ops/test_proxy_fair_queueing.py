@@ -8,6 +8,8 @@ its queue, so no ordering depends on how fast threads run."""
 
 from __future__ import annotations
 
+import csv
+import io
 import os
 import signal
 import subprocess
@@ -74,12 +76,10 @@ class Proxy(NamedTuple):
 
     def queued(self, backend: str = "intake-web") -> int:
         """Requests waiting in HAProxy's queue for a backend (its stats page's qcur)."""
-        rows = requests.get(f"{self.stats}/;csv", timeout=2).text.lstrip("# ").splitlines()
-        header = rows[0].split(",")
-        for row in rows[1:]:
-            fields = dict(zip(header, row.split(","), strict=False))
-            if fields["pxname"] == backend and fields["svname"] == "BACKEND":
-                return int(fields["qcur"] or 0)
+        page = requests.get(f"{self.stats}/;csv", timeout=2).text.removeprefix("# ")
+        for row in csv.DictReader(io.StringIO(page)):
+            if row["pxname"] == backend and row["svname"] == "BACKEND":
+                return int(row["qcur"] or 0)
         raise AssertionError(f"HAProxy's stats page has no backend {backend}")
 
 
@@ -185,7 +185,7 @@ def _replica_holding_its_places() -> Iterator[threading.Semaphore]:
 
 
 def _wait_for_arrivals(count: int) -> None:
-    wait_until(lambda: len(SlowReplica.arrivals) >= count, timeout=10, what="the replica's")
+    wait_until(lambda: len(SlowReplica.arrivals) >= count, timeout=10, what="the arrivals")
 
 
 def _get(url: str, token: str) -> requests.Response:
