@@ -109,9 +109,10 @@ class ConsumerRunner:
     partition and consumes nothing until the group's next rebalance, which may never come. The
     deadline (by default the consumer's `max_poll_interval_ms` plus `session_timeout_ms`) is past
     the time the group's coordinator gives its members to rejoin, so a rebalance that is merely
-    slow is never cut short. It relies on the eager assignors the consumers use (kafka-python's
-    default: each rebalance revokes every partition and then tells each member its whole share);
-    a cooperative assignor tells a member only of partitions added, and would need another sign."""
+    slow is never cut short. It relies on the eager assignor the consumers use (Kafka's range
+    assignor, `kafka_clients.group_consumer`: each rebalance revokes every partition and then tells
+    each member its whole share); a cooperative assignor tells a member only of partitions added,
+    and would need another sign."""
 
     def __init__(
         self,

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+from kafka.coordinator.assignors.range import RangePartitionAssignor
 from kafka.errors import KafkaTimeoutError
 
 from waypoint_shared.config import KafkaSettings
@@ -32,6 +33,12 @@ def group_consumer(settings: KafkaSettings, group: str | None, **overrides: Any)
     options: dict[str, Any] = {
         **settings.client_options(),
         "group_id": group,
+        # Kafka's range assignor gives each member the same partition numbers of every topic (the
+        # topics have as many partitions), so all of a client's events, keyed by client id, are
+        # applied by one member: two members deriving one client's timeline at once would each
+        # miss the other's new facts. It is also eager, as `ConsumerRunner` needs. kafka-python's
+        # default lists it first; named alone, no member can agree on another.
+        "partition_assignment_strategy": (RangePartitionAssignor,),
         "enable_auto_commit": False,
         "auto_offset_reset": "earliest",
         "allow_auto_create_topics": False,
