@@ -155,10 +155,11 @@ def test_two_workers_in_one_group_split_the_partitions_and_project_what_one_work
     assert first.applied_total > 0 and second.applied_total > 0, "each applied its share"
     assert not shares[0] & shares[1]
     assert len(shares[0] | shares[1]) == 3 * pair_kafka.partitions  # the three topics' partitions
+    # each member holds the same partition numbers of every topic: a client's events are its own
     topics = {topic for share in shares for topic, _ in share}
-    for share in shares:  # each holds the same partition numbers of every topic: a client's
+    for share in shares:
         numbers = {frozenset(p for t, p in share if t == topic) for topic in topics}
-        assert len(numbers) == 1, f"{share} splits clients between members"  # events are its own
+        assert len(numbers) == 1, f"{share} splits clients between members"
     reference = timelines(alone)
     assert len(reference) == CLIENTS
     assert timelines(pair) == reference
