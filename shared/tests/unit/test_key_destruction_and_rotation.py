@@ -135,7 +135,11 @@ def test_the_rotation_command_reads_the_services_keys_from_its_environment(
     assert open_(engine, PersonalDataKeys(MasterKey(new), SERVICE), client_id, sealed) == RECORD
 
 
-@pytest.mark.parametrize("configured", ["", " , ", "c2hvcnQ=", f"{new_key()},c2hvcnQ="])
+@pytest.mark.parametrize(
+    "configured",
+    ["", " , ", "c2hvcnQ=", f"{new_key()},c2hvcnQ="],
+    ids=["empty", "commas", "short", "a good key, then a short one"],
+)
 def test_every_master_key_listed_must_be_32_bytes_of_base64(configured: str) -> None:
     with pytest.raises(ValueError, match="master key"):
         MasterKey(configured)
