@@ -91,12 +91,8 @@ fmt: .venv/.synced
 	.venv/bin/ruff check --fix .
 	.venv/bin/ruff format .
 
-# Two pytest-xdist workers share the files out (the longest folders first; each file whole to one
-# worker, tests/faults whole to one): the serial run leaves a core idle most of the time.
-TEST_WORKERS ?= 2
-
 test: setup lint
-	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
+	$(PY) -m pytest $(PYTEST_ARGS)
 
 test-fast: .venv/.synced
 	$(PY) -m pytest -m "not kafka and not postgres and not e2e and not java and not browser" $(PYTEST_ARGS)

@@ -35,28 +35,11 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         items[:] = kept
 
 
-TALLIES: list[str] = []  # every test report's tallies, as the process printing the summary has them
-
-
-@pytest.hookimpl(hookwrapper=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
-    """A test's tallies travel in its report, which reaches the summary's process also from a
-    pytest-xdist worker (`make test`)."""
-    outcome = yield
-    if call.when == "teardown":
-        outcome.get_result().user_properties.extend(("fault tally", line) for line in REPORTED)
-        REPORTED.clear()
-
-
-def pytest_runtest_logreport(report: pytest.TestReport) -> None:
-    TALLIES.extend(line for name, line in report.user_properties if name == "fault tally")
-
-
 def pytest_terminal_summary(terminalreporter: Any) -> None:
     """Print every fault test's tally at the end of the run, passed or not (Jepsen-style)."""
-    if TALLIES:
+    if REPORTED:
         terminalreporter.section("fault tallies")
-        for line in TALLIES:
+        for line in REPORTED:
             terminalreporter.write_line(line)
 
 

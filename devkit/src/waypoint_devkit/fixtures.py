@@ -49,28 +49,6 @@ def pytest_configure(config: pytest.Config) -> None:
     os.environ.setdefault("WAYPOINT_ENV", "development")
 
 
-# The folders whose files take longest (each over 10 minutes of a serial run on the 2-core host,
-# `--durations=0`), in that order: `make test` runs them first on its two workers, so that no
-# long file starts last and keeps one worker busy while the other has nothing left to do.
-LONGEST_FIRST = ("tests/fuzz/", "tests/e2e/", "tests/security/", "tests/faults/", "tests/ops/")
-
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """`make test` shares the files out between two pytest-xdist workers (`--dist loadgroup`):
-    each file goes whole to one worker, so a module's suite starts once, and tests/faults goes
-    whole to one, as its tests share one suite. The longest folders are collected first."""
-    for item in items:
-        path = item.nodeid.split("::")[0]
-        group = "tests/faults" if path.startswith("tests/faults/") else path
-        item.add_marker(pytest.mark.xdist_group(group))
-    items.sort(key=lambda item: _rank(item.nodeid))
-
-
-def _rank(nodeid: str) -> int:
-    ranks = [i for i, folder in enumerate(LONGEST_FIRST) if nodeid.startswith(folder)]
-    return ranks[0] if ranks else len(LONGEST_FIRST)
-
-
 @pytest.fixture(scope="session")
 def kafka_bootstrap(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """One real broker for the test session."""

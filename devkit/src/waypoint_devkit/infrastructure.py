@@ -41,22 +41,13 @@ def free_port() -> int:
     again to any outgoing connection (a Kafka or PostgreSQL client) before the new process binds
     it, which is how a cluster's web replica once found its port in use. Never the same port
     twice in one test run."""
-    low, high = _worker_share(max(1024, _ephemeral_range()[0] - 20000), _ephemeral_range()[0])
+    low = _ephemeral_range()[0]
     for _ in range(1000):
-        port = random.randrange(low, high)
+        port = random.randrange(max(1024, low - 20000), low)
         if port not in _HANDED_OUT and _bindable(port):
             _HANDED_OUT.add(port)
             return port
     raise RuntimeError("no free port below the ephemeral range")
-
-
-def _worker_share(low: int, high: int) -> tuple[int, int]:
-    """The part of [low, high) that is this pytest-xdist worker's alone (all of it outside
-    xdist), so two workers never hand out the same port."""
-    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw")
-    workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
-    share = (high - low) // workers
-    return low + int(worker) * share, low + (int(worker) + 1) * share
 
 
 def _ephemeral_range() -> tuple[int, int]:
