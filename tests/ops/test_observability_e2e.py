@@ -206,9 +206,7 @@ def subscribe(suite: Any, headers: dict[str, str], url: str) -> None:
     assert made.status_code == 201, made.text
 
 
-def everything_settled(
-    suite: Any, before: dict[str, dict[str, list[Any]]]
-) -> Callable[[], dict[str, dict[str, list[Any]]]]:
+def everything_settled(suite: Any, before: Scrapes) -> Callable[[], Scrapes]:
     """Every family moved (a queue's gauge: there, and drained); {} until then."""
 
     def settled(process: str, family: str, after: dict[str, list[Any]]) -> bool:
@@ -217,7 +215,7 @@ def everything_settled(
             return bool(samples) and all(s.value == 0 for s in samples)
         return moved(before[process], after, family)
 
-    def everything_moved() -> dict[str, dict[str, list[Any]]]:
+    def everything_moved() -> Scrapes:
         after = {p: scrape(suite, p) for p in PROCESSES}
         still = [(p, f) for p in PROCESSES for f in FAMILIES[p] if not settled(p, f, after[p])]
 

@@ -353,8 +353,8 @@ def _without_own_reads(text: str) -> str:
 
 
 def route_id(route: tuple) -> str:
-    """The route as the test's name shows it: the same in every collection (pytest-xdist's
-    workers must name the same tests), so `as_of` appears as `{soon}`."""
+    """The route as the test's name shows it, the same in every collection (so `--lf` and
+    `--deselect` find the test again): `as_of` appears as `{soon}`."""
     return f"{route[0]} {route[1]} {route[2].replace(SOON, '{soon}')}"
 
 
