@@ -19,8 +19,10 @@ import pytest
 
 from waypoint_devkit.suite import own_suite, url_of
 
-EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "30"))  # per operation; `make faults`: 150
-pytestmark = [pytest.mark.e2e, pytest.mark.kafka, pytest.mark.timeout(120 + 15 * EXAMPLES)]
+EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "15"))  # per operation; `make faults`: 150
+# A guard against a hang: on a slow 2-core host intake took 193 s at 10 examples, 238 s at 30; its
+# coverage and stateful phases do not depend on the number.
+pytestmark = [pytest.mark.e2e, pytest.mark.kafka, pytest.mark.timeout(240 + 15 * EXAMPLES)]
 SCHEMATHESIS = Path(sys.executable).with_name("st")
 CONFIG = Path(__file__).parents[2] / "schemathesis.toml"  # what the documents cannot state
 
@@ -53,7 +55,7 @@ def test_schemathesis_with_every_check_finds_nothing(
         "--no-color",
     ]
     ran = subprocess.run(
-        command, capture_output=True, text=True, timeout=60 + 15 * EXAMPLES, cwd=CONFIG.parent
+        command, capture_output=True, text=True, timeout=180 + 15 * EXAMPLES, cwd=CONFIG.parent
     )
     print(ran.stdout, ran.stderr)
     assert ran.returncode == 0, f"{service}: Schemathesis found failures\n{ran.stdout[-20_000:]}"
