@@ -106,6 +106,10 @@ class LocalPostgres:
             return
         self._started = False
         atexit.unregister(self.stop)
+        if running_as_root():
+            # Each pytest session makes its user's temp root 0700 again when it starts: another
+            # one started since this server would leave pg_ctl unable to reach it, and it running.
+            _let_server_user_reach(self.data_dir)
         try:
             self._server("pg_ctl", "-D", self.pgdata, "-m", "fast", "-w", "stop")
         except PostgresError:
