@@ -17,7 +17,7 @@ import pytest
 import requests
 
 from waypoint_devkit.infrastructure import free_port
-from waypoint_devkit.waiting import wait_until
+from waypoint_devkit.waiting import is_alive, wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -41,14 +41,6 @@ def descendants(pid: int) -> set[int]:
         frontier = children - found
         found |= children
     return found
-
-
-def is_alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return False
-    return state != "Z"
 
 
 def lingering(pids: set[int]) -> list[str]:

@@ -1,4 +1,5 @@
-"""Waiting for eventually-consistent things, and running worker loops inside a test."""
+"""Waiting for eventually-consistent things, running worker loops inside a test, and telling
+whether a process is still alive."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from pathlib import Path
 from typing import TypeVar
 
 from waypoint_shared.messaging.worker import Loop
@@ -40,3 +42,12 @@ def running(loops: Sequence[Loop]) -> Iterator[threading.Event]:
         stop.set()
         for thread in threads:
             thread.join(timeout=30)
+
+
+def is_alive(pid: int) -> bool:
+    """Whether a process is running: a zombie left for its parent to reap is not."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"

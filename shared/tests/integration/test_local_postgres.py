@@ -8,22 +8,13 @@ import contextlib
 import os
 import signal
 import stat
-from pathlib import Path
 
 import pytest
 
 from waypoint_devkit.infrastructure import local_postgres
+from waypoint_devkit.waiting import is_alive
 
 pytestmark = [pytest.mark.postgres, pytest.mark.timeout(120)]
-
-
-def running(pid: int) -> bool:
-    """Whether the process is alive: a zombie left for its parent to reap is not."""
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except FileNotFoundError:
-        return False
-    return state != "Z"
 
 
 def test_a_server_stops_after_another_pytest_session_closed_the_temp_root_again(
@@ -38,7 +29,7 @@ def test_a_server_stops_after_another_pytest_session_closed_the_temp_root_again(
 
         server.stop()
 
-        assert not running(postmaster), "the server outlived stop()"
+        assert not is_alive(postmaster), "the server outlived stop()"
     finally:
         temp_root.chmod(mode)
         with contextlib.suppress(ProcessLookupError):
