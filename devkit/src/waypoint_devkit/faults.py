@@ -11,8 +11,6 @@ import os
 import random
 import signal
 import sqlite3
-import subprocess
-import sys
 import time
 import uuid
 from collections import Counter
@@ -163,17 +161,10 @@ def stop(suite: Any, name: str) -> None:
 
 
 def restart_worker(suite: Any, service: str) -> None:
-    """Start the service's worker again with the suite's environment; Suite.stop ends it later."""
-    name = f"{service}-worker"
-    logs = Path(suite.env["WAYPOINT_VAR_DIR"]) / "logs"
-    logs.mkdir(parents=True, exist_ok=True)
-    with (logs / f"{name}.log").open("ab") as output:
-        suite.processes[name] = subprocess.Popen(
-            [str(Path(sys.executable).parent / f"waypoint-{service}-worker")],
-            env=suite.env,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-        )
+    """Start the service's worker again, as the suite started it: in a process group of its own,
+    so Suite.stop's SIGTERM reaches it (one started in the test's group was not signalled, and
+    outlived the stop's 25 s until SIGKILL)."""
+    suite.start_worker(service, suite.replicas_of(service)[0])
 
 
 def all_alive(suite: Any) -> dict[str, int | None]:
