@@ -19,10 +19,9 @@ from typing import Any
 import pytest
 
 from waypoint_devkit.suite import own_suite, url_of
-from waypoint_shared.config import DEVELOPMENT_SECRET
+from waypoint_shared.config import DEVELOPMENT_SECRET, SERVICES
 from waypoint_shared.http.auth import ALL_SCOPES, mint_token
 
-SERVICES = ("intake", "goals", "progress")
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "15"))  # per operation; `make faults`: 150
 # A guard against a hang: on a slow 2-core host intake took 193 s at 10 examples alone, 238 s at
 # 30; its coverage and stateful phases do not depend on the number.
@@ -34,7 +33,6 @@ TOKEN = mint_token(DEVELOPMENT_SECRET, "test-platform", "clinic-schemathesis", A
 
 @dataclass(frozen=True)
 class Ran:
-    service: str
     returncode: int
     output: str
 
@@ -55,7 +53,7 @@ class Background:
 
     def _run(self, service: str) -> Ran:
         if self.stopping.is_set():
-            return Ran(service, -1, "not run: the session ended first")
+            return Ran(-1, "not run: the session ended first")
         log = self.log_dir / f"schemathesis-{service}.log"
         with log.open("wb") as out:  # a file, not a pipe nobody reads while it runs
             process = subprocess.Popen(
@@ -72,8 +70,8 @@ class Background:
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
-                return Ran(service, -1, f"timed out after {RUN_TIMEOUT} s:\n{_text(log)}")
-        return Ran(service, returncode, _text(log))
+                return Ran(-1, f"timed out after {RUN_TIMEOUT} s:\n{_text(log)}")
+        return Ran(returncode, _text(log))
 
     def stop(self) -> None:
         """Kill a run still going (the session ended, or a test failed before waiting)."""

@@ -13,13 +13,15 @@ from __future__ import annotations
 
 import pytest
 
+from waypoint_shared.config import SERVICES
+
 from .conftest import EXAMPLES, RUN_TIMEOUT, Background
 
 # Each test may wait for the runs before its own as well: the guard covers all three.
 pytestmark = [pytest.mark.e2e, pytest.mark.kafka, pytest.mark.timeout(3 * RUN_TIMEOUT + 60)]
 
 
-@pytest.mark.parametrize("service", ["intake", "goals", "progress"])
+@pytest.mark.parametrize("service", SERVICES)
 def test_schemathesis_with_every_check_finds_nothing(
     service: str, schemathesis_in_background: Background
 ) -> None:
