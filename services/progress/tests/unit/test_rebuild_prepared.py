@@ -150,7 +150,8 @@ def test_the_swap_appends_what_was_prepared_only_for_clients_still_as_it_found_t
 
     def swap(conn: Connection) -> tuple[list[tuple[str, str]], int]:
         anew = staged.not_prepared(conn, tables)
-        return anew, store.append_selected(conn, staged.still_prepared(tables))
+        staged.forget_outdated(conn, tables)
+        return anew, store.append_selected(conn, staged.still_prepared())
 
     anew, appended = run_in_transaction(progress.engine, swap)
 

@@ -116,8 +116,12 @@ class EventSourcedRepository:
 
     def record_selected(self, conn: Connection, rows: Select[Any]) -> int:
         """Append the rows `prepared_rows` gave that a query selects from where they were kept
-        (`EventStore.append_selected`: the query checks versions and erasure); how many."""
+        (`EventStore.append_selected`: the caller checks versions and erasure); how many."""
         return self._store.append_selected(conn, rows)
+
+    def hold_appends(self, conn: Connection) -> None:
+        """`EventStore.hold_appends`: no other transaction appends until this one ends."""
+        self._store.hold_appends(conn)
 
     def _sealed(self, conn: Connection, append: Append) -> tuple[Append, bool]:
         """The append with its events in their stored form, and whether any was sealed."""

@@ -474,6 +474,14 @@ class EventStore:
         # Switched off only by a test that proves the lock is what keeps the relay honest.
         self.serialize_appends = serialize_appends
 
+    def hold_appends(self, conn: Connection) -> None:
+        """Keep every other transaction from appending until this one ends (every append takes
+        this first): PostgreSQL's lock of the events table; on SQLite, `BEGIN IMMEDIATE` already
+        holds the database's one write lock. A transaction that checks streams' versions before
+        it appends takes it before it checks."""
+        if self.serialize_appends and not is_sqlite(conn):
+            conn.execute(_LOCK_EVENTS)
+
     def append(
         self,
         conn: Connection,
@@ -489,8 +497,7 @@ class EventStore:
         that comes again in this call) is left out: "append if not already stored"."""
         if not appends:
             return []
-        if self.serialize_appends and not is_sqlite(conn):
-            conn.execute(_LOCK_EVENTS)
+        self.hold_appends(conn)
         todo = _not_stored(conn, appends) if skip_stored else appends
         first = _first_event(todo, conn.dialect.name)
         if first is not None:
@@ -516,11 +523,11 @@ class EventStore:
         """Append the events rows a query selects, in its order, in one `INSERT … SELECT` that
         runs inside the database, and return how many: the query gives `ROW_COLUMNS` in that
         order, and every row is appended now. What `append` checks event by event is the
-        query's to check (each stream's version, ids not yet stored, clients not erased); a
+        caller's to check, in the query or earlier in the transaction once it holds the appends
+        (`hold_appends`): each stream's version, ids not yet stored, clients not erased; a
         version already taken fails the whole statement. The appended events are noted for the
         commit observers like any other, read back a thousand at a time."""
-        if self.serialize_appends and not is_sqlite(conn):
-            conn.execute(_LOCK_EVENTS)
+        self.hold_appends(conn)
         before, now = self.last_position(conn), datetime.now(UTC)
         timed = rows.add_columns(literal(now, events.c.occurred_at.type))
         statement = insert(events).from_select([*ROW_COLUMNS, "occurred_at"], timed)

@@ -6,8 +6,9 @@ is stored then, will be owed, and keep it here: a row per client with the versio
 they read, and the events it is owed as the events rows they will be (validated, sealed, each
 with its stream version), appended at the swap by one `INSERT … SELECT` inside the database
 (`still_prepared`) for every client whose derived stream is still at that version and who still
-has facts and is not erased. Any other client with facts is worked out again there
-(`not_prepared`). Each rebuild makes the tables anew, and its swap drops them."""
+has facts and is not erased (`forget_outdated` forgets the others first). Any other client with
+facts is worked out again there (`not_prepared`). Each rebuild makes the tables anew, and its
+swap drops them."""
 
 from __future__ import annotations
 
@@ -142,23 +143,34 @@ def _forget(conn: Connection, clients: Iterable[Client]) -> None:
             conn.execute(query, {"tenant_id": tenant_id, "client_ids": sorted(client_ids)})
 
 
-def still_prepared(tables: ProjectionTables) -> Select[Any]:
-    """The prepared events rows still to append, in each client's order: those of every client
-    whose derived stream is at the version they follow, who has facts in `tables` and who is
-    not erased."""
+def forget_outdated(conn: Connection, tables: ProjectionTables) -> None:
+    """Forget the clients whose prepared rows may no longer be appended: their derived stream
+    moved since the rows were prepared, they have no facts in `tables`, or they are erased. One
+    statement, its checks made once a client (`not_prepared` lists those with facts, to be
+    worked out again)."""
+    c = prepared_clients
+    appendable = and_(
+        _at_prepared_version(),
+        _has_facts(tables, c.c.tenant_id, c.c.client_id),
+        ~exists().where(
+            erased_clients.c.tenant_id == c.c.tenant_id,
+            erased_clients.c.client_id == c.c.client_id,
+        ),
+    )
+    conn.execute(delete(c).where(~appendable))
+
+
+def still_prepared() -> Select[Any]:
+    """The prepared events rows of the clients kept, in each client's order: once
+    `forget_outdated` has run, those to append. The query reads only the prepared tables, a
+    client at a time (SQLite then streams it into the events table rather than copying it
+    first, as it must when the query reads the table it appends to)."""
     c, e = prepared_clients, prepared_events
     return (
         select(*(e.c[name] for name in ROW_COLUMNS))
-        .join(c, and_(c.c.tenant_id == e.c.tenant_id, c.c.client_id == e.c.client_id))
-        .where(
-            _at_prepared_version(),
-            _has_facts(tables, c.c.tenant_id, c.c.client_id),
-            ~exists().where(
-                erased_clients.c.tenant_id == c.c.tenant_id,
-                erased_clients.c.client_id == c.c.client_id,
-            ),
-        )
-        .order_by(e.c.tenant_id, e.c.client_id, e.c.stream_id, e.c.stream_version)
+        .select_from(c)
+        .join(e, and_(c.c.tenant_id == e.c.tenant_id, c.c.client_id == e.c.client_id))
+        .order_by(c.c.tenant_id, c.c.client_id, e.c.stream_id, e.c.stream_version)
     )
 
 

@@ -175,9 +175,12 @@ def publish_owed_at_swap(conn: Connection, projector: Projector) -> None:
     projector makes it (`projector.publish_owed`): the publications prepared when the timelines
     were derived are appended in one statement for every client whose derived stream is still
     as they found it (`staged.still_prepared`); any other client's are worked out again here
-    (`_publish_anew`), a page at a time. Then the prepared ones are dropped."""
-    anew = staged.not_prepared(conn, projector.tables)  # before the appends move the versions
-    projector.repository.record_selected(conn, staged.still_prepared(projector.tables))
+    (`_publish_anew`), a page at a time. Then the prepared ones are dropped. The versions are
+    checked once nothing else may append, and before these appends move them."""
+    projector.repository.hold_appends(conn)
+    anew = staged.not_prepared(conn, projector.tables)
+    staged.forget_outdated(conn, projector.tables)
+    projector.repository.record_selected(conn, staged.still_prepared())
     for page in _pages(iter(anew)):
         with collector_paused():
             _publish_anew(conn, projector, page)
