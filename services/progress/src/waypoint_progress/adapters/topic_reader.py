@@ -4,6 +4,7 @@ consumer group keeps its partitions while the rebuild reads."""
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Iterator, Mapping
+from typing import Any
 
 from kafka import KafkaConsumer, TopicPartition
 from kafka.consumer.fetcher import ConsumerRecord
@@ -32,6 +33,11 @@ class TopicReader:
         ]
         self.consumer.assign(self.partitions)
         self.consumer.seek_to_beginning(*self.partitions)
+
+    @property
+    def broker_version(self) -> Any:
+        """The broker's API version, as kafka-python worked it out (or was given it)."""
+        return self.consumer.config["api_version"]
 
     def partition_counts(self) -> dict[str, int]:
         """How many partitions each topic has."""

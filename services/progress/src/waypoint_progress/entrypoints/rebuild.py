@@ -62,10 +62,20 @@ def run(container: Container) -> Rebuilt:
 FETCH_MAX_WAIT_MS = 100
 
 
-def _reader(settings: Settings, only: list[int] | None = None) -> TopicReader:
+def _reader(
+    settings: Settings, only: list[int] | None = None, broker_version: Any = None
+) -> TopicReader:
+    """A reader of the three topics (of the partitions numbered in `only`, if given). Without the
+    broker's API version, kafka-python works it out on the first request (~0.1 s of waiting a
+    client): the processes a rebuild forks are given the one the first reader found."""
+    versioned = {"api_version": broker_version} if broker_version else {}
     return TopicReader(
         lambda: group_consumer(
-            settings.kafka, None, enable_auto_commit=False, fetch_max_wait_ms=FETCH_MAX_WAIT_MS
+            settings.kafka,
+            None,
+            enable_auto_commit=False,
+            fetch_max_wait_ms=FETCH_MAX_WAIT_MS,
+            **versioned,
         ),
         [settings.topic_of(s) for s in SERVICES],
         only,
@@ -107,7 +117,7 @@ class Forked:
     def _keep_facts_of(
         self, projector: Projector, share: list[int], targets: Mapping[Position, int]
     ) -> Rebuilt:
-        reader = _reader(self.container.settings, share)
+        reader = _reader(self.container.settings, share, self.reader.broker_version)
         try:
             ours = {p: offset for p, offset in targets.items() if p[1] in share}
             return keep_facts(self.container.engine, projector, reader.batches(ours))
