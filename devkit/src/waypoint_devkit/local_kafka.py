@@ -459,11 +459,15 @@ class LocalKafka:
             time.sleep(0.2)
 
     def _logged_running(self) -> bool:
+        return bool(RUNNING_LINE.search(self.logged_since(self._log_offset)))
+
+    def logged_since(self, offset: int) -> str:
+        """What the broker's server.log holds past `offset` bytes ("" before it exists)."""
         if not self.server_log.exists():
-            return False
+            return ""
         with self.server_log.open("rb") as log:
-            log.seek(self._log_offset)
-            return bool(RUNNING_LINE.search(log.read().decode(errors="replace")))
+            log.seek(offset)
+            return log.read().decode(errors="replace")
 
 
 def min_insync_of(replicas: int) -> int:
